@@ -1,0 +1,59 @@
+// Lint enforces the import boundaries of shared/STYLE.md: each outside dependency has exactly one
+// importing folder, and http/cli never reach into store directly.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const owners = {
+  'tweetnacl': 'src/crypto',
+  '@duckdb/node-api': 'src/store',
+  '@openmined/psi.js': 'src/psi',
+  'express': 'src/http',
+  'pino-http': 'src/http',
+};
+
+const restrictedFor = (folder) =>
+  Object.entries(owners)
+    .filter(([, owner]) => owner !== folder)
+    .map(([name, owner]) => ({ name, message: `only ${owner} may import ${name}` }));
+
+const folders = ['src/crypto', 'src/store', 'src/psi', 'src/http'];
+
+export default tseslint.config(
+  { ignores: ['node_modules', 'data', 'dist', 'coverage', 'stubs'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['src/**/*.ts'],
+    ignores: folders.map((f) => `${f}/**`),
+    rules: { 'no-restricted-imports': ['error', { paths: restrictedFor(null) }] },
+  },
+  ...folders.map((folder) => ({
+    files: [`${folder}/**/*.ts`],
+    rules: { 'no-restricted-imports': ['error', { paths: restrictedFor(folder) }] },
+  })),
+  {
+    files: ['src/http/**/*.ts', 'src/cli/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: restrictedFor('src/http'),
+        patterns: [{ group: ['**/store/**', '../store/*', '../../store/*'], message: 'http and cli go through src/room, never src/store' }],
+      }],
+    },
+  },
+  {
+    files: ['src/cli/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: restrictedFor(null),
+        patterns: [{ group: ['**/store/**'], message: 'http and cli go through src/room, never src/store' }],
+      }],
+    },
+  },
+);

@@ -1,0 +1,43 @@
+// psi.js ships type files that import an unpublished `psi_` module and declare a default export the
+// CommonJS runtime lacks, so under `nodenext` they do not compile. This declares what src/psi uses.
+declare module '@openmined/psi.js' {
+  export interface PsiServer {
+    createSetupMessage(fpr: number, numClientInputs: number, inputs: readonly string[], dataStructure?: number): PsiServerSetup;
+    processRequest(request: PsiRequest): PsiResponse;
+    getPrivateKeyBytes(): Uint8Array;
+    delete(): void;
+  }
+  export interface PsiClient {
+    createRequest(inputs: readonly string[]): PsiRequest;
+    getIntersection(setup: PsiServerSetup, response: PsiResponse): number[];
+    getIntersectionSize(setup: PsiServerSetup, response: PsiResponse): number;
+    getPrivateKeyBytes(): Uint8Array;
+    delete(): void;
+  }
+  export interface ProtoMessage {
+    serializeBinary(): Uint8Array;
+  }
+  export type PsiServerSetup = ProtoMessage;
+  export type PsiRequest = ProtoMessage;
+  export type PsiResponse = ProtoMessage;
+  export interface ProtoCodec<T> {
+    deserializeBinary(bytes: Uint8Array): T;
+  }
+  export interface PsiLibrary {
+    readonly package: { readonly name: string; readonly version: string };
+    readonly dataStructure: { readonly Raw: number; readonly GCS: number; readonly BloomFilter: number };
+    readonly server: {
+      createWithNewKey(revealIntersection?: boolean): PsiServer;
+      createFromKey(key: Uint8Array, revealIntersection?: boolean): PsiServer;
+    };
+    readonly client: {
+      createWithNewKey(revealIntersection?: boolean): PsiClient;
+      createFromKey(key: Uint8Array, revealIntersection?: boolean): PsiClient;
+    };
+    readonly serverSetup: ProtoCodec<PsiServerSetup>;
+    readonly request: ProtoCodec<PsiRequest>;
+    readonly response: ProtoCodec<PsiResponse>;
+  }
+  const loadPsi: () => Promise<PsiLibrary>;
+  export = loadPsi;
+}
