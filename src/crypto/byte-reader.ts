@@ -1,0 +1,66 @@
+/**
+ * Reads exact byte counts from a stream of arbitrarily sized pieces, without concatenating the
+ * whole stream: the envelope reader's framing needs "the next n bytes", the network gives whatever
+ * it has.
+ */
+export class ByteReader {
+  private readonly iterator: AsyncIterator<Uint8Array>;
+  private pieces: Uint8Array[] = [];
+  private buffered = 0;
+  private ended = false;
+
+  constructor(source: AsyncIterable<Uint8Array>) {
+    this.iterator = source[Symbol.asyncIterator]();
+  }
+
+  /** Exactly `n` bytes, or fewer only if the stream ended first. */
+  async read(n: number): Promise<Uint8Array> {
+    while (this.buffered < n && !this.ended) {
+      const next = await this.iterator.next();
+      if (next.done) this.ended = true;
+      else if (next.value.length > 0) {
+        this.pieces.push(next.value);
+        this.buffered += next.value.length;
+      }
+    }
+    return this.take(Math.min(n, this.buffered));
+  }
+
+  /** True when nothing is buffered and the stream has ended. */
+  async atEnd(): Promise<boolean> {
+    if (this.buffered > 0) return false;
+    await this.read(0);
+    if (this.buffered > 0 || this.ended) return this.buffered === 0;
+    const next = await this.iterator.next();
+    if (next.done) {
+      this.ended = true;
+      return true;
+    }
+    this.pieces.push(next.value);
+    this.buffered += next.value.length;
+    return next.value.length === 0 ? this.atEnd() : false;
+  }
+
+  private take(n: number): Uint8Array {
+    const first = this.pieces[0];
+    if (first && first.length >= n) {
+      const out = first.subarray(0, n);
+      if (first.length === n) this.pieces.shift();
+      else this.pieces[0] = first.subarray(n);
+      this.buffered -= n;
+      return out;
+    }
+    const out = new Uint8Array(n);
+    let filled = 0;
+    while (filled < n) {
+      const piece = this.pieces[0] as Uint8Array;
+      const used = Math.min(piece.length, n - filled);
+      out.set(piece.subarray(0, used), filled);
+      filled += used;
+      if (used === piece.length) this.pieces.shift();
+      else this.pieces[0] = piece.subarray(used);
+    }
+    this.buffered -= n;
+    return out;
+  }
+}
