@@ -1,0 +1,84 @@
+/** The collaboration policy as written in policies/<id>.json; the schema is policies/schema/. */
+export type Role = 'provider' | 'analyst' | 'officer' | 'modeler';
+export type ColumnClass = 'identifier' | 'dimension' | 'metric' | 'quasi' | 'blocked';
+export type ColumnType = 'VARCHAR' | 'BOOLEAN' | 'INTEGER' | 'BIGINT' | 'DOUBLE' | 'DATE' | 'TIMESTAMP';
+export type AggregateName = 'count' | 'count_distinct' | 'sum' | 'avg' | 'min' | 'max' | 'stddev' | 'variance' | 'median';
+
+export interface PrincipalDocument {
+  readonly id: string;
+  readonly name?: string;
+  readonly publicKey: string;
+  readonly roles: readonly Role[];
+}
+
+export interface MemberDocument {
+  readonly id: string;
+  readonly name: string;
+  readonly principals: readonly PrincipalDocument[];
+}
+
+export interface ColumnDocument {
+  readonly name: string;
+  readonly type: ColumnType;
+  readonly class: ColumnClass;
+  readonly description?: string;
+}
+
+export interface JoinRule {
+  readonly column: string;
+  readonly dataset: string;
+  readonly partnerColumn: string;
+}
+
+export interface DpRules {
+  readonly required?: boolean;
+  readonly mechanism?: 'laplace' | 'gaussian';
+  readonly maxGroupsPerUnit: number;
+  readonly maxRowsPerUnit: number;
+  readonly clamp?: Readonly<Record<string, readonly [number, number]>>;
+  readonly maxEpsilonPerQuery?: number;
+  readonly partitionSelectionDelta?: number;
+  readonly budget: { readonly epsilon: number; readonly delta?: number; readonly period: 'day' | 'week' | 'month' | 'total' };
+}
+
+export interface AnalysisRules {
+  readonly privacyUnit: string;
+  readonly minGroupSize: number;
+  readonly aggregates: readonly AggregateName[];
+  readonly adHocQueries?: boolean;
+  readonly joins?: readonly JoinRule[];
+  readonly resultReceivers: readonly string[];
+  readonly maxResultRows?: number;
+  readonly dp?: DpRules;
+}
+
+export interface DatasetDocument {
+  readonly name: string;
+  readonly owner: string;
+  readonly description?: string;
+  readonly region: string;
+  readonly retentionDays: number;
+  readonly format?: 'csv' | 'parquet';
+  readonly columns: readonly ColumnDocument[];
+  readonly rules: AnalysisRules;
+}
+
+export interface PsiRuleDocument {
+  readonly server: string;
+  readonly client: string;
+  readonly revealIntersection?: boolean;
+  readonly minSetSize: number;
+  readonly maxSessionsPerDay: number;
+  readonly sessionTtlSeconds: number;
+  readonly normalisation: 'email' | 'e164' | 'sha256-email' | 'none';
+  readonly falsePositiveRate?: number;
+}
+
+export interface CollaborationDocument {
+  readonly id: string;
+  readonly title: string;
+  readonly description?: string;
+  readonly members: readonly MemberDocument[];
+  readonly datasets: readonly DatasetDocument[];
+  readonly psi?: readonly PsiRuleDocument[];
+}
