@@ -8,6 +8,7 @@ const owners = {
   '@duckdb/node-api': 'src/store',
   '@openmined/psi.js': 'src/psi',
   'express': 'src/http',
+  'pino': 'src/log',
   'pino-http': 'src/http',
 };
 
@@ -16,7 +17,7 @@ const restrictedFor = (folder) =>
     .filter(([, owner]) => owner !== folder)
     .map(([name, owner]) => ({ name, message: `only ${owner} may import ${name}` }));
 
-const folders = ['src/crypto', 'src/store', 'src/psi', 'src/http'];
+const folders = ['src/crypto', 'src/store', 'src/psi', 'src/http', 'src/log'];
 
 export default tseslint.config(
   { ignores: ['node_modules', 'data', 'dist', 'coverage', 'stubs'] },

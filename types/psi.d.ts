@@ -1,8 +1,14 @@
 // psi.js ships type files that import an unpublished `psi_` module and declare a default export the
-// CommonJS runtime lacks, so under `nodenext` they do not compile. This declares what src/psi uses.
+// CommonJS runtime lacks, so under `nodenext` they do not compile. This declares what src/psi uses,
+// checked against the 2.0.6 runtime: module.exports is the loader function itself, and the
+// dataStructure members are emscripten enum objects, not numbers.
 declare module '@openmined/psi.js' {
+  /** An emscripten enum value; only ever passed back to createSetupMessage. */
+  export interface PsiDataStructure {
+    readonly __psiDataStructure: unique symbol;
+  }
   export interface PsiServer {
-    createSetupMessage(fpr: number, numClientInputs: number, inputs: readonly string[], dataStructure?: number): PsiServerSetup;
+    createSetupMessage(fpr: number, numClientInputs: number, inputs: readonly string[], dataStructure?: PsiDataStructure): PsiServerSetup;
     processRequest(request: PsiRequest): PsiResponse;
     getPrivateKeyBytes(): Uint8Array;
     delete(): void;
@@ -25,7 +31,7 @@ declare module '@openmined/psi.js' {
   }
   export interface PsiLibrary {
     readonly package: { readonly name: string; readonly version: string };
-    readonly dataStructure: { readonly Raw: number; readonly GCS: number; readonly BloomFilter: number };
+    readonly dataStructure: { readonly Raw: PsiDataStructure; readonly GCS: PsiDataStructure; readonly BloomFilter: PsiDataStructure };
     readonly server: {
       createWithNewKey(revealIntersection?: boolean): PsiServer;
       createFromKey(key: Uint8Array, revealIntersection?: boolean): PsiServer;

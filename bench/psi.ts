@@ -1,0 +1,104 @@
+// PSI benchmark: chunked worker-threaded protocol vs one psi.js thread, same sets, same run.
+// npx tsx bench/psi.ts [--sizes 10000,100000] [--workers N] [--no-reference] [--reveal]
+import { availableParallelism } from 'node:os';
+import { parseArgs } from 'node:util';
+import { normaliseIdentifiers } from '../src/psi/identifier-normalisation.ts';
+import { inMemoryPsiChannel } from '../src/psi/in-memory-transport.ts';
+import { runPsiClient } from '../src/psi/psi-client-party.ts';
+import type { PsiPhase } from '../src/psi/psi-party-options.ts';
+import { runPsiServer } from '../src/psi/psi-server-party.ts';
+import { encodeRawSetup } from '../src/psi/psi-protobuf.ts';
+import { PsiWorkerPool } from '../src/psi/worker-pool.ts';
+
+const { values } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: '10000,100000' },
+    workers: { type: 'string', default: String(availableParallelism()) },
+    'no-reference': { type: 'boolean', default: false },
+    reveal: { type: 'boolean', default: false },
+  },
+});
+const sizes = values.sizes.split(',').map(Number);
+const workers = Number(values.workers);
+const reveal = values.reveal;
+const MiB = 1024 * 1024;
+const seconds = (ms: number): string => (ms / 1000).toFixed(1);
+
+function sets(n: number): { server: string[]; client: string[] } {
+  // Half of each set overlaps the other: ids n/2 .. n-1 are in both.
+  const server = Array.from({ length: n }, (_, i) => `customer-${i}@example.com`);
+  const client = Array.from({ length: n }, (_, i) => `customer-${i + Math.floor(n / 2)}@example.com`);
+  return { server, client };
+}
+
+function rssSampler(): { stop: () => number } {
+  // Worker threads share the process, so process RSS already includes their WASM heaps.
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 100);
+  return { stop: () => (clearInterval(timer), Math.max(peak, process.memoryUsage().rss)) };
+}
+
+async function chunked(n: number): Promise<{ total: number; phases: Map<PsiPhase, [number, number]>; bytes: Map<string, number>; size: number; peak: number }> {
+  const { server, client } = sets(n);
+  const bytes = new Map<string, number>();
+  const phases = new Map<PsiPhase, [number, number]>();
+  const channel = inMemoryPsiChannel((kind, message) => (bytes.set(kind, message.length), message));
+  const t0 = performance.now();
+  const onProgress = (phase: PsiPhase, done: number, total: number): void => {
+    const now = performance.now() - t0;
+    const span = phases.get(phase);
+    if (span === undefined) phases.set(phase, [now, now]);
+    else if (done === total) span[1] = now;
+  };
+  const options = { revealIntersection: reveal, minSetSize: 2, workers, onProgress };
+  const sampler = rssSampler();
+  const [, result] = await Promise.all([
+    runPsiServer(normaliseIdentifiers(server, 'none'), channel.server, options),
+    runPsiClient(normaliseIdentifiers(client, 'none'), channel.client, options),
+  ]);
+  const peak = sampler.stop();
+  return { total: performance.now() - t0, phases, bytes, size: result.size, peak };
+}
+
+async function singleThread(n: number): Promise<{ total: number; passes: Record<string, number>; size: number }> {
+  const { server, client } = sets(n);
+  const pool = new PsiWorkerPool({ size: 1 });
+  try {
+    const passes: Record<string, number> = {};
+    const timed = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
+      const t = performance.now();
+      const out = await run();
+      passes[name] = performance.now() - t;
+      return out;
+    };
+    const serverKey = await pool.run('new-key', {});
+    const clientKey = await pool.run('new-key', {});
+    const setup = await timed('setup', () => pool.run('server-setup', { key: serverKey, inputs: server, falsePositiveRate: 1e-9 }));
+    const request = await timed('request', () => pool.run('client-request', { key: clientKey, revealIntersection: reveal, inputs: client }));
+    const response = await timed('process', () => pool.run('server-process', { key: serverKey, revealIntersection: reveal, elements: request }));
+    const result = await timed('finalise', () => pool.run('client-finalise', {
+      key: clientKey, revealIntersection: reveal, setupId: 'reference', setup: encodeRawSetup(setup), elements: response,
+    }));
+    const total = Object.values(passes).reduce((a, b) => a + b, 0);
+    return { total, passes, size: result.size };
+  } finally {
+    await pool.close();
+  }
+}
+
+console.log(`psi bench: ${workers} workers per party on ${availableParallelism()} cores, node ${process.version}, ${reveal ? 'reveal' : 'cardinality'}`);
+for (const n of sizes) {
+  const run = await chunked(n);
+  const spans = [...run.phases].map(([phase, [from, to]]) => `${phase} ${seconds(from)}-${seconds(to)}s`).join(', ');
+  console.log(`\n${n} x ${n}: chunked total ${seconds(run.total)} s, intersection ${run.size} (expected ${n - Math.floor(n / 2)})`);
+  console.log(`  phases (wall-clock spans from start; setup and request overlap): ${spans}`);
+  console.log(`  wire: ${[...run.bytes].map(([kind, b]) => `${kind} ${(b / MiB).toFixed(2)} MiB (${(b / n).toFixed(1)} B/elem)`).join(', ')}`);
+  console.log(`  peak RSS (process incl. workers) ${(run.peak / MiB).toFixed(0)} MiB`);
+  if (values['no-reference']) continue;
+  const ref = await singleThread(n);
+  const passes = Object.entries(ref.passes).map(([k, v]) => `${k} ${seconds(v)}s (${(v / n).toFixed(3)} ms/elem)`).join(', ');
+  console.log(`  single thread: total ${seconds(ref.total)} s, ${passes}, intersection ${ref.size}`);
+  console.log(`  speed-up ${(ref.total / run.total).toFixed(2)}x`);
+}

@@ -1,0 +1,29 @@
+import express, { type Express } from 'express';
+import { pinoHttp } from 'pino-http';
+import type { Logger } from '../log/logger.ts';
+import type { Room } from '../room/room.ts';
+import { errorHandler, notFoundHandler } from './error-handler.ts';
+import { collaborationRoutes } from './routes/collaboration-routes.ts';
+import { datasetRoutes } from './routes/dataset-routes.ts';
+import { roomRoutes } from './routes/room-routes.ts';
+import { signedHeaders } from './signed-request.ts';
+
+export interface AppDeps {
+  readonly room: Room;
+  readonly log: Logger;
+}
+
+/** The HTTP shell over a room: unsigned health and keys, then every other /v1 route signed. */
+export function createApp({ room, log }: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(pinoHttp({ logger: log, autoLogging: { ignore: (req) => req.url === '/v1/health' } }));
+  app.use(roomRoutes(room));
+  app.use('/v1', signedHeaders(room));
+  app.use(collaborationRoutes(room));
+  app.use(datasetRoutes(room));
+  app.use(notFoundHandler);
+  app.use(errorHandler(log));
+  return app;
+}

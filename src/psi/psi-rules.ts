@@ -1,0 +1,110 @@
+import { InvalidInputError, UnprocessableError } from '../errors/cleanroom-error.ts';
+import { IDENTIFIER_NORMALISATIONS } from './identifier-normalisation.ts';
+import type { IdentifierNormalisation } from './identifier-normalisation.ts';
+
+/** A collaboration's PSI rule: who serves, who asks, and what the asker may learn. */
+export interface PsiRule {
+  /** Member id of the party holding set S (posts setup and response). */
+  readonly server: string;
+  /** Member id of the party holding set C (posts the request, learns the result). */
+  readonly client: string;
+  readonly revealIntersection: boolean;
+  readonly minSetSize: number;
+  readonly maxSessionsPerDay: number;
+  readonly sessionTtlSeconds: number;
+  readonly normalisation: IdentifierNormalisation;
+  readonly falsePositiveRate?: number;
+}
+
+export const DEFAULT_FALSE_POSITIVE_RATE = 1e-9;
+/** Whatever the policy says, a one-element set is a membership test, never a PSI. */
+export const MIN_SET_SIZE_FLOOR = 2;
+/** Beyond this the room would hold ~70 MB per message; raise deliberately, not by policy typo. */
+export const MAX_SET_SIZE = 2_000_000;
+
+export interface PsiDiagnostic {
+  readonly code: string;
+  readonly message: string;
+  readonly details: Readonly<Record<string, unknown>>;
+}
+
+const isPositiveInteger = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 1;
+
+/** Fills defaults and checks a rule as it comes from a policy document; throws PSI_RULE_INVALID with every problem. */
+export function parsePsiRule(input: Readonly<Record<string, unknown>>): PsiRule {
+  const problems: string[] = [];
+  const { server, client, revealIntersection = false, minSetSize, maxSessionsPerDay, sessionTtlSeconds, normalisation } = input;
+  const falsePositiveRate = input['falsePositiveRate'];
+  if (typeof server !== 'string' || server === '') problems.push('server must be a member id');
+  if (typeof client !== 'string' || client === '') problems.push('client must be a member id');
+  if (server === client) problems.push('server and client must be different members');
+  if (typeof revealIntersection !== 'boolean') problems.push('revealIntersection must be a boolean');
+  if (!isPositiveInteger(minSetSize)) problems.push('minSetSize must be a positive integer');
+  if (!isPositiveInteger(maxSessionsPerDay)) problems.push('maxSessionsPerDay must be a positive integer');
+  if (!isPositiveInteger(sessionTtlSeconds)) problems.push('sessionTtlSeconds must be a positive integer');
+  if (!IDENTIFIER_NORMALISATIONS.includes(normalisation as IdentifierNormalisation)) {
+    problems.push(`normalisation must be one of ${IDENTIFIER_NORMALISATIONS.join(', ')}`);
+  }
+  if (falsePositiveRate !== undefined && !isValidFalsePositiveRate(falsePositiveRate)) {
+    problems.push('falsePositiveRate must be a number strictly between 0 and 1');
+  }
+  if (problems.length > 0) throw new InvalidInputError('PSI_RULE_INVALID', 'The PSI rule is invalid.', { problems });
+  return Object.freeze({
+    server: server as string,
+    client: client as string,
+    revealIntersection: revealIntersection as boolean,
+    minSetSize: minSetSize as number,
+    maxSessionsPerDay: maxSessionsPerDay as number,
+    sessionTtlSeconds: sessionTtlSeconds as number,
+    normalisation: normalisation as IdentifierNormalisation,
+    ...(falsePositiveRate === undefined ? {} : { falsePositiveRate: falsePositiveRate as number }),
+  });
+}
+
+export function isValidFalsePositiveRate(fpr: unknown): fpr is number {
+  // psi.js answers 0 or 1 with an opaque BindingError and NaN with a WASM abort that kills the module.
+  return typeof fpr === 'number' && Number.isFinite(fpr) && fpr > 0 && fpr < 1;
+}
+
+/** The smallest set either side may bring under this rule. */
+export function effectiveMinSetSize(rule: Pick<PsiRule, 'minSetSize'>): number {
+  return Math.max(rule.minSetSize, MIN_SET_SIZE_FLOOR);
+}
+
+export interface PsiParameters {
+  readonly falsePositiveRate?: number;
+  readonly minSetSize: number;
+  readonly maxSetSize?: number;
+}
+
+/** Every reason a set of `size` distinct identifiers may not enter a PSI, as data. */
+export function checkSetSize(side: 'server' | 'client', size: number, params: PsiParameters): PsiDiagnostic[] {
+  const min = effectiveMinSetSize(params);
+  const max = params.maxSetSize ?? MAX_SET_SIZE;
+  if (size < min) {
+    return [{ code: 'PSI_SET_TOO_SMALL', message: `The ${side} set has ${size} distinct identifiers; the rule requires at least ${min}.`, details: { side, size, minSetSize: min } }];
+  }
+  if (size > max) {
+    return [{ code: 'PSI_SET_TOO_LARGE', message: `The ${side} set has ${size} distinct identifiers; at most ${max} are allowed.`, details: { side, size, maxSetSize: max } }];
+  }
+  return [];
+}
+
+/** Every reason the protocol parameters are unusable, collected before psi.js is ever called. */
+export function checkPsiParameters(params: PsiParameters, sizes: { readonly server?: number; readonly client?: number }): PsiDiagnostic[] {
+  const diagnostics: PsiDiagnostic[] = [];
+  const fpr = params.falsePositiveRate ?? DEFAULT_FALSE_POSITIVE_RATE;
+  if (!isValidFalsePositiveRate(fpr)) {
+    diagnostics.push({ code: 'PSI_INVALID_FALSE_POSITIVE_RATE', message: 'The false positive rate must be strictly between 0 and 1.', details: { falsePositiveRate: String(fpr) } });
+  }
+  if (sizes.server !== undefined) diagnostics.push(...checkSetSize('server', sizes.server, params));
+  if (sizes.client !== undefined) diagnostics.push(...checkSetSize('client', sizes.client, params));
+  return diagnostics;
+}
+
+/** Throws the first diagnostic's code, carrying all of them, or returns when there are none. */
+export function refuseOnDiagnostics(diagnostics: readonly PsiDiagnostic[]): void {
+  const [first] = diagnostics;
+  if (first === undefined) return;
+  throw new UnprocessableError(first.code, first.message, { ...first.details, diagnostics });
+}

@@ -1,0 +1,30 @@
+/**
+ * The messages between the worker pool and psi-worker.ts. Sets travel as strings, encrypted
+ * elements packed (see psi-protobuf.ts); keys are the 32-byte scalars of psi.js's createFromKey.
+ */
+export interface PsiTasks {
+  'new-key': { task: Record<string, never>; result: Uint8Array };
+  'server-setup': { task: { key: Uint8Array; inputs: readonly string[]; falsePositiveRate: number }; result: Uint8Array };
+  'client-request': { task: { key: Uint8Array; revealIntersection: boolean; inputs: readonly string[] }; result: Uint8Array };
+  'server-process': { task: { key: Uint8Array; revealIntersection: boolean; elements: Uint8Array }; result: Uint8Array };
+  'client-finalise': {
+    task: { key: Uint8Array; revealIntersection: boolean; setupId: string; setup: Uint8Array; elements: Uint8Array };
+    result: { size: number; indices?: Int32Array };
+  };
+  sort: { task: { buffers: readonly Uint8Array[] }; result: Uint8Array };
+}
+
+export type PsiTaskType = keyof PsiTasks;
+
+/** Which failures came from a peer's bytes (malformed message) rather than from our own inputs. */
+export const PEER_INPUT_TASKS: ReadonlySet<PsiTaskType> = new Set<PsiTaskType>(['server-process', 'client-finalise']);
+
+export interface PsiTaskRequest<T extends PsiTaskType = PsiTaskType> {
+  readonly id: number;
+  readonly type: T;
+  readonly task: PsiTasks[T]['task'];
+}
+
+export type PsiTaskReply =
+  | { readonly id: number; readonly ok: true; readonly result: unknown }
+  | { readonly id: number; readonly ok: false; readonly reason: string };

@@ -1,0 +1,71 @@
+import { createReadStream } from 'node:fs';
+import { readdir, unlink } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { fromBase64 } from '../crypto/bytes.ts';
+import { unwrapKey } from '../crypto/sealing.ts';
+import { decryptIntoEngine, tableShape } from '../upload/decrypt-into-engine.ts';
+import { allEnvelopeFiles, currentVersions, storageKey } from './dataset-registry.ts';
+import type { Room } from './room.ts';
+
+async function* filesUnder(directory: string): AsyncGenerator<string> {
+  for (const entry of await readdir(directory, { withFileTypes: true }).catch(() => [])) {
+    const path = join(directory, entry.name);
+    if (entry.isDirectory()) yield* filesUnder(path);
+    else yield path;
+  }
+}
+
+/** Deletes partial uploads a crash left behind, and envelopes no committed version refers to. */
+export async function sweepEnvelopes(room: Room): Promise<string[]> {
+  const root = room.envelopePath('');
+  const registered = await allEnvelopeFiles(room.state);
+  const removed: string[] = [];
+  for await (const path of filesUnder(root)) {
+    if (!registered.has(relative(root, path))) {
+      await unlink(path);
+      removed.push(relative(root, path));
+    }
+  }
+  return removed;
+}
+
+/**
+ * Rebuilds the in-memory engine from the sealed envelopes at start: plaintext exists only in
+ * memory, so after a restart the envelopes are the data. Each envelope must still hash to what
+ * the registry recorded; one that does not is reported and left unloaded, never half-loaded.
+ */
+export async function reloadDatasets(room: Room): Promise<{ loaded: number; failed: string[] }> {
+  const removed = await sweepEnvelopes(room);
+  if (removed.length > 0) room.log.warn({ removed }, 'removed envelopes of uploads that never committed');
+  const failed: string[] = [];
+  let loaded = 0;
+  for (const version of await currentVersions(room.state)) {
+    const collaboration = room.collaborations.get(version.collaboration);
+    const dataset = collaboration?.datasets.get(version.dataset);
+    const label = `${version.collaboration}/${version.dataset}@${version.version}`;
+    if (!collaboration || !dataset) {
+      room.log.warn({ dataset: label }, 'stored dataset is no longer in any policy; not loaded');
+      continue;
+    }
+    try {
+      const wrappedStorage = await storageKey(room.state, version.collaboration, version.dataset);
+      const storage = unwrapKey(room.keys.masterKey, fromBase64(wrappedStorage ?? '') ?? new Uint8Array());
+      const dataKey = storage && unwrapKey(storage, fromBase64(version.wrappedDataKey) ?? new Uint8Array());
+      storage?.fill(0);
+      if (!dataKey) throw new Error('the stored data key does not open with the master key');
+      const shape = tableShape(collaboration.id, dataset);
+      const result = await decryptIntoEngine(createReadStream(room.envelopePath(version.envelopeFile)), () => dataKey, shape, version.format, room.engine, room.staging);
+      if (result.opened.envelopeSha256 !== version.envelopeSha256 || result.rows !== version.rows) {
+        await room.engine.discardIncoming(shape, result.incomingName);
+        throw new Error('the envelope on disk is not the one that was committed');
+      }
+      await room.engine.commitIncoming(shape, result.incomingName);
+      loaded += 1;
+    } catch (error) {
+      failed.push(label);
+      room.log.error({ dataset: label, reason: (error as Error).message }, 'could not reload a stored dataset');
+    }
+  }
+  await room.staging.empty();
+  return { loaded, failed };
+}

@@ -1,0 +1,32 @@
+import { resolve } from 'node:path';
+
+/** Everything a room needs to start. `embeddedDefaults` is what `npm start` and the demo use. */
+export interface RoomConfig {
+  readonly dataDirectory: string;
+  readonly policiesDirectory: string;
+  readonly templatesDirectory: string;
+  /** base64 32-byte key; when absent a 0600 key file in the data directory is used */
+  readonly masterKey?: string;
+  readonly maxUploadBytes: number;
+  readonly maxJsonBytes: number;
+  readonly signatureWindowMs: number;
+  readonly engine: { readonly memoryLimit: string; readonly threads: number; readonly statementTimeoutMs: number };
+}
+
+export function embeddedDefaults(overrides: Partial<RoomConfig> = {}, env: NodeJS.ProcessEnv = process.env): RoomConfig {
+  return {
+    dataDirectory: resolve(env.CLEANROOM_DATA_DIR ?? 'data'),
+    policiesDirectory: resolve(env.CLEANROOM_POLICIES_DIR ?? 'policies'),
+    templatesDirectory: resolve(env.CLEANROOM_SQL_DIR ?? 'sql'),
+    masterKey: env.CLEANROOM_MASTER_KEY,
+    maxUploadBytes: Number(env.CLEANROOM_MAX_UPLOAD_BYTES ?? 8 * 1024 ** 3),
+    maxJsonBytes: 1024 * 1024,
+    signatureWindowMs: 5 * 60 * 1000,
+    engine: {
+      memoryLimit: env.CLEANROOM_MEMORY_LIMIT ?? '8GB',
+      threads: Number(env.CLEANROOM_THREADS ?? 2),
+      statementTimeoutMs: Number(env.CLEANROOM_STATEMENT_TIMEOUT_MS ?? 30_000),
+    },
+    ...overrides,
+  };
+}

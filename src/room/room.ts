@@ -1,0 +1,94 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { appendAudit, type AuditAct } from '../audit/audit-log.ts';
+import type { AuditEntry } from '../audit/audit-entry.ts';
+import { auditSigningBytes } from '../audit/audit-entry.ts';
+import { NonceCache } from '../auth/nonce-cache.ts';
+import { toBase64 } from '../crypto/bytes.ts';
+import { sign } from '../crypto/signatures.ts';
+import { ForbiddenError, NotFoundError } from '../errors/cleanroom-error.ts';
+import type { Logger } from '../log/logger.ts';
+import type { Collaboration, Principal } from '../policy/collaboration.ts';
+import type { Role } from '../policy/policy-document.ts';
+import { loadPolicies } from '../policy/load-policies.ts';
+import { DataEngine } from '../store/data-engine.ts';
+import { StateDb, type StateTx } from '../store/state-db.ts';
+import { StagingArea } from '../upload/staging-area.ts';
+import { reloadDatasets } from './dataset-reload.ts';
+import type { RoomConfig } from './room-config.ts';
+import { loadMasterKey, loadRoomKeys, type RoomKeys } from './room-keys.ts';
+
+/**
+ * One running room: its keys, policies, state database, in-memory engine and staging area.
+ * Feature modules in src/room take a Room and do one act each; http and cli call those.
+ */
+export class Room {
+  readonly startedAt = Date.now();
+  readonly nonces: NonceCache;
+  private readonly keysByText: Set<string>;
+
+  private constructor(
+    readonly config: RoomConfig,
+    readonly collaborations: ReadonlyMap<string, Collaboration>,
+    readonly keys: RoomKeys,
+    readonly state: StateDb,
+    readonly engine: DataEngine,
+    readonly staging: StagingArea,
+    readonly log: Logger,
+  ) {
+    this.nonces = new NonceCache(config.signatureWindowMs);
+    this.keysByText = new Set([...collaborations.values()].flatMap((c) => [...c.principalsByKey.keys()]));
+  }
+
+  /** Starts a room: validates every policy first, so a bad policy refuses the start with its problems. */
+  static async open(config: RoomConfig, log: Logger): Promise<Room> {
+    const collaborations = await loadPolicies(config.policiesDirectory);
+    await mkdir(join(config.dataDirectory, 'envelopes'), { recursive: true, mode: 0o700 });
+    const masterKey = await loadMasterKey(config.dataDirectory, config.masterKey);
+    const keys = await loadRoomKeys(config.dataDirectory, masterKey);
+    const state = await StateDb.open(join(config.dataDirectory, 'room-state.duckdb'));
+    const staging = await StagingArea.create();
+    const engine = await DataEngine.open({ stagingDirectory: staging.directory, ...config.engine });
+    const room = new Room(config, new Map(collaborations.map((c) => [c.id, c])), keys, state, engine, staging, log);
+    const reloaded = await reloadDatasets(room);
+    log.info({ datasets: reloaded.loaded, failed: reloaded.failed }, 'room ready');
+    return room;
+  }
+
+  isKnownKey = (publicKeyText: string): boolean => this.keysByText.has(publicKeyText);
+
+  collaboration(id: string): Collaboration {
+    const found = this.collaborations.get(id);
+    if (!found) throw new NotFoundError('COLLABORATION_NOT_FOUND', `There is no collaboration "${id}" in this room.`, { collaboration: id });
+    return found;
+  }
+
+  /** The caller's principal in a collaboration; refuses keys of other collaborations. */
+  principal(collaborationId: string, publicKeyText: string): Principal {
+    const principal = this.collaboration(collaborationId).principalsByKey.get(publicKeyText);
+    if (!principal) throw new ForbiddenError('NOT_A_MEMBER', `This key belongs to no principal of collaboration "${collaborationId}".`, { collaboration: collaborationId });
+    return principal;
+  }
+
+  /** Refuses unless the principal holds the role; says which role was missing. */
+  requireRole(principal: Principal, role: Role, act: string): void {
+    if (!principal.roles.has(role)) {
+      throw new ForbiddenError('ROLE_REQUIRED', `Only a principal with the ${role} role may ${act}.`, { principal: principal.id, requiredRole: role, roles: [...principal.roles] });
+    }
+  }
+
+  /** Appends to the audit chain inside the caller's transaction. */
+  audit(tx: StateTx, act: AuditAct): Promise<AuditEntry> {
+    return appendAudit(tx, act, (hash) => toBase64(sign(auditSigningBytes(hash), this.keys.signing.secretKey)), new Date());
+  }
+
+  envelopePath(file: string): string {
+    return join(this.config.dataDirectory, 'envelopes', file);
+  }
+
+  async close(): Promise<void> {
+    this.engine.close();
+    this.state.close();
+    await this.staging.destroy();
+  }
+}

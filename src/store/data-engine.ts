@@ -1,0 +1,170 @@
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { UnavailableError, UnprocessableError } from '../errors/cleanroom-error.ts';
+import { toResultTable, type ResultTable } from './result-values.ts';
+import { SerialQueue } from './serial-queue.ts';
+
+export interface DataEngineOptions {
+  /** Private directory (mode 0700) that loads read from; the only path SQL can reach. */
+  readonly stagingDirectory: string;
+  readonly memoryLimit: string;
+  readonly threads: number;
+  readonly statementTimeoutMs: number;
+}
+
+/** The declared shape of a dataset's table, in column order. */
+export interface TableShape {
+  readonly schema: string;
+  readonly table: string;
+  readonly columns: readonly { readonly name: string; readonly type: string }[];
+}
+
+export type LoadSource = { readonly kind: 'csv'; readonly path: string } | { readonly kind: 'parquet'; readonly path: string };
+
+const ident = (name: string): string => `"${name.replaceAll('"', '""')}"`;
+const literal = (text: string): string => `'${text.replaceAll("'", "''")}'`;
+
+/**
+ * The in-memory DuckDB that holds datasets while the room runs. It is locked down at open:
+ * no spilling (temp_directory empty, so plaintext never reaches disk and the `.tmp` hole is
+ * closed), file access only to the private staging directory, no external access, and
+ * configuration locked so SQL cannot undo any of it.
+ */
+export class DataEngine {
+  private readonly loads = new SerialQueue();
+
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly admin: DuckDBConnection,
+    private readonly options: DataEngineOptions,
+  ) {}
+
+  static async open(options: DataEngineOptions): Promise<DataEngine> {
+    const instance = await DuckDBInstance.create(':memory:', {
+      threads: String(options.threads),
+      memory_limit: options.memoryLimit,
+      autoinstall_known_extensions: 'false',
+      autoload_known_extensions: 'false',
+    });
+    const admin = await instance.connect();
+    const staging = options.stagingDirectory.endsWith('/') ? options.stagingDirectory : `${options.stagingDirectory}/`;
+    // Order matters: allowed_directories and temp_directory can only be set before the lock.
+    await admin.run("SET temp_directory = ''");
+    await admin.run(`SET allowed_directories = [${literal(staging)}]`);
+    await admin.run('SET enable_external_access = false');
+    await admin.run('SET lock_configuration = true');
+    return new DataEngine(instance, admin, options);
+  }
+
+  /** Loads a staged file into a fresh incoming table, checking declared types; returns its row count. */
+  loadIncoming(shape: TableShape, source: LoadSource, incomingName: string): Promise<number> {
+    return this.loads.run(async () => {
+      await this.admin.run(`CREATE SCHEMA IF NOT EXISTS ${ident(shape.schema)}`);
+      const target = `${ident(shape.schema)}.${ident(incomingName)}`;
+      const select = source.kind === 'csv'
+        ? `SELECT * FROM read_csv(${literal(source.path)}, header = true, auto_detect = false, strict_mode = true, ` +
+          `delim = ',', quote = '"', escape = '"', null_padding = false, dateformat = '%Y-%m-%d', ` +
+          `columns = {${shape.columns.map((c) => `${literal(c.name)}: ${literal(c.type)}`).join(', ')}})`
+        : `SELECT ${shape.columns.map((c) => `CAST(${ident(c.name)} AS ${c.type}) AS ${ident(c.name)}`).join(', ')} ` +
+          `FROM read_parquet(${literal(source.path)})`;
+      try {
+        await this.admin.run(`CREATE OR REPLACE TABLE ${target} AS ${select}`);
+      } catch (error) {
+        await this.admin.run(`DROP TABLE IF EXISTS ${target}`).catch(() => undefined);
+        throw new UnprocessableError('UPLOAD_MALFORMED_DATA', `The ${source.kind.toUpperCase()} data does not match the dataset's declared columns and types.`, {
+          reason: sanitiseEngineMessage((error as Error).message),
+        });
+      }
+      const counted = await this.admin.runAndReadAll(`SELECT count(*) FROM ${target}`);
+      return Number(counted.getRows()[0]?.[0] ?? 0);
+    });
+  }
+
+  /** Atomically replaces the live table with the incoming one: readers see old or new, never half. */
+  commitIncoming(shape: TableShape, incomingName: string): Promise<void> {
+    return this.loads.run(async () => {
+      const live = `${ident(shape.schema)}.${ident(shape.table)}`;
+      await this.admin.run('BEGIN TRANSACTION');
+      try {
+        await this.admin.run(`DROP TABLE IF EXISTS ${live}`);
+        await this.admin.run(`ALTER TABLE ${ident(shape.schema)}.${ident(incomingName)} RENAME TO ${ident(shape.table)}`);
+        await this.admin.run('COMMIT');
+      } catch (error) {
+        await this.admin.run('ROLLBACK');
+        throw error;
+      }
+    });
+  }
+
+  discardIncoming(shape: TableShape, incomingName: string): Promise<void> {
+    return this.loads.run(() => this.admin.run(`DROP TABLE IF EXISTS ${ident(shape.schema)}.${ident(incomingName)}`).then(() => undefined));
+  }
+
+  async tableExists(schema: string, table: string): Promise<boolean> {
+    const r = await this.admin.runAndReadAll(
+      'SELECT count(*) FROM duckdb_tables() WHERE schema_name = $1 AND table_name = $2', [schema, table]);
+    return Number(r.getRows()[0]?.[0] ?? 0) > 0;
+  }
+
+  /** DuckDB's own parse tree of `sql` as JSON text (error:true for non-SELECT statements). */
+  async serialize(sql: string): Promise<string> {
+    const r = await this.admin.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR)', [sql]);
+    return String(r.getRows()[0]?.[0] ?? '');
+  }
+
+  /** SQL text back from a (rewritten) parse tree. */
+  async deserialize(tree: string): Promise<string> {
+    const r = await this.admin.runAndReadAll('SELECT json_deserialize_sql($1::JSON)', [tree]);
+    return String(r.getRows()[0]?.[0] ?? '');
+  }
+
+  /**
+   * Runs one already-checked SELECT on a fresh connection with bound parameters, interrupting it
+   * at the statement timeout.
+   */
+  async query(sql: string, parameters: Record<string, unknown> | unknown[] = []): Promise<ResultTable> {
+    const connection = await this.instance.connect();
+    const timer = setTimeout(() => connection.interrupt(), this.options.statementTimeoutMs);
+    try {
+      const prepared = await connection.prepare(sql);
+      try {
+        prepared.bind(parameters as never);
+        const result = await prepared.runAndReadAll();
+        return toResultTable(result);
+      } finally {
+        prepared.destroySync();
+      }
+    } catch (error) {
+      const message = (error as Error).message;
+      if (/interrupt/i.test(message)) {
+        throw new UnavailableError('QUERY_TIMEOUT', `The query ran past the statement timeout of ${this.options.statementTimeoutMs} ms and was stopped.`, {
+          timeoutMs: this.options.statementTimeoutMs,
+        });
+      }
+      if (/memory/i.test(message) && /limit|out of memory/i.test(message)) {
+        throw new UnavailableError('QUERY_OUT_OF_MEMORY', `The query needs more than the room's memory limit (${this.options.memoryLimit}); spilling to disk is off by design.`, {});
+      }
+      throw new UnprocessableError('QUERY_FAILED', 'DuckDB could not run the query.', { reason: sanitiseEngineMessage(message) });
+    } finally {
+      clearTimeout(timer);
+      connection.closeSync();
+    }
+  }
+
+  close(): void {
+    this.admin.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+/**
+ * DuckDB error texts can quote the offending CSV line or value; that is row-level data and must
+ * not leave. Keep the error's first line, with quoted material and line contents removed.
+ */
+export function sanitiseEngineMessage(message: string): string {
+  const first = (message.split('\n')[0] ?? '').slice(0, 300);
+  return first
+    .replace(/"[^"]*"/g, '"…"')
+    .replace(/'[^']*'/g, "'…'")
+    .replace(/Original Line:.*$/i, '')
+    .trim();
+}

@@ -1,0 +1,23 @@
+import type { DuckDBResultReader } from '@duckdb/node-api';
+
+/** A JSON-safe cell: DuckDB's BIGINT/HUGEINT become numbers when exact, else decimal strings. */
+export type Cell = string | number | boolean | null;
+
+export interface ResultTable {
+  readonly columns: readonly { readonly name: string; readonly type: string }[];
+  readonly rows: readonly (readonly Cell[])[];
+}
+
+function toCell(value: unknown): Cell {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'string') return value;
+  return String(value);
+}
+
+/** Reads a materialised result into plain rows and typed column names. */
+export function toResultTable(result: DuckDBResultReader): ResultTable {
+  const columns = result.columnNames().map((name, i) => ({ name, type: result.columnType(i).toString() }));
+  const rows = result.getRowsJson().map((row) => row.map(toCell));
+  return { columns, rows };
+}

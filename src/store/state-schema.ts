@@ -1,0 +1,34 @@
+/** The room-state tables. Idempotent: run at every open. */
+export const STATE_SCHEMA: readonly string[] = [
+  `CREATE TABLE IF NOT EXISTS acceptances (
+     collaboration VARCHAR NOT NULL, policy_hash VARCHAR NOT NULL, member VARCHAR NOT NULL,
+     principal VARCHAR NOT NULL, signature VARCHAR NOT NULL, accepted_at TIMESTAMPTZ NOT NULL,
+     PRIMARY KEY (collaboration, policy_hash, member))`,
+  `CREATE TABLE IF NOT EXISTS storage_keys (
+     collaboration VARCHAR NOT NULL, dataset VARCHAR NOT NULL, wrapped_key VARCHAR NOT NULL,
+     PRIMARY KEY (collaboration, dataset))`,
+  `CREATE TABLE IF NOT EXISTS dataset_versions (
+     collaboration VARCHAR NOT NULL, dataset VARCHAR NOT NULL, version INTEGER NOT NULL,
+     envelope_file VARCHAR NOT NULL, envelope_sha256 VARCHAR NOT NULL UNIQUE,
+     manifest VARCHAR NOT NULL, signature VARCHAR NOT NULL, signer VARCHAR NOT NULL,
+     format VARCHAR NOT NULL, row_count BIGINT NOT NULL, plaintext_bytes BIGINT NOT NULL,
+     wrapped_data_key VARCHAR NOT NULL, uploaded_at TIMESTAMPTZ NOT NULL,
+     PRIMARY KEY (collaboration, dataset, version))`,
+  `CREATE TABLE IF NOT EXISTS templates (
+     collaboration VARCHAR NOT NULL, name VARCHAR NOT NULL, hash VARCHAR NOT NULL,
+     document VARCHAR NOT NULL, proposed_by VARCHAR NOT NULL, proposed_at TIMESTAMPTZ NOT NULL,
+     PRIMARY KEY (collaboration, hash))`,
+  `CREATE TABLE IF NOT EXISTS template_reviews (
+     collaboration VARCHAR NOT NULL, template_hash VARCHAR NOT NULL, member VARCHAR NOT NULL,
+     principal VARCHAR NOT NULL, decision VARCHAR NOT NULL, reason VARCHAR, signature VARCHAR NOT NULL,
+     reviewed_at TIMESTAMPTZ NOT NULL,
+     PRIMARY KEY (collaboration, template_hash, member))`,
+  `CREATE TABLE IF NOT EXISTS budget_charges (
+     charge_id VARCHAR PRIMARY KEY, collaboration VARCHAR NOT NULL, analyst_member VARCHAR NOT NULL,
+     dataset VARCHAR NOT NULL, period_start VARCHAR NOT NULL, epsilon DOUBLE NOT NULL, delta DOUBLE NOT NULL,
+     charged_at TIMESTAMPTZ NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS audit_log (
+     collaboration VARCHAR NOT NULL, seq BIGINT NOT NULL, "at" VARCHAR NOT NULL, actor VARCHAR NOT NULL,
+     action VARCHAR NOT NULL, details VARCHAR NOT NULL, prev_hash VARCHAR NOT NULL,
+     hash VARCHAR NOT NULL, signature VARCHAR NOT NULL, PRIMARY KEY (collaboration, seq))`,
+];

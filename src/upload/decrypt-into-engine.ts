@@ -1,0 +1,104 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { readEnvelope, type OpenedEnvelope } from '../crypto/envelope-reader.ts';
+import type { EnvelopeHeader } from '../crypto/envelope-format.ts';
+import type { Dataset } from '../policy/collaboration.ts';
+import { CsvHeaderGate } from './csv-header.ts';
+import type { StagingArea } from './staging-area.ts';
+
+/** The engine operations a load needs (implemented by the store's DataEngine). */
+export interface IngestEngine {
+  loadIncoming(shape: TableShape, source: { kind: 'csv' | 'parquet'; path: string }, incomingName: string): Promise<number>;
+  commitIncoming(shape: TableShape, incomingName: string): Promise<void>;
+  discardIncoming(shape: TableShape, incomingName: string): Promise<void>;
+}
+
+export interface TableShape {
+  readonly schema: string;
+  readonly table: string;
+  readonly columns: readonly { readonly name: string; readonly type: string }[];
+}
+
+export const tableShape = (collaborationId: string, dataset: Dataset): TableShape => ({
+  schema: collaborationId,
+  table: dataset.name,
+  columns: dataset.columns.map((c) => ({ name: c.name, type: c.type })),
+});
+
+export interface LoadedIncoming {
+  readonly opened: OpenedEnvelope;
+  readonly rows: number;
+  readonly incomingName: string;
+}
+
+/** Writes to a stream, waiting for drain, and failing fast if the reader side gave up. */
+async function writeAll(stream: WriteStream, chunk: Uint8Array, readerFailed: () => unknown): Promise<void> {
+  const failure = readerFailed();
+  if (failure) throw failure;
+  if (stream.write(chunk)) return;
+  await new Promise<void>((resolve, reject) => {
+    const done = () => { cleanup(); resolve(); };
+    const fail = (error: unknown) => { cleanup(); reject(readerFailed() ?? error); };
+    const cleanup = () => { stream.off('drain', done); stream.off('error', fail); stream.off('close', done); };
+    stream.on('drain', done).on('error', fail).on('close', done);
+  });
+  const late = readerFailed();
+  if (late) throw late;
+}
+
+const closeStream = (stream: WriteStream) => new Promise<void>((resolve) => {
+  if (stream.closed) resolve();
+  else stream.end(() => resolve());
+});
+
+/**
+ * Decrypts an envelope straight into a new incoming table. CSV streams through a named pipe
+ * while DuckDB reads it; Parquet is staged on /dev/shm (0600) once every chunk has authenticated,
+ * and deleted as soon as it is loaded. The caller commits or discards the incoming table.
+ */
+export async function decryptIntoEngine(
+  source: AsyncIterable<Uint8Array>,
+  dataKey: (header: EnvelopeHeader) => Uint8Array | undefined,
+  shape: TableShape,
+  format: 'csv' | 'parquet',
+  engine: IngestEngine,
+  staging: StagingArea,
+  observe: (chunk: Uint8Array) => void = () => undefined,
+): Promise<LoadedIncoming> {
+  const incomingName = `__incoming_${shape.table}_${randomBytes(6).toString('hex')}`;
+  const path = format === 'csv' ? await staging.newPipe() : staging.newFilePath('parquet');
+  // 'r+' opens a pipe without waiting for a reader, so a load that fails to start cannot hang us.
+  const sink = createWriteStream(path, { flags: format === 'csv' ? 'r+' : 'wx', mode: 0o600 });
+  const gate = format === 'csv' ? new CsvHeaderGate(shape.columns.map((c) => c.name)) : undefined;
+  let loadFailure: unknown;
+  const loading = format === 'csv'
+    ? engine.loadIncoming(shape, { kind: 'csv', path }, incomingName).catch((error: unknown) => {
+        loadFailure = error;
+        sink.destroy();
+        throw error;
+      })
+    : undefined;
+  loading?.catch(() => undefined);
+  try {
+    const opened = await readEnvelope(source, {
+      dataKey,
+      onPlaintext: async (chunk) => {
+        observe(chunk);
+        gate?.push(chunk);
+        await writeAll(sink, chunk, () => loadFailure);
+      },
+    });
+    gate?.finish();
+    await closeStream(sink);
+    const rows = loading ? await loading : await engine.loadIncoming(shape, { kind: 'parquet', path }, incomingName);
+    return { opened, rows, incomingName };
+  } catch (error) {
+    sink.destroy();
+    await loading?.catch(() => undefined);
+    await engine.discardIncoming(shape, incomingName).catch(() => undefined);
+    // `error` is already the load failure when the loader gave up first (writeAll rethrows it).
+    throw error;
+  } finally {
+    await staging.remove(path);
+  }
+}

@@ -1,0 +1,107 @@
+import { randomBytes } from 'node:crypto';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { uploadFile } from '../../src/client/upload-file.ts';
+import { RoomRequestError } from '../../src/client/room-client.ts';
+import { startTestRoom, type TestRoom } from '../support/test-room.ts';
+import { customersCsv } from '../support/fixture-csv.ts';
+
+let t: TestRoom;
+// Random at run time, so the only place it can appear is where the room put the uploaded data.
+const MARKER = `LEAK${randomBytes(12).toString('hex')}`;
+
+async function writeCsv(name: string, text: string): Promise<string> {
+  const path = join(t.dir, name);
+  await writeFile(path, text);
+  return path;
+}
+
+const upload = (file: string, principal = 'acme-provider', dataset = 'advertiser_customers') =>
+  uploadFile({ client: t.client(principal), key: t.keys[principal]!, collaboration: 'demo', dataset, file });
+
+async function liveRows(): Promise<number> {
+  const result = await t.room.engine.query('SELECT count(*) AS n FROM demo.advertiser_customers');
+  return Number(result.rows[0]?.[0]);
+}
+
+async function refusal(promise: Promise<unknown>): Promise<{ status: number; code: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof RoomRequestError) return { status: error.status, code: error.code };
+    throw error;
+  }
+  return { status: 0, code: 'ACCEPTED' };
+}
+
+async function filesUnder(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await filesUnder(path)));
+    else if (entry.isFile()) out.push(path);
+  }
+  return out;
+}
+
+beforeAll(async () => {
+  t = await startTestRoom();
+});
+afterAll(async () => t.close());
+
+describe('encrypted upload', () => {
+  it('is refused while the collaboration is not yet accepted by every officer', async () => {
+    const file = await writeCsv('early.csv', customersCsv(10));
+    expect(await refusal(upload(file))).toEqual({ status: 409, code: 'COLLABORATION_INACTIVE' });
+  });
+
+  it('loads a signed, encrypted CSV into the room and records it in the audit chain', async () => {
+    await t.acceptAll();
+    const receipt = await upload(await writeCsv('v1.csv', customersCsv(300, { marker: MARKER })));
+    expect(receipt).toMatchObject({ version: 1, rows: 300 });
+    expect(await liveRows()).toBe(300);
+    const audit = await t.client('acme-officer').send<{ entries: { action: string }[] }>('GET', '/v1/collaborations/demo/audit');
+    expect(audit.entries.map((e) => e.action)).toContain('dataset.uploaded');
+  });
+
+  it('never writes the plaintext to the data directory, the temp directory or /dev/shm', async () => {
+    const places = [...(await filesUnder(t.config.dataDirectory)), ...(await filesUnder('/dev/shm'))];
+    const tmpFiles = (await filesUnder(tmpdir())).filter((p) => !p.startsWith(t.dir) || p.startsWith(t.config.dataDirectory));
+    for (const path of [...places, ...tmpFiles]) {
+      const content = await readFile(path).catch(() => Buffer.alloc(0));
+      expect(content.includes(MARKER), path).toBe(false);
+    }
+    expect(places.some((p) => p.endsWith('.env'))).toBe(true);
+  });
+
+  it('refuses a provider of another member, and a principal without the provider role', async () => {
+    const file = await writeCsv('v2.csv', customersCsv(50));
+    expect(await refusal(upload(file, 'northwind-provider'))).toEqual({ status: 403, code: 'NOT_DATASET_OWNER' });
+    expect(await refusal(upload(file, 'acme-analyst'))).toEqual({ status: 403, code: 'ROLE_REQUIRED' });
+    expect(await liveRows()).toBe(300);
+  });
+
+  it('refuses a CSV whose header or types do not match the declared columns, keeping version 1', async () => {
+    const swapped = customersCsv(20).replace('age_band,country', 'country,age_band');
+    const badHeader = await writeCsv('bad-header.csv', swapped);
+    await expect(upload(badHeader)).rejects.toThrow(/header/);
+    const badType = await writeCsv('bad-type.csv', customersCsv(20).replace(/,(\d+),([\d.]+),(\d)\n/, ',not-a-number,$2,$3\n'));
+    expect(await refusal(upload(badType))).toEqual({ status: 422, code: 'UPLOAD_MALFORMED_DATA' });
+    const ragged = await writeCsv('ragged.csv', `${customersCsv(20)}only,three,fields\n`);
+    expect(await refusal(upload(ragged))).toEqual({ status: 422, code: 'UPLOAD_MALFORMED_DATA' });
+    expect(await liveRows()).toBe(300);
+  });
+
+  it('replaces the data atomically with the next version', async () => {
+    const receipt = await upload(await writeCsv('v2.csv', customersCsv(120, { seed: 2 })));
+    expect(receipt.version).toBe(2);
+    expect(await liveRows()).toBe(120);
+  });
+
+  it('reloads the current version from its envelope after a restart', async () => {
+    await t.restart();
+    expect(await liveRows()).toBe(120);
+  });
+});

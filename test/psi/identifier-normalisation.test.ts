@@ -1,0 +1,42 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { normaliseIdentifier, normaliseIdentifiers, rowsOfValues } from '../../src/psi/identifier-normalisation.ts';
+
+describe('identifier normalisation', () => {
+  it('normalises emails with NFC, trim and lower case', () => {
+    expect(normaliseIdentifier('  Alice@Example.COM ', 'email')).toBe('alice@example.com');
+    expect(normaliseIdentifier('Jose\u0301@x.io', 'email')).toBe(normaliseIdentifier('Jos\u00e9@x.io', 'email'));
+    expect(normaliseIdentifier('not an email', 'email')).toBeUndefined();
+    expect(normaliseIdentifier('a@b@c', 'email')).toBeUndefined();
+  });
+
+  it('normalises phone numbers to E.164 and refuses national formats', () => {
+    expect(normaliseIdentifier('+44 (20) 7946-0958', 'e164')).toBe('+442079460958');
+    expect(normaliseIdentifier('0044 20 7946 0958', 'e164')).toBe('+442079460958');
+    expect(normaliseIdentifier('020 7946 0958', 'e164')).toBeUndefined();
+    expect(normaliseIdentifier('+1234567', 'e164')).toBeUndefined();
+    expect(normaliseIdentifier('+1234567890123456', 'e164')).toBeUndefined();
+    expect(normaliseIdentifier('+44 20 ABC', 'e164')).toBeUndefined();
+  });
+
+  it('hashes emails for sha256-email and accepts already-hashed values', () => {
+    const hex = createHash('sha256').update('alice@example.com').digest('hex');
+    expect(normaliseIdentifier(' ALICE@example.com', 'sha256-email')).toBe(hex);
+    expect(normaliseIdentifier(hex.toUpperCase(), 'sha256-email')).toBe(hex);
+    expect(normaliseIdentifier('nope', 'sha256-email')).toBeUndefined();
+  });
+
+  it('keeps none as NFC plus trim, refusing blanks', () => {
+    expect(normaliseIdentifier('  Ab ', 'none')).toBe('Ab');
+    expect(normaliseIdentifier('   ', 'none')).toBeUndefined();
+  });
+
+  it('dedupes after normalising, counts invalid and duplicate rows, and maps back to rows', () => {
+    const set = normaliseIdentifiers(['a@x.io', ' A@X.io', null, 'bad', 'b@x.io', 'a@x.io'], 'email');
+    expect(set.values).toEqual(['a@x.io', 'b@x.io']);
+    expect(set.invalidRows).toBe(2);
+    expect(set.duplicateRows).toBe(2);
+    expect(Array.from(set.rowValue)).toEqual([0, 0, -1, -1, 1, 0]);
+    expect(rowsOfValues(set, [0])).toEqual([0, 1, 5]);
+  });
+});
