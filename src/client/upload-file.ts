@@ -52,7 +52,7 @@ async function firstLine(path: string): Promise<string> {
  */
 export async function uploadFile(options: UploadOptions): Promise<UploadResult> {
   const { client, key } = options;
-  const room = await client.getPublic<{ sealingPublicKey: string }>('/v1/room');
+  const room = await client.getPublic<{ sealingPublicKey: string; limits: { maxUploadBytes: number } }>('/v1/room');
   const roomKey = fromBase64(room.sealingPublicKey, 32);
   if (!roomKey) throw new Error('The room published an invalid sealing key.');
   const path = `/v1/collaborations/${encodeURIComponent(options.collaboration)}/datasets/${encodeURIComponent(options.dataset)}`;
@@ -66,6 +66,10 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
     }
   }
   const totalBytes = (await stat(options.file)).size;
+  // Checked here too so a too-large file is refused before any byte is sent, with a clear reason.
+  if (totalBytes > room.limits.maxUploadBytes) {
+    throw new Error(`${options.file} is ${totalBytes} bytes; this room accepts uploads up to ${room.limits.maxUploadBytes} bytes.`);
+  }
   const counter = new CsvRecordCounter();
   let bytesRead = 0;
   async function* observed(): AsyncGenerator<Uint8Array> {

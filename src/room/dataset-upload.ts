@@ -64,6 +64,22 @@ async function fsyncFile(path: string): Promise<void> {
  * transaction, then the live table swapped. A failure at any step leaves the previous version
  * registered, on disk and queryable; a crash leaves at most a partial file, swept at start.
  */
+/**
+ * After a refusal mid-stream, reads (and discards) a bounded remainder of the body so the client
+ * receives the error instead of a reset connection; a larger remainder is cut off.
+ */
+export async function drainRemainder(body: AsyncIterable<Uint8Array>, maxBytes = 64 * 1024 * 1024): Promise<void> {
+  let drained = 0;
+  try {
+    for await (const piece of body) {
+      drained += piece.length;
+      if (drained > maxBytes) break;
+    }
+  } catch {
+    // the client went away; nothing left to drain
+  }
+}
+
 export async function uploadDataset(room: Room, collaboration: Collaboration, uploader: Principal, datasetName: string, body: AsyncIterable<Uint8Array>): Promise<UploadReceipt> {
   const dataset = collaboration.datasets.get(datasetName);
   if (!dataset) throw new NotFoundError('DATASET_NOT_FOUND', `Collaboration "${collaboration.id}" declares no dataset "${datasetName}".`, { dataset: datasetName });

@@ -1,4 +1,5 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { constants, createWriteStream, type WriteStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { readEnvelope, type OpenedEnvelope } from '../crypto/envelope-reader.ts';
 import type { EnvelopeHeader } from '../crypto/envelope-format.ts';
@@ -52,6 +53,17 @@ const closeStream = (stream: WriteStream) => new Promise<void>((resolve) => {
 });
 
 /**
+ * A pipe's writer open blocks until a reader opens it. If DuckDB failed before opening the pipe,
+ * opening it for reading ourselves (non-blocking) releases that writer so nothing stays stuck.
+ */
+async function releasePendingWriter(path: string, sink: WriteStream): Promise<void> {
+  if (!sink.pending) return;
+  const reader = await open(path, constants.O_RDONLY | constants.O_NONBLOCK).catch(() => undefined);
+  await new Promise<void>((resolve) => (sink.closed ? resolve() : sink.once('close', () => resolve())));
+  await reader?.close();
+}
+
+/**
  * Decrypts an envelope straight into a new incoming table. CSV streams through a named pipe
  * while DuckDB reads it; Parquet is staged on /dev/shm (0600) once every chunk has authenticated,
  * and deleted as soon as it is loaded. The caller commits or discards the incoming table.
@@ -67,14 +79,16 @@ export async function decryptIntoEngine(
 ): Promise<LoadedIncoming> {
   const incomingName = `__incoming_${shape.table}_${randomBytes(6).toString('hex')}`;
   const path = format === 'csv' ? await staging.newPipe() : staging.newFilePath('parquet');
-  // 'r+' opens a pipe without waiting for a reader, so a load that fails to start cannot hang us.
-  const sink = createWriteStream(path, { flags: format === 'csv' ? 'r+' : 'wx', mode: 0o600 });
+  // The pipe is opened write-only: that open completes only once DuckDB has opened the read end, so
+  // closing our end always reaches DuckDB as end-of-file and its load can never wait forever.
+  const sink = createWriteStream(path, { flags: format === 'csv' ? 'w' : 'wx', mode: 0o600 });
   const gate = format === 'csv' ? new CsvHeaderGate(shape.columns.map((c) => c.name)) : undefined;
   let loadFailure: unknown;
   const loading = format === 'csv'
-    ? engine.loadIncoming(shape, { kind: 'csv', path }, incomingName).catch((error: unknown) => {
+    ? engine.loadIncoming(shape, { kind: 'csv', path }, incomingName).catch(async (error: unknown) => {
         loadFailure = error;
         sink.destroy();
+        await releasePendingWriter(path, sink);
         throw error;
       })
     : undefined;

@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { currentVersion } from '../../room/dataset-registry.ts';
-import { uploadDataset } from '../../room/dataset-upload.ts';
+import { drainRemainder, uploadDataset } from '../../room/dataset-upload.ts';
 import type { Room } from '../../room/room.ts';
 import { NotFoundError } from '../../errors/cleanroom-error.ts';
 import { signedJsonBody, streamedEnvelopeBody } from '../signed-request.ts';
@@ -22,8 +22,15 @@ export function datasetRoutes(room: Room): Router {
   router.put('/v1/collaborations/:id/datasets/:name', streamedEnvelopeBody, async (req, res) => {
     const collaboration = room.collaboration(req.params.id as string);
     const uploader = room.principal(collaboration.id, res.locals.callerKey);
-    const receipt = await uploadDataset(room, collaboration, uploader, req.params.name as string, req);
-    res.status(201).json(receipt);
+    try {
+      res.status(201).json(await uploadDataset(room, collaboration, uploader, req.params.name as string, req));
+    } catch (error) {
+      if (!req.complete) {
+        res.setHeader('connection', 'close');
+        await drainRemainder(req);
+      }
+      throw error;
+    }
   });
   return router;
 }
