@@ -27,6 +27,7 @@ async function snapshot() {
   return { current: info.current, auditLength: audit.entries.length, data: data.rows };
 }
 
+const codeOf = async (response: Response): Promise<string> => ((await response.json()) as { error: { code: string } }).error.code;
 const raw = (path: string, init: RequestInit = {}) => fetch(`${t.baseUrl}${path}`, init);
 
 beforeAll(async () => {
@@ -52,7 +53,7 @@ describe('signed requests', () => {
     const headers = signRequest({ publicKeyText: publicKeyText(stranger.publicKey), secretKey: stranger.secretKey }, 'GET', path, sha256Hex(''));
     const response = await raw(path, { headers });
     expect(response.status).toBe(401);
-    expect((await response.json()).error.code).toBe('AUTH_UNKNOWN_KEY');
+    expect(await codeOf(response)).toBe('AUTH_UNKNOWN_KEY');
   });
 
   it('refuse a replayed nonce, a stale timestamp, a forged signature and another path', async () => {
@@ -60,18 +61,18 @@ describe('signed requests', () => {
     const headers = signRequest(key, 'GET', path, sha256Hex(''));
     expect((await raw(path, { headers })).status).toBe(200);
     const replay = await raw(path, { headers });
-    expect([replay.status, (await replay.json()).error.code]).toEqual([401, 'AUTH_REPLAYED']);
+    expect([replay.status, await codeOf(replay)]).toEqual([401, 'AUTH_REPLAYED']);
 
     const stale = await raw(path, { headers: signRequest(key, 'GET', path, sha256Hex(''), Date.now() - 10 * 60_000) });
-    expect([stale.status, (await stale.json()).error.code]).toEqual([401, 'AUTH_STALE']);
+    expect([stale.status, await codeOf(stale)]).toEqual([401, 'AUTH_STALE']);
 
     const forged = signRequest(t.keys['northwind-analyst']!, 'GET', path, sha256Hex(''));
     forged['x-cleanroom-key'] = key.publicKeyText;
     const forgedAnswer = await raw(path, { headers: forged });
-    expect([forgedAnswer.status, (await forgedAnswer.json()).error.code]).toEqual([401, 'AUTH_BAD_SIGNATURE']);
+    expect([forgedAnswer.status, await codeOf(forgedAnswer)]).toEqual([401, 'AUTH_BAD_SIGNATURE']);
 
     const elsewhere = await raw('/v1/collaborations/demo/audit', { headers: signRequest(key, 'GET', path, sha256Hex('')) });
-    expect([elsewhere.status, (await elsewhere.json()).error.code]).toEqual([401, 'AUTH_BAD_SIGNATURE']);
+    expect([elsewhere.status, await codeOf(elsewhere)]).toEqual([401, 'AUTH_BAD_SIGNATURE']);
   });
 
   it('refuse a body other than the one signed', async () => {
@@ -79,7 +80,7 @@ describe('signed requests', () => {
     const signed = JSON.stringify({ policyHash: '0'.repeat(64), signature: 'x' });
     const headers = { ...signRequest(key, 'POST', `${path}/acceptances`, sha256Hex(signed)), 'content-type': 'application/json' };
     const response = await raw(`${path}/acceptances`, { method: 'POST', headers, body: signed.replace('x', 'y') });
-    expect([response.status, (await response.json()).error.code]).toEqual([401, 'AUTH_BODY_MISMATCH']);
+    expect([response.status, await codeOf(response)]).toEqual([401, 'AUTH_BODY_MISMATCH']);
   });
 
   it('refuse a valid key without the role (403), and name the missing role', async () => {

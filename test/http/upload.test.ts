@@ -44,7 +44,7 @@ async function filesUnder(dir: string, all = false): Promise<string[]> {
   for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) out.push(...(await filesUnder(path, all)));
-    else if (entry.isFile() && (all || (await stat(path).catch(() => undefined))?.mtimeMs! >= startedAt - 1000)) out.push(path);
+    else if (entry.isFile() && (all || ((await stat(path).catch(() => undefined))?.mtimeMs ?? 0) >= startedAt - 1000)) out.push(path);
   }
   return out;
 }
