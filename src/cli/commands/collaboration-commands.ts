@@ -1,0 +1,69 @@
+import type { Command } from 'commander';
+import { fromBase64, toBase64 } from '../../crypto/bytes.ts';
+import { sign } from '../../crypto/signatures.ts';
+import type { AuditEntry } from '../../audit/audit-entry.ts';
+import { verifyAuditChain } from '../../audit/verify-audit-chain.ts';
+import { createPrincipalKeyFiles } from '../../keys/principal-key-file.ts';
+import { acceptanceSigningBytes, type CollaborationStatus } from '../../room/policy-acceptance.ts';
+import type { RoomClient } from '../../client/room-client.ts';
+import type { PrincipalKey } from '../../keys/principal-key-file.ts';
+import { DEFAULT_URL, signedClient } from '../client-options.ts';
+
+/** An officer signs the collaboration's current policy hash, after reading it from the room. */
+export async function acceptCollaboration(client: RoomClient, key: PrincipalKey, collaboration: string): Promise<CollaborationStatus> {
+  const view = await client.send<{ status: CollaborationStatus }>('GET', `/v1/collaborations/${collaboration}`);
+  const hash = view.status.policyHash;
+  return client.send<CollaborationStatus>('POST', `/v1/collaborations/${collaboration}/acceptances`, {
+    policyHash: hash,
+    signature: toBase64(sign(acceptanceSigningBytes(collaboration, hash), key.secretKey)),
+  });
+}
+
+/** Fetches a collaboration's audit chain and verifies it against the room's published key. */
+export async function verifyRemoteAudit(client: RoomClient, collaboration: string) {
+  const room = await client.getPublic<{ signingPublicKey: string }>('/v1/room');
+  const { entries } = await client.send<{ entries: AuditEntry[] }>('GET', `/v1/collaborations/${collaboration}/audit`);
+  return { entries, verdict: verifyAuditChain(entries, fromBase64(room.signingPublicKey, 32) ?? new Uint8Array()) };
+}
+
+export function registerCollaborationCommands(program: Command): void {
+  const keys = program.command('keys').description('principal keys');
+  keys.command('new')
+    .description("write a principal's Ed25519 key pair: <out>/<name>.key (0600) and <name>.pub")
+    .requiredOption('--out <dir>', 'directory for the key files')
+    .option('--name <name>', 'key name', 'principal')
+    .action(async (o: { out: string; name: string }) => {
+      const { keyPath, publicKey } = await createPrincipalKeyFiles(o.out, o.name);
+      process.stdout.write(`wrote ${keyPath} (keep it private)\npublic key for the policy: ${publicKey}\n`);
+    });
+
+  program.command('status')
+    .description('show a collaboration: policy hash, acceptances, your roles')
+    .requiredOption('--collab <id>').requiredOption('--key <file>').option('--url <url>', 'room URL', DEFAULT_URL)
+    .action(async (o: { collab: string; key: string; url: string }) => {
+      const { client } = await signedClient(o.url, o.key);
+      process.stdout.write(`${JSON.stringify(await client.send('GET', `/v1/collaborations/${o.collab}`), null, 2)}\n`);
+    });
+
+  program.command('accept')
+    .description("as an officer, sign the collaboration policy's current content hash")
+    .requiredOption('--collab <id>').requiredOption('--key <file>').option('--url <url>', 'room URL', DEFAULT_URL)
+    .action(async (o: { collab: string; key: string; url: string }) => {
+      const { client, key } = await signedClient(o.url, o.key);
+      const status = await acceptCollaboration(client, key, o.collab);
+      process.stdout.write(`accepted policy ${status.policyHash}\n${status.active ? 'collaboration is active' : `awaiting: ${status.awaiting.join(', ')}`}\n`);
+    });
+
+  program.command('audit')
+    .description("download a collaboration's audit chain and verify it offline against the room's key")
+    .requiredOption('--collab <id>').requiredOption('--key <file>').option('--url <url>', 'room URL', DEFAULT_URL)
+    .option('--json', 'print the entries as JSON')
+    .action(async (o: { collab: string; key: string; url: string; json?: boolean }) => {
+      const { client } = await signedClient(o.url, o.key);
+      const { entries, verdict } = await verifyRemoteAudit(client, o.collab);
+      if (o.json) process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
+      else for (const e of entries) process.stdout.write(`${e.seq}\t${e.at}\t${e.actor}\t${e.action}\n`);
+      process.stdout.write(verdict.ok ? `chain verified: ${verdict.entries} entries, head ${verdict.head}\n` : `CHAIN BROKEN at ${verdict.seq}: ${verdict.reason}\n`);
+      if (!verdict.ok) process.exitCode = 1;
+    });
+}

@@ -1,0 +1,45 @@
+import { Command } from 'commander';
+import { RoomRequestError } from '../client/room-client.ts';
+import { CleanroomError } from '../errors/cleanroom-error.ts';
+import { createLogger } from '../log/logger.ts';
+import { registerCollaborationCommands } from './commands/collaboration-commands.ts';
+import { registerUploadCommand } from './commands/upload-command.ts';
+import { runDemo } from './demo/demo.ts';
+import { serveRoom } from './serve.ts';
+
+const program = new Command('cleanroom')
+  .description('Cleanroom: encrypted uploads, policy-checked queries, differential privacy and PSI between partners')
+  .showHelpAfterError();
+
+program.command('serve')
+  .description('serve the room over HTTP with the embedded defaults (./data, ./policies, ./sql)')
+  .option('--port <n>', 'port', '8080').option('--host <host>', 'interface', '127.0.0.1')
+  .action(async (o: { port: string; host: string }) => {
+    const log = createLogger();
+    const running = await serveRoom(log, { host: o.host, port: Number(o.port) });
+    log.info({ url: running.url }, 'room listening');
+    const stop = () => void running.stop().then(() => process.exit(0));
+    process.once('SIGINT', stop).once('SIGTERM', stop);
+  });
+
+program.command('demo')
+  .description('walk through the product end to end on the demo policy and fixtures')
+  .option('--url <url>', 'use a running room (with policies/demo.json and the keys in fixtures/keys) instead of an in-process one')
+  .action(async (o: { url?: string }) => runDemo(o));
+
+registerCollaborationCommands(program);
+registerUploadCommand(program);
+
+try {
+  await program.parseAsync();
+} catch (error) {
+  if (error instanceof RoomRequestError) {
+    process.stderr.write(`refused (${error.status} ${error.code}): ${error.message}\n`);
+    if (Object.keys(error.details).length > 0) process.stderr.write(`${JSON.stringify(error.details, null, 2)}\n`);
+  } else if (error instanceof CleanroomError) {
+    process.stderr.write(`${error.code}: ${error.message}\n`);
+  } else {
+    process.stderr.write(`error: ${(error as Error).message}\n`);
+  }
+  process.exitCode = 1;
+}

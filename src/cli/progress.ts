@@ -1,0 +1,37 @@
+import cliProgress from 'cli-progress';
+
+export interface Progress {
+  update(done: number, total: number): void;
+  stop(): void;
+}
+
+/** A progress bar on stderr in a terminal; a percentage line every 10% elsewhere (CI, logs). */
+export function progressBar(label: string, unit: 'bytes' | 'items' = 'bytes'): Progress {
+  const format = (n: number) => (unit === 'bytes' ? `${(n / 1024 / 1024).toFixed(1)} MB` : n.toLocaleString('en'));
+  if (process.stderr.isTTY) {
+    const bar = new cliProgress.SingleBar({
+      format: `${label} [{bar}] {percentage}% {done}/{all}`,
+      stream: process.stderr,
+      hideCursor: true,
+    }, cliProgress.Presets.shades_classic);
+    let started = false;
+    return {
+      update: (done, total) => {
+        if (!started) { bar.start(total, 0, { done: format(0), all: format(total) }); started = true; }
+        bar.update(done, { done: format(done), all: format(total) });
+      },
+      stop: () => started && bar.stop(),
+    };
+  }
+  let lastDecile = -1;
+  return {
+    update: (done, total) => {
+      const decile = total > 0 ? Math.floor((done / total) * 10) : 10;
+      if (decile > lastDecile) {
+        lastDecile = decile;
+        process.stderr.write(`${label}: ${decile * 10}% (${format(done)} of ${format(total)})\n`);
+      }
+    },
+    stop: () => undefined,
+  };
+}
