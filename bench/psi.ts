@@ -40,7 +40,13 @@ function rssSampler(): { stop: () => number } {
   return { stop: () => (clearInterval(timer), Math.max(peak, process.memoryUsage().rss)) };
 }
 
-async function chunked(n: number): Promise<{ total: number; phases: Map<PsiPhase, [number, number]>; bytes: Map<string, number>; size: number; peak: number }> {
+/** CPU seconds of the whole process, worker threads included: a load-independent measure on a shared machine. */
+const cpuSeconds = (): number => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+};
+
+async function chunked(n: number): Promise<{ total: number; cpu: number; phases: Map<PsiPhase, [number, number]>; bytes: Map<string, number>; size: number; peak: number }> {
   const { server, client } = sets(n);
   const bytes = new Map<string, number>();
   const phases = new Map<PsiPhase, [number, number]>();
@@ -54,15 +60,16 @@ async function chunked(n: number): Promise<{ total: number; phases: Map<PsiPhase
   };
   const options = { revealIntersection: reveal, minSetSize: 2, workers, onProgress };
   const sampler = rssSampler();
+  const cpu0 = cpuSeconds();
   const [, result] = await Promise.all([
     runPsiServer(normaliseIdentifiers(server, 'none'), channel.server, options),
     runPsiClient(normaliseIdentifiers(client, 'none'), channel.client, options),
   ]);
   const peak = sampler.stop();
-  return { total: performance.now() - t0, phases, bytes, size: result.size, peak };
+  return { total: performance.now() - t0, cpu: cpuSeconds() - cpu0, phases, bytes, size: result.size, peak };
 }
 
-async function singleThread(n: number): Promise<{ total: number; passes: Record<string, number>; size: number }> {
+async function singleThread(n: number): Promise<{ total: number; cpu: number; passes: Record<string, number>; size: number }> {
   const { server, client } = sets(n);
   const pool = new PsiWorkerPool({ size: 1 });
   try {
@@ -73,6 +80,7 @@ async function singleThread(n: number): Promise<{ total: number; passes: Record<
       passes[name] = performance.now() - t;
       return out;
     };
+    const cpu0 = cpuSeconds();
     const serverKey = await pool.run('new-key', {});
     const clientKey = await pool.run('new-key', {});
     const setup = await timed('setup', () => pool.run('server-setup', { key: serverKey, inputs: server, falsePositiveRate: 1e-9 }));
@@ -82,7 +90,7 @@ async function singleThread(n: number): Promise<{ total: number; passes: Record<
       key: clientKey, revealIntersection: reveal, setupId: 'reference', setup: encodeRawSetup(setup), elements: response,
     }));
     const total = Object.values(passes).reduce((a, b) => a + b, 0);
-    return { total, passes, size: result.size };
+    return { total, cpu: cpuSeconds() - cpu0, passes, size: result.size };
   } finally {
     await pool.close();
   }
@@ -95,10 +103,11 @@ for (const n of sizes) {
   console.log(`\n${n} x ${n}: chunked total ${seconds(run.total)} s, intersection ${run.size} (expected ${n - Math.floor(n / 2)})`);
   console.log(`  phases (wall-clock spans from start; setup and request overlap): ${spans}`);
   console.log(`  wire: ${[...run.bytes].map(([kind, b]) => `${kind} ${(b / MiB).toFixed(2)} MiB (${(b / n).toFixed(1)} B/elem)`).join(', ')}`);
-  console.log(`  peak RSS (process incl. workers) ${(run.peak / MiB).toFixed(0)} MiB`);
+  console.log(`  peak RSS (process incl. workers) ${(run.peak / MiB).toFixed(0)} MiB; CPU ${run.cpu.toFixed(1)} s (${((run.cpu * 1000) / n / 4).toFixed(3)} ms per element per pass)`);
   if (values['no-reference']) continue;
   const ref = await singleThread(n);
   const passes = Object.entries(ref.passes).map(([k, v]) => `${k} ${seconds(v)}s (${(v / n).toFixed(3)} ms/elem)`).join(', ');
   console.log(`  single thread: total ${seconds(ref.total)} s, ${passes}, intersection ${ref.size}`);
-  console.log(`  speed-up ${(ref.total / run.total).toFixed(2)}x`);
+  console.log(`  single thread CPU ${ref.cpu.toFixed(1)} s; chunking CPU overhead ${(run.cpu / ref.cpu).toFixed(2)}x`);
+  console.log(`  wall-clock speed-up ${(ref.total / run.total).toFixed(2)}x; on an idle machine with ${workers} cores: ~${((ref.cpu / run.cpu) * workers).toFixed(2)}x`);
 }

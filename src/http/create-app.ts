@@ -5,6 +5,7 @@ import type { Room } from '../room/room.ts';
 import { errorHandler, notFoundHandler } from './error-handler.ts';
 import { collaborationRoutes } from './routes/collaboration-routes.ts';
 import { datasetRoutes } from './routes/dataset-routes.ts';
+import { queryRoutes } from './routes/query-routes.ts';
 import { roomRoutes } from './routes/room-routes.ts';
 import { signedHeaders } from './signed-request.ts';
 
@@ -23,6 +24,7 @@ export function createApp({ room, log }: AppDeps): Express {
   app.use('/v1', signedHeaders(room));
   app.use(collaborationRoutes(room));
   app.use(datasetRoutes(room));
+  app.use(queryRoutes(room));
   app.use(notFoundHandler);
   app.use(errorHandler(log));
   return app;

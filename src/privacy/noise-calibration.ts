@@ -50,10 +50,11 @@ export function calibrateLaplace(input: { gridL1: Rational; epsilon: number; gra
 }
 
 /**
- * Discrete Gaussian: integer vectors whose squared L2 sensitivity is gridL2Squared (in grid steps)
- * are rho-zCDP with rho = gridL2Squared / (2·sigma²) (CKS 2020, Theorem 14 with independent
- * coordinates); rho is the largest value the CKS Corollary 13 conversion maps to (epsilon, delta).
- * sigma² = gridL2Squared / (2·rho) is formed exactly from the double rho.
+ * Discrete Gaussian: CKS 2020 show N_Z(0, sigma²) on an integer shift d is d²/(2·sigma²)-zCDP, and
+ * zCDP adds up over independent coordinates, so integer vectors whose squared L2 sensitivity is
+ * gridL2Squared (in grid steps) are gridL2Squared/(2·sigma²)-zCDP. rho is the largest value that
+ * the CKS §2.3 conversion maps into (epsilon, delta); sigma² = gridL2Squared/(2·rho) is formed
+ * exactly from the double rho, so the claim does not depend on rounding sigma.
  */
 export function calibrateGaussian(input: { gridL2Squared: Rational; epsilon: number; delta: number; granularity: number }): NoiseSpec {
   const rho = zcdpRhoFor(input.epsilon, input.delta);

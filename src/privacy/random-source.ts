@@ -9,7 +9,7 @@ export interface RandomSource {
   uniformBigInt(bound: bigint): bigint;
 }
 
-// node:crypto's randomInt accepts ranges below 2^48; beyond that we draw bytes and reject.
+// node:crypto's randomInt accepts ranges below 2^48 (exclusive); beyond that we draw bytes and reject.
 const RANDOM_INT_LIMIT = 2n ** 48n;
 
 function uniformFromBytes(bound: bigint): bigint {
@@ -28,7 +28,7 @@ export const cryptoRandomSource: RandomSource = {
   uniformBigInt(bound: bigint): bigint {
     if (bound <= 0n) throw new RangeError('uniformBigInt needs a positive bound');
     if (bound === 1n) return 0n;
-    if (bound <= RANDOM_INT_LIMIT) return BigInt(randomInt(Number(bound)));
+    if (bound < RANDOM_INT_LIMIT) return BigInt(randomInt(Number(bound)));
     return uniformFromBytes(bound);
   },
 };

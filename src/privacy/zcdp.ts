@@ -1,6 +1,6 @@
 /**
  * Zero-concentrated DP (Bun & Steinke 2016) to (epsilon, delta)-DP, with the conversion of
- * Canonne, Kamath & Steinke 2020, Corollary 13: rho-zCDP implies (epsilon, delta)-DP for
+ * Canonne, Kamath & Steinke 2020 (§2.3): rho-zCDP implies (epsilon, delta)-DP for
  * delta = exp((a-1)(a·rho - epsilon)) / (a-1) · (1 - 1/a)^a, for EVERY a > 1.
  * Because any a gives a valid delta, the numerical search for a good a can only cost utility,
  * never privacy.

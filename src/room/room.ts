@@ -15,6 +15,7 @@ import { DataEngine } from '../store/data-engine.ts';
 import { StateDb, type StateTx } from '../store/state-db.ts';
 import { StagingArea } from '../upload/staging-area.ts';
 import { reloadDatasets } from './dataset-reload.ts';
+import { loadTemplateFiles } from './template-registry.ts';
 import type { RoomConfig } from './room-config.ts';
 import { loadMasterKey, loadRoomKeys, type RoomKeys } from './room-keys.ts';
 
@@ -51,7 +52,8 @@ export class Room {
     const engine = await DataEngine.open({ stagingDirectory: staging.directory, ...config.engine });
     const room = new Room(config, new Map(collaborations.map((c) => [c.id, c])), keys, state, engine, staging, log);
     const reloaded = await reloadDatasets(room);
-    log.info({ datasets: reloaded.loaded, failed: reloaded.failed }, 'room ready');
+    const templates = await loadTemplateFiles(room);
+    log.info({ datasets: reloaded.loaded, failed: reloaded.failed, templates }, 'room ready');
     return room;
   }
 

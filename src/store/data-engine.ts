@@ -1,5 +1,6 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { UnavailableError, UnprocessableError } from '../errors/cleanroom-error.ts';
+import { toDuckDbParameters, type BoundParameter } from './bound-parameters.ts';
 import { toResultTable, type ResultTable } from './result-values.ts';
 import { SerialQueue } from './serial-queue.ts';
 
@@ -19,6 +20,8 @@ export interface TableShape {
 }
 
 export type LoadSource = { readonly kind: 'csv'; readonly path: string } | { readonly kind: 'parquet'; readonly path: string };
+
+const NO_LOCATION = '18446744073709551615';
 
 const ident = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 const literal = (text: string): string => `'${text.replaceAll("'", "''")}'`;
@@ -105,15 +108,18 @@ export class DataEngine {
     return Number(r.getRows()[0]?.[0] ?? 0) > 0;
   }
 
-  /** DuckDB's own parse tree of `sql` as JSON text (error:true for non-SELECT statements). */
+  /**
+   * DuckDB's own parse tree of `sql` as JSON text (error:true for non-SELECT statements). Its
+   * "no location" marker (2^64-1) does not survive a JavaScript number, so it travels as -1.
+   */
   async serialize(sql: string): Promise<string> {
     const r = await this.admin.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR)', [sql]);
-    return String(r.getRows()[0]?.[0] ?? '');
+    return String(r.getRows()[0]?.[0] ?? '').replaceAll(`"query_location":${NO_LOCATION}`, '"query_location":-1');
   }
 
   /** SQL text back from a (rewritten) parse tree. */
   async deserialize(tree: string): Promise<string> {
-    const r = await this.admin.runAndReadAll('SELECT json_deserialize_sql($1::JSON)', [tree]);
+    const r = await this.admin.runAndReadAll('SELECT json_deserialize_sql($1::JSON)', [tree.replaceAll('"query_location":-1', `"query_location":${NO_LOCATION}`)]);
     return String(r.getRows()[0]?.[0] ?? '');
   }
 
@@ -121,13 +127,14 @@ export class DataEngine {
    * Runs one already-checked SELECT on a fresh connection with bound parameters, interrupting it
    * at the statement timeout.
    */
-  async query(sql: string, parameters: Record<string, unknown> | unknown[] = []): Promise<ResultTable> {
+  async query(sql: string, parameters: Readonly<Record<string, BoundParameter>> = {}): Promise<ResultTable> {
     const connection = await this.instance.connect();
     const timer = setTimeout(() => connection.interrupt(), this.options.statementTimeoutMs);
     try {
       const prepared = await connection.prepare(sql);
       try {
-        prepared.bind(parameters as never);
+        const bound = toDuckDbParameters(parameters);
+        if (Object.keys(bound.values).length > 0) prepared.bind(bound.values, bound.types);
         const result = await prepared.runAndReadAll();
         return toResultTable(result);
       } finally {

@@ -15,9 +15,16 @@ function toCell(value: unknown): Cell {
   return String(value);
 }
 
-/** Reads a materialised result into plain rows and typed column names. */
+/**
+ * Reads a materialised result into plain rows and typed column names: numbers as numbers (exact
+ * BIGINTs become JSON numbers), everything else in DuckDB's JSON form (dates as ISO strings).
+ */
 export function toResultTable(result: DuckDBResultReader): ResultTable {
   const columns = result.columnNames().map((name, i) => ({ name, type: result.columnType(i).toString() }));
-  const rows = result.getRowsJson().map((row) => row.map(toCell));
+  const js = result.getRowsJS();
+  const rows = result.getRowsJson().map((row, r) => row.map((cell, c) => {
+    const native = js[r]?.[c];
+    return typeof native === 'bigint' || typeof native === 'number' ? toCell(native) : toCell(cell);
+  }));
   return { columns, rows };
 }

@@ -6,6 +6,7 @@ import { planDpAggregates } from '../../src/privacy/dp-plan.ts';
 import { releaseAggregate } from '../../src/privacy/dp-release.ts';
 import { rational } from '../../src/privacy/rational.ts';
 import { zcdpRhoFor } from '../../src/privacy/zcdp.ts';
+import { seededRandomSource } from '../support/seeded-random-source.ts';
 import { describeNoiseMechanism, varianceFromWeights } from './noise-mechanism-suite.ts';
 
 const laplaceWeights = (scale: number) => (z: number) => Math.exp(-Math.abs(z) / scale);
@@ -28,7 +29,7 @@ describeNoiseMechanism(
 // The snapped mechanisms are checked against the continuous variance of the scale they must have
 // (2b² with b = Δ/ε, σ² = Δ²/2ρ); the grid and the discreteness change it by far less than 1%.
 const realValue = 12.345678901234;
-const realLaplace = laplaceMechanism({ value: 0, l1Sensitivity: 2.5, epsilon: 0.7, random: { uniformBigInt: () => 0n } });
+const realLaplace = laplaceMechanism({ value: 0, l1Sensitivity: 2.5, epsilon: 0.7, random: seededRandomSource(1) });
 describeNoiseMechanism(
   'Laplace mechanism on a real value (snapped)',
   (random) => laplaceMechanism({ value: realValue, l1Sensitivity: 2.5, epsilon: 0.7, random }).value,
@@ -37,7 +38,7 @@ describeNoiseMechanism(
 );
 
 const gaussianRho = zcdpRhoFor(0.8, 1e-6);
-const realGaussian = gaussianMechanism({ value: 0, l2Sensitivity: 2.5, epsilon: 0.8, delta: 1e-6, random: { uniformBigInt: () => 0n } });
+const realGaussian = gaussianMechanism({ value: 0, l2Sensitivity: 2.5, epsilon: 0.8, delta: 1e-6, random: seededRandomSource(1) });
 describeNoiseMechanism(
   'Gaussian mechanism on a real value (snapped)',
   (random) => gaussianMechanism({ value: realValue, l2Sensitivity: 2.5, epsilon: 0.8, delta: 1e-6, random }).value,

@@ -1,0 +1,56 @@
+import { Router } from 'express';
+import { compileValidator } from '../../validation/json-validator.ts';
+import { runQuery, type QueryRequest } from '../../room/run-query.ts';
+import { listTemplates, proposeTemplate, reviewTemplate, templateStatus } from '../../room/template-registry.ts';
+import type { Room } from '../../room/room.ts';
+import { signedJsonBody } from '../signed-request.ts';
+
+const queryBody = compileValidator<QueryRequest>({
+  type: 'object', additionalProperties: false,
+  properties: {
+    sql: { type: 'string', minLength: 1, maxLength: 20000 },
+    template: { type: 'string', pattern: '^[a-z][a-z0-9_]{0,62}$' },
+    params: { type: 'object', maxProperties: 50 },
+    dryRun: { type: 'boolean' },
+  },
+});
+
+const reviewBody = compileValidator<{ hash: string; decision: 'approve' | 'reject'; reason?: string; signature: string }>({
+  type: 'object', additionalProperties: false, required: ['hash', 'decision', 'signature'],
+  properties: {
+    hash: { type: 'string', pattern: '^[0-9a-f]{64}$' },
+    decision: { enum: ['approve', 'reject'] },
+    reason: { type: 'string', maxLength: 2000 },
+    signature: { type: 'string', maxLength: 200 },
+  },
+});
+
+/** Templates (propose, review, approve/reject) and query runs, ad hoc or from a template. */
+export function queryRoutes(room: Room): Router {
+  const router = Router();
+  const collaborationAndCaller = (id: string, key: string) => {
+    const collaboration = room.collaboration(id);
+    return { collaboration, caller: room.principal(collaboration.id, key) };
+  };
+  router.get('/v1/collaborations/:id/templates', ...signedJsonBody(room), async (req, res) => {
+    const { collaboration } = collaborationAndCaller(req.params.id as string, res.locals.callerKey);
+    res.json({ templates: await listTemplates(room, collaboration) });
+  });
+  router.post('/v1/collaborations/:id/templates', ...signedJsonBody(room), async (req, res) => {
+    const { collaboration, caller } = collaborationAndCaller(req.params.id as string, res.locals.callerKey);
+    res.status(201).json(await proposeTemplate(room, collaboration, caller, res.locals.body));
+  });
+  router.get('/v1/collaborations/:id/templates/:name', ...signedJsonBody(room), async (req, res) => {
+    const { collaboration } = collaborationAndCaller(req.params.id as string, res.locals.callerKey);
+    res.json(await templateStatus(room, collaboration, req.params.name as string));
+  });
+  router.post('/v1/collaborations/:id/templates/:name/approvals', ...signedJsonBody(room, reviewBody), async (req, res) => {
+    const { collaboration, caller } = collaborationAndCaller(req.params.id as string, res.locals.callerKey);
+    res.status(201).json(await reviewTemplate(room, collaboration, caller, req.params.name as string, res.locals.body as never));
+  });
+  router.post('/v1/collaborations/:id/queries', ...signedJsonBody(room, queryBody), async (req, res) => {
+    const { collaboration, caller } = collaborationAndCaller(req.params.id as string, res.locals.callerKey);
+    res.json(await runQuery(room, collaboration, caller, res.locals.body as QueryRequest));
+  });
+  return router;
+}

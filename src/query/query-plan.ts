@@ -1,0 +1,89 @@
+import type { Collaboration } from '../policy/collaboration.ts';
+import type { AggregateName, ColumnClass } from '../policy/policy-document.ts';
+import { positionOf, type Diagnostic } from './diagnostics.ts';
+import { QueryChecker } from './query-checker.ts';
+import type { SerializedSql, SqlNode } from './sql-tree.ts';
+import { addUnitCounts, applyEdits } from './threshold-rewriter.ts';
+
+/** The checker's report: what an officer reviews and what a dry run answers. */
+export interface QueryReport {
+  readonly datasets: readonly string[];
+  readonly columns: readonly { readonly dataset: string; readonly column: string; readonly class: ColumnClass }[];
+  readonly outputs: readonly { readonly name: string; readonly kind: 'aggregate' | 'dimension'; readonly aggregates: readonly AggregateName[] }[];
+  readonly parameters: readonly string[];
+  readonly threshold: {
+    readonly minGroupSize: number;
+    readonly privacyUnits: readonly string[];
+    readonly maxResultRows: number;
+    readonly rule: string;
+  };
+}
+
+export type QueryPlan =
+  | { readonly ok: true; readonly tree: SqlNode; readonly unitColumns: readonly string[]; readonly outputCount: number; readonly limit?: number; readonly report: QueryReport }
+  | { readonly ok: false; readonly diagnostics: readonly Diagnostic[] };
+
+/**
+ * parse → check → rewrite, pure: from DuckDB's serialized parse tree to the tree the room runs.
+ * Nothing is executed here; the caller deserializes and runs the tree, or shows it (dry run).
+ */
+export function planQuery(collaboration: Collaboration, sql: string, serialized: SerializedSql, options: { adHoc: boolean }): QueryPlan {
+  if (serialized.error) {
+    const nonSelect = /only select/i.test(serialized.error_message ?? '');
+    const position = positionOf(sql, Number(serialized.position));
+    return {
+      ok: false,
+      diagnostics: [{
+        code: nonSelect ? 'NOT_A_SELECT' : 'SQL_PARSE_ERROR',
+        message: nonSelect ? 'Only a single SELECT is allowed: no COPY, ATTACH, INSTALL, SET, PRAGMA, CREATE, INSERT or other statements.' : `DuckDB could not parse the query: ${serialized.error_message ?? 'syntax error'}`,
+        rule: 'single SELECT',
+        ...(position ? { position } : {}),
+      }],
+    };
+  }
+  const statements = serialized.statements ?? [];
+  if (statements.length !== 1) {
+    return { ok: false, diagnostics: [{ code: 'MULTIPLE_STATEMENTS', message: `Send exactly one SELECT; this text holds ${statements.length} statements.`, rule: 'single SELECT' }] };
+  }
+  const tree = (statements[0] as { node: SqlNode }).node;
+  const checker = new QueryChecker(collaboration, sql);
+  const release = checker.checkRelease(tree);
+  const diagnostics = [...checker.diagnostics];
+  if (release && options.adHoc) {
+    for (const name of release.datasets) {
+      if (!collaboration.datasets.get(name)?.rules.adHocQueries) {
+        diagnostics.push({ code: 'AD_HOC_NOT_ALLOWED', message: `The owner of ${name} allows only approved templates, not ad hoc SQL.`, rule: `datasets.${name}.rules.adHocQueries`, dataset: name });
+      }
+    }
+  }
+  if (!release || diagnostics.length > 0) return { ok: false, diagnostics: diagnostics.length > 0 ? diagnostics : [{ code: 'CONSTRUCT_NOT_ALLOWED', message: 'The query could not be checked.', rule: 'deny-by-default' }] };
+
+  const datasets = [...release.datasets].map((d) => collaboration.datasets.get(d)).filter((d) => d !== undefined);
+  const strictest = datasets.reduce((a, b) => (b.rules.minGroupSize > a.rules.minGroupSize ? b : a));
+  const maxResultRows = Math.min(...datasets.map((d) => d.rules.maxResultRows ?? 10_000));
+  applyEdits(checker.edits);
+  const outputCount = release.outputs.length;
+  const unitColumns = addUnitCounts(tree, release);
+  return {
+    ok: true,
+    tree,
+    unitColumns,
+    outputCount,
+    ...(release.limit !== undefined ? { limit: release.limit } : {}),
+    report: {
+      datasets: [...release.datasets],
+      columns: [...release.columns].map(([key, cls]) => {
+        const [dataset, column] = key.split('.') as [string, string];
+        return { dataset, column, class: cls };
+      }),
+      outputs: release.outputs,
+      parameters: [...release.parameters],
+      threshold: {
+        minGroupSize: strictest.rules.minGroupSize,
+        privacyUnits: release.units.map((u) => `${u.dataset}.${collaboration.datasets.get(u.dataset)?.rules.privacyUnit ?? u.column}`),
+        maxResultRows,
+        rule: `datasets.${strictest.name}.rules.minGroupSize (strictest owner)`,
+      },
+    },
+  };
+}

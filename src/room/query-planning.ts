@@ -1,0 +1,28 @@
+import { UnprocessableError } from '../errors/cleanroom-error.ts';
+import type { Collaboration } from '../policy/collaboration.ts';
+import type { Diagnostic } from '../query/diagnostics.ts';
+import { planQuery, type QueryPlan } from '../query/query-plan.ts';
+import type { SerializedSql } from '../query/sql-tree.ts';
+import type { Room } from './room.ts';
+
+/** A query the checker refused: every diagnostic, with rule, column and position. */
+export class QueryRefusedError extends UnprocessableError {
+  constructor(readonly diagnostics: readonly Diagnostic[]) {
+    const first = diagnostics[0];
+    super('QUERY_REFUSED', `The query was refused: ${first?.message ?? 'it breaks a rule'}${diagnostics.length > 1 ? ` (and ${diagnostics.length - 1} more)` : ''}`, { diagnostics });
+  }
+}
+
+export type PlannedQuery = Extract<QueryPlan, { ok: true }> & { readonly sql: string };
+
+/**
+ * Parses with DuckDB's own parser, checks and rewrites (pure), and turns the rewritten tree back
+ * into SQL with DuckDB. Runs nothing.
+ */
+export async function planAndRender(room: Room, collaboration: Collaboration, sql: string, adHoc: boolean): Promise<PlannedQuery> {
+  const serialized = JSON.parse(await room.engine.serialize(sql)) as SerializedSql & { statements?: { node: unknown }[] };
+  const plan = planQuery(collaboration, sql, serialized, { adHoc });
+  if (!plan.ok) throw new QueryRefusedError(plan.diagnostics);
+  const rendered = await room.engine.deserialize(JSON.stringify({ ...serialized, statements: [{ ...serialized.statements?.[0], node: plan.tree }] }));
+  return { ...plan, sql: rendered };
+}
