@@ -40,3 +40,11 @@ describe('seeded source', () => {
     expect(draw(seededRandomSource(2))).not.toEqual(draw(seededRandomSource(1)));
   });
 });
+
+describe('production code', () => {
+  it('never imports the seeded source', async () => {
+    const { readdir, readFile } = await import('node:fs/promises');
+    const files = (await readdir('src', { recursive: true })).filter((f) => f.endsWith('.ts'));
+    for (const file of files) expect(await readFile(`src/${file}`, 'utf8')).not.toContain('seeded-random-source');
+  });
+});
