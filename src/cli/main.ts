@@ -4,6 +4,7 @@ import { CleanroomError } from '../errors/cleanroom-error.ts';
 import { createLogger } from '../log/logger.ts';
 import { registerCollaborationCommands } from './commands/collaboration-commands.ts';
 import { registerUploadCommand } from './commands/upload-command.ts';
+import { registerQueryCommands } from './commands/query-commands.ts';
 import { runDemo } from './demo/demo.ts';
 import { serveRoom } from './serve.ts';
 
@@ -29,6 +30,7 @@ program.command('demo')
 
 registerCollaborationCommands(program);
 registerUploadCommand(program);
+registerQueryCommands(program);
 
 try {
   await program.parseAsync();

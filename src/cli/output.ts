@@ -3,7 +3,7 @@ export function formatTable(columns: readonly string[], rows: readonly (readonly
   const text = (v: unknown) => (v === null || v === undefined ? '∅' : typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(2) : String(v));
   const cells = rows.map((r) => r.map(text));
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => (r[i] ?? '').length)));
-  const line = (values: readonly string[]) => values.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ');
+  const line = (values: readonly string[]) => values.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
   return [line(columns), line(widths.map((w) => '─'.repeat(w))), ...cells.map(line)].join('\n');
 }
 

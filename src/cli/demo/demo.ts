@@ -7,6 +7,7 @@ import { acceptCollaboration, verifyRemoteAudit } from '../commands/collaboratio
 import { say, step } from '../output.ts';
 import { progressBar } from '../progress.ts';
 import { serveRoom, type RunningRoom } from '../serve.ts';
+import { demoQueries } from './demo-queries.ts';
 import { committedWorkspace, freshWorkspace, type DemoPrincipal, type DemoWorkspace } from './demo-setup.ts';
 
 export interface DemoContext {
@@ -46,7 +47,7 @@ export async function runDemo(options: { url?: string }): Promise<void> {
     if (!options.url) {
       running = await serveRoom(createLogger({ level: 'warn' }), {
         port: 0,
-        config: { dataDirectory: join(workspace.directory, 'data'), policiesDirectory: workspace.policiesDirectory },
+        config: { dataDirectory: join(workspace.directory, 'data'), policiesDirectory: workspace.policiesDirectory, templatesDirectory: resolve('sql') },
       });
     }
     const url = options.url ?? (running as RunningRoom).url;
@@ -63,9 +64,11 @@ export async function runDemo(options: { url?: string }): Promise<void> {
     step(4, 'Providers encrypt their datasets on their own machines and stream them in');
     await uploadFixtures(ctx);
 
-    step(5, 'Anyone in the collaboration can verify the audit chain offline');
+    const next = await demoQueries(ctx, 5);
+
+    step(next, 'Anyone in the collaboration can verify the audit chain offline');
     const { entries, verdict } = await verifyRemoteAudit(ctx.client('northwind-officer'), COLLABORATION);
-    for (const e of entries) say(`#${e.seq} ${e.actor.padEnd(18)} ${e.action}`);
+    for (const e of entries.slice(-8)) say(`#${e.seq} ${e.actor.padEnd(18)} ${e.action}`);
     say(verdict.ok ? `chain verified against the room's signing key: ${verdict.entries} entries` : `CHAIN BROKEN at ${verdict.seq}: ${verdict.reason}`);
     process.stdout.write('\nDemo complete.\n');
   } finally {

@@ -1,0 +1,25 @@
+import { createReadStream } from 'node:fs';
+import { CsvRecordCounter } from '/work/main/src/upload/csv-records.ts';
+import { writeEnvelope } from '/work/main/src/crypto/envelope-writer.ts';
+import { generateSealingKeyPair } from '/work/main/src/crypto/sealing.ts';
+import { sealChunk, newNoncePrefix } from '/work/main/src/crypto/chunk-cipher.ts';
+import { createHash, randomBytes } from 'node:crypto';
+const file = process.argv[2]!;
+async function* chunks() { yield* createReadStream(file, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>; }
+let t = performance.now();
+const c = new CsvRecordCounter();
+for await (const p of chunks()) c.push(p);
+console.log('counter', (performance.now() - t) / 1000, c.dataRecords);
+t = performance.now();
+const kp = generateSealingKeyPair();
+let n = 0;
+for await (const p of writeEnvelope(chunks(), { roomSealingPublicKey: kp.publicKey, trailer: () => ({ manifest: {}, signature: '', signer: '' }) })) n += p.length;
+console.log('writeEnvelope', (performance.now() - t) / 1000, n);
+t = performance.now();
+const key = randomBytes(32); const prefix = newNoncePrefix(); let i = 0;
+for await (const p of chunks()) sealChunk(key, prefix, i++, false, p);
+console.log('sealChunk only', (performance.now() - t) / 1000);
+t = performance.now();
+const h = createHash('sha256');
+for await (const p of chunks()) h.update(p);
+console.log('sha256 only', (performance.now() - t) / 1000);

@@ -1,0 +1,92 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { toBase64 } from '../../crypto/bytes.ts';
+import { sign } from '../../crypto/signatures.ts';
+import type { RoomClient } from '../../client/room-client.ts';
+import type { PrincipalKey } from '../../keys/principal-key-file.ts';
+import { approvalSigningBytes } from '../../query/template.ts';
+import type { QueryResponse } from '../../room/run-query.ts';
+import type { TemplateStatus } from '../../room/template-registry.ts';
+import { DEFAULT_URL, signedClient } from '../client-options.ts';
+import { formatTable } from '../output.ts';
+
+/** `--param k=v` pairs; numbers stay numbers, `a,b` becomes a list when the template wants one. */
+export function parseParams(pairs: readonly string[], template?: TemplateStatus): Record<string, unknown> {
+  const params: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new Error(`--param takes name=value, got "${pair}"`);
+    const name = pair.slice(0, at);
+    const raw = pair.slice(at + 1);
+    const spec = template?.document.parameters[name];
+    const scalar = (v: string, type?: string) => (type === 'integer' || type === 'number' ? Number(v) : v);
+    params[name] = spec?.type === 'list' ? raw.split(',').map((v) => scalar(v, spec.items.type)) : scalar(raw, spec?.type);
+  }
+  return params;
+}
+
+export async function reviewTemplateAs(client: RoomClient, key: PrincipalKey, collaboration: string, name: string, decision: 'approve' | 'reject', reason?: string): Promise<TemplateStatus> {
+  const current = await client.send<TemplateStatus>('GET', `/v1/collaborations/${collaboration}/templates/${name}`);
+  return client.send<TemplateStatus>('POST', `/v1/collaborations/${collaboration}/templates/${name}/approvals`, {
+    hash: current.hash, decision, ...(reason ? { reason } : {}), signature: toBase64(sign(approvalSigningBytes(collaboration, current.hash, decision), key.secretKey)),
+  });
+}
+
+/** Prints a query answer: the table, then what privacy protection was applied. */
+export function printAnswer(answer: QueryResponse, write: (text: string) => void = (t) => process.stdout.write(t)): void {
+  if (answer.dryRun) {
+    write(`rewritten SQL:\n  ${answer.rewrittenSql}\nreport:\n${JSON.stringify(answer.report, null, 2)}\n`);
+    return;
+  }
+  write(`${formatTable(answer.columns.map((c) => c.name), answer.rows)}\n`);
+  const p = answer.privacy as unknown as Record<string, unknown>;
+  if (p.mode === 'dp') write(`DP: ε ${String(p.epsilonSpent)} spent, ${JSON.stringify(p.remaining)} left; noise per value in privacy.noise\n`);
+  else write(`${answer.rows.length} groups released (≥ ${String(p.minGroupSize)} people each), ${String(p.groupsSuppressed)} suppressed; audit #${answer.auditSeq}\n`);
+}
+
+export function registerQueryCommands(program: Command): void {
+  program.command('query')
+    .description('run an approved template (--template, --param) or ad hoc SQL (--sql) and print the released table')
+    .requiredOption('--collab <id>').requiredOption('--key <file>', "analyst's key file").option('--url <url>', 'room URL', DEFAULT_URL)
+    .option('--template <name>').option('--param <name=value...>', 'template parameter', []).option('--sql <sql>').option('--dry-run', 'show the rewritten SQL and checker report only')
+    .action(async (o: { collab: string; key: string; url: string; template?: string; param: string[]; sql?: string; dryRun?: boolean }) => {
+      const { client } = await signedClient(o.url, o.key);
+      const template = o.template ? await client.send<TemplateStatus>('GET', `/v1/collaborations/${o.collab}/templates/${o.template}`) : undefined;
+      const body = o.template ? { template: o.template, params: parseParams(o.param, template) } : { sql: o.sql };
+      printAnswer(await client.send<QueryResponse>('POST', `/v1/collaborations/${o.collab}/queries`, { ...body, ...(o.dryRun ? { dryRun: true } : {}) }));
+    });
+
+  const template = program.command('template').description('propose, review and list query templates');
+  template.command('list')
+    .requiredOption('--collab <id>').requiredOption('--key <file>').option('--url <url>', 'room URL', DEFAULT_URL)
+    .action(async (o: { collab: string; key: string; url: string }) => {
+      const { client } = await signedClient(o.url, o.key);
+      const { templates } = await client.send<{ templates: TemplateStatus[] }>('GET', `/v1/collaborations/${o.collab}/templates`);
+      for (const t of templates) process.stdout.write(`${t.name.padEnd(28)} ${t.hash.slice(0, 12)}  ${t.runnable ? 'runnable' : `awaiting ${t.requiredMembers.filter((m) => !t.reviews.some((r) => r.member === m && r.decision === 'approve')).join(', ')}`}\n`);
+    });
+  template.command('propose')
+    .description('propose a template from a JSON file { name, collaboration, description, sql, parameters }')
+    .requiredOption('--collab <id>').requiredOption('--key <file>').requiredOption('--file <json>').option('--url <url>', 'room URL', DEFAULT_URL)
+    .action(async (o: { collab: string; key: string; file: string; url: string }) => {
+      const { client } = await signedClient(o.url, o.key);
+      const status = await client.send<TemplateStatus>('POST', `/v1/collaborations/${o.collab}/templates`, JSON.parse(await readFile(o.file, 'utf8')));
+      process.stdout.write(`proposed ${status.name} ${status.hash}\nneeds approval from: ${status.requiredMembers.join(', ')}\n`);
+    });
+  template.command('show')
+    .description("show a template with the checker's report, as an officer reviews it")
+    .requiredOption('--collab <id>').requiredOption('--key <file>').requiredOption('--name <template>').option('--url <url>', 'room URL', DEFAULT_URL)
+    .action(async (o: { collab: string; key: string; name: string; url: string }) => {
+      const { client } = await signedClient(o.url, o.key);
+      process.stdout.write(`${JSON.stringify(await client.send('GET', `/v1/collaborations/${o.collab}/templates/${o.name}`), null, 2)}\n`);
+    });
+  for (const decision of ['approve', 'reject'] as const) {
+    template.command(decision)
+      .description(`as an officer, sign "${decision}" over the template's current hash`)
+      .requiredOption('--collab <id>').requiredOption('--key <file>').requiredOption('--name <template>').option('--reason <text>').option('--url <url>', 'room URL', DEFAULT_URL)
+      .action(async (o: { collab: string; key: string; name: string; reason?: string; url: string }) => {
+        const { client, key } = await signedClient(o.url, o.key);
+        const status = await reviewTemplateAs(client, key, o.collab, o.name, decision, o.reason);
+        process.stdout.write(`${decision}d ${status.name} ${status.hash.slice(0, 12)}… → ${status.runnable ? 'runnable' : 'not runnable yet'}\n`);
+      });
+  }
+}
