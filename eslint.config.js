@@ -22,6 +22,10 @@ const folders = ['src/crypto', 'src/store', 'src/psi', 'src/http', 'src/log'];
 export default tseslint.config(
   { ignores: ['node_modules', 'data', 'dist', 'coverage', 'stubs'] },
   js.configs.recommended,
+  {
+    files: ['**/*.js', '**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+  },
   ...tseslint.configs.recommended,
   {
     rules: {

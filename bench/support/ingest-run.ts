@@ -1,5 +1,6 @@
 // One ingest measurement in a fresh process, so peak RSS and allocator state are its own.
-// node --expose-gc --import tsx bench/support/ingest-run.ts <encrypted|read_csv|components> <dataset> <file> [runs]
+// node --expose-gc --import tsx bench/support/ingest-run.ts <encrypted|projected|read_csv|components> <dataset> <file> [runs]
+// projected = the encrypted upload with only the client's record counter fixed (bench/support/projected-upload.ts).
 import { DuckDBInstance } from '@duckdb/node-api';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, open, rm, stat } from 'node:fs/promises';
@@ -19,6 +20,7 @@ import { decryptIntoEngine } from '../../src/upload/decrypt-into-engine.ts';
 import { StagingArea } from '../../src/upload/staging-area.ts';
 import { ENGINE_THREADS, startBenchRoom, uploadFixture } from './bench-room.ts';
 import { demoShape, engineReadCsv, plainReadCsv } from './dataset-columns.ts';
+import { projectedUpload } from './projected-upload.ts';
 import { cpuSeconds, median, rssSampler } from './measure.ts';
 
 const [mode, dataset = '', file = '', runsText = '3'] = process.argv.slice(2);
@@ -39,14 +41,14 @@ export interface IngestSample {
   duckdbBytes?: number;
 }
 
-async function encrypted(): Promise<IngestSample> {
+async function encrypted(upload: typeof uploadFixture | typeof projectedUpload): Promise<IngestSample> {
   const t = await startBenchRoom();
   try {
     const rssBefore = settledRss();
     const sampler = rssSampler(100);
     const cpu0 = cpuSeconds();
     const t0 = performance.now();
-    const receipt = await uploadFixture(t, dataset, file);
+    const receipt = await upload(t, dataset, file);
     const seconds = (performance.now() - t0) / 1000;
     const cpu = cpuSeconds() - cpu0;
     const rssPeak = sampler.stop();
@@ -136,6 +138,12 @@ async function components(): Promise<Record<string, number[] | number>> {
     for (let i = 0; i < runs; i++) {
       await time('read file only (1 MiB pieces)', () => drain(fileChunks(file)));
       await time('client: read + count + seal (writeEnvelope → /dev/null)', () => drain(clientEnvelope(file, sealing.publicKey)));
+      await time('client: read + seal, no record count (writeEnvelope → /dev/null)', () =>
+        drain(writeEnvelope(fileChunks(file), { roomSealingPublicKey: sealing.publicKey, trailer: () => ({ manifest: {}, signature: '', signer: '' }) })));
+      await time('client: CsvRecordCounter alone', async () => {
+        const counter = new CsvRecordCounter();
+        for await (const piece of fileChunks(file)) counter.push(piece);
+      });
       await time('room: readEnvelope of sealed file → discard', () => readEnvelope(fileChunks(envelopePath), { dataKey, onPlaintext: () => undefined }));
       await time('HTTP: fetch PUT of envelope bytes → discarding server', async () => {
         const body = Readable.toWeb(Readable.from(fileChunks(envelopePath))) as ReadableStream<Uint8Array>;
@@ -144,6 +152,10 @@ async function components(): Promise<Record<string, number[] | number>> {
       });
       await time('DuckDB: read_csv(file), engine options', async () => {
         await connection.run(`CREATE OR REPLACE TABLE loaded AS ${engineReadCsv(file, shape)}`);
+        await connection.run('DROP TABLE loaded');
+      });
+      await time('DuckDB: read_csv(file), engine options minus dateformat', async () => {
+        await connection.run(`CREATE OR REPLACE TABLE loaded AS ${engineReadCsv(file, shape).replace(", dateformat = '%Y-%m-%d'", '')}`);
         await connection.run('DROP TABLE loaded');
       });
       await time('DuckDB: read_csv(named pipe) fed plaintext by Node (loadIncoming)', async () => {
@@ -172,13 +184,14 @@ async function components(): Promise<Record<string, number[] | number>> {
   }
 }
 
-if (mode === 'encrypted') report(await encrypted());
+if (mode === 'encrypted') report(await encrypted(uploadFixture));
+else if (mode === 'projected') report(await encrypted(projectedUpload));
 else if (mode === 'read_csv') report(await readCsv());
 else if (mode === 'components') {
   const result = await components();
   const medians = Object.fromEntries(Object.entries(result).map(([k, v]) => [k, Array.isArray(v) ? { median: median(v), runs: v } : v]));
   report(medians);
 } else {
-  console.error(`Unknown mode ${mode}; use encrypted, read_csv or components.`);
+  console.error(`Unknown mode ${mode}; use encrypted, projected, read_csv or components.`);
   process.exitCode = 2;
 }

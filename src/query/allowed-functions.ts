@@ -24,7 +24,7 @@ export const SCALAR_FUNCTIONS: ReadonlySet<string> = new Set([
   'lower', 'upper', 'trim', 'ltrim', 'rtrim', 'length', 'concat', 'substring', 'substr', 'left', 'right', 'starts_with', 'contains', 'replace',
   'date_trunc', 'date_part', 'datepart', 'year', 'month', 'day', 'quarter', 'week', 'dayofweek', 'isodow', 'strftime', 'date_diff', 'datediff',
   'list_contains',
-  'round', 'floor', 'ceil', 'ceiling', 'abs', 'sign', 'least', 'greatest', 'ifnull', 'nullif', 'ln', 'log10', 'log2', 'sqrt', 'power', 'pow',
+  'round', 'floor', 'ceil', 'ceiling', 'abs', 'sign', 'least', 'greatest', 'ifnull', 'nullif',
 ]);
 
 /** Operator node types (class OPERATOR) that are plain logic over their operands. */

@@ -25,7 +25,8 @@ export type DiagnosticCode =
   | 'CONSTRUCT_NOT_ALLOWED'
   | 'RESERVED_NAME'
   | 'AD_HOC_NOT_ALLOWED'
-  | 'DP_NOT_SUPPORTED';
+  | 'DP_NOT_SUPPORTED'
+  | 'DP_REQUIRED';
 
 export interface SourcePosition {
   readonly offset: number;

@@ -3,10 +3,12 @@ import type { AggregateName, ColumnClass } from '../policy/policy-document.ts';
 import { AGGREGATES, OPERATORS, SCALAR_FUNCTIONS } from './allowed-functions.ts';
 import { positionOf, type Diagnostic, type DiagnosticCode } from './diagnostics.ts';
 import type { RewriteEdit } from './rewrite-edits.ts';
-import { resolveColumn, strictestClass, type ColumnInfo, type Scope, type ScopeTable, type UnitColumn, type ViewInfo } from './scope.ts';
+import { resolveColumn, strictestClass, type ColumnInfo, type ColumnOrigin, type Scope, type ScopeTable, type UnitColumn, type ViewInfo } from './scope.ts';
 import { child, children, fold, isNode, text, type SqlNode } from './sql-tree.ts';
 
 export const RESERVED_PREFIX = '__cr_';
+
+const ARITHMETIC = new Set(['+', '-', '*', '/', '//', '%']);
 
 /** Where an expression sits decides what it may contain. */
 interface ExprContext {
@@ -49,6 +51,8 @@ export interface CheckedRelease {
   readonly outputs: readonly { readonly name: string; readonly kind: 'aggregate' | 'dimension'; readonly aggregates: readonly AggregateName[] }[];
   readonly parameters: ReadonlySet<string>;
   readonly limit?: number;
+  /** identifier pairs joined or semi-joined by equality, by origin */
+  readonly joinPairs: readonly { readonly a: ColumnOrigin; readonly b: ColumnOrigin }[];
 }
 
 /**
@@ -62,6 +66,7 @@ export class QueryChecker {
   private readonly datasetsRead = new Set<string>();
   private readonly columnsTouched = new Map<string, ColumnClass>();
   private readonly parameters = new Set<string>();
+  private readonly joinPairs: { a: ColumnOrigin; b: ColumnOrigin }[] = [];
   private unitCounter = 0;
 
   constructor(private readonly collaboration: Collaboration, private readonly sql: string) {}
@@ -113,6 +118,7 @@ export class QueryChecker {
       const facts = this.checkExpr(item, aggContext);
       const name = text(item, 'alias') || (item.class === 'COLUMN_REF' ? String((item.column_names as string[]).at(-1)) : `col${i}`);
       if (fold(name).startsWith(RESERVED_PREFIX)) this.refuse('RESERVED_NAME', `Names starting with ${RESERVED_PREFIX} are reserved for the room.`, item);
+      if (aliases.has(fold(name))) this.refuse('CONSTRUCT_NOT_ALLOWED', `Two released columns are named "${name}"; give every column its own name.`, item);
       aliases.set(fold(name), facts);
       outputs.push({ name, kind: facts.aggregate ? 'aggregate' : 'dimension', aggregates: [...facts.aggregates] });
     });
@@ -133,7 +139,7 @@ export class QueryChecker {
 
     const units = scope.tables.flatMap((t) => t.units);
     const unitRefs = scope.tables.flatMap((t) => t.units.map((unit) => ({ unit, ref: [t.alias, unit.column] })));
-    return { datasets: new Set(this.datasetsRead), columns: new Map(this.columnsTouched), units, unitRefs, outputs, parameters: new Set(this.parameters), limit };
+    return { datasets: new Set(this.datasetsRead), columns: new Map(this.columnsTouched), units, unitRefs, outputs, parameters: new Set(this.parameters), limit, joinPairs: [...this.joinPairs] };
   }
 
   private rejectClauses(node: SqlNode, keys: readonly string[]): void {
@@ -186,6 +192,8 @@ export class QueryChecker {
       const facts = this.checkExpr(item, { ...rowContext, projection: true, place: `SELECT of ${name}` });
       const outName = fold(text(item, 'alias') || (item.class === 'COLUMN_REF' ? String((item.column_names as string[]).at(-1)) : `col${i}`));
       if (outName.startsWith(RESERVED_PREFIX)) this.refuse('RESERVED_NAME', `Names starting with ${RESERVED_PREFIX} are reserved for the room.`, item);
+      // DuckDB resolves a repeated name to its first definition; lineage must never guess which.
+      if (columns.has(outName)) this.refuse('CONSTRUCT_NOT_ALLOWED', `View "${name}" names two columns "${outName}"; give every column its own name.`, item);
       if (facts.bare) columns.set(outName, { ...facts.bare, name: outName });
       else {
         const cls = strictestClass(facts.classes);
@@ -261,8 +269,13 @@ export class QueryChecker {
         if (!isNode(inner)) return undefined;
         const view = this.checkView(inner, views, alias || 'subquery');
         if (!view) return undefined;
+        let named = alias;
+        if (!named) {
+          named = `${RESERVED_PREFIX}sub_${this.unitCounter++}`;
+          this.edits.push({ kind: 'alias-subquery', table: node, alias: named });
+        }
         const units = needUnits ? this.exposeUnits(view, node) : [];
-        return [{ alias, columns: view.columns, units, datasets: view.datasets }];
+        return [{ alias: named, columns: view.columns, units, datasets: view.datasets }];
       }
       case 'JOIN':
         return this.join(node, views, needUnits);
@@ -326,7 +339,10 @@ export class QueryChecker {
     }
     const allows = (from: typeof a.origin, to: typeof a.origin) =>
       (this.collaboration.datasets.get(from.dataset)?.rules.joins ?? []).some((j) => j.column === from.column && j.dataset === to.dataset && j.partnerColumn === to.column);
-    if (allows(a.origin, b.origin) && allows(b.origin, a.origin)) return true;
+    if (allows(a.origin, b.origin) && allows(b.origin, a.origin)) {
+      this.joinPairs.push({ a: a.origin, b: b.origin });
+      return true;
+    }
     this.refuse('JOIN_NOT_ALLOWED', `Joining ${a.origin.dataset}.${a.origin.column} with ${b.origin.dataset}.${b.origin.column} is not allowed by both owners' rules.joins.`, at, {
       rule: `datasets.${a.origin.dataset}.rules.joins`, dataset: a.origin.dataset, column: a.origin.column,
     });
@@ -341,8 +357,16 @@ export class QueryChecker {
   /** Checks one expression in its context and returns what it is made of. */
   checkExpr(node: SqlNode, ctx: ExprContext): ExprFacts {
     switch (node.class) {
-      case 'CONSTANT':
+      case 'CONSTANT': {
+        // The tree travels as JSON through JavaScript numbers; an integer past 2^53 would be
+        // silently changed on the way back, so the room refuses rather than run another query.
+        const constant = node.value as { value?: unknown; type?: { id?: string } } | undefined;
+        const integerType = /INT/.test(constant?.type?.id ?? '');
+        if (integerType && typeof constant?.value === 'number' && !Number.isSafeInteger(constant.value)) {
+          this.refuse('CONSTRUCT_NOT_ALLOWED', 'Integer constants beyond ±2^53 are not supported; use a DOUBLE literal (e.g. 1e19).', node);
+        }
         return none;
+      }
       case 'PARAMETER':
         this.parameters.add(text(node, 'identifier'));
         return none;
@@ -362,6 +386,8 @@ export class QueryChecker {
           ...[child(node, 'else_expr')].filter(isNode).map((e) => this.checkExpr(e, ctx)),
         ]);
       case 'CAST':
+        // A failing cast would turn one row's value into an error an attacker can observe.
+        this.edits.push({ kind: 'try-cast', node });
         return this.passThrough(child(node, 'child'), ctx, false);
       case 'COMPARISON':
         return merge([child(node, 'left'), child(node, 'right')].filter(isNode).map((e) => this.checkExpr(e, ctx)));
@@ -437,7 +463,12 @@ export class QueryChecker {
         this.refuse('FUNCTION_NOT_ALLOWED', `${name}() is not on the room's function allow-list.`, node, { rule: 'function allow-list' });
         return none;
       }
-      return { ...merge(args.map((a) => this.checkExpr(a, { ...ctx, projection: false }))), bare: undefined };
+      const facts = merge(args.map((a) => this.checkExpr(a, { ...ctx, projection: false })));
+      if (ARITHMETIC.has(name) && facts.classes.size > 0 && !facts.aggregate) {
+        this.refuse('FUNCTION_NOT_ALLOWED', `Arithmetic (${name}) on row values is not allowed in ${ctx.place}: it can fail on one row and so reveal it. Compute over aggregates instead.`, node, { rule: 'function allow-list' });
+      }
+      if (facts.aggregate) for (const a of args) if (a.class === 'FUNCTION' && AGGREGATES.has(fold(text(a, 'function_name')))) this.edits.push({ kind: 'double-aggregate', node: a });
+      return { ...facts, bare: undefined };
     }
     if (!ctx.aggregatesAllowed || ctx.insideAggregate || ctx.projection) {
       this.refuse('AGGREGATE_MISPLACED', `${name}() is not allowed in ${ctx.place}${ctx.insideAggregate ? ' (aggregates do not nest)' : ''}.`, node);
@@ -459,7 +490,15 @@ export class QueryChecker {
       argFacts = args.map((a) => this.checkExpr(a, inner));
     }
     const filter = child(node, 'filter');
-    if (filter) argFacts.push(this.checkExpr(filter, { ...ctx, aggregatesAllowed: false, place: `FILTER of ${name}()` }));
+    if (filter) {
+      this.refuse('CONSTRUCT_NOT_ALLOWED', `FILTER on ${name}() would aggregate a hand-picked subset of the group, which the threshold does not see; filter with WHERE.`, node);
+      this.checkExpr(filter, { ...ctx, aggregatesAllowed: false, place: `FILTER of ${name}()` });
+    }
+    for (const a of args) {
+      if (a.class !== 'COLUMN_REF') {
+        this.refuse('CONSTRUCT_NOT_ALLOWED', `${name}() takes a column, not an expression: a condition inside an aggregate can single out one person of a large group. Put conditions in WHERE or GROUP BY.`, a);
+      }
+    }
     const datasets = name === 'count_star' || argFacts.every((f) => f.datasets.size === 0)
       ? new Set(ctx.scope.tables.flatMap((t) => [...t.datasets]))
       : new Set(argFacts.flatMap((f) => [...f.datasets]));

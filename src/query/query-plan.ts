@@ -1,7 +1,8 @@
 import type { Collaboration } from '../policy/collaboration.ts';
 import type { AggregateName, ColumnClass } from '../policy/policy-document.ts';
 import { positionOf, type Diagnostic } from './diagnostics.ts';
-import { QueryChecker } from './query-checker.ts';
+import { QueryChecker, type CheckedRelease } from './query-checker.ts';
+import { dpShape, type DpShape } from './dp-shape.ts';
 import type { SerializedSql, SqlNode } from './sql-tree.ts';
 import { addUnitCounts, applyEdits } from './threshold-rewriter.ts';
 
@@ -20,14 +21,15 @@ export interface QueryReport {
 }
 
 export type QueryPlan =
-  | { readonly ok: true; readonly tree: SqlNode; readonly unitColumns: readonly string[]; readonly outputCount: number; readonly limit?: number; readonly report: QueryReport }
+  | { readonly ok: true; readonly mode: 'threshold'; readonly tree: SqlNode; readonly unitColumns: readonly string[]; readonly outputCount: number; readonly limit?: number; readonly report: QueryReport }
+  | { readonly ok: true; readonly mode: 'dp'; readonly tree: SqlNode; readonly dp: DpShape; readonly limit?: number; readonly report: QueryReport }
   | { readonly ok: false; readonly diagnostics: readonly Diagnostic[] };
 
 /**
  * parse → check → rewrite, pure: from DuckDB's serialized parse tree to the tree the room runs.
  * Nothing is executed here; the caller deserializes and runs the tree, or shows it (dry run).
  */
-export function planQuery(collaboration: Collaboration, sql: string, serialized: SerializedSql, options: { adHoc: boolean }): QueryPlan {
+export function planQuery(collaboration: Collaboration, sql: string, serialized: SerializedSql, options: { adHoc: boolean; mode?: 'threshold' | 'dp' }): QueryPlan {
   if (serialized.error) {
     const nonSelect = /only select/i.test(serialized.error_message ?? '');
     const position = positionOf(sql, Number(serialized.position));
@@ -49,10 +51,20 @@ export function planQuery(collaboration: Collaboration, sql: string, serialized:
   const checker = new QueryChecker(collaboration, sql);
   const release = checker.checkRelease(tree);
   const diagnostics = [...checker.diagnostics];
+  if (release && options.adHoc && release.parameters.size > 0) {
+    diagnostics.push({ code: 'CONSTRUCT_NOT_ALLOWED', message: `Ad hoc SQL takes no $parameters (${[...release.parameters].join(', ')}); parameters belong to approved templates.`, rule: 'ad hoc queries' });
+  }
   if (release && options.adHoc) {
     for (const name of release.datasets) {
       if (!collaboration.datasets.get(name)?.rules.adHocQueries) {
         diagnostics.push({ code: 'AD_HOC_NOT_ALLOWED', message: `The owner of ${name} allows only approved templates, not ad hoc SQL.`, rule: `datasets.${name}.rules.adHocQueries`, dataset: name });
+      }
+    }
+  }
+  if (release && options.mode !== 'dp') {
+    for (const name of release.datasets) {
+      if (collaboration.datasets.get(name)?.rules.dp?.required) {
+        diagnostics.push({ code: 'DP_REQUIRED', message: `The owner of ${name} requires differential privacy: send the query with "dp": { "epsilon": … }.`, rule: `datasets.${name}.rules.dp.required`, dataset: name });
       }
     }
   }
@@ -62,28 +74,31 @@ export function planQuery(collaboration: Collaboration, sql: string, serialized:
   const strictest = datasets.reduce((a, b) => (b.rules.minGroupSize > a.rules.minGroupSize ? b : a));
   const maxResultRows = Math.min(...datasets.map((d) => d.rules.maxResultRows ?? 10_000));
   applyEdits(checker.edits);
+  const report = reportOf(collaboration, release, strictest.name, strictest.rules.minGroupSize, maxResultRows);
+  if (options.mode === 'dp') {
+    const shaped = dpShape(collaboration, sql, tree, release);
+    if (!shaped.ok) return { ok: false, diagnostics: shaped.diagnostics };
+    return { ok: true, mode: 'dp', tree: shaped.shape.rowTree, dp: shaped.shape, ...(release.limit !== undefined ? { limit: release.limit } : {}), report };
+  }
   const outputCount = release.outputs.length;
   const unitColumns = addUnitCounts(tree, release);
+  return { ok: true, mode: 'threshold', tree, unitColumns, outputCount, ...(release.limit !== undefined ? { limit: release.limit } : {}), report };
+}
+
+function reportOf(collaboration: Collaboration, release: CheckedRelease, strictest: string, minGroupSize: number, maxResultRows: number): QueryReport {
   return {
-    ok: true,
-    tree,
-    unitColumns,
-    outputCount,
-    ...(release.limit !== undefined ? { limit: release.limit } : {}),
-    report: {
-      datasets: [...release.datasets],
-      columns: [...release.columns].map(([key, cls]) => {
-        const [dataset, column] = key.split('.') as [string, string];
-        return { dataset, column, class: cls };
-      }),
-      outputs: release.outputs,
-      parameters: [...release.parameters],
-      threshold: {
-        minGroupSize: strictest.rules.minGroupSize,
-        privacyUnits: release.units.map((u) => `${u.dataset}.${collaboration.datasets.get(u.dataset)?.rules.privacyUnit ?? u.column}`),
-        maxResultRows,
-        rule: `datasets.${strictest.name}.rules.minGroupSize (strictest owner)`,
-      },
+    datasets: [...release.datasets],
+    columns: [...release.columns].map(([key, cls]) => {
+      const [dataset, column] = key.split('.') as [string, string];
+      return { dataset, column, class: cls };
+    }),
+    outputs: release.outputs,
+    parameters: [...release.parameters],
+    threshold: {
+      minGroupSize,
+      privacyUnits: release.units.map((u) => `${u.dataset}.${collaboration.datasets.get(u.dataset)?.rules.privacyUnit ?? u.column}`),
+      maxResultRows,
+      rule: `datasets.${strictest}.rules.minGroupSize (strictest owner)`,
     },
   };
 }

@@ -13,11 +13,24 @@ export function applyEdits(edits: readonly RewriteEdit[]): void {
       const table = edit.table as Mutable;
       table.schema_name = edit.schema;
       table.alias = edit.alias;
-    } else {
+    } else if (edit.kind === 'project-unit') {
       const view = edit.view as Mutable;
       (view.select_list as SqlNode[]).push(columnRef(edit.ref, edit.alias));
+    } else if (edit.kind === 'alias-subquery') {
+      (edit.table as Mutable).alias = edit.alias;
+    } else if (edit.kind === 'try-cast') {
+      (edit.node as Mutable).try_cast = true;
+    } else {
+      wrapAsDouble(edit.node as Mutable);
     }
   }
+}
+
+/** Turns an aggregate node, in place, into TRY_CAST(aggregate AS DOUBLE). */
+function wrapAsDouble(node: Mutable): void {
+  const inner = { ...node, alias: '' };
+  for (const key of Object.keys(node)) delete node[key];
+  Object.assign(node, { class: 'CAST', type: 'OPERATOR_CAST', alias: inner.alias ?? '', query_location: -1, child: inner, cast_type: { id: 'DOUBLE', type_info: null }, try_cast: true });
 }
 
 /**

@@ -19,9 +19,9 @@ export type PlannedQuery = Extract<QueryPlan, { ok: true }> & { readonly sql: st
  * Parses with DuckDB's own parser, checks and rewrites (pure), and turns the rewritten tree back
  * into SQL with DuckDB. Runs nothing.
  */
-export async function planAndRender(room: Room, collaboration: Collaboration, sql: string, adHoc: boolean): Promise<PlannedQuery> {
+export async function planAndRender(room: Room, collaboration: Collaboration, sql: string, adHoc: boolean, mode: 'threshold' | 'dp' = 'threshold'): Promise<PlannedQuery> {
   const serialized = JSON.parse(await room.engine.serialize(sql)) as SerializedSql & { statements?: { node: unknown }[] };
-  const plan = planQuery(collaboration, sql, serialized, { adHoc });
+  const plan = planQuery(collaboration, sql, serialized, { adHoc, mode });
   if (!plan.ok) throw new QueryRefusedError(plan.diagnostics);
   const rendered = await room.engine.deserialize(JSON.stringify({ ...serialized, statements: [{ ...serialized.statements?.[0], node: plan.tree }] }));
   return { ...plan, sql: rendered };

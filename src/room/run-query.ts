@@ -9,6 +9,7 @@ import type { Cell } from '../store/result-values.ts';
 import { requireActive } from './policy-acceptance.ts';
 import { QueryRefusedError, planAndRender, type PlannedQuery } from './query-planning.ts';
 import type { Room } from './room.ts';
+import { runDpQuery, type DpPrivacyBlock, type DpRequest } from './run-dp-query.ts';
 import { templateStatus } from './template-registry.ts';
 
 export interface QueryRequest {
@@ -16,6 +17,8 @@ export interface QueryRequest {
   readonly template?: string;
   readonly params?: Readonly<Record<string, unknown>>;
   readonly dryRun?: boolean;
+  /** run in differential-privacy mode, paying epsilon (and delta) from the budgets */
+  readonly dp?: DpRequest;
 }
 
 export interface PrivacyBlock {
@@ -30,8 +33,8 @@ export interface PrivacyBlock {
 }
 
 export type QueryResponse =
-  | { readonly dryRun: true; readonly rewrittenSql: string; readonly report: QueryReport; readonly template?: { name: string; hash: string; runnable: boolean } }
-  | { readonly dryRun: false; readonly columns: readonly { name: string; type: string }[]; readonly rows: readonly (readonly Cell[])[]; readonly privacy: PrivacyBlock; readonly auditSeq: number; readonly template?: { name: string; hash: string } };
+  | { readonly dryRun: true; readonly rewrittenSql: string; readonly report: QueryReport; readonly dp?: unknown; readonly template?: { name: string; hash: string; runnable: boolean } }
+  | { readonly dryRun: false; readonly columns: readonly { name: string; type: string }[]; readonly rows: readonly (readonly (Cell | number)[])[]; readonly privacy: PrivacyBlock | DpPrivacyBlock; readonly auditSeq: number; readonly template?: { name: string; hash: string } };
 
 /** Only analysts of a member every read dataset names as a result receiver get rows. */
 function requireReceiver(collaboration: Collaboration, analyst: Principal, datasets: readonly string[]): void {
@@ -56,15 +59,16 @@ export async function runQuery(room: Room, collaboration: Collaboration, analyst
   let parameters: Record<string, BoundParameter> = {};
   let template: { name: string; hash: string; runnable: boolean } | undefined;
   const sql = request.sql ?? '';
+  const mode = request.dp ? 'dp' : 'threshold';
   try {
     if (request.template !== undefined) {
       const status = await templateStatus(room, collaboration, request.template);
       template = { name: status.name, hash: status.hash, runnable: status.runnable };
       parameters = bindParameters(status.document, request.params ?? {});
-      planned = await planAndRender(room, collaboration, status.document.sql, false);
+      planned = await planAndRender(room, collaboration, status.document.sql, false, mode);
     } else {
       if (request.params && Object.keys(request.params).length > 0) throw new InvalidInputError('QUERY_REQUEST_INVALID', 'Parameters belong to templates; ad hoc SQL takes none.');
-      planned = await planAndRender(room, collaboration, sql, true);
+      planned = await planAndRender(room, collaboration, sql, true, mode);
     }
   } catch (error) {
     if (error instanceof QueryRefusedError) {
@@ -76,6 +80,12 @@ export async function runQuery(room: Room, collaboration: Collaboration, analyst
     throw error;
   }
   requireReceiver(collaboration, analyst, planned.report.datasets);
+  if (planned.mode === 'dp') {
+    return runDpQuery(room, collaboration, analyst, {
+      shape: planned.dp, rowSql: planned.sql, report: planned.report, request: request.dp as DpRequest, parameters, sql: request.sql ?? null,
+      dryRun: request.dryRun === true, ...(planned.limit !== undefined ? { limit: planned.limit } : {}), ...(template ? { template } : {}),
+    });
+  }
   if (request.dryRun) return { dryRun: true, rewrittenSql: planned.sql, report: planned.report, ...(template ? { template } : {}) };
   if (template && !template.runnable) {
     throw new ConflictError('TEMPLATE_NOT_APPROVED', `Template ${template.name} (${template.hash.slice(0, 12)}…) is not approved by an officer of every member whose data it reads.`, { template: template.name, hash: template.hash });

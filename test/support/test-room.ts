@@ -15,7 +15,7 @@ import { embeddedDefaults, type RoomConfig } from '../../src/room/room-config.ts
 import { Room } from '../../src/room/room.ts';
 import { RoomClient } from '../../src/client/room-client.ts';
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] extends object ? Mutable<T[K]> : T[K] };
+type Mutable<T> = { -readonly [K in keyof T]: NonNullable<T[K]> extends object ? Mutable<NonNullable<T[K]>> | Extract<T[K], undefined> : T[K] };
 export type PolicyDraft = Mutable<CollaborationDocument>;
 
 export interface TestRoom {

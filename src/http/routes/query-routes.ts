@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { compileValidator } from '../../validation/json-validator.ts';
+import { budgetReport } from '../../room/budget-ledger.ts';
 import { runQuery, type QueryRequest } from '../../room/run-query.ts';
 import { listTemplates, proposeTemplate, reviewTemplate, templateStatus } from '../../room/template-registry.ts';
 import type { Room } from '../../room/room.ts';
@@ -12,6 +13,10 @@ const queryBody = compileValidator<QueryRequest>({
     template: { type: 'string', pattern: '^[a-z][a-z0-9_]{0,62}$' },
     params: { type: 'object', maxProperties: 50 },
     dryRun: { type: 'boolean' },
+    dp: {
+      type: 'object', additionalProperties: false, required: ['epsilon'],
+      properties: { epsilon: { type: 'number', exclusiveMinimum: 0 }, delta: { type: 'number', minimum: 0, exclusiveMaximum: 1 } },
+    },
   },
 });
 
@@ -47,6 +52,10 @@ export function queryRoutes(room: Room): Router {
   router.post('/v1/collaborations/:id/templates/:name/approvals', ...signedJsonBody(room, reviewBody), async (req, res) => {
     const { collaboration, caller } = collaborationAndCaller(req.params.id as string, res.locals.callerKey);
     res.status(201).json(await reviewTemplate(room, collaboration, caller, req.params.name as string, res.locals.body as never));
+  });
+  router.get('/v1/collaborations/:id/budget', ...signedJsonBody(room), async (req, res) => {
+    const { collaboration, caller } = collaborationAndCaller(req.params.id as string, res.locals.callerKey);
+    res.json({ member: caller.memberId, budgets: await budgetReport(room, collaboration, caller.memberId) });
   });
   router.post('/v1/collaborations/:id/queries', ...signedJsonBody(room, queryBody), async (req, res) => {
     const { collaboration, caller } = collaborationAndCaller(req.params.id as string, res.locals.callerKey);

@@ -1,0 +1,133 @@
+// Ingest benchmark: encrypted upload end to end vs DuckDB's own read_csv of the same plaintext, same run.
+// npm run bench:ingest -- [--sizes 1m,10m] [--runs 3] [--paths read_csv,encrypted,projected] [--breakdown | --no-breakdown]
+// Each measurement runs in a fresh child process (bench/support/ingest-run.ts) so its peak RSS is its own.
+// "projected" is the same upload with only the client's CSV record counter fixed (bench/support/projected-upload.ts).
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { parseArgs, promisify } from 'node:util';
+import type { IngestSample } from './support/ingest-run.ts';
+import { ENGINE_THREADS } from './support/bench-room.ts';
+import { GiB, fixed, median, mib, table } from './support/measure.ts';
+
+const { values } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: '1m,10m' },
+    runs: { type: 'string', default: '3' },
+    paths: { type: 'string', default: 'read_csv,encrypted,projected' },
+    breakdown: { type: 'boolean', default: false },
+    'no-breakdown': { type: 'boolean', default: false },
+  },
+});
+const sizes = values.sizes.split(',').map((s) => s.trim()).filter(Boolean);
+const runs = Number(values.runs);
+const PATH_LABELS: Record<string, string> = { read_csv: 'DuckDB read_csv', encrypted: 'encrypted upload', projected: 'encrypted, counter fixed (projection)' };
+const paths = values.paths.split(',').map((p) => p.trim()).filter((p) => p in PATH_LABELS);
+if (!paths.includes('read_csv')) paths.unshift('read_csv');
+const MB = 1e6;
+const run = promisify(execFile);
+
+async function child(args: string[]): Promise<unknown> {
+  const { stdout } = await run(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/support/ingest-run.ts', ...args], { maxBuffer: 64 * 1024 * 1024 });
+  const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
+  if (!line) throw new Error(`No result from ingest-run ${args.join(' ')}:\n${stdout}`);
+  return JSON.parse(line.slice('RESULT '.length)) as unknown;
+}
+
+interface Measured {
+  readonly size: string;
+  readonly dataset: string;
+  readonly samples: ReadonlyMap<string, IngestSample[]>;
+}
+
+const med = (samples: readonly IngestSample[], pick: (s: IngestSample) => number): number => median(samples.map(pick));
+const seconds = (m: Measured, path: string): number => med(m.samples.get(path) ?? [], (x) => x.seconds);
+const ratioOf = (m: Measured, path: string): number => seconds(m, path) / seconds(m, 'read_csv');
+
+/** Alternates the paths run by run so background load (another benchmark) hits them alike. */
+async function measure(size: string, dataset: string): Promise<Measured> {
+  const file = `fixtures/large/${size}/${dataset}.csv`;
+  if (!existsSync(file)) throw new Error(`${file} is missing; generate it with npm run fixtures.`);
+  const samples = new Map(paths.map((p) => [p, [] as IngestSample[]]));
+  for (let i = 0; i < runs; i++) {
+    for (const path of paths) samples.get(path)?.push(await child([path, dataset, file]) as IngestSample);
+    process.stderr.write(`  ${size} ${dataset} run ${i + 1}/${runs}: ${paths.map((p) => `${p} ${fixed(samples.get(p)?.at(-1)?.seconds ?? NaN, 2)} s`).join(', ')}\n`);
+  }
+  return { size, dataset, samples };
+}
+
+function rowsFor(m: Measured): string[][] {
+  return paths.map((path) => {
+    const s = m.samples.get(path) ?? [];
+    const secs = med(s, (x) => x.seconds);
+    return [
+      `${m.size} ${m.dataset} ${PATH_LABELS[path] as string}`,
+      fixed(secs, 2),
+      s.map((x) => fixed(x.seconds, 2)).join('/'),
+      fixed(med(s, (x) => x.bytes) / MB / secs, 1),
+      fixed(med(s, (x) => x.rows) / secs / 1000, 0),
+      path === 'read_csv' ? '1.00' : fixed(ratioOf(m, path), 2),
+      fixed(med(s, (x) => x.cpuSeconds), 1),
+      mib(med(s, (x) => x.rssPeak)),
+      mib(med(s, (x) => x.rssAfter - x.rssBefore)),
+      mib(med(s, (x) => x.duckdbBytes ?? NaN)),
+      mib(med(s, (x) => x.rssPeak - (x.rssAfter - x.rssBefore))),
+      mib(med(s, (x) => x.rssPeak - x.rssAfter)),
+    ];
+  });
+}
+
+const header = ['path', 'median s', 'runs s', 'MB/s', 'krows/s', 'vs read_csv', 'CPU s', 'peak RSS MiB', 'table MiB', 'duckdb MiB', 'peak excl table MiB', 'peak above after MiB'];
+
+function summary(m: Measured, path: string): string {
+  const s = m.samples.get(path) ?? [];
+  const secs = seconds(m, path);
+  const rows = med(s, (x) => x.rows);
+  const bytes = med(s, (x) => x.bytes);
+  const label = path === 'encrypted' ? 'encrypted' : 'encrypted (projection: record counter fixed)';
+  return `ingest ${m.size}${m.dataset === 'advertiser_customers' ? '' : ` ${m.dataset}`}: ${label} ${fixed(secs, 1)} s (${fixed(bytes / MB / secs, 1)} MB/s, ${Math.round(rows / secs).toLocaleString('en-US')} rows/s) ` +
+    `vs read_csv ${fixed(seconds(m, 'read_csv'), 1)} s → ratio ${fixed(ratioOf(m, path), 2)}`;
+}
+
+async function breakdown(size: string, dataset: string): Promise<string> {
+  const file = `fixtures/large/${size}/${dataset}.csv`;
+  const result = await child(['components', dataset, file, String(runs)]) as Record<string, { median: number; runs: number[] } | number>;
+  const bytes = result.bytes as number;
+  const rows = Object.entries(result)
+    .filter((entry): entry is [string, { median: number; runs: number[] }] => typeof entry[1] === 'object')
+    .map(([name, v]) => [name, fixed(v.median, 2), v.runs.map((x) => fixed(x, 2)).join('/'), fixed(bytes / MB / v.median, 0)]);
+  return `breakdown ${size} ${dataset} (each stage alone, same fixture, ${runs} runs, median; envelope written once for the decrypt stages):\n` +
+    table(['stage', 'median s', 'runs s', 'MB/s'], rows);
+}
+
+const say = (text = ''): void => console.log(text);
+
+say(`ingest bench ${new Date().toISOString()}: node ${process.version}, DuckDB threads ${ENGINE_THREADS} on both paths, memory_limit 16GB, ${runs} runs per measurement (median shown, runs listed), load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+say('encrypted = uploadFile (read + count records + seal) → fetch PUT over loopback → room: verify, tee ciphertext to disk, decrypt, named pipe → DuckDB read_csv → fsync + commit.');
+say('The client and the room share one process (the test harness), so they share one JS thread; each measurement runs in a fresh child process.');
+say('MB = 10^6 bytes of plaintext CSV. table = RSS after load − RSS before; peak excl table = peak RSS − table; peak above after = transient streaming overhead.');
+say();
+
+const measured: Measured[] = [];
+for (const size of sizes) {
+  measured.push(await measure(size, 'advertiser_customers'));
+  if (size === '1m') measured.push(await measure(size, 'publisher_impressions'));
+}
+say(table(header, measured.flatMap(rowsFor)));
+say();
+const targetPaths = paths.filter((p) => p !== 'read_csv');
+for (const m of measured) {
+  for (const path of targetPaths) {
+    const s = m.samples.get(path) ?? [];
+    const peakExcl = med(s, (x) => x.rssPeak - (x.rssAfter - x.rssBefore));
+    say(`${m.size} ${m.dataset} ${path}: ratio ${fixed(ratioOf(m, path), 2)} (target ≤ 2.00 at 10m: ${ratioOf(m, path) <= 2 ? 'met' : 'NOT met'}); peak excl table ${fixed(peakExcl / GiB, 2)} GiB (target < 2 GiB: ${peakExcl < 2 * GiB ? 'met' : 'NOT met'})`);
+  }
+}
+const wantBreakdown = !values['no-breakdown'] && (values.breakdown || measured.some((m) => targetPaths.some((p) => ratioOf(m, p) > 2)));
+if (wantBreakdown) {
+  say();
+  say('The encrypted path is over 2x plain read_csv: where the time goes.');
+  for (const size of sizes) say(`${await breakdown(size, 'advertiser_customers')}\n`);
+}
+say();
+for (const m of measured) for (const path of targetPaths) say(summary(m, path));

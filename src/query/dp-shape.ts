@@ -1,0 +1,155 @@
+import type { Collaboration } from '../policy/collaboration.ts';
+import type { Diagnostic } from './diagnostics.ts';
+import { positionOf } from './diagnostics.ts';
+import type { CheckedRelease } from './query-checker.ts';
+import { AGGREGATES } from './allowed-functions.ts';
+import { resolveColumn } from './scope.ts';
+import { child, children, columnRef, fold, text, type SqlNode } from './sql-tree.ts';
+
+export type DpAggregateKind = 'count' | 'count_distinct_units' | 'sum' | 'avg';
+
+/** One released DP aggregate: its output name, kind, and for sum/avg the metric and its clamp. */
+export interface DpAggregateShape {
+  readonly alias: string;
+  readonly kind: DpAggregateKind;
+  readonly metric?: { readonly index: number; readonly dataset: string; readonly column: string; readonly clamp: readonly [number, number]; readonly integer: boolean };
+}
+
+/** The released query in DP form: a row-level tree plus what to aggregate over it, in output order. */
+export interface DpShape {
+  /** SELECT unit AS __cr_unit, group expressions AS __cr_g<i>, metric columns AS __cr_m<i> FROM … WHERE … */
+  readonly rowTree: SqlNode;
+  readonly groupCount: number;
+  readonly aggregates: readonly DpAggregateShape[];
+  /** output columns in the order the query asked for them */
+  readonly outputs: readonly ({ readonly kind: 'group'; readonly index: number; readonly name: string } | { readonly kind: 'aggregate'; readonly index: number; readonly name: string })[];
+  readonly datasets: readonly string[];
+}
+
+const STRIP = new Set(['alias', 'query_location']);
+const shapeKey = (node: SqlNode): string => JSON.stringify(node, (key, value: unknown) => (STRIP.has(key) ? undefined : value));
+const integerConstant = (node: SqlNode): number | undefined => {
+  const value = node.class === 'CONSTANT' ? (child(node, 'value')?.value as unknown) : undefined;
+  return typeof value === 'number' && Number.isInteger(value) ? value : undefined;
+};
+
+/**
+ * Recognises the DP subset in an already checked (and edited) release: GROUP BY dimension
+ * expressions; count(*), count(DISTINCT privacy unit), sum(metric) and avg(metric) of bare metric
+ * columns with clamp bounds; every join on the privacy units, so the unit is carried through.
+ * Anything else gets a DP_NOT_SUPPORTED diagnostic saying what to change.
+ */
+export function dpShape(collaboration: Collaboration, sql: string, tree: SqlNode, release: CheckedRelease): { ok: true; shape: DpShape } | { ok: false; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = [];
+  const refuse = (message: string, node?: SqlNode, rule = 'DP subset') => {
+    const position = positionOf(sql, node?.query_location);
+    diagnostics.push({ code: 'DP_NOT_SUPPORTED', message, rule, ...(position ? { position } : {}) });
+  };
+  const datasets = [...release.datasets];
+  for (const name of datasets) {
+    if (!collaboration.datasets.get(name)?.rules.dp) refuse(`The owner of ${name} has no dp rules, so it cannot be queried in DP mode.`, tree, `datasets.${name}.rules.dp`);
+  }
+  for (const { a, b } of release.joinPairs) {
+    const unitA = collaboration.datasets.get(a.dataset)?.rules.privacyUnit;
+    const unitB = collaboration.datasets.get(b.dataset)?.rules.privacyUnit;
+    if (a.column !== unitA || b.column !== unitB) refuse(`DP joins must be on the privacy units, so one person stays one person: ${a.dataset}.${a.column} = ${b.dataset}.${b.column} is not.`, tree, 'rules.privacyUnit');
+  }
+  if (tree.having) refuse('HAVING filters on exact aggregates, which DP cannot release; filter rows with WHERE.', child(tree, 'having'));
+  const firstUnit = release.unitRefs[0];
+  if (!firstUnit) refuse('The query has no privacy unit in FROM.', tree);
+
+  const select = children(tree, 'select_list');
+  const aggregateItem = (item: SqlNode) => item.class === 'FUNCTION' && AGGREGATES.has(fold(text(item, 'function_name')));
+  // Which select items are grouping expressions: GROUP BY ALL, positions, aliases, or equal trees.
+  let groups: SqlNode[];
+  const groupOfItem = new Map<number, number>();
+  if (tree.aggregate_handling === 'FORCE_AGGREGATES') {
+    groups = [];
+    select.forEach((item, i) => {
+      if (!aggregateItem(item)) groupOfItem.set(i, groups.push(item) - 1);
+    });
+  } else {
+    groups = children(tree, 'group_expressions').map((g, gi) => {
+      const position = integerConstant(g);
+      const aliasIndex = g.class === 'COLUMN_REF' && (g.column_names as string[]).length === 1
+        ? select.findIndex((item) => fold(text(item, 'alias')) === fold((g.column_names as string[])[0] as string)) : -1;
+      const itemIndex = position !== undefined ? position - 1 : aliasIndex;
+      if (itemIndex >= 0 && select[itemIndex]) {
+        groupOfItem.set(itemIndex, gi);
+        return select[itemIndex] as SqlNode;
+      }
+      const same = select.findIndex((item) => !aggregateItem(item) && shapeKey(item) === shapeKey(g));
+      if (same >= 0) groupOfItem.set(same, gi);
+      return g;
+    });
+  }
+
+  const aggregates: DpAggregateShape[] = [];
+  const metrics: SqlNode[] = [];
+  const outputs: DpShape['outputs'][number][] = [];
+  const scope = { tables: [] as never[] };
+  void scope;
+  select.forEach((item, i) => {
+    const name = text(item, 'alias') || (item.class === 'COLUMN_REF' ? String((item.column_names as string[]).at(-1)) : `col${i}`);
+    if (!aggregateItem(item)) {
+      const group = groupOfItem.get(i);
+      if (group === undefined) refuse(`"${name}" must be a GROUP BY expression or one of count(*), count(DISTINCT unit), sum(metric), avg(metric).`, item);
+      else outputs.push({ kind: 'group', index: group, name });
+      return;
+    }
+    const fn = fold(text(item, 'function_name'));
+    const args = children(item, 'children');
+    const arg = args[0];
+    if (item.filter) refuse(`FILTER on ${fn}() is not supported in DP mode; use WHERE.`, item);
+    let shape: DpAggregateShape | undefined;
+    if (fn === 'count_star' || (fn === 'count' && args.length === 0)) shape = { alias: name, kind: 'count' };
+    else if (fn === 'count' && item.distinct === true && arg?.class === 'COLUMN_REF' && release.units.some((u) => {
+      const ref = arg.column_names as string[];
+      return fold(ref.at(-1) as string) === fold(u.column) || fold(ref.at(-1) as string) === fold(collaboration.datasets.get(u.dataset)?.rules.privacyUnit ?? '');
+    })) shape = { alias: name, kind: 'count_distinct_units' };
+    else if ((fn === 'sum' || fn === 'avg') && item.distinct !== true && arg?.class === 'COLUMN_REF' && args.length === 1) {
+      const metric = metricOf(collaboration, release, arg);
+      if (!metric) refuse(`${fn}() in DP mode takes a bare metric column with dp.clamp bounds in its owner's rules.`, item, 'rules.dp.clamp');
+      else {
+        metrics.push(columnRef(arg.column_names as string[], `__cr_m${metrics.length}`));
+        shape = { alias: name, kind: fn, metric: { ...metric, index: metrics.length - 1 } };
+      }
+    } else refuse(`${fn}(${item.distinct === true ? 'DISTINCT …' : '…'}) has no DP form here: use count(*), count(DISTINCT <privacy unit>), sum(metric) or avg(metric) directly, without arithmetic around them.`, item);
+    if (shape) {
+      aggregates.push(shape);
+      outputs.push({ kind: 'aggregate', index: aggregates.length - 1, name });
+    }
+  });
+  if (aggregates.length === 0) refuse('A DP query needs at least one aggregate.', tree);
+  if (diagnostics.length > 0 || !firstUnit) return { ok: false, diagnostics };
+
+  const rowTree: SqlNode = {
+    ...tree,
+    modifiers: [],
+    select_list: [
+      columnRef(firstUnit.ref, '__cr_unit'),
+      ...groups.map((g, i) => ({ ...g, alias: `__cr_g${i}` })),
+      ...metrics,
+    ],
+    group_expressions: [],
+    group_sets: [],
+    aggregate_handling: 'STANDARD_HANDLING',
+    having: null,
+  };
+  return { ok: true, shape: { rowTree, groupCount: groups.length, aggregates, outputs, datasets } };
+}
+
+function metricOf(collaboration: Collaboration, release: CheckedRelease, ref: SqlNode): Omit<NonNullable<DpAggregateShape['metric']>, 'index'> | undefined {
+  const names = (ref.column_names as string[]).map(fold);
+  const column = names.at(-1) as string;
+  // Resolve against the datasets read: the checker already proved the reference is an unambiguous metric.
+  const candidates = [...release.columns.entries()].filter(([key, cls]) => cls === 'metric' && key.endsWith(`.${column}`));
+  const owner = candidates.length === 1 ? (candidates[0] as [string, unknown])[0].split('.')[0] as string : undefined;
+  const dataset = owner ? collaboration.datasets.get(owner) : undefined;
+  const clamp = dataset?.rules.dp?.clamp?.[column];
+  if (!dataset || !clamp) return undefined;
+  const type = dataset.column.get(column)?.type;
+  return { dataset: dataset.name, column, clamp, integer: (type === 'INTEGER' || type === 'BIGINT') && Number.isInteger(clamp[0]) && Number.isInteger(clamp[1]) };
+}
+
+export { resolveColumn };
