@@ -35,7 +35,7 @@ async function* limited(source: AsyncIterable<Uint8Array>, maxBytes: number): As
 /** Copies the ciphertext to disk as it passes: the store of record is the envelope as signed. */
 async function* teeToFile(source: AsyncIterable<Uint8Array>, path: string): AsyncGenerator<Uint8Array> {
   const file = createWriteStream(path, { flags: 'wx', mode: 0o600 });
-  const failed = new Promise<never>((_, reject) => file.once('error', reject));
+  const failed = new Promise<never>((_, reject) => file.on('error', reject));
   failed.catch(() => undefined);
   try {
     for await (const piece of source) {

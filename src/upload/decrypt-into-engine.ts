@@ -84,6 +84,12 @@ export async function decryptIntoEngine(
   const sink = createWriteStream(path, { flags: format === 'csv' ? 'w' : 'wx', mode: 0o600 });
   const gate = format === 'csv' ? new CsvHeaderGate(shape.columns.map((c) => c.name)) : undefined;
   let loadFailure: unknown;
+  // Destroying the sink with writes in flight emits an error we already act on; a write error of
+  // our own (e.g. a full /dev/shm) must fail the load, never leave a silently truncated file.
+  let sinkFailure: unknown;
+  sink.on('error', (error) => {
+    sinkFailure ??= error;
+  });
   const loading = format === 'csv'
     ? engine.loadIncoming(shape, { kind: 'csv', path }, incomingName).catch(async (error: unknown) => {
         loadFailure = error;
@@ -99,11 +105,12 @@ export async function decryptIntoEngine(
       onPlaintext: async (chunk) => {
         observe(chunk);
         gate?.push(chunk);
-        await writeAll(sink, chunk, () => loadFailure);
+        await writeAll(sink, chunk, () => loadFailure ?? sinkFailure);
       },
     });
     gate?.finish();
     await closeStream(sink);
+    if (sinkFailure && !loadFailure) throw sinkFailure;
     const rows = loading ? await loading : await engine.loadIncoming(shape, { kind: 'parquet', path }, incomingName);
     return { opened, rows, incomingName };
   } catch (error) {
