@@ -5,6 +5,7 @@ import { createLogger } from '../log/logger.ts';
 import { registerCollaborationCommands } from './commands/collaboration-commands.ts';
 import { registerUploadCommand } from './commands/upload-command.ts';
 import { registerQueryCommands } from './commands/query-commands.ts';
+import { registerPsiCommand } from './commands/psi-command.ts';
 import { runDemo } from './demo/demo.ts';
 import { serveRoom } from './serve.ts';
 
@@ -31,6 +32,7 @@ program.command('demo')
 registerCollaborationCommands(program);
 registerUploadCommand(program);
 registerQueryCommands(program);
+registerPsiCommand(program);
 
 try {
   await program.parseAsync();

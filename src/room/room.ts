@@ -11,6 +11,7 @@ import type { Logger } from '../log/logger.ts';
 import type { Collaboration, Principal } from '../policy/collaboration.ts';
 import type { Role } from '../policy/policy-document.ts';
 import { loadPolicies } from '../policy/load-policies.ts';
+import { PsiSessionRegistry } from '../psi/session-registry.ts';
 import { DataEngine } from '../store/data-engine.ts';
 import { StateDb, type StateTx } from '../store/state-db.ts';
 import { StagingArea } from '../upload/staging-area.ts';
@@ -26,6 +27,9 @@ import { loadMasterKey, loadRoomKeys, type RoomKeys } from './room-keys.ts';
 export class Room {
   readonly startedAt = Date.now();
   readonly nonces: NonceCache;
+  /** PSI sessions live in memory only, for their session's life. */
+  readonly psi = new PsiSessionRegistry();
+  private readonly psiSweep: NodeJS.Timeout;
   private readonly keysByText: Set<string>;
 
   private constructor(
@@ -39,6 +43,7 @@ export class Room {
   ) {
     this.nonces = new NonceCache(config.signatureWindowMs);
     this.keysByText = new Set([...collaborations.values()].flatMap((c) => [...c.principalsByKey.keys()]));
+    this.psiSweep = setInterval(() => this.psi.sweep(), 30_000).unref();
   }
 
   /** Starts a room: validates every policy first, so a bad policy refuses the start with its problems. */
@@ -89,6 +94,7 @@ export class Room {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.psiSweep);
     this.engine.close();
     this.state.close();
     await this.staging.destroy();

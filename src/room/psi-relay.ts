@@ -1,0 +1,79 @@
+import { ForbiddenError, NotFoundError } from '../errors/cleanroom-error.ts';
+import type { Collaboration, Principal } from '../policy/collaboration.ts';
+import { parsePsiRule, type PsiRule } from '../psi/psi-rules.ts';
+import type { PsiSessionView } from '../psi/psi-session.ts';
+import { requireActive } from './policy-acceptance.ts';
+import type { Room } from './room.ts';
+
+export type PsiMessageKind = 'setup' | 'request' | 'response';
+
+/** A session as its member sees it, with the rule parameters both sides must use. */
+export interface PsiSessionAnswer extends PsiSessionView {
+  readonly role: 'server' | 'client';
+  readonly normalisation: PsiRule['normalisation'];
+  readonly minSetSize: number;
+  readonly falsePositiveRate?: number;
+}
+
+function ruleFor(collaboration: Collaboration, member: string, partner: string): PsiRule {
+  const doc = collaboration.psiRules.find((r) => (r.server === member && r.client === partner) || (r.client === member && r.server === partner));
+  if (!doc) throw new ForbiddenError('PSI_NOT_ALLOWED', `The policy has no PSI rule between ${member} and ${partner}.`, { rule: 'psi', member, partner });
+  return parsePsiRule({ ...doc });
+}
+
+function requireParty(room: Room, principal: Principal): void {
+  if (!principal.roles.has('provider') && !principal.roles.has('analyst')) room.requireRole(principal, 'analyst', 'take part in a PSI session');
+}
+
+const answer = (view: PsiSessionView, member: string, rule: PsiRule): PsiSessionAnswer => ({
+  ...view,
+  role: view.server === member ? 'server' : 'client',
+  normalisation: rule.normalisation,
+  minSetSize: rule.minSetSize,
+  ...(rule.falsePositiveRate !== undefined ? { falsePositiveRate: rule.falsePositiveRate } : {}),
+});
+
+/** Opens a PSI session with a partner under the policy's rule (rate-limited per pair per day). */
+export async function openPsi(room: Room, collaboration: Collaboration, principal: Principal, partner: string): Promise<PsiSessionAnswer> {
+  requireParty(room, principal);
+  await requireActive(room, collaboration);
+  const rule = ruleFor(collaboration, principal.memberId, partner);
+  const view = room.psi.open(collaboration.id, rule, principal.memberId);
+  await room.state.write((tx) => room.audit(tx, {
+    collaboration: collaboration.id, actor: principal.id, action: 'psi.opened',
+    details: { session: view.id, server: rule.server, client: rule.client, revealIntersection: rule.revealIntersection, normalisation: rule.normalisation },
+  }));
+  return answer(view, principal.memberId, rule);
+}
+
+function sessionRule(collaboration: Collaboration, view: PsiSessionView): PsiRule {
+  if (view.collaborationId !== collaboration.id) throw new NotFoundError('PSI_SESSION_NOT_FOUND', 'No such PSI session.');
+  return ruleFor(collaboration, view.server, view.client);
+}
+
+export function psiSession(room: Room, collaboration: Collaboration, principal: Principal, id: string): PsiSessionAnswer {
+  requireParty(room, principal);
+  const view = room.psi.view(id, principal.memberId);
+  return answer(view, principal.memberId, sessionRule(collaboration, view));
+}
+
+/** Relays one protocol message into the session; the relay validates framing, sizes and step. */
+export async function postPsiMessage(room: Room, collaboration: Collaboration, principal: Principal, id: string, kind: PsiMessageKind, bytes: Uint8Array): Promise<PsiSessionAnswer> {
+  const current = psiSession(room, collaboration, principal, id);
+  const member = principal.memberId;
+  const view = kind === 'setup' ? room.psi.postSetup(id, member, bytes) : kind === 'request' ? room.psi.postRequest(id, member, bytes) : room.psi.postResponse(id, member, bytes);
+  if (kind === 'response') {
+    await room.state.write((tx) => room.audit(tx, {
+      collaboration: collaboration.id, actor: principal.id, action: 'psi.completed',
+      details: { session: id, serverSetSize: view.serverSetSize ?? null, clientSetSize: view.clientSetSize ?? null, revealIntersection: view.revealIntersection },
+    }));
+  }
+  return { ...current, ...view };
+}
+
+/** Hands a member the message its protocol step needs. */
+export function readPsiMessage(room: Room, collaboration: Collaboration, principal: Principal, id: string, kind: PsiMessageKind): Uint8Array {
+  psiSession(room, collaboration, principal, id);
+  const member = principal.memberId;
+  return kind === 'setup' ? room.psi.readSetup(id, member) : kind === 'request' ? room.psi.readRequest(id, member) : room.psi.readResponse(id, member);
+}
