@@ -5,7 +5,7 @@ export interface Progress {
   stop(): void;
 }
 
-/** A progress bar on stderr in a terminal; a percentage line every 10% elsewhere (CI, logs). */
+/** A progress bar on stderr in a terminal; a line at each quarter elsewhere (CI, logs). */
 export function progressBar(label: string, unit: 'bytes' | 'items' = 'bytes'): Progress {
   const format = (n: number) => (unit === 'bytes' ? `${(n / 1024 / 1024).toFixed(1)} MB` : n.toLocaleString('en'));
   if (process.stderr.isTTY) {
@@ -26,10 +26,10 @@ export function progressBar(label: string, unit: 'bytes' | 'items' = 'bytes'): P
   let lastDecile = -1;
   return {
     update: (done, total) => {
-      const decile = total > 0 ? Math.floor((done / total) * 10) : 10;
-      if (decile > lastDecile) {
-        lastDecile = decile;
-        process.stderr.write(`${label}: ${decile * 10}% (${format(done)} of ${format(total)})\n`);
+      const quarter = total > 0 ? Math.floor((done / total) * 4) : 4;
+      if (quarter > lastDecile) {
+        lastDecile = quarter;
+        process.stderr.write(`${label}: ${quarter * 25}% (${format(done)} of ${format(total)})\n`);
       }
     },
     stop: () => undefined,

@@ -39,9 +39,12 @@ export function printAnswer(answer: QueryResponse, write: (text: string) => void
     return;
   }
   write(`${formatTable(answer.columns.map((c) => c.name), answer.rows)}\n`);
-  const p = answer.privacy as unknown as Record<string, unknown>;
-  if (p.mode === 'dp') write(`DP: ε ${String(p.epsilonSpent)} spent, ${JSON.stringify(p.remaining)} left; noise per value in privacy.noise\n`);
-  else write(`${answer.rows.length} groups released (≥ ${String(p.minGroupSize)} people each), ${String(p.groupsSuppressed)} suppressed; audit #${answer.auditSeq}\n`);
+  const p = answer.privacy;
+  if (p.mode === 'dp') {
+    const noise = Object.entries(p.noise).map(([column, n]) => `${column} ±${n.ci95HalfWidth.toPrecision(3)} (95%)`).join(', ');
+    const left = Object.entries(p.remaining).map(([dataset, r]) => `${dataset} ε ${r.epsilon.toFixed(2)}`).join(', ');
+    write(`DP (${p.mechanism}): paid ε ${p.epsilonSpent}${p.deltaSpent ? `, δ ${p.deltaSpent}` : ''}; left today: ${left}; noise ${noise}; audit #${answer.auditSeq}\n`);
+  } else write(`${answer.rows.length} groups released (≥ ${p.minGroupSize} people each), ${p.groupsSuppressed} suppressed; audit #${answer.auditSeq}\n`);
 }
 
 export function registerQueryCommands(program: Command): void {
@@ -49,11 +52,22 @@ export function registerQueryCommands(program: Command): void {
     .description('run an approved template (--template, --param) or ad hoc SQL (--sql) and print the released table')
     .requiredOption('--collab <id>').requiredOption('--key <file>', "analyst's key file").option('--url <url>', 'room URL', DEFAULT_URL)
     .option('--template <name>').option('--param <name=value...>', 'template parameter', []).option('--sql <sql>').option('--dry-run', 'show the rewritten SQL and checker report only')
-    .action(async (o: { collab: string; key: string; url: string; template?: string; param: string[]; sql?: string; dryRun?: boolean }) => {
+    .option('--dp-epsilon <epsilon>', 'run in differential-privacy mode, paying this epsilon from the budget').option('--dp-delta <delta>', 'delta for partition selection (default: the policy\'s)')
+    .action(async (o: { collab: string; key: string; url: string; template?: string; param: string[]; sql?: string; dryRun?: boolean; dpEpsilon?: string; dpDelta?: string }) => {
       const { client } = await signedClient(o.url, o.key);
       const template = o.template ? await client.send<TemplateStatus>('GET', `/v1/collaborations/${o.collab}/templates/${o.template}`) : undefined;
       const body = o.template ? { template: o.template, params: parseParams(o.param, template) } : { sql: o.sql };
-      printAnswer(await client.send<QueryResponse>('POST', `/v1/collaborations/${o.collab}/queries`, { ...body, ...(o.dryRun ? { dryRun: true } : {}) }));
+      const dp = o.dpEpsilon ? { dp: { epsilon: Number(o.dpEpsilon), ...(o.dpDelta ? { delta: Number(o.dpDelta) } : {}) } } : {};
+      printAnswer(await client.send<QueryResponse>('POST', `/v1/collaborations/${o.collab}/queries`, { ...body, ...dp, ...(o.dryRun ? { dryRun: true } : {}) }));
+    });
+
+  program.command('budget')
+    .description("show your member's differential-privacy budget left on each dataset")
+    .requiredOption('--collab <id>').requiredOption('--key <file>').option('--url <url>', 'room URL', DEFAULT_URL)
+    .action(async (o: { collab: string; key: string; url: string }) => {
+      const { client } = await signedClient(o.url, o.key);
+      const { member, budgets } = await client.send<{ member: string; budgets: { dataset: string; period: string; periodStart: string; spent: { epsilon: number }; limit: { epsilon: number }; remaining: { epsilon: number; delta: number } }[] }>('GET', `/v1/collaborations/${o.collab}/budget`);
+      process.stdout.write(`${formatTable(['dataset', 'period', 'ε spent', 'ε limit', 'ε left', 'δ left'], budgets.map((b) => [b.dataset, `${b.period} ${b.periodStart}`, b.spent.epsilon, b.limit.epsilon, b.remaining.epsilon, b.remaining.delta.toExponential(1)]))}\n(member ${member})\n`);
     });
 
   const template = program.command('template').description('propose, review and list query templates');

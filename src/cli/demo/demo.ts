@@ -8,6 +8,7 @@ import { say, step } from '../output.ts';
 import { progressBar } from '../progress.ts';
 import { serveRoom, type RunningRoom } from '../serve.ts';
 import { demoQueries } from './demo-queries.ts';
+import { demoDifferentialPrivacy, demoPsi } from './demo-dp-psi.ts';
 import { committedWorkspace, freshWorkspace, type DemoPrincipal, type DemoWorkspace } from './demo-setup.ts';
 
 export interface DemoContext {
@@ -64,7 +65,9 @@ export async function runDemo(options: { url?: string }): Promise<void> {
     step(4, 'Providers encrypt their datasets on their own machines and stream them in');
     await uploadFixtures(ctx);
 
-    const next = await demoQueries(ctx, 5);
+    let next = await demoQueries(ctx, 5);
+    next = await demoDifferentialPrivacy(ctx, next);
+    next = await demoPsi(ctx, next);
 
     step(next, 'Anyone in the collaboration can verify the audit chain offline');
     const { entries, verdict } = await verifyRemoteAudit(ctx.client('northwind-officer'), COLLABORATION);
