@@ -24,7 +24,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const t = await startTestRoom({
   edit: (p) => {
     const dp = p.datasets[0]!.rules.dp!;
-    dp.budget.epsilon = 1_000_000;
+    dp.budget.epsilon = 1000;
+    dp.budget.delta = 0.009;
     dp.maxEpsilonPerQuery = 10;
   },
   config: { maxUploadBytes: 20 * 1024 ** 3, engine: { memoryLimit: '8GB', threads: 2, statementTimeoutMs: 600_000 } },
