@@ -2,13 +2,12 @@ import type { Collaboration } from '../policy/collaboration.ts';
 import type { Diagnostic } from './diagnostics.ts';
 import { positionOf } from './diagnostics.ts';
 import type { CheckedRelease } from './query-checker.ts';
-import { AGGREGATES } from './allowed-functions.ts';
-import { resolveColumn } from './scope.ts';
+import { containsAggregate, postProcessingProblem, shapeKey } from './dp-post-processing.ts';
 import { child, children, columnRef, fold, text, type SqlNode } from './sql-tree.ts';
 
 export type DpAggregateKind = 'count' | 'count_distinct_units' | 'sum' | 'avg';
 
-/** One released DP aggregate: its output name, kind, and for sum/avg the metric and its clamp. */
+/** One noisy DP aggregate: its internal alias, kind, and for sum/avg the metric and its clamp. */
 export interface DpAggregateShape {
   readonly alias: string;
   readonly kind: DpAggregateKind;
@@ -21,13 +20,13 @@ export interface DpShape {
   readonly rowTree: SqlNode;
   readonly groupCount: number;
   readonly aggregates: readonly DpAggregateShape[];
-  /** output columns in the order the query asked for them */
-  readonly outputs: readonly ({ readonly kind: 'group'; readonly index: number; readonly name: string } | { readonly kind: 'aggregate'; readonly index: number; readonly name: string })[];
+  /** structural keys of `aggregates`, to find an aggregate's noisy value while evaluating outputs */
+  readonly aggregateKeys: readonly string[];
+  /** output columns in the order the query asked for them: grouping keys, or post-processing of noisy aggregates */
+  readonly outputs: readonly ({ readonly kind: 'group'; readonly index: number; readonly name: string } | { readonly kind: 'value'; readonly name: string; readonly expression: SqlNode; readonly aggregates: readonly number[] })[];
   readonly datasets: readonly string[];
 }
 
-const STRIP = new Set(['alias', 'query_location']);
-const shapeKey = (node: SqlNode): string => JSON.stringify(node, (key, value: unknown) => (STRIP.has(key) ? undefined : value));
 const integerConstant = (node: SqlNode): number | undefined => {
   const value = node.class === 'CONSTANT' ? (child(node, 'value')?.value as unknown) : undefined;
   return typeof value === 'number' && Number.isInteger(value) ? value : undefined;
@@ -59,7 +58,7 @@ export function dpShape(collaboration: Collaboration, sql: string, tree: SqlNode
   if (!firstUnit) refuse('The query has no privacy unit in FROM.', tree);
 
   const select = children(tree, 'select_list');
-  const aggregateItem = (item: SqlNode) => item.class === 'FUNCTION' && AGGREGATES.has(fold(text(item, 'function_name')));
+  const aggregateItem = containsAggregate;
   // Which select items are grouping expressions: GROUP BY ALL, positions, aliases, or equal trees.
   let groups: SqlNode[];
   const groupOfItem = new Map<number, number>();
@@ -85,40 +84,39 @@ export function dpShape(collaboration: Collaboration, sql: string, tree: SqlNode
   }
 
   const aggregates: DpAggregateShape[] = [];
+  const aggregateKeys: string[] = [];
   const metrics: SqlNode[] = [];
   const outputs: DpShape['outputs'][number][] = [];
-  const scope = { tables: [] as never[] };
-  void scope;
+  // One noisy value per distinct aggregate, shared by every output that uses it.
+  const register = (node: SqlNode): void => {
+    const key = shapeKey(node);
+    if (aggregateKeys.includes(key)) return;
+    const shape = aggregateShape(collaboration, release, node, `${RESERVED_AGGREGATE}${aggregates.length}`, metrics, refuse);
+    if (!shape) return;
+    aggregates.push(shape);
+    aggregateKeys.push(key);
+  };
   select.forEach((item, i) => {
     const name = text(item, 'alias') || (item.class === 'COLUMN_REF' ? String((item.column_names as string[]).at(-1)) : `col${i}`);
-    if (!aggregateItem(item)) {
+    let usesAggregate = false;
+    const problem = postProcessingProblem(item, () => { usesAggregate = true; });
+    if (!usesAggregate) {
       const group = groupOfItem.get(i);
-      if (group === undefined) refuse(`"${name}" must be a GROUP BY expression or one of count(*), count(DISTINCT unit), sum(metric), avg(metric).`, item);
+      if (group === undefined) refuse(`"${name}" must be a GROUP BY expression or computed from count(*), count(DISTINCT unit), sum(metric), avg(metric).`, item);
       else outputs.push({ kind: 'group', index: group, name });
       return;
     }
-    const fn = fold(text(item, 'function_name'));
-    const args = children(item, 'children');
-    const arg = args[0];
-    if (item.filter) refuse(`FILTER on ${fn}() is not supported in DP mode; use WHERE.`, item);
-    let shape: DpAggregateShape | undefined;
-    if (fn === 'count_star' || (fn === 'count' && args.length === 0)) shape = { alias: name, kind: 'count' };
-    else if (fn === 'count' && item.distinct === true && arg?.class === 'COLUMN_REF' && release.units.some((u) => {
-      const ref = arg.column_names as string[];
-      return fold(ref.at(-1) as string) === fold(u.column) || fold(ref.at(-1) as string) === fold(collaboration.datasets.get(u.dataset)?.rules.privacyUnit ?? '');
-    })) shape = { alias: name, kind: 'count_distinct_units' };
-    else if ((fn === 'sum' || fn === 'avg') && item.distinct !== true && arg?.class === 'COLUMN_REF' && args.length === 1) {
-      const metric = metricOf(collaboration, release, arg);
-      if (!metric) refuse(`${fn}() in DP mode takes a bare metric column with dp.clamp bounds in its owner's rules.`, item, 'rules.dp.clamp');
-      else {
-        metrics.push(columnRef(arg.column_names as string[], `__cr_m${metrics.length}`));
-        shape = { alias: name, kind: fn, metric: { ...metric, index: metrics.length - 1 } };
-      }
-    } else refuse(`${fn}(${item.distinct === true ? 'DISTINCT …' : '…'}) has no DP form here: use count(*), count(DISTINCT <privacy unit>), sum(metric) or avg(metric) directly, without arithmetic around them.`, item);
-    if (shape) {
-      aggregates.push(shape);
-      outputs.push({ kind: 'aggregate', index: aggregates.length - 1, name });
+    if (problem) {
+      refuse(`"${name}": in DP mode an output is a grouping expression, or +, -, *, /, round() and numeric casts over count(*), count(DISTINCT unit), sum(metric), avg(metric).`, problem);
+      return;
     }
+    const uses: number[] = [];
+    postProcessingProblem(item, (aggregate) => {
+      register(aggregate);
+      const index = aggregateKeys.indexOf(shapeKey(aggregate));
+      if (index >= 0 && !uses.includes(index)) uses.push(index);
+    });
+    outputs.push({ kind: 'value', name, expression: item, aggregates: uses });
   });
   if (aggregates.length === 0) refuse('A DP query needs at least one aggregate.', tree);
   if (diagnostics.length > 0 || !firstUnit) return { ok: false, diagnostics };
@@ -136,7 +134,33 @@ export function dpShape(collaboration: Collaboration, sql: string, tree: SqlNode
     aggregate_handling: 'STANDARD_HANDLING',
     having: null,
   };
-  return { ok: true, shape: { rowTree, groupCount: groups.length, aggregates, outputs, datasets } };
+  return { ok: true, shape: { rowTree, groupCount: groups.length, aggregates, aggregateKeys, outputs, datasets } };
+}
+
+const RESERVED_AGGREGATE = '__cr_a';
+
+/** The DP form of one aggregate call, or a refusal saying why it has none. */
+function aggregateShape(collaboration: Collaboration, release: CheckedRelease, item: SqlNode, alias: string, metrics: SqlNode[], refuse: (message: string, node?: SqlNode, rule?: string) => void): DpAggregateShape | undefined {
+  const fn = fold(text(item, 'function_name'));
+  const args = children(item, 'children');
+  const arg = args[0];
+  if (fn === 'count_star' || (fn === 'count' && args.length === 0)) return { alias, kind: 'count' };
+  const isUnit = (ref: SqlNode) => release.units.some((u) => {
+    const last = fold((ref.column_names as string[]).at(-1) as string);
+    return last === fold(u.column) || last === fold(collaboration.datasets.get(u.dataset)?.rules.privacyUnit ?? '');
+  });
+  if (fn === 'count' && item.distinct === true && arg?.class === 'COLUMN_REF' && isUnit(arg)) return { alias, kind: 'count_distinct_units' };
+  if ((fn === 'sum' || fn === 'avg') && item.distinct !== true && arg?.class === 'COLUMN_REF' && args.length === 1) {
+    const metric = metricOf(collaboration, release, arg);
+    if (!metric) {
+      refuse(`${fn}() in DP mode takes a bare metric column with dp.clamp bounds in its owner's rules.`, item, 'rules.dp.clamp');
+      return undefined;
+    }
+    metrics.push(columnRef(arg.column_names as string[], `__cr_m${metrics.length}`));
+    return { alias, kind: fn, metric: { ...metric, index: metrics.length - 1 } };
+  }
+  refuse(`${fn}(${item.distinct === true ? 'DISTINCT …' : '…'}) has no DP form: use count(*), count(DISTINCT <privacy unit>), sum(metric) or avg(metric).`, item);
+  return undefined;
 }
 
 function metricOf(collaboration: Collaboration, release: CheckedRelease, ref: SqlNode): Omit<NonNullable<DpAggregateShape['metric']>, 'index'> | undefined {
@@ -152,4 +176,3 @@ function metricOf(collaboration: Collaboration, release: CheckedRelease, ref: Sq
   return { dataset: dataset.name, column, clamp, integer: (type === 'INTEGER' || type === 'BIGINT') && Number.isInteger(clamp[0]) && Number.isInteger(clamp[1]) };
 }
 
-export { resolveColumn };

@@ -2,6 +2,7 @@ import { ConflictError } from '../errors/cleanroom-error.ts';
 import { cryptoRandomSource, planDpAggregates, releaseDpGroups, type DpPlan, type ExactAggregate, type ExactGroup, type PrivacyCost } from '../privacy/index.ts';
 import type { Collaboration, Principal } from '../policy/collaboration.ts';
 import { boundedDpSql } from '../query/dp-sql.ts';
+import { evaluatePostProcessing, isAggregateCall, shapeKey } from '../query/dp-post-processing.ts';
 import type { DpShape } from '../query/dp-shape.ts';
 import type { QueryReport } from '../query/query-plan.ts';
 import type { BoundParameter } from '../store/bound-parameters.ts';
@@ -23,7 +24,7 @@ export interface DpPrivacyBlock {
   readonly contribution: { readonly maxGroupsPerUnit: number; readonly maxRowsPerUnit: number };
   readonly partitionSelection: { readonly threshold: number; readonly epsilon: number; readonly delta: number } | null;
   /** per released column: the noise scale (Laplace b or Gaussian sigma) and a 95% interval half-width */
-  readonly noise: Readonly<Record<string, { readonly scale: number; readonly ci95HalfWidth: number; readonly note?: string }>>;
+  readonly noise: Readonly<Record<string, { readonly scale: number; readonly ci95HalfWidth: number | null; readonly note?: string }>>;
   readonly policyHash: string;
 }
 
@@ -129,10 +130,24 @@ export async function runDpQuery(room: Room, collaboration: Collaboration, analy
   }
   const limit = Math.min(input.limit ?? Number.POSITIVE_INFINITY, input.report.threshold.maxResultRows);
   const rows = released.rows.sort(compareCells).slice(0, limit);
-  const noise: Record<string, { scale: number; ci95HalfWidth: number; note?: string }> = {};
-  for (const a of plan.aggregates) {
-    if (a.kind === 'avg') noise[a.alias] = { scale: a.sumNoise.scale, ci95HalfWidth: a.sumNoise.ci95HalfWidth, note: 'noise is on the sum of (value - centre); the mean divides it by a noisy count' };
-    else noise[a.alias] = { scale: a.noise.scale, ci95HalfWidth: a.noise.ci95HalfWidth };
+  const noise: Record<string, { scale: number; ci95HalfWidth: number | null; note?: string }> = {};
+  const label = (i: number) => {
+    const a = input.shape.aggregates[i];
+    return a?.kind === 'count' ? 'count(*)' : a?.kind === 'count_distinct_units' ? 'count(DISTINCT unit)' : `${a?.kind}(${a?.metric?.column ?? ''})`;
+  };
+  const spec = (i: number) => {
+    const a = plan.aggregates[i];
+    return a ? (a.kind === 'avg' ? a.sumNoise : a.noise) : undefined;
+  };
+  for (const o of input.shape.outputs) {
+    if (o.kind !== 'value') continue;
+    const first = o.aggregates[0];
+    const bare = o.aggregates.length === 1 && first !== undefined && o.expression.class === 'FUNCTION' && isAggregateCall(o.expression);
+    if (bare && plan.aggregates[first]?.kind !== 'avg') noise[o.name] = { scale: spec(first)?.scale ?? 0, ci95HalfWidth: spec(first)?.ci95HalfWidth ?? null };
+    else {
+      const parts = o.aggregates.map((i) => `${label(i)} ±${(spec(i)?.ci95HalfWidth ?? 0).toPrecision(3)}`);
+      noise[o.name] = { scale: Math.max(0, ...o.aggregates.map((i) => spec(i)?.scale ?? 0)), ci95HalfWidth: null, note: `post-processing of noisy ${parts.join(', ')} (95% half-widths${o.aggregates.some((i) => plan.aggregates[i]?.kind === 'avg') ? '; an average is a noisy sum of (value - centre) over a noisy count' : ''})` };
+    }
   }
   const privacy: DpPrivacyBlock = {
     mode: 'dp', mechanism: plan.mechanism, epsilonSpent: cost.epsilon, deltaSpent: cost.delta, remaining,
@@ -152,9 +167,19 @@ export async function runDpQuery(room: Room, collaboration: Collaboration, analy
   return { dryRun: false as const, columns, rows, privacy, auditSeq: entry.seq, ...(input.template ? { template: { name: input.template.name, hash: input.template.hash } } : {}) };
 }
 
-/** Partition selection and noise from the CSPRNG; group keys are read back from the rows that survive. */
+/**
+ * Partition selection and noise from the CSPRNG; group keys are read back from the rows that
+ * survive, and each output is evaluated over the noisy aggregates (post-processing).
+ */
 function cryptoReleased(plan: DpPlan, rows: readonly (readonly Cell[])[], shape: DpShape) {
   const release = releaseDpGroups(plan, toGroups(rows, shape), cryptoRandomSource);
-  const out = release.groups.map((g) => shape.outputs.map((o) => (o.kind === 'group' ? (rows[g.key]?.[o.index] ?? null) : (g.values[shape.aggregates[o.index]?.alias ?? ''] ?? null))));
+  const out = release.groups.map((g) => shape.outputs.map((o) => {
+    if (o.kind === 'group') return rows[g.key]?.[o.index] ?? null;
+    const value = evaluatePostProcessing(o.expression, (aggregate) => {
+      const alias = shape.aggregates[shape.aggregateKeys.indexOf(shapeKey(aggregate))]?.alias ?? '';
+      return g.values[alias] ?? Number.NaN;
+    });
+    return Number.isFinite(value) ? value : null;
+  }));
   return { rows: out, suppressed: release.suppressedCount };
 }

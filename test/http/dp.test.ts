@@ -70,7 +70,7 @@ describe('contribution bounding', () => {
     expect(totalBounded).toBeGreaterThanOrEqual(600 + 20);
     expect(bounded.rows.length).toBeLessThanOrEqual(6);
     // view_seconds is clamped to [0, 120] per row before summing, so the heavy hitter adds at most 80 x 120.
-    const sum = (dry as unknown as { dp: { aggregates: { alias: string; clamp?: number[]; granularity?: number }[] } }).dp.aggregates.find((a) => a.alias === 'seconds');
+    const sum = (dry as unknown as { dp: { aggregates: { kind: string; clamp?: number[]; granularity?: number }[] } }).dp.aggregates.find((a) => a.kind === 'sum');
     expect(sum?.clamp).toEqual([0, 120]);
     const boundedSeconds = bounded.rows.reduce((total, r) => total + Number(r[3]), 0) * (sum?.granularity ?? 0);
     // 600 ordinary rows of 10 s, and at most 80 of the heavy hitter's rows clamped to 120 s.
@@ -137,7 +137,7 @@ describe('budget ledger', () => {
 
 describe('DP refusals', () => {
   it('refuses shapes that have no DP form, with the reason and position', async () => {
-    const refused = await refusal(ask('northwind-analyst', { sql: 'SELECT campaign, round(avg(view_seconds)) FROM publisher_impressions GROUP BY campaign HAVING count(*) > 5', dp: { epsilon: 1 } }));
+    const refused = await refusal(ask('northwind-analyst', { sql: 'SELECT campaign, sum(DISTINCT view_seconds) AS s FROM publisher_impressions GROUP BY campaign HAVING count(*) > 5', dp: { epsilon: 1 } }));
     expect(refused).toMatchObject({ status: 422, code: 'QUERY_REFUSED' });
     const diagnostics = refused.details?.diagnostics as { code: string; message: string; position?: unknown }[];
     expect(diagnostics.length).toBeGreaterThanOrEqual(2);

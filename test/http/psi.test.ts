@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RoomRequestError } from '../../src/client/room-client.ts';
 import { runPsi } from '../../src/client/run-psi.ts';
-import { toBase64 } from '../../src/crypto/bytes.ts';
+import { cli, keyFile } from '../support/cli.ts';
 import { startTestRoom, type TestRoom } from '../support/test-room.ts';
 
 let t: TestRoom;
@@ -28,28 +27,6 @@ async function plainIntersection(a: string, b: string): Promise<number> {
   return [...x].filter((v) => y.has(v)).length;
 }
 
-async function keyFile(principal: string): Promise<string> {
-  const key = t.keys[principal]!;
-  const file = join(t.dir, `${principal}.key`);
-  await writeFile(file, JSON.stringify({ type: 'cleanroom-ed25519-secret-key', name: principal, publicKey: key.publicKeyText, secretKey: toBase64(key.secretKey) }), { mode: 0o600 });
-  return file;
-}
-
-/** Runs the real CLI in its own process and resolves with its stdout. */
-function cli(args: string[], onLine: (line: string) => void = () => undefined): Promise<string> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', resolve('src/cli/main.ts'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      for (const line of d.toString().split('\n')) if (line) onLine(line);
-    });
-    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-    child.on('close', (code) => (code === 0 ? resolveRun(out) : reject(new Error(`cli ${args[1]} exited ${code}: ${err.slice(-500)}`))));
-  });
-}
-
 beforeAll(async () => {
   t = await startTestRoom();
   await t.acceptAll();
@@ -64,11 +41,11 @@ describe('PSI through a running room', () => {
     let session!: (id: string) => void;
     const opened = new Promise<string>((r) => { session = r; });
     const common = ['--collab', 'demo', '--column', 'email', '--url', t.baseUrl];
-    const server = cli(['psi', 'serve', ...common, '--key', await keyFile('northwind-provider'), '--file', publisher, '--partner', 'acme'], (line) => {
+    const server = cli(['psi', 'serve', ...common, '--key', await keyFile(t, 'northwind-provider'), '--file', publisher, '--partner', 'acme'], (line) => {
       const match = /^session: (\S+)/.exec(line);
       if (match) session(match[1] as string);
     });
-    const client = cli(['psi', 'join', ...common, '--key', await keyFile('acme-analyst'), '--file', advertiser, '--session', await opened]);
+    const client = cli(['psi', 'join', ...common, '--key', await keyFile(t, 'acme-analyst'), '--file', advertiser, '--session', await opened]);
     const [, clientOut] = await Promise.all([server, client]);
     expect(clientOut).toContain(`intersection: ${expected.toLocaleString('en')} shared identifiers`);
     const audit = await t.client('acme-officer').send<{ entries: { action: string; details: Record<string, unknown> }[] }>('GET', '/v1/collaborations/demo/audit');

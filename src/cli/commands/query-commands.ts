@@ -41,7 +41,7 @@ export function printAnswer(answer: QueryResponse, write: (text: string) => void
   write(`${formatTable(answer.columns.map((c) => c.name), answer.rows)}\n`);
   const p = answer.privacy;
   if (p.mode === 'dp') {
-    const noise = Object.entries(p.noise).map(([column, n]) => `${column} ±${n.ci95HalfWidth.toPrecision(3)} (95%)`).join(', ');
+    const noise = Object.entries(p.noise).map(([column, n]) => (n.ci95HalfWidth === null ? `${column}: ${n.note ?? ''}` : `${column} ±${n.ci95HalfWidth.toPrecision(3)} (95%)`)).join('; ');
     const left = Object.entries(p.remaining).map(([dataset, r]) => `${dataset} ε ${r.epsilon.toFixed(2)}`).join(', ');
     write(`DP (${p.mechanism}): paid ε ${p.epsilonSpent}${p.deltaSpent ? `, δ ${p.deltaSpent}` : ''}; left today: ${left}; noise ${noise}; audit #${answer.auditSeq}\n`);
   } else write(`${answer.rows.length} groups released (≥ ${p.minGroupSize} people each), ${p.groupsSuppressed} suppressed; audit #${answer.auditSeq}\n`);
