@@ -8,11 +8,11 @@ import type { TestRoom } from './test-room.ts';
 import { collect, piecesOf } from './streams.ts';
 
 /** Builds the exact envelope bytes the CLI would send, with hooks to lie in the manifest. */
-export async function sealedEnvelope(t: Pick<TestRoom, 'client'>, key: PrincipalKey, csv: string, options: {
+export async function sealedEnvelope(t: Pick<TestRoom, 'client'>, key: PrincipalKey, content: string | Uint8Array, options: {
   version: number; dataset?: string; manifest?: Partial<UploadManifest>; chunkSize?: number;
 }): Promise<Uint8Array> {
   const roomKey = fromBase64((await t.client('acme-officer').getPublic<{ sealingPublicKey: string }>('/v1/room')).sealingPublicKey) as Uint8Array;
-  const bytes = new TextEncoder().encode(csv);
+  const bytes = typeof content === 'string' ? new TextEncoder().encode(content) : content;
   const counter = new CsvRecordCounter();
   counter.push(bytes);
   return collect(writeEnvelope(piecesOf(bytes, 1000), {
