@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RoomRequestError } from '../../src/client/room-client.ts';
 import { uploadFile } from '../../src/client/upload-file.ts';
 import { startTestRoom, type TestRoom } from '../support/test-room.ts';
 import { customersCsv } from '../support/fixture-csv.ts';
+import { refusal } from '../support/refusal.ts';
 
 let t: TestRoom;
 const path = '/v1/collaborations/demo';
@@ -16,15 +16,6 @@ interface DpAnswer {
   privacy: { mode: string; epsilonSpent: number; deltaSpent: number; remaining: Record<string, { epsilon: number }>; noise: Record<string, { scale: number; ci95HalfWidth: number }>; partitionSelection: { threshold: number } | null; contribution: { maxGroupsPerUnit: number; maxRowsPerUnit: number } };
 }
 
-async function refusal(promise: Promise<unknown>): Promise<{ status: number; code: string; details?: Record<string, unknown> }> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof RoomRequestError) return { status: error.status, code: error.code, details: error.details };
-    throw error;
-  }
-  return { status: 0, code: 'ACCEPTED' };
-}
 
 /** 300 ordinary people with 2 impressions each, and one person with 10,000 impressions (and a huge view time). */
 function heavyHitterImpressions(): string {
@@ -137,7 +128,7 @@ describe('budget ledger', () => {
 
 describe('DP refusals', () => {
   it('refuses shapes that have no DP form, with the reason and position', async () => {
-    const refused = await refusal(ask('northwind-analyst', { sql: 'SELECT campaign, sum(DISTINCT view_seconds) AS s FROM publisher_impressions GROUP BY campaign HAVING count(*) > 5', dp: { epsilon: 1 } }));
+    const refused = await refusal(ask('northwind-analyst', { sql: 'SELECT campaign, sum(DISTINCT view_seconds) AS s FROM publisher_impressions GROUP BY campaign HAVING count(*) > 5', dp: { epsilon: 1 } }), { details: true });
     expect(refused).toMatchObject({ status: 422, code: 'QUERY_REFUSED' });
     const diagnostics = refused.details?.diagnostics as { code: string; message: string; position?: unknown }[];
     expect(diagnostics.length).toBeGreaterThanOrEqual(2);
@@ -150,7 +141,7 @@ describe('DP refusals', () => {
     const strict = await startTestRoom({ edit: (p) => { p.datasets[0]!.rules.dp!.required = true; } });
     try {
       await strict.acceptAll();
-      const refused = await refusal(strict.client('acme-analyst').send('POST', `${path}/queries`, { sql: 'SELECT count(*) FROM advertiser_customers', dryRun: true }));
+      const refused = await refusal(strict.client('acme-analyst').send('POST', `${path}/queries`, { sql: 'SELECT count(*) FROM advertiser_customers', dryRun: true }), { details: true });
       expect((refused.details?.diagnostics as { code: string }[]).map((d) => d.code)).toEqual(['DP_REQUIRED']);
     } finally {
       await strict.close();

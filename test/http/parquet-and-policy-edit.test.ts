@@ -3,23 +3,14 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RoomRequestError } from '../../src/client/room-client.ts';
 import { uploadFile } from '../../src/client/upload-file.ts';
 import { customersCsv } from '../support/fixture-csv.ts';
 import { putEnvelope, sealedEnvelope } from '../support/sealed-upload.ts';
 import { startTestRoom, type TestRoom } from '../support/test-room.ts';
+import { refusal } from '../support/refusal.ts';
 
 let t: TestRoom;
 
-async function refusal(promise: Promise<unknown>): Promise<{ status: number; code: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof RoomRequestError) return { status: error.status, code: error.code };
-    throw error;
-  }
-  return { status: 0, code: 'ACCEPTED' };
-}
 
 /** Writes a Parquet file from CSV text with DuckDB (typed like the policy), optionally dropping a column. */
 async function parquet(name: string, csv: string, options: { drop?: string } = {}): Promise<string> {

@@ -1,24 +1,14 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RoomRequestError } from '../../src/client/room-client.ts';
 import { runPsi } from '../../src/client/run-psi.ts';
 import { cli, keyFile } from '../support/cli.ts';
 import { startTestRoom, type TestRoom } from '../support/test-room.ts';
+import { refusal } from '../support/refusal.ts';
 
 let t: TestRoom;
 const path = '/v1/collaborations/demo/psi';
 
-async function refusal(promise: Promise<unknown>): Promise<{ status: number; code: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof RoomRequestError) return { status: error.status, code: error.code };
-    if (error && typeof error === 'object' && 'code' in error) return { status: 0, code: String((error as { code: unknown }).code) };
-    throw error;
-  }
-  return { status: 0, code: 'ACCEPTED' };
-}
 
 /** The plain-Set answer the protocol must reproduce: trimmed, lower-cased, NFC e-mails. */
 async function plainIntersection(a: string, b: string): Promise<number> {

@@ -1,23 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signRequest } from '../../src/auth/request-signature.ts';
-import { RoomRequestError } from '../../src/client/room-client.ts';
 import { sha256Hex } from '../../src/crypto/hashing.ts';
 import { generateSigningKeyPair, publicKeyText } from '../../src/crypto/signing-keys.ts';
 import { customersCsv } from '../support/fixture-csv.ts';
 import { putEnvelope, sealedEnvelope } from '../support/sealed-upload.ts';
 import { startTestRoom, type TestRoom } from '../support/test-room.ts';
+import { refusal } from '../support/refusal.ts';
+import type { RoomRequestError } from '../../src/client/room-client.ts';
 
 let t: TestRoom;
 
-async function refusal(promise: Promise<unknown>): Promise<{ status: number; code: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof RoomRequestError) return { status: error.status, code: error.code };
-    throw error;
-  }
-  return { status: 0, code: 'ACCEPTED' };
-}
 
 /** What must not change when an upload is refused: version, rows, audit length, the data itself. */
 async function snapshot() {

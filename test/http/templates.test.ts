@@ -1,22 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolve } from 'node:path';
-import { RoomRequestError } from '../../src/client/room-client.ts';
 import { uploadFile } from '../../src/client/upload-file.ts';
 import { review } from '../support/approve.ts';
 import { startTestRoom, type TestRoom } from '../support/test-room.ts';
+import { refusal } from '../support/refusal.ts';
 
 let t: TestRoom;
 const path = '/v1/collaborations/demo';
 
-async function refusal(promise: Promise<unknown>): Promise<{ status: number; code: string; details?: Record<string, unknown> }> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof RoomRequestError) return { status: error.status, code: error.code, details: error.details };
-    throw error;
-  }
-  return { status: 0, code: 'ACCEPTED' };
-}
 
 const proposal = (sql: string, name = 'segments_by_country', parameters: Record<string, unknown> = { country: { type: 'enum', values: ['GB', 'DE', 'FR', 'NL', 'IE', 'ES', 'US'] } }) => ({
   name, collaboration: 'demo', description: 'Overlap by segment for one country', sql, parameters,

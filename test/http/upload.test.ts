@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uploadFile } from '../../src/client/upload-file.ts';
-import { RoomRequestError } from '../../src/client/room-client.ts';
 import { startTestRoom, type TestRoom } from '../support/test-room.ts';
 import { customersCsv } from '../support/fixture-csv.ts';
+import { refusal } from '../support/refusal.ts';
 
 let t: TestRoom;
 // Random at run time, so the only place it can appear is where the room put the uploaded data.
@@ -26,15 +26,6 @@ async function liveRows(): Promise<number> {
   return Number(result.rows[0]?.[0]);
 }
 
-async function refusal(promise: Promise<unknown>): Promise<{ status: number; code: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof RoomRequestError) return { status: error.status, code: error.code };
-    throw error;
-  }
-  return { status: 0, code: 'ACCEPTED' };
-}
 
 const startedAt = Date.now();
 
