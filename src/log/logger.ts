@@ -21,12 +21,13 @@ export const REDACTED_PATHS = [
   'config.masterKey',
 ];
 
-/** JSON lines when piped, pretty lines in a terminal; `silent` for tests. */
-export function createLogger(options: { level?: string; pretty?: boolean } = {}): Logger {
+/** JSON lines when piped, pretty lines in a terminal; `silent` for tests; `destination` to capture. */
+export function createLogger(options: { level?: string; pretty?: boolean; destination?: { write(line: string): void } } = {}): Logger {
   const pretty = options.pretty ?? Boolean(process.stdout.isTTY);
-  return pino({
+  const settings = {
     level: options.level ?? process.env.CLEANROOM_LOG_LEVEL ?? 'info',
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-    ...(pretty ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } } : {}),
-  });
+    ...(pretty && !options.destination ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } } : {}),
+  };
+  return options.destination ? pino(settings, options.destination) : pino(settings);
 }
