@@ -1,6 +1,6 @@
 import type { Collaboration, Dataset } from '../policy/collaboration.ts';
 import type { AggregateName, ColumnClass } from '../policy/policy-document.ts';
-import { AGGREGATES, OPERATORS, SCALAR_FUNCTIONS } from './allowed-functions.ts';
+import { AGGREGATES, CONSTANT_ARGUMENT, OPERATORS, SCALAR_FUNCTIONS } from './allowed-functions.ts';
 import { positionOf, type Diagnostic, type DiagnosticCode } from './diagnostics.ts';
 import type { RewriteEdit } from './rewrite-edits.ts';
 import { resolveColumn, strictestClass, type ColumnInfo, type ColumnOrigin, type Scope, type ScopeTable, type UnitColumn, type ViewInfo } from './scope.ts';
@@ -461,7 +461,13 @@ export class QueryChecker {
     if (!ruleName) {
       if (!SCALAR_FUNCTIONS.has(name)) {
         this.refuse('FUNCTION_NOT_ALLOWED', `${name}() is not on the room's function allow-list.`, node, { rule: 'function allow-list' });
+        // Still report what its arguments touch: every violation, not only the first.
+        args.forEach((a) => this.checkExpr(a, { ...ctx, projection: false }));
         return none;
+      }
+      const constantAt = CONSTANT_ARGUMENT.get(name);
+      if (constantAt !== undefined && args[constantAt]?.class !== 'CONSTANT') {
+        this.refuse('FUNCTION_NOT_ALLOWED', `The ${constantAt === 0 ? 'part' : 'format'} argument of ${name}() must be a constant, so it is checked before any row is read.`, node, { rule: 'function allow-list' });
       }
       const facts = merge(args.map((a) => this.checkExpr(a, { ...ctx, projection: false })));
       if (ARITHMETIC.has(name) && facts.classes.size > 0 && !facts.aggregate) {

@@ -4,7 +4,8 @@ import { positionOf, type Diagnostic } from './diagnostics.ts';
 import { QueryChecker, type CheckedRelease } from './query-checker.ts';
 import { dpShape, type DpShape } from './dp-shape.ts';
 import type { SerializedSql, SqlNode } from './sql-tree.ts';
-import { addUnitCounts, applyEdits } from './threshold-rewriter.ts';
+import { applyEdits } from './threshold-rewriter.ts';
+import { guardRelease } from './guarded-release.ts';
 
 /** The checker's report: what an officer reviews and what a dry run answers. */
 export interface QueryReport {
@@ -21,7 +22,7 @@ export interface QueryReport {
 }
 
 export type QueryPlan =
-  | { readonly ok: true; readonly mode: 'threshold'; readonly tree: SqlNode; readonly unitColumns: readonly string[]; readonly outputCount: number; readonly limit?: number; readonly report: QueryReport }
+  | { readonly ok: true; readonly mode: 'threshold'; readonly tree: SqlNode; readonly outputCount: number; readonly limit?: number; readonly report: QueryReport }
   | { readonly ok: true; readonly mode: 'dp'; readonly tree: SqlNode; readonly dp: DpShape; readonly limit?: number; readonly report: QueryReport }
   | { readonly ok: false; readonly diagnostics: readonly Diagnostic[] };
 
@@ -81,8 +82,8 @@ export function planQuery(collaboration: Collaboration, sql: string, serialized:
     return { ok: true, mode: 'dp', tree: shaped.shape.rowTree, dp: shaped.shape, ...(release.limit !== undefined ? { limit: release.limit } : {}), report };
   }
   const outputCount = release.outputs.length;
-  const unitColumns = addUnitCounts(tree, release);
-  return { ok: true, mode: 'threshold', tree, unitColumns, outputCount, ...(release.limit !== undefined ? { limit: release.limit } : {}), report };
+  const guardedTree = guardRelease(tree, release, strictest.rules.minGroupSize);
+  return { ok: true, mode: 'threshold', tree: guardedTree, outputCount, ...(release.limit !== undefined ? { limit: release.limit } : {}), report };
 }
 
 function reportOf(collaboration: Collaboration, release: CheckedRelease, strictest: string, minGroupSize: number, maxResultRows: number): QueryReport {

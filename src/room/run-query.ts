@@ -93,7 +93,7 @@ export async function runQuery(room: Room, collaboration: Collaboration, analyst
   const result = await room.engine.query(planned.sql, parameters);
   const threshold = planned.report.threshold;
   const limit = Math.min(planned.limit ?? Number.POSITIVE_INFINITY, threshold.maxResultRows);
-  const released = releaseGroups(result.rows, planned.outputCount, threshold.minGroupSize, limit);
+  const released = releaseGroups(result.rows, planned.outputCount, limit);
   const privacy: PrivacyBlock = {
     mode: 'threshold', minGroupSize: threshold.minGroupSize, privacyUnits: threshold.privacyUnits, groupsSuppressed: released.suppressed,
     rowCap: threshold.maxResultRows, truncated: released.truncated, policyHash: collaboration.hash, rule: threshold.rule,

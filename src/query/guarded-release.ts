@@ -1,0 +1,133 @@
+import type { CheckedRelease } from './query-checker.ts';
+import { containsAggregate, isAggregateCall, shapeKey } from './dp-post-processing.ts';
+import { aggregateCall, child, children, columnRef, fold, text, type SqlNode } from './sql-tree.ts';
+
+export const GROUPS_ALIAS = '__cr_groups';
+export const PASS_COLUMN = '__cr_pass';
+
+type Mutable = Record<string, unknown>;
+
+const NULL_CONSTANT: SqlNode = { class: 'CONSTANT', type: 'VALUE_CONSTANT', alias: '', query_location: -1, value: { type: { id: 'NULL', type_info: null }, is_null: true } };
+const FALSE_CONSTANT: SqlNode = { class: 'CONSTANT', type: 'VALUE_CONSTANT', alias: '', query_location: -1, value: { type: { id: 'BOOLEAN', type_info: null }, is_null: false, value: false } };
+const integer = (value: number): SqlNode => ({ class: 'CONSTANT', type: 'VALUE_CONSTANT', alias: '', query_location: -1, value: { type: { id: 'BIGINT', type_info: null }, is_null: false, value } });
+const groupsColumn = (name: string, alias = '') => columnRef([GROUPS_ALIAS, name], alias);
+const compare = (type: string, left: SqlNode, right: SqlNode): SqlNode => ({ class: 'COMPARISON', type, alias: '', query_location: -1, left, right });
+const conjunction = (type: 'CONJUNCTION_AND' | 'CONJUNCTION_OR', parts: SqlNode[]): SqlNode =>
+  (parts.length === 1 ? (parts[0] as SqlNode) : { class: 'CONJUNCTION', type, alias: '', query_location: -1, children: parts });
+const not = (inner: SqlNode): SqlNode => ({ class: 'OPERATOR', type: 'OPERATOR_NOT', alias: '', query_location: -1, children: [inner] });
+/** CASE WHEN pass THEN expr ELSE otherwise END: DuckDB evaluates a branch only for rows that take it. */
+const guarded = (pass: SqlNode, expr: SqlNode, alias = '', otherwise: SqlNode = NULL_CONSTANT): SqlNode =>
+  ({ class: 'CASE', type: 'CASE_EXPR', alias, query_location: -1, case_checks: [{ when_expr: pass, then_expr: expr }], else_expr: otherwise });
+
+function outputName(item: SqlNode, i: number): string {
+  if (text(item, 'alias')) return text(item, 'alias');
+  if (item.class === 'COLUMN_REF') return String((item.column_names as string[]).at(-1));
+  if (isAggregateCall(item)) return fold(text(item, 'function_name')).replace('count_star', 'count');
+  return `col${i}`;
+}
+
+/** The grouping expressions, with positions (GROUP BY 1), select aliases and GROUP BY ALL resolved. */
+function groupingExpressions(root: SqlNode): SqlNode[] {
+  const select = children(root, 'select_list');
+  if (root.aggregate_handling === 'FORCE_AGGREGATES') return select.filter((item) => !containsAggregate(item));
+  return children(root, 'group_expressions').map((g) => {
+    const position = g.class === 'CONSTANT' ? (child(g, 'value')?.value as unknown) : undefined;
+    if (typeof position === 'number' && select[position - 1]) return select[position - 1] as SqlNode;
+    const names = g.class === 'COLUMN_REF' ? (g.column_names as string[]) : [];
+    const aliased = names.length === 1 ? select.find((item) => item.class !== 'COLUMN_REF' && fold(text(item, 'alias')) === fold(names[0] as string)) : undefined;
+    return aliased ?? g;
+  });
+}
+
+/**
+ * Splits the released query in two so that nothing the analyst wrote is ever evaluated on a group
+ * the threshold hides: the inner query computes only grouping keys, bare aggregates and each
+ * dataset's count of distinct people; the outer query evaluates the select list, HAVING and ORDER
+ * BY over those columns, each guarded by CASE WHEN __cr_pass. (Otherwise an expression that can fail,
+ * e.g. in a CASE over sum(x), would make the error itself an oracle on a one-person group.)
+ * Returns the new root; LIMIT is dropped here and applied to released groups by the room.
+ */
+export function guardRelease(root: SqlNode, release: CheckedRelease, minGroupSize: number): SqlNode {
+  const select = children(root, 'select_list');
+  const orders = children(root, 'modifiers').filter((m) => m.type === 'ORDER_MODIFIER').flatMap((m) => children(m, 'orders'));
+  const having = child(root, 'having');
+
+  const keys = groupingExpressions(root).map((expr, i) => ({ expr, key: shapeKey({ ...expr, alias: '' }), name: `__cr_key_${i}` }));
+  const aggregates: { node: SqlNode; key: string; name: string }[] = [];
+  const collect = (node: unknown): void => {
+    if (Array.isArray(node)) node.forEach(collect);
+    else if (typeof node === 'object' && node !== null) {
+      if (isAggregateCall(node as SqlNode)) {
+        const key = shapeKey({ ...(node as SqlNode), alias: '' });
+        if (!aggregates.some((a) => a.key === key)) aggregates.push({ node: node as SqlNode, key, name: `__cr_agg_${aggregates.length}` });
+      } else Object.values(node).forEach(collect);
+    }
+  };
+  collect([select, having, orders.map((o) => child(o, 'expression'))]);
+
+  // Replaces aggregates and grouping expressions, anywhere in a tree, by the inner query's columns.
+  const bareKeys = keys.filter((k) => k.expr.class === 'COLUMN_REF');
+  const substitute = (node: SqlNode): SqlNode | undefined => {
+    const key = shapeKey({ ...node, alias: '' });
+    const found = aggregates.find((a) => a.key === key) ?? keys.find((k) => k.key === key);
+    if (found) return groupsColumn(found.name, text(node, 'alias'));
+    if (node.class !== 'COLUMN_REF') return undefined;
+    const last = fold(String((node.column_names as string[]).at(-1)));
+    const matches = bareKeys.filter((k) => fold(String((k.expr.column_names as string[]).at(-1))) === last);
+    return matches.length === 1 ? groupsColumn((matches[0] as { name: string }).name, text(node, 'alias')) : node;
+  };
+  const rewrite = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(rewrite);
+    if (typeof value !== 'object' || value === null) return value;
+    const replaced = 'class' in value ? substitute(value as SqlNode) : undefined;
+    return replaced ?? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, rewrite(v)]));
+  };
+  const replace = (node: SqlNode): SqlNode => rewrite(node) as SqlNode;
+
+  const units = release.unitRefs.map(({ ref }, i) => ({ node: aggregateCall('count', [columnRef(ref)], { distinct: true, alias: `__cr_units_${i}` }), name: `__cr_units_${i}` }));
+  const inner: Mutable = {
+    ...root,
+    modifiers: [],
+    having: null,
+    select_list: [
+      ...keys.map((k) => ({ ...k.expr, alias: k.name })),
+      ...aggregates.map((a) => ({ ...a.node, alias: a.name })),
+      ...units.map((u) => u.node),
+    ],
+    group_expressions: root.aggregate_handling === 'FORCE_AGGREGATES' ? [] : keys.map((k) => ({ ...k.expr, alias: '' })),
+  };
+
+  // A group is released when it has at least k people of some dataset, and k of every dataset that contributes at all.
+  const unit = (name: string) => groupsColumn(name);
+  const pass = conjunction('CONJUNCTION_AND', [
+    ...units.map((u) => conjunction('CONJUNCTION_OR', [compare('COMPARE_GREATERTHANOREQUALTO', unit(u.name), integer(minGroupSize)), compare('COMPARE_EQUAL', unit(u.name), integer(0))])),
+    conjunction('CONJUNCTION_OR', units.map((u) => compare('COMPARE_GREATERTHANOREQUALTO', unit(u.name), integer(minGroupSize)))),
+  ]);
+  const outputNames = new Set(select.map((item, i) => fold(outputName(item, i))));
+  const orderModifier = orders.length === 0 ? [] : [{
+    type: 'ORDER_MODIFIER',
+    orders: orders.map((o) => {
+      const expression = child(o, 'expression') as SqlNode;
+      const names = expression.class === 'COLUMN_REF' ? (expression.column_names as string[]) : [];
+      const refersToOutput = (names.length === 1 && outputNames.has(fold(names[0] as string))) || expression.class === 'CONSTANT';
+      return { ...o, expression: refersToOutput ? expression : guarded(pass, replace(expression)) };
+    }),
+  }];
+  return {
+    type: 'SELECT_NODE',
+    modifiers: orderModifier,
+    cte_map: { map: [] },
+    select_list: [
+      ...select.map((item, i) => guarded(pass, { ...replace(item), alias: '' }, outputName(item, i))),
+      { ...pass, alias: PASS_COLUMN },
+    ],
+    from_table: { type: 'SUBQUERY', alias: GROUPS_ALIAS, sample: null, query_location: -1, subquery: { node: inner, named_param_map: [] }, column_name_alias: [] },
+    where_clause: having ? conjunction('CONJUNCTION_OR', [not(pass), guarded(pass, replace(having), '', FALSE_CONSTANT)]) : null,
+    group_expressions: [],
+    group_sets: [],
+    aggregate_handling: 'STANDARD_HANDLING',
+    having: null,
+    sample: null,
+    qualify: null,
+  };
+}
