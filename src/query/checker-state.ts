@@ -1,0 +1,43 @@
+import type { Collaboration } from '../policy/collaboration.ts';
+import type { ColumnClass } from '../policy/policy-document.ts';
+import { positionOf, type Diagnostic, type DiagnosticCode } from './diagnostics.ts';
+import type { RewriteEdit } from './rewrite-edits.ts';
+import type { ColumnInfo, ColumnOrigin } from './scope.ts';
+import type { SqlNode } from './sql-tree.ts';
+
+/** Names starting with this are the room's own (injected columns, aliases); users may not use them. */
+export const RESERVED_PREFIX = '__cr_';
+
+/**
+ * What one check of one query accumulates, shared by the relation and expression checkers:
+ * every diagnostic (never only the first), the rewrite edits, and what the query touches.
+ */
+export class CheckerState {
+  readonly diagnostics: Diagnostic[] = [];
+  readonly edits: RewriteEdit[] = [];
+  readonly datasetsRead = new Set<string>();
+  readonly columnsTouched = new Map<string, ColumnClass>();
+  readonly parameters = new Set<string>();
+  /** identifier pairs joined or semi-joined by equality, by origin */
+  readonly joinPairs: { a: ColumnOrigin; b: ColumnOrigin }[] = [];
+  private counter = 0;
+
+  constructor(readonly collaboration: Collaboration, private readonly sql: string) {}
+
+  /** Records a refusal with its rule and the position of `node` in the SQL. */
+  refuse(code: DiagnosticCode, message: string, node: SqlNode | undefined, extra: { rule?: string; dataset?: string; column?: string } = {}): void {
+    const position = positionOf(this.sql, node?.query_location);
+    this.diagnostics.push({ code, message, rule: extra.rule ?? 'deny-by-default', ...(extra.dataset ? { dataset: extra.dataset } : {}), ...(extra.column ? { column: extra.column } : {}), ...(position ? { position } : {}) });
+  }
+
+  /** Records that the query reads a column (for the officer's report). */
+  touch(column: ColumnInfo): void {
+    if (column.origin) this.columnsTouched.set(`${column.origin.dataset}.${column.origin.column}`, column.class);
+    else for (const d of column.datasets) this.columnsTouched.set(`${d}.${column.name}`, column.class);
+  }
+
+  /** A fresh number for names the room injects. */
+  nextId(): number {
+    return this.counter++;
+  }
+}

@@ -1,0 +1,210 @@
+import type { AggregateName } from '../policy/policy-document.ts';
+import { AGGREGATES, CONSTANT_ARGUMENT, OPERATORS, SCALAR_FUNCTIONS } from './allowed-functions.ts';
+import type { CheckerState } from './checker-state.ts';
+import { merge, none, type ExprContext, type ExprFacts } from './expression-facts.ts';
+import { resolveColumn, type ColumnInfo, type ViewInfo } from './scope.ts';
+import { child, children, fold, isNode, text, type SqlNode } from './sql-tree.ts';
+
+const ARITHMETIC = new Set(['+', '-', '*', '/', '//', '%']);
+
+/** What the expression rules need from the relation checker: subquery views and join pairs. */
+export interface RelationHooks {
+  checkView(node: SqlNode, outerViews: ReadonlyMap<string, ViewInfo>, name: string): ViewInfo | undefined;
+  allowedPair(a: ColumnInfo, b: ColumnInfo, at: SqlNode): boolean;
+}
+
+/**
+ * The column-class rules inside expressions: where identifiers, metrics, blocked and quasi columns
+ * may appear, which functions and aggregates are allowed, and the one allowed subquery form.
+ */
+export class ExpressionChecker {
+  constructor(private readonly state: CheckerState, private readonly relations: RelationHooks) {}
+
+  /** Checks one expression in its context and returns what it is made of. */
+  check(node: SqlNode, ctx: ExprContext): ExprFacts {
+    switch (node.class) {
+      case 'CONSTANT': {
+        // The tree travels as JSON through JavaScript numbers; an integer past 2^53 would be
+        // silently changed on the way back, so the room refuses rather than run another query.
+        const constant = node.value as { value?: unknown; type?: { id?: string } } | undefined;
+        const integerType = /INT/.test(constant?.type?.id ?? '');
+        if (integerType && typeof constant?.value === 'number' && !Number.isSafeInteger(constant.value)) {
+          this.state.refuse('CONSTRUCT_NOT_ALLOWED', 'Integer constants beyond ±2^53 are not supported; use a DOUBLE literal (e.g. 1e19).', node);
+        }
+        return none;
+      }
+      case 'PARAMETER':
+        this.state.parameters.add(text(node, 'identifier'));
+        return none;
+      case 'COLUMN_REF':
+        return this.columnRef(node, ctx);
+      case 'FUNCTION':
+        return this.functionCall(node, ctx);
+      case 'WINDOW':
+        this.state.refuse('WINDOW_NOT_ALLOWED', 'Window functions are not allowed: they compute per-row values that would be released with each row.', node);
+        return none;
+      case 'STAR':
+        this.state.refuse('STAR_NOT_ALLOWED', '* and COLUMNS(…) are not allowed: name the columns you need.', node);
+        return none;
+      case 'CASE':
+        return merge([
+          ...children(node, 'case_checks').flatMap((c) => [child(c, 'when_expr'), child(c, 'then_expr')]).filter(isNode).map((e) => this.check(e, ctx)),
+          ...[child(node, 'else_expr')].filter(isNode).map((e) => this.check(e, ctx)),
+        ]);
+      case 'CAST':
+        // A failing cast would turn one row's value into an error an attacker can observe.
+        this.state.edits.push({ kind: 'try-cast', node });
+        return this.passThrough(child(node, 'child'), ctx, false);
+      case 'COMPARISON':
+        return merge([child(node, 'left'), child(node, 'right')].filter(isNode).map((e) => this.check(e, ctx)));
+      case 'CONJUNCTION':
+        return merge(children(node, 'children').map((e) => this.check(e, ctx)));
+      case 'BETWEEN':
+        return merge([child(node, 'input'), child(node, 'lower'), child(node, 'upper')].filter(isNode).map((e) => this.check(e, ctx)));
+      case 'OPERATOR':
+        if (!OPERATORS.has(text(node, 'type'))) {
+          this.state.refuse('FUNCTION_NOT_ALLOWED', `The operator ${text(node, 'type')} is not allowed (struct, list and map access can reach inside values).`, node);
+          return none;
+        }
+        return merge(children(node, 'children').map((e) => this.check(e, ctx)));
+      case 'SUBQUERY':
+        return this.subquery(node, ctx);
+      default:
+        this.state.refuse('CONSTRUCT_NOT_ALLOWED', `${node.class ?? node.type ?? 'This expression'} is not allowed in ${ctx.place}.`, node);
+        return none;
+    }
+  }
+
+  private passThrough(inner: SqlNode | undefined, ctx: ExprContext, keepBare: boolean): ExprFacts {
+    if (!inner) return none;
+    const facts = this.check(inner, { ...ctx, projection: ctx.projection && keepBare });
+    return { ...facts, bare: undefined };
+  }
+
+  private columnRef(node: SqlNode, ctx: ExprContext): ExprFacts {
+    const names = node.column_names as string[];
+    const resolved = resolveColumn(ctx.scope, names);
+    const shown = names.join('.');
+    if (!resolved.ok) {
+      const alias = names.length === 1 ? ctx.aliases?.get(fold(names[0] as string)) : undefined;
+      if (alias) return { ...alias, aggregate: false, aggregates: [] };
+      if (resolved.reason === 'qualified') this.state.refuse('QUALIFIED_NAME_NOT_ALLOWED', `"${shown}": refer to columns as column or alias.column.`, node);
+      else if (resolved.reason === 'ambiguous') this.state.refuse('COLUMN_AMBIGUOUS', `"${shown}" is in more than one table here; qualify it.`, node);
+      else this.state.refuse('COLUMN_UNKNOWN', `"${shown}" is not a declared column of the datasets or views in scope (undeclared columns are never readable).`, node);
+      return none;
+    }
+    const column = resolved.column;
+    this.state.touch(column);
+    const dataset = column.origin?.dataset ?? [...column.datasets][0];
+    const where = { dataset, column: column.origin?.column ?? column.name, rule: `datasets.${dataset}.columns.${column.origin?.column ?? column.name}.class = ${column.class}` };
+    const facts: ExprFacts = { aggregate: false, classes: new Set([column.class]), datasets: column.datasets, aggregates: [], bare: column };
+    switch (column.class) {
+      case 'blocked':
+        this.state.refuse('COLUMN_BLOCKED', `${shown} is blocked by its owner and can never be referenced.`, node, where);
+        return { ...facts, bare: undefined };
+      case 'quasi':
+        this.state.refuse('QUASI_IDENTIFIER_NOT_ALLOWED', `${shown} is a quasi-identifier: it is released only through k-anonymous extracts.`, node, where);
+        return { ...facts, bare: undefined };
+      case 'identifier':
+        if (!ctx.projection) this.state.refuse('IDENTIFIER_MISUSE', `${shown} is an identifier: it may only join (equality on an allowed pair), be counted (count(DISTINCT …)) or test membership (IN (SELECT …)); it never appears in ${ctx.place} or in output.`, node, where);
+        return facts;
+      case 'metric':
+        if (!ctx.insideAggregate && !ctx.projection) this.state.refuse('METRIC_OUTSIDE_AGGREGATE', `${shown} is a metric: it may only appear inside an allowed aggregate, not in ${ctx.place}.`, node, where);
+        return facts;
+      default:
+        return facts;
+    }
+  }
+
+  private functionCall(node: SqlNode, ctx: ExprContext): ExprFacts {
+    const name = fold(text(node, 'function_name'));
+    if (text(node, 'schema') || text(node, 'catalog')) {
+      this.state.refuse('FUNCTION_NOT_ALLOWED', `Qualified function names (${text(node, 'schema')}.${name}) are not allowed.`, node);
+      return none;
+    }
+    const ruleName = AGGREGATES.get(name);
+    const args = children(node, 'children');
+    if (!ruleName) {
+      if (!SCALAR_FUNCTIONS.has(name)) {
+        this.state.refuse('FUNCTION_NOT_ALLOWED', `${name}() is not on the room's function allow-list.`, node, { rule: 'function allow-list' });
+        // Still report what its arguments touch: every violation, not only the first.
+        args.forEach((a) => this.check(a, { ...ctx, projection: false }));
+        return none;
+      }
+      const constantAt = CONSTANT_ARGUMENT.get(name);
+      if (constantAt !== undefined && args[constantAt]?.class !== 'CONSTANT') {
+        this.state.refuse('FUNCTION_NOT_ALLOWED', `The ${constantAt === 0 ? 'part' : 'format'} argument of ${name}() must be a constant, so it is checked before any row is read.`, node, { rule: 'function allow-list' });
+      }
+      const facts = merge(args.map((a) => this.check(a, { ...ctx, projection: false })));
+      if (ARITHMETIC.has(name) && facts.classes.size > 0 && !facts.aggregate) {
+        this.state.refuse('FUNCTION_NOT_ALLOWED', `Arithmetic (${name}) on row values is not allowed in ${ctx.place}: it can fail on one row and so reveal it. Compute over aggregates instead.`, node, { rule: 'function allow-list' });
+      }
+      if (facts.aggregate) for (const a of args) if (a.class === 'FUNCTION' && AGGREGATES.has(fold(text(a, 'function_name')))) this.state.edits.push({ kind: 'double-aggregate', node: a });
+      return { ...facts, bare: undefined };
+    }
+    if (!ctx.aggregatesAllowed || ctx.insideAggregate || ctx.projection) {
+      this.state.refuse('AGGREGATE_MISPLACED', `${name}() is not allowed in ${ctx.place}${ctx.insideAggregate ? ' (aggregates do not nest)' : ''}.`, node);
+      return none;
+    }
+    const orders = (node.order_bys as { orders?: unknown[] } | undefined)?.orders ?? [];
+    if (orders.length > 0) this.state.refuse('CONSTRUCT_NOT_ALLOWED', `ORDER BY inside ${name}() is not allowed.`, node);
+    const distinct = node.distinct === true;
+    const rule: AggregateName = name === 'count' && distinct ? 'count_distinct' : ruleName;
+    const inner: ExprContext = { ...ctx, insideAggregate: true, aggregatesAllowed: false, place: `${name}()` };
+    let argFacts: ExprFacts[];
+    const single = args[0];
+    if ((name === 'count') && args.length === 1 && single?.class === 'COLUMN_REF') {
+      // count(x) and count(DISTINCT x) reveal how many, never which: identifiers are fine here.
+      argFacts = [this.check(single, { ...inner, projection: true })];
+      const bare = argFacts[0]?.bare;
+      if (bare && (bare.class === 'blocked' || bare.class === 'quasi')) argFacts = [this.check(single, inner)];
+    } else {
+      argFacts = args.map((a) => this.check(a, inner));
+    }
+    const filter = child(node, 'filter');
+    if (filter) {
+      this.state.refuse('CONSTRUCT_NOT_ALLOWED', `FILTER on ${name}() would aggregate a hand-picked subset of the group, which the threshold does not see; filter with WHERE.`, node);
+      this.check(filter, { ...ctx, aggregatesAllowed: false, place: `FILTER of ${name}()` });
+    }
+    for (const a of args) {
+      if (a.class !== 'COLUMN_REF') {
+        this.state.refuse('CONSTRUCT_NOT_ALLOWED', `${name}() takes a column, not an expression: a condition inside an aggregate can single out one person of a large group. Put conditions in WHERE or GROUP BY.`, a);
+      }
+    }
+    const datasets = name === 'count_star' || argFacts.every((f) => f.datasets.size === 0)
+      ? new Set(ctx.scope.tables.flatMap((t) => [...t.datasets]))
+      : new Set(argFacts.flatMap((f) => [...f.datasets]));
+    for (const d of datasets) {
+      const rules = this.state.collaboration.datasets.get(d)?.rules;
+      if (rules && !rules.aggregates.includes(rule)) {
+        this.state.refuse('AGGREGATE_NOT_ALLOWED', `${rule} is not an aggregate the owner of ${d} allows (allowed: ${rules.aggregates.join(', ')}).`, node, { rule: `datasets.${d}.rules.aggregates`, dataset: d });
+      }
+    }
+    const merged = merge(argFacts);
+    return { aggregate: true, classes: merged.classes, datasets: merged.datasets, aggregates: [rule] };
+  }
+
+  /** Only `identifier IN (SELECT identifier FROM partner …)`: a semi-join on an allowed pair. */
+  private subquery(node: SqlNode, ctx: ExprContext): ExprFacts {
+    const probe = child(node, 'child');
+    const inner = (node.subquery as { node?: unknown } | undefined)?.node;
+    if (text(node, 'subquery_type') !== 'ANY' || text(node, 'comparison_type') !== 'COMPARE_EQUAL' || probe?.class !== 'COLUMN_REF' || !isNode(inner)) {
+      this.state.refuse('SUBQUERY_NOT_ALLOWED', 'The only subquery allowed in an expression is identifier IN (SELECT identifier FROM partner dataset …); scalar and EXISTS subqueries would release unthresholded values.', node);
+      return none;
+    }
+    const probed = resolveColumn(ctx.scope, probe.column_names as string[]);
+    const view = this.relations.checkView(inner, ctx.views, 'IN subquery');
+    if (!probed.ok) {
+      this.state.refuse('COLUMN_UNKNOWN', `"${(probe.column_names as string[]).join('.')}" is not a column in scope.`, probe);
+      return none;
+    }
+    this.state.touch(probed.column);
+    const projected = view ? [...view.columns.values()] : [];
+    if (view && (projected.length !== 1 || projected[0]?.class !== 'identifier')) {
+      this.state.refuse('SUBQUERY_NOT_ALLOWED', 'An IN subquery must select exactly one identifier column.', inner);
+    } else if (view && projected[0]) {
+      this.relations.allowedPair(probed.column, projected[0], node);
+    }
+    return { aggregate: false, classes: new Set(['dimension']), datasets: new Set([...probed.column.datasets, ...(view?.datasets ?? [])]), aggregates: [] };
+  }
+}
