@@ -1,7 +1,7 @@
 // Ingest benchmark: encrypted upload end to end vs DuckDB's own read_csv of the same plaintext, same run.
-// npm run bench:ingest -- [--sizes 1m,10m] [--runs 3] [--paths read_csv,encrypted,projected] [--breakdown | --no-breakdown]
+// npm run bench:ingest -- [--sizes 1m,10m] [--runs 3] [--paths read_csv,encrypted,room] [--breakdown | --no-breakdown]
+// encrypted = client seal + HTTP + room, in one process; room = the room's side alone, streaming an envelope sealed beforehand.
 // Each measurement runs in a fresh child process (bench/support/ingest-run.ts) so its peak RSS is its own.
-// "projected" is the same upload with only the client's CSV record counter fixed (bench/support/projected-upload.ts).
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -14,14 +14,14 @@ const { values } = parseArgs({
   options: {
     sizes: { type: 'string', default: '1m,10m' },
     runs: { type: 'string', default: '3' },
-    paths: { type: 'string', default: 'read_csv,encrypted,projected' },
+    paths: { type: 'string', default: 'read_csv,encrypted,room' },
     breakdown: { type: 'boolean', default: false },
     'no-breakdown': { type: 'boolean', default: false },
   },
 });
 const sizes = values.sizes.split(',').map((s) => s.trim()).filter(Boolean);
 const runs = Number(values.runs);
-const PATH_LABELS: Record<string, string> = { read_csv: 'DuckDB read_csv', encrypted: 'encrypted upload', projected: 'encrypted, counter fixed (projection)' };
+const PATH_LABELS: Record<string, string> = { read_csv: 'DuckDB read_csv', encrypted: 'encrypted upload', room: 'room side (pre-sealed)' };
 const paths = values.paths.split(',').map((p) => p.trim()).filter((p) => p in PATH_LABELS);
 if (!paths.includes('read_csv')) paths.unshift('read_csv');
 const MB = 1e6;

@@ -1,6 +1,5 @@
 // One ingest measurement in a fresh process, so peak RSS and allocator state are its own.
-// node --expose-gc --import tsx bench/support/ingest-run.ts <encrypted|projected|read_csv|components> <dataset> <file> [runs]
-// projected = the encrypted upload with only the client's record counter fixed (bench/support/projected-upload.ts).
+// node --expose-gc --import tsx bench/support/ingest-run.ts <encrypted|room|read_csv|components> <dataset> <file> [runs]
 import { DuckDBInstance } from '@duckdb/node-api';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, open, rm, stat } from 'node:fs/promises';
@@ -18,9 +17,12 @@ import { DataEngine } from '../../src/store/data-engine.ts';
 import { CsvRecordCounter } from '../../src/upload/csv-records.ts';
 import { decryptIntoEngine } from '../../src/upload/decrypt-into-engine.ts';
 import { StagingArea } from '../../src/upload/staging-area.ts';
-import { ENGINE_THREADS, startBenchRoom, uploadFixture } from './bench-room.ts';
+import { ENGINE_THREADS, OWNER, startBenchRoom, uploadFixture } from './bench-room.ts';
+import { toBase64 } from '../../src/crypto/bytes.ts';
+import { sign } from '../../src/crypto/signatures.ts';
+import type { PrincipalKey } from '../../src/keys/principal-key-file.ts';
+import { manifestSigningBytes, type UploadManifest } from '../../src/upload/manifest.ts';
 import { demoShape, engineReadCsv, plainReadCsv } from './dataset-columns.ts';
-import { projectedUpload } from './projected-upload.ts';
 import { cpuSeconds, median, rssSampler } from './measure.ts';
 
 const [mode, dataset = '', file = '', runsText = '3'] = process.argv.slice(2);
@@ -41,7 +43,7 @@ export interface IngestSample {
   duckdbBytes?: number;
 }
 
-async function encrypted(upload: typeof uploadFixture | typeof projectedUpload): Promise<IngestSample> {
+async function encrypted(upload: typeof uploadFixture): Promise<IngestSample> {
   const t = await startBenchRoom();
   try {
     const rssBefore = settledRss();
@@ -184,14 +186,57 @@ async function components(): Promise<Record<string, number[] | number>> {
   }
 }
 
+/**
+ * The room's side alone: the envelope is sealed beforehand, as on the provider's own machine, then
+ * streamed from disk over HTTP and timed through verification, decryption, load and commit.
+ */
+async function roomSide(): Promise<IngestSample> {
+  const t = await startBenchRoom();
+  const work = await mkdtemp(join(tmpdir(), 'cleanroom-bench-envelope-'));
+  try {
+    const provider = OWNER[dataset] as string;
+    const key = t.keys[provider] as PrincipalKey;
+    const roomKey = fromBase64((await t.client(provider).getPublic<{ sealingPublicKey: string }>('/v1/room')).sealingPublicKey, 32) as Uint8Array;
+    const envelopePath = join(work, 'upload.env');
+    const counter = new CsvRecordCounter();
+    async function* counted() {
+      for await (const piece of createReadStream(file, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) {
+        counter.push(piece);
+        yield piece;
+      }
+    }
+    const sealed = writeEnvelope(counted(), {
+      roomSealingPublicKey: roomKey,
+      trailer: (facts) => {
+        const manifest: UploadManifest = { v: 1, collaboration: 'demo', dataset, version: 1, format: 'csv', rows: counter.dataRecords, plaintextBytes: facts.plaintextBytes, plaintextSha256: facts.plaintextSha256, envelopeSha256: facts.envelopeSha256, createdAt: new Date().toISOString() };
+        return { manifest: { ...manifest }, signature: toBase64(sign(manifestSigningBytes(manifest), key.secretKey)), signer: key.publicKeyText };
+      },
+    });
+    await pipeline(Readable.from(sealed), createWriteStream(envelopePath));
+    const rssBefore = settledRss();
+    const sampler = rssSampler(100);
+    const cpu0 = cpuSeconds();
+    const t0 = performance.now();
+    const receipt = await t.client(provider).stream<{ rows: number }>('PUT', `/v1/collaborations/demo/datasets/${dataset}`, Readable.toWeb(createReadStream(envelopePath, { highWaterMark: 1024 * 1024 })) as ReadableStream<Uint8Array>);
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = cpuSeconds() - cpu0;
+    const rssPeak = sampler.stop();
+    const rssAfter = settledRss();
+    return { seconds, cpuSeconds: cpu, rows: receipt.rows, bytes: (await stat(file)).size, rssBefore, rssPeak, rssAfter };
+  } finally {
+    await t.close();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
 if (mode === 'encrypted') report(await encrypted(uploadFixture));
-else if (mode === 'projected') report(await encrypted(projectedUpload));
+else if (mode === 'room') report(await roomSide());
 else if (mode === 'read_csv') report(await readCsv());
 else if (mode === 'components') {
   const result = await components();
   const medians = Object.fromEntries(Object.entries(result).map(([k, v]) => [k, Array.isArray(v) ? { median: median(v), runs: v } : v]));
   report(medians);
 } else {
-  console.error(`Unknown mode ${mode}; use encrypted, projected, read_csv or components.`);
+  console.error(`Unknown mode ${mode}; use encrypted, room, read_csv or components.`);
   process.exitCode = 2;
 }

@@ -30,7 +30,14 @@ export type QueryPlan =
  * parse → check → rewrite, pure: from DuckDB's serialized parse tree to the tree the room runs.
  * Nothing is executed here; the caller deserializes and runs the tree, or shows it (dry run).
  */
-export function planQuery(collaboration: Collaboration, sql: string, serialized: SerializedSql, options: { adHoc: boolean; mode?: 'threshold' | 'dp' }): QueryPlan {
+export interface PlanOptions {
+  readonly adHoc: boolean;
+  readonly mode?: 'threshold' | 'dp';
+  /** datasets whose privacy unit is known to be unique in the loaded table (one row per person) */
+  readonly uniqueUnits?: ReadonlySet<string>;
+}
+
+export function planQuery(collaboration: Collaboration, sql: string, serialized: SerializedSql, options: PlanOptions): QueryPlan {
   if (serialized.error) {
     const nonSelect = /only select/i.test(serialized.error_message ?? '');
     const position = positionOf(sql, Number(serialized.position));
@@ -82,7 +89,7 @@ export function planQuery(collaboration: Collaboration, sql: string, serialized:
     return { ok: true, mode: 'dp', tree: shaped.shape.rowTree, dp: shaped.shape, ...(release.limit !== undefined ? { limit: release.limit } : {}), report };
   }
   const outputCount = release.outputs.length;
-  const guardedTree = guardRelease(tree, release, strictest.rules.minGroupSize);
+  const guardedTree = guardRelease(tree, release, strictest.rules.minGroupSize, options.uniqueUnits ?? new Set());
   return { ok: true, mode: 'threshold', tree: guardedTree, outputCount, ...(release.limit !== undefined ? { limit: release.limit } : {}), report };
 }
 

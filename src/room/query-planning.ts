@@ -13,6 +13,16 @@ export class QueryRefusedError extends UnprocessableError {
   }
 }
 
+/** Datasets whose loaded table has one row per privacy unit (checked once per loaded version). */
+async function uniqueUnits(room: Room, collaboration: Collaboration): Promise<Set<string>> {
+  const unique = new Set<string>();
+  for (const dataset of collaboration.datasets.values()) {
+    if (!(await room.engine.tableExists(collaboration.id, dataset.name))) continue;
+    if (await room.engine.columnIsUnique(collaboration.id, dataset.name, dataset.rules.privacyUnit)) unique.add(dataset.name);
+  }
+  return unique;
+}
+
 export type PlannedQuery = Extract<QueryPlan, { ok: true }> & { readonly sql: string };
 
 /**
@@ -21,7 +31,7 @@ export type PlannedQuery = Extract<QueryPlan, { ok: true }> & { readonly sql: st
  */
 export async function planAndRender(room: Room, collaboration: Collaboration, sql: string, adHoc: boolean, mode: 'threshold' | 'dp' = 'threshold'): Promise<PlannedQuery> {
   const serialized = JSON.parse(await room.engine.serialize(sql)) as SerializedSql & { statements?: { node: unknown }[] };
-  const plan = planQuery(collaboration, sql, serialized, { adHoc, mode });
+  const plan = planQuery(collaboration, sql, serialized, { adHoc, mode, uniqueUnits: await uniqueUnits(room, collaboration) });
   if (!plan.ok) throw new QueryRefusedError(plan.diagnostics);
   const rendered = await room.engine.deserialize(JSON.stringify({ ...serialized, statements: [{ ...serialized.statements?.[0], node: plan.tree }] }));
   return { ...plan, sql: rendered };

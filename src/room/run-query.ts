@@ -10,7 +10,7 @@ import { requireActive } from './policy-acceptance.ts';
 import { QueryRefusedError, planAndRender, type PlannedQuery } from './query-planning.ts';
 import type { Room } from './room.ts';
 import { runDpQuery, type DpPrivacyBlock, type DpRequest } from './run-dp-query.ts';
-import { templateStatus } from './template-registry.ts';
+import { checkedTemplate } from './template-registry.ts';
 
 export interface QueryRequest {
   readonly sql?: string;
@@ -62,10 +62,11 @@ export async function runQuery(room: Room, collaboration: Collaboration, analyst
   const mode = request.dp ? 'dp' : 'threshold';
   try {
     if (request.template !== undefined) {
-      const status = await templateStatus(room, collaboration, request.template);
+      const checked = await checkedTemplate(room, collaboration, request.template);
+      const status = checked.status;
       template = { name: status.name, hash: status.hash, runnable: status.runnable };
       parameters = bindParameters(status.document, request.params ?? {});
-      planned = await planAndRender(room, collaboration, status.document.sql, false, mode);
+      planned = mode === 'threshold' ? checked.planned : await planAndRender(room, collaboration, status.document.sql, false, mode);
     } else {
       if (request.params && Object.keys(request.params).length > 0) throw new InvalidInputError('QUERY_REQUEST_INVALID', 'Parameters belong to templates; ad hoc SQL takes none.');
       planned = await planAndRender(room, collaboration, sql, true, mode);

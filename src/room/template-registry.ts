@@ -7,7 +7,7 @@ import type { Collaboration, Principal } from '../policy/collaboration.ts';
 import type { QueryReport } from '../query/query-plan.ts';
 import { approvalSigningBytes, parseTemplateFile, templateHash, validateTemplateDocument, type TemplateDocument } from '../query/template.ts';
 import { describeProblems } from '../validation/json-validator.ts';
-import { planAndRender } from './query-planning.ts';
+import { planAndRender, type PlannedQuery } from './query-planning.ts';
 import type { Room } from './room.ts';
 
 export interface TemplateReview {
@@ -40,6 +40,11 @@ async function latest(room: Room, collaboration: string, name: string): Promise<
 
 /** The template with the checker's report: what the officer reviews before signing. */
 export async function templateStatus(room: Room, collaboration: Collaboration, name: string): Promise<TemplateStatus> {
+  return (await checkedTemplate(room, collaboration, name)).status;
+}
+
+/** The template's status and its threshold-mode plan, so a run need not plan it twice. */
+export async function checkedTemplate(room: Room, collaboration: Collaboration, name: string): Promise<{ status: TemplateStatus; planned: PlannedQuery }> {
   const found = await latest(room, collaboration.id, name);
   if (!found) throw new NotFoundError('TEMPLATE_NOT_FOUND', `Collaboration "${collaboration.id}" has no template "${name}".`, { template: name });
   const planned = await planAndRender(room, collaboration, found.document.sql, false);
@@ -48,8 +53,11 @@ export async function templateStatus(room: Room, collaboration: Collaboration, n
     .map((r) => ({ member: String(r.member), principal: String(r.principal), decision: r.decision === 'approve' ? 'approve' as const : 'reject' as const, reason: r.reason === null ? null : String(r.reason), reviewedAt: String(r.reviewed_at) }));
   const approved = new Set(reviews.filter((r) => r.decision === 'approve').map((r) => r.member));
   return {
-    name, hash: found.hash, document: found.document, proposedBy: found.proposedBy, requiredMembers, reviews,
-    runnable: requiredMembers.every((m) => approved.has(m)), report: planned.report, rewrittenSql: planned.sql,
+    planned,
+    status: {
+      name, hash: found.hash, document: found.document, proposedBy: found.proposedBy, requiredMembers, reviews,
+      runnable: requiredMembers.every((m) => approved.has(m)), report: planned.report, rewrittenSql: planned.sql,
+    },
   };
 }
 

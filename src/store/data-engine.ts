@@ -34,6 +34,8 @@ const literal = (text: string): string => `'${text.replaceAll("'", "''")}'`;
  */
 export class DataEngine {
   private readonly loads = new SerialQueue();
+  /** Per live table and column: is every non-null value distinct? Reset when the table is replaced. */
+  private readonly uniqueness = new Map<string, Promise<boolean>>();
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -91,6 +93,7 @@ export class DataEngine {
         await this.admin.run(`DROP TABLE IF EXISTS ${live}`);
         await this.admin.run(`ALTER TABLE ${ident(shape.schema)}.${ident(incomingName)} RENAME TO ${ident(shape.table)}`);
         await this.admin.run('COMMIT');
+        for (const key of this.uniqueness.keys()) if (key.startsWith(`${shape.schema}.${shape.table}.`)) this.uniqueness.delete(key);
       } catch (error) {
         await this.admin.run('ROLLBACK');
         throw error;
@@ -106,6 +109,25 @@ export class DataEngine {
     const r = await this.admin.runAndReadAll(
       'SELECT count(*) FROM duckdb_tables() WHERE schema_name = $1 AND table_name = $2', [schema, table]);
     return Number(r.getRows()[0]?.[0] ?? 0) > 0;
+  }
+
+  /** Whether a live table's column holds no repeated non-null value; computed once per table version. */
+  columnIsUnique(schema: string, table: string, column: string): Promise<boolean> {
+    const key = `${schema}.${table}.${column}`;
+    let answer = this.uniqueness.get(key);
+    if (!answer) {
+      // Its own connection, so it never runs inside a load's swap transaction; any doubt is "no".
+      answer = this.instance.connect().then(async (connection) => {
+        try {
+          const r = await connection.runAndReadAll(`SELECT count(${ident(column)}) = count(DISTINCT ${ident(column)}) FROM ${ident(schema)}.${ident(table)}`);
+          return r.getRows()[0]?.[0] === true;
+        } finally {
+          connection.closeSync();
+        }
+      }).catch(() => false);
+      this.uniqueness.set(key, answer);
+    }
+    return answer;
   }
 
   /**

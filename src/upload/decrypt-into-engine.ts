@@ -81,7 +81,9 @@ export async function decryptIntoEngine(
   const path = format === 'csv' ? await staging.newPipe() : staging.newFilePath('parquet');
   // The pipe is opened write-only: that open completes only once DuckDB has opened the read end, so
   // closing our end always reaches DuckDB as end-of-file and its load can never wait forever.
-  const sink = createWriteStream(path, { flags: format === 'csv' ? 'w' : 'wx', mode: 0o600 });
+  // A few MiB of buffer lets decryption run ahead while DuckDB parses, instead of waiting on every
+  // 1 MiB chunk (measured: decrypt + pipe + load took longer together than the sum of the stages).
+  const sink = createWriteStream(path, { flags: format === 'csv' ? 'w' : 'wx', mode: 0o600, highWaterMark: 8 * 1024 * 1024 });
   const gate = format === 'csv' ? new CsvHeaderGate(shape.columns.map((c) => c.name)) : undefined;
   let loadFailure: unknown;
   // Destroying the sink with writes in flight emits an error we already act on; a write error of

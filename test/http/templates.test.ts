@@ -126,3 +126,19 @@ describe('queries', () => {
     expect(run?.details).toMatchObject({ datasets: ['advertiser_customers'], policyHash: t.room.collaboration('demo').hash });
   });
 });
+
+describe('counting people cheaply where it is exact', () => {
+  const dry = (sql: string) => t.client('acme-analyst').send<{ rewrittenSql: string }>('POST', `${path}/queries`, { sql, dryRun: true });
+
+  it('uses count(unit) only for one dataset read straight from a table with one row per person', async () => {
+    // advertiser_customers has one row per email_hash; publisher_impressions has many.
+    expect((await dry('SELECT country, count(*) FROM advertiser_customers GROUP BY country')).rewrittenSql)
+      .toContain('count(advertiser_customers.email_hash) AS __cr_units_0');
+    expect((await dry('SELECT device, count(*) FROM publisher_impressions GROUP BY device')).rewrittenSql)
+      .toContain('count(DISTINCT publisher_impressions.email_hash) AS __cr_units_0');
+    const join = (await dry('SELECT p.device, count(*) FROM advertiser_customers c JOIN publisher_impressions p ON c.email_hash = p.email_hash GROUP BY p.device')).rewrittenSql;
+    expect(join).toContain('count(DISTINCT c.email_hash) AS __cr_units_0');
+    expect((await dry('WITH v AS (SELECT country FROM advertiser_customers) SELECT country, count(*) FROM v GROUP BY country')).rewrittenSql)
+      .toContain('count(DISTINCT v.__cr_unit_');
+  });
+});
