@@ -84,7 +84,7 @@ function summary(m: Measured, path: string): string {
   const secs = seconds(m, path);
   const rows = med(s, (x) => x.rows);
   const bytes = med(s, (x) => x.bytes);
-  const label = path === 'encrypted' ? 'encrypted' : 'encrypted (projection: record counter fixed)';
+  const label = path === 'encrypted' ? 'encrypted end to end' : 'room side (pre-sealed envelope)';
   return `ingest ${m.size}${m.dataset === 'advertiser_customers' ? '' : ` ${m.dataset}`}: ${label} ${fixed(secs, 1)} s (${fixed(bytes / MB / secs, 1)} MB/s, ${Math.round(rows / secs).toLocaleString('en-US')} rows/s) ` +
     `vs read_csv ${fixed(seconds(m, 'read_csv'), 1)} s → ratio ${fixed(ratioOf(m, path), 2)}`;
 }
