@@ -2,7 +2,8 @@ import type { Collaboration } from '../policy/collaboration.ts';
 import type { Diagnostic } from './diagnostics.ts';
 import { positionOf } from './diagnostics.ts';
 import type { CheckedRelease } from './query-checker.ts';
-import { containsAggregate, postProcessingProblem, shapeKey } from './dp-post-processing.ts';
+import { postProcessingProblem, shapeKey } from './dp-post-processing.ts';
+import { resolveGrouping } from './grouping.ts';
 import { child, children, columnRef, fold, text, type SqlNode } from './sql-tree.ts';
 
 export type DpAggregateKind = 'count' | 'count_distinct_units' | 'sum' | 'avg';
@@ -27,10 +28,6 @@ export interface DpShape {
   readonly datasets: readonly string[];
 }
 
-const integerConstant = (node: SqlNode): number | undefined => {
-  const value = node.class === 'CONSTANT' ? (child(node, 'value')?.value as unknown) : undefined;
-  return typeof value === 'number' && Number.isInteger(value) ? value : undefined;
-};
 
 /**
  * Recognises the DP subset in an already checked (and edited) release: GROUP BY dimension
@@ -58,30 +55,7 @@ export function dpShape(collaboration: Collaboration, sql: string, tree: SqlNode
   if (!firstUnit) refuse('The query has no privacy unit in FROM.', tree);
 
   const select = children(tree, 'select_list');
-  const aggregateItem = containsAggregate;
-  // Which select items are grouping expressions: GROUP BY ALL, positions, aliases, or equal trees.
-  let groups: SqlNode[];
-  const groupOfItem = new Map<number, number>();
-  if (tree.aggregate_handling === 'FORCE_AGGREGATES') {
-    groups = [];
-    select.forEach((item, i) => {
-      if (!aggregateItem(item)) groupOfItem.set(i, groups.push(item) - 1);
-    });
-  } else {
-    groups = children(tree, 'group_expressions').map((g, gi) => {
-      const position = integerConstant(g);
-      const aliasIndex = g.class === 'COLUMN_REF' && (g.column_names as string[]).length === 1
-        ? select.findIndex((item) => fold(text(item, 'alias')) === fold((g.column_names as string[])[0] as string)) : -1;
-      const itemIndex = position !== undefined ? position - 1 : aliasIndex;
-      if (itemIndex >= 0 && select[itemIndex]) {
-        groupOfItem.set(itemIndex, gi);
-        return select[itemIndex] as SqlNode;
-      }
-      const same = select.findIndex((item) => !aggregateItem(item) && shapeKey(item) === shapeKey(g));
-      if (same >= 0) groupOfItem.set(same, gi);
-      return g;
-    });
-  }
+  const { groups, groupOfItem } = resolveGrouping(tree);
 
   const aggregates: DpAggregateShape[] = [];
   const aggregateKeys: string[] = [];

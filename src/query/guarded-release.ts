@@ -1,5 +1,6 @@
 import type { CheckedRelease } from './query-checker.ts';
-import { containsAggregate, isAggregateCall, shapeKey } from './dp-post-processing.ts';
+import { isAggregateCall, shapeKey } from './dp-post-processing.ts';
+import { resolveGrouping } from './grouping.ts';
 import { aggregateCall, child, children, columnRef, fold, text, type SqlNode } from './sql-tree.ts';
 
 export const GROUPS_ALIAS = '__cr_groups';
@@ -26,19 +27,6 @@ function outputName(item: SqlNode, i: number): string {
   return `col${i}`;
 }
 
-/** The grouping expressions, with positions (GROUP BY 1), select aliases and GROUP BY ALL resolved. */
-function groupingExpressions(root: SqlNode): SqlNode[] {
-  const select = children(root, 'select_list');
-  if (root.aggregate_handling === 'FORCE_AGGREGATES') return select.filter((item) => !containsAggregate(item));
-  return children(root, 'group_expressions').map((g) => {
-    const position = g.class === 'CONSTANT' ? (child(g, 'value')?.value as unknown) : undefined;
-    if (typeof position === 'number' && select[position - 1]) return select[position - 1] as SqlNode;
-    const names = g.class === 'COLUMN_REF' ? (g.column_names as string[]) : [];
-    const aliased = names.length === 1 ? select.find((item) => item.class !== 'COLUMN_REF' && fold(text(item, 'alias')) === fold(names[0] as string)) : undefined;
-    return aliased ?? g;
-  });
-}
-
 /**
  * Splits the released query in two so that nothing the analyst wrote is ever evaluated on a group
  * the threshold hides: the inner query computes only grouping keys, bare aggregates and each
@@ -52,7 +40,7 @@ export function guardRelease(root: SqlNode, release: CheckedRelease, minGroupSiz
   const orders = children(root, 'modifiers').filter((m) => m.type === 'ORDER_MODIFIER').flatMap((m) => children(m, 'orders'));
   const having = child(root, 'having');
 
-  const keys = groupingExpressions(root).map((expr, i) => ({ expr, key: shapeKey({ ...expr, alias: '' }), name: `__cr_key_${i}` }));
+  const keys = resolveGrouping(root).groups.map((expr, i) => ({ expr, key: shapeKey({ ...expr, alias: '' }), name: `__cr_key_${i}` }));
   const aggregates: { node: SqlNode; key: string; name: string }[] = [];
   const collect = (node: unknown): void => {
     if (Array.isArray(node)) node.forEach(collect);

@@ -96,6 +96,12 @@ describe('queries', () => {
     expect(dry.report.threshold.privacyUnits).toEqual(['publisher_impressions.email_hash']);
   });
 
+  it('groups by a select alias as DuckDB does', async () => {
+    const answer = await t.client('acme-analyst').send<Answer>('POST', `${path}/queries`, { sql: 'SELECT country AS c, count(*) AS n FROM advertiser_customers GROUP BY c ORDER BY c' });
+    expect(answer.columns.map((c) => c.name)).toEqual(['c', 'n']);
+    expect(answer.rows.map((r) => r[0])).toEqual(['DE', 'ES', 'FR', 'GB', 'IE', 'NL']);
+  });
+
   it('suppresses groups under the threshold and says how many, never which', async () => {
     const answer = await t.client('acme-analyst').send<Answer>('POST', `${path}/queries`, {
       sql: "SELECT signup_date, count(*) AS n FROM advertiser_customers WHERE country = 'GB' GROUP BY signup_date",
