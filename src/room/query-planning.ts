@@ -31,7 +31,9 @@ export type PlannedQuery = Extract<QueryPlan, { ok: true }> & { readonly sql: st
  */
 export async function planAndRender(room: Room, collaboration: Collaboration, sql: string, adHoc: boolean, mode: 'threshold' | 'dp' = 'threshold'): Promise<PlannedQuery> {
   const serialized = JSON.parse(await room.engine.serialize(sql)) as SerializedSql & { statements?: { node: unknown }[] };
-  const plan = planQuery(collaboration, sql, serialized, { adHoc, mode, uniqueUnits: await uniqueUnits(room, collaboration) });
+  // Only the threshold rewrite uses uniqueness; DP plans skip the lookups.
+  const unique = mode === 'threshold' ? await uniqueUnits(room, collaboration) : new Set<string>();
+  const plan = planQuery(collaboration, sql, serialized, { adHoc, mode, uniqueUnits: unique });
   if (!plan.ok) throw new QueryRefusedError(plan.diagnostics);
   const rendered = await room.engine.deserialize(JSON.stringify({ ...serialized, statements: [{ ...serialized.statements?.[0], node: plan.tree }] }));
   return { ...plan, sql: rendered };
