@@ -11,6 +11,7 @@ import type { Logger } from '../log/logger.ts';
 import type { Collaboration, Principal } from '../policy/collaboration.ts';
 import type { Role } from '../policy/policy-document.ts';
 import { loadPolicies } from '../policy/load-policies.ts';
+import { cryptoRandomSource, type RandomSource } from '../privacy/index.ts';
 import { PsiSessionRegistry } from '../psi/session-registry.ts';
 import { DataEngine } from '../store/data-engine.ts';
 import { StateDb, type StateTx } from '../store/state-db.ts';
@@ -40,6 +41,8 @@ export class Room {
     readonly engine: DataEngine,
     readonly staging: StagingArea,
     readonly log: Logger,
+    /** Noise and partition selection draw from this; only tests pass anything but the CSPRNG. */
+    readonly randomSource: RandomSource,
   ) {
     this.nonces = new NonceCache(config.signatureWindowMs);
     this.keysByText = new Set([...collaborations.values()].flatMap((c) => [...c.principalsByKey.keys()]));
@@ -47,7 +50,7 @@ export class Room {
   }
 
   /** Starts a room: validates every policy first, so a bad policy refuses the start with its problems. */
-  static async open(config: RoomConfig, log: Logger): Promise<Room> {
+  static async open(config: RoomConfig, log: Logger, dependencies: { randomSource?: RandomSource } = {}): Promise<Room> {
     const collaborations = await loadPolicies(config.policiesDirectory);
     await mkdir(join(config.dataDirectory, 'envelopes'), { recursive: true, mode: 0o700 });
     const masterKey = await loadMasterKey(config.dataDirectory, config.masterKey);
@@ -55,7 +58,7 @@ export class Room {
     const state = await StateDb.open(join(config.dataDirectory, 'room-state.duckdb'));
     const staging = await StagingArea.create();
     const engine = await DataEngine.open({ stagingDirectory: staging.directory, ...config.engine });
-    const room = new Room(config, new Map(collaborations.map((c) => [c.id, c])), keys, state, engine, staging, log);
+    const room = new Room(config, new Map(collaborations.map((c) => [c.id, c])), keys, state, engine, staging, log, dependencies.randomSource ?? cryptoRandomSource);
     const reloaded = await reloadDatasets(room);
     const templates = await loadTemplateFiles(room);
     log.info({ datasets: reloaded.loaded, failed: reloaded.failed, templates }, 'room ready');

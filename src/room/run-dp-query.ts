@@ -1,5 +1,5 @@
 import { ConflictError } from '../errors/cleanroom-error.ts';
-import { cryptoRandomSource, planDpAggregates, releaseDpGroups, type DpPlan, type ExactAggregate, type ExactGroup, type PrivacyCost } from '../privacy/index.ts';
+import { planDpAggregates, type RandomSource, releaseDpGroups, type DpPlan, type ExactAggregate, type ExactGroup, type PrivacyCost } from '../privacy/index.ts';
 import type { Collaboration, Principal } from '../policy/collaboration.ts';
 import { boundedDpSql } from '../query/dp-sql.ts';
 import { evaluatePostProcessing, isAggregateCall, shapeKey } from '../query/dp-post-processing.ts';
@@ -123,7 +123,7 @@ export async function runDpQuery(room: Room, collaboration: Collaboration, analy
   try {
     const result = await room.engine.query(sql, input.parameters);
     groupTypes = result.columns;
-    released = cryptoReleased(plan, result.rows, input.shape);
+    released = noisyRelease(plan, result.rows, input.shape, room.randomSource);
   } catch (error) {
     await refundBudgets(room, collaboration.id, analyst.id, chargeId, (error as { code?: string }).code ?? 'query failed');
     throw error;
@@ -168,11 +168,11 @@ export async function runDpQuery(room: Room, collaboration: Collaboration, analy
 }
 
 /**
- * Partition selection and noise from the CSPRNG; group keys are read back from the rows that
+ * Partition selection and noise from the room's random source (the CSPRNG outside tests); group keys are read back from the rows that
  * survive, and each output is evaluated over the noisy aggregates (post-processing).
  */
-function cryptoReleased(plan: DpPlan, rows: readonly (readonly Cell[])[], shape: DpShape) {
-  const release = releaseDpGroups(plan, toGroups(rows, shape), cryptoRandomSource);
+function noisyRelease(plan: DpPlan, rows: readonly (readonly Cell[])[], shape: DpShape, random: RandomSource) {
+  const release = releaseDpGroups(plan, toGroups(rows, shape), random);
   const out = release.groups.map((g) => shape.outputs.map((o) => {
     if (o.kind === 'group') return rows[g.key]?.[o.index] ?? null;
     const value = evaluatePostProcessing(o.expression, (aggregate) => {

@@ -3,9 +3,11 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uploadFile } from '../../src/client/upload-file.ts';
+import { cryptoRandomSource } from '../../src/privacy/random-source.ts';
 import { startTestRoom, type TestRoom } from '../support/test-room.ts';
 import { customersCsv } from '../support/fixture-csv.ts';
 import { refusal } from '../support/refusal.ts';
+import { seededRandomSource } from '../support/seeded-random-source.ts';
 
 let t: TestRoom;
 const path = '/v1/collaborations/demo';
@@ -31,7 +33,9 @@ function heavyHitterImpressions(): string {
 const ask = (principal: string, body: object) => t.client(principal).send<DpAnswer>('POST', `${path}/queries`, body);
 
 beforeAll(async () => {
+  // Seeded: partition selection and noise are random, and these assertions must not be.
   t = await startTestRoom({
+    randomSource: seededRandomSource(5),
     edit: (p) => {
       const impressions = p.datasets[1]!.rules.dp!;
       impressions.budget.epsilon = 1000;
@@ -122,6 +126,18 @@ describe('budget ledger', () => {
       expect(audit.entries.map((e) => e.action)).toEqual(expect.arrayContaining(['budget.charged', 'budget.refunded']));
     } finally {
       await other.close();
+    }
+  });
+});
+
+describe('randomness', () => {
+  it('a room started without an injected source draws its noise from the CSPRNG', async () => {
+    const plain = await startTestRoom();
+    try {
+      expect(plain.room.randomSource).toBe(cryptoRandomSource);
+      expect(t.room.randomSource).not.toBe(cryptoRandomSource);
+    } finally {
+      await plain.close();
     }
   });
 });

@@ -7,6 +7,7 @@ import { toBase64 } from '../../src/crypto/bytes.ts';
 import { generateSigningKeyPair, publicKeyText } from '../../src/crypto/signing-keys.ts';
 import { sign } from '../../src/crypto/signatures.ts';
 import { createApp } from '../../src/http/create-app.ts';
+import type { RandomSource } from '../../src/privacy/random-source.ts';
 import type { PrincipalKey } from '../../src/keys/principal-key-file.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import type { CollaborationDocument } from '../../src/policy/policy-document.ts';
@@ -56,7 +57,7 @@ async function listen(app: TestRoom['app']): Promise<{ server: Server; baseUrl: 
 }
 
 /** A real room (DuckDB, state file, envelopes) in a temp directory, served on loopback. */
-export async function startTestRoom(options: { edit?: (policy: PolicyDraft) => void; config?: Partial<RoomConfig> } = {}): Promise<TestRoom> {
+export async function startTestRoom(options: { edit?: (policy: PolicyDraft) => void; config?: Partial<RoomConfig>; randomSource?: RandomSource } = {}): Promise<TestRoom> {
   const dir = await mkdtemp(join(tmpdir(), 'cleanroom-test-'));
   const { policy, keys } = await demoPolicyWithFreshKeys();
   options.edit?.(policy);
@@ -76,7 +77,7 @@ export async function startTestRoom(options: { edit?: (policy: PolicyDraft) => v
   const state = {} as TestRoom;
   let server: Server;
   const boot = async () => {
-    state.room = await Room.open(config, log);
+    state.room = await Room.open(config, log, { randomSource: options.randomSource });
     state.app = createApp({ room: state.room, log });
     const listening = await listen(state.app);
     server = listening.server;
