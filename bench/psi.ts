@@ -87,7 +87,7 @@ async function singleThread(n: number): Promise<{ total: number; cpu: number; pa
     const request = await timed('request', () => pool.run('client-request', { key: clientKey, revealIntersection: reveal, inputs: client }));
     const response = await timed('process', () => pool.run('server-process', { key: serverKey, revealIntersection: reveal, elements: request }));
     const result = await timed('finalise', () => pool.run('client-finalise', {
-      key: clientKey, revealIntersection: reveal, setupId: 'reference', setup: encodeRawSetup(setup), elements: response,
+      key: clientKey, revealIntersection: reveal, setup: encodeRawSetup(setup), elements: response,
     }));
     const total = Object.values(passes).reduce((a, b) => a + b, 0);
     return { total, cpu: cpuSeconds() - cpu0, passes, size: result.size };

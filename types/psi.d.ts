@@ -20,15 +20,13 @@ declare module '@openmined/psi.js' {
     getPrivateKeyBytes(): Uint8Array;
     delete(): void;
   }
+  /** All psi.js does with a message it is given is call serializeBinary() and pass the bytes to WASM. */
   export interface ProtoMessage {
     serializeBinary(): Uint8Array;
   }
   export type PsiServerSetup = ProtoMessage;
   export type PsiRequest = ProtoMessage;
   export type PsiResponse = ProtoMessage;
-  export interface ProtoCodec<T> {
-    deserializeBinary(bytes: Uint8Array): T;
-  }
   export interface PsiLibrary {
     readonly package: { readonly name: string; readonly version: string };
     readonly dataStructure: { readonly Raw: PsiDataStructure; readonly GCS: PsiDataStructure; readonly BloomFilter: PsiDataStructure };
@@ -40,9 +38,6 @@ declare module '@openmined/psi.js' {
       createWithNewKey(revealIntersection?: boolean): PsiClient;
       createFromKey(key: Uint8Array, revealIntersection?: boolean): PsiClient;
     };
-    readonly serverSetup: ProtoCodec<PsiServerSetup>;
-    readonly request: ProtoCodec<PsiRequest>;
-    readonly response: ProtoCodec<PsiResponse>;
   }
   const loadPsi: () => Promise<PsiLibrary>;
   export = loadPsi;

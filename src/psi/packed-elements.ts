@@ -62,3 +62,17 @@ export function splitPacked(packed: Uint8Array, counts: readonly number[]): Uint
     return part;
   });
 }
+
+/**
+ * Copies buffers back to back into one SharedArrayBuffer: views of it reach worker threads without
+ * a copy (a plain buffer is cloned whole, even for a small view of it).
+ */
+export function concatShared(buffers: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(new SharedArrayBuffer(buffers.reduce((sum, b) => sum + b.length, 0)));
+  let offset = 0;
+  for (const buffer of buffers) {
+    out.set(buffer, offset);
+    offset += buffer.length;
+  }
+  return out;
+}

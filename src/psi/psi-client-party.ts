@@ -1,10 +1,10 @@
 import { rowsOfValues } from './identifier-normalisation.ts';
 import type { NormalisedIdentifiers } from './identifier-normalisation.ts';
-import { countOf } from './packed-elements.ts';
+import { concatShared, countOf } from './packed-elements.ts';
 import { encodeRequestMessage, parseResponseMessage, parseSetupMessage } from './psi-messages.ts';
 import { chunkLengths, mapChunks, sliceBy, withPool } from './psi-party-options.ts';
 import type { PsiPartyOptions } from './psi-party-options.ts';
-import { ELEMENT_BYTES, encodeRawSetup } from './psi-protobuf.ts';
+import { ELEMENT_BYTES } from './psi-protobuf.ts';
 import { checkPsiParameters, checkSetSize, refuseOnDiagnostics } from './psi-rules.ts';
 
 /** How the PSI client member talks to the room. */
@@ -41,29 +41,21 @@ export async function runPsiClient(
     const key = await pool.run('new-key', {});
     try {
       const lengths = chunkLengths(values.length, pool.size, options.chunkSize);
-      const [requestChunks, setupBytes] = await Promise.all([
+      const [requestChunks, setup] = await Promise.all([
         mapChunks(sliceBy(values, lengths), (chunk) => chunk.length, (inputs) => pool.run('client-request', {
           key, revealIntersection: reveal, inputs,
         }), (done, total) => progress('request', done, total)),
-        transport.awaitSetup(),
+        transport.awaitSetup().then(receivedSetup),
       ]);
-      const setup = parseSetupMessage(setupBytes);
-      const serverSetSize = countOf(setup.elements);
-      refuseOnDiagnostics(checkSetSize('server', serverSetSize, options));
+      refuseOnDiagnostics(checkSetSize('server', setup.size, options));
       await transport.postRequest(encodeRequestMessage(reveal, requestChunks));
-
-      const response = parseResponseMessage(await transport.awaitResponse(), { revealIntersection: reveal, chunks: requestChunks });
-      // Shared memory: every worker reads the one setup without a copy per task.
-      const setupProto = encodeRawSetup(setup.elements);
-      const shared = new Uint8Array(new SharedArrayBuffer(setupProto.length));
-      shared.set(setupProto);
-      const setupId = `${Date.now()}-${Math.random()}`;
-      const batches = batchesOf(response.chunks, pool.size);
+      const batches = batchesOf(await transport.awaitResponse().then((bytes) =>
+        parseResponseMessage(bytes, { revealIntersection: reveal, chunks: requestChunks }).chunks), pool.size);
       const results = await mapChunks(batches, (batch) => countOf(batch.elements), (batch) => pool.run('client-finalise', {
-        key, revealIntersection: reveal, setupId, setup: shared, elements: batch.elements,
+        key, revealIntersection: reveal, setup: setup.shared, elements: batch.elements,
       }), (done, total) => progress('finalise', done, total));
       const size = results.reduce((sum, r) => sum + r.size, 0);
-      const base = { size, serverSetSize, clientSetSize: values.length };
+      const base = { size, serverSetSize: setup.size, clientSetSize: values.length };
       if (!reveal) return base;
       const matched = results.flatMap((r, i) => Array.from(r.indices ?? [], (index) => index + (batches[i]?.offset ?? 0)));
       return { ...base, indices: rowsOfValues(identifiers, matched) };
@@ -74,21 +66,26 @@ export async function runPsiClient(
 }
 
 /**
+ * Keeps only what the finalise pass needs from the setup message: its element count and one copy
+ * of its protobuf in shared memory, which every worker reads in place. The received message and
+ * its decoded elements become garbage as soon as this returns (at 1M elements, ~90 MB).
+ */
+function receivedSetup(bytes: Uint8Array): { size: number; shared: Uint8Array } {
+  const setup = parseSetupMessage(bytes);
+  return { size: countOf(setup.elements), shared: concatShared([setup.protobuf]) };
+}
+
+/**
  * Regroups response chunks into about two batches per worker: each finalise call re-reads the
- * whole setup inside psi.js, so fewer, larger batches cost less.
+ * whole setup inside psi.js, so fewer, larger batches cost less. The batches are views of one
+ * shared copy, so handing them to workers copies nothing.
  */
 function batchesOf(chunks: readonly Uint8Array[], workers: number): { offset: number; elements: Uint8Array }[] {
-  const total = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
-  const all = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    all.set(chunk, at);
-    at += chunk.length;
-  }
+  const all = concatShared(chunks);
   const lengths = chunkLengths(countOf(all), workers, Math.ceil(countOf(all) / (workers * 2)));
   let offset = 0;
   return lengths.map((length) => {
-    const batch = { offset, elements: all.slice(offset * ELEMENT_BYTES, (offset + length) * ELEMENT_BYTES) };
+    const batch = { offset, elements: all.subarray(offset * ELEMENT_BYTES, (offset + length) * ELEMENT_BYTES) };
     offset += length;
     return batch;
   });

@@ -10,6 +10,8 @@ import { decodeRawSetup, decodeRequest, decodeResponse, encodeRawSetup, encodeRe
 export interface SetupMessage {
   /** Sorted, distinct, packed encrypted server elements: the server set size is their count. */
   readonly elements: Uint8Array;
+  /** The Raw ServerSetup protobuf as received and checked above: what psi.js itself reads. */
+  readonly protobuf: Uint8Array;
 }
 
 export interface RequestMessage {
@@ -38,7 +40,7 @@ export function parseSetupMessage(bytes: Uint8Array): SetupMessage {
   const elements = decodeRawSetup(only);
   // The client's Raw intersection walks both lists in order; unsorted or repeated elements would miscount.
   if (!isStrictlySorted(elements)) throw malformed('setup elements are not strictly sorted');
-  return { elements };
+  return { elements, protobuf: only };
 }
 
 export function encodeRequestMessage(revealIntersection: boolean, chunks: readonly Uint8Array[]): Uint8Array {

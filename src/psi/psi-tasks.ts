@@ -8,7 +8,7 @@ export interface PsiTasks {
   'client-request': { task: { key: Uint8Array; revealIntersection: boolean; inputs: readonly string[] }; result: Uint8Array };
   'server-process': { task: { key: Uint8Array; revealIntersection: boolean; elements: Uint8Array }; result: Uint8Array };
   'client-finalise': {
-    task: { key: Uint8Array; revealIntersection: boolean; setupId: string; setup: Uint8Array; elements: Uint8Array };
+    task: { key: Uint8Array; revealIntersection: boolean; setup: Uint8Array; elements: Uint8Array };
     result: { size: number; indices?: Int32Array };
   };
   sort: { task: { buffers: readonly Uint8Array[] }; result: Uint8Array };

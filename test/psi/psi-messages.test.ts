@@ -2,18 +2,32 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { encodeFrame } from '../../src/psi/psi-frame.ts';
 import { encodeRequestMessage, encodeResponseMessage, encodeSetupMessage, parseRequestMessage, parseResponseMessage, parseSetupMessage } from '../../src/psi/psi-messages.ts';
-import { sortPacked } from '../../src/psi/packed-elements.ts';
+import { concatShared, sortPacked } from '../../src/psi/packed-elements.ts';
+import { encodeRawSetup } from '../../src/psi/psi-protobuf.ts';
 import { expectRefusal, fakePoints } from './helpers.ts';
 
 describe('PSI message framing', () => {
   it('round-trips setup, request and response frames', () => {
     const setup = sortPacked([fakePoints(5)]);
-    expect(parseSetupMessage(encodeSetupMessage(setup)).elements).toEqual(setup);
+    const parsed = parseSetupMessage(encodeSetupMessage(setup));
+    expect(parsed.elements).toEqual(setup);
+    // The client hands psi.js the received protobuf itself, so it must be exactly the Raw setup.
+    expect(parsed.protobuf).toEqual(encodeRawSetup(setup));
     const chunks = [fakePoints(3), fakePoints(2)];
     const request = parseRequestMessage(encodeRequestMessage(true, chunks));
     expect(request).toMatchObject({ revealIntersection: true, size: 5 });
     expect(request.chunks).toEqual(chunks);
     expect(parseResponseMessage(encodeResponseMessage(chunks), request).size).toBe(5);
+  });
+
+  it('concatenates chunks into shared memory that a view carries to a worker without a copy', () => {
+    const chunks = [fakePoints(3), fakePoints(2)];
+    const shared = concatShared(chunks);
+    expect(shared.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(shared).toEqual(new Uint8Array([...chunks[0]!, ...chunks[1]!]));
+    const view = structuredClone(shared.subarray(33, 66));
+    shared[33] = shared[33]! ^ 1;
+    expect(view[0]).toBe(shared[33]);
   });
 
   it('refuses truncated, padded, mislabelled and wrong-version frames', async () => {
