@@ -15,6 +15,11 @@ export class ByteReader {
 
   /** Exactly `n` bytes, or fewer only if the stream ended first. */
   async read(n: number): Promise<Uint8Array> {
+    await this.fill(n);
+    return this.take(Math.min(n, this.buffered));
+  }
+
+  private async fill(n: number): Promise<void> {
     while (this.buffered < n && !this.ended) {
       const next = await this.iterator.next();
       if (next.done) this.ended = true;
@@ -23,7 +28,30 @@ export class ByteReader {
         this.buffered += next.value.length;
       }
     }
-    return this.take(Math.min(n, this.buffered));
+  }
+
+  /**
+   * Exactly `n` bytes (fewer only if the stream ended first) as views of the pieces they arrived
+   * in: for large frames whose consumer works piece by piece, this avoids copying them together.
+   */
+  async readPieces(n: number): Promise<Uint8Array[]> {
+    await this.fill(n);
+    const out: Uint8Array[] = [];
+    let wanted = Math.min(n, this.buffered);
+    this.buffered -= wanted;
+    while (wanted > 0) {
+      const piece = this.pieces[0] as Uint8Array;
+      if (piece.length <= wanted) {
+        out.push(piece);
+        this.pieces.shift();
+        wanted -= piece.length;
+      } else {
+        out.push(piece.subarray(0, wanted));
+        this.pieces[0] = piece.subarray(wanted);
+        wanted = 0;
+      }
+    }
+    return out;
   }
 
   /** True when nothing is buffered and the stream has ended. */

@@ -23,24 +23,41 @@ function chunkNonce(prefix: Uint8Array, index: number, final: boolean): Buffer {
   return nonce;
 }
 
-/** ciphertext ‖ tag for one chunk. */
-export function sealChunk(key: Uint8Array, prefix: Uint8Array, index: number, final: boolean, plaintext: Uint8Array): Uint8Array {
+/**
+ * ciphertext ‖ tag for one chunk, as two pieces: the caller writes them one after the other, so
+ * the chunk is never copied into one buffer.
+ */
+export function sealChunk(key: Uint8Array, prefix: Uint8Array, index: number, final: boolean, plaintext: Uint8Array): [body: Uint8Array, tag: Uint8Array] {
   const cipher = createCipheriv(CHUNK_CIPHER, key, chunkNonce(prefix, index, final), { authTagLength: TAG_BYTES });
   const body = cipher.update(plaintext);
   cipher.final();
-  return Buffer.concat([body, cipher.getAuthTag()]);
+  return [body, cipher.getAuthTag()];
 }
 
-/** The plaintext of one chunk, or undefined if it fails authentication at this index and flag. */
-export function openChunk(key: Uint8Array, prefix: Uint8Array, index: number, final: boolean, sealed: Uint8Array): Uint8Array | undefined {
-  if (sealed.length < TAG_BYTES) return undefined;
+/**
+ * The plaintext of one chunk given as the pieces it arrived in (ciphertext ‖ tag, split anywhere),
+ * or undefined if it fails authentication at this index and flag. Decrypting piece by piece spares
+ * assembling each chunk; nothing is returned before the tag has been checked.
+ */
+export function openChunk(key: Uint8Array, prefix: Uint8Array, index: number, final: boolean, sealed: readonly Uint8Array[]): Uint8Array[] | undefined {
+  const length = sealed.reduce((sum, piece) => sum + piece.length, 0);
+  if (length < TAG_BYTES) return undefined;
   const decipher = createDecipheriv(CHUNK_CIPHER, key, chunkNonce(prefix, index, final), { authTagLength: TAG_BYTES });
-  decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
-  const body = decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES));
+  const tag = Buffer.alloc(TAG_BYTES);
+  const plaintext: Uint8Array[] = [];
+  let offset = 0;
+  for (const piece of sealed) {
+    const bodyEnd = Math.min(piece.length, Math.max(0, length - TAG_BYTES - offset));
+    if (bodyEnd > 0) plaintext.push(decipher.update(piece.subarray(0, bodyEnd)));
+    // The tag's 16 bytes may straddle two pieces.
+    if (bodyEnd < piece.length) tag.set(piece.subarray(bodyEnd), offset + bodyEnd - (length - TAG_BYTES));
+    offset += piece.length;
+  }
+  decipher.setAuthTag(tag);
   try {
     decipher.final();
   } catch {
     return undefined;
   }
-  return body;
+  return plaintext;
 }

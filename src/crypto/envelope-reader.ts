@@ -24,7 +24,7 @@ export interface OpenedEnvelope {
 export interface EnvelopeReaderOptions {
   /** Returns the data key for this header (unsealing it), or undefined if it cannot be opened. */
   readonly dataKey: (header: EnvelopeHeader) => Uint8Array | undefined;
-  /** Called with each authenticated plaintext chunk, in order; awaiting it applies backpressure. */
+  /** Called with each piece of authenticated plaintext, in order; awaiting it applies backpressure. */
   readonly onPlaintext: (chunk: Uint8Array) => void | Promise<void>;
 }
 
@@ -79,12 +79,16 @@ export async function readEnvelope(source: AsyncIterable<Uint8Array>, options: E
   if (Buffer.compare(magic, ENVELOPE_MAGIC) !== 0) throw malformed('This is not a Cleanroom envelope (bad magic bytes).');
   envelopeHash.update(magic);
 
+  const frameLength = (head: Uint8Array, maxLength: number): number => {
+    const length = new DataView(head.buffer, head.byteOffset, 5).getUint32(1);
+    if (length > maxLength) throw malformed('An envelope frame is longer than its format allows.', { frameType: String.fromCharCode(head[0] as number), length, maxLength });
+    return length;
+  };
   const nextFrame = async (maxLength: number) => {
     const head = await reader.read(5);
     if (head.length < 5) throw tampered('The envelope ends early: it was truncated.');
     const type = head[0] as number;
-    const length = new DataView(head.buffer, head.byteOffset, 5).getUint32(1);
-    if (length > maxLength) throw malformed('An envelope frame is longer than its format allows.', { frameType: String.fromCharCode(type), length, maxLength });
+    const length = frameLength(head, maxLength);
     const payload = await reader.read(length);
     if (payload.length < length) throw tampered('The envelope ends inside a frame: it was truncated.');
     return { type, head, payload };
@@ -100,16 +104,25 @@ export async function readEnvelope(source: AsyncIterable<Uint8Array>, options: E
 
   let plaintextBytes = 0;
   for (let index = 0; ; index++) {
-    const chunk = await nextFrame(header.chunkSize + TAG_BYTES);
-    const final = chunk.type === FrameType.finalChunk;
-    if (!final && chunk.type !== FrameType.chunk) throw tampered('The envelope ends before its final chunk.', { chunk: index });
-    if (!final && chunk.payload.length !== header.chunkSize + TAG_BYTES) throw malformed('A non-final chunk is not full size.', { chunk: index });
-    const plain = openChunk(key, prefix, index, final, chunk.payload);
+    const head = await reader.read(5);
+    if (head.length < 5) throw tampered('The envelope ends early: it was truncated.');
+    const type = head[0] as number;
+    const final = type === FrameType.finalChunk;
+    if (!final && type !== FrameType.chunk) throw tampered('The envelope ends before its final chunk.', { chunk: index });
+    const length = frameLength(head, header.chunkSize + TAG_BYTES);
+    if (!final && length !== header.chunkSize + TAG_BYTES) throw malformed('A non-final chunk is not full size.', { chunk: index });
+    // Chunks (1 MiB by default) stay in the pieces the network delivered: no copy to assemble them.
+    const sealed = await reader.readPieces(length);
+    if (sealed.reduce((sum, piece) => sum + piece.length, 0) < length) throw tampered('The envelope ends inside a frame: it was truncated.');
+    const plain = openChunk(key, prefix, index, final, sealed);
     if (!plain) throw tampered('A chunk failed authentication: the ciphertext was altered, reordered or cut.', { chunk: index });
-    envelopeHash.update(chunk.head).update(chunk.payload);
-    plaintextHash.update(plain);
-    plaintextBytes += plain.length;
-    await options.onPlaintext(plain);
+    envelopeHash.update(head);
+    for (const piece of sealed) envelopeHash.update(piece);
+    for (const piece of plain) {
+      plaintextHash.update(piece);
+      plaintextBytes += piece.length;
+      await options.onPlaintext(piece);
+    }
     if (final) break;
   }
   key.fill(0);

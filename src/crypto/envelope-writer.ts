@@ -18,6 +18,14 @@ export interface EnvelopeWriterOptions {
   readonly trailer: (facts: SealedFacts) => EnvelopeTrailer | Promise<EnvelopeTrailer>;
 }
 
+/** A frame's 5-byte head: type and payload length (u32 BE). */
+export function frameHead(type: number, length: number): Uint8Array {
+  const out = new Uint8Array(5);
+  out[0] = type;
+  out.set(u32(length), 1);
+  return out;
+}
+
 export function frame(type: number, payload: Uint8Array): Uint8Array {
   const out = new Uint8Array(5 + payload.length);
   out[0] = type;
@@ -31,6 +39,11 @@ async function* fixedSizePieces(source: AsyncIterable<Uint8Array>, size: number)
   let pendingBytes = 0;
   for await (const piece of source) {
     let rest = piece;
+    // Whole chunks straight from the source, when it reads in chunk-sized pieces: no copy.
+    while (pendingBytes === 0 && rest.length >= size) {
+      yield rest.subarray(0, size);
+      rest = rest.subarray(size);
+    }
     while (pendingBytes + rest.length >= size) {
       const need = size - pendingBytes;
       pending.push(rest.subarray(0, need));
@@ -44,7 +57,7 @@ async function* fixedSizePieces(source: AsyncIterable<Uint8Array>, size: number)
       pendingBytes += rest.length;
     }
   }
-  yield Buffer.concat(pending);
+  yield pending.length === 1 ? (pending[0] as Uint8Array) : Buffer.concat(pending);
 }
 
 /**
@@ -76,13 +89,18 @@ export async function* writeEnvelope(plaintext: AsyncIterable<Uint8Array>, optio
   // One piece of look-ahead: a chunk is final only if no other follows it.
   let index = 0;
   let previous: Uint8Array | undefined;
+  // Head, ciphertext and tag go out as three pieces rather than one copied frame.
+  function* chunkFrame(type: number, sealed: readonly Uint8Array[]): Generator<Uint8Array> {
+    yield emit(frameHead(type, sealed.reduce((sum, piece) => sum + piece.length, 0)));
+    for (const piece of sealed) yield emit(piece);
+  }
   for await (const piece of fixedSizePieces(plaintext, chunkSize)) {
-    if (previous) yield emit(frame(FrameType.chunk, sealChunk(dataKey, noncePrefix, index++, false, previous)));
+    if (previous) yield* chunkFrame(FrameType.chunk, sealChunk(dataKey, noncePrefix, index++, false, previous));
     plaintextHash.update(piece);
     plaintextBytes += piece.length;
     previous = piece;
   }
-  yield emit(frame(FrameType.finalChunk, sealChunk(dataKey, noncePrefix, index, true, previous ?? new Uint8Array(0))));
+  yield* chunkFrame(FrameType.finalChunk, sealChunk(dataKey, noncePrefix, index, true, previous ?? new Uint8Array(0)));
   dataKey.fill(0);
 
   const trailer = await options.trailer({

@@ -60,6 +60,27 @@ describe('sealed envelope', () => {
     }
   });
 
+  it('opens an envelope whatever pieces it arrives in, including pieces that split a tag', async () => {
+    const plaintext = new Uint8Array(randomBytes(5000));
+    const envelope = await seal(plaintext);
+    // 1-byte pieces split every tag at every offset; the others land chunk and tag edges all over.
+    for (const pieceSize of [1, 7, 16, 17, 1029, 1045, 1046, 1047, envelope.length]) {
+      const { result, plaintext: opened } = await open(envelope, pieceSize);
+      expect(Buffer.compare(opened, plaintext)).toBe(0);
+      expect(result.plaintextBytes).toBe(5000);
+    }
+  });
+
+  it('refuses a flipped bit in any byte of a tag, even when the tag is split across pieces', async () => {
+    const sealed = await seal(new Uint8Array(5000));
+    const firstTagEnd = 8 + 5 + framesOf(sealed)[0]!.payload.length + 5 + 1024 + 16;
+    for (let i = firstTagEnd - 16; i < firstTagEnd; i++) {
+      const envelope = Uint8Array.from(sealed);
+      envelope[i] = (envelope[i] as number) ^ 0x80;
+      expect(await refusal(open(envelope, 7))).toBe('ENVELOPE_TAMPERED');
+    }
+  });
+
   it('never contains the plaintext', async () => {
     const marker = Buffer.from('MARKER-5f1c0a-do-not-leak');
     const envelope = await seal(Buffer.concat([marker, marker, marker]));
