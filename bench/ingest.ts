@@ -93,11 +93,12 @@ async function breakdown(size: string, dataset: string): Promise<string> {
   const file = `fixtures/large/${size}/${dataset}.csv`;
   const result = await child(['components', dataset, file, String(runs)]) as Record<string, { median: number; runs: number[] } | number>;
   const bytes = result.bytes as number;
-  const rows = Object.entries(result)
-    .filter((entry): entry is [string, { median: number; runs: number[] }] => typeof entry[1] === 'object')
-    .map(([name, v]) => [name, fixed(v.median, 2), v.runs.map((x) => fixed(x, 2)).join('/'), fixed(bytes / MB / v.median, 0)]);
-  return `breakdown ${size} ${dataset} (each stage alone, same fixture, ${runs} runs, median; envelope written once for the decrypt stages):\n` +
-    table(['stage', 'median s', 'runs s', 'MB/s'], rows);
+  const stages = Object.entries(result)
+    .filter((entry): entry is [string, { median: number; runs: number[] }] => typeof entry[1] === 'object' && !entry[0].startsWith('cpu:'));
+  const cpuOf = (name: string): number => (result[`cpu:${name}`] as { median: number } | undefined)?.median ?? Number.NaN;
+  const rows = stages.map(([name, v]) => [name, fixed(v.median, 2), v.runs.map((x) => fixed(x, 2)).join('/'), fixed(bytes / MB / v.median, 0), fixed(cpuOf(name), 2)]);
+  return `breakdown ${size} ${dataset} (each stage alone, same fixture, ${runs} runs, median; envelope written once for the decrypt stages; CPU s = all threads of the process):\n` +
+    table(['stage', 'median s', 'runs s', 'MB/s', 'CPU s'], rows);
 }
 
 const say = (text = ''): void => console.log(text);
