@@ -4,9 +4,10 @@
 // Each measurement runs in a fresh child process (bench/support/ingest-run.ts) so its peak RSS is its own.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs, promisify } from 'node:util';
 import type { IngestSample } from './support/ingest-run.ts';
+import { ONE_THREAD_PARSE } from './support/ingest-stages.ts';
 import { ENGINE_THREADS } from './support/bench-room.ts';
 import { GiB, fixed, median, mib, table } from './support/measure.ts';
 
@@ -89,7 +90,7 @@ function summary(m: Measured, path: string): string {
     `vs read_csv ${fixed(seconds(m, 'read_csv'), 1)} s → ratio ${fixed(ratioOf(m, path), 2)}`;
 }
 
-async function breakdown(size: string, dataset: string): Promise<string> {
+async function breakdown(size: string, dataset: string, readCsvSeconds: number | undefined): Promise<string> {
   const file = `fixtures/large/${size}/${dataset}.csv`;
   const result = await child(['components', dataset, file, String(runs)]) as Record<string, { median: number; runs: number[] } | number>;
   const bytes = result.bytes as number;
@@ -97,8 +98,21 @@ async function breakdown(size: string, dataset: string): Promise<string> {
     .filter((entry): entry is [string, { median: number; runs: number[] }] => typeof entry[1] === 'object' && !entry[0].startsWith('cpu:'));
   const cpuOf = (name: string): number => (result[`cpu:${name}`] as { median: number } | undefined)?.median ?? Number.NaN;
   const rows = stages.map(([name, v]) => [name, fixed(v.median, 2), v.runs.map((x) => fixed(x, 2)).join('/'), fixed(bytes / MB / v.median, 0), fixed(cpuOf(name), 2)]);
+  // The least CPU the end-to-end path can use: stages that cannot be skipped, each at its cheapest,
+  // without the stages' own file reads (the real path gets those bytes from memory or the network),
+  // and leaving out the ciphertext tee, the pipe and every coordination cost. On `cores` cores it
+  // cannot finish faster than floor / cores, however well the stages overlap.
+  const readFile = cpuOf('read file only (1 MiB pieces)');
+  const roomCpu = cpuOf('HTTP: fetch PUT of envelope bytes → discarding server') - readFile
+    + cpuOf('room: readEnvelope of sealed file → discard') - readFile + cpuOf(ONE_THREAD_PARSE);
+  const endToEndCpu = cpuOf('client: read + count + seal (writeEnvelope → /dev/null)') + roomCpu;
+  const cores = availableParallelism();
+  const floor = (cpu: number, label: string) => readCsvSeconds === undefined ? '' :
+    `\nCPU floor, ${label}: ${fixed(cpu, 2)} CPU s / ${cores} cores = ${fixed(cpu / cores, 2)} s = ${fixed(cpu / cores / readCsvSeconds, 2)}x read_csv (${fixed(readCsvSeconds, 2)} s), with perfect overlap and no coordination cost`;
   return `breakdown ${size} ${dataset} (each stage alone, same fixture, ${runs} runs, median; envelope written once for the decrypt stages; CPU s = all threads of the process):\n` +
-    table(['stage', 'median s', 'runs s', 'MB/s', 'CPU s'], rows);
+    table(['stage', 'median s', 'runs s', 'MB/s', 'CPU s'], rows) +
+    floor(endToEndCpu, 'end to end (client read + count + seal, HTTP both ends, room decrypt + hashes, one-thread DuckDB parse)') +
+    floor(roomCpu, 'room side as benchmarked (HTTP both ends, room decrypt + hashes, one-thread DuckDB parse)');
 }
 
 const say = (text = ''): void => console.log(text);
@@ -128,7 +142,10 @@ const wantBreakdown = !values['no-breakdown'] && (values.breakdown || measured.s
 if (wantBreakdown) {
   say();
   say('The encrypted path is over 2x plain read_csv: where the time goes.');
-  for (const size of sizes) say(`${await breakdown(size, 'advertiser_customers')}\n`);
+  for (const size of sizes) {
+    const m = measured.find((x) => x.size === size && x.dataset === 'advertiser_customers');
+    say(`${await breakdown(size, 'advertiser_customers', m ? seconds(m, 'read_csv') : undefined)}\n`);
+  }
 }
 say();
 for (const m of measured) for (const path of targetPaths) say(summary(m, path));

@@ -6,7 +6,7 @@ import type { PrincipalKey } from '../../src/keys/principal-key-file.ts';
 import { approvalSigningBytes } from '../../src/query/template.ts';
 import { startTestRoom, type TestRoom } from '../../test/support/test-room.ts';
 
-export const ENGINE_THREADS = 2;
+export const ENGINE_THREADS = Number(process.env.BENCH_ENGINE_THREADS ?? 2);
 export const OWNER: Record<string, string> = { advertiser_customers: 'acme-provider', publisher_impressions: 'northwind-provider' };
 
 /** A real room on loopback (the test harness) sized for the large fixtures, with the demo policy active. */

@@ -24,6 +24,7 @@ import type { PrincipalKey } from '../../src/keys/principal-key-file.ts';
 import { manifestSigningBytes, type UploadManifest } from '../../src/upload/manifest.ts';
 import { demoShape, engineReadCsv, plainReadCsv } from './dataset-columns.ts';
 import { cpuSeconds, median, rssSampler } from './measure.ts';
+import { ONE_THREAD_PARSE } from './ingest-stages.ts';
 
 const [mode, dataset = '', file = '', runsText = '3'] = process.argv.slice(2);
 const shape = demoShape(dataset);
@@ -127,6 +128,9 @@ async function components(): Promise<Record<string, number[] | number>> {
   const engine = await DataEngine.open({ stagingDirectory: staging.directory, memoryLimit: '16GB', threads: ENGINE_THREADS, statementTimeoutMs: 600_000 });
   const instance = await DuckDBInstance.create(':memory:', { threads: String(ENGINE_THREADS), memory_limit: '16GB' });
   const connection = await instance.connect();
+  // One thread parses with the least CPU (no coordination): the floor's parse cost.
+  const singleInstance = await DuckDBInstance.create(':memory:', { threads: '1', memory_limit: '16GB' });
+  const single = await singleInstance.connect();
   const server = createServer((req, res) => {
     req.on('data', () => undefined).on('end', () => res.end('{}'));
   });
@@ -159,6 +163,10 @@ async function components(): Promise<Record<string, number[] | number>> {
         await connection.run(`CREATE OR REPLACE TABLE loaded AS ${engineReadCsv(file, shape)}`);
         await connection.run('DROP TABLE loaded');
       });
+      await time(ONE_THREAD_PARSE, async () => {
+        await single.run(`CREATE OR REPLACE TABLE loaded AS ${engineReadCsv(file, shape)}`);
+        await single.run('DROP TABLE loaded');
+      });
       await time('DuckDB: read_csv(file), engine options minus dateformat', async () => {
         await connection.run(`CREATE OR REPLACE TABLE loaded AS ${engineReadCsv(file, shape).replace(", dateformat = '%Y-%m-%d'", '')}`);
         await connection.run('DROP TABLE loaded');
@@ -181,6 +189,8 @@ async function components(): Promise<Record<string, number[] | number>> {
     return { ...out, bytes: (await stat(file)).size, envelopeBytes: (await stat(envelopePath)).size };
   } finally {
     server.close();
+    single.closeSync();
+    singleInstance.closeSync();
     connection.closeSync();
     instance.closeSync();
     engine.close();
