@@ -1,6 +1,5 @@
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
-import { Readable } from 'node:stream';
 import { fromBase64, toBase64 } from '../crypto/bytes.ts';
 import { writeEnvelope } from '../crypto/envelope-writer.ts';
 import { sign } from '../crypto/signatures.ts';
@@ -93,6 +92,7 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
       return { manifest: { ...manifest }, signature: toBase64(sign(manifestSigningBytes(manifest), key.secretKey)), signer: key.publicKeyText };
     },
   });
-  const receipt = await client.stream<Omit<UploadResult, 'plaintextBytes'>>('PUT', path, Readable.toWeb(Readable.from(envelope)) as ReadableStream<Uint8Array>);
+  // Pulled: the next piece is read and sealed only when the socket has room for it.
+  const receipt = await client.stream<Omit<UploadResult, 'plaintextBytes'>>('PUT', path, envelope);
   return { ...receipt, plaintextBytes: totalBytes };
 }
