@@ -3,10 +3,12 @@
 import { DuckDBInstance } from '@duckdb/node-api';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, open, rm, stat } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fromBase64 } from '../../src/crypto/bytes.ts';
@@ -18,6 +20,7 @@ import { CsvRecordCounter } from '../../src/upload/csv-records.ts';
 import { decryptIntoEngine } from '../../src/upload/decrypt-into-engine.ts';
 import { StagingArea } from '../../src/upload/staging-area.ts';
 import { ENGINE_THREADS, OWNER, startBenchRoom, uploadFixture } from './bench-room.ts';
+import { keyFile } from '../../test/support/cli.ts';
 import { toBase64 } from '../../src/crypto/bytes.ts';
 import { sign } from '../../src/crypto/signatures.ts';
 import type { PrincipalKey } from '../../src/keys/principal-key-file.ts';
@@ -42,6 +45,8 @@ export interface IngestSample {
   rssPeak: number;
   rssAfter: number;
   duckdbBytes?: number;
+  /** Only when the client runs in its own process. */
+  clientRssPeak?: number;
 }
 
 async function encrypted(upload: typeof uploadFixture): Promise<IngestSample> {
@@ -200,6 +205,31 @@ async function components(): Promise<Record<string, number[] | number>> {
 }
 
 /**
+ * End to end as in production: the room in this process, the provider's client in its own
+ * (bench/support/upload-client.ts), so each has its own JS thread. Seconds are the client's
+ * uploadFile from start to receipt; CPU is both processes'; peak RSS is the room's, the client's
+ * is reported beside it.
+ */
+async function twoProcesses(): Promise<IngestSample> {
+  const t = await startBenchRoom();
+  try {
+    const keyPath = await keyFile(t, OWNER[dataset] as string);
+    const rssBefore = settledRss();
+    const sampler = rssSampler(100);
+    const cpu0 = cpuSeconds();
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'bench/support/upload-client.ts', t.baseUrl, keyPath, dataset, file]);
+    process.stderr.write(stderr);
+    const roomCpu = cpuSeconds() - cpu0;
+    const rssPeak = sampler.stop();
+    const rssAfter = settledRss();
+    const client = JSON.parse(stdout.split('\n').find((l) => l.startsWith('RESULT '))?.slice('RESULT '.length) ?? '{}') as { seconds: number; cpuSeconds: number; rssPeak: number; rows: number; bytes: number };
+    return { seconds: client.seconds, cpuSeconds: roomCpu + client.cpuSeconds, rows: client.rows, bytes: client.bytes, rssBefore, rssPeak, rssAfter, clientRssPeak: client.rssPeak };
+  } finally {
+    await t.close();
+  }
+}
+
+/**
  * The room's side alone: the envelope is sealed beforehand, as on the provider's own machine, then
  * streamed from disk over HTTP and timed through verification, decryption, load and commit.
  */
@@ -243,6 +273,7 @@ async function roomSide(): Promise<IngestSample> {
 }
 
 if (mode === 'encrypted') report(await encrypted(uploadFixture));
+else if (mode === 'two-process') report(await twoProcesses());
 else if (mode === 'room') report(await roomSide());
 else if (mode === 'read_csv') report(await readCsv());
 else if (mode === 'components') {
@@ -250,6 +281,6 @@ else if (mode === 'components') {
   const medians = Object.fromEntries(Object.entries(result).map(([k, v]) => [k, Array.isArray(v) ? { median: median(v), runs: v } : v]));
   report(medians);
 } else {
-  console.error(`Unknown mode ${mode}; use encrypted, room, read_csv or components.`);
+  console.error(`Unknown mode ${mode}; use encrypted, two-process, room, read_csv or components.`);
   process.exitCode = 2;
 }
