@@ -24,8 +24,11 @@ export interface OpenedEnvelope {
 export interface EnvelopeReaderOptions {
   /** Returns the data key for this header (unsealing it), or undefined if it cannot be opened. */
   readonly dataKey: (header: EnvelopeHeader) => Uint8Array | undefined;
-  /** Called with each piece of authenticated plaintext, in order; awaiting it applies backpressure. */
-  readonly onPlaintext: (chunk: Uint8Array) => void | Promise<void>;
+  /**
+   * Called once per authenticated chunk with its plaintext, in order, in the pieces it was
+   * decrypted in (as the network delivered them); awaiting it applies backpressure.
+   */
+  readonly onPlaintext: (pieces: readonly Uint8Array[]) => void | Promise<void>;
 }
 
 const malformed = (message: string, details: Record<string, unknown> = {}) =>
@@ -121,8 +124,8 @@ export async function readEnvelope(source: AsyncIterable<Uint8Array>, options: E
     for (const piece of plain) {
       plaintextHash.update(piece);
       plaintextBytes += piece.length;
-      await options.onPlaintext(piece);
     }
+    await options.onPlaintext(plain);
     if (final) break;
   }
   key.fill(0);

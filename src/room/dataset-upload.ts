@@ -1,5 +1,4 @@
-import { createWriteStream } from 'node:fs';
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { fromBase64, toBase64 } from '../crypto/bytes.ts';
 import type { EnvelopeHeader } from '../crypto/envelope-format.ts';
@@ -32,19 +31,47 @@ async function* limited(source: AsyncIterable<Uint8Array>, maxBytes: number): As
   }
 }
 
-/** Copies the ciphertext to disk as it passes: the store of record is the envelope as signed. */
+/** Ciphertext is written to disk in batches of about this size: one write per MiB, not per network piece. */
+const TEE_BATCH_BYTES = 1024 * 1024;
+
+async function writeFully(handle: FileHandle, pieces: readonly Uint8Array[]): Promise<void> {
+  const total = pieces.reduce((sum, piece) => sum + piece.length, 0);
+  let { bytesWritten } = await handle.writev(pieces);
+  if (bytesWritten === total) return;
+  const rest = Buffer.concat(pieces);
+  while (bytesWritten < total) bytesWritten += (await handle.write(rest, bytesWritten)).bytesWritten;
+}
+
+/**
+ * Copies the ciphertext to disk as it passes: the store of record is the envelope as signed.
+ * Network pieces (~64 KB) are gathered into 1 MiB writev calls with one write in flight, so disk
+ * writes cost a thread-pool round trip per MiB and a failed write fails the upload at the next batch.
+ */
 async function* teeToFile(source: AsyncIterable<Uint8Array>, path: string): AsyncGenerator<Uint8Array> {
-  const file = createWriteStream(path, { flags: 'wx', mode: 0o600 });
-  const failed = new Promise<never>((_, reject) => file.on('error', reject));
-  failed.catch(() => undefined);
+  const handle = await open(path, 'wx', 0o600);
+  let batch: Uint8Array[] = [];
+  let batchBytes = 0;
+  let inFlight: Promise<void> | undefined;
+  const flush = async () => {
+    await inFlight;
+    const pieces = batch;
+    batch = [];
+    batchBytes = 0;
+    inFlight = pieces.length > 0 ? writeFully(handle, pieces) : undefined;
+    inFlight?.catch(() => undefined);
+  };
   try {
     for await (const piece of source) {
-      if (!file.write(piece)) await Promise.race([new Promise<void>((r) => file.once('drain', () => r())), failed]);
+      batch.push(piece);
+      batchBytes += piece.length;
+      if (batchBytes >= TEE_BATCH_BYTES) await flush();
       yield piece;
     }
-    await Promise.race([new Promise<void>((r) => file.end(() => r())), failed]);
+    await flush();
+    await inFlight;
   } finally {
-    if (!file.closed) file.destroy();
+    await inFlight?.catch(() => undefined);
+    await handle.close();
   }
 }
 

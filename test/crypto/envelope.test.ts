@@ -19,7 +19,7 @@ async function open(envelope: Uint8Array, pieceSize = 1000) {
   const out: Uint8Array[] = [];
   const result = await readEnvelope(piecesOf(envelope, pieceSize), {
     dataKey: (header) => openSealed(room.secretKey, fromBase64(header.sealedKey) ?? new Uint8Array()),
-    onPlaintext: (chunk) => void out.push(chunk),
+    onPlaintext: (pieces) => void out.push(...pieces),
   });
   return { result, plaintext: Buffer.concat(out) };
 }
