@@ -1,13 +1,15 @@
 // Ingest benchmark: encrypted upload end to end vs DuckDB's own read_csv of the same plaintext, same run.
-// npm run bench:ingest -- [--sizes 1m,10m] [--runs 3] [--paths read_csv,encrypted,room] [--breakdown | --no-breakdown]
-// encrypted = client seal + HTTP + room, in one process; room = the room's side alone, streaming an envelope sealed beforehand.
+// npm run bench:ingest -- [--sizes 1m,10m] [--runs 3] [--paths read_csv,two-process,encrypted,room] [--breakdown | --no-breakdown]
+// two-process = the provider's client in its own process, the room in this one (as the product runs);
+// encrypted = client seal + HTTP + room, in one process (sharing one JS thread);
+// room = the room's side alone, streaming an envelope sealed beforehand.
 // Each measurement runs in a fresh child process (bench/support/ingest-run.ts) so its peak RSS is its own.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { parseArgs, promisify } from 'node:util';
 import type { IngestSample } from './support/ingest-run.ts';
-import { ONE_THREAD_PARSE } from './support/ingest-stages.ts';
+import { HTTP_PUT, ONE_THREAD_PARSE } from './support/ingest-stages.ts';
 import { ENGINE_THREADS } from './support/bench-room.ts';
 import { GiB, fixed, median, mib, table } from './support/measure.ts';
 
@@ -15,14 +17,19 @@ const { values } = parseArgs({
   options: {
     sizes: { type: 'string', default: '1m,10m' },
     runs: { type: 'string', default: '3' },
-    paths: { type: 'string', default: 'read_csv,encrypted,room' },
+    paths: { type: 'string', default: 'read_csv,two-process,encrypted,room' },
     breakdown: { type: 'boolean', default: false },
     'no-breakdown': { type: 'boolean', default: false },
   },
 });
 const sizes = values.sizes.split(',').map((s) => s.trim()).filter(Boolean);
 const runs = Number(values.runs);
-const PATH_LABELS: Record<string, string> = { read_csv: 'DuckDB read_csv', encrypted: 'encrypted upload', room: 'room side (pre-sealed)' };
+const PATH_LABELS: Record<string, string> = {
+  read_csv: 'DuckDB read_csv',
+  'two-process': 'encrypted upload, 2 processes',
+  encrypted: 'encrypted upload, 1 process',
+  room: 'room side (pre-sealed)',
+};
 const paths = values.paths.split(',').map((p) => p.trim()).filter((p) => p in PATH_LABELS);
 if (!paths.includes('read_csv')) paths.unshift('read_csv');
 const MB = 1e6;
@@ -85,7 +92,7 @@ function summary(m: Measured, path: string): string {
   const secs = seconds(m, path);
   const rows = med(s, (x) => x.rows);
   const bytes = med(s, (x) => x.bytes);
-  const label = path === 'encrypted' ? 'encrypted end to end' : 'room side (pre-sealed envelope)';
+  const label = { 'two-process': 'encrypted end to end, client in its own process', encrypted: 'encrypted end to end, one process' }[path] ?? 'room side (pre-sealed envelope)';
   return `ingest ${m.size}${m.dataset === 'advertiser_customers' ? '' : ` ${m.dataset}`}: ${label} ${fixed(secs, 1)} s (${fixed(bytes / MB / secs, 1)} MB/s, ${Math.round(rows / secs).toLocaleString('en-US')} rows/s) ` +
     `vs read_csv ${fixed(seconds(m, 'read_csv'), 1)} s → ratio ${fixed(ratioOf(m, path), 2)}`;
 }
@@ -103,7 +110,7 @@ async function breakdown(size: string, dataset: string, readCsvSeconds: number |
   // and leaving out the ciphertext tee, the pipe and every coordination cost. On `cores` cores it
   // cannot finish faster than floor / cores, however well the stages overlap.
   const readFile = cpuOf('read file only (1 MiB pieces)');
-  const roomCpu = cpuOf('HTTP: fetch PUT of envelope bytes → discarding server') - readFile
+  const roomCpu = cpuOf(HTTP_PUT) - readFile
     + cpuOf('room: readEnvelope of sealed file → discard') - readFile + cpuOf(ONE_THREAD_PARSE);
   const endToEndCpu = cpuOf('client: read + count + seal (writeEnvelope → /dev/null)') + roomCpu;
   const cores = availableParallelism();
@@ -118,8 +125,8 @@ async function breakdown(size: string, dataset: string, readCsvSeconds: number |
 const say = (text = ''): void => console.log(text);
 
 say(`ingest bench ${new Date().toISOString()}: node ${process.version}, DuckDB threads ${ENGINE_THREADS} on both paths, memory_limit 16GB, ${runs} runs per measurement (median shown, runs listed), load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-say('encrypted = uploadFile (read + count records + seal) → fetch PUT over loopback → room: verify, tee ciphertext to disk, decrypt, named pipe → DuckDB read_csv → fsync + commit.');
-say('The client and the room share one process (the test harness), so they share one JS thread; each measurement runs in a fresh child process.');
+say('encrypted upload = uploadFile (read + count records + seal) → HTTP PUT over loopback → room: verify, tee ciphertext to disk, decrypt, named pipe → DuckDB read_csv → fsync + commit.');
+say('2 processes: the client runs in its own process as `cleanroom upload` does (time = its uploadFile call; CPU = both processes; peak RSS = the room\'s, the client\'s in the target lines). 1 process: client and room share one JS thread (the test harness). Each measurement runs in fresh processes.');
 say('MB = 10^6 bytes of plaintext CSV. table = RSS after load − RSS before; peak excl table = peak RSS − table; peak above after = transient streaming overhead.');
 say();
 
@@ -135,7 +142,9 @@ for (const m of measured) {
   for (const path of targetPaths) {
     const s = m.samples.get(path) ?? [];
     const peakExcl = med(s, (x) => x.rssPeak - (x.rssAfter - x.rssBefore));
-    say(`${m.size} ${m.dataset} ${path}: ratio ${fixed(ratioOf(m, path), 2)} (target ≤ 2.00 at 10m: ${ratioOf(m, path) <= 2 ? 'met' : 'NOT met'}); peak excl table ${fixed(peakExcl / GiB, 2)} GiB (target < 2 GiB: ${peakExcl < 2 * GiB ? 'met' : 'NOT met'})`);
+    const clientPeak = med(s, (x) => x.clientRssPeak ?? Number.NaN);
+    const client = Number.isNaN(clientPeak) ? '' : `; client peak ${fixed(clientPeak / GiB, 2)} GiB`;
+    say(`${m.size} ${m.dataset} ${path}: ratio ${fixed(ratioOf(m, path), 2)} (target ≤ 2.00 at 10m: ${ratioOf(m, path) <= 2 ? 'met' : 'NOT met'}); peak excl table ${fixed(peakExcl / GiB, 2)} GiB (target < 2 GiB: ${peakExcl < 2 * GiB ? 'met' : 'NOT met'})${client}`);
   }
 }
 const wantBreakdown = !values['no-breakdown'] && (values.breakdown || measured.some((m) => targetPaths.some((p) => ratioOf(m, p) > 2)));

@@ -4,7 +4,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, open, rm, stat } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
-import { createServer } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +27,7 @@ import type { PrincipalKey } from '../../src/keys/principal-key-file.ts';
 import { manifestSigningBytes, type UploadManifest } from '../../src/upload/manifest.ts';
 import { demoShape, engineReadCsv, plainReadCsv } from './dataset-columns.ts';
 import { cpuSeconds, median, rssSampler } from './measure.ts';
-import { ONE_THREAD_PARSE } from './ingest-stages.ts';
+import { HTTP_PUT, ONE_THREAD_PARSE } from './ingest-stages.ts';
 
 const [mode, dataset = '', file = '', runsText = '3'] = process.argv.slice(2);
 const shape = demoShape(dataset);
@@ -159,10 +159,12 @@ async function components(): Promise<Record<string, number[] | number>> {
         for await (const piece of fileChunks(file)) counter.push(piece);
       });
       await time('room: readEnvelope of sealed file → discard', () => readEnvelope(fileChunks(envelopePath), { dataKey, onPlaintext: () => undefined }));
-      await time('HTTP: fetch PUT of envelope bytes → discarding server', async () => {
-        const body = Readable.toWeb(Readable.from(fileChunks(envelopePath))) as ReadableStream<Uint8Array>;
-        const response = await fetch(url, { method: 'PUT', body, duplex: 'half' } as RequestInit);
-        await response.text();
+      await time(HTTP_PUT, async () => {
+        // node:http, as RoomClient.stream sends uploads.
+        const request = httpRequest(url, { method: 'PUT' });
+        const answered = new Promise<void>((resolve, reject) => request.once('response', (res) => res.resume().once('end', resolve)).once('error', reject));
+        await pipeline(Readable.from(fileChunks(envelopePath)), request);
+        await answered;
       });
       await time('DuckDB: read_csv(file), engine options', async () => {
         await connection.run(`CREATE OR REPLACE TABLE loaded AS ${engineReadCsv(file, shape)}`);
@@ -260,7 +262,7 @@ async function roomSide(): Promise<IngestSample> {
     const sampler = rssSampler(100);
     const cpu0 = cpuSeconds();
     const t0 = performance.now();
-    const receipt = await t.client(provider).stream<{ rows: number }>('PUT', `/v1/collaborations/demo/datasets/${dataset}`, Readable.toWeb(createReadStream(envelopePath, { highWaterMark: 1024 * 1024 })) as ReadableStream<Uint8Array>);
+    const receipt = await t.client(provider).stream<{ rows: number }>('PUT', `/v1/collaborations/demo/datasets/${dataset}`, createReadStream(envelopePath, { highWaterMark: 1024 * 1024 }));
     const seconds = (performance.now() - t0) / 1000;
     const cpu = cpuSeconds() - cpu0;
     const rssPeak = sampler.stop();
