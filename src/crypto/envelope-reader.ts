@@ -82,18 +82,19 @@ export async function readEnvelope(source: AsyncIterable<Uint8Array>, options: E
   if (Buffer.compare(magic, ENVELOPE_MAGIC) !== 0) throw malformed('This is not a Cleanroom envelope (bad magic bytes).');
   envelopeHash.update(magic);
 
-  const frameLength = (head: Uint8Array, maxLength: number): number => {
-    const length = new DataView(head.buffer, head.byteOffset, 5).getUint32(1);
-    if (length > maxLength) throw malformed('An envelope frame is longer than its format allows.', { frameType: String.fromCharCode(head[0] as number), length, maxLength });
-    return length;
-  };
-  const nextFrame = async (maxLength: number) => {
+  const nextHead = async (maxLength: number) => {
     const head = await reader.read(5);
     if (head.length < 5) throw tampered('The envelope ends early: it was truncated.');
     const type = head[0] as number;
-    const length = frameLength(head, maxLength);
+    const length = new DataView(head.buffer, head.byteOffset, 5).getUint32(1);
+    if (length > maxLength) throw malformed('An envelope frame is longer than its format allows.', { frameType: String.fromCharCode(type), length, maxLength });
+    return { type, head, length };
+  };
+  const truncatedFrame = () => tampered('The envelope ends inside a frame: it was truncated.');
+  const nextFrame = async (maxLength: number) => {
+    const { type, head, length } = await nextHead(maxLength);
     const payload = await reader.read(length);
-    if (payload.length < length) throw tampered('The envelope ends inside a frame: it was truncated.');
+    if (payload.length < length) throw truncatedFrame();
     return { type, head, payload };
   };
 
@@ -107,16 +108,13 @@ export async function readEnvelope(source: AsyncIterable<Uint8Array>, options: E
 
   let plaintextBytes = 0;
   for (let index = 0; ; index++) {
-    const head = await reader.read(5);
-    if (head.length < 5) throw tampered('The envelope ends early: it was truncated.');
-    const type = head[0] as number;
+    const { type, head, length } = await nextHead(header.chunkSize + TAG_BYTES);
     const final = type === FrameType.finalChunk;
     if (!final && type !== FrameType.chunk) throw tampered('The envelope ends before its final chunk.', { chunk: index });
-    const length = frameLength(head, header.chunkSize + TAG_BYTES);
     if (!final && length !== header.chunkSize + TAG_BYTES) throw malformed('A non-final chunk is not full size.', { chunk: index });
     // Chunks (1 MiB by default) stay in the pieces the network delivered: no copy to assemble them.
     const sealed = await reader.readPieces(length);
-    if (sealed.reduce((sum, piece) => sum + piece.length, 0) < length) throw tampered('The envelope ends inside a frame: it was truncated.');
+    if (sealed.reduce((sum, piece) => sum + piece.length, 0) < length) throw truncatedFrame();
     const plain = openChunk(key, prefix, index, final, sealed);
     if (!plain) throw tampered('A chunk failed authentication: the ciphertext was altered, reordered or cut.', { chunk: index });
     envelopeHash.update(head);
