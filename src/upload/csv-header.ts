@@ -29,12 +29,14 @@ export function parseHeaderLine(line: string): string[] {
 export class CsvHeaderGate {
   private buffered = '';
   private checked = false;
+  // Streaming, so a multi-byte character (or the BOM) split across network pieces decodes whole.
+  private readonly decoder = new TextDecoder('utf-8');
 
   constructor(private readonly expected: readonly string[]) {}
 
   push(chunk: Uint8Array): void {
     if (this.checked) return;
-    this.buffered += Buffer.from(chunk).toString('utf8');
+    this.buffered += this.decoder.decode(chunk, { stream: true });
     const end = this.buffered.indexOf('\n');
     if (end < 0) {
       if (this.buffered.length > MAX_HEADER_BYTES) this.refuse(['(no header line within 64 KiB)']);
@@ -45,7 +47,7 @@ export class CsvHeaderGate {
 
   /** Called at the end of the stream, for a file that is only a header without a newline. */
   finish(): void {
-    if (!this.checked) this.check(this.buffered);
+    if (!this.checked) this.check(this.buffered + this.decoder.decode());
   }
 
   private check(line: string): void {
