@@ -1,4 +1,4 @@
-import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, rename, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { fromBase64, toBase64 } from '../crypto/bytes.ts';
 import type { EnvelopeHeader } from '../crypto/envelope-format.ts';
@@ -8,6 +8,7 @@ import type { Collaboration, Principal } from '../policy/collaboration.ts';
 import { decryptIntoEngine, tableShape } from '../upload/decrypt-into-engine.ts';
 import type { UploadManifest } from '../upload/manifest.ts';
 import { verifyUpload } from '../upload/verify-upload.ts';
+import { CiphertextTee } from './ciphertext-tee.ts';
 import { currentVersion, ensureStorageKey, recordVersion } from './dataset-registry.ts';
 import { requireActive } from './policy-acceptance.ts';
 import type { Room } from './room.ts';
@@ -28,59 +29,6 @@ async function* limited(source: AsyncIterable<Uint8Array>, maxBytes: number): As
     total += piece.length;
     if (total > maxBytes) throw new PayloadTooLargeError('UPLOAD_TOO_LARGE', `The upload is larger than this room's limit of ${maxBytes} bytes.`, { maxBytes });
     yield piece;
-  }
-}
-
-/** Ciphertext is written to disk in batches of about this size: one write per MiB, not per network piece. */
-const TEE_BATCH_BYTES = 1024 * 1024;
-
-async function writeFully(handle: FileHandle, pieces: readonly Uint8Array[]): Promise<void> {
-  const total = pieces.reduce((sum, piece) => sum + piece.length, 0);
-  let { bytesWritten } = await handle.writev(pieces);
-  if (bytesWritten === total) return;
-  const rest = Buffer.concat(pieces);
-  while (bytesWritten < total) bytesWritten += (await handle.write(rest, bytesWritten)).bytesWritten;
-}
-
-/**
- * Copies the ciphertext to disk as it passes: the store of record is the envelope as signed.
- * Network pieces (~64 KB) are gathered into 1 MiB writev calls with one write in flight, so disk
- * writes cost a thread-pool round trip per MiB and a failed write fails the upload at the next batch.
- */
-async function* teeToFile(source: AsyncIterable<Uint8Array>, path: string): AsyncGenerator<Uint8Array> {
-  const handle = await open(path, 'wx', 0o600);
-  let batch: Uint8Array[] = [];
-  let batchBytes = 0;
-  let inFlight: Promise<void> | undefined;
-  const flush = async () => {
-    await inFlight;
-    const pieces = batch;
-    batch = [];
-    batchBytes = 0;
-    inFlight = pieces.length > 0 ? writeFully(handle, pieces) : undefined;
-    inFlight?.catch(() => undefined);
-  };
-  try {
-    for await (const piece of source) {
-      batch.push(piece);
-      batchBytes += piece.length;
-      if (batchBytes >= TEE_BATCH_BYTES) await flush();
-      yield piece;
-    }
-    await flush();
-    await inFlight;
-  } finally {
-    await inFlight?.catch(() => undefined);
-    await handle.close();
-  }
-}
-
-async function fsyncFile(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
   }
 }
 
@@ -130,12 +78,14 @@ export async function uploadDataset(room: Room, collaboration: Collaboration, up
   };
   const shape = tableShape(collaboration.id, dataset);
   let loaded: Awaited<ReturnType<typeof decryptIntoEngine>> | undefined;
+  const tee = await CiphertextTee.create(partialPath);
   try {
-    loaded = await decryptIntoEngine(teeToFile(limited(body, room.config.maxUploadBytes), partialPath), unseal, shape, dataset.format, room.engine, room.staging);
+    loaded = await decryptIntoEngine(tee.through(limited(body, room.config.maxUploadBytes)), unseal, shape, dataset.format, room.engine, room.staging);
     const manifest: UploadManifest = verifyUpload(loaded.opened, {
       collaborationId: collaboration.id, dataset, uploader, currentVersion: previous?.version ?? 0, loadedRows: loaded.rows,
     });
-    await fsyncFile(partialPath);
+    await tee.sync();
+    await tee.close();
     await rename(partialPath, finalPath);
     const opened = loaded.opened;
     const entry = await room.state.write(async (tx) => {
@@ -166,6 +116,7 @@ export async function uploadDataset(room: Room, collaboration: Collaboration, up
     room.log.info({ collaboration: collaboration.id, dataset: dataset.name, version: manifest.version, rows: manifest.rows }, 'dataset version committed');
     return { collaboration: collaboration.id, dataset: dataset.name, version: manifest.version, rows: manifest.rows, envelopeSha256: opened.envelopeSha256, auditSeq: entry.seq };
   } finally {
+    await tee.close();
     dataKey?.fill(0);
     if (loaded) await room.engine.discardIncoming(shape, loaded.incomingName).catch(() => undefined);
     await unlink(partialPath).catch(() => undefined);

@@ -1,3 +1,4 @@
+import { readdirSync, readlinkSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signRequest } from '../../src/auth/request-signature.ts';
 import { sha256Hex } from '../../src/crypto/hashing.ts';
@@ -146,6 +147,17 @@ describe('refused uploads leave the previous version intact', () => {
     const before = await snapshot();
     expect(await refusal(putEnvelope(t, 'acme-provider', new TextEncoder().encode(customersCsv(5))))).toEqual({ status: 400, code: 'ENVELOPE_MALFORMED' });
     expect(await snapshot()).toEqual(before);
+  });
+
+  it('and none of them leaves a file open: every partial envelope is closed, not left to the garbage collector', async () => {
+    const open = readdirSync('/proc/self/fd').map((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`);
+      } catch {
+        return '';
+      }
+    });
+    expect(open.filter((target) => target.includes(t.config.dataDirectory) && target.includes('.partial'))).toEqual([]);
   });
 
   it('and a good upload still goes through afterwards', async () => {
