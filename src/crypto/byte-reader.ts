@@ -3,11 +3,17 @@
  * whole stream: the envelope reader's framing needs "the next n bytes", the network gives whatever
  * it has.
  */
+/** Pieces below this size are copied together (see `accept`); network reads are usually ~64 KB. */
+const SMALL_PIECE = 16 * 1024;
+const GATHER_BYTES = 64 * 1024;
+
 export class ByteReader {
   private readonly iterator: AsyncIterator<Uint8Array>;
   private pieces: Uint8Array[] = [];
   private buffered = 0;
   private ended = false;
+  private gathering: Uint8Array | undefined;
+  private gathered = 0;
 
   constructor(source: AsyncIterable<Uint8Array>) {
     this.iterator = source[Symbol.asyncIterator]();
@@ -23,11 +29,36 @@ export class ByteReader {
     while (this.buffered < n && !this.ended) {
       const next = await this.iterator.next();
       if (next.done) this.ended = true;
-      else if (next.value.length > 0) {
-        this.pieces.push(next.value);
-        this.buffered += next.value.length;
-      }
+      else this.accept(next.value);
     }
+    this.sealGathered();
+  }
+
+  /**
+   * Keeps large pieces as they are and copies small ones together into 64 KiB buffers: a sender
+   * trickling one byte per TCP segment would otherwise make every consumer (decryption, hashing,
+   * writev) work per byte, and the piece list grow to a million entries per chunk.
+   */
+  private accept(piece: Uint8Array): void {
+    if (piece.length === 0) return;
+    this.buffered += piece.length;
+    if (piece.length >= SMALL_PIECE) {
+      this.sealGathered();
+      this.pieces.push(piece);
+      return;
+    }
+    if (this.gathering === undefined || this.gathered + piece.length > this.gathering.length) {
+      this.sealGathered();
+      this.gathering = new Uint8Array(GATHER_BYTES);
+    }
+    this.gathering.set(piece, this.gathered);
+    this.gathered += piece.length;
+  }
+
+  private sealGathered(): void {
+    if (this.gathering !== undefined && this.gathered > 0) this.pieces.push(this.gathering.subarray(0, this.gathered));
+    this.gathering = undefined;
+    this.gathered = 0;
   }
 
   /**
@@ -64,8 +95,8 @@ export class ByteReader {
       this.ended = true;
       return true;
     }
-    this.pieces.push(next.value);
-    this.buffered += next.value.length;
+    this.accept(next.value);
+    this.sealGathered();
     return next.value.length === 0 ? this.atEnd() : false;
   }
 
