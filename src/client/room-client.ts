@@ -33,7 +33,11 @@ function parseAnswer<T>(status: number, statusText: string, text: string): T {
 
 /** Talks to a room over HTTP, signing every request with one principal's key. */
 export class RoomClient {
-  constructor(readonly baseUrl: string, private readonly signer?: RequestSigner) {}
+  /**
+   * `idleTimeoutMs`: how long a streamed upload may see no progress (the room neither reading nor
+   * answering) before it is abandoned; 5 minutes, as undici's fetch timeouts were.
+   */
+  constructor(readonly baseUrl: string, private readonly signer?: RequestSigner, private readonly options: { readonly idleTimeoutMs?: number } = {}) {}
 
   /** An unsigned GET (health, room keys). */
   async getPublic<T>(path: string): Promise<T> {
@@ -58,6 +62,8 @@ export class RoomClient {
     const url = new URL(path, this.baseUrl);
     const headers = { ...this.sign(method, path, STREAMED_ENVELOPE), 'content-type': 'application/octet-stream' };
     const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method, headers });
+    const idleMs = this.options.idleTimeoutMs ?? 300_000;
+    request.setTimeout(idleMs, () => request.destroy(new Error(`The room made no progress for ${idleMs / 1000} s (neither reading the upload nor answering); the upload was abandoned.`)));
     const responded = new Promise<IncomingMessage>((resolve, reject) => request.once('response', resolve).once('error', reject));
     const sent = pipeline(Readable.from(body, { objectMode: false }), request).then(() => undefined, (error: unknown) => error);
     const response = await responded.catch(async (error: unknown) => {

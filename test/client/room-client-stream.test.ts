@@ -70,4 +70,14 @@ describe('RoomClient.stream', () => {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     await expect(new RoomClient(url, key).stream('PUT', '/v1/upload', endless())).rejects.toMatchObject({ status: 413, code: 'UPLOAD_TOO_LARGE' });
   });
+
+  it('gives up with a clear error when the room stops making progress, instead of hanging', async () => {
+    server = createServer((req) => req.resume()); // reads everything, never answers
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    async function* small(): AsyncGenerator<Uint8Array> {
+      yield new Uint8Array(1024);
+    }
+    await expect(new RoomClient(url, key, { idleTimeoutMs: 200 }).stream('PUT', '/v1/upload', small())).rejects.toThrow(/no progress for 0.2 s/);
+  });
 });
