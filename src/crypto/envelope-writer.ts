@@ -62,7 +62,8 @@ async function* fixedSizePieces(source: AsyncIterable<Uint8Array>, size: number)
 
 /**
  * Seals a plaintext stream into an envelope, one chunk in memory at a time. A fresh random data
- * key per envelope is sealed to the room; the caller never sees it.
+ * key per envelope is sealed to the room; the caller never sees it. The source must not reuse a
+ * buffer it has yielded (Node streams never do): chunks are held as views of its pieces, not copies.
  */
 export async function* writeEnvelope(plaintext: AsyncIterable<Uint8Array>, options: EnvelopeWriterOptions): AsyncGenerator<Uint8Array> {
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
