@@ -1,0 +1,50 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli, keyFile } from '../support/cli.ts';
+import { customersCsv } from '../support/fixture-csv.ts';
+import { startTestRoom, type TestRoom } from '../support/test-room.ts';
+
+let t: TestRoom;
+beforeAll(async () => {
+  t = await startTestRoom();
+  await t.acceptAll();
+});
+afterAll(async () => t.close());
+
+describe('cleanroom upload, in its own process', () => {
+  it('encrypts and streams a file, prints the receipt and exits promptly; the room holds the rows', async () => {
+    const file = join(t.dir, 'customers.csv');
+    await writeFile(file, customersCsv(20_000));
+    const key = await keyFile(t, 'acme-provider');
+    const started = performance.now();
+    const out = await cli(['upload', '--collab', 'demo', '--url', t.baseUrl, '--key', key, '--dataset', 'advertiser_customers', '--file', file]);
+    // tsx start-up is most of this; a kept-alive socket holding the process open would add seconds.
+    expect(performance.now() - started).toBeLessThan(15_000);
+    expect(out).toMatch(/uploaded advertiser_customers version 1: 20000 rows/);
+    const counted = await t.room.engine.query('SELECT count(*) FROM demo.advertiser_customers');
+    expect(Number(counted.rows[0]?.[0])).toBe(20_000);
+  }, 30_000);
+
+  it('refuses a header that is not the declared one before sending anything', async () => {
+    const file = join(t.dir, 'swapped.csv');
+    const [header, ...rows] = customersCsv(10).trimEnd().split('\n');
+    const names = header!.split(',');
+    [names[0], names[1]] = [names[1]!, names[0]!];
+    await writeFile(file, `${[names.join(','), ...rows].join('\n')}\n`);
+    const key = await keyFile(t, 'acme-provider');
+    await expect(cli(['upload', '--collab', 'demo', '--url', t.baseUrl, '--key', key, '--dataset', 'advertiser_customers', '--file', file]))
+      .rejects.toThrow(/exited 1: .*header must be exactly the declared columns/s);
+  }, 30_000);
+
+  it('prints the room\'s refusal of a streamed file and exits non-zero, leaving version 1 in place', async () => {
+    const file = join(t.dir, 'bad-value.csv');
+    // A valid header and 5,000 good rows, then a purchases value that is not an INTEGER: only the room's load finds it.
+    await writeFile(file, `${customersCsv(5_000).trimEnd()}\n${customersCsv(1, { seed: 7 }).trimEnd().split('\n')[1]!.replace(/,(\d+),([\d.]+),(\d)$/, ',lots,$2,$3')}\n`);
+    const key = await keyFile(t, 'acme-provider');
+    await expect(cli(['upload', '--collab', 'demo', '--url', t.baseUrl, '--key', key, '--dataset', 'advertiser_customers', '--file', file]))
+      .rejects.toThrow(/exited 1: .*UPLOAD_MALFORMED_DATA/s);
+    const counted = await t.room.engine.query('SELECT count(*) FROM demo.advertiser_customers');
+    expect(Number(counted.rows[0]?.[0])).toBe(20_000);
+  }, 30_000);
+});
