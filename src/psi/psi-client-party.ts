@@ -2,10 +2,10 @@ import { rowsOfValues } from './identifier-normalisation.ts';
 import type { NormalisedIdentifiers } from './identifier-normalisation.ts';
 import { concatShared, countOf } from './packed-elements.ts';
 import { encodeRequestMessage, parseResponseMessage, parseSetupMessage } from './psi-messages.ts';
-import { chunkLengths, mapChunks, sliceBy, withPool } from './psi-party-options.ts';
+import { asParty, chunkLengths, mapChunks, sliceBy } from './psi-party-options.ts';
 import type { PsiPartyOptions } from './psi-party-options.ts';
 import { ELEMENT_BYTES } from './psi-protobuf.ts';
-import { checkPsiParameters, checkSetSize, refuseOnDiagnostics } from './psi-rules.ts';
+import { checkSetSize, refuseOnDiagnostics } from './psi-rules.ts';
 
 /** How the PSI client member talks to the room. */
 export interface PsiClientTransport {
@@ -34,34 +34,26 @@ export async function runPsiClient(
   options: PsiPartyOptions,
 ): Promise<PsiClientResult> {
   const values = identifiers.values;
-  refuseOnDiagnostics(checkPsiParameters(options, { client: values.length }));
   const reveal = options.revealIntersection;
-  const progress = options.onProgress ?? (() => undefined);
-  return withPool(options.workers, async (pool) => {
-    const key = await pool.run('new-key', {});
-    try {
-      const lengths = chunkLengths(values.length, pool.size, options.chunkSize);
-      const [requestChunks, setup] = await Promise.all([
-        mapChunks(sliceBy(values, lengths), (chunk) => chunk.length, (inputs) => pool.run('client-request', {
-          key, revealIntersection: reveal, inputs,
-        }), (done, total) => progress('request', done, total)),
-        transport.awaitSetup().then(receivedSetup),
-      ]);
-      refuseOnDiagnostics(checkSetSize('server', setup.size, options));
-      await transport.postRequest(encodeRequestMessage(reveal, requestChunks));
-      const batches = batchesOf(await transport.awaitResponse().then((bytes) =>
-        parseResponseMessage(bytes, { revealIntersection: reveal, chunks: requestChunks }).chunks), pool.size);
-      const results = await mapChunks(batches, (batch) => countOf(batch.elements), (batch) => pool.run('client-finalise', {
-        key, revealIntersection: reveal, setup: setup.shared, elements: batch.elements,
-      }), (done, total) => progress('finalise', done, total));
-      const size = results.reduce((sum, r) => sum + r.size, 0);
-      const base = { size, serverSetSize: setup.size, clientSetSize: values.length };
-      if (!reveal) return base;
-      const matched = results.flatMap((r, i) => Array.from(r.indices ?? [], (index) => index + (batches[i]?.offset ?? 0)));
-      return { ...base, indices: rowsOfValues(identifiers, matched) };
-    } finally {
-      key.fill(0);
-    }
+  return asParty('client', values, options, async ({ pool, key, lengths, progress }) => {
+    const [requestChunks, setup] = await Promise.all([
+      mapChunks(sliceBy(values, lengths), (chunk) => chunk.length, (inputs) => pool.run('client-request', {
+        key, revealIntersection: reveal, inputs,
+      }), (done, total) => progress('request', done, total)),
+      transport.awaitSetup().then(receivedSetup),
+    ]);
+    refuseOnDiagnostics(checkSetSize('server', setup.size, options));
+    await transport.postRequest(encodeRequestMessage(reveal, requestChunks));
+    const batches = batchesOf(await transport.awaitResponse().then((bytes) =>
+      parseResponseMessage(bytes, { revealIntersection: reveal, chunks: requestChunks }).chunks), pool.size);
+    const results = await mapChunks(batches, (batch) => countOf(batch.elements), (batch) => pool.run('client-finalise', {
+      key, revealIntersection: reveal, setup: setup.shared, elements: batch.elements,
+    }), (done, total) => progress('finalise', done, total));
+    const size = results.reduce((sum, r) => sum + r.size, 0);
+    const base = { size, serverSetSize: setup.size, clientSetSize: values.length };
+    if (!reveal) return base;
+    const matched = results.flatMap((r, i) => Array.from(r.indices ?? [], (index) => index + (batches[i]?.offset ?? 0)));
+    return { ...base, indices: rowsOfValues(identifiers, matched) };
   });
 }
 

@@ -1,3 +1,4 @@
+import { checkPsiParameters, refuseOnDiagnostics } from './psi-rules.ts';
 import { PsiWorkerPool } from './worker-pool.ts';
 
 export type PsiPhase = 'setup' | 'request' | 'process' | 'finalise';
@@ -60,4 +61,32 @@ export function mapChunks<In, Out>(
     progress(done, total);
     return out;
   }));
+}
+
+/** What each side's protocol run starts from. */
+export interface PartySession {
+  readonly pool: PsiWorkerPool;
+  /** This session's fresh key, zeroed when the run ends. */
+  readonly key: Uint8Array;
+  /** Chunk lengths over the party's own set. */
+  readonly lengths: readonly number[];
+  readonly progress: NonNullable<PsiPartyOptions['onProgress']>;
+}
+
+/**
+ * Runs one side of the protocol: refuses bad parameters before any work, then hands `body` a
+ * worker pool and a fresh key for this session only (the same key would give the same
+ * ciphertexts and link sessions), zeroing the key however the run ends.
+ */
+export function asParty<T>(role: 'server' | 'client', values: readonly string[], options: PsiPartyOptions, body: (session: PartySession) => Promise<T>): Promise<T> {
+  refuseOnDiagnostics(checkPsiParameters(options, { [role]: values.length }));
+  const progress = options.onProgress ?? (() => undefined);
+  return withPool(options.workers, async (pool) => {
+    const key = await pool.run('new-key', {});
+    try {
+      return await body({ pool, key, lengths: chunkLengths(values.length, pool.size, options.chunkSize), progress });
+    } finally {
+      key.fill(0);
+    }
+  });
 }

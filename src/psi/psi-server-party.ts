@@ -1,8 +1,8 @@
 import { countOf, splitPacked } from './packed-elements.ts';
 import { encodeResponseMessage, encodeSetupMessage, parseRequestMessage } from './psi-messages.ts';
-import { chunkLengths, mapChunks, sliceBy, withPool } from './psi-party-options.ts';
+import { asParty, mapChunks, sliceBy } from './psi-party-options.ts';
 import type { PsiPartyOptions } from './psi-party-options.ts';
-import { checkPsiParameters, checkSetSize, DEFAULT_FALSE_POSITIVE_RATE, refuseOnDiagnostics } from './psi-rules.ts';
+import { checkSetSize, DEFAULT_FALSE_POSITIVE_RATE, refuseOnDiagnostics } from './psi-rules.ts';
 import { UnprocessableError } from '../errors/cleanroom-error.ts';
 import type { NormalisedIdentifiers } from './identifier-normalisation.ts';
 
@@ -29,35 +29,26 @@ export async function runPsiServer(
   options: PsiPartyOptions,
 ): Promise<PsiServerResult> {
   const values = identifiers.values;
-  refuseOnDiagnostics(checkPsiParameters(options, { server: values.length }));
   const reveal = options.revealIntersection;
-  const progress = options.onProgress ?? (() => undefined);
-  return withPool(options.workers, async (pool) => {
-    // A fresh key per session: the same key would give the same ciphertexts, linking sessions.
-    const key = await pool.run('new-key', {});
-    try {
-      const lengths = chunkLengths(values.length, pool.size, options.chunkSize);
-      const encrypted = await mapChunks(sliceBy(values, lengths), (chunk) => chunk.length, (inputs) => pool.run('server-setup', {
-        key, inputs, falsePositiveRate: options.falsePositiveRate ?? DEFAULT_FALSE_POSITIVE_RATE,
-      }), (done, total) => progress('setup', done, total));
-      await transport.postSetup(encodeSetupMessage(await pool.run('sort', { buffers: encrypted })));
+  return asParty('server', values, options, async ({ pool, key, lengths, progress }) => {
+    const encrypted = await mapChunks(sliceBy(values, lengths), (chunk) => chunk.length, (inputs) => pool.run('server-setup', {
+      key, inputs, falsePositiveRate: options.falsePositiveRate ?? DEFAULT_FALSE_POSITIVE_RATE,
+    }), (done, total) => progress('setup', done, total));
+    await transport.postSetup(encodeSetupMessage(await pool.run('sort', { buffers: encrypted })));
 
-      const request = parseRequestMessage(await transport.awaitRequest());
-      if (request.revealIntersection !== reveal) {
-        throw new UnprocessableError('PSI_REVEAL_MISMATCH', 'The client asked for a different result than the rule allows.', {
-          requested: request.revealIntersection, allowed: reveal,
-        });
-      }
-      refuseOnDiagnostics(checkSetSize('client', request.size, options));
-      const answered = await mapChunks(request.chunks, countOf, (elements) => pool.run('server-process', {
-        key, revealIntersection: reveal, elements,
-      }), (done, total) => progress('process', done, total));
-      // Size only: sort the whole response, or chunk boundaries would tell the client where its matches were.
-      const response = reveal ? answered : splitPacked(await pool.run('sort', { buffers: answered }), request.chunks.map(countOf));
-      await transport.postResponse(encodeResponseMessage(response));
-      return { serverSetSize: values.length, clientSetSize: request.size };
-    } finally {
-      key.fill(0);
+    const request = parseRequestMessage(await transport.awaitRequest());
+    if (request.revealIntersection !== reveal) {
+      throw new UnprocessableError('PSI_REVEAL_MISMATCH', 'The client asked for a different result than the rule allows.', {
+        requested: request.revealIntersection, allowed: reveal,
+      });
     }
+    refuseOnDiagnostics(checkSetSize('client', request.size, options));
+    const answered = await mapChunks(request.chunks, countOf, (elements) => pool.run('server-process', {
+      key, revealIntersection: reveal, elements,
+    }), (done, total) => progress('process', done, total));
+    // Size only: sort the whole response, or chunk boundaries would tell the client where its matches were.
+    const response = reveal ? answered : splitPacked(await pool.run('sort', { buffers: answered }), request.chunks.map(countOf));
+    await transport.postResponse(encodeResponseMessage(response));
+    return { serverSetSize: values.length, clientSetSize: request.size };
   });
 }
