@@ -6,6 +6,7 @@ import type { PrincipalKey } from '../../src/keys/principal-key-file.ts';
 import { approvalSigningBytes } from '../../src/query/template.ts';
 import { startTestRoom, type TestRoom } from '../../test/support/test-room.ts';
 
+// The room's default (CLEANROOM_THREADS=2); BENCH_ENGINE_THREADS overrides it for experiments.
 export const ENGINE_THREADS = Number(process.env.BENCH_ENGINE_THREADS ?? 2);
 export const OWNER: Record<string, string> = { advertiser_customers: 'acme-provider', publisher_impressions: 'northwind-provider' };
 
