@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { totalLength } from './bytes.ts';
 
 /**
  * Per-chunk AEAD for envelopes: ChaCha20-Poly1305 (RFC 8439) through Node's native crypto.
@@ -40,7 +41,7 @@ export function sealChunk(key: Uint8Array, prefix: Uint8Array, index: number, fi
  * assembling each chunk; nothing is returned before the tag has been checked.
  */
 export function openChunk(key: Uint8Array, prefix: Uint8Array, index: number, final: boolean, sealed: readonly Uint8Array[]): Uint8Array[] | undefined {
-  const length = sealed.reduce((sum, piece) => sum + piece.length, 0);
+  const length = totalLength(sealed);
   if (length < TAG_BYTES) return undefined;
   const decipher = createDecipheriv(CHUNK_CIPHER, key, chunkNonce(prefix, index, final), { authTagLength: TAG_BYTES });
   const tag = Buffer.alloc(TAG_BYTES);

@@ -1,6 +1,6 @@
 import { InvalidInputError, UnprocessableError } from '../errors/cleanroom-error.ts';
 import { ByteReader } from './byte-reader.ts';
-import { fromBase64 } from './bytes.ts';
+import { fromBase64, totalLength } from './bytes.ts';
 import { NONCE_PREFIX_BYTES, TAG_BYTES, openChunk } from './chunk-cipher.ts';
 import { createSha256 } from './hashing.ts';
 import {
@@ -114,7 +114,7 @@ export async function readEnvelope(source: AsyncIterable<Uint8Array>, options: E
     if (!final && length !== header.chunkSize + TAG_BYTES) throw malformed('A non-final chunk is not full size.', { chunk: index });
     // Chunks (1 MiB by default) stay in the pieces the network delivered: no copy to assemble them.
     const sealed = await reader.readPieces(length);
-    if (sealed.reduce((sum, piece) => sum + piece.length, 0) < length) throw truncatedFrame();
+    if (totalLength(sealed) < length) throw truncatedFrame();
     const plain = openChunk(key, prefix, index, final, sealed);
     if (!plain) throw tampered('A chunk failed authentication: the ciphertext was altered, reordered or cut.', { chunk: index });
     envelopeHash.update(head);

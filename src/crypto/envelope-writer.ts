@@ -1,4 +1,4 @@
-import { u32, toBase64 } from './bytes.ts';
+import { totalLength, u32, toBase64 } from './bytes.ts';
 import { newNoncePrefix, sealChunk } from './chunk-cipher.ts';
 import { createSha256 } from './hashing.ts';
 import { randomKey, sealTo } from './sealing.ts';
@@ -28,8 +28,7 @@ export function frameHead(type: number, length: number): Uint8Array {
 
 export function frame(type: number, payload: Uint8Array): Uint8Array {
   const out = new Uint8Array(5 + payload.length);
-  out[0] = type;
-  out.set(u32(payload.length), 1);
+  out.set(frameHead(type, payload.length));
   out.set(payload, 5);
   return out;
 }
@@ -92,7 +91,7 @@ export async function* writeEnvelope(plaintext: AsyncIterable<Uint8Array>, optio
   let previous: Uint8Array | undefined;
   // Head, ciphertext and tag go out as three pieces rather than one copied frame.
   function* chunkFrame(type: number, sealed: readonly Uint8Array[]): Generator<Uint8Array> {
-    yield emit(frameHead(type, sealed.reduce((sum, piece) => sum + piece.length, 0)));
+    yield emit(frameHead(type, totalLength(sealed)));
     for (const piece of sealed) yield emit(piece);
   }
   for await (const piece of fixedSizePieces(plaintext, chunkSize)) {

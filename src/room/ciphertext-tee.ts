@@ -1,11 +1,12 @@
 import { open, type FileHandle } from 'node:fs/promises';
+import { totalLength } from '../crypto/bytes.ts';
 
 /** Ciphertext is written to disk in batches of about this size (or piece count): one write per MiB, not per network piece. */
 const TEE_BATCH_BYTES = 1024 * 1024;
 const TEE_BATCH_PIECES = 1024;
 
 async function writeFully(handle: FileHandle, pieces: readonly Uint8Array[]): Promise<void> {
-  const total = pieces.reduce((sum, piece) => sum + piece.length, 0);
+  const total = totalLength(pieces);
   let { bytesWritten } = await handle.writev(pieces);
   if (bytesWritten === total) return;
   const rest = Buffer.concat(pieces);
