@@ -26,7 +26,8 @@ export type DiagnosticCode =
   | 'RESERVED_NAME'
   | 'AD_HOC_NOT_ALLOWED'
   | 'DP_NOT_SUPPORTED'
-  | 'DP_REQUIRED';
+  | 'DP_REQUIRED'
+  | 'TYPE_MISMATCH';
 
 export interface SourcePosition {
   readonly offset: number;

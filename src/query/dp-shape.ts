@@ -51,7 +51,7 @@ export function dpShape(collaboration: Collaboration, sql: string, tree: SqlNode
     if (a.column !== unitA || b.column !== unitB) refuse(`DP joins must be on the privacy units, so one person stays one person: ${a.dataset}.${a.column} = ${b.dataset}.${b.column} is not.`, tree, 'rules.privacyUnit');
   }
   if (tree.having) refuse('HAVING filters on exact aggregates, which DP cannot release; filter rows with WHERE.', child(tree, 'having'));
-  const firstUnit = release.unitRefs[0];
+  const firstUnit = release.unitCounts.find((u) => u.kind === 'column' && u.ref);
   if (!firstUnit) refuse('The query has no privacy unit in FROM.', tree);
 
   const select = children(tree, 'select_list');
@@ -99,7 +99,7 @@ export function dpShape(collaboration: Collaboration, sql: string, tree: SqlNode
     ...tree,
     modifiers: [],
     select_list: [
-      columnRef(firstUnit.ref, '__cr_unit'),
+      columnRef(firstUnit.ref as readonly string[], '__cr_unit'),
       ...groups.map((g, i) => ({ ...g, alias: `__cr_g${i}` })),
       ...metrics,
     ],

@@ -4,6 +4,8 @@ import type { CheckerState } from './checker-state.ts';
 import { merge, none, type ExprContext, type ExprFacts } from './expression-facts.ts';
 import { resolveColumn, type ColumnInfo, type ViewInfo } from './scope.ts';
 import { child, children, fold, isNode, text, type SqlNode } from './sql-tree.ts';
+import { BOOLEAN, DOUBLE, UNKNOWN, commonType, fromLogicalType, isNumeric, typeName, type SqlType } from './sql-types.ts';
+import { TypeRules, type Operand } from './type-rules.ts';
 
 const ARITHMETIC = new Set(['+', '-', '*', '/', '//', '%']);
 
@@ -18,24 +20,22 @@ export interface RelationHooks {
  * may appear, which functions and aggregates are allowed, and the one allowed subquery form.
  */
 export class ExpressionChecker {
-  constructor(private readonly state: CheckerState, private readonly relations: RelationHooks) {}
+  private readonly types: TypeRules;
 
-  /** Checks one expression in its context and returns what it is made of. */
+  constructor(private readonly state: CheckerState, private readonly relations: RelationHooks) {
+    this.types = new TypeRules(state);
+  }
+
+  /** Checks one expression in its context and returns what it is made of, with its type. */
   check(node: SqlNode, ctx: ExprContext): ExprFacts {
     switch (node.class) {
-      case 'CONSTANT': {
-        // The tree travels as JSON through JavaScript numbers; an integer past 2^53 would be
-        // silently changed on the way back, so the room refuses rather than run another query.
-        const constant = node.value as { value?: unknown; type?: { id?: string } } | undefined;
-        const integerType = /INT/.test(constant?.type?.id ?? '');
-        if (integerType && typeof constant?.value === 'number' && !Number.isSafeInteger(constant.value)) {
-          this.state.refuse('CONSTRUCT_NOT_ALLOWED', 'Integer constants beyond ±2^53 are not supported; use a DOUBLE literal (e.g. 1e19).', node);
-        }
-        return none;
+      case 'CONSTANT':
+        return this.constant(node);
+      case 'PARAMETER': {
+        const name = text(node, 'identifier');
+        this.state.parameters.add(name);
+        return { ...none, type: ctx.parameterTypes?.get(name) ?? UNKNOWN };
       }
-      case 'PARAMETER':
-        this.state.parameters.add(text(node, 'identifier'));
-        return none;
       case 'COLUMN_REF':
         return this.columnRef(node, ctx);
       case 'FUNCTION':
@@ -46,27 +46,39 @@ export class ExpressionChecker {
       case 'STAR':
         this.state.refuse('STAR_NOT_ALLOWED', '* and COLUMNS(…) are not allowed: name the columns you need.', node);
         return none;
-      case 'CASE':
-        return merge([
-          ...children(node, 'case_checks').flatMap((c) => [child(c, 'when_expr'), child(c, 'then_expr')]).filter(isNode).map((e) => this.check(e, ctx)),
-          ...[child(node, 'else_expr')].filter(isNode).map((e) => this.check(e, ctx)),
-        ]);
-      case 'CAST':
+      case 'CASE': {
+        const checks = children(node, 'case_checks');
+        const conditions = checks.map((c) => child(c, 'when_expr')).filter(isNode).map((e) => this.operand(e, ctx));
+        for (const condition of conditions) this.types.condition(condition, 'CASE WHEN');
+        const results = [...checks.map((c) => child(c, 'then_expr')), child(node, 'else_expr')].filter(isNode).map((e) => this.operand(e, ctx));
+        return this.facts([...conditions, ...results], this.types.meet(results, node, 'CASE'));
+      }
+      case 'CAST': {
         // A failing cast would turn one row's value into an error an attacker can observe.
         this.state.edits.push({ kind: 'try-cast', node });
-        return this.passThrough(child(node, 'child'), ctx, false);
-      case 'COMPARISON':
-        return merge([child(node, 'left'), child(node, 'right')].filter(isNode).map((e) => this.check(e, ctx)));
-      case 'CONJUNCTION':
-        return merge(children(node, 'children').map((e) => this.check(e, ctx)));
-      case 'BETWEEN':
-        return merge([child(node, 'input'), child(node, 'lower'), child(node, 'upper')].filter(isNode).map((e) => this.check(e, ctx)));
+        const inner = child(node, 'child');
+        const facts = inner ? this.check(inner, { ...ctx, projection: false }) : none;
+        const target = fromLogicalType(node.cast_type);
+        if (target.kind === 'other' || target.kind === 'list') this.state.refuse('TYPE_MISMATCH', `Casts to ${typeName(target)} are not supported.`, node, { rule: 'types' });
+        return { ...facts, bare: undefined, type: target };
+      }
+      case 'COMPARISON': {
+        const operands = [child(node, 'left'), child(node, 'right')].filter(isNode).map((e) => this.operand(e, ctx));
+        this.types.meet(operands, node, 'This comparison');
+        return this.facts(operands, BOOLEAN);
+      }
+      case 'CONJUNCTION': {
+        const operands = children(node, 'children').map((e) => this.operand(e, ctx));
+        for (const operand of operands) this.types.condition(operand, node.type === 'CONJUNCTION_OR' ? 'OR' : 'AND');
+        return this.facts(operands, BOOLEAN);
+      }
+      case 'BETWEEN': {
+        const operands = [child(node, 'input'), child(node, 'lower'), child(node, 'upper')].filter(isNode).map((e) => this.operand(e, ctx));
+        this.types.meet(operands, node, 'BETWEEN');
+        return this.facts(operands, BOOLEAN);
+      }
       case 'OPERATOR':
-        if (!OPERATORS.has(text(node, 'type'))) {
-          this.state.refuse('FUNCTION_NOT_ALLOWED', `The operator ${text(node, 'type')} is not allowed (struct, list and map access can reach inside values).`, node);
-          return none;
-        }
-        return merge(children(node, 'children').map((e) => this.check(e, ctx)));
+        return this.operator(node, ctx);
       case 'SUBQUERY':
         return this.subquery(node, ctx);
       default:
@@ -75,10 +87,65 @@ export class ExpressionChecker {
     }
   }
 
-  private passThrough(inner: SqlNode | undefined, ctx: ExprContext, keepBare: boolean): ExprFacts {
-    if (!inner) return none;
-    const facts = this.check(inner, { ...ctx, projection: ctx.projection && keepBare });
-    return { ...facts, bare: undefined };
+  /** A condition (WHERE, HAVING, JOIN ON): checked, and required to be TRUE/FALSE. */
+  checkCondition(node: SqlNode, ctx: ExprContext): ExprFacts {
+    const operand = this.operand(node, ctx);
+    this.types.condition(operand, ctx.place);
+    return operand.facts;
+  }
+
+  /**
+   * An expression used as an operand of another. An aggregate there is computed as DOUBLE, whose
+   * arithmetic and comparisons never raise (HUGEINT sums would overflow a DECIMAL comparison).
+   */
+  private operand(node: SqlNode, ctx: ExprContext): Operand {
+    const facts = this.check(node, { ...ctx, projection: false });
+    if (node.class === 'FUNCTION' && AGGREGATES.has(fold(text(node, 'function_name'))) && isNumeric(facts.type)) {
+      this.state.edits.push({ kind: 'double-aggregate', node });
+      return { node, facts: { ...facts, type: DOUBLE } };
+    }
+    return { node, facts };
+  }
+
+  private facts(operands: readonly Operand[], type: SqlType): ExprFacts {
+    return merge(operands.map((o) => o.facts), type);
+  }
+
+  private constant(node: SqlNode): ExprFacts {
+    const value = node.value as { value?: unknown; type?: { id?: string }; is_null?: boolean } | undefined;
+    // The tree travels as JSON through JavaScript numbers; an integer past 2^53 would be
+    // silently changed on the way back, so the room refuses rather than run another query.
+    const integerType = /INT/.test(value?.type?.id ?? '');
+    if (integerType && typeof value?.value === 'number' && !Number.isSafeInteger(value.value)) {
+      this.state.refuse('CONSTRUCT_NOT_ALLOWED', 'Integer constants beyond ±2^53 are not supported; use a DOUBLE literal (e.g. 1e19).', node);
+    }
+    if (value?.is_null) return none;
+    const type: SqlType = value?.type?.id === 'VARCHAR' ? { kind: 'string-literal', value: String(value.value ?? '') } : fromLogicalType(value?.type);
+    return { ...none, type };
+  }
+
+  private operator(node: SqlNode, ctx: ExprContext): ExprFacts {
+    const kind = text(node, 'type');
+    if (!OPERATORS.has(kind)) {
+      this.state.refuse('FUNCTION_NOT_ALLOWED', `The operator ${kind} is not allowed (struct, list and map access can reach inside values).`, node);
+      return none;
+    }
+    const operands = children(node, 'children').map((e) => this.operand(e, ctx));
+    switch (kind) {
+      case 'OPERATOR_NOT':
+        for (const operand of operands) this.types.condition(operand, 'NOT');
+        return this.facts(operands, BOOLEAN);
+      case 'OPERATOR_IS_NULL': case 'OPERATOR_IS_NOT_NULL':
+        return this.facts(operands, BOOLEAN);
+      case 'COMPARE_IN': case 'COMPARE_NOT_IN':
+        this.types.meet(operands, node, 'IN');
+        return this.facts(operands, BOOLEAN);
+      case 'OPERATOR_NULLIF':
+        this.types.meet(operands, node, 'NULLIF');
+        return this.facts(operands, operands[0]?.facts.type ?? UNKNOWN);
+      default:
+        return this.facts(operands, this.types.meet(operands, node, 'COALESCE'));
+    }
   }
 
   private columnRef(node: SqlNode, ctx: ExprContext): ExprFacts {
@@ -87,7 +154,7 @@ export class ExpressionChecker {
     const shown = names.join('.');
     if (!resolved.ok) {
       const alias = names.length === 1 ? ctx.aliases?.get(fold(names[0] as string)) : undefined;
-      if (alias) return { ...alias, aggregate: false, aggregates: [] };
+      if (alias) return { ...alias, aggregate: false, aggregates: [], constant: false };
       if (resolved.reason === 'qualified') this.state.refuse('QUALIFIED_NAME_NOT_ALLOWED', `"${shown}": refer to columns as column or alias.column.`, node);
       else if (resolved.reason === 'ambiguous') this.state.refuse('COLUMN_AMBIGUOUS', `"${shown}" is in more than one table here; qualify it.`, node);
       else this.state.refuse('COLUMN_UNKNOWN', `"${shown}" is not a declared column of the datasets or views in scope (undeclared columns are never readable).`, node);
@@ -97,7 +164,7 @@ export class ExpressionChecker {
     this.state.touch(column);
     const dataset = column.origin?.dataset ?? [...column.datasets][0];
     const where = { dataset, column: column.origin?.column ?? column.name, rule: `datasets.${dataset}.columns.${column.origin?.column ?? column.name}.class = ${column.class}` };
-    const facts: ExprFacts = { aggregate: false, classes: new Set([column.class]), datasets: column.datasets, aggregates: [], bare: column };
+    const facts: ExprFacts = { aggregate: false, classes: new Set([column.class]), datasets: column.datasets, aggregates: [], bare: column, type: column.type, constant: false };
     switch (column.class) {
       case 'blocked':
         this.state.refuse('COLUMN_BLOCKED', `${shown} is blocked by its owner and can never be referenced.`, node, where);
@@ -135,12 +202,13 @@ export class ExpressionChecker {
       if (constantAt !== undefined && args[constantAt]?.class !== 'CONSTANT') {
         this.state.refuse('FUNCTION_NOT_ALLOWED', `The ${constantAt === 0 ? 'part' : 'format'} argument of ${name}() must be a constant, so it is checked before any row is read.`, node, { rule: 'function allow-list' });
       }
-      const facts = merge(args.map((a) => this.check(a, { ...ctx, projection: false })));
+      const operands = args.map((a) => this.operand(a, ctx));
+      const facts = this.facts(operands, UNKNOWN);
       if (ARITHMETIC.has(name) && facts.classes.size > 0 && !facts.aggregate) {
         this.state.refuse('FUNCTION_NOT_ALLOWED', `Arithmetic (${name}) on row values is not allowed in ${ctx.place}: it can fail on one row and so reveal it. Compute over aggregates instead.`, node, { rule: 'function allow-list' });
+        return { ...facts, bare: undefined };
       }
-      if (facts.aggregate) for (const a of args) if (a.class === 'FUNCTION' && AGGREGATES.has(fold(text(a, 'function_name')))) this.state.edits.push({ kind: 'double-aggregate', node: a });
-      return { ...facts, bare: undefined };
+      return { ...facts, bare: undefined, type: this.types.scalar(name, node, operands) };
     }
     if (!ctx.aggregatesAllowed || ctx.insideAggregate || ctx.projection) {
       this.state.refuse('AGGREGATE_MISPLACED', `${name}() is not allowed in ${ctx.place}${ctx.insideAggregate ? ' (aggregates do not nest)' : ''}.`, node);
@@ -150,7 +218,7 @@ export class ExpressionChecker {
     if (orders.length > 0) this.state.refuse('CONSTRUCT_NOT_ALLOWED', `ORDER BY inside ${name}() is not allowed.`, node);
     const distinct = node.distinct === true;
     const rule: AggregateName = name === 'count' && distinct ? 'count_distinct' : ruleName;
-    const inner: ExprContext = { ...ctx, insideAggregate: true, aggregatesAllowed: false, place: `${name}()` };
+    const inner: ExprContext = { ...ctx, insideAggregate: true, aggregatesAllowed: false, place: `${name}()`, semiJoins: undefined };
     let argFacts: ExprFacts[];
     const single = args[0];
     if ((name === 'count') && args.length === 1 && single?.class === 'COLUMN_REF') {
@@ -164,7 +232,7 @@ export class ExpressionChecker {
     const filter = child(node, 'filter');
     if (filter) {
       this.state.refuse('CONSTRUCT_NOT_ALLOWED', `FILTER on ${name}() would aggregate a hand-picked subset of the group, which the threshold does not see; filter with WHERE.`, node);
-      this.check(filter, { ...ctx, aggregatesAllowed: false, place: `FILTER of ${name}()` });
+      this.check(filter, { ...ctx, aggregatesAllowed: false, place: `FILTER of ${name}()`, semiJoins: undefined });
     }
     for (const a of args) {
       if (a.class !== 'COLUMN_REF') {
@@ -181,7 +249,8 @@ export class ExpressionChecker {
       }
     }
     const merged = merge(argFacts);
-    return { aggregate: true, classes: merged.classes, datasets: merged.datasets, aggregates: [rule] };
+    const type = this.types.aggregate(name, node, single && argFacts[0] && args.length === 1 ? { node: single, facts: argFacts[0] } : undefined);
+    return { aggregate: true, classes: merged.classes, datasets: merged.datasets, aggregates: [rule], type, constant: false };
   }
 
   /** Only `identifier IN (SELECT identifier FROM partner …)`: a semi-join on an allowed pair. */
@@ -192,6 +261,10 @@ export class ExpressionChecker {
       this.state.refuse('SUBQUERY_NOT_ALLOWED', 'The only subquery allowed in an expression is identifier IN (SELECT identifier FROM partner dataset …); scalar and EXISTS subqueries would release unthresholded values.', node);
       return none;
     }
+    if (!ctx.semiJoins) {
+      this.state.refuse('SUBQUERY_NOT_ALLOWED', `IN (SELECT …) is not allowed in ${ctx.place}; use it in WHERE, SELECT or GROUP BY, where the room counts the partner's people in each group.`, node);
+      return none;
+    }
     const probed = resolveColumn(ctx.scope, probe.column_names as string[]);
     const view = this.relations.checkView(inner, ctx.views, 'IN subquery');
     if (!probed.ok) {
@@ -200,11 +273,24 @@ export class ExpressionChecker {
     }
     this.state.touch(probed.column);
     const projected = view ? [...view.columns.values()] : [];
-    if (view && (projected.length !== 1 || projected[0]?.class !== 'identifier')) {
+    const selected = projected[0];
+    if (view && (projected.length !== 1 || selected?.class !== 'identifier')) {
       this.state.refuse('SUBQUERY_NOT_ALLOWED', 'An IN subquery must select exactly one identifier column.', inner);
-    } else if (view && projected[0]) {
-      this.relations.allowedPair(probed.column, projected[0], node);
+    } else if (view && selected && !commonType([{ type: probed.column.type, constant: false }, { type: selected.type, constant: false }])) {
+      this.state.refuse('TYPE_MISMATCH', `IN (SELECT …) compares ${typeName(probed.column.type)} with ${typeName(selected.type)}; an implicit conversion could fail on one row.`, node, { rule: 'types: no implicit conversion that can fail' });
+    } else if (view && selected && this.relations.allowedPair(probed.column, selected, node)) {
+      // The partner's people in a group are counted as the group's matched probe values, which is
+      // exact only when the subquery reads one dataset and selects that dataset's privacy unit.
+      const dataset = selected.origin ? this.state.collaboration.datasets.get(selected.origin.dataset) : undefined;
+      if (!dataset || view.datasets.size !== 1 || selected.origin?.column !== dataset.rules.privacyUnit) {
+        this.state.refuse('SUBQUERY_NOT_ALLOWED', `IN (SELECT …) must read one dataset and select its privacy unit${dataset ? ` (${dataset.name}.${dataset.rules.privacyUnit})` : ''}, so the room can count that dataset's people in every group.`, inner, {
+          rule: dataset ? `datasets.${dataset.name}.rules.privacyUnit` : 'rules.privacyUnit', ...(dataset ? { dataset: dataset.name } : {}),
+        });
+      } else {
+        const covers = new Set([dataset.name, ...view.innerUnits.flatMap((u) => (u.kind === 'semi-join' ? [...u.semiJoin.covers] : [...(u.unit.covers ?? [])]))]);
+        ctx.semiJoins.push({ dataset: dataset.name, membership: node, probe, probeSource: { alias: probed.table.alias, column: probed.column.name }, covers });
+      }
     }
-    return { aggregate: false, classes: new Set(['dimension']), datasets: new Set([...probed.column.datasets, ...(view?.datasets ?? [])]), aggregates: [] };
+    return { aggregate: false, classes: new Set(['dimension']), datasets: new Set([...probed.column.datasets, ...(view?.datasets ?? [])]), aggregates: [], type: BOOLEAN, constant: false };
   }
 }

@@ -1,5 +1,6 @@
 import type { AggregateName, ColumnClass } from '../policy/policy-document.ts';
-import type { ColumnInfo, Scope, ViewInfo } from './scope.ts';
+import type { ColumnInfo, Scope, SemiJoinUnit, ViewInfo } from './scope.ts';
+import { UNKNOWN, type SqlType } from './sql-types.ts';
 
 /** Where an expression sits decides what it may contain. */
 export interface ExprContext {
@@ -12,6 +13,13 @@ export interface ExprContext {
   readonly projection: boolean;
   readonly place: string;
   readonly aliases?: ReadonlyMap<string, ExprFacts>;
+  /**
+   * Where `x IN (SELECT unit FROM d …)` may appear, the partner's people are collected here so the
+   * room can count them per group; where it is absent (JOIN ON, HAVING, ORDER BY) a semi-join is refused.
+   */
+  readonly semiJoins?: SemiJoinUnit[];
+  /** declared types of template parameters ($name → type) */
+  readonly parameterTypes?: ReadonlyMap<string, SqlType>;
 }
 
 /** What the checker learned about an expression. */
@@ -22,13 +30,21 @@ export interface ExprFacts {
   readonly aggregates: readonly AggregateName[];
   /** a bare column reference passes its info through (for views and joins) */
   readonly bare?: ColumnInfo;
+  /** the type DuckDB will give it (UNKNOWN where the checker already refused) */
+  readonly type: SqlType;
+  /** no column, aggregate or row value anywhere inside: its value cannot depend on data */
+  readonly constant: boolean;
 }
 
-export const none: ExprFacts = { aggregate: false, classes: new Set(), datasets: new Set(), aggregates: [] };
+/** What a refused or typeless expression contributes: nothing, and a type that mixes without complaint. */
+export const none: ExprFacts = { aggregate: false, classes: new Set(), datasets: new Set(), aggregates: [], type: UNKNOWN, constant: true };
 
-export const merge = (facts: readonly ExprFacts[]): ExprFacts => ({
+/** Facts of an expression built from parts; the caller sets its type. */
+export const merge = (facts: readonly ExprFacts[], type: SqlType = UNKNOWN): ExprFacts => ({
   aggregate: facts.some((f) => f.aggregate),
   classes: new Set(facts.flatMap((f) => [...f.classes])),
   datasets: new Set(facts.flatMap((f) => [...f.datasets])),
   aggregates: facts.flatMap((f) => f.aggregates),
+  type,
+  constant: facts.every((f) => f.constant),
 });

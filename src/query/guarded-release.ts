@@ -1,14 +1,13 @@
 import type { CheckedRelease } from './query-checker.ts';
 import { isAggregateCall, shapeKey } from './dp-post-processing.ts';
 import { resolveGrouping } from './grouping.ts';
-import { aggregateCall, child, children, columnRef, fold, text, type SqlNode } from './sql-tree.ts';
+import { aggregateCall, caseWhen, child, children, columnRef, fold, text, type SqlNode } from './sql-tree.ts';
 
 export const GROUPS_ALIAS = '__cr_groups';
 export const PASS_COLUMN = '__cr_pass';
 
 type Mutable = Record<string, unknown>;
 
-const NULL_CONSTANT: SqlNode = { class: 'CONSTANT', type: 'VALUE_CONSTANT', alias: '', query_location: -1, value: { type: { id: 'NULL', type_info: null }, is_null: true } };
 const FALSE_CONSTANT: SqlNode = { class: 'CONSTANT', type: 'VALUE_CONSTANT', alias: '', query_location: -1, value: { type: { id: 'BOOLEAN', type_info: null }, is_null: false, value: false } };
 const integer = (value: number): SqlNode => ({ class: 'CONSTANT', type: 'VALUE_CONSTANT', alias: '', query_location: -1, value: { type: { id: 'BIGINT', type_info: null }, is_null: false, value } });
 const groupsColumn = (name: string, alias = '') => columnRef([GROUPS_ALIAS, name], alias);
@@ -16,9 +15,7 @@ const compare = (type: string, left: SqlNode, right: SqlNode): SqlNode => ({ cla
 const conjunction = (type: 'CONJUNCTION_AND' | 'CONJUNCTION_OR', parts: SqlNode[]): SqlNode =>
   (parts.length === 1 ? (parts[0] as SqlNode) : { class: 'CONJUNCTION', type, alias: '', query_location: -1, children: parts });
 const not = (inner: SqlNode): SqlNode => ({ class: 'OPERATOR', type: 'OPERATOR_NOT', alias: '', query_location: -1, children: [inner] });
-/** CASE WHEN pass THEN expr ELSE otherwise END: DuckDB evaluates a branch only for rows that take it. */
-const guarded = (pass: SqlNode, expr: SqlNode, alias = '', otherwise: SqlNode = NULL_CONSTANT): SqlNode =>
-  ({ class: 'CASE', type: 'CASE_EXPR', alias, query_location: -1, case_checks: [{ when_expr: pass, then_expr: expr }], else_expr: otherwise });
+const guarded = caseWhen;
 
 function outputName(item: SqlNode, i: number): string {
   if (text(item, 'alias')) return text(item, 'alias');
@@ -75,9 +72,11 @@ export function guardRelease(root: SqlNode, release: CheckedRelease, minGroupSiz
   // With one dataset read straight from its table (no join, no view) and one row per person, every
   // row of a group is a different person: count(unit) is exactly count(DISTINCT unit), and cheaper.
   const from = child(root, 'from_table');
-  const singleTable = release.unitRefs.length === 1 && from?.type === 'BASE_TABLE' && text(from, 'schema_name') !== '';
-  const units = release.unitRefs.map(({ unit, ref }, i) => ({
-    node: aggregateCall('count', [columnRef(ref)], { distinct: !(singleTable && uniqueUnits.has(unit.dataset)), alias: `__cr_units_${i}` }),
+  const singleTable = release.unitCounts.length === 1 && release.unitCounts[0]?.kind === 'column' && from?.type === 'BASE_TABLE' && text(from, 'schema_name') !== '';
+  // An empty guard would release every group; the checker refuses such a query, so this is a bug.
+  if (release.unitCounts.length === 0) throw new Error('guardRelease: a release with no privacy unit to count');
+  const units = release.unitCounts.map(({ dataset, expression }, i) => ({
+    node: aggregateCall('count', [expression], { distinct: !(singleTable && uniqueUnits.has(dataset)), alias: `__cr_units_${i}` }),
     name: `__cr_units_${i}`,
   }));
   const inner: Mutable = {

@@ -6,17 +6,28 @@ import { ExpressionChecker } from './expression-checker.ts';
 import type { ExprContext, ExprFacts } from './expression-facts.ts';
 import { RelationChecker } from './relation-checker.ts';
 import type { RewriteEdit } from './rewrite-edits.ts';
-import type { ColumnOrigin, UnitColumn } from './scope.ts';
-import { child, children, fold, text, type SqlNode } from './sql-tree.ts';
+import type { ColumnOrigin, SemiJoinUnit, UnitColumn } from './scope.ts';
+import { caseWhen, child, children, columnRef, fold, text, type SqlNode } from './sql-tree.ts';
 
 export { RESERVED_PREFIX };
+
+/** One group-size count: the distinct values of `expression` are one dataset's people in the group. */
+export interface UnitCount {
+  readonly dataset: string;
+  readonly kind: 'column' | 'semi-join';
+  readonly expression: SqlNode;
+  /** for a unit column: its reference in the released query's FROM */
+  readonly ref?: readonly string[];
+}
 
 /** What a released query reads, releases and needs from the rewriter. */
 export interface CheckedRelease {
   readonly datasets: ReadonlySet<string>;
   readonly columns: ReadonlyMap<string, ColumnClass>;
+  /** privacy-unit columns of the released query's FROM tables (each dataset, through any view depth) */
   readonly units: readonly UnitColumn[];
-  readonly unitRefs: readonly { readonly unit: UnitColumn; readonly ref: readonly string[] }[];
+  /** what the rewriter counts per group: each unit column, and each semi-join's matched values */
+  readonly unitCounts: readonly UnitCount[];
   readonly outputs: readonly { readonly name: string; readonly kind: 'aggregate' | 'dimension'; readonly aggregates: readonly AggregateName[] }[];
   readonly parameters: ReadonlySet<string>;
   readonly limit?: number;
@@ -78,11 +89,12 @@ export class QueryChecker {
     const groupSets = Array.isArray(node.group_sets) ? (node.group_sets as unknown[]) : [];
     if (groupSets.length > 1) this.state.refuse('CONSTRUCT_NOT_ALLOWED', 'GROUPING SETS, ROLLUP and CUBE are not allowed: release one grouping per query.', node);
 
-    const scope = this.relations.checkFrom(child(node, 'from_table'), views, true, node);
+    const scope = this.relations.checkFrom(child(node, 'from_table'), views, node);
     if (!scope) return undefined;
-    const rowContext: ExprContext = { scope, views, aggregatesAllowed: false, insideAggregate: false, projection: false, place: 'WHERE' };
+    const semiJoins: SemiJoinUnit[] = [];
+    const rowContext: ExprContext = { scope, views, aggregatesAllowed: false, insideAggregate: false, projection: false, place: 'WHERE', semiJoins };
     const where = child(node, 'where_clause');
-    if (where) this.expressions.check(where, rowContext);
+    if (where) this.expressions.checkCondition(where, rowContext);
 
     const aggContext: ExprContext = { ...rowContext, aggregatesAllowed: true, place: 'SELECT' };
     const outputs: { name: string; kind: 'aggregate' | 'dimension'; aggregates: AggregateName[] }[] = [];
@@ -99,19 +111,31 @@ export class QueryChecker {
     const groups = children(node, 'group_expressions');
     groups.forEach((g) => this.expressions.check(g, groupContext));
     const having = child(node, 'having');
-    if (having) this.expressions.check(having, { ...aggContext, place: 'HAVING', aliases });
+    if (having) this.expressions.checkCondition(having, { ...aggContext, place: 'HAVING', aliases, semiJoins: undefined });
     for (const modifier of children(node, 'modifiers')) {
       if (modifier.type !== 'ORDER_MODIFIER') continue;
       for (const order of children(modifier, 'orders')) {
         const expression = child(order, 'expression');
-        if (expression) this.expressions.check(expression, { ...aggContext, place: 'ORDER BY', aliases });
+        if (expression) this.expressions.check(expression, { ...aggContext, place: 'ORDER BY', aliases, semiJoins: undefined });
       }
     }
     const aggregated = outputs.some((o) => o.kind === 'aggregate') || groups.length > 0 || node.aggregate_handling === 'FORCE_AGGREGATES';
     if (!aggregated) this.state.refuse('NOT_AGGREGATED', 'Only aggregates leave the room: add GROUP BY and aggregate functions (count, sum, avg, …).', node);
 
     const units = scope.tables.flatMap((t) => t.units);
-    const unitRefs = scope.tables.flatMap((t) => t.units.map((unit) => ({ unit, ref: [t.alias, unit.column] })));
-    return { datasets: new Set(this.state.datasetsRead), columns: new Map(this.state.columnsTouched), units, unitRefs, outputs, parameters: new Set(this.state.parameters), limit, joinPairs: [...this.state.joinPairs] };
+    const unitCounts: UnitCount[] = [
+      ...scope.tables.flatMap((t) => t.units.map((unit) => ({ dataset: unit.dataset, kind: 'column' as const, expression: columnRef([t.alias, unit.column]), ref: [t.alias, unit.column] }))),
+      ...semiJoins.map((j) => ({ dataset: j.dataset, kind: 'semi-join' as const, expression: caseWhen(j.membership, j.probe) })),
+    ];
+    // Every dataset read must be counted; a release without a count would pass every group.
+    const counted = new Set([...units.flatMap((u) => [u.dataset, ...(u.covers ?? [])]), ...semiJoins.flatMap((j) => [...j.covers])]);
+    for (const dataset of this.state.datasetsRead) {
+      if (!counted.has(dataset) && this.state.diagnostics.length === 0) {
+        this.state.refuse('VIEW_DROPS_PRIVACY_UNIT', `The room could not find whose data ${dataset} contributes to each group, so it cannot count its people; read it through a view or IN (SELECT …) that keeps its privacy unit.`, node, {
+          dataset, rule: `datasets.${dataset}.rules.privacyUnit`,
+        });
+      }
+    }
+    return { datasets: new Set(this.state.datasetsRead), columns: new Map(this.state.columnsTouched), units, unitCounts, outputs, parameters: new Set(this.state.parameters), limit, joinPairs: [...this.state.joinPairs] };
   }
 }

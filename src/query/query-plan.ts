@@ -104,7 +104,7 @@ function reportOf(collaboration: Collaboration, release: CheckedRelease, stricte
     parameters: [...release.parameters],
     threshold: {
       minGroupSize,
-      privacyUnits: release.units.map((u) => `${u.dataset}.${collaboration.datasets.get(u.dataset)?.rules.privacyUnit ?? u.column}`),
+      privacyUnits: release.unitCounts.map((u) => `${u.dataset}.${collaboration.datasets.get(u.dataset)?.rules.privacyUnit ?? ''}${u.kind === 'semi-join' ? ' (matched through IN)' : ''}`),
       maxResultRows,
       rule: `datasets.${strictest}.rules.minGroupSize (strictest owner)`,
     },

@@ -2,8 +2,9 @@ import type { Dataset } from '../policy/collaboration.ts';
 import { RESERVED_PREFIX, type CheckerState } from './checker-state.ts';
 import type { ExpressionChecker } from './expression-checker.ts';
 import type { ExprContext } from './expression-facts.ts';
-import { resolveColumn, strictestClass, type ColumnInfo, type Scope, type ScopeTable, type UnitColumn, type ViewInfo } from './scope.ts';
-import { child, children, fold, isNode, text, type SqlNode } from './sql-tree.ts';
+import { resolveColumn, strictestClass, type ColumnInfo, type ColumnSource, type InnerUnit, type Scope, type ScopeTable, type SemiJoinUnit, type UnitColumn, type ViewInfo } from './scope.ts';
+import { caseWhen, child, children, columnRef, fold, isNode, text, type SqlNode } from './sql-tree.ts';
+import { commonType, fromTypeName, typeName } from './sql-types.ts';
 
 /**
  * FROM clauses, joins, CTEs and subquery views: which relations a query may read, how they may be
@@ -54,61 +55,92 @@ export class RelationChecker {
     if (children(node, 'group_expressions').length > 0 || node.aggregate_handling === 'FORCE_AGGREGATES') {
       this.state.refuse('AGGREGATE_MISPLACED', `View "${name}" may not aggregate: only the released query aggregates, so thresholds apply to what leaves.`, node);
     }
-    const scope = this.checkFrom(child(node, 'from_table'), views, false, node);
+    // Every view carries the people of everything it reads, however deep: a view over a view
+    // exposes the inner view's units too, so the released query counts every dataset.
+    const scope = this.checkFrom(child(node, 'from_table'), views, node);
     if (!scope) return undefined;
-    const rowContext: ExprContext = { scope, views, aggregatesAllowed: false, insideAggregate: false, projection: false, place: `WHERE of ${name}` };
+    const semiJoins: SemiJoinUnit[] = [];
+    const rowContext: ExprContext = { scope, views, aggregatesAllowed: false, insideAggregate: false, projection: false, place: `WHERE of ${name}`, semiJoins };
     const where = child(node, 'where_clause');
-    if (where) this.expressions.check(where, rowContext);
+    if (where) this.expressions.checkCondition(where, rowContext);
     const columns = new Map<string, ColumnInfo>();
+    const sources = new Map<string, ColumnSource>();
     children(node, 'select_list').forEach((item, i) => {
       const facts = this.expressions.check(item, { ...rowContext, projection: true, place: `SELECT of ${name}` });
       const outName = fold(text(item, 'alias') || (item.class === 'COLUMN_REF' ? String((item.column_names as string[]).at(-1)) : `col${i}`));
       if (outName.startsWith(RESERVED_PREFIX)) this.state.refuse('RESERVED_NAME', `Names starting with ${RESERVED_PREFIX} are reserved for the room.`, item);
       // DuckDB resolves a repeated name to its first definition; lineage must never guess which.
       if (columns.has(outName)) this.state.refuse('CONSTRUCT_NOT_ALLOWED', `View "${name}" names two columns "${outName}"; give every column its own name.`, item);
-      if (facts.bare) columns.set(outName, { ...facts.bare, name: outName });
-      else {
+      if (facts.bare) {
+        columns.set(outName, { ...facts.bare, name: outName });
+        const resolved = item.class === 'COLUMN_REF' ? resolveColumn(scope, item.column_names as string[]) : undefined;
+        if (resolved?.ok) sources.set(outName, { alias: resolved.table.alias, column: resolved.column.name });
+      } else {
         const cls = strictestClass(facts.classes);
         if (cls === 'identifier') this.state.refuse('IDENTIFIER_MISUSE', `View "${name}" computes an expression from an identifier; identifiers may only pass through unchanged, to be joined on.`, item, { rule: 'column class identifier' });
-        columns.set(outName, { name: outName, class: cls, datasets: facts.datasets });
+        columns.set(outName, { name: outName, class: cls, datasets: facts.datasets, type: facts.type });
       }
     });
-    const innerUnits = scope.tables.flatMap((t) => t.units.map((unit) => ({ unit, tableAlias: t.alias })));
-    return { name, node, columns, datasets: new Set(scope.tables.flatMap((t) => [...t.datasets])), distinct, innerUnits };
+    const innerUnits: InnerUnit[] = [
+      ...scope.tables.flatMap((t) => t.units.map((unit) => ({ kind: 'column' as const, unit, tableAlias: t.alias }))),
+      ...semiJoins.map((semiJoin) => ({ kind: 'semi-join' as const, semiJoin })),
+    ];
+    return { name, node, columns, sources, datasets: new Set(scope.tables.flatMap((t) => [...t.datasets])), distinct, innerUnits };
   }
 
-  /** Makes every privacy unit a view reads visible in its output, injecting a column if needed. */
+  /** Makes every privacy unit a view reads visible in its output, injecting a column where needed. */
   private exposeUnits(view: ViewInfo, at: SqlNode): UnitColumn[] {
     if (view.exposedUnits) return view.exposedUnits;
+    const outputOf = (source: ColumnSource | undefined) =>
+      source && [...view.sources].find(([, s]) => s.alias === source.alias && s.column === source.column)?.[0];
     const exposed: UnitColumn[] = [];
-    for (const { unit, tableAlias } of view.innerUnits) {
-      const passed = [...view.columns.values()].find((c) => c.origin?.dataset === unit.dataset && c.class === 'identifier' &&
-        c.origin.column === this.state.collaboration.datasets.get(unit.dataset)?.rules.privacyUnit);
-      if (passed) {
-        exposed.push({ dataset: unit.dataset, column: passed.name });
-      } else if (view.distinct) {
-        this.state.refuse('VIEW_DROPS_PRIVACY_UNIT', `View "${view.name}" is DISTINCT without its privacy unit ${unit.dataset}.${unit.column}, so groups could not be counted in people; select the unit too.`, at, { dataset: unit.dataset, column: unit.column, rule: `datasets.${unit.dataset}.rules.privacyUnit` });
+    for (const inner of view.innerUnits) {
+      const dataset = inner.kind === 'column' ? inner.unit.dataset : inner.semiJoin.dataset;
+      const unitColumn = this.state.collaboration.datasets.get(dataset)?.rules.privacyUnit ?? '';
+      const refusal = { dataset, column: unitColumn, rule: `datasets.${dataset}.rules.privacyUnit` };
+      if (inner.kind === 'column') {
+        const passed = outputOf({ alias: inner.tableAlias, column: inner.unit.column });
+        if (passed) {
+          exposed.push({ ...inner.unit, column: passed });
+          continue;
+        }
+        if (view.distinct) {
+          this.state.refuse('VIEW_DROPS_PRIVACY_UNIT', `View "${view.name}" is DISTINCT without its privacy unit ${dataset}.${unitColumn}, so groups could not be counted in people; select the unit too.`, at, refusal);
+          continue;
+        }
+        exposed.push({ ...inner.unit, column: this.project(view, columnRef([inner.tableAlias, inner.unit.column])) });
       } else {
-        const alias = `${RESERVED_PREFIX}unit_${this.state.nextId()}`;
-        this.state.edits.push({ kind: 'project-unit', view: view.node, ref: [tableAlias, unit.column], alias });
-        exposed.push({ dataset: unit.dataset, column: alias });
+        // The matched probe values are a function of the probe column: projecting them keeps a
+        // DISTINCT view's rows as they are only if the view selects the probe itself.
+        if (view.distinct && !outputOf(inner.semiJoin.probeSource)) {
+          this.state.refuse('VIEW_DROPS_PRIVACY_UNIT', `View "${view.name}" is DISTINCT and filters on ${dataset} with IN (SELECT …) without selecting the compared column, so ${dataset}'s people could not be counted; select that column too.`, at, refusal);
+          continue;
+        }
+        exposed.push({ dataset, column: this.project(view, caseWhen(inner.semiJoin.membership, inner.semiJoin.probe)), covers: inner.semiJoin.covers });
       }
     }
     view.exposedUnits = exposed;
     return exposed;
   }
 
+  /** Asks the rewriter to add `expression` to a view's output under a fresh reserved name. */
+  private project(view: ViewInfo, expression: SqlNode): string {
+    const alias = `${RESERVED_PREFIX}unit_${this.state.nextId()}`;
+    this.state.edits.push({ kind: 'project-unit', view: view.node, expression, alias });
+    return alias;
+  }
+
   /** Builds the scope of a FROM clause: datasets, views and allowed joins only. */
-  checkFrom(node: SqlNode | undefined, views: ReadonlyMap<string, ViewInfo>, needUnits: boolean, at: SqlNode): Scope | undefined {
+  checkFrom(node: SqlNode | undefined, views: ReadonlyMap<string, ViewInfo>, at: SqlNode): Scope | undefined {
     if (!node || node.type === 'EMPTY') {
       this.state.refuse('TABLE_NOT_ALLOWED', 'A query must read at least one collaboration dataset.', at);
       return undefined;
     }
-    const tables = this.tableRef(node, views, needUnits);
+    const tables = this.tableRef(node, views);
     return tables ? { tables } : undefined;
   }
 
-  private tableRef(node: SqlNode, views: ReadonlyMap<string, ViewInfo>, needUnits: boolean): ScopeTable[] | undefined {
+  private tableRef(node: SqlNode, views: ReadonlyMap<string, ViewInfo>): ScopeTable[] | undefined {
     const alias = fold(text(node, 'alias'));
     if (Array.isArray(node.column_name_alias) && node.column_name_alias.length > 0) {
       this.state.refuse('CONSTRUCT_NOT_ALLOWED', 'Renaming a table\'s columns in FROM (t(a, b)) is not allowed; alias columns in SELECT.', node);
@@ -124,7 +156,7 @@ export class RelationChecker {
         if (node.at_clause) this.state.refuse('CONSTRUCT_NOT_ALLOWED', 'AT (time travel) is not allowed.', node);
         const view = views.get(name);
         if (view) {
-          const units = needUnits ? this.exposeUnits(view, node) : [];
+          const units = this.exposeUnits(view, node);
           return [{ alias: alias || name, columns: view.columns, units, datasets: view.datasets }];
         }
         const dataset = this.state.collaboration.datasets.get(name);
@@ -146,11 +178,11 @@ export class RelationChecker {
           named = `${RESERVED_PREFIX}sub_${this.state.nextId()}`;
           this.state.edits.push({ kind: 'alias-subquery', table: node, alias: named });
         }
-        const units = needUnits ? this.exposeUnits(view, node) : [];
+        const units = this.exposeUnits(view, node);
         return [{ alias: named, columns: view.columns, units, datasets: view.datasets }];
       }
       case 'JOIN':
-        return this.join(node, views, needUnits);
+        return this.join(node, views);
       case 'TABLE_FUNCTION':
         this.state.refuse('TABLE_FUNCTION_NOT_ALLOWED', 'Table functions (read_csv, read_parquet, range, duckdb_settings, …) are not allowed: a query reads collaboration datasets only.', node);
         return undefined;
@@ -161,9 +193,9 @@ export class RelationChecker {
   }
 
   /** Joins only on equality of identifier columns that both owners allow to be joined. */
-  private join(node: SqlNode, views: ReadonlyMap<string, ViewInfo>, needUnits: boolean): ScopeTable[] | undefined {
-    const left = child(node, 'left') && this.tableRef(child(node, 'left') as SqlNode, views, needUnits);
-    const right = child(node, 'right') && this.tableRef(child(node, 'right') as SqlNode, views, needUnits);
+  private join(node: SqlNode, views: ReadonlyMap<string, ViewInfo>): ScopeTable[] | undefined {
+    const left = child(node, 'left') && this.tableRef(child(node, 'left') as SqlNode, views);
+    const right = child(node, 'right') && this.tableRef(child(node, 'right') as SqlNode, views);
     if (!left || !right) return undefined;
     const tables = [...left, ...right];
     const refType = text(node, 'ref_type');
@@ -197,7 +229,7 @@ export class RelationChecker {
           continue;
         }
       }
-      this.expressions.check(term, { scope, views, aggregatesAllowed: false, insideAggregate: false, projection: false, place: 'JOIN ON' });
+      this.expressions.checkCondition(term, { scope, views, aggregatesAllowed: false, insideAggregate: false, projection: false, place: 'JOIN ON' });
     }
     if (!linked) this.state.refuse('JOIN_NOT_ALLOWED', 'Every join needs an equality between identifier columns that both owners allow (rules.joins); cross products and joins on other columns are refused.', node, { rule: 'rules.joins' });
     return tables;
@@ -212,6 +244,10 @@ export class RelationChecker {
     const allows = (from: typeof a.origin, to: typeof a.origin) =>
       (this.state.collaboration.datasets.get(from.dataset)?.rules.joins ?? []).some((j) => j.column === from.column && j.dataset === to.dataset && j.partnerColumn === to.column);
     if (allows(a.origin, b.origin) && allows(b.origin, a.origin)) {
+      if (!commonType([{ type: a.type, constant: false }, { type: b.type, constant: false }])) {
+        this.state.refuse('TYPE_MISMATCH', `Joining ${a.origin.dataset}.${a.origin.column} (${typeName(a.type)}) with ${b.origin.dataset}.${b.origin.column} (${typeName(b.type)}) would convert one to the other, which can fail on one row.`, at, { rule: 'types: no implicit conversion that can fail' });
+        return false;
+      }
       this.state.joinPairs.push({ a: a.origin, b: b.origin });
       return true;
     }
@@ -224,7 +260,7 @@ export class RelationChecker {
 
 /** Columns of a dataset as the checker sees them: each bare, with its class and origin. */
 function datasetColumns(dataset: Dataset): Map<string, ColumnInfo> {
-  return new Map(dataset.columns.map((c) => [c.name, { name: c.name, class: c.class, datasets: new Set([dataset.name]), origin: { dataset: dataset.name, column: c.name } }]));
+  return new Map(dataset.columns.map((c) => [c.name, { name: c.name, class: c.class, type: fromTypeName(c.type), datasets: new Set([dataset.name]), origin: { dataset: dataset.name, column: c.name } }]));
 }
 
 /** Splits a condition on AND. */

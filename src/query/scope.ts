@@ -1,5 +1,6 @@
 import type { ColumnClass } from '../policy/policy-document.ts';
 import type { SqlNode } from './sql-tree.ts';
+import type { SqlType } from './sql-types.ts';
 
 /** Where a column's values come from, when it is a dataset column passed through unchanged. */
 export interface ColumnOrigin {
@@ -11,6 +12,7 @@ export interface ColumnOrigin {
 export interface ColumnInfo {
   readonly name: string;
   readonly class: ColumnClass;
+  readonly type: SqlType;
   readonly datasets: ReadonlySet<string>;
   /** set only for a bare dataset column (possibly through views); identifiers join by origin */
   readonly origin?: ColumnOrigin;
@@ -20,6 +22,8 @@ export interface ColumnInfo {
 export interface UnitColumn {
   readonly dataset: string;
   readonly column: string;
+  /** for the matches of a semi-join projected out of a view: every dataset whose people it counts */
+  readonly covers?: ReadonlySet<string>;
 }
 
 /** One FROM item (dataset or view) under its alias. */
@@ -34,16 +38,43 @@ export interface Scope {
   readonly tables: readonly ScopeTable[];
 }
 
+/** Where a bare output column of a view comes from: a column of one table of the view's FROM. */
+export interface ColumnSource {
+  readonly alias: string;
+  readonly column: string;
+}
+
+/**
+ * A dataset read through `probe IN (SELECT unit FROM dataset …)`: its people in a group are the
+ * group's distinct probe values that matched (the pair joins on that dataset's privacy unit).
+ */
+export interface SemiJoinUnit {
+  readonly dataset: string;
+  /** the whole `probe IN (SELECT …)` expression, and its probe column */
+  readonly membership: SqlNode;
+  readonly probe: SqlNode;
+  readonly probeSource?: ColumnSource;
+  /** datasets whose people this count stands for: the subquery's dataset and any it semi-joins in turn (same persons) */
+  readonly covers: ReadonlySet<string>;
+}
+
+/** A privacy unit a view must make visible: a unit column of a table in its FROM, or a semi-join's matches. */
+export type InnerUnit =
+  | { readonly kind: 'column'; readonly unit: UnitColumn; readonly tableAlias: string }
+  | { readonly kind: 'semi-join'; readonly semiJoin: SemiJoinUnit };
+
 /** A CTE or FROM-subquery: a row-level view over datasets, as the checker analysed it. */
 export interface ViewInfo {
   readonly name: string;
   readonly node: SqlNode;
   readonly columns: ReadonlyMap<string, ColumnInfo>;
+  /** for each output column that is a bare column of the view's FROM, which one */
+  readonly sources: ReadonlyMap<string, ColumnSource>;
   readonly datasets: ReadonlySet<string>;
   readonly distinct: boolean;
-  /** units of the datasets the view reads, by the column name they had inside the view's scope */
-  readonly innerUnits: readonly { readonly unit: UnitColumn; readonly tableAlias: string }[];
-  /** filled lazily when the view is used in a FROM: output name of each dataset's unit */
+  /** every privacy unit the view reads: each dataset of its FROM (through any depth) and each semi-join */
+  readonly innerUnits: readonly InnerUnit[];
+  /** filled lazily when the view is used in a FROM: output name of each unit */
   exposedUnits?: UnitColumn[];
 }
 

@@ -37,3 +37,28 @@ export const aggregateCall = (name: string, args: readonly SqlNode[], options: {
   order_bys: { type: 'ORDER_MODIFIER', orders: [] }, distinct: options.distinct ?? false,
   is_operator: false, export_state: false, catalog: '',
 });
+
+export const NULL_CONSTANT: SqlNode = { class: 'CONSTANT', type: 'VALUE_CONSTANT', alias: '', query_location: -1, value: { type: { id: 'NULL', type_info: null }, is_null: true } };
+
+/** CASE WHEN condition THEN value ELSE otherwise END: DuckDB evaluates a branch only for rows that take it. */
+export const caseWhen = (condition: SqlNode, value: SqlNode, alias = '', otherwise: SqlNode = NULL_CONSTANT): SqlNode =>
+  ({ class: 'CASE', type: 'CASE_EXPR', alias, query_location: -1, case_checks: [{ when_expr: condition, then_expr: value }], else_expr: otherwise });
+
+const DOUBLE_IDS = new Set(['DOUBLE', 'FLOAT']);
+
+/**
+ * JSON text of a (rewritten) tree for json_deserialize_sql. JavaScript prints the DOUBLE constant
+ * 1000.0 as 1000, which DuckDB then refuses as an unsigned integer where it expects a double; so
+ * integral values of DOUBLE and FLOAT constants are written with a decimal point.
+ */
+export function treeToJson(value: unknown): string {
+  const write = (v: unknown, doubleValue: boolean): string => {
+    if (Array.isArray(v)) return `[${v.map((item) => write(item, false)).join(',')}]`;
+    if (typeof v === 'number' && doubleValue && Number.isInteger(v) && Math.abs(v) < 1e21) return `${v}.0`;
+    if (typeof v !== 'object' || v === null) return JSON.stringify(v) ?? 'null';
+    const record = v as Record<string, unknown>;
+    const isDouble = DOUBLE_IDS.has(String((record.type as { id?: unknown } | undefined)?.id ?? '')) && 'value' in record && 'is_null' in record;
+    return `{${Object.entries(record).filter(([, item]) => item !== undefined).map(([key, item]) => `${JSON.stringify(key)}:${write(item, isDouble && key === 'value')}`).join(',')}}`;
+  };
+  return write(value, false);
+}

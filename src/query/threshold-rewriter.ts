@@ -1,5 +1,5 @@
 import type { RewriteEdit } from './rewrite-edits.ts';
-import { columnRef, type SqlNode } from './sql-tree.ts';
+import type { SqlNode } from './sql-tree.ts';
 
 type Mutable = Record<string, unknown>;
 
@@ -12,20 +12,24 @@ export function applyEdits(edits: readonly RewriteEdit[]): void {
       table.alias = edit.alias;
     } else if (edit.kind === 'project-unit') {
       const view = edit.view as Mutable;
-      (view.select_list as SqlNode[]).push(columnRef(edit.ref, edit.alias));
+      (view.select_list as SqlNode[]).push({ ...edit.expression, alias: edit.alias });
     } else if (edit.kind === 'alias-subquery') {
       (edit.table as Mutable).alias = edit.alias;
     } else if (edit.kind === 'try-cast') {
       (edit.node as Mutable).try_cast = true;
+    } else if (edit.kind === 'cast-literal') {
+      wrapInTryCast(edit.node as Mutable, edit.type);
     } else {
-      wrapAsDouble(edit.node as Mutable);
+      wrapInTryCast(edit.node as Mutable, 'DOUBLE');
     }
   }
 }
 
-/** Turns an aggregate node, in place, into TRY_CAST(aggregate AS DOUBLE). */
-function wrapAsDouble(node: Mutable): void {
+/** Turns a node, in place, into TRY_CAST(node AS type), keeping its alias on the cast. */
+function wrapInTryCast(node: Mutable, type: string): void {
+  if (node.class === 'CAST' && node.try_cast === true && (node.cast_type as { id?: string } | undefined)?.id === type) return;
+  const alias = node.alias ?? '';
   const inner = { ...node, alias: '' };
   for (const key of Object.keys(node)) delete node[key];
-  Object.assign(node, { class: 'CAST', type: 'OPERATOR_CAST', alias: inner.alias ?? '', query_location: -1, child: inner, cast_type: { id: 'DOUBLE', type_info: null }, try_cast: true });
+  Object.assign(node, { class: 'CAST', type: 'OPERATOR_CAST', alias, query_location: -1, child: inner, cast_type: { id: type, type_info: null }, try_cast: true });
 }

@@ -2,7 +2,7 @@ import { UnprocessableError } from '../errors/cleanroom-error.ts';
 import type { Collaboration } from '../policy/collaboration.ts';
 import type { Diagnostic } from '../query/diagnostics.ts';
 import { planQuery, type QueryPlan } from '../query/query-plan.ts';
-import type { SerializedSql } from '../query/sql-tree.ts';
+import { treeToJson, type SerializedSql } from '../query/sql-tree.ts';
 import type { Room } from './room.ts';
 
 /** A query the checker refused: every diagnostic, with rule, column and position. */
@@ -35,6 +35,6 @@ export async function planAndRender(room: Room, collaboration: Collaboration, sq
   const unique = mode === 'threshold' ? await uniqueUnits(room, collaboration) : new Set<string>();
   const plan = planQuery(collaboration, sql, serialized, { adHoc, mode, uniqueUnits: unique });
   if (!plan.ok) throw new QueryRefusedError(plan.diagnostics);
-  const rendered = await room.engine.deserialize(JSON.stringify({ ...serialized, statements: [{ ...serialized.statements?.[0], node: plan.tree }] }));
+  const rendered = await room.engine.deserialize(treeToJson({ ...serialized, statements: [{ ...serialized.statements?.[0], node: plan.tree }] }));
   return { ...plan, sql: rendered };
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { parseCollaboration } from '../../src/policy/load-policies.ts';
 import type { Collaboration } from '../../src/policy/collaboration.ts';
 import { planQuery, type QueryPlan } from '../../src/query/query-plan.ts';
-import type { SerializedSql } from '../../src/query/sql-tree.ts';
+import { treeToJson, type SerializedSql } from '../../src/query/sql-tree.ts';
 import { DataEngine } from '../../src/store/data-engine.ts';
 
 /** The demo collaboration and a locked-down engine used only as DuckDB's parser and printer. */
@@ -16,7 +16,7 @@ export async function openPlanner() {
     const serialized = JSON.parse(await engine.serialize(sql)) as SerializedSql & { statements?: { node: unknown }[] };
     const plan = planQuery(collaboration, sql, serialized, { adHoc });
     if (!plan.ok) return { plan };
-    const rendered = await engine.deserialize(JSON.stringify({ ...serialized, statements: [{ ...serialized.statements?.[0], node: plan.tree }] }));
+    const rendered = await engine.deserialize(treeToJson({ ...serialized, statements: [{ ...serialized.statements?.[0], node: plan.tree }] }));
     return { plan, sql: rendered };
   };
   return { engine, collaboration, plan, close: async () => { engine.close(); await rm(staging, { recursive: true, force: true }); } };
