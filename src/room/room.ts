@@ -16,6 +16,7 @@ import { PsiSessionRegistry } from '../psi/session-registry.ts';
 import { DataEngine } from '../store/data-engine.ts';
 import { StateDb, type StateTx } from '../store/state-db.ts';
 import { StagingArea } from '../upload/staging-area.ts';
+import { openPartialFile, type OpenPartialFile } from './ciphertext-tee.ts';
 import { reloadDatasets } from './dataset-reload.ts';
 import { loadTemplateFiles } from './template-registry.ts';
 import type { RoomConfig } from './room-config.ts';
@@ -43,6 +44,8 @@ export class Room {
     readonly log: Logger,
     /** Noise and partition selection draw from this; only tests pass anything but the CSPRNG. */
     readonly randomSource: RandomSource,
+    /** Creates an upload's partial envelope; only tests pass anything else (a disk that fails). */
+    readonly openPartialFile: OpenPartialFile,
   ) {
     this.nonces = new NonceCache(config.signatureWindowMs);
     this.keysByText = new Set([...collaborations.values()].flatMap((c) => [...c.principalsByKey.keys()]));
@@ -50,7 +53,7 @@ export class Room {
   }
 
   /** Starts a room: validates every policy first, so a bad policy refuses the start with its problems. */
-  static async open(config: RoomConfig, log: Logger, dependencies: { randomSource?: RandomSource } = {}): Promise<Room> {
+  static async open(config: RoomConfig, log: Logger, dependencies: { randomSource?: RandomSource; openPartialFile?: OpenPartialFile } = {}): Promise<Room> {
     const collaborations = await loadPolicies(config.policiesDirectory);
     await mkdir(join(config.dataDirectory, 'envelopes'), { recursive: true, mode: 0o700 });
     const masterKey = await loadMasterKey(config.dataDirectory, config.masterKey);
@@ -58,7 +61,8 @@ export class Room {
     const state = await StateDb.open(join(config.dataDirectory, 'room-state.duckdb'));
     const staging = await StagingArea.create();
     const engine = await DataEngine.open({ stagingDirectory: staging.directory, ...config.engine });
-    const room = new Room(config, new Map(collaborations.map((c) => [c.id, c])), keys, state, engine, staging, log, dependencies.randomSource ?? cryptoRandomSource);
+    const room = new Room(config, new Map(collaborations.map((c) => [c.id, c])), keys, state, engine, staging, log,
+      dependencies.randomSource ?? cryptoRandomSource, dependencies.openPartialFile ?? openPartialFile);
     const reloaded = await reloadDatasets(room);
     const templates = await loadTemplateFiles(room);
     log.info({ datasets: reloaded.loaded, failed: reloaded.failed, templates }, 'room ready');
