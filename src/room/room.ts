@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { appendAudit, type AuditAct } from '../audit/audit-log.ts';
 import type { AuditEntry } from '../audit/audit-entry.ts';
@@ -21,6 +21,17 @@ import { reloadDatasets } from './dataset-reload.ts';
 import { loadTemplateFiles } from './template-registry.ts';
 import type { RoomConfig } from './room-config.ts';
 import { loadMasterKey, loadRoomKeys, type RoomKeys } from './room-keys.ts';
+
+/**
+ * Makes every file this process creates from now on owner-only (the umask only ever gets stricter).
+ * The room-state file's WAL holds the audit log with SQL text, and DuckDB creates it lazily on its
+ * own threads at the first write after each checkpoint: a umask is the one setting that reaches a
+ * file created at a moment we do not choose. Keys and envelopes also pass explicit modes.
+ */
+function ownerOnlyFiles(): void {
+  const previous = process.umask(0o077);
+  process.umask(previous | 0o077);
+}
 
 /**
  * One running room: its keys, policies, state database, in-memory engine and staging area.
@@ -55,6 +66,10 @@ export class Room {
   /** Starts a room: validates every policy first, so a bad policy refuses the start with its problems. */
   static async open(config: RoomConfig, log: Logger, dependencies: { randomSource?: RandomSource; openPartialFile?: OpenPartialFile } = {}): Promise<Room> {
     const collaborations = await loadPolicies(config.policiesDirectory);
+    ownerOnlyFiles();
+    // The directory may predate the room (an operator's mkdir, an older version): its mode is ours to fix.
+    await mkdir(config.dataDirectory, { recursive: true, mode: 0o700 });
+    await chmod(config.dataDirectory, 0o700);
     await mkdir(join(config.dataDirectory, 'envelopes'), { recursive: true, mode: 0o700 });
     const masterKey = await loadMasterKey(config.dataDirectory, config.masterKey);
     const keys = await loadRoomKeys(config.dataDirectory, masterKey);

@@ -1,3 +1,4 @@
+import { chmod } from 'node:fs/promises';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { CleanroomError } from '../errors/cleanroom-error.ts';
 import { storageUnavailable, type StorageFailure } from '../errors/storage-failure.ts';
@@ -59,6 +60,8 @@ export class StateDb {
     const instance = await DuckDBInstance.create(path, { threads: '1', autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
     const connection = await instance.connect();
     for (const statement of STATE_SCHEMA) await connection.run(statement);
+    // Files an older version left 0644; new ones follow the room's owner-only umask.
+    for (const file of [path, `${path}.wal`]) await chmod(file, 0o600).catch(() => undefined);
     return new StateDb(instance, connection);
   }
 

@@ -95,6 +95,28 @@ describe('encrypted upload', () => {
     expect(await liveRows()).toBe(120);
   });
 
+  it('keeps the data directory owner-only: directories 0700, the state file, its WAL and every other file 0600', async () => {
+    const modes: Record<string, number> = {};
+    const walk = async (dir: string): Promise<void> => {
+      modes[dir] = (await stat(dir)).mode & 0o777;
+      for (const entry of await readdir(dir, { withFileTypes: true })) {
+        if (entry.isDirectory()) await walk(join(dir, entry.name));
+        else modes[join(dir, entry.name)] = (await stat(join(dir, entry.name))).mode & 0o777;
+      }
+    };
+    // DuckDB deletes the WAL at a checkpoint (at 16 MiB of log, or at close) and creates it again at
+    // the next write, on its own thread: that new file is the one a chmod at open cannot reach.
+    await t.room.state.read('CHECKPOINT');
+    expect(await readdir(t.config.dataDirectory)).not.toContain('room-state.duckdb.wal');
+    await t.client('acme-analyst').send('POST', '/v1/collaborations/demo/queries', { sql: 'SELECT country, count(*) AS n FROM advertiser_customers GROUP BY country' });
+    await walk(t.config.dataDirectory);
+    expect(Object.keys(modes)).toContain(join(t.config.dataDirectory, 'room-state.duckdb.wal'));
+    for (const [path, mode] of Object.entries(modes)) {
+      const isDirectory = (await stat(path)).isDirectory();
+      expect(mode.toString(8), path).toBe(isDirectory ? '700' : '600');
+    }
+  });
+
   it('reloads the current version from its envelope after a restart', async () => {
     await t.restart();
     expect(await liveRows()).toBe(120);

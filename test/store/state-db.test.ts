@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,5 +43,16 @@ describe('StateDb on a full disk', () => {
     await charge(reopened, 'after');
     expect(await charges(reopened)).toBe(2);
     reopened.close();
+  });
+});
+
+describe('StateDb file modes', () => {
+  it('makes a state file an older version left 0644 owner-only when it opens it', async () => {
+    const path = join(dir, 'old-room-state.duckdb');
+    (await StateDb.open(path)).close();
+    await chmod(path, 0o644);
+    const state = await StateDb.open(path);
+    expect(((await stat(path)).mode & 0o777).toString(8)).toBe('600');
+    state.close();
   });
 });
