@@ -6,9 +6,9 @@ import { openSealed, randomKey, unwrapKey, wrapKey } from '../crypto/sealing.ts'
 import { ConflictError, ForbiddenError, NotFoundError, PayloadTooLargeError } from '../errors/cleanroom-error.ts';
 import { storageFailureOf, storageUnavailable } from '../errors/storage-failure.ts';
 import type { Collaboration, Principal } from '../policy/collaboration.ts';
-import { decryptIntoEngine, tableShape } from '../upload/decrypt-into-engine.ts';
+import { decryptIntoEngine, tableShape, type LoadedIncoming } from '../upload/decrypt-into-engine.ts';
 import type { UploadManifest } from '../upload/manifest.ts';
-import { verifyUpload } from '../upload/verify-upload.ts';
+import { verifyLoadedRows, verifyUpload } from '../upload/verify-upload.ts';
 import { CiphertextTee } from './ciphertext-tee.ts';
 import { currentVersion, ensureStorageKey, recordVersion } from './dataset-registry.ts';
 import { requireActive } from './policy-acceptance.ts';
@@ -77,15 +77,17 @@ export async function uploadDataset(room: Room, collaboration: Collaboration, up
     return dataKey ? Uint8Array.from(dataKey) : undefined;
   };
   const shape = tableShape(collaboration.id, dataset);
-  let loaded: Awaited<ReturnType<typeof decryptIntoEngine>> | undefined;
+  let loaded: LoadedIncoming<UploadManifest> | undefined;
   let tee: CiphertextTee | undefined;
   try {
     await mkdir(room.envelopePath(collaboration.id), { recursive: true, mode: 0o700 });
     tee = await CiphertextTee.create(partialPath, room.openPartialFile);
-    loaded = await decryptIntoEngine(tee.through(limited(body, room.config.maxUploadBytes)), unseal, shape, dataset.format, room.engine, room.staging);
-    const manifest: UploadManifest = verifyUpload(loaded.opened, {
-      collaborationId: collaboration.id, dataset, uploader, currentVersion: previous?.version ?? 0, loadedRows: loaded.rows,
+    loaded = await decryptIntoEngine(tee.through(limited(body, room.config.maxUploadBytes)), unseal, shape, dataset.format, room.engine, room.staging, {
+      authenticate: (opened) => verifyUpload(opened, { collaborationId: collaboration.id, dataset, uploader, currentVersion: previous?.version ?? 0 }),
+      maxParquetBytes: room.config.maxParquetBytes,
     });
+    const manifest: UploadManifest = loaded.authenticated;
+    verifyLoadedRows(manifest, loaded.rows);
     await tee.sync();
     await tee.close();
     await rename(partialPath, finalPath);
