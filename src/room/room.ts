@@ -74,6 +74,11 @@ export class Room {
     const masterKey = await loadMasterKey(config.dataDirectory, config.masterKey);
     const keys = await loadRoomKeys(config.dataDirectory, masterKey);
     const state = await StateDb.open(join(config.dataDirectory, 'room-state.duckdb'));
+    const swept = await StagingArea.sweepStale();
+    if (swept.removed.length > 0) log.warn({ removed: swept.removed }, 'removed staging directories of rooms that are no longer running');
+    if (swept.ownerUnknown.length > 0) {
+      log.warn({ directories: swept.ownerUnknown }, 'staging directories from an older version name no owner, so they were kept: delete them once no older room runs');
+    }
     const staging = await StagingArea.create();
     const engine = await DataEngine.open({ stagingDirectory: staging.directory, ...config.engine });
     const room = new Room(config, new Map(collaborations.map((c) => [c.id, c])), keys, state, engine, staging, log,
