@@ -122,3 +122,13 @@ describe('encrypted upload', () => {
     expect(await liveRows()).toBe(120);
   });
 });
+
+describe('what the room loads is what the manifest counts', () => {
+  it('accepts trailing blank lines and CRLF line endings: the client counts records as the room\'s DuckDB does', async () => {
+    const trailing = await writeCsv('trailing-blank.csv', `${customersCsv(40, { seed: 3 })}\n\n`);
+    expect(await upload(trailing)).toMatchObject({ version: 3, rows: 40 });
+    const crlf = await writeCsv('crlf.csv', `${customersCsv(30, { seed: 4 }).replaceAll('\n', '\r\n')}\r\n`);
+    expect(await upload(crlf)).toMatchObject({ version: 4, rows: 30 });
+    expect(await liveRows()).toBe(30);
+  });
+});
