@@ -70,7 +70,8 @@ export async function reloadDatasets(room: Room): Promise<{ loaded: number; fail
       loaded += 1;
     } catch (error) {
       failed.push(label);
-      room.log.error({ dataset: label, reason: (error as Error).message }, 'could not reload a stored dataset');
+      const cause = (error as Error).cause;
+      room.log.error({ dataset: label, reason: (error as Error).message, cause: cause instanceof Error ? cause.message : undefined }, 'could not reload a stored dataset');
     }
   }
   await room.staging.empty();

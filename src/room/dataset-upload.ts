@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { fromBase64, toBase64 } from '../crypto/bytes.ts';
 import type { EnvelopeHeader } from '../crypto/envelope-format.ts';
 import { openSealed, randomKey, unwrapKey, wrapKey } from '../crypto/sealing.ts';
-import { ConflictError, ForbiddenError, NotFoundError, PayloadTooLargeError } from '../errors/cleanroom-error.ts';
+import { CleanroomError, ConflictError, ForbiddenError, NotFoundError, PayloadTooLargeError } from '../errors/cleanroom-error.ts';
 import { storageFailureOf, storageUnavailable } from '../errors/storage-failure.ts';
 import type { Collaboration, Principal } from '../policy/collaboration.ts';
 import { decryptIntoEngine, tableShape, type LoadedIncoming } from '../upload/decrypt-into-engine.ts';
@@ -122,7 +122,13 @@ export async function uploadDataset(room: Room, collaboration: Collaboration, up
   } catch (error) {
     // A full or read-only disk (envelope store or staging) is the room's trouble, not the upload's.
     const failure = storageFailureOf(error);
-    if (!failure) throw error;
+    if (!failure) {
+      // The engine's own words (data values removed) help the operator; the client got ours.
+      if (error instanceof CleanroomError && error.cause instanceof Error) {
+        room.log.warn({ collaboration: collaboration.id, dataset: dataset.name, code: error.code, engine: error.cause.message }, 'upload refused');
+      }
+      throw error;
+    }
     const current = previous?.version ?? 0;
     throw storageUnavailable(failure, `store this upload of "${dataset.name}"`,
       current > 0 ? `Nothing was changed: version ${current} is still the current one.` : 'Nothing was changed: the dataset still has no version.',

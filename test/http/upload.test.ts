@@ -3,6 +3,7 @@ import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RoomRequestError } from '../../src/client/room-client.ts';
 import { uploadFile } from '../../src/client/upload-file.ts';
 import { startTestRoom, type TestRoom } from '../support/test-room.ts';
 import { customersCsv } from '../support/fixture-csv.ts';
@@ -130,5 +131,24 @@ describe('what the room loads is what the manifest counts', () => {
     const crlf = await writeCsv('crlf.csv', `${customersCsv(30, { seed: 4 }).replaceAll('\n', '\r\n')}\r\n`);
     expect(await upload(crlf)).toMatchObject({ version: 4, rows: 30 });
     expect(await liveRows()).toBe(30);
+  });
+
+  it('refuses NaN, infinite and beyond-±1e100 DOUBLE values, naming the column and counts but no value', async () => {
+    const lines = customersCsv(30, { seed: 5 }).trimEnd().split('\n');
+    const withValue = (i: number, value: string) => lines[i]!.replace(/,([\d.]+),(\d)$/, `,${value},$2`);
+    const text = [lines[0], ...lines.slice(1, 26), withValue(26, 'NaN'), withValue(27, 'inf'), withValue(28, '4.2e217'), withValue(29, '-6.1e102')].join('\n');
+    const refused = await refusal(upload(await writeCsv('unsafe-doubles.csv', `${text}\n`)), { details: true });
+    expect(refused).toEqual({ status: 422, code: 'UPLOAD_MALFORMED_DATA', details: { problem: 'unsafe-double', limit: 1e100, columns: [{ column: 'purchase_value', nonFinite: 2, beyondLimit: 2 }] } });
+    expect(JSON.stringify(refused)).not.toMatch(/4\.2|6\.1/);
+    expect(await liveRows()).toBe(30);
+  });
+
+  it('refuses a load with our own details (line, column, type), never DuckDB\'s text', async () => {
+    const bad = await writeCsv('bad-units.csv', customersCsv(20).replace(/,(\d+),([\d.]+),(\d)\n/, `,${MARKER},$2,$3\n`));
+    const refused: unknown = await upload(bad).then(() => undefined, (e: unknown) => e);
+    expect(refused).toBeInstanceOf(RoomRequestError);
+    const error = refused as RoomRequestError;
+    expect({ code: error.code, details: error.details }).toEqual({ code: 'UPLOAD_MALFORMED_DATA', details: { problem: 'type-mismatch', line: 2, column: 'purchases', expectedType: 'INTEGER' } });
+    expect(JSON.stringify({ message: error.message, details: error.details })).not.toMatch(new RegExp(`${MARKER}|Conversion|CSV Error|Original Line|read_csv`));
   });
 });
