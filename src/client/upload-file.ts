@@ -22,6 +22,8 @@ export interface UploadOptions {
   readonly collaboration: string;
   readonly dataset: string;
   readonly file: string;
+  /** replace the data even with zero rows (signed into the manifest; otherwise the room refuses it) */
+  readonly allowEmpty?: boolean;
   readonly onProgress?: (progress: UploadProgress) => void;
 }
 
@@ -92,6 +94,7 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
         format, rows: format === 'csv' ? counter.dataRecords : (parquetRows ?? 0),
         plaintextBytes: facts.plaintextBytes, plaintextSha256: facts.plaintextSha256, envelopeSha256: facts.envelopeSha256,
         createdAt: new Date().toISOString(),
+        ...(options.allowEmpty ? { allowEmpty: true } : {}),
       };
       return { manifest: { ...manifest }, signature: toBase64(sign(manifestSigningBytes(manifest), key.secretKey)), signer: key.publicKeyText };
     },

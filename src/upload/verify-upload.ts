@@ -56,11 +56,19 @@ export function verifyUpload(opened: OpenedEnvelope, expected: UploadExpectation
   return manifest;
 }
 
-/** The signed row count against what DuckDB loaded. */
+/**
+ * The signed row count against what DuckDB loaded, and no silent emptying: a header-only CSV (or
+ * an empty Parquet file) would replace the data with nothing unless the uploader signed that intent.
+ */
 export function verifyLoadedRows(manifest: UploadManifest, loadedRows: number): void {
   if (manifest.rows !== loadedRows) {
     throw new UnprocessableError('UPLOAD_MANIFEST_MISMATCH', 'The signed manifest does not describe the data that arrived.', {
       mismatches: { rows: { manifest: manifest.rows, actual: loadedRows } },
     });
+  }
+  if (loadedRows === 0 && manifest.allowEmpty !== true) {
+    throw new UnprocessableError('UPLOAD_EMPTY',
+      'The upload holds no data rows, so it would replace the dataset with an empty table; upload it with --allow-empty (signed into the manifest) if that is intended.',
+      { rows: 0 });
   }
 }

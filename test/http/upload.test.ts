@@ -151,4 +151,13 @@ describe('what the room loads is what the manifest counts', () => {
     expect({ code: error.code, details: error.details }).toEqual({ code: 'UPLOAD_MALFORMED_DATA', details: { problem: 'type-mismatch', line: 2, column: 'purchases', expectedType: 'INTEGER' } });
     expect(JSON.stringify({ message: error.message, details: error.details })).not.toMatch(new RegExp(`${MARKER}|Conversion|CSV Error|Original Line|read_csv`));
   });
+
+  it('refuses a header-only CSV, which would empty the dataset, unless the uploader signed allowEmpty', async () => {
+    const empty = await writeCsv('header-only.csv', `${customersCsv(0)}`);
+    expect(await refusal(upload(empty), { details: true })).toEqual({ status: 422, code: 'UPLOAD_EMPTY', details: { rows: 0 } });
+    expect(await liveRows()).toBe(30);
+    const allowed = await uploadFile({ client: t.client('acme-provider'), key: t.keys['acme-provider']!, collaboration: 'demo', dataset: 'advertiser_customers', file: empty, allowEmpty: true });
+    expect(allowed).toMatchObject({ version: 5, rows: 0 });
+    expect(await liveRows()).toBe(0);
+  });
 });
