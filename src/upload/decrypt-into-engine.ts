@@ -51,6 +51,7 @@ export interface LoadedIncoming<T> {
 
 /** Plaintext is written to the staging file in batches of about this size (one writev each). */
 const STAGE_BATCH_BYTES = 8 * 1024 * 1024;
+const EMPTY = new Uint8Array(0);
 
 /**
  * Writes pieces to a stream as one writev (corked), waiting for drain, and failing fast if the
@@ -153,7 +154,7 @@ async function decryptCsv<T>(source: AsyncIterable<Uint8Array>, load: Load<T>): 
     gate.finish();
     await closeStream(sink);
     if (sinkFailure && !loadFailure) throw sinkFailure;
-    // Checked before the load's result is used: a refused envelope never becomes a table.
+    // DuckDB has been parsing alongside; a refused envelope's incoming table is dropped below.
     const authenticated = checks.authenticate(opened);
     const rows = await loading;
     return { opened, authenticated, rows, incomingName };
@@ -224,17 +225,18 @@ async function stageFile(path: string, held: Uint8Array[]): Promise<void> {
         batch.push(piece);
         bytes += piece.length;
       }
-      let { bytesWritten } = await handle.writev(batch);
-      if (bytesWritten < bytes) {
-        const rest = Buffer.concat(batch);
-        while (bytesWritten < bytes) bytesWritten += (await handle.write(rest, bytesWritten)).bytesWritten;
-        rest.fill(0);
+      try {
+        let { bytesWritten } = await handle.writev(batch);
+        if (bytesWritten < bytes) {
+          const rest = Buffer.concat(batch);
+          while (bytesWritten < bytes) bytesWritten += (await handle.write(rest, bytesWritten)).bytesWritten;
+          rest.fill(0);
+        }
+      } finally {
+        for (const piece of batch) piece.fill(0);
       }
-      for (const piece of batch) piece.fill(0);
     }
   } finally {
     await handle.close();
   }
 }
-
-const EMPTY = new Uint8Array(0);
