@@ -22,6 +22,8 @@ export interface UploadOptions {
   readonly collaboration: string;
   readonly dataset: string;
   readonly file: string;
+  /** replace the data even with zero rows (signed into the manifest; otherwise the room refuses it) */
+  readonly allowEmpty?: boolean;
   readonly onProgress?: (progress: UploadProgress) => void;
 }
 
@@ -51,7 +53,7 @@ async function firstLine(path: string): Promise<string> {
  */
 export async function uploadFile(options: UploadOptions): Promise<UploadResult> {
   const { client, key } = options;
-  const room = await client.getPublic<{ sealingPublicKey: string; limits: { maxUploadBytes: number } }>('/v1/room');
+  const room = await client.getPublic<{ sealingPublicKey: string; limits: { maxUploadBytes: number; maxParquetBytes?: number } }>('/v1/room');
   const roomKey = fromBase64(room.sealingPublicKey, 32);
   if (!roomKey) throw new Error('The room published an invalid sealing key.');
   const path = `/v1/collaborations/${encodeURIComponent(options.collaboration)}/datasets/${encodeURIComponent(options.dataset)}`;
@@ -68,6 +70,10 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
   // Checked here too so a too-large file is refused before any byte is sent, with a clear reason.
   if (totalBytes > room.limits.maxUploadBytes) {
     throw new Error(`${options.file} is ${totalBytes} bytes; this room accepts uploads up to ${room.limits.maxUploadBytes} bytes.`);
+  }
+  const maxParquetBytes = room.limits.maxParquetBytes;
+  if (format === 'parquet' && maxParquetBytes !== undefined && totalBytes > maxParquetBytes) {
+    throw new Error(`${options.file} is ${totalBytes} bytes; this room accepts Parquet files up to ${maxParquetBytes} bytes (it holds them in memory until the upload authenticates).`);
   }
   const counter = new CsvRecordCounter();
   let bytesRead = 0;
@@ -88,6 +94,7 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
         format, rows: format === 'csv' ? counter.dataRecords : (parquetRows ?? 0),
         plaintextBytes: facts.plaintextBytes, plaintextSha256: facts.plaintextSha256, envelopeSha256: facts.envelopeSha256,
         createdAt: new Date().toISOString(),
+        ...(options.allowEmpty ? { allowEmpty: true } : {}),
       };
       return { manifest: { ...manifest }, signature: toBase64(sign(manifestSigningBytes(manifest), key.secretKey)), signer: key.publicKeyText };
     },

@@ -3,15 +3,16 @@ export type ErrorDetails = Readonly<Record<string, unknown>>;
 
 /**
  * The one error family. Each subclass fixes the HTTP status; `code` is a stable machine-readable
- * string, `message` a sentence for a person.
+ * string, `message` a sentence for a person. `cause` is for the room's log only (an engine or
+ * file-system error, already stripped of data values); a response never carries it.
  */
 export abstract class CleanroomError extends Error {
   abstract readonly status: number;
   readonly code: string;
   readonly details: ErrorDetails;
 
-  constructor(code: string, message: string, details: ErrorDetails = {}) {
-    super(message);
+  constructor(code: string, message: string, details: ErrorDetails = {}, options: { cause?: unknown } = {}) {
+    super(message, options);
     this.name = new.target.name;
     this.code = code;
     this.details = details;
@@ -58,7 +59,7 @@ export class TooManyRequestsError extends CleanroomError {
   readonly status = 429;
 }
 
-/** The room could not finish in time, e.g. a query over its statement timeout (503). */
+/** The room could not finish now: a query over its statement timeout, a full or read-only disk (503). */
 export class UnavailableError extends CleanroomError {
   readonly status = 503;
 }

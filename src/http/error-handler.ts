@@ -19,7 +19,8 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, next) => {
     if (res.headersSent) return next(error);
     if (error instanceof CleanroomError) {
-      if (error.status >= 500) log.warn({ code: error.code, path: req.path }, error.message);
+      // The cause (a disk or engine error, never a data value) is for the operator, not the client.
+      if (error.status >= 500) log.warn({ code: error.code, path: req.path, cause: error.cause instanceof Error ? error.cause.message : undefined }, error.message);
       res.status(error.status).json(body(error.code, error.message, { ...error.details }));
       return;
     }

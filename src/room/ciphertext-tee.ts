@@ -5,7 +5,15 @@ import { totalLength } from '../crypto/bytes.ts';
 const TEE_BATCH_BYTES = 1024 * 1024;
 const TEE_BATCH_PIECES = 1024;
 
-async function writeFully(handle: FileHandle, pieces: readonly Uint8Array[]): Promise<void> {
+/** The file operations the tee needs. */
+export type TeeFile = Pick<FileHandle, 'writev' | 'write' | 'sync' | 'close'>;
+
+/** Creates the partial envelope file. Only a test simulating a failing disk passes another. */
+export type OpenPartialFile = (path: string) => Promise<TeeFile>;
+
+export const openPartialFile: OpenPartialFile = (path) => open(path, 'wx', 0o600);
+
+async function writeFully(handle: TeeFile, pieces: readonly Uint8Array[]): Promise<void> {
   const total = totalLength(pieces);
   let { bytesWritten } = await handle.writev(pieces);
   if (bytesWritten === total) return;
@@ -26,10 +34,10 @@ export class CiphertextTee {
   private inFlight: Promise<void> | undefined;
   private closed = false;
 
-  private constructor(private readonly handle: FileHandle) {}
+  private constructor(private readonly handle: TeeFile) {}
 
-  static async create(path: string): Promise<CiphertextTee> {
-    return new CiphertextTee(await open(path, 'wx', 0o600));
+  static async create(path: string, openFile: OpenPartialFile = openPartialFile): Promise<CiphertextTee> {
+    return new CiphertextTee(await openFile(path));
   }
 
   async *through(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {

@@ -54,16 +54,24 @@ export async function reloadDatasets(room: Room): Promise<{ loaded: number; fail
       storage?.fill(0);
       if (!dataKey) throw new Error('the stored data key does not open with the master key');
       const shape = tableShape(collaboration.id, dataset);
-      const result = await decryptIntoEngine(createReadStream(room.envelopePath(version.envelopeFile)), () => dataKey, shape, version.format, room.engine, room.staging);
-      if (result.opened.envelopeSha256 !== version.envelopeSha256 || result.rows !== version.rows) {
+      const notCommitted = () => new Error('the envelope on disk is not the one that was committed');
+      const result = await decryptIntoEngine(createReadStream(room.envelopePath(version.envelopeFile)), () => dataKey, shape, version.format, room.engine, room.staging, {
+        authenticate: (opened) => {
+          if (opened.envelopeSha256 !== version.envelopeSha256) throw notCommitted();
+        },
+        // Already accepted under the limit in force then; a lower limit now must not unload it.
+        maxParquetBytes: Number.POSITIVE_INFINITY,
+      });
+      if (result.rows !== version.rows) {
         await room.engine.discardIncoming(shape, result.incomingName);
-        throw new Error('the envelope on disk is not the one that was committed');
+        throw notCommitted();
       }
       await room.engine.commitIncoming(shape, result.incomingName);
       loaded += 1;
     } catch (error) {
       failed.push(label);
-      room.log.error({ dataset: label, reason: (error as Error).message }, 'could not reload a stored dataset');
+      const cause = (error as Error).cause;
+      room.log.error({ dataset: label, reason: (error as Error).message, cause: cause instanceof Error ? cause.message : undefined }, 'could not reload a stored dataset');
     }
   }
   await room.staging.empty();

@@ -3,11 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { fromBase64, toBase64 } from '../crypto/bytes.ts';
 import type { EnvelopeHeader } from '../crypto/envelope-format.ts';
 import { openSealed, randomKey, unwrapKey, wrapKey } from '../crypto/sealing.ts';
-import { ConflictError, ForbiddenError, NotFoundError, PayloadTooLargeError } from '../errors/cleanroom-error.ts';
+import { CleanroomError, ConflictError, ForbiddenError, NotFoundError, PayloadTooLargeError } from '../errors/cleanroom-error.ts';
+import { storageFailureOf, storageUnavailable } from '../errors/storage-failure.ts';
 import type { Collaboration, Principal } from '../policy/collaboration.ts';
-import { decryptIntoEngine, tableShape } from '../upload/decrypt-into-engine.ts';
+import { decryptIntoEngine, tableShape, type LoadedIncoming } from '../upload/decrypt-into-engine.ts';
 import type { UploadManifest } from '../upload/manifest.ts';
-import { verifyUpload } from '../upload/verify-upload.ts';
+import { verifyLoadedRows, verifyUpload } from '../upload/verify-upload.ts';
 import { CiphertextTee } from './ciphertext-tee.ts';
 import { currentVersion, ensureStorageKey, recordVersion } from './dataset-registry.ts';
 import { requireActive } from './policy-acceptance.ts';
@@ -69,7 +70,6 @@ export async function uploadDataset(room: Room, collaboration: Collaboration, up
   const fileName = `${collaboration.id}/${dataset.name}.${Date.now()}-${randomBytes(6).toString('hex')}.env`;
   const finalPath = room.envelopePath(fileName);
   const partialPath = `${finalPath}.partial`;
-  await mkdir(room.envelopePath(collaboration.id), { recursive: true, mode: 0o700 });
 
   let dataKey: Uint8Array | undefined;
   const unseal = (header: EnvelopeHeader) => {
@@ -77,13 +77,17 @@ export async function uploadDataset(room: Room, collaboration: Collaboration, up
     return dataKey ? Uint8Array.from(dataKey) : undefined;
   };
   const shape = tableShape(collaboration.id, dataset);
-  let loaded: Awaited<ReturnType<typeof decryptIntoEngine>> | undefined;
-  const tee = await CiphertextTee.create(partialPath);
+  let loaded: LoadedIncoming<UploadManifest> | undefined;
+  let tee: CiphertextTee | undefined;
   try {
-    loaded = await decryptIntoEngine(tee.through(limited(body, room.config.maxUploadBytes)), unseal, shape, dataset.format, room.engine, room.staging);
-    const manifest: UploadManifest = verifyUpload(loaded.opened, {
-      collaborationId: collaboration.id, dataset, uploader, currentVersion: previous?.version ?? 0, loadedRows: loaded.rows,
+    await mkdir(room.envelopePath(collaboration.id), { recursive: true, mode: 0o700 });
+    tee = await CiphertextTee.create(partialPath, room.openPartialFile);
+    loaded = await decryptIntoEngine(tee.through(limited(body, room.config.maxUploadBytes)), unseal, shape, dataset.format, room.engine, room.staging, {
+      authenticate: (opened) => verifyUpload(opened, { collaborationId: collaboration.id, dataset, uploader, currentVersion: previous?.version ?? 0 }),
+      maxParquetBytes: room.config.maxParquetBytes,
     });
+    const manifest: UploadManifest = loaded.authenticated;
+    verifyLoadedRows(manifest, loaded.rows);
     await tee.sync();
     await tee.close();
     await rename(partialPath, finalPath);
@@ -115,8 +119,22 @@ export async function uploadDataset(room: Room, collaboration: Collaboration, up
     loaded = undefined;
     room.log.info({ collaboration: collaboration.id, dataset: dataset.name, version: manifest.version, rows: manifest.rows }, 'dataset version committed');
     return { collaboration: collaboration.id, dataset: dataset.name, version: manifest.version, rows: manifest.rows, envelopeSha256: opened.envelopeSha256, auditSeq: entry.seq };
+  } catch (error) {
+    // A full or read-only disk (envelope store or staging) is the room's trouble, not the upload's.
+    const failure = storageFailureOf(error);
+    if (!failure) {
+      // The engine's own words (data values removed) help the operator; the client got ours.
+      if (error instanceof CleanroomError && error.cause instanceof Error) {
+        room.log.warn({ collaboration: collaboration.id, dataset: dataset.name, code: error.code, engine: error.cause.message }, 'upload refused');
+      }
+      throw error;
+    }
+    const current = previous?.version ?? 0;
+    throw storageUnavailable(failure, `store this upload of "${dataset.name}"`,
+      current > 0 ? `Nothing was changed: version ${current} is still the current one.` : 'Nothing was changed: the dataset still has no version.',
+      error, { dataset: dataset.name, currentVersion: current });
   } finally {
-    await tee.close();
+    await tee?.close();
     dataKey?.fill(0);
     if (loaded) await room.engine.discardIncoming(shape, loaded.incomingName).catch(() => undefined);
     await unlink(partialPath).catch(() => undefined);

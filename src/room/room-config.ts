@@ -8,6 +8,8 @@ export interface RoomConfig {
   /** base64 32-byte key; when absent a 0600 key file in the data directory is used */
   readonly masterKey?: string;
   readonly maxUploadBytes: number;
+  /** Parquet plaintext is held in memory until the upload authenticates; this bounds it */
+  readonly maxParquetBytes: number;
   readonly maxJsonBytes: number;
   readonly signatureWindowMs: number;
   readonly engine: { readonly memoryLimit: string; readonly threads: number; readonly statementTimeoutMs: number };
@@ -20,6 +22,7 @@ export function embeddedDefaults(overrides: Partial<RoomConfig> = {}, env: NodeJ
     templatesDirectory: resolve(env.CLEANROOM_SQL_DIR ?? 'sql'),
     masterKey: env.CLEANROOM_MASTER_KEY,
     maxUploadBytes: Number(env.CLEANROOM_MAX_UPLOAD_BYTES ?? 8 * 1024 ** 3),
+    maxParquetBytes: Number(env.CLEANROOM_MAX_PARQUET_BYTES ?? 1024 ** 3),
     maxJsonBytes: 1024 * 1024,
     signatureWindowMs: 5 * 60 * 1000,
     engine: {

@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { appendAudit, type AuditAct } from '../audit/audit-log.ts';
 import type { AuditEntry } from '../audit/audit-entry.ts';
@@ -16,10 +16,22 @@ import { PsiSessionRegistry } from '../psi/session-registry.ts';
 import { DataEngine } from '../store/data-engine.ts';
 import { StateDb, type StateTx } from '../store/state-db.ts';
 import { StagingArea } from '../upload/staging-area.ts';
+import { openPartialFile, type OpenPartialFile } from './ciphertext-tee.ts';
 import { reloadDatasets } from './dataset-reload.ts';
 import { loadTemplateFiles } from './template-registry.ts';
 import type { RoomConfig } from './room-config.ts';
 import { loadMasterKey, loadRoomKeys, type RoomKeys } from './room-keys.ts';
+
+/**
+ * Makes every file this process creates from now on owner-only (the umask only ever gets stricter).
+ * The room-state file's WAL holds the audit log with SQL text, and DuckDB creates it lazily on its
+ * own threads at the first write after each checkpoint: a umask is the one setting that reaches a
+ * file created at a moment we do not choose. Keys and envelopes also pass explicit modes.
+ */
+function ownerOnlyFiles(): void {
+  const previous = process.umask(0o077);
+  process.umask(previous | 0o077);
+}
 
 /**
  * One running room: its keys, policies, state database, in-memory engine and staging area.
@@ -43,6 +55,8 @@ export class Room {
     readonly log: Logger,
     /** Noise and partition selection draw from this; only tests pass anything but the CSPRNG. */
     readonly randomSource: RandomSource,
+    /** Creates an upload's partial envelope; only tests pass anything else (a disk that fails). */
+    readonly openPartialFile: OpenPartialFile,
   ) {
     this.nonces = new NonceCache(config.signatureWindowMs);
     this.keysByText = new Set([...collaborations.values()].flatMap((c) => [...c.principalsByKey.keys()]));
@@ -50,15 +64,25 @@ export class Room {
   }
 
   /** Starts a room: validates every policy first, so a bad policy refuses the start with its problems. */
-  static async open(config: RoomConfig, log: Logger, dependencies: { randomSource?: RandomSource } = {}): Promise<Room> {
+  static async open(config: RoomConfig, log: Logger, dependencies: { randomSource?: RandomSource; openPartialFile?: OpenPartialFile } = {}): Promise<Room> {
     const collaborations = await loadPolicies(config.policiesDirectory);
+    ownerOnlyFiles();
+    // The directory may predate the room (an operator's mkdir, an older version): its mode is ours to fix.
+    await mkdir(config.dataDirectory, { recursive: true, mode: 0o700 });
+    await chmod(config.dataDirectory, 0o700);
     await mkdir(join(config.dataDirectory, 'envelopes'), { recursive: true, mode: 0o700 });
     const masterKey = await loadMasterKey(config.dataDirectory, config.masterKey);
     const keys = await loadRoomKeys(config.dataDirectory, masterKey);
     const state = await StateDb.open(join(config.dataDirectory, 'room-state.duckdb'));
+    const swept = await StagingArea.sweepStale();
+    if (swept.removed.length > 0) log.warn({ removed: swept.removed }, 'removed staging directories of rooms that are no longer running');
+    if (swept.ownerUnknown.length > 0) {
+      log.warn({ directories: swept.ownerUnknown }, 'staging directories from an older version name no owner, so they were kept: delete them once no older room runs');
+    }
     const staging = await StagingArea.create();
     const engine = await DataEngine.open({ stagingDirectory: staging.directory, ...config.engine });
-    const room = new Room(config, new Map(collaborations.map((c) => [c.id, c])), keys, state, engine, staging, log, dependencies.randomSource ?? cryptoRandomSource);
+    const room = new Room(config, new Map(collaborations.map((c) => [c.id, c])), keys, state, engine, staging, log,
+      dependencies.randomSource ?? cryptoRandomSource, dependencies.openPartialFile ?? openPartialFile);
     const reloaded = await reloadDatasets(room);
     const templates = await loadTemplateFiles(room);
     log.info({ datasets: reloaded.loaded, failed: reloaded.failed, templates }, 'room ready');

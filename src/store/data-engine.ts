@@ -1,6 +1,7 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { UnavailableError, UnprocessableError } from '../errors/cleanroom-error.ts';
 import { toDuckDbParameters, type BoundParameter } from './bound-parameters.ts';
+import { loadRefusal, unsafeDoublesRefusal, unsafeDoublesSql } from './load-refusals.ts';
 import { toResultTable, type ResultTable } from './result-values.ts';
 import { SerialQueue } from './serial-queue.ts';
 
@@ -67,7 +68,10 @@ export class DataEngine {
     return new DataEngine(instance, admin, options);
   }
 
-  /** Loads a staged file into a fresh incoming table, checking declared types; returns its row count. */
+  /**
+   * Loads a staged file into a fresh incoming table, checking declared types and that DOUBLEs are
+   * finite and within ±1e100; returns its row count. A refusal says what and where in our words.
+   */
   loadIncoming(shape: TableShape, source: LoadSource, incomingName: string): Promise<number> {
     return this.loads.run(async () => {
       await this.admin.run(`CREATE SCHEMA IF NOT EXISTS ${ident(shape.schema)}`);
@@ -82,9 +86,13 @@ export class DataEngine {
         await this.admin.run(`CREATE OR REPLACE TABLE ${target} AS ${select}`);
       } catch (error) {
         await this.admin.run(`DROP TABLE IF EXISTS ${target}`).catch(() => undefined);
-        throw new UnprocessableError('UPLOAD_MALFORMED_DATA', `The ${source.kind.toUpperCase()} data does not match the dataset's declared columns and types.`, {
-          reason: sanitiseEngineMessage((error as Error).message),
-        });
+        throw loadRefusal(source.kind, shape, (error as Error).message);
+      }
+      const doubles = unsafeDoublesSql(target, shape);
+      const unsafe = doubles && unsafeDoublesRefusal(shape, (await this.admin.runAndReadAll(doubles)).getRows()[0] ?? []);
+      if (unsafe) {
+        await this.admin.run(`DROP TABLE ${target}`);
+        throw unsafe;
       }
       const counted = await this.admin.runAndReadAll(`SELECT count(*) FROM ${target}`);
       return Number(counted.getRows()[0]?.[0] ?? 0);

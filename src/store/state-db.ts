@@ -1,4 +1,7 @@
+import { chmod } from 'node:fs/promises';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { CleanroomError } from '../errors/cleanroom-error.ts';
+import { storageUnavailable, type StorageFailure } from '../errors/storage-failure.ts';
 import { SerialQueue } from './serial-queue.ts';
 import { STATE_SCHEMA } from './state-schema.ts';
 
@@ -24,6 +27,25 @@ async function all(connection: DuckDBConnection, sql: string, params: Params = [
   return reader.getRowsJS().map((row) => Object.fromEntries(row.map((v, i) => [names[i] as string, plain(v)])));
 }
 
+/** DuckDB reports the operating system's error text inside its IO errors; these are disk trouble. */
+const DISK_MESSAGES: readonly [RegExp, StorageFailure][] = [
+  [/no space left on device/i, 'no-space'],
+  [/disk quota exceeded/i, 'quota-exceeded'],
+  [/read-only file system/i, 'read-only'],
+  [/permission denied/i, 'no-permission'],
+  [/input\/output error/i, 'io-error'],
+  [/file too large/i, 'file-too-large'],
+];
+
+/** A failed state write as the room reports it: disk trouble is a 503 that says nothing changed. */
+function writeFailure(error: unknown): unknown {
+  if (error instanceof CleanroomError || !(error instanceof Error)) return error;
+  const failure = DISK_MESSAGES.find(([pattern]) => pattern.test(error.message))?.[1];
+  return failure
+    ? storageUnavailable(failure, 'write its state database', 'Nothing was changed or charged; try again once its storage is writable.', error)
+    : error;
+}
+
 /**
  * The room's own persistent state (acceptances, registry, templates, budgets, audit chain) in a
  * DuckDB file. It never holds a dataset row. Writes are serialised and transactional, so an act and
@@ -32,12 +54,14 @@ async function all(connection: DuckDBConnection, sql: string, params: Params = [
 export class StateDb {
   private readonly writes = new SerialQueue();
 
-  private constructor(private readonly instance: DuckDBInstance, private readonly connection: DuckDBConnection) {}
+  private constructor(private readonly instance: DuckDBInstance, private connection: DuckDBConnection) {}
 
   static async open(path: string): Promise<StateDb> {
     const instance = await DuckDBInstance.create(path, { threads: '1', autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
     const connection = await instance.connect();
     for (const statement of STATE_SCHEMA) await connection.run(statement);
+    // Files an older version left 0644; new ones follow the room's owner-only umask.
+    for (const file of [path, `${path}.wal`]) await chmod(file, 0o600).catch(() => undefined);
     return new StateDb(instance, connection);
   }
 
@@ -54,10 +78,27 @@ export class StateDb {
         await this.connection.run('COMMIT');
         return result;
       } catch (error) {
-        await this.connection.run('ROLLBACK');
-        throw error;
+        await this.abandonTransaction();
+        throw writeFailure(error);
       }
     });
+  }
+
+  /**
+   * Ends a failed transaction without hiding why it failed. A COMMIT that fails (e.g. the WAL
+   * write hits a full disk) has already ended the transaction, so ROLLBACK then throws "no
+   * transaction is active": that is the expected state, not an error. Any other rollback failure
+   * leaves the connection's state unknown, so it is replaced: closing it aborts whatever was open,
+   * and the next write must never start inside a half-finished transaction.
+   */
+  private async abandonTransaction(): Promise<void> {
+    try {
+      await this.connection.run('ROLLBACK');
+    } catch (error) {
+      if (/no transaction is active/i.test((error as Error).message)) return;
+      this.connection.closeSync();
+      this.connection = await this.instance.connect();
+    }
   }
 
   /** Reads go through the same queue so they never see a half-applied write. */

@@ -16,6 +16,11 @@ export interface UploadManifest {
   /** SHA-256 of every envelope byte before the trailer */
   readonly envelopeSha256: string;
   readonly createdAt: string;
+  /**
+   * The uploader means to replace the data with zero rows; without it an empty upload is refused.
+   * Optional and only ever `true`, so manifests signed before it existed stay valid byte for byte.
+   */
+  readonly allowEmpty?: true;
 }
 
 export const validateManifest = compileValidator<UploadManifest>({
@@ -33,6 +38,7 @@ export const validateManifest = compileValidator<UploadManifest>({
     plaintextSha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
     envelopeSha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
     createdAt: { type: 'string', format: 'date-time' },
+    allowEmpty: { const: true },
   },
 });
 

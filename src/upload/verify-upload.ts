@@ -12,13 +12,14 @@ export interface UploadExpectation {
   /** the principal whose key signed the HTTP request */
   readonly uploader: Principal;
   readonly currentVersion: number;
-  readonly loadedRows: number;
 }
 
 /**
  * Checks the envelope's signed trailer against what the room knows. Pure: every fact is passed in.
  * The manifest must be signed by the same provider key that signed the request, name this
- * collaboration, dataset, format and the next version, and agree with what was actually received.
+ * collaboration, dataset, format and the next version, and agree with the bytes that arrived.
+ * Everything here is known before the data is loaded, so it runs before anything is staged;
+ * the row count, which only the load can tell, is `verifyLoadedRows`.
  */
 export function verifyUpload(opened: OpenedEnvelope, expected: UploadExpectation): UploadManifest {
   const checked = validateManifest(opened.trailer.manifest);
@@ -43,7 +44,6 @@ export function verifyUpload(opened: OpenedEnvelope, expected: UploadExpectation
   compare('envelopeSha256', manifest.envelopeSha256, opened.envelopeSha256);
   compare('plaintextSha256', manifest.plaintextSha256, opened.plaintextSha256);
   compare('plaintextBytes', manifest.plaintextBytes, opened.plaintextBytes);
-  compare('rows', manifest.rows, expected.loadedRows);
   if (Object.keys(mismatches).length > 0) {
     throw new UnprocessableError('UPLOAD_MANIFEST_MISMATCH', 'The signed manifest does not describe the data that arrived.', { mismatches });
   }
@@ -54,4 +54,21 @@ export function verifyUpload(opened: OpenedEnvelope, expected: UploadExpectation
     });
   }
   return manifest;
+}
+
+/**
+ * The signed row count against what DuckDB loaded, and no silent emptying: a header-only CSV (or
+ * an empty Parquet file) would replace the data with nothing unless the uploader signed that intent.
+ */
+export function verifyLoadedRows(manifest: UploadManifest, loadedRows: number): void {
+  if (manifest.rows !== loadedRows) {
+    throw new UnprocessableError('UPLOAD_MANIFEST_MISMATCH', 'The signed manifest does not describe the data that arrived.', {
+      mismatches: { rows: { manifest: manifest.rows, actual: loadedRows } },
+    });
+  }
+  if (loadedRows === 0 && manifest.allowEmpty !== true) {
+    throw new UnprocessableError('UPLOAD_EMPTY',
+      'The upload holds no data rows, so it would replace the dataset with an empty table; upload it with --allow-empty (signed into the manifest) if that is intended.',
+      { rows: 0 });
+  }
 }

@@ -47,4 +47,16 @@ describe('cleanroom upload, in its own process', () => {
     const counted = await t.room.engine.query('SELECT count(*) FROM demo.advertiser_customers');
     expect(Number(counted.rows[0]?.[0])).toBe(20_000);
   }, 30_000);
+
+  it('empties a dataset only with --allow-empty: a header-only file is refused otherwise', async () => {
+    const file = join(t.dir, 'header-only.csv');
+    await writeFile(file, customersCsv(0));
+    const key = await keyFile(t, 'acme-provider');
+    const args = ['upload', '--collab', 'demo', '--url', t.baseUrl, '--key', key, '--dataset', 'advertiser_customers', '--file', file];
+    await expect(cli(args)).rejects.toThrow(/exited 1: .*UPLOAD_EMPTY.*--allow-empty/s);
+    const rows = async () => Number((await t.room.engine.query('SELECT count(*) FROM demo.advertiser_customers')).rows[0]?.[0]);
+    expect(await rows()).toBe(20_000);
+    expect(await cli([...args, '--allow-empty'])).toMatch(/uploaded advertiser_customers version 2: 0 rows/);
+    expect(await rows()).toBe(0);
+  }, 30_000);
 });

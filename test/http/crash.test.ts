@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -11,6 +12,7 @@ import { acceptanceSigningBytes } from '../../src/room/policy-acceptance.ts';
 import { customersCsv } from '../support/fixture-csv.ts';
 import { demoPolicyWithFreshKeys } from '../support/test-room.ts';
 import { sealedEnvelope } from '../support/sealed-upload.ts';
+import { StagingArea, stagingParent } from '../../src/upload/staging-area.ts';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -43,7 +45,7 @@ async function filesUnder(dir: string): Promise<string[]> {
 }
 
 describe('a room killed mid-upload', () => {
-  it('restarts with the previous version intact and queryable, and no partial envelope left', async () => {
+  it('restarts with the previous version intact and queryable, and no partial envelope or staging directory left', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'cleanroom-crash-'));
     dirs.push(dir);
     const { policy, keys } = await demoPolicyWithFreshKeys();
@@ -79,10 +81,17 @@ describe('a room killed mid-upload', () => {
       const pending = client('acme-provider').stream('PUT', '/v1/collaborations/demo/datasets/advertiser_customers', slow).catch((e: unknown) => e);
       for (let i = 0; i < 100 && !(await filesUnder(join(dir, 'data', 'envelopes'))).some((f) => f.endsWith('.partial')); i++) await new Promise((r) => setTimeout(r, 50));
       expect((await filesUnder(join(dir, 'data', 'envelopes'))).some((f) => f.endsWith('.partial'))).toBe(true);
+      // Mid-load: DuckDB is reading the plaintext pipe in the killed room's staging directory.
+      const killedStaging = async () => (await readdir(stagingParent())).filter((n) => n.startsWith(`cleanroom-staging-${room.pid}-`)).map((n) => join(stagingParent(), n));
+      for (let i = 0; i < 100 && (await filesUnder((await killedStaging())[0] ?? '/nonexistent')).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      const [staging] = await killedStaging();
+      expect(await readdir(staging ?? '/nonexistent')).toEqual([expect.stringMatching(/\.pipe$/)]);
       room.kill('SIGKILL');
       await pending;
 
       room = await startRoomProcess(dir, port);
+      // The next start sweeps the dead room's staging directory; its own is named for its own pid.
+      expect(existsSync(staging as string)).toBe(false);
       const info = await client('acme-officer').send<{ current: { version: number; rows: number } }>('GET', '/v1/collaborations/demo/datasets/advertiser_customers');
       expect(info.current).toMatchObject({ version: 1, rows: 400 });
       const answer = await client('acme-analyst').send<{ rows: unknown[][] }>('POST', '/v1/collaborations/demo/queries', { sql: 'SELECT count(*) AS n FROM advertiser_customers' });
@@ -91,7 +100,11 @@ describe('a room killed mid-upload', () => {
       const audit = await client('acme-officer').send<{ entries: { action: string }[] }>('GET', '/v1/collaborations/demo/audit');
       expect(audit.entries.filter((e) => e.action === 'dataset.uploaded')).toHaveLength(1);
     } finally {
+      const exited = new Promise((resolve) => (room.exitCode === null && room.signalCode === null ? room.once('exit', resolve) : resolve(undefined)));
       room.kill('SIGKILL');
+      await exited;
+      // The last room was killed too: remove its staging directory rather than leave it to the next start.
+      await StagingArea.sweepStale();
     }
   }, 120_000);
 });

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { watch } from 'node:fs';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,8 +31,25 @@ async function parquet(name: string, csv: string, options: { drop?: string } = {
 const upload = (file: string) => uploadFile({ client: t.client('acme-provider'), key: t.keys['acme-provider']!, collaboration: 'demo', dataset: 'advertiser_customers', file });
 const rows = async () => Number((await t.room.engine.query('SELECT count(*) FROM demo.advertiser_customers')).rows[0]?.[0]);
 
+const MAX_PARQUET_BYTES = 256 * 1024;
+
+/** Names created in the staging directory while `run` runs (inotify: nothing is missed between polls). */
+async function stagedDuring(run: () => Promise<unknown>): Promise<string[]> {
+  const created: string[] = [];
+  const watcher = watch(t.room.staging.directory, (event, name) => {
+    if (event === 'rename' && name) created.push(name);
+  });
+  try {
+    await run();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  } finally {
+    watcher.close();
+  }
+  return created;
+}
+
 beforeAll(async () => {
-  t = await startTestRoom({ edit: (p) => { p.datasets[0]!.format = 'parquet'; } });
+  t = await startTestRoom({ edit: (p) => { p.datasets[0]!.format = 'parquet'; }, config: { maxParquetBytes: MAX_PARQUET_BYTES } });
   await t.acceptAll();
 });
 afterAll(async () => t.close());
@@ -40,7 +58,6 @@ describe('Parquet uploads', () => {
   it('loads a Parquet file, staged only on /dev/shm and removed after loading', async () => {
     expect(await upload(await parquet('v1', customersCsv(250)))).toMatchObject({ version: 1, rows: 250 });
     expect(await rows()).toBe(250);
-    const { readdir } = await import('node:fs/promises');
     expect(await readdir(t.room.staging.directory)).toEqual([]);
   });
 
@@ -62,6 +79,43 @@ describe('Parquet uploads', () => {
   });
 });
 
+describe('Parquet staging', () => {
+  it('writes nothing to the staging directory until the whole envelope, its signature and manifest have verified', async () => {
+    const bytes = new Uint8Array(await readFile(await parquet('staged', customersCsv(400, { seed: 3 }))));
+    const sealed = (options: Parameters<typeof sealedEnvelope>[3]) => sealedEnvelope(t, t.keys['acme-provider']!, bytes, options);
+    const parquetManifest = { format: 'parquet' as const, rows: 400 };
+    const whole = await sealed({ version: 2, manifest: parquetManifest });
+    // Every chunk authenticates, but the final chunk and the trailer never come.
+    const cut = whole.subarray(0, whole.length - 2000);
+    const forged = await sealedEnvelope(t, t.keys['northwind-provider']!, bytes, { version: 2, manifest: parquetManifest });
+    const lying = await sealed({ version: 2, manifest: { ...parquetManifest, plaintextSha256: '0'.repeat(64) } });
+    const stale = await sealed({ version: 1, manifest: parquetManifest });
+    for (const [envelope, expected] of [
+      [cut, { status: 422, code: 'ENVELOPE_TAMPERED' }],
+      [forged, { status: 403, code: 'UPLOAD_SIGNER_MISMATCH' }],
+      [lying, { status: 422, code: 'UPLOAD_MANIFEST_MISMATCH' }],
+      [stale, { status: 409, code: 'UPLOAD_STALE_VERSION' }],
+    ] as const) {
+      expect(await stagedDuring(async () => expect(await refusal(putEnvelope(t, 'acme-provider', envelope))).toEqual(expected))).toEqual([]);
+    }
+    expect(await rows()).toBe(250);
+    // The watcher does see a staged file when there is one: the same envelope, whole, loads.
+    expect((await stagedDuring(() => putEnvelope(t, 'acme-provider', whole))).length).toBeGreaterThan(0);
+    expect(await rows()).toBe(400);
+    expect(await readdir(t.room.staging.directory)).toEqual([]);
+  });
+
+  it(`refuses Parquet over the room's limit for Parquet held in memory (${MAX_PARQUET_BYTES} bytes), in the client and in the room`, async () => {
+    const big = await parquet('big', customersCsv(20_000, { seed: 4 }));
+    expect((await stat(big)).size).toBeGreaterThan(MAX_PARQUET_BYTES);
+    await expect(upload(big)).rejects.toThrow(/Parquet files up to 262144 bytes/);
+    const envelope = await sealedEnvelope(t, t.keys['acme-provider']!, new Uint8Array(await readFile(big)), { version: 3, manifest: { format: 'parquet', rows: 20_000 } });
+    expect(await refusal(putEnvelope(t, 'acme-provider', envelope), { details: true }))
+      .toEqual({ status: 413, code: 'UPLOAD_PARQUET_TOO_LARGE', details: { maxParquetBytes: MAX_PARQUET_BYTES } });
+    expect(await rows()).toBe(400);
+  });
+});
+
 describe('editing the policy', () => {
   it('needs new signatures: after a restart with a changed file the collaboration is inactive', async () => {
     const file = join(t.dir, 'policies', 'demo.json');
@@ -74,6 +128,6 @@ describe('editing the policy', () => {
     expect(await refusal(t.client('acme-analyst').send('POST', '/v1/collaborations/demo/queries', { sql: 'SELECT count(*) FROM advertiser_customers' })))
       .toEqual({ status: 409, code: 'COLLABORATION_INACTIVE' });
     await t.acceptAll();
-    expect(await rows()).toBe(250);
+    expect(await rows()).toBe(400);
   });
 });

@@ -14,6 +14,7 @@ import type { CollaborationDocument } from '../../src/policy/policy-document.ts'
 import { acceptanceSigningBytes } from '../../src/room/policy-acceptance.ts';
 import { embeddedDefaults, type RoomConfig } from '../../src/room/room-config.ts';
 import { Room } from '../../src/room/room.ts';
+import type { OpenPartialFile } from '../../src/room/ciphertext-tee.ts';
 import { RoomClient } from '../../src/client/room-client.ts';
 
 type Mutable<T> = { -readonly [K in keyof T]: NonNullable<T[K]> extends object ? Mutable<NonNullable<T[K]>> | Extract<T[K], undefined> : T[K] };
@@ -57,7 +58,7 @@ async function listen(app: TestRoom['app']): Promise<{ server: Server; baseUrl: 
 }
 
 /** A real room (DuckDB, state file, envelopes) in a temp directory, served on loopback. */
-export async function startTestRoom(options: { edit?: (policy: PolicyDraft) => void; config?: Partial<RoomConfig>; randomSource?: RandomSource } = {}): Promise<TestRoom> {
+export async function startTestRoom(options: { edit?: (policy: PolicyDraft) => void; config?: Partial<RoomConfig>; randomSource?: RandomSource; openPartialFile?: OpenPartialFile } = {}): Promise<TestRoom> {
   const dir = await mkdtemp(join(tmpdir(), 'cleanroom-test-'));
   const { policy, keys } = await demoPolicyWithFreshKeys();
   options.edit?.(policy);
@@ -77,7 +78,7 @@ export async function startTestRoom(options: { edit?: (policy: PolicyDraft) => v
   const state = {} as TestRoom;
   let server: Server;
   const boot = async () => {
-    state.room = await Room.open(config, log, { randomSource: options.randomSource });
+    state.room = await Room.open(config, log, { randomSource: options.randomSource, openPartialFile: options.openPartialFile });
     state.app = createApp({ room: state.room, log });
     const listening = await listen(state.app);
     server = listening.server;
