@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ForbiddenError, NotFoundError, TooManyRequestsError } from '../errors/cleanroom-error.ts';
 import * as machine from './psi-session.ts';
-import type { PsiSession, PsiSessionView } from './psi-session.ts';
+import type { PsiMessageKind, PsiSession, PsiSessionView } from './psi-session.ts';
 import type { PsiRule } from './psi-rules.ts';
 
 export interface PsiSessionRegistryOptions {
@@ -52,6 +52,11 @@ export class PsiSessionRegistry {
   /** The session as its member sees it; unknown and foreign sessions look the same (404). */
   view(id: string, member: string): PsiSessionView {
     return machine.viewOf(machine.atTime(this.#get(id, member), this.#clock()));
+  }
+
+  /** Refuses, without the message's bytes, a message `member` may not post into the session now. */
+  admitPost(id: string, member: string, kind: PsiMessageKind): void {
+    machine.admitPost(this.#get(id, member), member, kind, this.#clock());
   }
 
   postSetup(id: string, member: string, bytes: Uint8Array): PsiSessionView {
