@@ -20,6 +20,8 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     if (res.headersSent) return next(error);
     if (error instanceof CleanroomError) {
       if (error.status >= 500) log.warn({ code: error.code, path: req.path }, error.message);
+      const retryAfter = error.details['retryAfterSeconds'];
+      if (typeof retryAfter === 'number' && Number.isFinite(retryAfter)) res.setHeader('retry-after', String(Math.max(0, Math.ceil(retryAfter))));
       res.status(error.status).json(body(error.code, error.message, { ...error.details }));
       return;
     }

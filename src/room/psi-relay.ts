@@ -1,11 +1,12 @@
 import { ForbiddenError, NotFoundError } from '../errors/cleanroom-error.ts';
 import type { Collaboration, Principal } from '../policy/collaboration.ts';
 import { parsePsiRule, type PsiRule } from '../psi/psi-rules.ts';
-import type { PsiSessionView } from '../psi/psi-session.ts';
+import type { PsiReservation } from '../psi/message-budget.ts';
+import type { PsiMessageKind, PsiSessionView } from '../psi/psi-session.ts';
 import { requireActive } from './policy-acceptance.ts';
 import type { Room } from './room.ts';
 
-export type PsiMessageKind = 'setup' | 'request' | 'response';
+export type { PsiMessageKind };
 
 /** A session as its member sees it, with the rule parameters both sides must use. */
 export interface PsiSessionAnswer extends PsiSessionView {
@@ -55,6 +56,18 @@ export function psiSession(room: Room, collaboration: Collaboration, principal: 
   requireParty(room, principal);
   const view = room.psi.view(id, principal.memberId);
   return answer(view, principal.memberId, sessionRule(collaboration, view));
+}
+
+/**
+ * Everything that can refuse a PSI message before a byte of its body is read: the caller's party
+ * role, the session (unknown and foreign look alike), the sender and step, the declared size, one
+ * message in flight per session, and the room's budget of message bytes being received at once.
+ * The caller reads at most `limit` bytes and calls `release()` when done, whatever happened.
+ */
+export function admitPsiMessage(room: Room, collaboration: Collaboration, principal: Principal, id: string, kind: PsiMessageKind, declaredBytes: number | undefined): PsiReservation {
+  psiSession(room, collaboration, principal, id);
+  room.psi.admitPost(id, principal.memberId, kind);
+  return room.psiUploads.reserve(id, declaredBytes);
 }
 
 /** Relays one protocol message into the session; the relay validates framing, sizes and step. */
