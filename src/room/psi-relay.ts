@@ -4,6 +4,7 @@ import { parsePsiRule, type PsiRule } from '../psi/psi-rules.ts';
 import type { PsiReservation } from '../psi/message-budget.ts';
 import type { PsiMessageKind, PsiSessionView } from '../psi/psi-session.ts';
 import { requireActive } from './policy-acceptance.ts';
+import { countPsiSessionOpened } from './psi-daily-sessions.ts';
 import type { Room } from './room.ts';
 
 export type { PsiMessageKind };
@@ -34,17 +35,24 @@ const answer = (view: PsiSessionView, member: string, rule: PsiRule): PsiSession
   ...(rule.falsePositiveRate !== undefined ? { falsePositiveRate: rule.falsePositiveRate } : {}),
 });
 
-/** Opens a PSI session with a partner under the policy's rule (rate-limited per pair per day). */
+/**
+ * Opens a PSI session with a partner under the policy's rule. The pair's count for the UTC day
+ * (maxSessionsPerDay) and the psi.opened entry commit in one transaction; only then does the
+ * session, which lives in memory only, go live.
+ */
 export async function openPsi(room: Room, collaboration: Collaboration, principal: Principal, partner: string): Promise<PsiSessionAnswer> {
   requireParty(room, principal);
   await requireActive(room, collaboration);
   const rule = ruleFor(collaboration, principal.memberId, partner);
-  const view = room.psi.open(collaboration.id, rule, principal.memberId);
-  await room.state.write((tx) => room.audit(tx, {
-    collaboration: collaboration.id, actor: principal.id, action: 'psi.opened',
-    details: { session: view.id, server: rule.server, client: rule.client, revealIntersection: rule.revealIntersection, normalisation: rule.normalisation },
-  }));
-  return answer(view, principal.memberId, rule);
+  const session = room.psi.create(collaboration.id, rule, principal.memberId);
+  await room.state.write(async (tx) => {
+    await countPsiSessionOpened(tx, collaboration.id, rule, session.openedAt);
+    await room.audit(tx, {
+      collaboration: collaboration.id, actor: principal.id, action: 'psi.opened',
+      details: { session: session.id, server: rule.server, client: rule.client, revealIntersection: rule.revealIntersection, normalisation: rule.normalisation },
+    });
+  });
+  return answer(room.psi.add(session), principal.memberId, rule);
 }
 
 function sessionRule(collaboration: Collaboration, view: PsiSessionView): PsiRule {
