@@ -8,11 +8,15 @@ import { acceptanceSigningBytes, type CollaborationStatus } from '../../room/pol
 import type { RoomClient } from '../../client/room-client.ts';
 import type { PrincipalKey } from '../../keys/principal-key-file.ts';
 import { DEFAULT_URL, signedClient } from '../client-options.ts';
+import { hashToSign } from '../named-hash.ts';
 
-/** An officer signs the collaboration's current policy hash, after reading it from the room. */
-export async function acceptCollaboration(client: RoomClient, key: PrincipalKey, collaboration: string): Promise<CollaborationStatus> {
+/**
+ * An officer signs the policy hash they reviewed (`named`: full, or a prefix of at least 12 hex
+ * digits), and only if it is the room's current policy; the room refuses a stale full hash too.
+ */
+export async function acceptCollaboration(client: RoomClient, key: PrincipalKey, collaboration: string, named: string): Promise<CollaborationStatus> {
   const view = await client.send<{ status: CollaborationStatus }>('GET', `/v1/collaborations/${collaboration}`);
-  const hash = view.status.policyHash;
+  const hash = hashToSign(named, view.status.policyHash, { code: 'POLICY_HASH_MISMATCH', what: `policy of collaboration "${collaboration}"`, review: `cleanroom status --collab ${collaboration}` });
   return client.send<CollaborationStatus>('POST', `/v1/collaborations/${collaboration}/acceptances`, {
     policyHash: hash,
     signature: toBase64(sign(acceptanceSigningBytes(collaboration, hash), key.secretKey)),
@@ -46,11 +50,13 @@ export function registerCollaborationCommands(program: Command): void {
     });
 
   program.command('accept')
-    .description("as an officer, sign the collaboration policy's current content hash")
-    .requiredOption('--collab <id>').requiredOption('--key <file>').option('--url <url>', 'room URL', DEFAULT_URL)
-    .action(async (o: { collab: string; key: string; url: string }) => {
+    .description("as an officer, sign the policy content hash you reviewed (`status` shows it), if it is the room's current one")
+    .requiredOption('--collab <id>').requiredOption('--key <file>')
+    .requiredOption('--hash <sha256>', 'the policyHash you reviewed: 64 hex digits, or at least the first 12')
+    .option('--url <url>', 'room URL', DEFAULT_URL)
+    .action(async (o: { collab: string; key: string; hash: string; url: string }) => {
       const { client, key } = await signedClient(o.url, o.key);
-      const status = await acceptCollaboration(client, key, o.collab);
+      const status = await acceptCollaboration(client, key, o.collab, o.hash);
       process.stdout.write(`accepted policy ${status.policyHash}\n${status.active ? 'collaboration is active' : `awaiting: ${status.awaiting.join(', ')}`}\n`);
     });
 

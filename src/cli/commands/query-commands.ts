@@ -8,6 +8,7 @@ import { approvalSigningBytes } from '../../query/template.ts';
 import type { QueryResponse } from '../../room/run-query.ts';
 import type { TemplateStatus } from '../../room/template-registry.ts';
 import { DEFAULT_URL, signedClient } from '../client-options.ts';
+import { hashToSign } from '../named-hash.ts';
 import { formatTable } from '../output.ts';
 
 /** `--param k=v` pairs; numbers stay numbers, `a,b` becomes a list when the template wants one. */
@@ -25,11 +26,44 @@ export function parseParams(pairs: readonly string[], template?: TemplateStatus)
   return params;
 }
 
-export async function reviewTemplateAs(client: RoomClient, key: PrincipalKey, collaboration: string, name: string, decision: 'approve' | 'reject', reason?: string): Promise<TemplateStatus> {
+/**
+ * An officer signs approve or reject over the template hash they reviewed (`named`: full, or a
+ * prefix of at least 12 hex digits), and only if it is the room's current version; a template
+ * re-proposed in between is refused here, or by the room (409) if it changes after this check.
+ */
+export async function reviewTemplateAs(client: RoomClient, key: PrincipalKey, collaboration: string, name: string, decision: 'approve' | 'reject', named: string, reason?: string): Promise<TemplateStatus> {
   const current = await client.send<TemplateStatus>('GET', `/v1/collaborations/${collaboration}/templates/${name}`);
+  const hash = hashToSign(named, current.hash, { code: 'TEMPLATE_HASH_MISMATCH', what: `template "${name}"`, review: `cleanroom template show --collab ${collaboration} --name ${name}` });
   return client.send<TemplateStatus>('POST', `/v1/collaborations/${collaboration}/templates/${name}/approvals`, {
-    hash: current.hash, decision, ...(reason ? { reason } : {}), signature: toBase64(sign(approvalSigningBytes(collaboration, current.hash, decision), key.secretKey)),
+    hash, decision, ...(reason ? { reason } : {}), signature: toBase64(sign(approvalSigningBytes(collaboration, hash, decision), key.secretKey)),
   });
+}
+
+/** What an officer reads before signing: the hash first, then what the template is and touches. */
+export function describeTemplate(t: TemplateStatus, collaboration: string): string {
+  const approvedBy = (member: string) => t.reviews.find((r) => r.member === member);
+  const params = Object.entries(t.document.parameters).map(([name, spec]) => `${name} ${JSON.stringify(spec)}`);
+  return [
+    `template ${t.name} (collaboration ${collaboration})`,
+    `hash     ${t.hash}`,
+    '         (what template approve|reject --hash takes: in full, or its first 12 digits or more)',
+    '',
+    `description:  ${t.document.description}`,
+    `proposed by:  ${t.proposedBy}`,
+    `parameters:   ${params.length > 0 ? params.join('; ') : 'none'}`,
+    `reads:        ${t.report.datasets.join(', ')}`,
+    `columns:      ${t.report.columns.map((c) => `${c.dataset}.${c.column} (${c.class})`).join(', ')}`,
+    `threshold:    ${t.report.threshold.minGroupSize} people per group (${t.report.threshold.rule}), at most ${t.report.threshold.maxResultRows} rows`,
+    `approval by:  ${t.requiredMembers.map((m) => { const r = approvedBy(m); return r ? `${m} ${r.decision === 'approve' ? 'approved' : 'rejected'} by ${r.principal}${r.reason ? ` ("${r.reason}")` : ''}` : `${m} (awaiting)`; }).join(', ')}`,
+    `runnable:     ${t.runnable ? 'yes' : 'no'}`,
+    '',
+    'SQL:',
+    t.document.sql,
+    '',
+    'as the room runs it:',
+    t.rewrittenSql,
+    '',
+  ].join('\n');
 }
 
 /** Prints a query answer: the table, then what privacy protection was applied. */
@@ -87,20 +121,24 @@ export function registerQueryCommands(program: Command): void {
       process.stdout.write(`proposed ${status.name} ${status.hash}\nneeds approval from: ${status.requiredMembers.join(', ')}\n`);
     });
   template.command('show')
-    .description("show a template with the checker's report, as an officer reviews it")
+    .description("show a template with its hash and the checker's report, as an officer reviews it")
     .requiredOption('--collab <id>').requiredOption('--key <file>').requiredOption('--name <template>').option('--url <url>', 'room URL', DEFAULT_URL)
-    .action(async (o: { collab: string; key: string; name: string; url: string }) => {
+    .option('--json', 'print the room\'s whole review view as JSON')
+    .action(async (o: { collab: string; key: string; name: string; url: string; json?: boolean }) => {
       const { client } = await signedClient(o.url, o.key);
-      process.stdout.write(`${JSON.stringify(await client.send('GET', `/v1/collaborations/${o.collab}/templates/${o.name}`), null, 2)}\n`);
+      const status = await client.send<TemplateStatus>('GET', `/v1/collaborations/${o.collab}/templates/${o.name}`);
+      process.stdout.write(o.json ? `${JSON.stringify(status, null, 2)}\n` : describeTemplate(status, o.collab));
     });
   for (const decision of ['approve', 'reject'] as const) {
     template.command(decision)
-      .description(`as an officer, sign "${decision}" over the template's current hash`)
-      .requiredOption('--collab <id>').requiredOption('--key <file>').requiredOption('--name <template>').option('--reason <text>').option('--url <url>', 'room URL', DEFAULT_URL)
-      .action(async (o: { collab: string; key: string; name: string; reason?: string; url: string }) => {
+      .description(`as an officer, sign "${decision}" over the template hash you reviewed with \`template show\`, if it is still the current one`)
+      .requiredOption('--collab <id>').requiredOption('--key <file>').requiredOption('--name <template>')
+      .requiredOption('--hash <sha256>', 'the hash `template show` printed: 64 hex digits, or at least the first 12')
+      .option('--reason <text>').option('--url <url>', 'room URL', DEFAULT_URL)
+      .action(async (o: { collab: string; key: string; name: string; hash: string; reason?: string; url: string }) => {
         const { client, key } = await signedClient(o.url, o.key);
-        const status = await reviewTemplateAs(client, key, o.collab, o.name, decision, o.reason);
-        process.stdout.write(`${decision}d ${status.name} ${status.hash.slice(0, 12)}… → ${status.runnable ? 'runnable' : 'not runnable yet'}\n`);
+        const status = await reviewTemplateAs(client, key, o.collab, o.name, decision, o.hash, o.reason);
+        process.stdout.write(`signed "${decision}" over ${status.name} ${status.hash} → ${status.runnable ? 'runnable' : 'not runnable yet'}\n`);
       });
   }
 }

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { RoomClient } from '../../client/room-client.ts';
 import { uploadFile } from '../../client/upload-file.ts';
 import { createLogger } from '../../log/logger.ts';
+import type { CollaborationStatus } from '../../room/policy-acceptance.ts';
 import { acceptCollaboration, verifyRemoteAudit } from '../commands/collaboration-commands.ts';
 import { say, step } from '../output.ts';
 import { progressBar } from '../progress.ts';
@@ -56,9 +57,10 @@ export async function runDemo(options: { url?: string }): Promise<void> {
     const room = await new RoomClient(url).getPublic<{ sealingPublicKey: string; signingPublicKey: string }>('/v1/room');
     say(`room at ${url}\nsealing key (uploads are sealed to it): ${room.sealingPublicKey}\nsigning key (audit entries):         ${room.signingPublicKey}`);
 
-    step(3, 'Officers of both members sign the policy content hash: the collaboration becomes active');
+    step(3, 'Officers of both members sign the policy content hash they reviewed (`accept --hash`): the collaboration becomes active');
     for (const officer of ['acme-officer', 'northwind-officer'] as const) {
-      const status = await acceptCollaboration(ctx.client(officer), workspace.keys[officer], COLLABORATION);
+      const reviewed = (await ctx.client(officer).send<{ status: CollaborationStatus }>('GET', `/v1/collaborations/${COLLABORATION}`)).status.policyHash;
+      const status = await acceptCollaboration(ctx.client(officer), workspace.keys[officer], COLLABORATION, reviewed);
       say(`${officer} signed ${status.policyHash.slice(0, 16)}… → ${status.active ? 'active' : `awaiting ${status.awaiting.join(', ')}`}`);
     }
 
