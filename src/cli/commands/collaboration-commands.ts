@@ -8,7 +8,9 @@ import { acceptanceSigningBytes, type CollaborationStatus } from '../../room/pol
 import type { RoomClient } from '../../client/room-client.ts';
 import type { PrincipalKey } from '../../keys/principal-key-file.ts';
 import { DEFAULT_URL, signedClient } from '../client-options.ts';
+import { escapeTerminal } from '../escape-terminal.ts';
 import { hashToSign } from '../named-hash.ts';
+import { print, printJson } from '../output.ts';
 
 /**
  * An officer signs the policy hash they reviewed (`named`: full, or a prefix of at least 12 hex
@@ -38,7 +40,7 @@ export function registerCollaborationCommands(program: Command): void {
     .option('--name <name>', 'key name', 'principal')
     .action(async (o: { out: string; name: string }) => {
       const { keyPath, publicKey } = await createPrincipalKeyFiles(o.out, o.name);
-      process.stdout.write(`wrote ${keyPath} (keep it private)\npublic key for the policy: ${publicKey}\n`);
+      print(`wrote ${keyPath} (keep it private)\npublic key for the policy: ${publicKey}\n`);
     });
 
   program.command('status')
@@ -46,7 +48,7 @@ export function registerCollaborationCommands(program: Command): void {
     .requiredOption('--collab <id>').requiredOption('--key <file>').option('--url <url>', 'room URL', DEFAULT_URL)
     .action(async (o: { collab: string; key: string; url: string }) => {
       const { client } = await signedClient(o.url, o.key);
-      process.stdout.write(`${JSON.stringify(await client.send('GET', `/v1/collaborations/${o.collab}`), null, 2)}\n`);
+      printJson(await client.send('GET', `/v1/collaborations/${o.collab}`));
     });
 
   program.command('accept')
@@ -57,7 +59,7 @@ export function registerCollaborationCommands(program: Command): void {
     .action(async (o: { collab: string; key: string; hash: string; url: string }) => {
       const { client, key } = await signedClient(o.url, o.key);
       const status = await acceptCollaboration(client, key, o.collab, o.hash);
-      process.stdout.write(`accepted policy ${status.policyHash}\n${status.active ? 'collaboration is active' : `awaiting: ${status.awaiting.join(', ')}`}\n`);
+      print(`accepted policy ${escapeTerminal(status.policyHash)}\n${status.active ? 'collaboration is active' : `awaiting: ${status.awaiting.map((m) => escapeTerminal(m)).join(', ')}`}\n`);
     });
 
   program.command('audit')
@@ -67,9 +69,9 @@ export function registerCollaborationCommands(program: Command): void {
     .action(async (o: { collab: string; key: string; url: string; json?: boolean }) => {
       const { client } = await signedClient(o.url, o.key);
       const { entries, verdict } = await verifyRemoteAudit(client, o.collab);
-      if (o.json) process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
-      else for (const e of entries) process.stdout.write(`${e.seq}\t${e.at}\t${e.actor}\t${e.action}\n`);
-      process.stdout.write(verdict.ok ? `chain verified: ${verdict.entries} entries, head ${verdict.head}\n` : `CHAIN BROKEN at ${verdict.seq}: ${verdict.reason}\n`);
+      if (o.json) printJson(entries);
+      else for (const e of entries) print(`${[e.seq, e.at, e.actor, e.action].map((v) => escapeTerminal(String(v))).join('\t')}\n`);
+      print(verdict.ok ? `chain verified: ${verdict.entries} entries, head ${escapeTerminal(verdict.head)}\n` : `CHAIN BROKEN at ${verdict.seq}: ${escapeTerminal(verdict.reason)}\n`);
       if (!verdict.ok) process.exitCode = 1;
     });
 }

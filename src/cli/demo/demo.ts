@@ -5,7 +5,7 @@ import { uploadFile } from '../../client/upload-file.ts';
 import { createLogger } from '../../log/logger.ts';
 import type { CollaborationStatus } from '../../room/policy-acceptance.ts';
 import { acceptCollaboration, verifyRemoteAudit } from '../commands/collaboration-commands.ts';
-import { say, step } from '../output.ts';
+import { print, say, step } from '../output.ts';
 import { progressBar } from '../progress.ts';
 import { serveRoom, type RunningRoom } from '../serve.ts';
 import { demoQueries } from './demo-queries.ts';
@@ -75,7 +75,7 @@ export async function runDemo(options: { url?: string }): Promise<void> {
     const { entries, verdict } = await verifyRemoteAudit(ctx.client('northwind-officer'), COLLABORATION);
     for (const e of entries.slice(-8)) say(`#${e.seq} ${e.actor.padEnd(18)} ${e.action}`);
     say(verdict.ok ? `chain verified against the room's signing key: ${verdict.entries} entries` : `CHAIN BROKEN at ${verdict.seq}: ${verdict.reason}`);
-    process.stdout.write('\nDemo complete.\n');
+    print('\nDemo complete.\n');
   } finally {
     await running?.stop();
     if (!options.url) await rm(workspace.directory, { recursive: true, force: true });
