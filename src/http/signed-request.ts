@@ -70,7 +70,7 @@ export const streamedEnvelopeBody: RequestHandler = (_req, res, next) => {
 /** The body length a request declares, or undefined for a chunked body. */
 export function declaredLength(req: IncomingMessage): number | undefined {
   const header = req.headers['content-length'];
-  return header !== undefined && /^\d{1,15}$/.test(header) ? Number(header) : undefined;
+  return header !== undefined && /^\d+$/.test(header) ? Number(header) : undefined;
 }
 
 /**
