@@ -26,7 +26,8 @@ CLEANROOM_DATA_DIR="$work/data" CLEANROOM_POLICIES_DIR="$work/policies" CLEANROO
   /usr/bin/time -v -o "$work/room.time" npx tsx src/cli/main.ts serve --port "$port" >"$work/room.log" 2>&1 &
 room_pid=$!
 for _ in $(seq 1 100); do curl -sf "$url/v1/health" >/dev/null && break; sleep 0.2; done
-for officer in acme northwind; do cli accept --collab demo --url "$url" --key "fixtures/keys/$officer-officer.key" >/dev/null; done
+policy_hash=$(cli status --collab demo --url "$url" --key fixtures/keys/acme-officer.key | jq -r .status.policyHash)
+for officer in acme northwind; do cli accept --collab demo --url "$url" --hash "$policy_hash" --key "fixtures/keys/$officer-officer.key" >/dev/null; done
 
 start=$(date +%s)
 /usr/bin/time -v -o "$work/serve.time" npx tsx src/cli/main.ts psi serve --collab demo --url "$url" --partner acme \

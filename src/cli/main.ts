@@ -7,6 +7,8 @@ import { registerUploadCommand } from './commands/upload-command.ts';
 import { registerQueryCommands } from './commands/query-commands.ts';
 import { registerPsiCommand } from './commands/psi-command.ts';
 import { runDemo } from './demo/demo.ts';
+import { escapeTerminal, terminalJson } from './escape-terminal.ts';
+import { printError } from './output.ts';
 import { serveRoom } from './serve.ts';
 
 const program = new Command('cleanroom')
@@ -37,13 +39,15 @@ registerPsiCommand(program);
 try {
   await program.parseAsync();
 } catch (error) {
+  // The room's messages echo names others chose (columns, templates, values), so one is printed as
+  // one line, every control character visible; its structure is in the details that follow.
   if (error instanceof RoomRequestError) {
-    process.stderr.write(`refused (${error.status} ${error.code}): ${error.message}\n`);
-    if (Object.keys(error.details).length > 0) process.stderr.write(`${JSON.stringify(error.details, null, 2)}\n`);
+    printError(`refused (${error.status} ${escapeTerminal(error.code)}): ${escapeTerminal(error.message)}\n`);
+    if (Object.keys(error.details).length > 0) printError(`${terminalJson(error.details)}\n`);
   } else if (error instanceof CleanroomError) {
-    process.stderr.write(`${error.code}: ${error.message}\n`);
+    printError(`${escapeTerminal(error.code)}: ${error.message}\n`);
   } else {
-    process.stderr.write(`error: ${(error as Error).message}\n`);
+    printError(`error: ${(error as Error).message}\n`);
   }
   process.exitCode = 1;
 }

@@ -1,4 +1,5 @@
 import cliProgress from 'cli-progress';
+import { escapeTerminal } from './escape-terminal.ts';
 
 export interface Progress {
   update(done: number, total: number): void;
@@ -6,7 +7,8 @@ export interface Progress {
 }
 
 /** A progress bar on stderr in a terminal; a line at each quarter elsewhere (CI, logs). */
-export function progressBar(label: string, unit: 'bytes' | 'items' = 'bytes'): Progress {
+export function progressBar(rawLabel: string, unit: 'bytes' | 'items' = 'bytes'): Progress {
+  const label = escapeTerminal(rawLabel);
   const format = (n: number) => (unit === 'bytes' ? `${(n / 1024 / 1024).toFixed(1)} MB` : n.toLocaleString('en'));
   if (process.stderr.isTTY) {
     const bar = new cliProgress.SingleBar({

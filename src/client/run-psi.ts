@@ -1,6 +1,8 @@
-import { normaliseIdentifiers } from '../psi/identifier-normalisation.ts';
+import type { PsiRuleDocument } from '../policy/policy-document.ts';
+import { normaliseIdentifiers, type IdentifierNormalisation, type NormalisedIdentifiers } from '../psi/identifier-normalisation.ts';
 import { runPsiClient } from '../psi/psi-client-party.ts';
 import type { PsiPhase } from '../psi/psi-party-options.ts';
+import { checkSetSize, refuseOnDiagnostics } from '../psi/psi-rules.ts';
 import { runPsiServer } from '../psi/psi-server-party.ts';
 import type { PsiSessionAnswer } from '../room/psi-relay.ts';
 import { readCsvColumn, writeCsvRows } from '../store/local-files.ts';
@@ -36,25 +38,54 @@ export interface PsiRunResult {
   readonly matchingRows?: number;
 }
 
+/** What a side must know before it reads its file: its role, the normalisation and the minimum set size. */
+interface PsiTerms {
+  readonly role: 'server' | 'client';
+  readonly normalisation: IdentifierNormalisation;
+  readonly minSetSize: number;
+}
+
+/**
+ * The terms of a session not yet opened, from the collaboration's policy as the room serves it;
+ * undefined when the policy has no rule for the pair (the room's refusal of the open says so).
+ */
+async function termsBeforeOpening(client: RoomClient, collaboration: string, partner: string): Promise<PsiTerms | undefined> {
+  const { caller, policy } = await client.send<{ caller: { member: string }; policy: { psi?: readonly PsiRuleDocument[] } }>('GET', `/v1/collaborations/${collaboration}`);
+  const rule = (policy.psi ?? []).find((r) => (r.server === caller.member && r.client === partner) || (r.client === caller.member && r.server === partner));
+  return rule && { role: rule.server === caller.member ? 'server' : 'client', normalisation: rule.normalisation, minSetSize: rule.minSetSize };
+}
+
+/** Reads, normalises and sizes this side's identifiers, refusing what the rule would refuse later. */
+async function readIdentifiers(options: PsiRunOptions, terms: PsiTerms): Promise<{ raw: (string | null)[]; ids: NormalisedIdentifiers }> {
+  const raw = await readCsvColumn(options.file, options.column);
+  options.onProgress?.('read', raw.length, raw.length);
+  const ids = normaliseIdentifiers(raw, terms.normalisation);
+  refuseOnDiagnostics(checkSetSize(terms.role, ids.values.length, { minSetSize: terms.minSetSize }));
+  return { raw, ids };
+}
+
 /**
  * One member's whole PSI run: read its own identifier column, normalise it as the rule says, run
  * its half of the protocol through the room, and (client, if allowed) write its matching rows.
+ * Opening a session spends one of the pair's sessions for the day, so the file is read and
+ * checked (column, normalisation, minimum set size) before a session is opened.
  */
 export async function runPsi(options: PsiRunOptions): Promise<PsiRunResult> {
-  const { client, collaboration } = options;
-  let session: PsiSessionAnswer;
-  if (options.session) session = await client.send<PsiSessionAnswer>('GET', `/v1/collaborations/${collaboration}/psi/${options.session}`);
-  else {
-    if (!options.partner) throw new Error('Name the other member with --partner, or join an existing session with --session.');
-    session = await client.send<PsiSessionAnswer>('POST', `/v1/collaborations/${collaboration}/psi`, { partner: options.partner });
-  }
-  options.onSession?.(session);
+  const { client, collaboration, partner } = options;
   const expected = options.side === 'serve' ? 'server' : 'client';
-  if (session.role !== expected) throw new Error(`In this session your member is the PSI ${session.role}; use \`psi ${session.role === 'server' ? 'serve' : 'join'}\`.`);
-
-  const raw = await readCsvColumn(options.file, options.column);
-  options.onProgress?.('read', raw.length, raw.length);
-  const ids = normaliseIdentifiers(raw, session.normalisation);
+  if (!options.session && !partner) throw new Error('Name the other member with --partner, or join an existing session with --session.');
+  const open = () => client.send<PsiSessionAnswer>('POST', `/v1/collaborations/${collaboration}/psi`, { partner });
+  let session = options.session ? await client.send<PsiSessionAnswer>('GET', `/v1/collaborations/${collaboration}/psi/${options.session}`) : undefined;
+  // Without a rule for the pair there is nothing to check locally: the room refuses the open
+  // (PSI_NOT_ALLOWED) before counting it.
+  const terms = session ?? (partner === undefined ? undefined : await termsBeforeOpening(client, collaboration, partner)) ?? (session = await open());
+  if (terms.role !== expected) throw new Error(`Under this PSI rule your member is the PSI ${terms.role}; use \`psi ${terms.role === 'server' ? 'serve' : 'join'}\`.`);
+  const { raw, ids } = await readIdentifiers(options, terms);
+  session ??= await open();
+  options.onSession?.(session);
+  if (session.role !== terms.role || session.normalisation !== terms.normalisation || session.minSetSize !== terms.minSetSize) {
+    throw new Error(`Session ${session.id} does not have the terms of the collaboration's PSI rule; run again.`);
+  }
   const transport = httpPsiTransport(client, collaboration, session.id);
   const partyOptions = {
     revealIntersection: session.revealIntersection,

@@ -21,6 +21,8 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     if (error instanceof CleanroomError) {
       // The cause (a disk or engine error, never a data value) is for the operator, not the client.
       if (error.status >= 500) log.warn({ code: error.code, path: req.path, cause: error.cause instanceof Error ? error.cause.message : undefined }, error.message);
+      const retryAfter = error.details['retryAfterSeconds'];
+      if (typeof retryAfter === 'number' && Number.isFinite(retryAfter)) res.setHeader('retry-after', String(Math.max(0, Math.ceil(retryAfter))));
       res.status(error.status).json(body(error.code, error.message, { ...error.details }));
       return;
     }

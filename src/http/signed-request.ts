@@ -1,8 +1,9 @@
-import express, { type RequestHandler } from 'express';
+import type { IncomingMessage } from 'node:http';
+import express, { type Request, type RequestHandler, type Response } from 'express';
 import { STREAMED_ENVELOPE } from '../auth/request-signature.ts';
 import { verifyRequest } from '../auth/verify-request.ts';
 import { sha256Hex } from '../crypto/hashing.ts';
-import { AuthenticationError, InvalidInputError } from '../errors/cleanroom-error.ts';
+import { AuthenticationError, InvalidInputError, PayloadTooLargeError } from '../errors/cleanroom-error.ts';
 import type { Room } from '../room/room.ts';
 import type { Validator } from '../validation/json-validator.ts';
 
@@ -65,3 +66,46 @@ export const streamedEnvelopeBody: RequestHandler = (_req, res, next) => {
   }
   next();
 };
+
+/** The body length a request declares, or undefined for a chunked body. */
+export function declaredLength(req: IncomingMessage): number | undefined {
+  const header = req.headers['content-length'];
+  return header !== undefined && /^\d+$/.test(header) ? Number(header) : undefined;
+}
+
+/**
+ * For handlers that decide before reading whether to read a body at all: any refusal while the
+ * body is unread answers with `Connection: close`, so Node neither waits for nor drains bytes the
+ * room will not use (keep-alive would make it read the rest). The answer is written before the
+ * socket closes, so the client still receives it.
+ */
+export function refuseUnreadBody(handler: (req: Request, res: Response) => Promise<void>): RequestHandler {
+  return async (req, res) => {
+    try {
+      await handler(req, res);
+    } catch (error) {
+      if (!req.complete && !res.headersSent) res.setHeader('connection', 'close');
+      throw error;
+    }
+  };
+}
+
+/** Reads a body the handler has admitted, at most `limit` bytes, and checks it is the body that was signed. */
+export async function readSignedBytes(req: Request, contentSha256: string, limit: number): Promise<Uint8Array> {
+  if (!/^[0-9a-f]{64}$/.test(contentSha256)) throw new AuthenticationError('AUTH_BODY_MISMATCH', 'This body must be signed with its SHA-256 (x-cleanroom-content-sha256).');
+  const pieces: Buffer[] = [];
+  let total = 0;
+  try {
+    for await (const piece of req as AsyncIterable<Buffer>) {
+      total += piece.length;
+      if (total > limit) throw new PayloadTooLargeError('BODY_TOO_LARGE', `The request body is larger than the limit of ${limit} bytes.`, { limit });
+      pieces.push(piece);
+    }
+  } catch (error) {
+    if (error instanceof PayloadTooLargeError) throw error;
+    throw new InvalidInputError('REQUEST_ABORTED', 'The client stopped sending the request body.');
+  }
+  const bytes = Buffer.concat(pieces, total);
+  if (sha256Hex(bytes) !== contentSha256) throw new AuthenticationError('AUTH_BODY_MISMATCH', 'The body is not the one the signature covers.');
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
+}

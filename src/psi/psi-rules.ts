@@ -1,4 +1,4 @@
-import { InvalidInputError, UnprocessableError } from '../errors/cleanroom-error.ts';
+import { InvalidInputError, TooManyRequestsError, UnprocessableError } from '../errors/cleanroom-error.ts';
 import { IDENTIFIER_NORMALISATIONS } from './identifier-normalisation.ts';
 import type { IdentifierNormalisation } from './identifier-normalisation.ts';
 
@@ -64,6 +64,19 @@ export function parsePsiRule(input: Readonly<Record<string, unknown>>): PsiRule 
 export function isValidFalsePositiveRate(fpr: unknown): fpr is number {
   // psi.js answers 0 or 1 with an opaque BindingError and NaN with a WASM abort that kills the module.
   return typeof fpr === 'number' && Number.isFinite(fpr) && fpr > 0 && fpr < 1;
+}
+
+const DAY_MS = 86_400_000;
+
+/** The UTC day `now` falls in (e.g. 2026-11-29): maxSessionsPerDay counts opens per such day. */
+export const utcDay = (now: number): string => new Date(now).toISOString().slice(0, 10);
+
+/** Refuses another session once the pair has opened `openedToday`; says when the next UTC day starts. */
+export function requireSessionLeft(rule: Pick<PsiRule, 'maxSessionsPerDay'>, openedToday: number, now: number): void {
+  if (openedToday < rule.maxSessionsPerDay) return;
+  throw new TooManyRequestsError('PSI_RATE_LIMITED', 'This member pair has used its PSI sessions for today.', {
+    maxSessionsPerDay: rule.maxSessionsPerDay, retryAfterSeconds: Math.ceil(((Math.floor(now / DAY_MS) + 1) * DAY_MS - now) / 1000),
+  });
 }
 
 /** The smallest set either side may bring under this rule. */

@@ -12,6 +12,9 @@ import type { PsiRule } from './psi-rules.ts';
  */
 export type PsiSessionState = 'opened' | 'setup-posted' | 'request-posted' | 'response-posted' | 'done' | 'expired';
 
+/** The three protocol messages a member posts into a session. */
+export type PsiMessageKind = 'setup' | 'request' | 'response';
+
 export interface PsiSession {
   readonly id: string;
   readonly collaborationId: string;
@@ -94,10 +97,26 @@ function requireSize(bytes: Uint8Array): void {
 
 const sizeRule = (rule: PsiRule) => ({ minSetSize: rule.minSetSize });
 
+/** Who posts each message, and the one state in which the session takes it. */
+const POSTS: Readonly<Record<PsiMessageKind, { readonly role: Role; readonly state: PsiSessionState }>> = {
+  setup: { role: 'server', state: 'opened' },
+  request: { role: 'client', state: 'setup-posted' },
+  response: { role: 'server', state: 'request-posted' },
+};
+
+/**
+ * Refuses a message its sender may not post now (wrong member, expired, wrong step) without its
+ * bytes, so the relay can refuse before reading a body; returns the session as of `now`.
+ */
+export function admitPost(session: PsiSession, member: string, kind: PsiMessageKind, now: number): PsiSession {
+  const { role, state } = POSTS[kind];
+  requireRole(session, member, role, `post the ${kind}`);
+  return requireLive(session, now, [state], `accept a ${kind}`);
+}
+
 /** The server member posts its setup: its set size is the element count. */
 export function postSetup(session: PsiSession, member: string, bytes: Uint8Array, now: number): PsiSession {
-  requireRole(session, member, 'server', 'post the setup');
-  const current = requireLive(session, now, ['opened'], 'accept a setup');
+  const current = admitPost(session, member, 'setup', now);
   requireSize(bytes);
   const serverSetSize = countOf(parseSetupMessage(bytes).elements);
   refuseOnDiagnostics(checkSetSize('server', serverSetSize, sizeRule(current.rule)));
@@ -106,8 +125,7 @@ export function postSetup(session: PsiSession, member: string, bytes: Uint8Array
 
 /** The client member posts its request: its set size is the (distinct) element count. */
 export function postRequest(session: PsiSession, member: string, bytes: Uint8Array, now: number): PsiSession {
-  requireRole(session, member, 'client', 'post the request');
-  const current = requireLive(session, now, ['setup-posted'], 'accept a request');
+  const current = admitPost(session, member, 'request', now);
   requireSize(bytes);
   const request = parseRequestMessage(bytes);
   if (request.revealIntersection !== current.rule.revealIntersection) {
@@ -121,8 +139,7 @@ export function postRequest(session: PsiSession, member: string, bytes: Uint8Arr
 
 /** The server member posts its response, which must answer the stored request element for element. */
 export function postResponse(session: PsiSession, member: string, bytes: Uint8Array, now: number): PsiSession {
-  requireRole(session, member, 'server', 'post the response');
-  const current = requireLive(session, now, ['request-posted'], 'accept a response');
+  const current = admitPost(session, member, 'response', now);
   requireSize(bytes);
   if (current.request === undefined) throw new ConflictError('PSI_WRONG_STEP', 'The PSI session holds no request.', { sessionId: session.id });
   parseResponseMessage(bytes, parseRequestMessage(current.request));

@@ -1,25 +1,23 @@
 import { randomUUID } from 'node:crypto';
-import { ForbiddenError, NotFoundError, TooManyRequestsError } from '../errors/cleanroom-error.ts';
+import { ForbiddenError, NotFoundError } from '../errors/cleanroom-error.ts';
 import * as machine from './psi-session.ts';
-import type { PsiSession, PsiSessionView } from './psi-session.ts';
+import type { PsiMessageKind, PsiSession, PsiSessionView } from './psi-session.ts';
 import type { PsiRule } from './psi-rules.ts';
 
 export interface PsiSessionRegistryOptions {
-  /** Milliseconds since the epoch; injected so expiry and the daily limit are testable. */
+  /** Milliseconds since the epoch; injected so expiry is testable. */
   readonly clock?: () => number;
   readonly newId?: () => string;
 }
 
-const DAY_MS = 86_400_000;
-
 /**
  * Live PSI sessions, in memory only: a restart forgets them, which is the point (nothing about a
- * session is worth persisting, and its messages must not reach disk). Also enforces
- * maxSessionsPerDay per collaboration and member pair, by UTC day.
+ * session is worth persisting, and its messages must not reach disk). The daily session limit is
+ * not kept here: it must survive a restart, so the room counts opens in its state database
+ * (src/room/psi-daily-sessions.ts) before it adds a session.
  */
 export class PsiSessionRegistry {
   readonly #sessions = new Map<string, PsiSession>();
-  readonly #opened = new Map<string, { day: number; count: number }>();
   readonly #clock: () => number;
   readonly #newId: () => string;
 
@@ -28,30 +26,35 @@ export class PsiSessionRegistry {
     this.#newId = options.newId ?? randomUUID;
   }
 
-  /** Opens a session under `rule` for one of its two members; the rule comes from the active policy. */
-  open(collaborationId: string, rule: PsiRule, member: string): PsiSessionView {
+  /**
+   * A new session under `rule` for one of its two members, not yet live: the caller records it
+   * (the day's count, the audit entry) and then `add`s it. The rule comes from the active policy.
+   */
+  create(collaborationId: string, rule: PsiRule, member: string): PsiSession {
     if (member !== rule.server && member !== rule.client) {
       throw new ForbiddenError('PSI_NOT_A_PARTY', 'Only the PSI server or client member may open a session.', { collaborationId });
     }
-    const now = this.#clock();
-    const day = Math.floor(now / DAY_MS);
-    const pair = JSON.stringify([collaborationId, rule.server, rule.client]);
-    const used = this.#opened.get(pair);
-    const count = used?.day === day ? used.count : 0;
-    if (count >= rule.maxSessionsPerDay) {
-      throw new TooManyRequestsError('PSI_RATE_LIMITED', 'This member pair has used its PSI sessions for today.', {
-        maxSessionsPerDay: rule.maxSessionsPerDay, retryAfterSeconds: Math.ceil(((day + 1) * DAY_MS - now) / 1000),
-      });
-    }
-    this.#opened.set(pair, { day, count: count + 1 });
-    const session = machine.openPsiSession(this.#newId(), collaborationId, rule, now);
-    this.#sessions.set(session.id, session);
-    return machine.viewOf(session);
+    return machine.openPsiSession(this.#newId(), collaborationId, rule, this.#clock());
+  }
+
+  /** Makes a created session live. */
+  add(session: PsiSession): PsiSessionView {
+    return this.#put(session);
+  }
+
+  /** `create` then `add`, where nothing needs recording in between (an in-memory relay, tests). */
+  open(collaborationId: string, rule: PsiRule, member: string): PsiSessionView {
+    return this.add(this.create(collaborationId, rule, member));
   }
 
   /** The session as its member sees it; unknown and foreign sessions look the same (404). */
   view(id: string, member: string): PsiSessionView {
     return machine.viewOf(machine.atTime(this.#get(id, member), this.#clock()));
+  }
+
+  /** Refuses, without the message's bytes, a message `member` may not post into the session now. */
+  admitPost(id: string, member: string, kind: PsiMessageKind): void {
+    machine.admitPost(this.#get(id, member), member, kind, this.#clock());
   }
 
   postSetup(id: string, member: string, bytes: Uint8Array): PsiSessionView {
@@ -80,7 +83,7 @@ export class PsiSessionRegistry {
     return bytes;
   }
 
-  /** Drops expired sessions and stale day counters; returns how many sessions were dropped. */
+  /** Drops expired sessions; returns how many were dropped. */
   sweep(): number {
     const now = this.#clock();
     let dropped = 0;
@@ -90,8 +93,6 @@ export class PsiSessionRegistry {
         dropped += 1;
       }
     }
-    const today = Math.floor(now / DAY_MS);
-    for (const [pair, used] of this.#opened) if (used.day !== today) this.#opened.delete(pair);
     return dropped;
   }
 

@@ -1,11 +1,13 @@
 import { ForbiddenError, NotFoundError } from '../errors/cleanroom-error.ts';
 import type { Collaboration, Principal } from '../policy/collaboration.ts';
 import { parsePsiRule, type PsiRule } from '../psi/psi-rules.ts';
-import type { PsiSessionView } from '../psi/psi-session.ts';
+import type { PsiReservation } from '../psi/message-budget.ts';
+import type { PsiMessageKind, PsiSessionView } from '../psi/psi-session.ts';
 import { requireActive } from './policy-acceptance.ts';
+import { countPsiSessionOpened } from './psi-daily-sessions.ts';
 import type { Room } from './room.ts';
 
-export type PsiMessageKind = 'setup' | 'request' | 'response';
+export type { PsiMessageKind };
 
 /** A session as its member sees it, with the rule parameters both sides must use. */
 export interface PsiSessionAnswer extends PsiSessionView {
@@ -33,17 +35,24 @@ const answer = (view: PsiSessionView, member: string, rule: PsiRule): PsiSession
   ...(rule.falsePositiveRate !== undefined ? { falsePositiveRate: rule.falsePositiveRate } : {}),
 });
 
-/** Opens a PSI session with a partner under the policy's rule (rate-limited per pair per day). */
+/**
+ * Opens a PSI session with a partner under the policy's rule. The pair's count for the UTC day
+ * (maxSessionsPerDay) and the psi.opened entry commit in one transaction; only then does the
+ * session, which lives in memory only, go live.
+ */
 export async function openPsi(room: Room, collaboration: Collaboration, principal: Principal, partner: string): Promise<PsiSessionAnswer> {
   requireParty(room, principal);
   await requireActive(room, collaboration);
   const rule = ruleFor(collaboration, principal.memberId, partner);
-  const view = room.psi.open(collaboration.id, rule, principal.memberId);
-  await room.state.write((tx) => room.audit(tx, {
-    collaboration: collaboration.id, actor: principal.id, action: 'psi.opened',
-    details: { session: view.id, server: rule.server, client: rule.client, revealIntersection: rule.revealIntersection, normalisation: rule.normalisation },
-  }));
-  return answer(view, principal.memberId, rule);
+  const session = room.psi.create(collaboration.id, rule, principal.memberId);
+  await room.state.write(async (tx) => {
+    await countPsiSessionOpened(tx, collaboration.id, rule, session.openedAt);
+    await room.audit(tx, {
+      collaboration: collaboration.id, actor: principal.id, action: 'psi.opened',
+      details: { session: session.id, server: rule.server, client: rule.client, revealIntersection: rule.revealIntersection, normalisation: rule.normalisation },
+    });
+  });
+  return answer(room.psi.add(session), principal.memberId, rule);
 }
 
 function sessionRule(collaboration: Collaboration, view: PsiSessionView): PsiRule {
@@ -55,6 +64,18 @@ export function psiSession(room: Room, collaboration: Collaboration, principal: 
   requireParty(room, principal);
   const view = room.psi.view(id, principal.memberId);
   return answer(view, principal.memberId, sessionRule(collaboration, view));
+}
+
+/**
+ * Everything that can refuse a PSI message before a byte of its body is read: the caller's party
+ * role, the session (unknown and foreign look alike), the sender and step, the declared size, one
+ * message in flight per session, and the room's budget of message bytes being received at once.
+ * The caller reads at most `limit` bytes and calls `release()` when done, whatever happened.
+ */
+export function admitPsiMessage(room: Room, collaboration: Collaboration, principal: Principal, id: string, kind: PsiMessageKind, declaredBytes: number | undefined): PsiReservation {
+  psiSession(room, collaboration, principal, id);
+  room.psi.admitPost(id, principal.memberId, kind);
+  return room.psiUploads.reserve(id, declaredBytes);
 }
 
 /** Relays one protocol message into the session; the relay validates framing, sizes and step. */

@@ -12,6 +12,8 @@ export interface RoomConfig {
   readonly maxParquetBytes: number;
   readonly maxJsonBytes: number;
   readonly signatureWindowMs: number;
+  /** PSI message bytes the relay reads at once, over every session (see PsiMessageBudget). */
+  readonly psiBodyBudgetBytes: number;
   readonly engine: { readonly memoryLimit: string; readonly threads: number; readonly statementTimeoutMs: number };
 }
 
@@ -25,6 +27,8 @@ export function embeddedDefaults(overrides: Partial<RoomConfig> = {}, env: NodeJ
     maxParquetBytes: Number(env.CLEANROOM_MAX_PARQUET_BYTES ?? 1024 ** 3),
     maxJsonBytes: 1024 * 1024,
     signatureWindowMs: 5 * 60 * 1000,
+    // Three of the largest PSI messages (~80 MB each) or seven 1M-element ones at once.
+    psiBodyBudgetBytes: Number(env.CLEANROOM_PSI_BODY_BUDGET_BYTES ?? 256 * 1024 ** 2),
     engine: {
       memoryLimit: env.CLEANROOM_MEMORY_LIMIT ?? '8GB',
       threads: Number(env.CLEANROOM_THREADS ?? 2),

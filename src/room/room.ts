@@ -12,6 +12,7 @@ import type { Collaboration, Principal } from '../policy/collaboration.ts';
 import type { Role } from '../policy/policy-document.ts';
 import { loadPolicies } from '../policy/load-policies.ts';
 import { cryptoRandomSource, type RandomSource } from '../privacy/index.ts';
+import { PsiMessageBudget } from '../psi/message-budget.ts';
 import { PsiSessionRegistry } from '../psi/session-registry.ts';
 import { DataEngine } from '../store/data-engine.ts';
 import { StateDb, type StateTx } from '../store/state-db.ts';
@@ -42,6 +43,8 @@ export class Room {
   readonly nonces: NonceCache;
   /** PSI sessions live in memory only, for their session's life. */
   readonly psi = new PsiSessionRegistry();
+  /** PSI message bytes being received right now, bounded room-wide and to one message per session. */
+  readonly psiUploads: PsiMessageBudget;
   private readonly psiSweep: NodeJS.Timeout;
   private readonly keysByText: Set<string>;
 
@@ -59,6 +62,7 @@ export class Room {
     readonly openPartialFile: OpenPartialFile,
   ) {
     this.nonces = new NonceCache(config.signatureWindowMs);
+    this.psiUploads = new PsiMessageBudget(config.psiBodyBudgetBytes);
     this.keysByText = new Set([...collaborations.values()].flatMap((c) => [...c.principalsByKey.keys()]));
     this.psiSweep = setInterval(() => this.psi.sweep(), 30_000).unref();
   }

@@ -27,6 +27,10 @@ export const STATE_SCHEMA: readonly string[] = [
      charge_id VARCHAR PRIMARY KEY, collaboration VARCHAR NOT NULL, analyst_member VARCHAR NOT NULL,
      dataset VARCHAR NOT NULL, period_start VARCHAR NOT NULL, epsilon DOUBLE NOT NULL, delta DOUBLE NOT NULL,
      charged_at TIMESTAMPTZ NOT NULL)`,
+  `CREATE TABLE IF NOT EXISTS psi_sessions_opened (
+     collaboration VARCHAR NOT NULL, server_member VARCHAR NOT NULL, client_member VARCHAR NOT NULL,
+     day VARCHAR NOT NULL, opened INTEGER NOT NULL,
+     PRIMARY KEY (collaboration, server_member, client_member, day))`,
   `CREATE TABLE IF NOT EXISTS audit_log (
      collaboration VARCHAR NOT NULL, seq BIGINT NOT NULL, "at" VARCHAR NOT NULL, actor VARCHAR NOT NULL,
      action VARCHAR NOT NULL, details VARCHAR NOT NULL, prev_hash VARCHAR NOT NULL,

@@ -26,3 +26,15 @@ export function cli(args: string[], onLine: (line: string) => void = () => undef
     child.on('close', (code) => (code === 0 ? resolveRun(out) : reject(new Error(`cli ${args.slice(0, 2).join(' ')} exited ${code}: ${err.slice(-500)}`))));
   });
 }
+
+/** Runs the real CLI in its own process and answers its exit code, stdout and stderr, whatever they are. */
+export function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolveRun) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', resolve('src/cli/main.ts'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.on('close', (code) => resolveRun({ code, stdout, stderr }));
+  });
+}

@@ -23,6 +23,8 @@ export type PolicyDraft = Mutable<CollaborationDocument>;
 export interface TestRoom {
   room: Room;
   app: ReturnType<typeof createApp>;
+  /** The listening server (replaced by restart()), for tests that watch its sockets. */
+  server: Server;
   dir: string;
   config: RoomConfig;
   policy: PolicyDraft;
@@ -82,6 +84,7 @@ export async function startTestRoom(options: { edit?: (policy: PolicyDraft) => v
     state.app = createApp({ room: state.room, log });
     const listening = await listen(state.app);
     server = listening.server;
+    state.server = server;
     state.baseUrl = listening.baseUrl;
   };
   await boot();

@@ -8,11 +8,17 @@ import { acceptanceSigningBytes, type CollaborationStatus } from '../../room/pol
 import type { RoomClient } from '../../client/room-client.ts';
 import type { PrincipalKey } from '../../keys/principal-key-file.ts';
 import { DEFAULT_URL, signedClient } from '../client-options.ts';
+import { escapeTerminal } from '../escape-terminal.ts';
+import { hashToSign } from '../named-hash.ts';
+import { print, printJson } from '../output.ts';
 
-/** An officer signs the collaboration's current policy hash, after reading it from the room. */
-export async function acceptCollaboration(client: RoomClient, key: PrincipalKey, collaboration: string): Promise<CollaborationStatus> {
+/**
+ * An officer signs the policy hash they reviewed (`named`: full, or a prefix of at least 12 hex
+ * digits), and only if it is the room's current policy; the room refuses a stale full hash too.
+ */
+export async function acceptCollaboration(client: RoomClient, key: PrincipalKey, collaboration: string, named: string): Promise<CollaborationStatus> {
   const view = await client.send<{ status: CollaborationStatus }>('GET', `/v1/collaborations/${collaboration}`);
-  const hash = view.status.policyHash;
+  const hash = hashToSign(named, view.status.policyHash, { code: 'POLICY_HASH_MISMATCH', what: `policy of collaboration "${collaboration}"`, review: `cleanroom status --collab ${collaboration}` });
   return client.send<CollaborationStatus>('POST', `/v1/collaborations/${collaboration}/acceptances`, {
     policyHash: hash,
     signature: toBase64(sign(acceptanceSigningBytes(collaboration, hash), key.secretKey)),
@@ -34,7 +40,7 @@ export function registerCollaborationCommands(program: Command): void {
     .option('--name <name>', 'key name', 'principal')
     .action(async (o: { out: string; name: string }) => {
       const { keyPath, publicKey } = await createPrincipalKeyFiles(o.out, o.name);
-      process.stdout.write(`wrote ${keyPath} (keep it private)\npublic key for the policy: ${publicKey}\n`);
+      print(`wrote ${keyPath} (keep it private)\npublic key for the policy: ${publicKey}\n`);
     });
 
   program.command('status')
@@ -42,16 +48,18 @@ export function registerCollaborationCommands(program: Command): void {
     .requiredOption('--collab <id>').requiredOption('--key <file>').option('--url <url>', 'room URL', DEFAULT_URL)
     .action(async (o: { collab: string; key: string; url: string }) => {
       const { client } = await signedClient(o.url, o.key);
-      process.stdout.write(`${JSON.stringify(await client.send('GET', `/v1/collaborations/${o.collab}`), null, 2)}\n`);
+      printJson(await client.send('GET', `/v1/collaborations/${o.collab}`));
     });
 
   program.command('accept')
-    .description("as an officer, sign the collaboration policy's current content hash")
-    .requiredOption('--collab <id>').requiredOption('--key <file>').option('--url <url>', 'room URL', DEFAULT_URL)
-    .action(async (o: { collab: string; key: string; url: string }) => {
+    .description("as an officer, sign the policy content hash you reviewed (`status` shows it), if it is the room's current one")
+    .requiredOption('--collab <id>').requiredOption('--key <file>')
+    .requiredOption('--hash <sha256>', 'the policyHash you reviewed: 64 hex digits, or at least the first 12')
+    .option('--url <url>', 'room URL', DEFAULT_URL)
+    .action(async (o: { collab: string; key: string; hash: string; url: string }) => {
       const { client, key } = await signedClient(o.url, o.key);
-      const status = await acceptCollaboration(client, key, o.collab);
-      process.stdout.write(`accepted policy ${status.policyHash}\n${status.active ? 'collaboration is active' : `awaiting: ${status.awaiting.join(', ')}`}\n`);
+      const status = await acceptCollaboration(client, key, o.collab, o.hash);
+      print(`accepted policy ${escapeTerminal(status.policyHash)}\n${status.active ? 'collaboration is active' : `awaiting: ${status.awaiting.map((m) => escapeTerminal(m)).join(', ')}`}\n`);
     });
 
   program.command('audit')
@@ -61,9 +69,9 @@ export function registerCollaborationCommands(program: Command): void {
     .action(async (o: { collab: string; key: string; url: string; json?: boolean }) => {
       const { client } = await signedClient(o.url, o.key);
       const { entries, verdict } = await verifyRemoteAudit(client, o.collab);
-      if (o.json) process.stdout.write(`${JSON.stringify(entries, null, 2)}\n`);
-      else for (const e of entries) process.stdout.write(`${e.seq}\t${e.at}\t${e.actor}\t${e.action}\n`);
-      process.stdout.write(verdict.ok ? `chain verified: ${verdict.entries} entries, head ${verdict.head}\n` : `CHAIN BROKEN at ${verdict.seq}: ${verdict.reason}\n`);
+      if (o.json) printJson(entries);
+      else for (const e of entries) print(`${[e.seq, e.at, e.actor, e.action].map((v) => escapeTerminal(String(v))).join('\t')}\n`);
+      print(verdict.ok ? `chain verified: ${verdict.entries} entries, head ${escapeTerminal(verdict.head)}\n` : `CHAIN BROKEN at ${verdict.seq}: ${escapeTerminal(verdict.reason)}\n`);
       if (!verdict.ok) process.exitCode = 1;
     });
 }

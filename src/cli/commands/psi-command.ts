@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { runPsi, type PsiRunResult } from '../../client/run-psi.ts';
 import { DEFAULT_URL, signedClient } from '../client-options.ts';
+import { escapeTerminal } from '../escape-terminal.ts';
+import { print } from '../output.ts';
 import { progressBar, type Progress } from '../progress.ts';
 
 export function describePsi(result: PsiRunResult): string {
@@ -23,14 +25,14 @@ export function registerPsiCommand(program: Command): void {
         const result = await runPsi({
           client, collaboration: o.collab, side, file: o.file, column: o.column,
           ...(o.partner ? { partner: o.partner } : {}), ...(o.session ? { session: o.session } : {}), ...(o.out ? { out: o.out } : {}),
-          onSession: (s) => process.stdout.write(`session: ${s.id} (you are the ${s.role}; ${s.revealIntersection ? 'intersection revealed to the client' : 'size only'}; normalisation ${s.normalisation})\n`),
+          onSession: (s) => print(`session: ${escapeTerminal(s.id)} (you are the ${escapeTerminal(s.role)}; ${s.revealIntersection ? 'intersection revealed to the client' : 'size only'}; normalisation ${escapeTerminal(s.normalisation)})\n`),
           onProgress: (phase, done, total) => {
             if (!bars.has(phase)) bars.set(phase, progressBar(`psi ${phase}`, 'items'));
             bars.get(phase)?.update(done, total);
           },
         });
         for (const bar of bars.values()) bar.stop();
-        process.stdout.write(`${describePsi(result)}\n`);
+        print(`${describePsi(result)}\n`);
       });
   }
 }

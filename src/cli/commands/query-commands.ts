@@ -8,7 +8,9 @@ import { approvalSigningBytes } from '../../query/template.ts';
 import type { QueryResponse } from '../../room/run-query.ts';
 import type { TemplateStatus } from '../../room/template-registry.ts';
 import { DEFAULT_URL, signedClient } from '../client-options.ts';
-import { formatTable } from '../output.ts';
+import { hashToSign } from '../named-hash.ts';
+import { escapeTerminal, terminalJson } from '../escape-terminal.ts';
+import { formatTable, print, printJson } from '../output.ts';
 
 /** `--param k=v` pairs; numbers stay numbers, `a,b` becomes a list when the template wants one. */
 export function parseParams(pairs: readonly string[], template?: TemplateStatus): Record<string, unknown> {
@@ -25,24 +27,66 @@ export function parseParams(pairs: readonly string[], template?: TemplateStatus)
   return params;
 }
 
-export async function reviewTemplateAs(client: RoomClient, key: PrincipalKey, collaboration: string, name: string, decision: 'approve' | 'reject', reason?: string): Promise<TemplateStatus> {
+/**
+ * An officer signs approve or reject over the template hash they reviewed (`named`: full, or a
+ * prefix of at least 12 hex digits), and only if it is the room's current version; a template
+ * re-proposed in between is refused here, or by the room (409) if it changes after this check.
+ */
+export async function reviewTemplateAs(client: RoomClient, key: PrincipalKey, collaboration: string, name: string, decision: 'approve' | 'reject', named: string, reason?: string): Promise<TemplateStatus> {
   const current = await client.send<TemplateStatus>('GET', `/v1/collaborations/${collaboration}/templates/${name}`);
+  const hash = hashToSign(named, current.hash, { code: 'TEMPLATE_HASH_MISMATCH', what: `template "${name}"`, review: `cleanroom template show --collab ${collaboration} --name ${name}` });
   return client.send<TemplateStatus>('POST', `/v1/collaborations/${collaboration}/templates/${name}/approvals`, {
-    hash: current.hash, decision, ...(reason ? { reason } : {}), signature: toBase64(sign(approvalSigningBytes(collaboration, current.hash, decision), key.secretKey)),
+    hash, decision, ...(reason ? { reason } : {}), signature: toBase64(sign(approvalSigningBytes(collaboration, hash, decision), key.secretKey)),
   });
 }
 
+/**
+ * What an officer reads before signing: the hash first, then what the template is and touches.
+ * Everything in it was written by someone else (an analyst, the room), so each field is escaped
+ * to stay on its line, and the SQL keeps only its newlines and tabs.
+ */
+export function describeTemplate(t: TemplateStatus, collaboration: string): string {
+  const e = (value: unknown) => escapeTerminal(String(value));
+  const review = (member: string) => {
+    const r = t.reviews.find((x) => x.member === member);
+    return r ? `${e(member)} ${r.decision === 'approve' ? 'approved' : 'rejected'} by ${e(r.principal)}${r.reason ? ` ("${e(r.reason)}")` : ''}` : `${e(member)} (awaiting)`;
+  };
+  const params = Object.entries(t.document.parameters).map(([name, spec]) => `${e(name)} ${e(JSON.stringify(spec))}`);
+  return [
+    `template ${e(t.name)} (collaboration ${e(collaboration)})`,
+    `hash     ${e(t.hash)}`,
+    '         (what template approve|reject --hash takes: in full, or its first 12 digits or more)',
+    '',
+    `description:  ${e(t.document.description)}`,
+    `proposed by:  ${e(t.proposedBy)}`,
+    `parameters:   ${params.length > 0 ? params.join('; ') : 'none'}`,
+    `reads:        ${t.report.datasets.map(e).join(', ')}`,
+    `columns:      ${t.report.columns.map((c) => `${e(c.dataset)}.${e(c.column)} (${e(c.class)})`).join(', ')}`,
+    `threshold:    ${t.report.threshold.minGroupSize} people per group (${e(t.report.threshold.rule)}), at most ${t.report.threshold.maxResultRows} rows`,
+    `approval by:  ${t.requiredMembers.map(review).join(', ')}`,
+    `runnable:     ${t.runnable ? 'yes' : 'no'}`,
+    '',
+    'SQL:',
+    escapeTerminal(t.document.sql, 'text'),
+    '',
+    'as the room runs it:',
+    escapeTerminal(t.rewrittenSql, 'text'),
+    '',
+  ].join('\n');
+}
+
 /** Prints a query answer: the table, then what privacy protection was applied. */
-export function printAnswer(answer: QueryResponse, write: (text: string) => void = (t) => process.stdout.write(t)): void {
+export function printAnswer(answer: QueryResponse, write: (text: string) => void = print): void {
+  // Column names come from the analyst's SQL and cells from partners' data: escaped, like every value here.
   if (answer.dryRun) {
-    write(`rewritten SQL:\n  ${answer.rewrittenSql}\nreport:\n${JSON.stringify(answer.report, null, 2)}\n`);
+    write(`rewritten SQL:\n  ${escapeTerminal(answer.rewrittenSql, 'text')}\nreport:\n${terminalJson(answer.report)}\n`);
     return;
   }
   write(`${formatTable(answer.columns.map((c) => c.name), answer.rows)}\n`);
   const p = answer.privacy;
   if (p.mode === 'dp') {
-    const noise = Object.entries(p.noise).map(([column, n]) => (n.ci95HalfWidth === null ? `${column}: ${n.note ?? ''}` : `${column} ±${n.ci95HalfWidth.toPrecision(3)} (95%)`)).join('; ');
-    const left = Object.entries(p.remaining).map(([dataset, r]) => `${dataset} ε ${r.epsilon.toFixed(2)}`).join(', ');
+    const noise = Object.entries(p.noise).map(([column, n]) => (n.ci95HalfWidth === null ? `${escapeTerminal(column)}: ${escapeTerminal(n.note ?? '')}` : `${escapeTerminal(column)} ±${n.ci95HalfWidth.toPrecision(3)} (95%)`)).join('; ');
+    const left = Object.entries(p.remaining).map(([dataset, r]) => `${escapeTerminal(dataset)} ε ${r.epsilon.toFixed(2)}`).join(', ');
     write(`DP (${p.mechanism}): paid ε ${p.epsilonSpent}${p.deltaSpent ? `, δ ${p.deltaSpent}` : ''}; left today: ${left}; noise ${noise}; audit #${answer.auditSeq}\n`);
   } else write(`${answer.rows.length} groups released (≥ ${p.minGroupSize} people each), ${p.groupsSuppressed} suppressed; audit #${answer.auditSeq}\n`);
 }
@@ -67,7 +111,7 @@ export function registerQueryCommands(program: Command): void {
     .action(async (o: { collab: string; key: string; url: string }) => {
       const { client } = await signedClient(o.url, o.key);
       const { member, budgets } = await client.send<{ member: string; budgets: { dataset: string; period: string; periodStart: string; spent: { epsilon: number }; limit: { epsilon: number }; remaining: { epsilon: number; delta: number } }[] }>('GET', `/v1/collaborations/${o.collab}/budget`);
-      process.stdout.write(`${formatTable(['dataset', 'period', 'ε spent', 'ε limit', 'ε left', 'δ left'], budgets.map((b) => [b.dataset, `${b.period} ${b.periodStart}`, b.spent.epsilon, b.limit.epsilon, b.remaining.epsilon, b.remaining.delta.toExponential(1)]))}\n(member ${member})\n`);
+      print(`${formatTable(['dataset', 'period', 'ε spent', 'ε limit', 'ε left', 'δ left'], budgets.map((b) => [b.dataset, `${b.period} ${b.periodStart}`, b.spent.epsilon, b.limit.epsilon, b.remaining.epsilon, b.remaining.delta.toExponential(1)]))}\n(member ${escapeTerminal(member)})\n`);
     });
 
   const template = program.command('template').description('propose, review and list query templates');
@@ -76,7 +120,10 @@ export function registerQueryCommands(program: Command): void {
     .action(async (o: { collab: string; key: string; url: string }) => {
       const { client } = await signedClient(o.url, o.key);
       const { templates } = await client.send<{ templates: TemplateStatus[] }>('GET', `/v1/collaborations/${o.collab}/templates`);
-      for (const t of templates) process.stdout.write(`${t.name.padEnd(28)} ${t.hash.slice(0, 12)}  ${t.runnable ? 'runnable' : `awaiting ${t.requiredMembers.filter((m) => !t.reviews.some((r) => r.member === m && r.decision === 'approve')).join(', ')}`}\n`);
+      for (const t of templates) {
+        const awaiting = t.requiredMembers.filter((m) => !t.reviews.some((r) => r.member === m && r.decision === 'approve')).map((m) => escapeTerminal(m));
+        print(`${escapeTerminal(t.name).padEnd(28)} ${escapeTerminal(t.hash.slice(0, 12))}  ${t.runnable ? 'runnable' : `awaiting ${awaiting.join(', ')}`}\n`);
+      }
     });
   template.command('propose')
     .description('propose a template from a JSON file { name, collaboration, description, sql, parameters }')
@@ -84,23 +131,28 @@ export function registerQueryCommands(program: Command): void {
     .action(async (o: { collab: string; key: string; file: string; url: string }) => {
       const { client } = await signedClient(o.url, o.key);
       const status = await client.send<TemplateStatus>('POST', `/v1/collaborations/${o.collab}/templates`, JSON.parse(await readFile(o.file, 'utf8')));
-      process.stdout.write(`proposed ${status.name} ${status.hash}\nneeds approval from: ${status.requiredMembers.join(', ')}\n`);
+      print(`proposed ${escapeTerminal(status.name)} ${escapeTerminal(status.hash)}\nneeds approval from: ${status.requiredMembers.map((m) => escapeTerminal(m)).join(', ')}\n`);
     });
   template.command('show')
-    .description("show a template with the checker's report, as an officer reviews it")
+    .description("show a template with its hash and the checker's report, as an officer reviews it")
     .requiredOption('--collab <id>').requiredOption('--key <file>').requiredOption('--name <template>').option('--url <url>', 'room URL', DEFAULT_URL)
-    .action(async (o: { collab: string; key: string; name: string; url: string }) => {
+    .option('--json', 'print the room\'s whole review view as JSON')
+    .action(async (o: { collab: string; key: string; name: string; url: string; json?: boolean }) => {
       const { client } = await signedClient(o.url, o.key);
-      process.stdout.write(`${JSON.stringify(await client.send('GET', `/v1/collaborations/${o.collab}/templates/${o.name}`), null, 2)}\n`);
+      const status = await client.send<TemplateStatus>('GET', `/v1/collaborations/${o.collab}/templates/${o.name}`);
+      if (o.json) printJson(status);
+      else print(describeTemplate(status, o.collab));
     });
   for (const decision of ['approve', 'reject'] as const) {
     template.command(decision)
-      .description(`as an officer, sign "${decision}" over the template's current hash`)
-      .requiredOption('--collab <id>').requiredOption('--key <file>').requiredOption('--name <template>').option('--reason <text>').option('--url <url>', 'room URL', DEFAULT_URL)
-      .action(async (o: { collab: string; key: string; name: string; reason?: string; url: string }) => {
+      .description(`as an officer, sign "${decision}" over the template hash you reviewed with \`template show\`, if it is still the current one`)
+      .requiredOption('--collab <id>').requiredOption('--key <file>').requiredOption('--name <template>')
+      .requiredOption('--hash <sha256>', 'the hash `template show` printed: 64 hex digits, or at least the first 12')
+      .option('--reason <text>').option('--url <url>', 'room URL', DEFAULT_URL)
+      .action(async (o: { collab: string; key: string; name: string; hash: string; reason?: string; url: string }) => {
         const { client, key } = await signedClient(o.url, o.key);
-        const status = await reviewTemplateAs(client, key, o.collab, o.name, decision, o.reason);
-        process.stdout.write(`${decision}d ${status.name} ${status.hash.slice(0, 12)}… → ${status.runnable ? 'runnable' : 'not runnable yet'}\n`);
+        const status = await reviewTemplateAs(client, key, o.collab, o.name, decision, o.hash, o.reason);
+        print(`signed "${decision}" over ${escapeTerminal(status.name)} ${escapeTerminal(status.hash)} → ${status.runnable ? 'runnable' : 'not runnable yet'}\n`);
       });
   }
 }

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { uploadFile } from '../../client/upload-file.ts';
 import { DEFAULT_URL, signedClient } from '../client-options.ts';
+import { escapeTerminal } from '../escape-terminal.ts';
+import { print } from '../output.ts';
 import { progressBar } from '../progress.ts';
 
 export function registerUploadCommand(program: Command): void {
@@ -15,7 +17,7 @@ export function registerUploadCommand(program: Command): void {
       try {
         const result = await uploadFile({ client, key, collaboration: o.collab, dataset: o.dataset, file: o.file, allowEmpty: o.allowEmpty, onProgress: (p) => bar.update(p.bytesRead, p.totalBytes) });
         bar.stop();
-        process.stdout.write(`uploaded ${o.dataset} version ${result.version}: ${result.rows} rows, envelope ${result.envelopeSha256.slice(0, 16)}…, audit entry ${result.auditSeq}\n`);
+        print(`uploaded ${escapeTerminal(o.dataset)} version ${result.version}: ${result.rows} rows, envelope ${escapeTerminal(result.envelopeSha256.slice(0, 16))}…, audit entry ${result.auditSeq}\n`);
       } finally {
         bar.stop();
       }

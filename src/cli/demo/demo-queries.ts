@@ -28,11 +28,13 @@ const DEMO_RUNS: readonly { template: string; params: Record<string, unknown> }[
   { template: 'purchase_value_by_segment', params: {} },
 ];
 
+/** Each officer reads the template (as `template show` prints it) and signs the hash they read. */
 async function approveEverywhere(ctx: DemoContext, name: string): Promise<TemplateStatus> {
   let status = await ctx.client('acme-analyst').send<TemplateStatus>('GET', `/v1/collaborations/${COLLABORATION}/templates/${name}`);
   for (const member of status.requiredMembers) {
     const officer = member === 'acme' ? 'acme-officer' : 'northwind-officer';
-    status = await reviewTemplateAs(ctx.client(officer), ctx.workspace.keys[officer], COLLABORATION, name, 'approve');
+    const shown = await ctx.client(officer).send<TemplateStatus>('GET', `/v1/collaborations/${COLLABORATION}/templates/${name}`);
+    status = await reviewTemplateAs(ctx.client(officer), ctx.workspace.keys[officer], COLLABORATION, name, 'approve', shown.hash);
   }
   return status;
 }
@@ -45,10 +47,10 @@ export async function demoQueries(ctx: DemoContext, first: number): Promise<numb
   say(`${proposed.name} ${proposed.hash.slice(0, 16)}… reads ${proposed.report.datasets.join(' + ')}; threshold ${proposed.report.threshold.minGroupSize} people (${proposed.report.threshold.rule})`);
   say(`columns touched: ${proposed.report.columns.map((c) => `${c.dataset}.${c.column} (${c.class})`).join(', ')}`);
 
-  step(first + 1, 'Both officers sign approvals over the template hash');
+  step(first + 1, 'Both officers sign approvals over the template hash they reviewed (`template approve --hash`)');
   for (const name of [AGE_BY_SEGMENT.name, ...DEMO_RUNS.map((r) => r.template)]) {
     const status = await approveEverywhere(ctx, name);
-    say(`${name.padEnd(28)} approved by ${status.reviews.map((r) => r.principal).join(' + ')} → ${status.runnable ? 'runnable' : 'not runnable'}`);
+    say(`${name.padEnd(28)} ${status.hash.slice(0, 16)}… approved by ${status.reviews.map((r) => r.principal).join(' + ')} → ${status.runnable ? 'runnable' : 'not runnable'}`);
   }
 
   step(first + 2, 'The analyst runs the templates: only groups of at least 50 people leave the room');

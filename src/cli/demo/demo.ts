@@ -3,8 +3,9 @@ import { join, resolve } from 'node:path';
 import { RoomClient } from '../../client/room-client.ts';
 import { uploadFile } from '../../client/upload-file.ts';
 import { createLogger } from '../../log/logger.ts';
+import type { CollaborationStatus } from '../../room/policy-acceptance.ts';
 import { acceptCollaboration, verifyRemoteAudit } from '../commands/collaboration-commands.ts';
-import { say, step } from '../output.ts';
+import { print, say, step } from '../output.ts';
 import { progressBar } from '../progress.ts';
 import { serveRoom, type RunningRoom } from '../serve.ts';
 import { demoQueries } from './demo-queries.ts';
@@ -56,9 +57,10 @@ export async function runDemo(options: { url?: string }): Promise<void> {
     const room = await new RoomClient(url).getPublic<{ sealingPublicKey: string; signingPublicKey: string }>('/v1/room');
     say(`room at ${url}\nsealing key (uploads are sealed to it): ${room.sealingPublicKey}\nsigning key (audit entries):         ${room.signingPublicKey}`);
 
-    step(3, 'Officers of both members sign the policy content hash: the collaboration becomes active');
+    step(3, 'Officers of both members sign the policy content hash they reviewed (`accept --hash`): the collaboration becomes active');
     for (const officer of ['acme-officer', 'northwind-officer'] as const) {
-      const status = await acceptCollaboration(ctx.client(officer), workspace.keys[officer], COLLABORATION);
+      const reviewed = (await ctx.client(officer).send<{ status: CollaborationStatus }>('GET', `/v1/collaborations/${COLLABORATION}`)).status.policyHash;
+      const status = await acceptCollaboration(ctx.client(officer), workspace.keys[officer], COLLABORATION, reviewed);
       say(`${officer} signed ${status.policyHash.slice(0, 16)}… → ${status.active ? 'active' : `awaiting ${status.awaiting.join(', ')}`}`);
     }
 
@@ -73,7 +75,7 @@ export async function runDemo(options: { url?: string }): Promise<void> {
     const { entries, verdict } = await verifyRemoteAudit(ctx.client('northwind-officer'), COLLABORATION);
     for (const e of entries.slice(-8)) say(`#${e.seq} ${e.actor.padEnd(18)} ${e.action}`);
     say(verdict.ok ? `chain verified against the room's signing key: ${verdict.entries} entries` : `CHAIN BROKEN at ${verdict.seq}: ${verdict.reason}`);
-    process.stdout.write('\nDemo complete.\n');
+    print('\nDemo complete.\n');
   } finally {
     await running?.stop();
     if (!options.url) await rm(workspace.directory, { recursive: true, force: true });

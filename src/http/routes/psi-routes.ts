@@ -1,29 +1,14 @@
-import express, { Router, type RequestHandler } from 'express';
-import { sha256Hex } from '../../crypto/hashing.ts';
-import { AuthenticationError } from '../../errors/cleanroom-error.ts';
-import { maxMessageBytes } from '../../psi/psi-session.ts';
-import { openPsi, postPsiMessage, psiSession, readPsiMessage, type PsiMessageKind } from '../../room/psi-relay.ts';
+import { Router } from 'express';
+import { admitPsiMessage, openPsi, postPsiMessage, psiSession, readPsiMessage, type PsiMessageKind } from '../../room/psi-relay.ts';
 import type { Room } from '../../room/room.ts';
 import { compileValidator } from '../../validation/json-validator.ts';
-import { signedJsonBody } from '../signed-request.ts';
+import { declaredLength, readSignedBytes, refuseUnreadBody, signedJsonBody } from '../signed-request.ts';
 
 const openBody = compileValidator<{ partner: string }>({
   type: 'object', additionalProperties: false, required: ['partner'], properties: { partner: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,62}$' } },
 });
 
 const KINDS: readonly PsiMessageKind[] = ['setup', 'request', 'response'];
-
-/** Binary protocol messages: bounded, and checked to be the bytes the signature covers. */
-function signedBinaryBody(): RequestHandler[] {
-  const raw = express.raw({ type: () => true, limit: maxMessageBytes() });
-  const check: RequestHandler = (req, res, next) => {
-    const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    if (sha256Hex(bytes) !== res.locals.contentSha256) throw new AuthenticationError('AUTH_BODY_MISMATCH', 'The body is not the one the signature covers.');
-    res.locals.body = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
-    next();
-  };
-  return [raw, check];
-}
 
 /** PSI sessions between two members, relayed by the room; it never sees a key or an identifier. */
 export function psiRoutes(room: Room): Router {
@@ -41,10 +26,19 @@ export function psiRoutes(room: Room): Router {
     res.json(psiSession(room, collaboration, principal, req.params.session as string));
   });
   for (const kind of KINDS) {
-    router.put(`/v1/collaborations/:id/psi/:session/${kind}`, ...signedBinaryBody(), async (req, res) => {
+    // A message can be ~80 MB: caller, session, step, size and the room's byte budget are all
+    // checked before the body is read, and the reservation is held until the message is handled.
+    router.put(`/v1/collaborations/:id/psi/:session/${kind}`, refuseUnreadBody(async (req, res) => {
       const { collaboration, principal } = who(req.params.id as string, res.locals.callerKey);
-      res.json(await postPsiMessage(room, collaboration, principal, req.params.session as string, kind, res.locals.body as Uint8Array));
-    });
+      const session = req.params.session as string;
+      const reservation = admitPsiMessage(room, collaboration, principal, session, kind, declaredLength(req));
+      try {
+        const bytes = await readSignedBytes(req, res.locals.contentSha256, reservation.limit);
+        res.json(await postPsiMessage(room, collaboration, principal, session, kind, bytes));
+      } finally {
+        reservation.release();
+      }
+    }));
     router.get(`/v1/collaborations/:id/psi/:session/${kind}`, ...signedJsonBody(room), (req, res) => {
       const { collaboration, principal } = who(req.params.id as string, res.locals.callerKey);
       res.type('application/octet-stream').send(Buffer.from(readPsiMessage(room, collaboration, principal, req.params.session as string, kind)));

@@ -13,7 +13,10 @@ export function roomRoutes(room: Room): Router {
       sealingPublicKey: toBase64(room.keys.sealing.publicKey),
       signingPublicKey: toBase64(room.keys.signing.publicKey),
       collaborations: [...room.collaborations.keys()],
-      limits: { maxUploadBytes: room.config.maxUploadBytes, maxParquetBytes: room.config.maxParquetBytes, maxJsonBytes: room.config.maxJsonBytes, signatureWindowMs: room.config.signatureWindowMs },
+      limits: {
+        maxUploadBytes: room.config.maxUploadBytes, maxParquetBytes: room.config.maxParquetBytes, maxJsonBytes: room.config.maxJsonBytes,
+        signatureWindowMs: room.config.signatureWindowMs, maxPsiMessageBytes: room.psiUploads.messageLimit,
+      },
     });
   });
   return router;
