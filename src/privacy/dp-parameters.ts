@@ -7,6 +7,9 @@ export interface DpProblem {
   readonly details: Readonly<Record<string, unknown>>;
 }
 
+/** The smallest epsilon a query may state. */
+export const MIN_EPSILON = 1e-9;
+
 /** Per-query ceilings configured by the policy. */
 export interface DpLimits {
   readonly maxEpsilonPerQuery: number;
@@ -25,6 +28,9 @@ export function privacyParameterProblems(input: {
   const { epsilon, delta, limits } = input;
   if (typeof epsilon !== 'number' || !Number.isFinite(epsilon) || epsilon <= 0) {
     problems.push({ code: 'DP_INVALID_EPSILON', message: 'epsilon must be a finite number greater than 0', details: { epsilon } });
+  } else if (epsilon < MIN_EPSILON) {
+    // Noise scales are Δ/ε: far below this they leave the range of exact arithmetic (and answer nothing).
+    problems.push({ code: 'DP_EPSILON_TOO_SMALL', message: `epsilon ${epsilon} is below the smallest the room accepts, ${MIN_EPSILON}: the noise would swamp any answer`, details: { epsilon, min: MIN_EPSILON } });
   } else if (limits !== undefined && epsilon > limits.maxEpsilonPerQuery) {
     problems.push({
       code: 'DP_EPSILON_TOO_LARGE',

@@ -8,6 +8,7 @@ import type { QueryReport } from '../query/query-plan.ts';
 import type { BoundParameter } from '../store/bound-parameters.ts';
 import type { Cell } from '../store/result-values.ts';
 import { chargeBudgets, refundBudgets } from './budget-ledger.ts';
+import { isDataIndependentFailure, requireLoaded, runOnEngine } from './query-execution.ts';
 import type { Room } from './room.ts';
 
 export interface DpRequest {
@@ -36,6 +37,8 @@ function settingsFor(collaboration: Collaboration, datasets: readonly string[], 
     maxGroups: Math.min(...rules.map((r) => r.maxGroupsPerUnit)),
     maxRowsPerUnit: Math.min(...rules.map((r) => r.maxRowsPerUnit)),
     maxEpsilonPerQuery: Math.min(...rules.map((r) => r.maxEpsilonPerQuery ?? 1)),
+    // An analyst may ask for less δ than the owners allow for partition selection, never more.
+    maxDelta: Math.min(...rules.map((r) => r.partitionSelectionDelta ?? 1e-6)),
     delta: request.delta ?? Math.min(...rules.map((r) => r.partitionSelectionDelta ?? 1e-6)),
   };
 }
@@ -54,7 +57,7 @@ export function planDp(collaboration: Collaboration, shape: DpShape, request: Dp
       alias: a.alias, kind: a.kind,
       ...(a.metric ? { clamp: { lower: a.metric.clamp[0], upper: a.metric.clamp[1] }, metricType: a.metric.integer ? 'integer' as const : 'real' as const } : {}),
     })),
-    limits: { maxEpsilonPerQuery: settings.maxEpsilonPerQuery },
+    limits: { maxEpsilonPerQuery: settings.maxEpsilonPerQuery, maxDeltaPerQuery: settings.maxDelta },
   });
   return { plan, settings };
 }
@@ -101,10 +104,11 @@ const compareCells = (a: readonly Cell[], b: readonly Cell[]): number => {
 
 /**
  * Runs a planned DP query: charge every budget (durably, before reading data), run the bounded
- * SQL, select partitions and add noise, refund if anything fails before the release.
+ * SQL, select partitions and add noise. A charge is refunded only when the engine never ran the
+ * query (or the room shut down under it); any other failure could depend on the data.
  */
 export async function runDpQuery(room: Room, collaboration: Collaboration, analyst: Principal, input: {
-  shape: DpShape; rowSql: string; report: QueryReport; request: DpRequest; parameters: Record<string, BoundParameter>; limit?: number;
+  shape: DpShape; rowSql: string; report: QueryReport; request: DpRequest; parameters: Record<string, BoundParameter>; params: Readonly<Record<string, unknown>>; limit?: number;
   template?: { name: string; hash: string; runnable: boolean }; sql: string | null; dryRun: boolean;
 }) {
   const { plan, settings } = planDp(collaboration, input.shape, input.request);
@@ -116,18 +120,19 @@ export async function runDpQuery(room: Room, collaboration: Collaboration, analy
   if (input.template && !input.template.runnable) {
     throw new ConflictError('TEMPLATE_NOT_APPROVED', `Template ${input.template.name} is not approved by an officer of every member whose data it reads.`, { template: input.template.name });
   }
+  await requireLoaded(room, collaboration, input.shape.datasets);
   const cost = { epsilon: plan.cost.epsilonSpent, delta: plan.cost.deltaSpent };
   const { chargeId, remaining } = await chargeBudgets(room, collaboration, analyst.memberId, analyst.id, input.shape.datasets, cost);
-  let released;
-  let groupTypes: readonly { type: string }[] = [];
-  try {
-    const result = await room.engine.query(sql, input.parameters);
-    groupTypes = result.columns;
-    released = noisyRelease(plan, result.rows, input.shape, room.randomSource);
-  } catch (error) {
-    await refundBudgets(room, collaboration.id, analyst.id, chargeId, (error as { code?: string }).code ?? 'query failed');
-    throw error;
-  }
+  // Refunded only when the failure cannot depend on the data; otherwise a failing query would be a free question.
+  const result = await runOnEngine(room, collaboration, sql, input.parameters, {
+    actor: analyst.id, template: input.template?.name ?? null, sql: input.sql, params: input.params, mode: 'dp', chargeId,
+  }, async (error) => {
+    if (!isDataIndependentFailure(error)) return { refunded: false };
+    await refundBudgets(room, collaboration.id, analyst.id, chargeId, (error as { code?: string }).code ?? 'query did not start');
+    return { refunded: true };
+  });
+  const groupTypes: readonly { type: string }[] = result.columns;
+  const released = noisyRelease(plan, result.rows, input.shape, room.randomSource);
   const limit = Math.min(input.limit ?? Number.POSITIVE_INFINITY, input.report.threshold.maxResultRows);
   const rows = released.rows.sort(compareCells).slice(0, limit);
   const noise: Record<string, { scale: number; ci95HalfWidth: number | null; note?: string }> = {};

@@ -7,6 +7,7 @@ import { bindParameters } from '../query/template.ts';
 import type { BoundParameter } from '../store/bound-parameters.ts';
 import type { Cell } from '../store/result-values.ts';
 import { requireActive } from './policy-acceptance.ts';
+import { requireLoaded, runOnEngine } from './query-execution.ts';
 import { QueryRefusedError, planAndRender, type PlannedQuery } from './query-planning.ts';
 import type { Room } from './room.ts';
 import { runDpQuery, type DpPrivacyBlock, type DpRequest } from './run-dp-query.ts';
@@ -83,7 +84,7 @@ export async function runQuery(room: Room, collaboration: Collaboration, analyst
   requireReceiver(collaboration, analyst, planned.report.datasets);
   if (planned.mode === 'dp') {
     return runDpQuery(room, collaboration, analyst, {
-      shape: planned.dp, rowSql: planned.sql, report: planned.report, request: request.dp as DpRequest, parameters, sql: request.sql ?? null,
+      shape: planned.dp, rowSql: planned.sql, report: planned.report, request: request.dp as DpRequest, parameters, params: request.params ?? {}, sql: request.sql ?? null,
       dryRun: request.dryRun === true, ...(planned.limit !== undefined ? { limit: planned.limit } : {}), ...(template ? { template } : {}),
     });
   }
@@ -91,7 +92,10 @@ export async function runQuery(room: Room, collaboration: Collaboration, analyst
   if (template && !template.runnable) {
     throw new ConflictError('TEMPLATE_NOT_APPROVED', `Template ${template.name} (${template.hash.slice(0, 12)}…) is not approved by an officer of every member whose data it reads.`, { template: template.name, hash: template.hash });
   }
-  const result = await room.engine.query(planned.sql, parameters);
+  await requireLoaded(room, collaboration, planned.report.datasets);
+  const result = await runOnEngine(room, collaboration, planned.sql, parameters, {
+    actor: analyst.id, template: template?.name ?? null, sql: template ? null : sql, params: request.params ?? {}, mode: 'threshold',
+  });
   const threshold = planned.report.threshold;
   const limit = Math.min(planned.limit ?? Number.POSITIVE_INFINITY, threshold.maxResultRows);
   const released = releaseGroups(result.rows, planned.outputCount, limit);

@@ -1,7 +1,7 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { UnavailableError, UnprocessableError } from '../errors/cleanroom-error.ts';
 import { toDuckDbParameters, type BoundParameter } from './bound-parameters.ts';
-import { loadRefusal, unsafeDoublesRefusal, unsafeDoublesSql } from './load-refusals.ts';
+import { loadRefusal, unsafeDatesRefusal, unsafeDatesSql, unsafeDoublesRefusal, unsafeDoublesSql } from './load-refusals.ts';
 import { toResultTable, type ResultTable } from './result-values.ts';
 import { SerialQueue } from './serial-queue.ts';
 
@@ -42,6 +42,8 @@ const literal = (text: string): string => `'${text.replaceAll("'", "''")}'`;
  */
 export class DataEngine {
   private readonly loads = new SerialQueue();
+  private readonly running = new Set<DuckDBConnection>();
+  private closing = false;
   /** Per live table and column: is every non-null value distinct? Reset when the table is replaced. */
   private readonly uniqueness = new Map<string, Promise<boolean>>();
 
@@ -89,7 +91,9 @@ export class DataEngine {
         throw loadRefusal(source.kind, shape, (error as Error).message);
       }
       const doubles = unsafeDoublesSql(target, shape);
-      const unsafe = doubles && unsafeDoublesRefusal(shape, (await this.admin.runAndReadAll(doubles)).getRows()[0] ?? []);
+      const datesSql = unsafeDatesSql(target, shape);
+      const unsafe = (doubles && unsafeDoublesRefusal(shape, (await this.admin.runAndReadAll(doubles)).getRows()[0] ?? []))
+        || (datesSql && unsafeDatesRefusal(shape, (await this.admin.runAndReadAll(datesSql)).getRows()[0] ?? []));
       if (unsafe) {
         await this.admin.run(`DROP TABLE ${target}`);
         throw unsafe;
@@ -162,10 +166,19 @@ export class DataEngine {
 
   /**
    * Runs one already-checked SELECT on a fresh connection with bound parameters, interrupting it
-   * at the statement timeout.
+   * at the statement timeout. A failure never carries DuckDB's text to the caller's answer (a
+   * conversion or range error quotes the value that raised it): the error says only its class, and
+   * the engine's message rides along as `cause`, for the operator's log.
    */
   async query(sql: string, parameters: Readonly<Record<string, BoundParameter>> = {}): Promise<ResultTable> {
-    const connection = await this.instance.connect();
+    if (this.closing) throw notStarted('the room is shutting down');
+    let connection: DuckDBConnection;
+    try {
+      connection = await this.instance.connect();
+    } catch (error) {
+      throw notStarted('the engine could not open a connection', error);
+    }
+    this.running.add(connection);
     const timer = setTimeout(() => connection.interrupt(), this.options.statementTimeoutMs);
     try {
       const prepared = await connection.prepare(sql);
@@ -178,37 +191,34 @@ export class DataEngine {
         prepared.destroySync();
       }
     } catch (error) {
-      const message = (error as Error).message;
-      if (/interrupt/i.test(message)) {
+      const cause = error instanceof Error ? error : new Error(String(error));
+      if (this.closing) throw new UnavailableError('QUERY_INTERRUPTED', 'The room shut down while the query ran.', {}, { cause });
+      if (/interrupt/i.test(cause.message)) {
         throw new UnavailableError('QUERY_TIMEOUT', `The query ran past the statement timeout of ${this.options.statementTimeoutMs} ms and was stopped.`, {
           timeoutMs: this.options.statementTimeoutMs,
-        });
+        }, { cause });
       }
-      if (/memory/i.test(message) && /limit|out of memory/i.test(message)) {
-        throw new UnavailableError('QUERY_OUT_OF_MEMORY', `The query needs more than the room's memory limit (${this.options.memoryLimit}); spilling to disk is off by design.`, {});
+      if (/memory/i.test(cause.message) && /limit|out of memory/i.test(cause.message)) {
+        throw new UnavailableError('QUERY_OUT_OF_MEMORY', `The query needs more than the room's memory limit (${this.options.memoryLimit}); spilling to disk is off by design.`, {}, { cause });
       }
-      throw new UnprocessableError('QUERY_FAILED', 'DuckDB could not run the query.', { reason: sanitiseEngineMessage(message) });
+      throw new UnprocessableError('QUERY_RUNTIME_ERROR', 'The query failed while it ran. The room does not pass on the engine\'s message, which can quote a stored value; the operator\'s log has it.', {}, { cause });
     } finally {
       clearTimeout(timer);
+      this.running.delete(connection);
       connection.closeSync();
     }
   }
 
+  /** Stops running queries (they fail as QUERY_INTERRUPTED) and closes the engine. */
   close(): void {
+    this.closing = true;
+    for (const connection of this.running) connection.interrupt();
     this.admin.closeSync();
     this.instance.closeSync();
   }
 }
 
-/**
- * DuckDB error texts can quote the offending CSV line or value; that is row-level data and must
- * not leave. Keep the error's first line, with quoted material and line contents removed.
- */
-export function sanitiseEngineMessage(message: string): string {
-  const first = (message.split('\n')[0] ?? '').slice(0, 300);
-  return first
-    .replace(/"[^"]*"/g, '"…"')
-    .replace(/'[^']*'/g, "'…'")
-    .replace(/Original Line:.*$/i, '')
-    .trim();
+/** The engine never ran the statement: nothing about the data can be learnt from this failure. */
+function notStarted(reason: string, cause?: unknown): UnavailableError {
+  return new UnavailableError('QUERY_NOT_STARTED', `The query did not start: ${reason}. Try again.`, {}, { cause });
 }

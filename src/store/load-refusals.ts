@@ -38,6 +38,28 @@ export function unsafeDoublesRefusal(shape: Columns, counts: readonly unknown[])
     { problem: 'unsafe-double', limit: MAX_DOUBLE_MAGNITUDE, columns });
 }
 
+const dates = (shape: Columns) => shape.columns.filter((c) => c.type.toUpperCase() === 'DATE');
+
+/**
+ * DATEs the engine cannot cast to TIMESTAMP (past year 294246, reachable through Parquet). The
+ * checker lets DATE meet TIMESTAMP (date_trunc, comparisons), so such a value would make a query
+ * fail on its row: an oracle. One count per DATE column.
+ */
+export function unsafeDatesSql(table: string, shape: Columns): string | undefined {
+  const columns = dates(shape);
+  if (columns.length === 0) return undefined;
+  return `SELECT ${columns.map((c) => `count(*) FILTER (WHERE ${ident(c.name)} IS NOT NULL AND TRY_CAST(${ident(c.name)} AS TIMESTAMP) IS NULL)`).join(', ')} FROM ${table}`;
+}
+
+/** The refusal for `unsafeDatesSql`'s counts, naming columns and counts, never a value. */
+export function unsafeDatesRefusal(shape: Columns, counts: readonly unknown[]): UnprocessableError | undefined {
+  const columns = dates(shape).map((c, i) => ({ column: c.name, beyondRange: Number(counts[i] ?? 0) })).filter((c) => c.beyondRange > 0);
+  if (columns.length === 0) return undefined;
+  return new UnprocessableError('UPLOAD_MALFORMED_DATA',
+    `DATE values must lie within TIMESTAMP's range (up to year 294246); refused in ${columns.map((c) => `"${c.column}" (${c.beyondRange})`).join(', ')}. Such values make date functions fail depending on one row, which would reveal it.`,
+    { problem: 'unsafe-date', columns });
+}
+
 type LoadProblem = 'type-mismatch' | 'field-count' | 'unterminated-quote' | 'invalid-utf8' | 'not-rfc4180' | 'not-parquet' | 'missing-column' | 'unreadable';
 
 /**

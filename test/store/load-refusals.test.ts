@@ -96,6 +96,13 @@ describe('load refusals', () => {
     expect(await load(`${HEADER}\nann,1,,2024-01-01\nbob,1,1e100,2024-01-01\ncy,1,-1e100,2024-01-01\n`)).toBe(3);
   });
 
+  it('refuse DATEs past TIMESTAMP\'s range (Parquet can carry them), which would make date_trunc and DATE = TIMESTAMP fail on their row', async () => {
+    const r = await refusal(`SELECT 'ann' AS customer, 1 AS units, 1.5 AS amount, DATE '294300-01-01' AS day UNION ALL SELECT 'bob', 2, 2.5, DATE '2024-01-01'`, 'parquet');
+    expect(r).toMatchObject({ status: 422, code: 'UPLOAD_MALFORMED_DATA', details: { problem: 'unsafe-date', columns: [{ column: 'day', beyondRange: 1 }] } });
+    expect(r.message).not.toMatch(/294300/);
+    expect(await load(`SELECT 'ann' AS customer, 1 AS units, 1.5 AS amount, DATE '9999-12-31' AS day UNION ALL SELECT 'bob', 2, 2.5, NULL`, 'parquet')).toBe(2);
+  });
+
   it('the limit is why: beyond ~1.3e154 DuckDB\'s stddev fails at query time on one row\'s value', async () => {
     const instance = await DuckDBInstance.create(':memory:');
     const connection = await instance.connect();

@@ -30,23 +30,23 @@ afterAll(async () => {
 
 describe('the locked-down engine (defence below the checker)', () => {
   it('cannot read files outside the staging directory', async () => {
-    expect(await failure(engine.query("SELECT * FROM read_csv('/etc/passwd')"))).toMatch(/QUERY_FAILED/);
-    expect(await failure(engine.query("SELECT * FROM read_text('/etc/hostname')"))).toMatch(/QUERY_FAILED/);
+    expect(await failure(engine.query("SELECT * FROM read_csv('/etc/passwd')"))).toMatch(/QUERY_RUNTIME_ERROR/);
+    expect(await failure(engine.query("SELECT * FROM read_text('/etc/hostname')"))).toMatch(/QUERY_RUNTIME_ERROR/);
   });
 
   it('has the .tmp hole closed: no COPY into the default temp directory, and spilling is off', async () => {
-    expect(await failure(engine.query("COPY (SELECT 42 AS x) TO '.tmp/leak.csv'"))).toMatch(/QUERY_FAILED/);
+    expect(await failure(engine.query("COPY (SELECT 42 AS x) TO '.tmp/leak.csv'"))).toMatch(/QUERY_RUNTIME_ERROR/);
     expect(existsSync('.tmp/leak.csv')).toBe(false);
     const setting = await engine.query("SELECT current_setting('temp_directory')");
     expect(setting.rows[0]?.[0]).toBe('');
   });
 
   it('cannot change its configuration, attach databases or load extensions', async () => {
-    expect(await failure(engine.query("SET enable_external_access = true"))).toMatch(/QUERY_FAILED/);
-    expect(await failure(engine.query("SET temp_directory = '/tmp'"))).toMatch(/QUERY_FAILED/);
-    expect(await failure(engine.query("ATTACH '/tmp/other.duckdb' AS other"))).toMatch(/QUERY_FAILED/);
-    expect(await failure(engine.query('INSTALL httpfs'))).toMatch(/QUERY_FAILED/);
-    expect(await failure(engine.query('LOAD httpfs'))).toMatch(/QUERY_FAILED/);
+    expect(await failure(engine.query("SET enable_external_access = true"))).toMatch(/QUERY_RUNTIME_ERROR/);
+    expect(await failure(engine.query("SET temp_directory = '/tmp'"))).toMatch(/QUERY_RUNTIME_ERROR/);
+    expect(await failure(engine.query("ATTACH '/tmp/other.duckdb' AS other"))).toMatch(/QUERY_RUNTIME_ERROR/);
+    expect(await failure(engine.query('INSTALL httpfs'))).toMatch(/QUERY_RUNTIME_ERROR/);
+    expect(await failure(engine.query('LOAD httpfs'))).toMatch(/QUERY_RUNTIME_ERROR/);
   });
 
   it('stops a query at the statement timeout with a clear error', async () => {

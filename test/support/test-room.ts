@@ -60,7 +60,7 @@ async function listen(app: TestRoom['app']): Promise<{ server: Server; baseUrl: 
 }
 
 /** A real room (DuckDB, state file, envelopes) in a temp directory, served on loopback. */
-export async function startTestRoom(options: { edit?: (policy: PolicyDraft) => void; config?: Partial<RoomConfig>; randomSource?: RandomSource; openPartialFile?: OpenPartialFile } = {}): Promise<TestRoom> {
+export async function startTestRoom(options: { edit?: (policy: PolicyDraft) => void; config?: Partial<RoomConfig>; randomSource?: RandomSource; openPartialFile?: OpenPartialFile; logLines?: string[] } = {}): Promise<TestRoom> {
   const dir = await mkdtemp(join(tmpdir(), 'cleanroom-test-'));
   const { policy, keys } = await demoPolicyWithFreshKeys();
   options.edit?.(policy);
@@ -76,7 +76,10 @@ export async function startTestRoom(options: { edit?: (policy: PolicyDraft) => v
   }, {});
   await mkdir(config.dataDirectory, { recursive: true });
   await mkdir(config.templatesDirectory, { recursive: true });
-  const log = createLogger({ level: 'silent', pretty: false });
+  // logLines: collect the room's JSON log lines (what an operator would read) for assertions.
+  const log = options.logLines
+    ? createLogger({ level: 'info', pretty: false, destination: { write: (line: string) => void options.logLines?.push(line) } })
+    : createLogger({ level: 'silent', pretty: false });
   const state = {} as TestRoom;
   let server: Server;
   const boot = async () => {
