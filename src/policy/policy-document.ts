@@ -49,7 +49,14 @@ export interface AnalysisRules {
   readonly joins?: readonly JoinRule[];
   readonly resultReceivers: readonly string[];
   readonly maxResultRows?: number;
+  /** threshold mode: suppress a group whose top `topContributors` people give more than `maxShare` of a count or sum */
+  readonly dominance?: DominanceRule;
   readonly dp?: DpRules;
+}
+
+export interface DominanceRule {
+  readonly topContributors: number;
+  readonly maxShare: number;
 }
 
 export interface DatasetDocument {

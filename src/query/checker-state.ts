@@ -20,6 +20,10 @@ export class CheckerState {
   readonly parameters = new Set<string>();
   /** identifier pairs joined or semi-joined by equality, by origin */
   readonly joinPairs: { a: ColumnOrigin; b: ColumnOrigin }[] = [];
+  /** the kinds of join the query uses (INNER, LEFT, RIGHT, FULL) */
+  readonly joinTypes = new Set<string>();
+  /** for each column an aggregate of the released query takes (by shape): the datasets it comes from */
+  readonly aggregateArguments = new Map<string, ReadonlySet<string>>();
   private counter = 0;
 
   constructor(readonly collaboration: Collaboration, private readonly sql: string) {}

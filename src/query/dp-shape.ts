@@ -50,6 +50,11 @@ export function dpShape(collaboration: Collaboration, sql: string, tree: SqlNode
     const unitB = collaboration.datasets.get(b.dataset)?.rules.privacyUnit;
     if (a.column !== unitA || b.column !== unitB) refuse(`DP joins must be on the privacy units, so one person stays one person: ${a.dataset}.${a.column} = ${b.dataset}.${b.column} is not.`, tree, 'rules.privacyUnit');
   }
+  for (const joinType of release.joinTypes) {
+    // The bounding keys every row to the first dataset's unit; rows that exist only on the right of
+    // a RIGHT or FULL join have none, and would silently drop out of the answer.
+    if (joinType !== 'INNER' && joinType !== 'LEFT') refuse(`${joinType} joins have no DP form: rows without the first dataset's person cannot be bounded; use INNER or LEFT JOIN.`, tree);
+  }
   if (tree.having) refuse('HAVING filters on exact aggregates, which DP cannot release; filter rows with WHERE.', child(tree, 'having'));
   const firstUnit = release.unitCounts.find((u) => u.kind === 'column' && u.ref);
   if (!firstUnit) refuse('The query has no privacy unit in FROM.', tree);

@@ -1,5 +1,6 @@
 import type { AggregateName } from '../policy/policy-document.ts';
 import { AGGREGATES, CONSTANT_ARGUMENT, OPERATORS, SCALAR_FUNCTIONS } from './allowed-functions.ts';
+import { shapeKey } from './dp-post-processing.ts';
 import type { CheckerState } from './checker-state.ts';
 import { merge, none, type ExprContext, type ExprFacts } from './expression-facts.ts';
 import { resolveColumn, type ColumnInfo, type ViewInfo } from './scope.ts';
@@ -249,6 +250,7 @@ export class ExpressionChecker {
       }
     }
     const merged = merge(argFacts);
+    if (single && args.length === 1 && argFacts[0]) this.state.aggregateArguments.set(shapeKey(single), argFacts[0].datasets);
     const type = this.types.aggregate(name, node, single && argFacts[0] && args.length === 1 ? { node: single, facts: argFacts[0] } : undefined);
     return { aggregate: true, classes: merged.classes, datasets: merged.datasets, aggregates: [rule], type, constant: false };
   }

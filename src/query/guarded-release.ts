@@ -1,20 +1,16 @@
 import type { CheckedRelease } from './query-checker.ts';
 import { isAggregateCall, shapeKey } from './dp-post-processing.ts';
 import { resolveGrouping } from './grouping.ts';
-import { aggregateCall, caseWhen, child, children, columnRef, fold, text, type SqlNode } from './sql-tree.ts';
+import type { Collaboration } from '../policy/collaboration.ts';
+import { dominanceChecks } from './dominance.ts';
+import { FALSE_CONSTANT, aggregateCall, caseWhen, child, children, columnRef, compare, conjunction, fold, integer, joinRef, not, subqueryRef, text, type SqlNode } from './sql-tree.ts';
 
 export const GROUPS_ALIAS = '__cr_groups';
 export const PASS_COLUMN = '__cr_pass';
 
 type Mutable = Record<string, unknown>;
 
-const FALSE_CONSTANT: SqlNode = { class: 'CONSTANT', type: 'VALUE_CONSTANT', alias: '', query_location: -1, value: { type: { id: 'BOOLEAN', type_info: null }, is_null: false, value: false } };
-const integer = (value: number): SqlNode => ({ class: 'CONSTANT', type: 'VALUE_CONSTANT', alias: '', query_location: -1, value: { type: { id: 'BIGINT', type_info: null }, is_null: false, value } });
 const groupsColumn = (name: string, alias = '') => columnRef([GROUPS_ALIAS, name], alias);
-const compare = (type: string, left: SqlNode, right: SqlNode): SqlNode => ({ class: 'COMPARISON', type, alias: '', query_location: -1, left, right });
-const conjunction = (type: 'CONJUNCTION_AND' | 'CONJUNCTION_OR', parts: SqlNode[]): SqlNode =>
-  (parts.length === 1 ? (parts[0] as SqlNode) : { class: 'CONJUNCTION', type, alias: '', query_location: -1, children: parts });
-const not = (inner: SqlNode): SqlNode => ({ class: 'OPERATOR', type: 'OPERATOR_NOT', alias: '', query_location: -1, children: [inner] });
 const guarded = caseWhen;
 
 function outputName(item: SqlNode, i: number): string {
@@ -32,7 +28,7 @@ function outputName(item: SqlNode, i: number): string {
  * e.g. in a CASE over sum(x), would make the error itself an oracle on a one-person group.)
  * Returns the new root; LIMIT is dropped here and applied to released groups by the room.
  */
-export function guardRelease(root: SqlNode, release: CheckedRelease, minGroupSize: number, uniqueUnits: ReadonlySet<string>): SqlNode {
+export function guardRelease(collaboration: Collaboration, root: SqlNode, release: CheckedRelease, minGroupSize: number, uniqueUnits: ReadonlySet<string>): SqlNode {
   const select = children(root, 'select_list');
   const orders = children(root, 'modifiers').filter((m) => m.type === 'ORDER_MODIFIER').flatMap((m) => children(m, 'orders'));
   const having = child(root, 'having');
@@ -71,8 +67,8 @@ export function guardRelease(root: SqlNode, release: CheckedRelease, minGroupSiz
 
   // With one dataset read straight from its table (no join, no view) and one row per person, every
   // row of a group is a different person: count(unit) is exactly count(DISTINCT unit), and cheaper.
-  const from = child(root, 'from_table');
-  const singleTable = release.unitCounts.length === 1 && release.unitCounts[0]?.kind === 'column' && from?.type === 'BASE_TABLE' && text(from, 'schema_name') !== '';
+  const rootFrom = child(root, 'from_table');
+  const singleTable = release.unitCounts.length === 1 && release.unitCounts[0]?.kind === 'column' && rootFrom?.type === 'BASE_TABLE' && text(rootFrom, 'schema_name') !== '';
   // An empty guard would release every group; the checker refuses such a query, so this is a bug.
   if (release.unitCounts.length === 0) throw new Error('guardRelease: a release with no privacy unit to count');
   const units = release.unitCounts.map(({ dataset, expression }, i) => ({
@@ -91,12 +87,21 @@ export function guardRelease(root: SqlNode, release: CheckedRelease, minGroupSiz
     group_expressions: root.aggregate_handling === 'FORCE_AGGREGATES' ? [] : keys.map((k) => ({ ...k.expr, alias: '' })),
   };
 
-  // A group is released when it has at least k people of some dataset, and k of every dataset that contributes at all.
+  // A group is released when it has at least k people of some dataset, and k of every dataset that
+  // contributes at all, and no owner's dominance rule finds a few people giving most of a count or sum.
   const unit = (name: string) => groupsColumn(name);
+  const dominance = dominanceChecks({
+    collaboration, root, release, keys, aggregates: aggregates.map((a) => a.node), minGroupSize, groups: GROUPS_ALIAS,
+    onePersonPerRow: singleTable && uniqueUnits.has(release.unitCounts[0]?.dataset ?? ''),
+  });
   const pass = conjunction('CONJUNCTION_AND', [
     ...units.map((u) => conjunction('CONJUNCTION_OR', [compare('COMPARE_GREATERTHANOREQUALTO', unit(u.name), integer(minGroupSize)), compare('COMPARE_EQUAL', unit(u.name), integer(0))])),
     conjunction('CONJUNCTION_OR', units.map((u) => compare('COMPARE_GREATERTHANOREQUALTO', unit(u.name), integer(minGroupSize)))),
+    ...dominance.pass,
   ]);
+  const groups = subqueryRef({ ...inner, select_list: [...(inner.select_list as SqlNode[]), ...dominance.innerColumns] }, GROUPS_ALIAS);
+  const sameGroup = (alias: string) => conjunction('CONJUNCTION_AND', keys.map((k) => compare('COMPARE_NOT_DISTINCT_FROM', groupsColumn(k.name), columnRef([alias, k.name]))));
+  const from = dominance.joins.reduce((left, d) => joinRef(left, subqueryRef(d.subquery, d.alias), sameGroup(d.alias), 'LEFT'), groups);
   const outputNames = new Set(select.map((item, i) => fold(outputName(item, i))));
   const orderModifier = orders.length === 0 ? [] : [{
     type: 'ORDER_MODIFIER',
@@ -115,7 +120,7 @@ export function guardRelease(root: SqlNode, release: CheckedRelease, minGroupSiz
       ...select.map((item, i) => guarded(pass, { ...replace(item), alias: '' }, outputName(item, i))),
       { ...pass, alias: PASS_COLUMN },
     ],
-    from_table: { type: 'SUBQUERY', alias: GROUPS_ALIAS, sample: null, query_location: -1, subquery: { node: inner, named_param_map: [] }, column_name_alias: [] },
+    from_table: from,
     where_clause: having ? conjunction('CONJUNCTION_OR', [not(pass), guarded(pass, replace(having), '', FALSE_CONSTANT)]) : null,
     group_expressions: [],
     group_sets: [],

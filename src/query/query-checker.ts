@@ -33,6 +33,10 @@ export interface CheckedRelease {
   readonly limit?: number;
   /** identifier pairs joined or semi-joined by equality, by origin */
   readonly joinPairs: readonly { readonly a: ColumnOrigin; readonly b: ColumnOrigin }[];
+  /** the kinds of join the query uses */
+  readonly joinTypes: ReadonlySet<string>;
+  /** for each column an aggregate takes (by shape key): the datasets it comes from */
+  readonly aggregateArguments: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
 /**
@@ -136,6 +140,6 @@ export class QueryChecker {
         });
       }
     }
-    return { datasets: new Set(this.state.datasetsRead), columns: new Map(this.state.columnsTouched), units, unitCounts, outputs, parameters: new Set(this.state.parameters), limit, joinPairs: [...this.state.joinPairs] };
+    return { datasets: new Set(this.state.datasetsRead), columns: new Map(this.state.columnsTouched), units, unitCounts, outputs, parameters: new Set(this.state.parameters), limit, joinPairs: [...this.state.joinPairs], aggregateArguments: new Map(this.state.aggregateArguments), joinTypes: new Set(this.state.joinTypes) };
   }
 }

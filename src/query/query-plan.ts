@@ -89,7 +89,7 @@ export function planQuery(collaboration: Collaboration, sql: string, serialized:
     return { ok: true, mode: 'dp', tree: shaped.shape.rowTree, dp: shaped.shape, ...(release.limit !== undefined ? { limit: release.limit } : {}), report };
   }
   const outputCount = release.outputs.length;
-  const guardedTree = guardRelease(tree, release, strictest.rules.minGroupSize, options.uniqueUnits ?? new Set());
+  const guardedTree = guardRelease(collaboration, tree, release, strictest.rules.minGroupSize, options.uniqueUnits ?? new Set());
   return { ok: true, mode: 'threshold', tree: guardedTree, outputCount, ...(release.limit !== undefined ? { limit: release.limit } : {}), report };
 }
 

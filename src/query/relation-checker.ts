@@ -203,9 +203,13 @@ export class RelationChecker {
       this.state.refuse('JOIN_NOT_ALLOWED', `${refType} joins are not allowed: join on an identifier pair the owners allow.`, node, { rule: 'rules.joins' });
       return tables;
     }
-    if (!['INNER', 'LEFT', 'RIGHT', 'OUTER'].includes(text(node, 'join_type'))) {
-      this.state.refuse('JOIN_NOT_ALLOWED', `${text(node, 'join_type')} joins are not allowed.`, node, { rule: 'rules.joins' });
+    // Outer joins are fine: each side's people are counted in every group, and a side that
+    // contributes nothing to a group (only NULLs) counts as 0 people, not as a small group.
+    const joinType = text(node, 'join_type');
+    if (!['INNER', 'LEFT', 'RIGHT', 'OUTER', 'FULL'].includes(joinType)) {
+      this.state.refuse('JOIN_NOT_ALLOWED', `${joinType} joins are not allowed.`, node, { rule: 'rules.joins' });
     }
+    this.state.joinTypes.add(joinType);
     let linked = false;
     const using = Array.isArray(node.using_columns) ? (node.using_columns as string[]) : [];
     for (const name of using) {

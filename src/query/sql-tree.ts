@@ -62,3 +62,42 @@ export function treeToJson(value: unknown): string {
   };
   return write(value, false);
 }
+
+const constant = (id: string, value: unknown): SqlNode => ({ class: 'CONSTANT', type: 'VALUE_CONSTANT', alias: '', query_location: -1, value: { type: { id, type_info: null }, is_null: false, value } });
+export const FALSE_CONSTANT: SqlNode = constant('BOOLEAN', false);
+export const TRUE_CONSTANT: SqlNode = constant('BOOLEAN', true);
+export const integer = (value: number): SqlNode => constant('BIGINT', value);
+export const double = (value: number): SqlNode => constant('DOUBLE', value);
+
+export const compare = (type: string, left: SqlNode, right: SqlNode): SqlNode => ({ class: 'COMPARISON', type, alias: '', query_location: -1, left, right });
+
+/** AND/OR of parts; one part is itself, and an empty AND is TRUE. */
+export const conjunction = (type: 'CONJUNCTION_AND' | 'CONJUNCTION_OR', parts: readonly SqlNode[]): SqlNode =>
+  (parts.length === 0 && type === 'CONJUNCTION_AND' ? TRUE_CONSTANT : parts.length === 1 ? (parts[0] as SqlNode) : { class: 'CONJUNCTION', type, alias: '', query_location: -1, children: [...parts] });
+
+export const not = (inner: SqlNode): SqlNode => ({ class: 'OPERATOR', type: 'OPERATOR_NOT', alias: '', query_location: -1, children: [inner] });
+
+/** A scalar function call, e.g. list_sum(x). */
+export const functionCall = (name: string, args: readonly SqlNode[], alias = ''): SqlNode =>
+  ({ ...aggregateCall(name, args), alias, is_operator: /^[^a-z_]/i.test(name) });
+
+export const tryCast = (inner: SqlNode, type: string, alias = ''): SqlNode =>
+  ({ class: 'CAST', type: 'OPERATOR_CAST', alias, query_location: -1, child: inner, cast_type: { id: type, type_info: null }, try_cast: true });
+
+/** A FROM-subquery: (select) AS alias. */
+export const subqueryRef = (select: SqlNode, alias: string): SqlNode =>
+  ({ type: 'SUBQUERY', alias, sample: null, query_location: -1, subquery: { node: select, named_param_map: [] }, column_name_alias: [] });
+
+export const joinRef = (left: SqlNode, right: SqlNode, condition: SqlNode, joinType: 'INNER' | 'LEFT'): SqlNode => ({
+  type: 'JOIN', alias: '', sample: null, query_location: -1, left, right, condition, join_type: joinType, ref_type: 'REGULAR',
+  using_columns: [], delim_flipped: false, duplicate_eliminated_columns: [],
+});
+
+/** A plain SELECT node over `from`, grouped by `groups`. */
+export const selectNode = (parts: { select: readonly SqlNode[]; from: SqlNode; where?: SqlNode | null; groups?: readonly SqlNode[]; cteMap?: unknown }): SqlNode => ({
+  type: 'SELECT_NODE', modifiers: [], cte_map: parts.cteMap ?? { map: [] }, select_list: [...parts.select], from_table: parts.from,
+  where_clause: parts.where ?? null, group_expressions: [...(parts.groups ?? [])],
+  // DuckDB prints GROUP BY from the grouping sets, each a list of indexes into group_expressions.
+  group_sets: (parts.groups ?? []).length > 0 ? [(parts.groups ?? []).map((_, i) => i)] : [], aggregate_handling: 'STANDARD_HANDLING',
+  having: null, sample: null, qualify: null,
+});

@@ -16,7 +16,7 @@ export const isDataIndependentFailure = (error: unknown): boolean =>
 /** Every dataset a query reads must be loaded, or the query is refused before anything is charged or run. */
 export async function requireLoaded(room: Room, collaboration: Collaboration, datasets: readonly string[]): Promise<void> {
   const missing: string[] = [];
-  for (const dataset of datasets) if (!(await room.engine.tableExists(collaboration.id, dataset))) missing.push(dataset);
+  for (const dataset of datasets) if (!room.engine.tableExists(collaboration.id, dataset)) missing.push(dataset);
   if (missing.length > 0) {
     throw new ConflictError('DATASET_NOT_LOADED', `No version of ${missing.join(', ')} has been uploaded yet; the query reads it.`, { datasets: missing });
   }

@@ -17,7 +17,7 @@ export class QueryRefusedError extends UnprocessableError {
 async function uniqueUnits(room: Room, collaboration: Collaboration): Promise<Set<string>> {
   const unique = new Set<string>();
   for (const dataset of collaboration.datasets.values()) {
-    if (!(await room.engine.tableExists(collaboration.id, dataset.name))) continue;
+    if (!room.engine.tableExists(collaboration.id, dataset.name)) continue;
     if (await room.engine.columnIsUnique(collaboration.id, dataset.name, dataset.rules.privacyUnit)) unique.add(dataset.name);
   }
   return unique;

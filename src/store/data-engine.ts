@@ -43,6 +43,8 @@ const literal = (text: string): string => `'${text.replaceAll("'", "''")}'`;
 export class DataEngine {
   private readonly loads = new SerialQueue();
   private readonly running = new Set<DuckDBConnection>();
+  /** schema.table of every live dataset table (queries skip a catalog lookup per dataset) */
+  private readonly liveTables = new Set<string>();
   private closing = false;
   /** Per live table and column: is every non-null value distinct? Reset when the table is replaced. */
   private readonly uniqueness = new Map<string, Promise<boolean>>();
@@ -112,6 +114,7 @@ export class DataEngine {
         await this.admin.run(`DROP TABLE IF EXISTS ${live}`);
         await this.admin.run(`ALTER TABLE ${ident(shape.schema)}.${ident(incomingName)} RENAME TO ${ident(shape.table)}`);
         await this.admin.run('COMMIT');
+        this.liveTables.add(`${shape.schema}.${shape.table}`);
         for (const key of this.uniqueness.keys()) if (key.startsWith(`${shape.schema}.${shape.table}.`)) this.uniqueness.delete(key);
       } catch (error) {
         await this.admin.run('ROLLBACK');
@@ -124,10 +127,9 @@ export class DataEngine {
     return this.loads.run(() => this.admin.run(`DROP TABLE IF EXISTS ${ident(shape.schema)}.${ident(incomingName)}`).then(() => undefined));
   }
 
-  async tableExists(schema: string, table: string): Promise<boolean> {
-    const r = await this.admin.runAndReadAll(
-      'SELECT count(*) FROM duckdb_tables() WHERE schema_name = $1 AND table_name = $2', [schema, table]);
-    return Number(r.getRows()[0]?.[0] ?? 0) > 0;
+  /** Whether a dataset's live table exists; the engine creates them only in commitIncoming, so it knows. */
+  tableExists(schema: string, table: string): boolean {
+    return this.liveTables.has(`${schema}.${table}`);
   }
 
   /** Whether a live table's column holds no repeated non-null value; computed once per table version. */

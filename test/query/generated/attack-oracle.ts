@@ -9,6 +9,8 @@ import { DATASETS, type DatasetKey, type GeneratedQuery, type SampleRows } from 
 
 /** Every group a threshold query releases must stand for at least this many people of each dataset it draws on. */
 const MIN_GROUP = 50;
+/** The demo policy's dominance rule, which every dataset of the demo sets. */
+const DOMINANCE = { topContributors: 2, maxShare: 0.85 };
 /** A DP release of a group this small would need noise far past the partition-selection threshold (p < 1e-5). */
 const DP_IMPLAUSIBLE = 10;
 
@@ -95,6 +97,15 @@ export async function openAttackRoom(): Promise<AttackRoom> {
     count(`${query.mode} released groups`);
     const oracle = await room.room.engine.query(query.oracle);
     const groups = new Map(oracle.rows.map((row) => [keyOf(row.slice(0, query.keyCount)), row]));
+    // Per row unit: each group's per-person contributions to the released counts and sums.
+    const dominance = query.mode === 'dp' ? [] : await Promise.all(query.perPerson.map(async (p) => {
+      const contributions = new Map<string, Cell[][]>();
+      for (const r of (await room.room.engine.query(p.sql)).rows) {
+        const key = keyOf(r.slice(0, query.keyCount));
+        contributions.set(key, [...(contributions.get(key) ?? []), r.slice(query.keyCount) as Cell[]]);
+      }
+      return { unit: p.unit, measures: p.measures, contributions };
+    }));
     for (const row of outcome.rows) {
       const group = groups.get(keyOf(row.slice(0, query.keyCount)));
       expect(group, `released group ${keyOf(row.slice(0, query.keyCount))} does not exist in the raw data${where}`).toBeDefined();
@@ -115,6 +126,16 @@ export async function openAttackRoom(): Promise<AttackRoom> {
         const released = row[index] ?? null;
         expect(released === null || exact === null ? released === exact : close(released, exact),
           `column ${index} released ${String(released)}, the raw data gives ${String(exact)}${where}`).toBe(true);
+      }
+      for (const check of dominance) {
+        const people = check.contributions.get(keyOf(row.slice(0, query.keyCount))) ?? [];
+        check.measures.forEach((measure, m) => {
+          const values = people.map((p) => Math.abs(Number(p[m] ?? 0))).sort((a, b) => b - a);
+          const total = values.reduce((a, b) => a + b, 0);
+          const top = values.slice(0, DOMINANCE.topContributors).reduce((a, b) => a + b, 0);
+          expect(total === 0 || top <= DOMINANCE.maxShare * total * (1 + 1e-9),
+            `released group ${keyOf(row.slice(0, query.keyCount))}: the top ${DOMINANCE.topContributors} people of ${query.units[check.unit]?.dataset} give ${top} of ${total} (${measure.kind}${measure.metric ? ` ${measure.metric}` : ''})${where}`).toBe(true);
+        });
       }
     }
   };

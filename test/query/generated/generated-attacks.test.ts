@@ -12,7 +12,7 @@ import { queries } from './query-grammar.ts';
  * replay it (FUZZ_SEED, FUZZ_PATH).
  */
 const runs = Number(process.env.FUZZ_RUNS ?? 1500);
-const seconds = Number(process.env.FUZZ_SECONDS ?? 150);
+const seconds = Number(process.env.FUZZ_SECONDS ?? 120);
 const seed = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : 8_2026;
 
 let attack: AttackRoom;

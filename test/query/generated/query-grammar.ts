@@ -58,8 +58,14 @@ interface Column {
   readonly type: Type;
 }
 
-/** A privacy unit in scope: its dataset and an oracle expression giving the unit (or NULL). */
-export interface Unit { readonly dataset: DatasetKey; readonly expr: string }
+/**
+ * A privacy unit in scope: its dataset and an oracle expression giving the unit (or NULL). A
+ * semi-join's people contribute membership, not rows, so only row units take part in dominance.
+ */
+export interface Unit { readonly dataset: DatasetKey; readonly expr: string; readonly semi?: boolean }
+
+/** A count or sum the query releases, as the dominance rule measures it per person. */
+export interface Measure { readonly kind: 'rows' | 'sum'; readonly metric?: string; readonly dataset?: DatasetKey }
 
 interface Relation {
   readonly from: Dual;
@@ -78,8 +84,11 @@ export interface GeneratedQuery {
   readonly units: readonly Unit[];
   /** released aggregate columns whose exact value the oracle computes (by output index) */
   readonly exactAggregates: readonly number[];
-  /** the query has a HAVING/LIMIT, so only a subset of the oracle's groups may be released */
   readonly description: string;
+  /** the counts and sums the query releases, for the dominance check */
+  readonly measures: readonly Measure[];
+  /** one oracle per row unit: key cells, then per measure the person's contribution, grouped by keys and that person */
+  readonly perPerson: readonly { readonly unit: number; readonly sql: string; readonly measures: readonly Measure[] }[];
 }
 
 const quote = (value: string): string => `'${value.replaceAll("'", "''")}'`;
@@ -89,7 +98,8 @@ class Chooser {
   private counter = 0;
   constructor(private readonly g: fc.GeneratorValue) {}
   int(min: number, max: number): number {
-    return this.g(fc.integer, { min, max });
+    // Unbiased: fast-check leans integers towards their bounds, which would skew every choice.
+    return this.g((low: number, high: number) => fc.noBias(fc.integer({ min: low, max: high })), min, max);
   }
   pick<T>(items: readonly T[]): T {
     return items[this.int(0, items.length - 1)] as T;
@@ -108,7 +118,12 @@ interface Context {
   readonly data: SampleRows;
   readonly ctes: Dual[];
   readonly mode: 'threshold' | 'dp';
+  /** a wide query filters on broad ranges and groups by few values; an attack pins people */
+  readonly wide: boolean;
 }
+
+/** Dimensions with a handful of values: groups over them are large enough to release. */
+const COARSE = new Set(['age_band', 'country', 'loyalty_tier', 'campaign', 'segment', 'device']);
 
 const literal = (value: Cell, type: Type, c: Chooser): Dual => {
   if (value === null) return same('NULL');
@@ -129,7 +144,9 @@ const dims = (columns: readonly Column[], type?: Type) => columns.filter((col) =
 function filter(ctx: Context, scope: readonly Column[], depth: number, units: Unit[]): Dual {
   const { c } = ctx;
   const dimensions = dims(scope);
-  const kind = c.pick(['pin', 'pin', 'eq', 'in', 'neq', 'date', 'like', 'null', 'not', 'and', 'or', 'semi', 'semi', 'hazard', 'class']);
+  const kind = ctx.wide
+    ? c.pick(['in', 'neq', 'date', 'like', 'null', 'and', 'or', 'semi', 'semi', 'eq'])
+    : c.pick(['pin', 'pin', 'pin', 'eq', 'eq', 'in', 'neq', 'date', 'like', 'null', 'not', 'and', 'and', 'or', 'semi', 'semi', 'semi', 'hazard', 'class']);
   const anyDim = () => c.pick(dimensions);
   if (dimensions.length === 0 && !['semi', 'hazard', 'class'].includes(kind)) return same('TRUE');
   switch (kind) {
@@ -201,7 +218,7 @@ function semiJoin(ctx: Context, scope: readonly Column[], depth: number, units: 
   const text = join([probe.ref, same(negated ? ' NOT IN (' : ' IN ('), sub, same(')')], '');
   // The partner's people in a group: the group's distinct probe values that matched (nested
   // semi-joins inside match the same persons, so they are counted by the same expression).
-  units.push({ dataset: partner, expr: `CASE WHEN ${probe.ref.o} IN (${sub.o}) THEN ${probe.ref.o} END` });
+  units.push({ dataset: partner, expr: `CASE WHEN ${probe.ref.o} IN (${sub.o}) THEN ${probe.ref.o} END`, semi: true });
   return text;
 }
 
@@ -278,9 +295,9 @@ function table(ctx: Context, dataset: DatasetKey): Relation {
 function view(ctx: Context, inner: Relation, depth: number): Relation {
   const { c } = ctx;
   const alias = c.fresh('v');
-  const keepIdentifiers = c.chance(0.6);
+  const keepIdentifiers = c.chance(0.75);
   const names = new Set<string>();
-  const chosen = inner.columns.filter((col) => (col.cls === 'identifier' ? keepIdentifiers : col.cls === 'blocked' || col.cls === 'quasi' ? c.chance(0.05) : c.chance(0.75)));
+  const chosen = inner.columns.filter((col) => (col.cls === 'identifier' ? keepIdentifiers : col.cls === 'blocked' || col.cls === 'quasi' ? c.chance(0.01) : c.chance(0.75)));
   if (chosen.length === 0) chosen.push(inner.columns[0] as Column);
   const selected = chosen.flatMap((col) => {
     let name = c.chance(0.15) ? `${col.name}_r` : col.name;
@@ -307,7 +324,7 @@ function view(ctx: Context, inner: Relation, depth: number): Relation {
   return {
     from,
     columns: selected.map(({ col, name }) => ({ ...col, ref: same(`${alias}.${name}`), name })),
-    units: allUnits.map((u, i) => ({ dataset: u.dataset, expr: `${alias}.${unitNames[i]}` })),
+    units: allUnits.map((u, i) => ({ dataset: u.dataset, expr: `${alias}.${unitNames[i]}`, ...(u.semi ? { semi: true } : {}) })),
     datasets: inner.datasets,
   };
 }
@@ -315,9 +332,13 @@ function view(ctx: Context, inner: Relation, depth: number): Relation {
 function joinRelations(ctx: Context, depth: number): Relation {
   const { c } = ctx;
   const left = relation(ctx, undefined, depth - 1);
-  const right = relation(ctx, c.chance(0.85) ? otherThan(left.datasets) : undefined, depth - 1);
+  // Two datasets in the demo: a third side would join a dataset to itself, which no owner allows.
+  if (left.datasets.size > 1 && c.chance(0.85)) return left;
+  const right = relation(ctx, c.chance(0.92) ? otherThan(left.datasets) : undefined, depth - 1);
   const leftIds = left.columns.filter((col) => col.cls === 'identifier');
   const rightIds = right.columns.filter((col) => col.cls === 'identifier');
+  // Without an identifier on each side the join is refused; keep some of those, not most.
+  if ((leftIds.length === 0 || rightIds.length === 0) && c.chance(0.7)) return left;
   const type = c.pick(['JOIN', 'LEFT JOIN', 'RIGHT JOIN', 'FULL JOIN', 'INNER JOIN']);
   const on = leftIds.length > 0 && rightIds.length > 0
     ? join([c.pick(leftIds).ref, same(' = '), c.pick(rightIds).ref], '')
@@ -339,9 +360,10 @@ const otherThan = (datasets: ReadonlySet<DatasetKey>): DatasetKey | undefined =>
 function groupKey(ctx: Context, scope: readonly Column[], units: Unit[]): Dual {
   const { c } = ctx;
   const dimensions = dims(scope);
-  const kind = c.pick(['col', 'col', 'col', 'lower', 'date', 'case', 'semi-case', 'misuse']);
+  const kind = c.pick(['col', 'col', 'col', 'col', 'lower', 'date', 'case', 'semi-case', 'semi-case', 'col', ...(ctx.wide ? [] : ['misuse'])]);
   if (dimensions.length === 0 || kind === 'misuse') return c.pick(scope).ref;
-  const col = c.pick(dimensions);
+  const coarse = dimensions.filter((d) => COARSE.has(d.source));
+  const col = c.pick(ctx.wide && coarse.length > 0 ? coarse : dimensions);
   switch (kind) {
     case 'lower':
       return col.type === 'VARCHAR' ? wrap('lower(', col.ref, ')') : col.ref;
@@ -361,37 +383,40 @@ function groupKey(ctx: Context, scope: readonly Column[], units: Unit[]): Dual {
 }
 
 /** An aggregate output; `exact` when the oracle can recompute its value from the raw rows. */
-function aggregate(ctx: Context, scope: readonly Column[]): { text: Dual; exact: boolean } {
+function aggregate(ctx: Context, scope: readonly Column[]): { text: Dual; exact: boolean; measure?: Measure } {
   const { c } = ctx;
   const metrics = scope.filter((col) => col.cls === 'metric');
   const ids = scope.filter((col) => col.cls === 'identifier' && col.source === 'email_hash');
-  const kind = c.pick(ctx.mode === 'dp' ? ['count', 'count', 'distinct', 'sum', 'avg', 'other'] : ['count', 'count', 'distinct', 'sum', 'avg', 'ratio', 'round', 'other']);
+  const kind = c.pick(ctx.mode === 'dp' ? ['count', 'count', 'distinct', 'sum', 'sum', 'avg', 'other'] : ['count', 'count', 'distinct', 'sum', 'sum', 'avg', 'ratio', 'round', 'count', 'sum', 'other']);
   const metric = metrics.length > 0 ? c.pick(metrics) : undefined;
   switch (kind) {
     case 'distinct':
-      return ids.length > 0 ? { text: wrap('count(DISTINCT ', c.pick(ids).ref, ')'), exact: true } : { text: same('count(*)'), exact: true };
+      return ids.length > 0 ? { text: wrap('count(DISTINCT ', c.pick(ids).ref, ')'), exact: true } : rows;
     case 'sum':
-      return metric ? { text: wrap('sum(', metric.ref, ')'), exact: true } : { text: same('count(*)'), exact: true };
+      return metric ? { text: wrap('sum(', metric.ref, ')'), exact: true, measure: sumOf(metric) } : rows;
     case 'avg':
-      return metric ? { text: wrap('avg(', metric.ref, ')'), exact: true } : { text: same('count(*)'), exact: true };
+      return metric ? { text: wrap('avg(', metric.ref, ')'), exact: true, measure: sumOf(metric) } : rows;
     case 'ratio':
-      return metric ? { text: wrap('sum(', metric.ref, ') / count(*)'), exact: true } : { text: same('count(*)'), exact: true };
+      return metric ? { text: wrap('sum(', metric.ref, ') / count(*)'), exact: true, measure: sumOf(metric) } : rows;
     case 'round':
-      return metric ? { text: wrap('round(100 * avg(', metric.ref, '), 2)'), exact: true } : { text: same('count(*)'), exact: true };
+      return metric ? { text: wrap('round(100 * avg(', metric.ref, '), 2)'), exact: true, measure: sumOf(metric) } : rows;
     case 'other': {
       const col = c.pick(scope);
       return { text: join([same(`${c.pick(['min', 'max', 'count', 'sum', 'median', 'stddev'])}(`), col.ref, same(')')], ''), exact: false };
     }
     default:
-      return { text: same('count(*)'), exact: true };
+      return rows;
   }
 }
+
+const rows = { text: same('count(*)'), exact: true, measure: { kind: 'rows' } } as const;
+const sumOf = (metric: Column): Measure => ({ kind: 'sum', metric: metric.ref.o, dataset: metric.dataset });
 
 /** One generated query with its oracle. */
 export function generateQuery(g: fc.GeneratorValue, data: SampleRows): GeneratedQuery {
   const c = new Chooser(g);
   const mode = c.chance(0.2) ? 'dp' : 'threshold';
-  const ctx: Context = { c, data, ctes: [], mode };
+  const ctx: Context = { c, data, ctes: [], mode, wide: c.chance(0.4) };
   const from = relation(ctx, undefined, c.int(0, 4));
   const topUnits: Unit[] = [];
   const where = c.chance(0.75) ? wrap(' WHERE ', filter(ctx, from.columns, 2, topUnits), '') : same('');
@@ -410,8 +435,17 @@ export function generateQuery(g: fc.GeneratorValue, data: SampleRows): Generated
   const units = [...from.units, ...topUnits];
   const oracleSelect = [...keys.map((k) => k.o), ...units.map((u) => `count(DISTINCT ${u.expr})`), ...aggregates.map((a) => a.text.o)];
   const oracle = `${withClause(ctx.ctes.map((t) => t.o))}SELECT ${oracleSelect.join(', ')} FROM ${from.from.o}${where.o}${keys.length > 0 ? ` GROUP BY ${keys.map((k) => k.o).join(', ')}` : ''}`;
+  const measures = aggregates.flatMap((a) => (a.measure ? [a.measure] : []));
+  const perPerson = units.flatMap((unit, index) => {
+    const own = measures.filter((m) => m.kind === 'rows' || m.dataset === unit.dataset);
+    if (unit.semi || own.length === 0) return [];
+    const contributions = own.map((m) => (m.kind === 'rows' ? 'count(*)' : `sum(abs(CAST(${m.metric} AS DOUBLE)))`));
+    const filter = `${where.o ? `${where.o} AND` : ' WHERE'} ${unit.expr} IS NOT NULL`;
+    const sql = `${withClause(ctx.ctes.map((t) => t.o))}SELECT ${[...keys.map((k) => k.o), ...contributions].join(', ')} FROM ${from.from.o}${filter} GROUP BY ${[...keys.map((k) => k.o), unit.expr].join(', ')}`;
+    return [{ unit: index, sql, measures: own }];
+  });
   return {
-    sql, mode, oracle, keyCount: keys.length, units,
+    sql, mode, oracle, keyCount: keys.length, units, measures, perPerson,
     exactAggregates: aggregates.flatMap((a, i) => (a.exact ? [keys.length + i] : [])),
     description: `${mode}, ${units.length} unit(s) of ${[...new Set(units.map((u) => u.dataset))].join('+')}`,
   };
