@@ -36,7 +36,7 @@ async function send(body: Record<string, unknown>): Promise<Outcome> {
   }
 }
 
-const run = (entry: CorpusEntry): Promise<Outcome> => send({ sql: entry.sql, ...(entry.params ? { params: entry.params } : {}) });
+const run = (entry: CorpusEntry): Promise<Outcome> => send({ sql: entry.sql, ...(entry.params ? { params: entry.params } : {}), ...(entry.dp ? { dp: entry.dp } : {}) });
 
 const describeOutcome = (outcome: Outcome): string => (outcome.kind === 'released'
   ? `released ${outcome.body.rows.length} row(s) ${JSON.stringify(outcome.body.rows.slice(0, 5))} (suppressed ${outcome.body.privacy.groupsSuppressed})`

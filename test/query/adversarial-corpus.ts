@@ -11,7 +11,7 @@ export type Category =
   | 'identifier-output' | 'views-and-ctes' | 'windows' | 'set-operations' | 'aggregates' | 'grouping-and-metrics'
   | 'identifier-targeting' | 'group-of-one' | 'blocked-and-quasi' | 'files-and-network' | 'statements'
   | 'system-catalog' | 'star-rowid-structs' | 'subqueries' | 'joins' | 'quoting-and-comments' | 'clauses'
-  | 'parameters' | 'legitimate';
+  | 'parameters' | 'regressions' | 'legitimate';
 
 /** Raw SQL over demo.advertiser_customers / demo.publisher_impressions giving, per group, its key cells then the number of people. */
 export interface GroupSizes {
@@ -45,6 +45,8 @@ export interface CorpusEntry {
   readonly category: Category;
   readonly sql: string;
   readonly params?: Readonly<Record<string, unknown>>;
+  /** send in DP mode */
+  readonly dp?: { readonly epsilon: number };
   readonly expect: Expectation;
 }
 
@@ -389,6 +391,51 @@ SELECT d, count(*) AS impressions FROM s GROUP BY d`,
   { category: 'parameters', name: 'ad hoc SQL with a positional param', sql: `SELECT country, count(*) FROM ${AC} WHERE country = ? GROUP BY country`, params: { 1: 'DE' }, expect: { rejected: { status: 400, code: 'QUERY_REQUEST_INVALID' } } },
   { category: 'parameters', name: 'ad hoc SQL with an unbound parameter', sql: `SELECT country, count(*) FROM ${AC} WHERE country = $c GROUP BY country`, expect: refused() },
   { category: 'parameters', name: 'injection attempt inside a string literal', sql: `SELECT country, count(*) FROM ${AC} WHERE country = 'DE'' OR email_hash = ''x' GROUP BY country`, expect: { thresholded: true, sizes: byCountry } },
+
+  // ── regressions: issue #8 and what the generated attacks found (test/query/generated) ────
+  {
+    category: 'regressions', name: 'issue #8 leak 1: a view over a view drops its people from the threshold',
+    sql: `WITH a AS (SELECT email_hash, purchase_value, purchases FROM ${AC} WHERE age_band='35-44' AND country='DE' AND loyalty_tier='silver' AND signup_date='2023-12-11'),
+      b AS (SELECT email_hash, purchase_value, purchases FROM a)
+      SELECT p.device, count(DISTINCT b.email_hash) AS acme_people, sum(b.purchase_value) AS purchase_value, sum(b.purchases) AS purchases
+      FROM ${PI} AS p LEFT JOIN b ON p.email_hash = b.email_hash GROUP BY p.device`,
+    expect: {
+      thresholded: true,
+      reveals: `SELECT purchase_value FROM ${RAW_AC} WHERE age_band='35-44' AND country='DE' AND loyalty_tier='silver' AND signup_date='2023-12-11'`,
+    },
+  },
+  {
+    category: 'regressions', name: 'issue #8 leak 1: nested FROM-subqueries drop their people the same way',
+    sql: `SELECT p.device, sum(s.purchase_value) AS v FROM ${PI} AS p LEFT JOIN (SELECT email_hash, purchase_value FROM (SELECT email_hash, purchase_value FROM ${AC} WHERE ${TARGET.where}) AS i) AS s ON p.email_hash = s.email_hash GROUP BY p.device`,
+    expect: { thresholded: true, reveals: targetValue },
+  },
+  {
+    category: 'regressions', name: 'found by generated attacks: a view over a DISTINCT view read alone (empty pass guard, a 500)',
+    sql: `SELECT count(*) AS a0, count(v4.campaign_r) AS a1 FROM (SELECT v2.campaign_r AS campaign_r FROM (SELECT DISTINCT t1.email_hash AS email_hash, t1.campaign AS campaign_r, t1.device AS device FROM ${PI} AS t1 WHERE (t1.impression_date = DATE '2025-12-14')) AS v2 WHERE v2.campaign_r NOT LIKE 's%') AS v4`,
+    expect: { thresholded: true, sizes: { sql: `SELECT count(DISTINCT email_hash) FROM ${RAW_PI} WHERE impression_date = DATE '2025-12-14' AND campaign NOT LIKE 's%'`, keys: 0 } },
+  },
+  {
+    category: 'regressions', name: 'found by generated attacks: a semi-join inside OR pins a handful of partner people',
+    sql: `SELECT avg(t1.purchase_value) AS a0 FROM ${AC} AS t1 WHERE (t1.signup_date <= DATE '2024-04-11' OR t1.email_hash IN (SELECT t2.email_hash FROM ${PI} AS t2 WHERE t2.email_hash IN (SELECT t3.email_hash FROM ${AC} AS t3 WHERE t3.email_hash IN (SELECT t4.email_hash FROM ${PI} AS t4 WHERE (t4.impression_date = '2025-10-13' AND t4.segment = 'fashion' AND t4.device = 'mobile')))))`,
+    // A few publisher people match: the group is suppressed (a partner's people must be 0 or at least 50).
+    expect: { thresholded: true, suppressed: true },
+  },
+  { category: 'regressions', name: 'issue #8 leak 2: a concatenation of dimensions compared with a number', sql: `SELECT segment, count(*) FROM ${PI} WHERE CASE WHEN impression_date = DATE '2025-10-13' AND device = 'mobile' THEN concat('''', campaign, '|', device) = 1 ELSE FALSE END GROUP BY segment`, expect: refused('TYPE_MISMATCH') },
+  { category: 'regressions', name: 'issue #8 leak 2: a VARCHAR column IN a list of numbers', sql: `SELECT count(*) FROM ${AC} WHERE loyalty_tier IN (1, 2)`, expect: refused('TYPE_MISMATCH') },
+  { category: 'regressions', name: 'issue #8 leak 2: a VARCHAR column compared with TRUE', sql: `SELECT count(*) FROM ${AC} WHERE country = TRUE`, expect: refused('TYPE_MISMATCH') },
+  { category: 'regressions', name: 'issue #8 leak 2: a DATE column compared with a VARCHAR column', sql: `SELECT count(*) FROM ${PI} WHERE impression_date = segment`, expect: refused('TYPE_MISMATCH') },
+  { category: 'regressions', name: 'issue #8 leak 2: nullif of a DATE and a VARCHAR', sql: `SELECT count(*) FROM ${AC} WHERE nullif(signup_date, country) IS NULL`, expect: refused('FUNCTION_NOT_ALLOWED') },
+  { category: 'regressions', name: 'issue #8 leak 2: a VARCHAR dimension IN a list holding a DATE column', sql: `SELECT count(*) FROM ${AC} WHERE signup_date IN (country)`, expect: refused('TYPE_MISMATCH') },
+  { category: 'regressions', name: 'issue #8 leak 2: the oracle pinned through a partner with a semi-join', sql: `SELECT count(*) FROM ${AC} WHERE email_hash IN (SELECT email_hash FROM ${PI} WHERE CASE WHEN impression_date = DATE '2025-10-13' THEN segment = 1 ELSE FALSE END)`, expect: refused('TYPE_MISMATCH') },
+  { category: 'regressions', name: 'issue #8 leak 2: the same oracle in DP mode on a pinned person', sql: `SELECT country, count(*) AS n FROM ${AC} WHERE CASE WHEN ${TARGET.where} THEN country = 1 ELSE FALSE END GROUP BY country`, dp: { epsilon: 0.5 }, expect: refused('TYPE_MISMATCH') },
+  { category: 'regressions', name: 'found by generated attacks: a VARCHAR column as a condition (NOT age_band)', sql: `SELECT sum(t1.purchase_value) AS a0 FROM ${AC} AS t1 WHERE NOT t1.age_band`, expect: refused('TYPE_MISMATCH') },
+  { category: 'regressions', name: 'found by generated attacks: a date function of a VARCHAR column', sql: `SELECT count(*) FROM ${PI} WHERE strftime(campaign, '%Y') = '2024'`, expect: refused('TYPE_MISMATCH') },
+  { category: 'regressions', name: 'found by generated attacks: a quoted literal that is no date, behind a pinned CASE', sql: `SELECT count(*) FROM ${AC} WHERE CASE WHEN ${TARGET.where} THEN signup_date = 'garbage' ELSE FALSE END`, expect: refused('TYPE_MISMATCH') },
+  {
+    category: 'regressions', name: 'found by the type grid: an integral DOUBLE constant (json_deserialize_sql refused 1000 as a double: a 500)',
+    sql: `SELECT country, count(*) AS n FROM ${AC} GROUP BY country HAVING sum(purchase_value) > 1e3`,
+    expect: { thresholded: true, sizes: byCountry },
+  },
 
   // ── legitimate queries: must run, thresholded ───────────────────────────────────────────
   { category: 'legitimate', name: 'customers by country', sql: `SELECT country, count(*) AS customers FROM ${AC} GROUP BY country`, expect: { thresholded: true, sizes: byCountry } },
