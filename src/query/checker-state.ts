@@ -4,6 +4,7 @@ import { positionOf, type Diagnostic, type DiagnosticCode } from './diagnostics.
 import type { RewriteEdit } from './rewrite-edits.ts';
 import type { ColumnInfo, ColumnOrigin } from './scope.ts';
 import type { SqlNode } from './sql-tree.ts';
+import type { SqlType } from './sql-types.ts';
 
 /** Names starting with this are the room's own (injected columns, aliases); users may not use them. */
 export const RESERVED_PREFIX = '__cr_';
@@ -26,7 +27,7 @@ export class CheckerState {
   readonly aggregateArguments = new Map<string, ReadonlySet<string>>();
   private counter = 0;
 
-  constructor(readonly collaboration: Collaboration, private readonly sql: string) {}
+  constructor(readonly collaboration: Collaboration, private readonly sql: string, readonly parameterTypes: ReadonlyMap<string, SqlType> = new Map()) {}
 
   /** Records a refusal with its rule and the position of `node` in the SQL. */
   refuse(code: DiagnosticCode, message: string, node: SqlNode | undefined, extra: { rule?: string; dataset?: string; column?: string } = {}): void {

@@ -35,7 +35,8 @@ export class ExpressionChecker {
       case 'PARAMETER': {
         const name = text(node, 'identifier');
         this.state.parameters.add(name);
-        return { ...none, type: ctx.parameterTypes?.get(name) ?? UNKNOWN };
+        // A template's declared type; ad hoc SQL takes no parameters and is refused elsewhere.
+        return { ...none, type: this.state.parameterTypes.get(name) ?? UNKNOWN };
       }
       case 'COLUMN_REF':
         return this.columnRef(node, ctx);

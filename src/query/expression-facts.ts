@@ -18,8 +18,6 @@ export interface ExprContext {
    * room can count them per group; where it is absent (JOIN ON, HAVING, ORDER BY) a semi-join is refused.
    */
   readonly semiJoins?: SemiJoinUnit[];
-  /** declared types of template parameters ($name → type) */
-  readonly parameterTypes?: ReadonlyMap<string, SqlType>;
 }
 
 /** What the checker learned about an expression. */

@@ -8,6 +8,7 @@ import { RelationChecker } from './relation-checker.ts';
 import type { RewriteEdit } from './rewrite-edits.ts';
 import type { ColumnOrigin, SemiJoinUnit, UnitColumn } from './scope.ts';
 import { caseWhen, child, children, columnRef, fold, text, type SqlNode } from './sql-tree.ts';
+import type { SqlType } from './sql-types.ts';
 
 export { RESERVED_PREFIX };
 
@@ -49,8 +50,8 @@ export class QueryChecker {
   private readonly relations: RelationChecker;
   private readonly expressions: ExpressionChecker;
 
-  constructor(collaboration: Collaboration, sql: string) {
-    this.state = new CheckerState(collaboration, sql);
+  constructor(collaboration: Collaboration, sql: string, parameterTypes?: ReadonlyMap<string, SqlType>) {
+    this.state = new CheckerState(collaboration, sql, parameterTypes);
     this.relations = new RelationChecker(this.state);
     this.expressions = new ExpressionChecker(this.state, this.relations);
     this.relations.expressions = this.expressions;

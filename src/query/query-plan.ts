@@ -4,6 +4,7 @@ import { positionOf, type Diagnostic } from './diagnostics.ts';
 import { QueryChecker, type CheckedRelease } from './query-checker.ts';
 import { dpShape, type DpShape } from './dp-shape.ts';
 import type { SerializedSql, SqlNode } from './sql-tree.ts';
+import type { SqlType } from './sql-types.ts';
 import { applyEdits } from './threshold-rewriter.ts';
 import { guardRelease } from './guarded-release.ts';
 
@@ -35,6 +36,8 @@ export interface PlanOptions {
   readonly mode?: 'threshold' | 'dp';
   /** datasets whose privacy unit is known to be unique in the loaded table (one row per person) */
   readonly uniqueUnits?: ReadonlySet<string>;
+  /** a template's parameters and the types they are bound as */
+  readonly parameterTypes?: ReadonlyMap<string, SqlType>;
 }
 
 export function planQuery(collaboration: Collaboration, sql: string, serialized: SerializedSql, options: PlanOptions): QueryPlan {
@@ -56,7 +59,7 @@ export function planQuery(collaboration: Collaboration, sql: string, serialized:
     return { ok: false, diagnostics: [{ code: 'MULTIPLE_STATEMENTS', message: `Send exactly one SELECT; this text holds ${statements.length} statements.`, rule: 'single SELECT' }] };
   }
   const tree = (statements[0] as { node: SqlNode }).node;
-  const checker = new QueryChecker(collaboration, sql);
+  const checker = new QueryChecker(collaboration, sql, options.parameterTypes);
   const release = checker.checkRelease(tree);
   const diagnostics = [...checker.diagnostics];
   if (release && options.adHoc && release.parameters.size > 0) {

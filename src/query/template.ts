@@ -1,6 +1,7 @@
 import { contentHash } from '../crypto/hashing.ts';
 import { InvalidInputError } from '../errors/cleanroom-error.ts';
 import type { BoundParameter, ScalarParameterType } from '../store/bound-parameters.ts';
+import { fromTypeName, type SqlType } from './sql-types.ts';
 import { compileValidator, describeProblems } from '../validation/json-validator.ts';
 
 export type ScalarSpec =
@@ -73,6 +74,13 @@ function valueSchema(spec: ScalarSpec): object {
 }
 
 const DUCKDB_TYPE: Record<ScalarSpec['type'], ScalarParameterType> = { string: 'VARCHAR', enum: 'VARCHAR', date: 'DATE', integer: 'BIGINT', number: 'DOUBLE' };
+
+/** The type each declared parameter is bound as, for the checker's type rules. */
+export function parameterTypes(doc: TemplateDocument): ReadonlyMap<string, SqlType> {
+  return new Map(Object.entries(doc.parameters).map(([name, spec]) => [name, spec.type === 'list'
+    ? { kind: 'list' as const, item: fromTypeName(DUCKDB_TYPE[spec.items.type]) }
+    : fromTypeName(DUCKDB_TYPE[spec.type])]));
+}
 
 function dateInBounds(value: unknown, spec: ScalarSpec): boolean {
   if (spec.type !== 'date' || typeof value !== 'string') return true;

@@ -3,6 +3,7 @@ import type { Collaboration } from '../policy/collaboration.ts';
 import type { Diagnostic } from '../query/diagnostics.ts';
 import { planQuery, type QueryPlan } from '../query/query-plan.ts';
 import { treeToJson, type SerializedSql } from '../query/sql-tree.ts';
+import type { SqlType } from '../query/sql-types.ts';
 import type { Room } from './room.ts';
 
 /** A query the checker refused: every diagnostic, with rule, column and position. */
@@ -29,11 +30,11 @@ export type PlannedQuery = Extract<QueryPlan, { ok: true }> & { readonly sql: st
  * Parses with DuckDB's own parser, checks and rewrites (pure), and turns the rewritten tree back
  * into SQL with DuckDB. Runs nothing.
  */
-export async function planAndRender(room: Room, collaboration: Collaboration, sql: string, adHoc: boolean, mode: 'threshold' | 'dp' = 'threshold'): Promise<PlannedQuery> {
+export async function planAndRender(room: Room, collaboration: Collaboration, sql: string, adHoc: boolean, mode: 'threshold' | 'dp' = 'threshold', parameterTypes?: ReadonlyMap<string, SqlType>): Promise<PlannedQuery> {
   const serialized = JSON.parse(await room.engine.serialize(sql)) as SerializedSql & { statements?: { node: unknown }[] };
   // Only the threshold rewrite uses uniqueness; DP plans skip the lookups.
   const unique = mode === 'threshold' ? await uniqueUnits(room, collaboration) : new Set<string>();
-  const plan = planQuery(collaboration, sql, serialized, { adHoc, mode, uniqueUnits: unique });
+  const plan = planQuery(collaboration, sql, serialized, { adHoc, mode, uniqueUnits: unique, ...(parameterTypes ? { parameterTypes } : {}) });
   if (!plan.ok) throw new QueryRefusedError(plan.diagnostics);
   const rendered = await room.engine.deserialize(treeToJson({ ...serialized, statements: [{ ...serialized.statements?.[0], node: plan.tree }] }));
   return { ...plan, sql: rendered };

@@ -3,7 +3,7 @@ import { ConflictError, ForbiddenError, InvalidInputError } from '../errors/clea
 import type { Collaboration, Principal } from '../policy/collaboration.ts';
 import type { QueryReport } from '../query/query-plan.ts';
 import { releaseGroups } from '../query/release-groups.ts';
-import { bindParameters } from '../query/template.ts';
+import { bindParameters, parameterTypes } from '../query/template.ts';
 import type { BoundParameter } from '../store/bound-parameters.ts';
 import type { Cell } from '../store/result-values.ts';
 import { requireActive } from './policy-acceptance.ts';
@@ -67,7 +67,7 @@ export async function runQuery(room: Room, collaboration: Collaboration, analyst
       const status = checked.status;
       template = { name: status.name, hash: status.hash, runnable: status.runnable };
       parameters = bindParameters(status.document, request.params ?? {});
-      planned = mode === 'threshold' ? checked.planned : await planAndRender(room, collaboration, status.document.sql, false, mode);
+      planned = mode === 'threshold' ? checked.planned : await planAndRender(room, collaboration, status.document.sql, false, mode, parameterTypes(status.document));
     } else {
       if (request.params && Object.keys(request.params).length > 0) throw new InvalidInputError('QUERY_REQUEST_INVALID', 'Parameters belong to templates; ad hoc SQL takes none.');
       planned = await planAndRender(room, collaboration, sql, true, mode);

@@ -5,7 +5,7 @@ import { verify } from '../crypto/signatures.ts';
 import { ConflictError, ForbiddenError, NotFoundError, UnprocessableError } from '../errors/cleanroom-error.ts';
 import type { Collaboration, Principal } from '../policy/collaboration.ts';
 import type { QueryReport } from '../query/query-plan.ts';
-import { approvalSigningBytes, parseTemplateFile, templateHash, validateTemplateDocument, type TemplateDocument } from '../query/template.ts';
+import { approvalSigningBytes, parameterTypes, parseTemplateFile, templateHash, validateTemplateDocument, type TemplateDocument } from '../query/template.ts';
 import { describeProblems } from '../validation/json-validator.ts';
 import { planAndRender, type PlannedQuery } from './query-planning.ts';
 import type { Room } from './room.ts';
@@ -47,7 +47,7 @@ export async function templateStatus(room: Room, collaboration: Collaboration, n
 export async function checkedTemplate(room: Room, collaboration: Collaboration, name: string): Promise<{ status: TemplateStatus; planned: PlannedQuery }> {
   const found = await latest(room, collaboration.id, name);
   if (!found) throw new NotFoundError('TEMPLATE_NOT_FOUND', `Collaboration "${collaboration.id}" has no template "${name}".`, { template: name });
-  const planned = await planAndRender(room, collaboration, found.document.sql, false);
+  const planned = await planAndRender(room, collaboration, found.document.sql, false, 'threshold', parameterTypes(found.document));
   const requiredMembers = [...new Set(planned.report.datasets.map((d) => collaboration.datasets.get(d)?.owner).filter((m) => m !== undefined))].sort();
   const reviews = (await room.state.read('SELECT * FROM template_reviews WHERE collaboration = $1 AND template_hash = $2 ORDER BY member', [collaboration.id, found.hash]))
     .map((r) => ({ member: String(r.member), principal: String(r.principal), decision: r.decision === 'approve' ? 'approve' as const : 'reject' as const, reason: r.reason === null ? null : String(r.reason), reviewedAt: String(r.reviewed_at) }));
@@ -73,7 +73,7 @@ export async function proposeTemplate(room: Room, collaboration: Collaboration, 
   if (!checked.ok) throw new UnprocessableError('TEMPLATE_INVALID', `The template is invalid:\n${describeProblems(checked.problems)}`, { problems: checked.problems });
   const document = checked.value;
   if (document.collaboration !== collaboration.id) throw new UnprocessableError('TEMPLATE_INVALID', `The template names collaboration "${document.collaboration}", not "${collaboration.id}".`);
-  const planned = await planAndRender(room, collaboration, document.sql, false);
+  const planned = await planAndRender(room, collaboration, document.sql, false, 'threshold', parameterTypes(document));
   const declared = new Set(Object.keys(document.parameters));
   const used = new Set(planned.report.parameters);
   const mismatch = [...used].filter((p) => !declared.has(p)).concat([...declared].filter((p) => !used.has(p)));

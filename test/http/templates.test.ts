@@ -44,6 +44,18 @@ describe('templates', () => {
       .toMatchObject({ status: 422, code: 'TEMPLATE_INVALID' });
   });
 
+  it('type-checks parameters by their declared types: a number compared with a text column is refused', async () => {
+    const typed = (sql: string, parameters: Record<string, unknown>, name: string) => refusal(t.client('acme-analyst').send('POST', `${path}/templates`, proposal(sql, name, parameters)), { details: true });
+    // Bound as BIGINT against VARCHAR values, this would fail at run time on the first non-numeric one.
+    const refused = await typed('SELECT country, count(*) AS n FROM advertiser_customers WHERE loyalty_tier = $tier GROUP BY country', { tier: { type: 'integer' } }, 'typed_bad');
+    expect(refused).toMatchObject({ status: 422, code: 'QUERY_REFUSED' });
+    expect((refused.details?.diagnostics as { code: string }[]).map((d) => d.code)).toEqual(['TYPE_MISMATCH']);
+    expect(await typed('SELECT country, count(*) AS n FROM advertiser_customers WHERE signup_date >= $since AND list_contains($tiers, loyalty_tier) GROUP BY country',
+      { since: { type: 'date' }, tiers: { type: 'list', items: { type: 'enum', values: ['gold', 'silver'] } } }, 'typed_good')).toEqual({ status: 0, code: 'ACCEPTED' });
+    expect((await typed('SELECT country, count(*) AS n FROM advertiser_customers WHERE list_contains($days, loyalty_tier) GROUP BY country',
+      { days: { type: 'list', items: { type: 'date' } } }, 'typed_list_bad')).code).toBe('QUERY_REFUSED');
+  });
+
   it('does not run until an officer of every data owner approved the current hash', async () => {
     const run = () => t.client('acme-analyst').send<Answer>('POST', `${path}/queries`, { template: 'segments_by_country', params: { country: 'GB' } });
     expect(await refusal(run())).toMatchObject({ status: 409, code: 'TEMPLATE_NOT_APPROVED' });
