@@ -65,17 +65,33 @@ export async function demoQueries(ctx: DemoContext, first: number): Promise<numb
   say(adHoc);
   printAnswer(await analyst.send<QueryResponse>('POST', `/v1/collaborations/${COLLABORATION}/queries`, { sql: adHoc }), indent);
 
-  step(first + 4, 'A query that asks for identifiers is refused, with the rule and the place');
-  const leaky = 'SELECT email_hash, sum(purchase_value) FROM advertiser_customers GROUP BY email_hash';
-  say(leaky);
-  try {
-    await analyst.send('POST', `/v1/collaborations/${COLLABORATION}/queries`, { sql: leaky });
-    say('!! unexpectedly accepted');
-  } catch (error) {
-    if (!(error instanceof RoomRequestError)) throw error;
-    say(`refused: ${error.status} ${error.code}`);
-    for (const d of (error.details.diagnostics ?? []) as { code: string; message: string; position?: { line: number; column: number } }[]) {
-      say(`  ${d.code} at line ${d.position?.line ?? '?'}, column ${d.position?.column ?? '?'}: ${d.message}`);
+  step(first + 4, 'Queries that try to single out people are refused, with the rule and the place, or suppressed');
+  const attempts = [
+    { why: 'asks for identifiers', sql: 'SELECT email_hash, sum(purchase_value) FROM advertiser_customers GROUP BY email_hash' },
+    {
+      why: 'would make a conversion error (which quotes a value) depend on one pinned person',
+      sql: "SELECT country, count(*) AS n FROM advertiser_customers WHERE CASE WHEN signup_date = DATE '2025-11-28' AND age_band = '55-64' THEN concat('''', loyalty_tier) = 1 ELSE FALSE END GROUP BY country",
+    },
+    {
+      why: 'pins one Acme customer in a view over a view and joins it to every Northwind group',
+      sql: `WITH a AS (SELECT email_hash, purchase_value FROM advertiser_customers WHERE age_band = '35-44' AND country = 'DE' AND loyalty_tier = 'silver' AND signup_date = '2023-12-11'),
+     b AS (SELECT email_hash, purchase_value FROM a)
+SELECT p.device, count(DISTINCT b.email_hash) AS acme_people, sum(b.purchase_value) AS purchase_value
+FROM publisher_impressions AS p LEFT JOIN b ON p.email_hash = b.email_hash GROUP BY p.device ORDER BY p.device`,
+    },
+  ];
+  for (const attempt of attempts) {
+    say(`\n${attempt.why}:\n${attempt.sql}`);
+    try {
+      const answer = await analyst.send<QueryResponse>('POST', `/v1/collaborations/${COLLABORATION}/queries`, { sql: attempt.sql });
+      say('released only groups without the pinned person (0 Acme people); the group holding them was suppressed:');
+      printAnswer(answer, indent);
+    } catch (error) {
+      if (!(error instanceof RoomRequestError)) throw error;
+      say(`refused: ${error.status} ${error.code}`);
+      for (const d of (error.details.diagnostics ?? []) as { code: string; message: string; position?: { line: number; column: number } }[]) {
+        say(`  ${d.code} at line ${d.position?.line ?? '?'}, column ${d.position?.column ?? '?'}: ${d.message}`);
+      }
     }
   }
   return first + 5;
