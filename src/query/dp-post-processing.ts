@@ -1,5 +1,5 @@
 import { AGGREGATES } from './allowed-functions.ts';
-import { child, children, fold, text, type SqlNode } from './sql-tree.ts';
+import { child, children, constantNumber, fold, text, type SqlNode } from './sql-tree.ts';
 
 const STRIP = new Set(['alias', 'query_location']);
 
@@ -44,7 +44,7 @@ export function postProcessingProblem(node: SqlNode, onAggregate: (aggregate: Sq
 /** Evaluates a checked output expression over the released noisy aggregate values. */
 export function evaluatePostProcessing(node: SqlNode, valueOf: (aggregate: SqlNode) => number): number {
   if (isAggregateCall(node)) return valueOf(node);
-  if (node.class === 'CONSTANT') return Number(child(node, 'value')?.value);
+  if (node.class === 'CONSTANT') return constantNumber(node) ?? Number.NaN;
   if (node.class === 'CAST') {
     const inner = evaluatePostProcessing(child(node, 'child') as SqlNode, valueOf);
     const type = (node.cast_type as { id?: string } | undefined)?.id ?? '';

@@ -117,9 +117,10 @@ export class ExpressionChecker {
     const value = node.value as { value?: unknown; type?: { id?: string }; is_null?: boolean } | undefined;
     // The tree travels as JSON through JavaScript numbers; an integer past 2^53 would be
     // silently changed on the way back, so the room refuses rather than run another query.
-    const integerType = /INT/.test(value?.type?.id ?? '');
-    if (integerType && typeof value?.value === 'number' && !Number.isSafeInteger(value.value)) {
-      this.state.refuse('CONSTRUCT_NOT_ALLOWED', 'Integer constants beyond ±2^53 are not supported; use a DOUBLE literal (e.g. 1e19).', node);
+    // DECIMALs travel as scaled integers (1.5 is 15), HUGEINTs as {upper, lower} pairs.
+    const exactType = /INT|DECIMAL/.test(value?.type?.id ?? '');
+    if (exactType && !value?.is_null && !(typeof value?.value === 'number' && Number.isSafeInteger(value.value))) {
+      this.state.refuse('CONSTRUCT_NOT_ALLOWED', 'Integer and decimal constants beyond ±2^53 (in all their digits) are not supported; use a DOUBLE literal (e.g. 1e19).', node);
     }
     if (value?.is_null) return none;
     const type: SqlType = value?.type?.id === 'VARCHAR' ? { kind: 'string-literal', value: String(value.value ?? '') } : fromLogicalType(value?.type);
@@ -236,10 +237,21 @@ export class ExpressionChecker {
       this.state.refuse('CONSTRUCT_NOT_ALLOWED', `FILTER on ${name}() would aggregate a hand-picked subset of the group, which the threshold does not see; filter with WHERE.`, node);
       this.check(filter, { ...ctx, aggregatesAllowed: false, place: `FILTER of ${name}()`, semiJoins: undefined });
     }
-    for (const a of args) {
+    args.forEach((a, i) => {
       if (a.class !== 'COLUMN_REF') {
         this.state.refuse('CONSTRUCT_NOT_ALLOWED', `${name}() takes a column, not an expression: a condition inside an aggregate can single out one person of a large group. Put conditions in WHERE or GROUP BY.`, a);
+        return;
       }
+      // A view column computed from an expression is the same condition one level down:
+      // CASE WHEN <one person> THEN year(d) ELSE 0 END, summed, is that person's year.
+      const bare = argFacts[i]?.bare;
+      if (bare && !bare.origin) {
+        this.state.refuse('CONSTRUCT_NOT_ALLOWED', `${name}() takes a column stored in a dataset; "${(a.column_names as string[]).join('.')}" is computed in a view, and a computed value can single out one person of a large group. Aggregate the stored column, and put conditions in WHERE or GROUP BY.`, a);
+      }
+    });
+    if (distinct && name !== 'count') {
+      // sum(DISTINCT x) keeps one person's unusual value whole, where the dominance rule measures every row.
+      this.state.refuse('CONSTRUCT_NOT_ALLOWED', `DISTINCT is allowed only in count(DISTINCT …); ${name}(DISTINCT …) would release values whose contributions the room cannot measure.`, node);
     }
     const datasets = name === 'count_star' || argFacts.every((f) => f.datasets.size === 0)
       ? new Set(ctx.scope.tables.flatMap((t) => [...t.datasets]))

@@ -1,5 +1,5 @@
 import { containsAggregate, shapeKey } from './dp-post-processing.ts';
-import { child, children, fold, text, type SqlNode } from './sql-tree.ts';
+import { children, fold, integerConstant, text, type SqlNode } from './sql-tree.ts';
 
 /** The grouping of a released query: each GROUP BY expression, and which select item shows it. */
 export interface Grouping {
@@ -25,10 +25,11 @@ export function resolveGrouping(root: SqlNode): Grouping {
     return { groups, groupOfItem };
   }
   const groups = children(root, 'group_expressions').map((g, gi) => {
-    const position = g.class === 'CONSTANT' ? (child(g, 'value')?.value as unknown) : undefined;
+    // Only an integer constant is a position: GROUP BY 1.0 groups by the constant, as DuckDB does.
+    const position = integerConstant(g);
     const names = g.class === 'COLUMN_REF' ? (g.column_names as string[]) : [];
     const aliasIndex = names.length === 1 ? select.findIndex((item) => fold(text(item, 'alias')) === fold(names[0] as string)) : -1;
-    const itemIndex = typeof position === 'number' && Number.isInteger(position) ? position - 1 : aliasIndex;
+    const itemIndex = position !== undefined ? position - 1 : aliasIndex;
     if (itemIndex >= 0 && select[itemIndex]) {
       groupOfItem.set(itemIndex, gi);
       return select[itemIndex] as SqlNode;

@@ -7,7 +7,7 @@ import type { ExprContext, ExprFacts } from './expression-facts.ts';
 import { RelationChecker } from './relation-checker.ts';
 import type { RewriteEdit } from './rewrite-edits.ts';
 import type { ColumnOrigin, SemiJoinUnit, UnitColumn } from './scope.ts';
-import { caseWhen, child, children, columnRef, fold, text, type SqlNode } from './sql-tree.ts';
+import { caseWhen, child, children, columnRef, fold, integerConstant, text, type SqlNode } from './sql-tree.ts';
 import type { SqlType } from './sql-types.ts';
 
 export { RESERVED_PREFIX };
@@ -80,8 +80,8 @@ export class QueryChecker {
     for (const modifier of children(node, 'modifiers')) {
       if (modifier.type === 'LIMIT_MODIFIER') {
         const value = child(modifier, 'limit');
-        const constant = value && value.class === 'CONSTANT' ? (child(value, 'value')?.value as unknown) : undefined;
-        if (typeof constant !== 'number' || !Number.isInteger(constant) || constant < 0 || child(modifier, 'offset')) {
+        const constant = integerConstant(value);
+        if (constant === undefined || constant < 0 || child(modifier, 'offset')) {
           this.state.refuse('CONSTRUCT_NOT_ALLOWED', 'LIMIT must be a whole-number constant without OFFSET.', value ?? node);
         } else limit = constant;
       } else if (modifier.type === 'DISTINCT_MODIFIER') {
@@ -132,6 +132,16 @@ export class QueryChecker {
       ...scope.tables.flatMap((t) => t.units.map((unit) => ({ dataset: unit.dataset, kind: 'column' as const, expression: columnRef([t.alias, unit.column]), ref: [t.alias, unit.column] }))),
       ...semiJoins.map((j) => ({ dataset: j.dataset, kind: 'semi-join' as const, expression: caseWhen(j.membership, j.probe) })),
     ];
+    // A dataset read twice in FROM (joined to itself through another, or through two views)
+    // multiplies one person's rows: n^k rows for k copies, so whether the query fits in memory
+    // or time would depend on one person's data. Conditions on a dataset combine with IN (SELECT …).
+    const occurrences = new Map<string, number>();
+    for (const unit of units) if (!unit.covers) occurrences.set(unit.dataset, (occurrences.get(unit.dataset) ?? 0) + 1);
+    for (const [dataset, times] of occurrences) {
+      if (times > 1) {
+        this.state.refuse('JOIN_NOT_ALLOWED', `${dataset} is read ${times} times in FROM; a join of a dataset with itself multiplies one person's rows. Combine conditions on it with IN (SELECT …) instead.`, node, { dataset, rule: 'one read per dataset in FROM' });
+      }
+    }
     // Every dataset read must be counted; a release without a count would pass every group.
     const counted = new Set([...units.flatMap((u) => [u.dataset, ...(u.covers ?? [])]), ...semiJoins.flatMap((j) => [...j.covers])]);
     for (const dataset of this.state.datasetsRead) {

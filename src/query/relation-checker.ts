@@ -136,11 +136,10 @@ export class RelationChecker {
       this.state.refuse('TABLE_NOT_ALLOWED', 'A query must read at least one collaboration dataset.', at);
       return undefined;
     }
-    const tables = this.tableRef(node, views);
-    return tables ? { tables } : undefined;
+    return this.tableRef(node, views);
   }
 
-  private tableRef(node: SqlNode, views: ReadonlyMap<string, ViewInfo>): ScopeTable[] | undefined {
+  private tableRef(node: SqlNode, views: ReadonlyMap<string, ViewInfo>): Scope | undefined {
     const alias = fold(text(node, 'alias'));
     if (Array.isArray(node.column_name_alias) && node.column_name_alias.length > 0) {
       this.state.refuse('CONSTRUCT_NOT_ALLOWED', 'Renaming a table\'s columns in FROM (t(a, b)) is not allowed; alias columns in SELECT.', node);
@@ -157,7 +156,7 @@ export class RelationChecker {
         const view = views.get(name);
         if (view) {
           const units = this.exposeUnits(view, node);
-          return [{ alias: alias || name, columns: view.columns, units, datasets: view.datasets }];
+          return single({ alias: alias || name, columns: view.columns, units, datasets: view.datasets });
         }
         const dataset = this.state.collaboration.datasets.get(name);
         if (!dataset) {
@@ -166,7 +165,7 @@ export class RelationChecker {
         }
         this.state.datasetsRead.add(dataset.name);
         this.state.edits.push({ kind: 'qualify-table', table: node, schema: this.state.collaboration.id, alias: alias || name });
-        return [{ alias: alias || name, columns: datasetColumns(dataset), units: [{ dataset: dataset.name, column: dataset.rules.privacyUnit }], datasets: new Set([dataset.name]) }];
+        return single({ alias: alias || name, columns: datasetColumns(dataset), units: [{ dataset: dataset.name, column: dataset.rules.privacyUnit }], datasets: new Set([dataset.name]) });
       }
       case 'SUBQUERY': {
         const inner = (node.subquery as { node?: unknown } | undefined)?.node;
@@ -179,10 +178,13 @@ export class RelationChecker {
           this.state.edits.push({ kind: 'alias-subquery', table: node, alias: named });
         }
         const units = this.exposeUnits(view, node);
-        return [{ alias: named, columns: view.columns, units, datasets: view.datasets }];
+        return single({ alias: named, columns: view.columns, units, datasets: view.datasets });
       }
       case 'JOIN':
         return this.join(node, views);
+      case 'SHOW_REF':
+        this.state.refuse('NOT_A_SELECT', 'DESCRIBE, SUMMARIZE and SHOW describe a table or its values; the room runs only a SELECT over datasets.', node);
+        return undefined;
       case 'TABLE_FUNCTION':
         this.state.refuse('TABLE_FUNCTION_NOT_ALLOWED', 'Table functions (read_csv, read_parquet, range, duckdb_settings, …) are not allowed: a query reads collaboration datasets only.', node);
         return undefined;
@@ -193,15 +195,16 @@ export class RelationChecker {
   }
 
   /** Joins only on equality of identifier columns that both owners allow to be joined. */
-  private join(node: SqlNode, views: ReadonlyMap<string, ViewInfo>): ScopeTable[] | undefined {
+  private join(node: SqlNode, views: ReadonlyMap<string, ViewInfo>): Scope | undefined {
     const left = child(node, 'left') && this.tableRef(child(node, 'left') as SqlNode, views);
     const right = child(node, 'right') && this.tableRef(child(node, 'right') as SqlNode, views);
     if (!left || !right) return undefined;
-    const tables = [...left, ...right];
+    const tables = [...left.tables, ...right.tables];
+    const using = new Map([...(left.using ?? []), ...(right.using ?? [])]);
     const refType = text(node, 'ref_type');
     if (refType !== 'REGULAR') {
       this.state.refuse('JOIN_NOT_ALLOWED', `${refType} joins are not allowed: join on an identifier pair the owners allow.`, node, { rule: 'rules.joins' });
-      return tables;
+      return { tables, using };
     }
     // Outer joins are fine: each side's people are counted in every group, and a side that
     // contributes nothing to a group (only NULLs) counts as 0 people, not as a small group.
@@ -211,15 +214,27 @@ export class RelationChecker {
     }
     this.state.joinTypes.add(joinType);
     let linked = false;
-    const using = Array.isArray(node.using_columns) ? (node.using_columns as string[]) : [];
-    for (const name of using) {
-      const a = resolveColumn({ tables: left }, [name]);
-      const b = resolveColumn({ tables: right }, [name]);
-      if (a.ok && b.ok && this.allowedPair(a.column, b.column, node)) linked = true;
-      else if (!a.ok || !b.ok) this.state.refuse('COLUMN_UNKNOWN', `USING column "${name}" is not on both sides.`, node);
+    let unresolved = false;
+    const usingColumns = Array.isArray(node.using_columns) ? (node.using_columns as string[]) : [];
+    // DuckDB merges a USING column into one: the left side's for INNER and LEFT joins, the right
+    // side's for RIGHT, coalesce(left, right) for FULL, which is neither side's unit. Only the
+    // first two keep lineage the room can follow.
+    if (usingColumns.length > 0 && (joinType === 'RIGHT' || joinType === 'FULL' || joinType === 'OUTER')) {
+      this.state.refuse('JOIN_NOT_ALLOWED', `USING with a ${joinType} join merges the two columns into one that belongs to neither side; write ON with both columns qualified (a.x = b.x).`, node, { rule: 'rules.joins' });
+    }
+    for (const name of usingColumns) {
+      const a = resolveColumn(left, [name]);
+      const b = resolveColumn(right, [name]);
+      if (a.ok && b.ok) {
+        using.set(fold(name), a.table.alias);
+        if (this.allowedPair(a.column, b.column, node)) linked = true;
+      } else {
+        this.state.refuse('COLUMN_UNKNOWN', `USING column "${name}" is not on both sides.`, node);
+        unresolved = true;
+      }
     }
     const condition = child(node, 'condition');
-    const scope: Scope = { tables };
+    const scope: Scope = { tables, using };
     for (const term of condition ? conjuncts(condition) : []) {
       const l = child(term, 'left');
       const r = child(term, 'right');
@@ -232,11 +247,13 @@ export class RelationChecker {
           if (this.allowedPair(a.column, b.column, term)) linked = true;
           continue;
         }
+        if (!a.ok || !b.ok) unresolved = true;
       }
       this.expressions.checkCondition(term, { scope, views, aggregatesAllowed: false, insideAggregate: false, projection: false, place: 'JOIN ON' });
     }
-    if (!linked) this.state.refuse('JOIN_NOT_ALLOWED', 'Every join needs an equality between identifier columns that both owners allow (rules.joins); cross products and joins on other columns are refused.', node, { rule: 'rules.joins' });
-    return tables;
+    // An equality whose columns did not resolve was already refused (ambiguous or unknown): say that, not "no join pair".
+    if (!linked && !unresolved) this.state.refuse('JOIN_NOT_ALLOWED', 'Every join needs an equality between identifier columns that both owners allow (rules.joins); cross products and joins on other columns are refused.', node, { rule: 'rules.joins' });
+    return { tables, using };
   }
 
   /** Both owners must list the pair: A.x may join B.y only if A allows B.y and B allows A.x. */
@@ -261,6 +278,8 @@ export class RelationChecker {
     return false;
   }
 }
+
+const single = (table: ScopeTable): Scope => ({ tables: [table] });
 
 /** Columns of a dataset as the checker sees them: each bare, with its class and origin. */
 function datasetColumns(dataset: Dataset): Map<string, ColumnInfo> {

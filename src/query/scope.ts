@@ -36,6 +36,8 @@ export interface ScopeTable {
 
 export interface Scope {
   readonly tables: readonly ScopeTable[];
+  /** USING join columns, merged into one name: which table's column an unqualified reference means */
+  readonly using?: ReadonlyMap<string, string>;
 }
 
 /** Where a bare output column of a view comes from: a column of one table of the view's FROM. */
@@ -105,7 +107,11 @@ export function resolveColumn(scope: Scope, names: readonly string[]): Resolutio
     return column ? [{ table, column }] : [];
   });
   if (matches.length === 0) return { ok: false, reason: 'unknown' };
-  // USING joins make the same identifier visible from both sides; DuckDB merges it into one.
-  if (matches.length > 1 && !matches.every((m) => m.column.origin && m.column.class === 'identifier')) return { ok: false, reason: 'ambiguous' };
+  if (matches.length > 1) {
+    // A USING join merges the column of both sides into one name, resolved as DuckDB does.
+    const merged = scope.using?.get(folded[0] as string);
+    const chosen = merged === undefined ? undefined : matches.find((m) => m.table.alias === merged);
+    return chosen ? { ok: true, ...chosen } : { ok: false, reason: 'ambiguous' };
+  }
   return { ok: true, ...(matches[0] as { table: ScopeTable; column: ColumnInfo }) };
 }

@@ -101,3 +101,21 @@ export const selectNode = (parts: { select: readonly SqlNode[]; from: SqlNode; w
   group_sets: (parts.groups ?? []).length > 0 ? [(parts.groups ?? []).map((_, i) => i)] : [], aggregate_handling: 'STANDARD_HANDLING',
   having: null, sample: null, qualify: null,
 });
+
+/**
+ * The number a numeric constant stands for. DECIMALs are stored scaled (0.5 is DECIMAL(1,1) with
+ * value 5), so the scale is applied; anything else that is not a plain number is undefined.
+ */
+export function constantNumber(node: SqlNode | undefined): number | undefined {
+  if (node?.class !== 'CONSTANT') return undefined;
+  const value = node.value as { value?: unknown; is_null?: boolean; type?: { id?: string; type_info?: { scale?: number } | null } } | undefined;
+  if (value?.is_null || typeof value?.value !== 'number') return undefined;
+  return value.type?.id === 'DECIMAL' ? value.value / 10 ** (value.type.type_info?.scale ?? 0) : value.value;
+}
+
+/** A whole-number constant of an integer type (not 1.0, which is a DECIMAL), or undefined. */
+export function integerConstant(node: SqlNode | undefined): number | undefined {
+  const id = (node?.value as { type?: { id?: string } } | undefined)?.type?.id ?? '';
+  const n = constantNumber(node);
+  return /INT/.test(id) && n !== undefined && Number.isInteger(n) ? n : undefined;
+}

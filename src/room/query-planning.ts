@@ -24,6 +24,18 @@ async function uniqueUnits(room: Room, collaboration: Collaboration): Promise<Se
   return unique;
 }
 
+/**
+ * DuckDB's JSON of the parse tree. A DOUBLE constant past the range of doubles (1e400) comes out
+ * as the bare token Infinity, which is not JSON: such a query is refused, not a 500.
+ */
+function parseTree(json: string): SerializedSql & { statements?: { node: unknown }[] } {
+  try {
+    return JSON.parse(json) as SerializedSql & { statements?: { node: unknown }[] };
+  } catch {
+    throw new QueryRefusedError([{ code: 'CONSTRUCT_NOT_ALLOWED', rule: 'single SELECT', message: 'The query holds a number past the range of DOUBLE (such as 1e400), which the room cannot represent.' }]);
+  }
+}
+
 export type PlannedQuery = Extract<QueryPlan, { ok: true }> & { readonly sql: string };
 
 /**
@@ -31,7 +43,7 @@ export type PlannedQuery = Extract<QueryPlan, { ok: true }> & { readonly sql: st
  * into SQL with DuckDB. Runs nothing.
  */
 export async function planAndRender(room: Room, collaboration: Collaboration, sql: string, adHoc: boolean, mode: 'threshold' | 'dp' = 'threshold', parameterTypes?: ReadonlyMap<string, SqlType>): Promise<PlannedQuery> {
-  const serialized = JSON.parse(await room.engine.serialize(sql)) as SerializedSql & { statements?: { node: unknown }[] };
+  const serialized = parseTree(await room.engine.serialize(sql));
   // Only the threshold rewrite uses uniqueness; DP plans skip the lookups.
   const unique = mode === 'threshold' ? await uniqueUnits(room, collaboration) : new Set<string>();
   const plan = planQuery(collaboration, sql, serialized, { adHoc, mode, uniqueUnits: unique, ...(parameterTypes ? { parameterTypes } : {}) });

@@ -144,7 +144,7 @@ describe('randomness', () => {
 
 describe('DP refusals', () => {
   it('refuses shapes that have no DP form, with the reason and position', async () => {
-    const refused = await refusal(ask('northwind-analyst', { sql: 'SELECT campaign, sum(DISTINCT view_seconds) AS s FROM publisher_impressions GROUP BY campaign HAVING count(*) > 5', dp: { epsilon: 1 } }), { details: true });
+    const refused = await refusal(ask('northwind-analyst', { sql: 'SELECT campaign, count(view_seconds) AS s FROM publisher_impressions GROUP BY campaign HAVING count(*) > 5', dp: { epsilon: 1 } }), { details: true });
     expect(refused).toMatchObject({ status: 422, code: 'QUERY_REFUSED' });
     const diagnostics = refused.details?.diagnostics as { code: string; message: string; position?: unknown }[];
     expect(diagnostics.length).toBeGreaterThanOrEqual(2);

@@ -60,7 +60,8 @@ export async function openAttackRoom(): Promise<AttackRoom> {
         const value = row[column.name];
         if (value === null || value === undefined) continue;
         const text = String(value);
-        if (text.length >= 5) rawValues.add(text);
+        // Plain numbers collide with the room's own numbers in messages (limits, milliseconds).
+        if (text.length >= 5 && !/^-?[\d.]+$/.test(text)) rawValues.add(text);
         if (column.cls !== 'dimension' && column.cls !== 'metric') sensitive.add(text);
       }
     }

@@ -56,6 +56,8 @@ interface Column {
   readonly source: string;
   readonly cls: Class;
   readonly type: Type;
+  /** computed in a view from an expression (a condition can hide inside it) */
+  readonly computed?: boolean;
 }
 
 /**
@@ -299,13 +301,23 @@ function view(ctx: Context, inner: Relation, depth: number): Relation {
   const names = new Set<string>();
   const chosen = inner.columns.filter((col) => (col.cls === 'identifier' ? keepIdentifiers : col.cls === 'blocked' || col.cls === 'quasi' ? c.chance(0.01) : c.chance(0.75)));
   if (chosen.length === 0) chosen.push(inner.columns[0] as Column);
-  const selected = chosen.flatMap((col) => {
+  const selected: { col: Column; name: string }[] = chosen.flatMap((col) => {
     let name = c.chance(0.15) ? `${col.name}_r` : col.name;
     while (names.has(name)) name = `${name}_${names.size}`;
     names.add(name);
     return [{ col, name }];
   });
   const units: Unit[] = [];
+  // A column computed from a condition over one person's dimensions: aggregating it is the
+  // conditional aggregation the checker refuses inside aggregates, one level down.
+  if (c.chance(0.2)) {
+    const dates = dims(inner.columns, 'DATE');
+    const texts = dims(inner.columns, 'VARCHAR');
+    const value = dates.length > 0 && c.chance(0.6) ? wrap('year(', c.pick(dates).ref, ')') : texts.length > 0 ? wrap('length(', c.pick(texts).ref, ')') : same('1');
+    const expression = join([same('CASE WHEN '), filter(ctx, inner.columns, 1, units), same(' THEN '), value, same(` ELSE ${c.pick(['0', '3000', 'NULL'])} END`)], '');
+    const base = inner.columns[0] as Column;
+    selected.push({ col: { ...base, ref: expression, name: 'computed', source: 'computed', cls: 'dimension', type: 'INTEGER', computed: true }, name: c.fresh('c') });
+  }
   const where = c.chance(0.7) ? wrap(' WHERE ', filter(ctx, inner.columns, Math.min(depth, 2), units), '') : same('');
   const allUnits = [...inner.units, ...units];
   const unitNames = allUnits.map(() => c.fresh('__o_u'));
@@ -340,6 +352,17 @@ function joinRelations(ctx: Context, depth: number): Relation {
   // Without an identifier on each side the join is refused; keep some of those, not most.
   if ((leftIds.length === 0 || rightIds.length === 0) && c.chance(0.7)) return left;
   const type = c.pick(['JOIN', 'LEFT JOIN', 'RIGHT JOIN', 'FULL JOIN', 'INNER JOIN']);
+  const leftUnit = left.columns.find((col) => col.name === 'email_hash' && col.cls === 'identifier');
+  if (leftUnit && right.columns.some((col) => col.name === 'email_hash' && col.cls === 'identifier') && c.chance(0.25)) {
+    // USING merges the column: unqualified email_hash is the left's (INNER/LEFT), the right's (RIGHT), coalesce (FULL).
+    return {
+      from: join([left.from, same(` ${type} `), right.isJoin ? wrap('(', right.from, ')') : right.from, same(' USING (email_hash)')], ''),
+      columns: [...left.columns, ...right.columns, { ...leftUnit, ref: same('email_hash') }],
+      units: [...left.units, ...right.units],
+      datasets: new Set([...left.datasets, ...right.datasets]),
+      isJoin: true,
+    };
+  }
   const on = leftIds.length > 0 && rightIds.length > 0
     ? join([c.pick(leftIds).ref, same(' = '), c.pick(rightIds).ref], '')
     : join([c.pick(left.columns).ref, same(' = '), c.pick(right.columns).ref], '');
@@ -389,6 +412,10 @@ function aggregate(ctx: Context, scope: readonly Column[]): { text: Dual; exact:
   const ids = scope.filter((col) => col.cls === 'identifier' && col.source === 'email_hash');
   const kind = c.pick(ctx.mode === 'dp' ? ['count', 'count', 'distinct', 'sum', 'sum', 'avg', 'other'] : ['count', 'count', 'distinct', 'sum', 'sum', 'avg', 'ratio', 'round', 'count', 'sum', 'other']);
   const metric = metrics.length > 0 ? c.pick(metrics) : undefined;
+  const computed = scope.filter((col) => col.computed);
+  if (computed.length > 0 && c.chance(0.3)) {
+    return { text: join([same(c.pick(['sum(', 'avg(', 'count(DISTINCT ', 'sum(DISTINCT '])), c.pick(computed).ref, same(')')], ''), exact: false };
+  }
   switch (kind) {
     case 'distinct':
       return ids.length > 0 ? { text: wrap('count(DISTINCT ', c.pick(ids).ref, ')'), exact: true } : rows;
