@@ -5,8 +5,9 @@ import { QueryChecker, type CheckedRelease } from './query-checker.ts';
 import { dpShape, type DpShape } from './dp-shape.ts';
 import type { SerializedSql, SqlNode } from './sql-tree.ts';
 import type { SqlType } from './sql-types.ts';
-import { applyEdits } from './threshold-rewriter.ts';
-import { guardRelease } from './guarded-release.ts';
+import { applyCheckedRewrites } from './rewrite/checked-rewrites.ts';
+import { deepFreeze } from './rewrite/tree-walker.ts';
+import { guardRelease } from './rewrite/guarded-release.ts';
 
 /** The checker's report: what an officer reviews and what a dry run answers. */
 export interface QueryReport {
@@ -58,7 +59,8 @@ export function planQuery(collaboration: Collaboration, sql: string, serialized:
   if (statements.length !== 1) {
     return { ok: false, diagnostics: [{ code: 'MULTIPLE_STATEMENTS', message: `Send exactly one SELECT; this text holds ${statements.length} statements.`, rule: 'single SELECT' }] };
   }
-  const tree = (statements[0] as { node: SqlNode }).node;
+  // Frozen: checking and rewriting read the parsed tree and build new ones; nothing may edit it.
+  const tree = deepFreeze((statements[0] as { node: SqlNode }).node);
   const checker = new QueryChecker(collaboration, sql, options.parameterTypes);
   const release = checker.checkRelease(tree);
   const diagnostics = [...checker.diagnostics];
@@ -84,15 +86,17 @@ export function planQuery(collaboration: Collaboration, sql: string, serialized:
   const datasets = [...release.datasets].map((d) => collaboration.datasets.get(d)).filter((d) => d !== undefined);
   const strictest = datasets.reduce((a, b) => (b.rules.minGroupSize > a.rules.minGroupSize ? b : a));
   const maxResultRows = Math.min(...datasets.map((d) => d.rules.maxResultRows ?? 10_000));
-  applyEdits(checker.edits);
-  const report = reportOf(collaboration, release, strictest.name, strictest.rules.minGroupSize, maxResultRows);
+  const rewritten = applyCheckedRewrites(tree, checker.edits);
+  // The counts the checker planned point into the parsed tree; the guard uses their rewritten copies.
+  const checked: CheckedRelease = { ...release, unitCounts: release.unitCounts.map((u) => ({ ...u, expression: rewritten.rewrite(u.expression) })) };
+  const report = reportOf(collaboration, checked, strictest.name, strictest.rules.minGroupSize, maxResultRows);
   if (options.mode === 'dp') {
-    const shaped = dpShape(collaboration, sql, tree, release);
+    const shaped = dpShape(collaboration, sql, rewritten.tree, checked);
     if (!shaped.ok) return { ok: false, diagnostics: shaped.diagnostics };
-    return { ok: true, mode: 'dp', tree: shaped.shape.rowTree, dp: shaped.shape, ...(release.limit !== undefined ? { limit: release.limit } : {}), report };
+    return { ok: true, mode: 'dp', tree: deepFreeze(shaped.shape.rowTree), dp: shaped.shape, ...(release.limit !== undefined ? { limit: release.limit } : {}), report };
   }
   const outputCount = release.outputs.length;
-  const guardedTree = guardRelease(collaboration, tree, release, strictest.rules.minGroupSize, options.uniqueUnits ?? new Set());
+  const guardedTree = deepFreeze(guardRelease(collaboration, rewritten.tree, checked, strictest.rules.minGroupSize, options.uniqueUnits ?? new Set()));
   return { ok: true, mode: 'threshold', tree: guardedTree, outputCount, ...(release.limit !== undefined ? { limit: release.limit } : {}), report };
 }
 

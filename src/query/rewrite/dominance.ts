@@ -1,11 +1,11 @@
-import type { Collaboration } from '../policy/collaboration.ts';
-import type { DominanceRule } from '../policy/policy-document.ts';
-import { shapeKey } from './dp-post-processing.ts';
-import type { CheckedRelease } from './query-checker.ts';
+import type { Collaboration } from '../../policy/collaboration.ts';
+import type { DominanceRule } from '../../policy/policy-document.ts';
+import { shapeKey } from '../dp-post-processing.ts';
+import type { CheckedRelease } from '../query-checker.ts';
 import {
   aggregateCall, caseWhen, child, children, columnRef, compare, conjunction, double, fold, functionCall, integer, selectNode, subqueryRef, text, tryCast,
   type SqlNode,
-} from './sql-tree.ts';
+} from '../sql-tree.ts';
 
 /** What the released query's groups are keyed by, as the guarded release names them. */
 export interface GroupKey {

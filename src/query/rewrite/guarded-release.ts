@@ -1,9 +1,9 @@
-import type { CheckedRelease } from './query-checker.ts';
-import { isAggregateCall, shapeKey } from './dp-post-processing.ts';
-import { resolveGrouping } from './grouping.ts';
-import type { Collaboration } from '../policy/collaboration.ts';
+import type { CheckedRelease } from '../query-checker.ts';
+import { isAggregateCall, shapeKey } from '../dp-post-processing.ts';
+import { resolveGrouping } from '../grouping.ts';
+import type { Collaboration } from '../../policy/collaboration.ts';
 import { dominanceChecks } from './dominance.ts';
-import { FALSE_CONSTANT, aggregateCall, caseWhen, child, children, columnRef, compare, conjunction, fold, integer, joinRef, not, subqueryRef, text, type SqlNode } from './sql-tree.ts';
+import { FALSE_CONSTANT, aggregateCall, caseWhen, child, children, columnRef, compare, conjunction, fold, integer, joinRef, not, subqueryRef, text, type SqlNode } from '../sql-tree.ts';
 
 export const GROUPS_ALIAS = '__cr_groups';
 export const PASS_COLUMN = '__cr_pass';
