@@ -1,17 +1,21 @@
-// bench/dp: accuracy and cost of DP queries on the 1M-customer fixture.
+// bench/dp: accuracy and cost of DP queries on the 1M-customer fixture (4M impressions).
 // For epsilon 0.1, 1 and 10: median relative error of DP counts and sums per group against the
 // exact values, next to the theoretical median error of the same mechanism (Laplace: b·ln 2),
-// and the DP query's time over the same query in threshold mode, measured in the same run.
-// Run: npm run fixtures -- --rows 1000000 --out fixtures/large/1m && npx tsx bench/dp.ts
+// and each DP query's time over the same query in threshold mode, measured side by side in the same
+// run: one row per person (customers), many rows per person (impressions: contribution bounding
+// has work to do), and a join of the two on the privacy units.
+// Run: npm run fixtures -- --rows 1000000 --out fixtures/large/1m && npm run bench:dp
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { uploadFile } from '../src/client/upload-file.ts';
 import { startTestRoom } from '../test/support/test-room.ts';
 
-const file = resolve(process.argv[2] ?? 'fixtures/large/1m/advertiser_customers.csv');
-if (!existsSync(file)) {
-  console.error(`${file} is missing: npm run fixtures -- --rows 1000000 --out fixtures/large/1m`);
+const directory = resolve(process.argv[2] ?? 'fixtures/large/1m');
+const file = resolve(directory, 'advertiser_customers.csv');
+const impressions = resolve(directory, 'publisher_impressions.csv');
+if (!existsSync(file) || !existsSync(impressions)) {
+  console.error(`${directory} is missing: npm run fixtures -- --rows 1000000 --out fixtures/large/1m`);
   process.exit(1);
 }
 const RUNS = 7;
@@ -23,10 +27,12 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 const t = await startTestRoom({
   edit: (p) => {
-    const dp = p.datasets[0]!.rules.dp!;
-    dp.budget.epsilon = 1000;
-    dp.budget.delta = 0.009;
-    dp.maxEpsilonPerQuery = 10;
+    for (const dataset of p.datasets) {
+      const dp = dataset.rules.dp!;
+      dp.budget.epsilon = 1000;
+      dp.budget.delta = 0.009;
+      dp.maxEpsilonPerQuery = 10;
+    }
   },
   config: { maxUploadBytes: 20 * 1024 ** 3, engine: { memoryLimit: '8GB', threads: 2, statementTimeoutMs: 600_000 } },
 });
@@ -34,7 +40,8 @@ try {
   await t.acceptAll();
   const started = performance.now();
   const receipt = await uploadFile({ client: t.client('acme-provider'), key: t.keys['acme-provider']!, collaboration: 'demo', dataset: 'advertiser_customers', file });
-  console.log(`loaded ${receipt.rows.toLocaleString('en')} rows in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  const receipt2 = await uploadFile({ client: t.client('northwind-provider'), key: t.keys['northwind-provider']!, collaboration: 'demo', dataset: 'publisher_impressions', file: impressions });
+  console.log(`loaded ${receipt.rows.toLocaleString('en')} customers and ${receipt2.rows.toLocaleString('en')} impressions in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   const ask = (body: object) => t.client('acme-analyst').send<Answer>('POST', '/v1/collaborations/demo/queries', body);
 
   const exact = await ask({ sql: SQL });
@@ -71,9 +78,19 @@ try {
     }
     return median(samples);
   };
-  const plain = await time({ sql: SQL });
-  const dp = await time({ sql: SQL, dp: { epsilon: 1 } });
-  console.log(`\nquery time (median of ${RUNS}, HTTP end to end): threshold ${plain.toFixed(1)} ms, DP ${dp.toFixed(1)} ms → DP/threshold ratio ${(dp / plain).toFixed(2)}x`);
+  const costs = [
+    ['one row per person (customers by age band)', SQL],
+    ['many rows per person (impressions by campaign)', 'SELECT campaign, count(*) AS n, sum(view_seconds) AS v FROM publisher_impressions GROUP BY campaign'],
+    ['many rows per person, many groups (impressions by campaign, device)', 'SELECT campaign, device, count(*) AS n, avg(view_seconds) AS v FROM publisher_impressions GROUP BY campaign, device'],
+    ['join on the units (customers x impressions by device)', 'SELECT p.device, count(DISTINCT c.email_hash) AS people, avg(c.purchase_value) AS v FROM advertiser_customers AS c JOIN publisher_impressions AS p ON c.email_hash = p.email_hash GROUP BY p.device'],
+  ] as const;
+  console.log(`\nquery time, median of ${RUNS}, HTTP end to end (threshold vs the same query in DP mode at ε 1)`);
+  console.log(`${'query'.padEnd(72)} ${'threshold'.padStart(10)} ${'DP'.padStart(10)}  DP/threshold`);
+  for (const [label, sql] of costs) {
+    const plain = await time({ sql });
+    const dp = await time({ sql, dp: { epsilon: 1 } });
+    console.log(`${label.padEnd(72)} ${`${plain.toFixed(1)} ms`.padStart(10)} ${`${dp.toFixed(1)} ms`.padStart(10)}  ${(dp / plain).toFixed(2)}x`);
+  }
 } finally {
   await t.close();
 }

@@ -1,6 +1,7 @@
 import type { Collaboration } from '../policy/collaboration.ts';
 import type { ColumnClass } from '../policy/policy-document.ts';
-import { positionOf, type Diagnostic, type DiagnosticCode } from './diagnostics.ts';
+import type { Diagnostic, DiagnosticCode } from '../errors/diagnostic.ts';
+import { positionOf } from './source-position.ts';
 import type { RewriteEdit } from './rewrite-edits.ts';
 import type { ColumnInfo, ColumnOrigin } from './scope.ts';
 import type { SqlNode } from './sql-tree.ts';

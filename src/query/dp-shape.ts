@@ -1,6 +1,6 @@
 import type { Collaboration } from '../policy/collaboration.ts';
-import type { Diagnostic } from './diagnostics.ts';
-import { positionOf } from './diagnostics.ts';
+import type { Diagnostic } from '../errors/diagnostic.ts';
+import { positionOf } from './source-position.ts';
 import type { CheckedRelease } from './query-checker.ts';
 import { postProcessingProblem, shapeKey } from './dp-post-processing.ts';
 import { resolveGrouping } from './grouping.ts';

@@ -1,7 +1,7 @@
 import type { Collaboration } from '../policy/collaboration.ts';
 import type { AggregateName, ColumnClass } from '../policy/policy-document.ts';
 import { CheckerState, RESERVED_PREFIX } from './checker-state.ts';
-import type { Diagnostic } from './diagnostics.ts';
+import type { Diagnostic } from '../errors/diagnostic.ts';
 import { ExpressionChecker } from './expression-checker.ts';
 import type { ExprContext, ExprFacts } from './expression-facts.ts';
 import { RelationChecker } from './relation-checker.ts';

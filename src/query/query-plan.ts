@@ -1,11 +1,13 @@
 import type { Collaboration } from '../policy/collaboration.ts';
 import type { AggregateName, ColumnClass } from '../policy/policy-document.ts';
-import { positionOf, type Diagnostic } from './diagnostics.ts';
+import type { Diagnostic } from '../errors/diagnostic.ts';
+import { positionOf } from './source-position.ts';
 import { QueryChecker, type CheckedRelease } from './query-checker.ts';
 import { dpShape, type DpShape } from './dp-shape.ts';
 import type { SerializedSql, SqlNode } from './sql-tree.ts';
 import type { SqlType } from './sql-types.ts';
 import { applyCheckedRewrites } from './rewrite/checked-rewrites.ts';
+import { UNREPRESENTABLE } from './sql-parser.ts';
 import { deepFreeze } from './rewrite/tree-walker.ts';
 import { guardRelease } from './rewrite/guarded-release.ts';
 
@@ -42,6 +44,9 @@ export interface PlanOptions {
 }
 
 export function planQuery(collaboration: Collaboration, sql: string, serialized: SerializedSql, options: PlanOptions): QueryPlan {
+  if (serialized.error && serialized.error_type === UNREPRESENTABLE) {
+    return { ok: false, diagnostics: [{ code: 'CONSTRUCT_NOT_ALLOWED', message: 'The query holds a number past the range of DOUBLE (such as 1e400), which the room cannot represent.', rule: 'single SELECT' }] };
+  }
   if (serialized.error) {
     const nonSelect = /only select/i.test(serialized.error_message ?? '');
     const position = positionOf(sql, Number(serialized.position));

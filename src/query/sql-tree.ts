@@ -119,3 +119,37 @@ export function integerConstant(node: SqlNode | undefined): number | undefined {
   const n = constantNumber(node);
   return /INT/.test(id) && n !== undefined && Number.isInteger(n) ? n : undefined;
 }
+
+/** A reference to a dataset, view or CTE by name, optionally aliased. */
+export const tableRef = (name: string, alias = ''): SqlNode =>
+  ({ type: 'BASE_TABLE', alias, sample: null, query_location: -1, schema_name: '', table_name: name, column_name_alias: [], catalog_name: '', at_clause: null });
+
+/** `probe IN (select)`, an ANY subquery. */
+export const inSubquery = (probe: SqlNode, select: SqlNode): SqlNode =>
+  ({ class: 'SUBQUERY', type: 'SUBQUERY', alias: '', query_location: -1, subquery_type: 'ANY', subquery: { node: select, named_param_map: [] }, child: probe, comparison_type: 'COMPARE_EQUAL' });
+
+/** WITH name AS (query), … as a SELECT's cte_map. */
+export const cteMap = (entries: readonly (readonly [string, SqlNode])[]): SqlNode => ({
+  map: entries.map(([key, query]) => ({ key, value: { aliases: [], query: { node: query, named_param_map: [] }, materialized: 'CTE_MATERIALIZE_DEFAULT', key_targets: [] } })),
+});
+
+/** row_number() OVER (PARTITION BY … ORDER BY …). */
+export const rowNumber = (partitions: readonly SqlNode[], orders: readonly SqlNode[]): SqlNode => ({
+  class: 'WINDOW', type: 'WINDOW_ROW_NUMBER', alias: '', query_location: -1, function_name: 'row_number', schema: '', catalog: '', children: [],
+  partitions: [...partitions], orders: orders.map((expression) => ({ type: 'ORDER_DEFAULT', null_order: 'ORDER_DEFAULT', expression })),
+  start: 'UNBOUNDED_PRECEDING', end: 'CURRENT_ROW_RANGE', start_expr: null, end_expr: null, offset_expr: null, default_expr: null,
+  ignore_nulls: false, filter_expr: null, exclude_clause: 'NO_OTHER', distinct: false, arg_orders: [],
+});
+
+/** Every column of the FROM (only in SQL the room writes itself). */
+export const STAR: SqlNode = { class: 'STAR', type: 'STAR', alias: '', query_location: -1, relation_name: '', exclude_list: [], replace_list: [], columns: false, expr: null, qualified_exclude_list: [], rename_list: [] };
+
+/** left UNION ALL right. */
+export const unionAll = (left: SqlNode, right: SqlNode): SqlNode =>
+  ({ type: 'SET_OPERATION_NODE', modifiers: [], cte_map: { map: [] }, setop_type: 'UNION', left, right, setop_all: true });
+
+export const castTo = (inner: SqlNode, type: string): SqlNode =>
+  ({ class: 'CAST', type: 'OPERATOR_CAST', alias: '', query_location: -1, child: inner, cast_type: { id: type, type_info: null }, try_cast: false });
+
+export const isNull = (node: SqlNode): SqlNode => ({ class: 'OPERATOR', type: 'OPERATOR_IS_NULL', alias: '', query_location: -1, children: [node] });
+export const isNotNull = (node: SqlNode): SqlNode => ({ class: 'OPERATOR', type: 'OPERATOR_IS_NOT_NULL', alias: '', query_location: -1, children: [node] });

@@ -18,6 +18,9 @@ import { DataEngine } from '../store/data-engine.ts';
 import { StateDb, type StateTx } from '../store/state-db.ts';
 import { StagingArea } from '../upload/staging-area.ts';
 import { openPartialFile, type OpenPartialFile } from './ciphertext-tee.ts';
+import { jsonSqlParser } from '../query/sql-parser.ts';
+import type { ReleaseContext } from '../release/release-context.ts';
+import { chargeBudgets, refundBudgets } from './budget-ledger.ts';
 import { reloadDatasets } from './dataset-reload.ts';
 import { loadTemplateFiles } from './template-registry.ts';
 import type { RoomConfig } from './room-config.ts';
@@ -47,6 +50,7 @@ export class Room {
   readonly psiUploads: PsiMessageBudget;
   private readonly psiSweep: NodeJS.Timeout;
   private readonly keysByText: Set<string>;
+  private release?: ReleaseContext;
 
   private constructor(
     readonly config: RoomConfig,
@@ -113,6 +117,22 @@ export class Room {
     if (!principal.roles.has(role)) {
       throw new ForbiddenError('ROLE_REQUIRED', `Only a principal with the ${role} role may ${act}.`, { principal: principal.id, requiredRole: role, roles: [...principal.roles] });
     }
+  }
+
+  /** What the release paths (src/release) may use of this room: parser, engine, ledger, audit, randomness, log. */
+  releaseContext(): ReleaseContext {
+    this.release ??= {
+      parser: jsonSqlParser(this.engine),
+      engine: this.engine,
+      ledger: {
+        charge: (collaboration, member, actor, datasets, cost) => chargeBudgets(this, collaboration, member, actor, datasets, cost),
+        refund: (collaborationId, actor, chargeId, reason) => refundBudgets(this, collaborationId, actor, chargeId, reason),
+      },
+      audit: (act) => this.state.write((tx) => this.audit(tx, act)),
+      random: this.randomSource,
+      log: this.log,
+    };
+    return this.release;
   }
 
   /** Appends to the audit chain inside the caller's transaction. */

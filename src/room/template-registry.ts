@@ -7,7 +7,7 @@ import type { Collaboration, Principal } from '../policy/collaboration.ts';
 import type { QueryReport } from '../query/query-plan.ts';
 import { approvalSigningBytes, parameterTypes, parseTemplateFile, templateHash, validateTemplateDocument, type TemplateDocument } from '../query/template.ts';
 import { describeProblems } from '../validation/json-validator.ts';
-import { planAndRender, type PlannedQuery } from './query-planning.ts';
+import { planThroughParser, type PlannedQuery } from '../release/plan-query.ts';
 import type { Room } from './room.ts';
 
 export interface TemplateReview {
@@ -43,22 +43,35 @@ export async function templateStatus(room: Room, collaboration: Collaboration, n
   return (await checkedTemplate(room, collaboration, name)).status;
 }
 
-/** The template's status and its threshold-mode plan, so a run need not plan it twice. */
+/** The template's status and its threshold-mode plan (what an officer reviews). */
 export async function checkedTemplate(room: Room, collaboration: Collaboration, name: string): Promise<{ status: TemplateStatus; planned: PlannedQuery }> {
   const found = await latest(room, collaboration.id, name);
   if (!found) throw new NotFoundError('TEMPLATE_NOT_FOUND', `Collaboration "${collaboration.id}" has no template "${name}".`, { template: name });
-  const planned = await planAndRender(room, collaboration, found.document.sql, false, 'threshold', parameterTypes(found.document));
+  const ctx = room.releaseContext();
+  const planned = await planThroughParser(ctx, collaboration, found.document.sql, { adHoc: false, mode: 'threshold', parameterTypes: parameterTypes(found.document) });
   const requiredMembers = [...new Set(planned.report.datasets.map((d) => collaboration.datasets.get(d)?.owner).filter((m) => m !== undefined))].sort();
-  const reviews = (await room.state.read('SELECT * FROM template_reviews WHERE collaboration = $1 AND template_hash = $2 ORDER BY member', [collaboration.id, found.hash]))
-    .map((r) => ({ member: String(r.member), principal: String(r.principal), decision: r.decision === 'approve' ? 'approve' as const : 'reject' as const, reason: r.reason === null ? null : String(r.reason), reviewedAt: String(r.reviewed_at) }));
+  const reviews = await reviewsOf(room, collaboration.id, found.hash);
   const approved = new Set(reviews.filter((r) => r.decision === 'approve').map((r) => r.member));
   return {
     planned,
     status: {
       name, hash: found.hash, document: found.document, proposedBy: found.proposedBy, requiredMembers, reviews,
-      runnable: requiredMembers.every((m) => approved.has(m)), report: planned.report, rewrittenSql: planned.sql,
+      runnable: requiredMembers.every((m) => approved.has(m)), report: planned.report, rewrittenSql: await ctx.parser.render(planned.tree, planned.parsed),
     },
   };
+}
+
+/** The current version of a template and who approved it, as a run needs it (the run plans it itself). */
+export async function templateForRun(room: Room, collaboration: Collaboration, name: string): Promise<{ name: string; hash: string; document: TemplateDocument; approvedBy: ReadonlySet<string> }> {
+  const found = await latest(room, collaboration.id, name);
+  if (!found) throw new NotFoundError('TEMPLATE_NOT_FOUND', `Collaboration "${collaboration.id}" has no template "${name}".`, { template: name });
+  const reviews = await reviewsOf(room, collaboration.id, found.hash);
+  return { name, hash: found.hash, document: found.document, approvedBy: new Set(reviews.filter((r) => r.decision === 'approve').map((r) => r.member)) };
+}
+
+async function reviewsOf(room: Room, collaborationId: string, hash: string): Promise<TemplateReview[]> {
+  return (await room.state.read('SELECT * FROM template_reviews WHERE collaboration = $1 AND template_hash = $2 ORDER BY member', [collaborationId, hash]))
+    .map((r) => ({ member: String(r.member), principal: String(r.principal), decision: r.decision === 'approve' ? 'approve' as const : 'reject' as const, reason: r.reason === null ? null : String(r.reason), reviewedAt: String(r.reviewed_at) }));
 }
 
 export async function listTemplates(room: Room, collaboration: Collaboration): Promise<TemplateStatus[]> {
@@ -73,7 +86,7 @@ export async function proposeTemplate(room: Room, collaboration: Collaboration, 
   if (!checked.ok) throw new UnprocessableError('TEMPLATE_INVALID', `The template is invalid:\n${describeProblems(checked.problems)}`, { problems: checked.problems });
   const document = checked.value;
   if (document.collaboration !== collaboration.id) throw new UnprocessableError('TEMPLATE_INVALID', `The template names collaboration "${document.collaboration}", not "${collaboration.id}".`);
-  const planned = await planAndRender(room, collaboration, document.sql, false, 'threshold', parameterTypes(document));
+  const planned = await planThroughParser(room.releaseContext(), collaboration, document.sql, { adHoc: false, mode: 'threshold', parameterTypes: parameterTypes(document) });
   const declared = new Set(Object.keys(document.parameters));
   const used = new Set(planned.report.parameters);
   const mismatch = [...used].filter((p) => !declared.has(p)).concat([...declared].filter((p) => !used.has(p)));

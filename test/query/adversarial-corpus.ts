@@ -4,7 +4,7 @@
  * or is a legitimate query that must run and be thresholded. Run by adversarial-corpus.test.ts
  * through the real HTTP API as acme-analyst.
  */
-import type { DiagnosticCode } from '../../src/query/diagnostics.ts';
+import type { DiagnosticCode } from '../../src/errors/diagnostic.ts';
 import type { Cell } from '../../src/store/result-values.ts';
 
 export type Category =

@@ -12,6 +12,8 @@ interface GoldenCase {
   readonly rewritten?: string;
   readonly parameters?: readonly string[];
   readonly codes?: readonly string[];
+  /** plan in DP mode: the rewritten SQL is the contribution-bounded query */
+  readonly mode?: 'dp';
 }
 
 const cases = JSON.parse(await readFile('test/query/golden/expected.json', 'utf8')) as GoldenCase[];
@@ -30,7 +32,7 @@ afterAll(async () => {
 
 describe('checker and rewriter golden cases', () => {
   it.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
-    const { plan, sql } = await planner.plan(c.sql);
+    const { plan, sql } = await planner.plan(c.sql, true, c.mode ? { mode: c.mode } : {});
     if (update) {
       const mutable = c as { rewritten?: string; codes?: readonly string[] };
       if (plan.ok) mutable.rewritten = sql;

@@ -3,7 +3,7 @@ import type { DominanceRule } from '../../policy/policy-document.ts';
 import { shapeKey } from '../dp-post-processing.ts';
 import type { CheckedRelease } from '../query-checker.ts';
 import {
-  aggregateCall, caseWhen, child, children, columnRef, compare, conjunction, double, fold, functionCall, integer, selectNode, subqueryRef, text, tryCast,
+  aggregateCall, caseWhen, child, children, columnRef, compare, conjunction, double, fold, functionCall, integer, isNotNull, isNull, selectNode, subqueryRef, text, tryCast,
   type SqlNode,
 } from '../sql-tree.ts';
 
@@ -131,6 +131,3 @@ function rowValue(measure: SqlNode): SqlNode {
   if (fold(text(measure, 'function_name')) === 'count') return caseWhen(isNotNull(arg), integer(1), '', integer(0));
   return arg;
 }
-
-const isNotNull = (node: SqlNode): SqlNode => ({ class: 'OPERATOR', type: 'OPERATOR_IS_NOT_NULL', alias: '', query_location: -1, children: [node] });
-const isNull = (node: SqlNode): SqlNode => ({ class: 'OPERATOR', type: 'OPERATOR_IS_NULL', alias: '', query_location: -1, children: [node] });

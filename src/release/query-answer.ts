@@ -1,0 +1,38 @@
+import type { PrivacyCost } from '../privacy/index.ts';
+import type { QueryReport } from '../query/query-plan.ts';
+import type { Cell } from '../store/result-values.ts';
+
+/** What a threshold release says it did: the rule, the units counted, how many groups it held back. */
+export interface PrivacyBlock {
+  readonly mode: 'threshold';
+  readonly minGroupSize: number;
+  readonly privacyUnits: readonly string[];
+  readonly groupsSuppressed: number;
+  readonly rowCap: number;
+  readonly truncated: boolean;
+  readonly policyHash: string;
+  readonly rule: string;
+}
+
+/** What a DP release says it did: what it cost, what is left, and each column's noise. */
+export interface DpPrivacyBlock {
+  readonly mode: 'dp';
+  readonly mechanism: 'laplace' | 'gaussian';
+  readonly epsilonSpent: number;
+  readonly deltaSpent: number;
+  readonly remaining: Readonly<Record<string, PrivacyCost>>;
+  readonly contribution: { readonly maxGroupsPerUnit: number; readonly maxRowsPerUnit: number };
+  readonly partitionSelection: { readonly threshold: number; readonly epsilon: number; readonly delta: number } | null;
+  /** per released column: the noise scale (Laplace b or Gaussian sigma) and a 95% interval half-width */
+  readonly noise: Readonly<Record<string, { readonly scale: number; readonly ci95HalfWidth: number | null; readonly note?: string }>>;
+  readonly policyHash: string;
+}
+
+export interface TemplateRef {
+  readonly name: string;
+  readonly hash: string;
+}
+
+export type QueryResponse =
+  | { readonly dryRun: true; readonly rewrittenSql: string; readonly report: QueryReport; readonly dp?: unknown; readonly template?: TemplateRef & { readonly runnable: boolean } }
+  | { readonly dryRun: false; readonly columns: readonly { name: string; type: string }[]; readonly rows: readonly (readonly Cell[])[]; readonly privacy: PrivacyBlock | DpPrivacyBlock; readonly auditSeq: number; readonly template?: TemplateRef };
