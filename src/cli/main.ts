@@ -7,7 +7,8 @@ import { registerUploadCommand } from './commands/upload-command.ts';
 import { registerQueryCommands } from './commands/query-commands.ts';
 import { registerPsiCommand } from './commands/psi-command.ts';
 import { runDemo } from './demo/demo.ts';
-import { escapeTerminal, terminalJson } from './escape-terminal.ts';
+import { escapeTerminal } from './escape-terminal.ts';
+import { describeRefusalDetails } from './describe-refusal.ts';
 import { printError } from './output.ts';
 import { serveRoom } from './serve.ts';
 
@@ -43,7 +44,7 @@ try {
   // one line, every control character visible; its structure is in the details that follow.
   if (error instanceof RoomRequestError) {
     printError(`refused (${error.status} ${escapeTerminal(error.code)}): ${escapeTerminal(error.message)}\n`);
-    if (Object.keys(error.details).length > 0) printError(`${terminalJson(error.details)}\n`);
+    printError(describeRefusalDetails(error.details));
   } else if (error instanceof CleanroomError) {
     printError(`${escapeTerminal(error.code)}: ${error.message}\n`);
   } else {

@@ -1,8 +1,9 @@
 import type { PsiRuleDocument } from '../policy/policy-document.ts';
+import { refuseIf } from '../errors/refused-error.ts';
 import { normaliseIdentifiers, type IdentifierNormalisation, type NormalisedIdentifiers } from '../psi/identifier-normalisation.ts';
 import { runPsiClient } from '../psi/psi-client-party.ts';
 import type { PsiPhase } from '../psi/psi-party-options.ts';
-import { checkSetSize, refuseOnDiagnostics } from '../psi/psi-rules.ts';
+import { checkSetSize } from '../psi/psi-rules.ts';
 import { runPsiServer } from '../psi/psi-server-party.ts';
 import type { PsiSessionAnswer } from '../room/psi-relay.ts';
 import { readCsvColumn, writeCsvRows } from '../store/local-files.ts';
@@ -60,7 +61,7 @@ async function readIdentifiers(options: PsiRunOptions, terms: PsiTerms): Promise
   const raw = await readCsvColumn(options.file, options.column);
   options.onProgress?.('read', raw.length, raw.length);
   const ids = normaliseIdentifiers(raw, terms.normalisation);
-  refuseOnDiagnostics(checkSetSize(terms.role, ids.values.length, { minSetSize: terms.minSetSize }));
+  refuseIf(checkSetSize(terms.role, ids.values.length, { minSetSize: terms.minSetSize }));
   return { raw, ids };
 }
 

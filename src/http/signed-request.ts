@@ -4,6 +4,7 @@ import { STREAMED_ENVELOPE } from '../auth/request-signature.ts';
 import { verifyRequest } from '../auth/verify-request.ts';
 import { sha256Hex } from '../crypto/hashing.ts';
 import { AuthenticationError, InvalidInputError, PayloadTooLargeError } from '../errors/cleanroom-error.ts';
+import { documentRefused } from '../errors/refused-error.ts';
 import type { Room } from '../room/room.ts';
 import type { Validator } from '../validation/json-validator.ts';
 
@@ -50,7 +51,7 @@ export function signedJsonBody(room: Room, validator?: Validator<unknown>): Requ
     }
     if (validator) {
       const checked = validator(parsed ?? {});
-      if (!checked.ok) throw new InvalidInputError('INVALID_REQUEST_BODY', 'The request body is invalid.', { problems: checked.problems });
+      if (!checked.ok) throw documentRefused('INVALID_REQUEST_BODY', 'The request body is invalid:', checked.diagnostics);
       parsed = checked.value;
     }
     res.locals.body = parsed;

@@ -1,7 +1,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InvalidInputError } from '../errors/cleanroom-error.ts';
-import { compileValidator, describeProblems, type ValidationProblem } from '../validation/json-validator.ts';
+import type { Diagnostic } from '../errors/diagnostic.ts';
+import { documentRefused, type RefusedError } from '../errors/refused-error.ts';
+import { compileValidator, invalidValue } from '../validation/json-validator.ts';
 import type { Collaboration } from './collaboration.ts';
 import { compileCollaboration } from './compile-collaboration.ts';
 import type { CollaborationDocument } from './policy-document.ts';
@@ -11,18 +12,15 @@ import schema from '../../policies/schema/collaboration.schema.json' with { type
 const validateDocument = compileValidator<CollaborationDocument>(schema);
 
 /** A policy file the room refuses to start with; details list every problem with its pointer. */
-export class PolicyInvalidError extends InvalidInputError {
-  constructor(readonly file: string, readonly problems: readonly ValidationProblem[]) {
-    super('POLICY_INVALID', `Policy ${file} is invalid:\n${describeProblems(problems)}`, { file, problems });
-  }
-}
+const policyInvalid = (file: string, diagnostics: readonly Diagnostic[]): RefusedError =>
+  documentRefused('POLICY_INVALID', `Policy ${file} is invalid:`, diagnostics, { file });
 
 /** Validates one parsed document (schema, then cross-references) and compiles it. */
 export function parseCollaboration(value: unknown, file = '<document>'): Collaboration {
   const checked = validateDocument(value);
-  if (!checked.ok) throw new PolicyInvalidError(file, checked.problems);
+  if (!checked.ok) throw policyInvalid(file, checked.diagnostics);
   const problems = semanticProblems(checked.value);
-  if (problems.length > 0) throw new PolicyInvalidError(file, problems);
+  if (problems.length > 0) throw policyInvalid(file, problems);
   return compileCollaboration(checked.value);
 }
 
@@ -39,11 +37,12 @@ export async function loadPolicies(directory: string): Promise<Collaboration[]> 
     try {
       value = JSON.parse(await readFile(path, 'utf8'));
     } catch (error) {
-      throw new PolicyInvalidError(path, [{ pointer: '/', message: `is not valid JSON (${(error as Error).message})` }]);
+      throw policyInvalid(path, [invalidValue('/', `is not valid JSON (${(error as Error).message})`, 'JSON')]);
     }
     const collaboration = parseCollaboration(value, path);
     if (collaborations.some((c) => c.id === collaboration.id)) {
-      throw new PolicyInvalidError(path, [{ pointer: '/id', message: `collaboration id "${collaboration.id}" is already used by another policy file` }]);
+      const message = `collaboration id "${collaboration.id}" is already used by another policy file`;
+      throw policyInvalid(path, [invalidValue('/id', message, 'one policy file per collaboration')]);
     }
     collaborations.push(collaboration);
   }

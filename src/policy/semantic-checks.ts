@@ -1,4 +1,5 @@
-import type { ValidationProblem } from '../validation/json-validator.ts';
+import type { Diagnostic } from '../errors/diagnostic.ts';
+import { invalidValue } from '../validation/json-validator.ts';
 import type { CollaborationDocument } from './policy-document.ts';
 
 function duplicates(values: readonly string[]): Set<string> {
@@ -12,9 +13,9 @@ function duplicates(values: readonly string[]): Set<string> {
  * What JSON Schema cannot say: references between parts of the document. Runs only on a
  * schema-valid document and reports every problem with its pointer.
  */
-export function semanticProblems(doc: CollaborationDocument): ValidationProblem[] {
-  const problems: ValidationProblem[] = [];
-  const problem = (pointer: string, message: string) => problems.push({ pointer, message });
+export function semanticProblems(doc: CollaborationDocument): Diagnostic[] {
+  const problems: Diagnostic[] = [];
+  const problem = (pointer: string, message: string) => problems.push(invalidValue(pointer, message, 'policy cross-references'));
   const memberIds = new Set(doc.members.map((m) => m.id));
 
   const repeatedMembers = duplicates(doc.members.map((m) => m.id));

@@ -1,5 +1,7 @@
-import type { DpLimits, DpProblem } from './dp-parameters.ts';
-import { privacyParameterProblems, throwIfProblems } from './dp-parameters.ts';
+import { diagnostic, type Diagnostic } from '../errors/diagnostic.ts';
+import { refuseIf } from '../errors/refused-error.ts';
+import type { DpLimits } from './dp-parameters.ts';
+import { privacyParameterProblems } from './dp-parameters.ts';
 import { chooseGranularity } from './granularity.ts';
 import type { NoiseSpec } from './noise-calibration.ts';
 import { calibrateGaussian, calibrateLaplace } from './noise-calibration.ts';
@@ -96,10 +98,14 @@ function isCount(bound: number): boolean {
   return Number.isSafeInteger(bound) && bound >= 1;
 }
 
-function requestProblems(request: DpQueryRequest): DpProblem[] {
-  const problems: DpProblem[] = [];
+/** What a DP query states, as rules: each problem names its field. */
+const REQUEST_RULE = 'DP query request';
+
+/** Every reason a DP request cannot be planned; empty when it can. */
+export function dpRequestProblems(request: DpQueryRequest): Diagnostic[] {
+  const problems: Diagnostic[] = [];
   if (request.mechanism !== 'laplace' && request.mechanism !== 'gaussian') {
-    problems.push({ code: 'DP_INVALID_MECHANISM', message: 'mechanism must be laplace or gaussian', details: { mechanism: request.mechanism } });
+    problems.push(diagnostic('DP_INVALID_MECHANISM', 'mechanism must be laplace or gaussian', REQUEST_RULE, { mechanism: request.mechanism }));
   }
   const deltaRequiredBy = [
     ...(request.mechanism === 'gaussian' ? ['the Gaussian mechanism'] : []),
@@ -108,21 +114,19 @@ function requestProblems(request: DpQueryRequest): DpProblem[] {
   problems.push(...privacyParameterProblems({ epsilon: request.epsilon, delta: request.delta, limits: request.limits, deltaRequiredBy }));
   const { maxGroups, maxRowsPerUnit } = request.contribution;
   if (!isCount(maxGroups) || !isCount(maxRowsPerUnit)) {
-    problems.push({
-      code: 'DP_INVALID_CONTRIBUTION_BOUNDS',
-      message: 'maxGroups and maxRowsPerUnit must be integers of at least 1',
-      details: { maxGroups, maxRowsPerUnit },
-    });
+    const message = 'maxGroups and maxRowsPerUnit must be integers of at least 1';
+    problems.push(diagnostic('DP_INVALID_CONTRIBUTION_BOUNDS', message, REQUEST_RULE, { maxGroups, maxRowsPerUnit }));
   }
-  if (request.aggregates.length === 0) problems.push({ code: 'DP_NO_AGGREGATES', message: 'a DP query needs at least one aggregate', details: {} });
+  if (request.aggregates.length === 0) problems.push(diagnostic('DP_NO_AGGREGATES', 'a DP query needs at least one aggregate', REQUEST_RULE, {}));
   const seen = new Set<string>();
   for (const aggregate of request.aggregates) {
     if (seen.has(aggregate.alias)) {
-      problems.push({ code: 'DP_DUPLICATE_ALIAS', message: `the alias ${aggregate.alias} is used twice`, details: { alias: aggregate.alias } });
+      problems.push(diagnostic('DP_DUPLICATE_ALIAS', `the alias ${aggregate.alias} is used twice`, REQUEST_RULE, { alias: aggregate.alias }));
     }
     seen.add(aggregate.alias);
     if (!['count', 'count_distinct_units', 'sum', 'avg'].includes(aggregate.kind)) {
-      problems.push({ code: 'DP_UNSUPPORTED_AGGREGATE', message: `${String(aggregate.kind)} has no DP form`, details: { alias: aggregate.alias, kind: aggregate.kind } });
+      const message = `${String(aggregate.kind)} has no DP form`;
+      problems.push(diagnostic('DP_UNSUPPORTED_AGGREGATE', message, REQUEST_RULE, { alias: aggregate.alias, kind: aggregate.kind }));
       continue;
     }
     if (aggregate.kind !== 'sum' && aggregate.kind !== 'avg') continue;
@@ -135,11 +139,9 @@ function requestProblems(request: DpQueryRequest): DpProblem[] {
       Math.max(Math.abs(clamp.lower), Math.abs(clamp.upper)) <= MAX_CLAMP_MAGNITUDE &&
       (aggregate.metricType !== 'integer' || (Number.isSafeInteger(clamp.lower) && Number.isSafeInteger(clamp.upper)));
     if (!valid) {
-      problems.push({
-        code: 'DP_INVALID_CLAMP_BOUNDS',
-        message: `${aggregate.alias} needs finite clamp bounds with lower < upper (integers for an integer metric, magnitude at most 2^53)`,
-        details: { alias: aggregate.alias, clamp: clamp ?? null },
-      });
+      const message = `${aggregate.alias} needs finite clamp bounds with lower < upper`
+        + ' (integers for an integer metric, magnitude at most 2^53)';
+      problems.push(diagnostic('DP_INVALID_CLAMP_BOUNDS', message, REQUEST_RULE, { alias: aggregate.alias, clamp: clamp ?? null }));
     }
   }
   return problems;
@@ -175,10 +177,11 @@ function gridSum(clamp: ClampBounds, center: number, integer: boolean, rows: num
 /**
  * Splits the query's (epsilon, delta) equally (basic composition) over its noisy statistics and,
  * for GROUP BY queries, partition selection, and calibrates each statistic's discrete noise.
- * Throws InvalidInputError (DP_* codes, all problems in details) for unusable requests.
+ * A request with `dpRequestProblems` is refused (RefusedError under the first DP_* code, every
+ * problem in `details.diagnostics`): callers that want the reasons as data ask for them first.
  */
 export function planDpAggregates(request: DpQueryRequest): DpPlan {
-  throwIfProblems(requestProblems(request));
+  refuseIf(dpRequestProblems(request));
   const statistics = request.aggregates.reduce((n, a) => n + (a.kind === 'avg' ? 2 : 1), 0);
   const epsilonShares = statistics + (request.partitionSelection ? 1 : 0);
   const deltaShares = (request.partitionSelection ? 1 : 0) + (request.mechanism === 'gaussian' ? statistics : 0);

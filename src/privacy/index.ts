@@ -13,14 +13,14 @@ export type { ValueDomain, LaplaceOutput, GaussianOutput } from './mechanisms.ts
 export { laplaceMechanism, gaussianMechanism } from './mechanisms.ts';
 export type { ContributionBounds, ClampBounds, Sensitivity } from './sensitivity.ts';
 export { countSensitivity, sumSensitivity, countDistinctUnitsSensitivity } from './sensitivity.ts';
-export type { DpLimits, DpProblem } from './dp-parameters.ts';
+export type { DpLimits } from './dp-parameters.ts';
 export { privacyParameterProblems, validatePrivacyParameters } from './dp-parameters.ts';
 export type { PrivacyCost, BudgetCheck } from './budget.ts';
 export { checkBudget } from './budget.ts';
 export type { PartitionSelectionPlan, GroupUnits, PartitionSelection } from './partition-selection.ts';
 export { planPartitionSelection, selectPartitions, releaseProbability } from './partition-selection.ts';
 export type { DpAggregateKind, DpAggregateRequest, DpQueryRequest, GridSumInput, DpAggregatePlan, DpPlan } from './dp-plan.ts';
-export { planDpAggregates } from './dp-plan.ts';
+export { planDpAggregates, dpRequestProblems } from './dp-plan.ts';
 export type { ExactAggregate, ExactGroup, ReleasedGroup, DpRelease } from './dp-release.ts';
 export { releaseAggregate, releaseDpGroups } from './dp-release.ts';
 export type { ExpectedError } from './error-estimates.ts';

@@ -1,5 +1,5 @@
-import { InvalidInputError } from '../errors/cleanroom-error.ts';
-import { throwIfProblems, privacyParameterProblems } from './dp-parameters.ts';
+import { privacyParameterProblems } from './dp-parameters.ts';
+import { refuseIf } from '../errors/refused-error.ts';
 import { chooseGranularity, toGridSteps } from './granularity.ts';
 import type { NoiseSpec } from './noise-calibration.ts';
 import { calibrateGaussian, calibrateLaplace, releaseGridSteps } from './noise-calibration.ts';
@@ -34,7 +34,8 @@ export interface GaussianOutput extends MechanismOutput {
 
 function checkSensitivity(sensitivity: number, name: string): void {
   if (typeof sensitivity !== 'number' || !Number.isFinite(sensitivity) || sensitivity <= 0) {
-    throw new InvalidInputError('DP_INVALID_SENSITIVITY', `${name} must be a finite number greater than 0`, { [name]: sensitivity });
+    // The room computes sensitivities from the policy; a bad one is a bug here, not a caller's input.
+    throw new RangeError(`${name} must be a finite number greater than 0`);
   }
 }
 
@@ -50,12 +51,12 @@ interface Snapped {
 function snap(value: number | bigint, sensitivity: number, domain: ValueDomain, reference: number): Snapped {
   if (domain === 'integer') {
     if (typeof value === 'number' && !Number.isSafeInteger(value)) {
-      throw new InvalidInputError('DP_INVALID_VALUE', 'an integer-domain value must be a safe integer or a bigint', { value });
+      throw new RangeError('an integer-domain value must be a safe integer or a bigint');
     }
     return { steps: BigInt(value), granularity: 1, gridSensitivity: rationalFromNumber(sensitivity), roundingSlack: 0 };
   }
   const real = Number(value);
-  if (!Number.isFinite(real)) throw new InvalidInputError('DP_INVALID_VALUE', 'the value must be finite', { value: String(value) });
+  if (!Number.isFinite(real)) throw new RangeError('the value must be finite');
   const granularity = chooseGranularity(Math.min(sensitivity, reference));
   const gridSensitivity = rational(BigInt(Math.floor(sensitivity / granularity)) + 1n);
   return { steps: toGridSteps(real, granularity), granularity, gridSensitivity, roundingSlack: granularity / 2 };
@@ -78,7 +79,7 @@ export function laplaceMechanism(input: {
   random: RandomSource;
   domain?: ValueDomain;
 }): LaplaceOutput {
-  throwIfProblems(privacyParameterProblems({ epsilon: input.epsilon, delta: 0 }));
+  refuseIf(privacyParameterProblems({ epsilon: input.epsilon, delta: 0 }));
   checkSensitivity(input.l1Sensitivity, 'l1Sensitivity');
   const snapped = snap(input.value, input.l1Sensitivity, input.domain ?? 'real', input.l1Sensitivity / input.epsilon);
   const spec = calibrateLaplace({ gridL1: snapped.gridSensitivity, epsilon: input.epsilon, granularity: snapped.granularity });
@@ -97,7 +98,7 @@ export function gaussianMechanism(input: {
   random: RandomSource;
   domain?: ValueDomain;
 }): GaussianOutput {
-  throwIfProblems(privacyParameterProblems({ epsilon: input.epsilon, delta: input.delta, deltaRequiredBy: ['the Gaussian mechanism'] }));
+  refuseIf(privacyParameterProblems({ epsilon: input.epsilon, delta: input.delta, deltaRequiredBy: ['the Gaussian mechanism'] }));
   checkSensitivity(input.l2Sensitivity, 'l2Sensitivity');
   const baseSigma = input.l2Sensitivity / Math.sqrt(2 * zcdpRhoFor(input.epsilon, input.delta));
   const snapped = snap(input.value, input.l2Sensitivity, input.domain ?? 'real', baseSigma);

@@ -1,11 +1,12 @@
 import { rowsOfValues } from './identifier-normalisation.ts';
+import { refuseIf } from '../errors/refused-error.ts';
 import type { NormalisedIdentifiers } from './identifier-normalisation.ts';
 import { concatShared, countOf } from './packed-elements.ts';
 import { encodeRequestMessage, parseResponseMessage, parseSetupMessage } from './psi-messages.ts';
 import { asParty, chunkLengths, mapChunks, sliceBy } from './psi-party-options.ts';
 import type { PsiPartyOptions } from './psi-party-options.ts';
 import { ELEMENT_BYTES } from './psi-protobuf.ts';
-import { checkSetSize, refuseOnDiagnostics } from './psi-rules.ts';
+import { checkSetSize } from './psi-rules.ts';
 
 /** How the PSI client member talks to the room. */
 export interface PsiClientTransport {
@@ -42,7 +43,7 @@ export async function runPsiClient(
       }), (done, total) => progress('request', done, total)),
       transport.awaitSetup().then(receivedSetup),
     ]);
-    refuseOnDiagnostics(checkSetSize('server', setup.size, options));
+    refuseIf(checkSetSize('server', setup.size, options));
     await transport.postRequest(encodeRequestMessage(reveal, requestChunks));
     const batches = batchesOf(await transport.awaitResponse().then((bytes) =>
       parseResponseMessage(bytes, { revealIntersection: reveal, chunks: requestChunks }).chunks), pool.size);

@@ -1,4 +1,5 @@
-import { checkPsiParameters, refuseOnDiagnostics } from './psi-rules.ts';
+import { checkPsiParameters } from './psi-rules.ts';
+import { refuseIf } from '../errors/refused-error.ts';
 import { PsiWorkerPool } from './worker-pool.ts';
 
 export type PsiPhase = 'setup' | 'request' | 'process' | 'finalise';
@@ -79,7 +80,7 @@ export interface PartySession {
  * ciphertexts and link sessions), zeroing the key however the run ends.
  */
 export function asParty<T>(role: 'server' | 'client', values: readonly string[], options: PsiPartyOptions, body: (session: PartySession) => Promise<T>): Promise<T> {
-  refuseOnDiagnostics(checkPsiParameters(options, { [role]: values.length }));
+  refuseIf(checkPsiParameters(options, { [role]: values.length }));
   const progress = options.onProgress ?? (() => undefined);
   return withPool(options.workers, async (pool) => {
     const key = await pool.run('new-key', {});

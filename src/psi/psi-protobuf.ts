@@ -1,4 +1,5 @@
-import { InvalidInputError } from '../errors/cleanroom-error.ts';
+import { diagnostic } from '../errors/diagnostic.ts';
+import { refusalOf, type RefusedError } from '../errors/refused-error.ts';
 
 /**
  * A pure codec for the three psi.js protobufs (psi.proto: ServerSetup{raw}, Request, Response).
@@ -12,8 +13,8 @@ const WIRE_VARINT = 0;
 const WIRE_LENGTH = 2;
 
 /** Thrown for anything that is not exactly what psi.js would produce. */
-export function malformed(reason: string, details: Readonly<Record<string, unknown>> = {}): InvalidInputError {
-  return new InvalidInputError('PSI_MALFORMED_MESSAGE', `The PSI message is malformed: ${reason}.`, { reason, ...details });
+export function malformed(reason: string, details: Readonly<Record<string, unknown>> = {}): RefusedError {
+  return refusalOf(diagnostic('PSI_MALFORMED_MESSAGE', `The PSI message is malformed: ${reason}.`, 'psi.js message format', { reason, ...details }));
 }
 
 interface Field {

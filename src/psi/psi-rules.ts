@@ -1,4 +1,5 @@
-import { InvalidInputError, TooManyRequestsError, UnprocessableError } from '../errors/cleanroom-error.ts';
+import { diagnostic, type Diagnostic } from '../errors/diagnostic.ts';
+import { RefusedError, refusalOf } from '../errors/refused-error.ts';
 import { IDENTIFIER_NORMALISATIONS } from './identifier-normalisation.ts';
 import type { IdentifierNormalisation } from './identifier-normalisation.ts';
 
@@ -22,33 +23,28 @@ export const MIN_SET_SIZE_FLOOR = 2;
 /** Beyond this the room would hold ~70 MB per message; raise deliberately, not by policy typo. */
 export const MAX_SET_SIZE = 2_000_000;
 
-export interface PsiDiagnostic {
-  readonly code: string;
-  readonly message: string;
-  readonly details: Readonly<Record<string, unknown>>;
-}
-
 const isPositiveInteger = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 1;
 
-/** Fills defaults and checks a rule as it comes from a policy document; throws PSI_RULE_INVALID with every problem. */
+/** Fills defaults and checks a rule as it comes from a policy document; refuses PSI_RULE_INVALID with every problem. */
 export function parsePsiRule(input: Readonly<Record<string, unknown>>): PsiRule {
-  const problems: string[] = [];
+  const problems: Diagnostic[] = [];
+  const problem = (field: string, message: string) => problems.push(diagnostic('PSI_RULE_INVALID', message, `psi.${field}`, { field }));
   const { server, client, revealIntersection = false, minSetSize, maxSessionsPerDay, sessionTtlSeconds, normalisation } = input;
   const falsePositiveRate = input['falsePositiveRate'];
-  if (typeof server !== 'string' || server === '') problems.push('server must be a member id');
-  if (typeof client !== 'string' || client === '') problems.push('client must be a member id');
-  if (server === client) problems.push('server and client must be different members');
-  if (typeof revealIntersection !== 'boolean') problems.push('revealIntersection must be a boolean');
-  if (!isPositiveInteger(minSetSize)) problems.push('minSetSize must be a positive integer');
-  if (!isPositiveInteger(maxSessionsPerDay)) problems.push('maxSessionsPerDay must be a positive integer');
-  if (!isPositiveInteger(sessionTtlSeconds)) problems.push('sessionTtlSeconds must be a positive integer');
+  if (typeof server !== 'string' || server === '') problem('server', 'server must be a member id');
+  if (typeof client !== 'string' || client === '') problem('client', 'client must be a member id');
+  if (server === client) problem('client', 'server and client must be different members');
+  if (typeof revealIntersection !== 'boolean') problem('revealIntersection', 'revealIntersection must be a boolean');
+  if (!isPositiveInteger(minSetSize)) problem('minSetSize', 'minSetSize must be a positive integer');
+  if (!isPositiveInteger(maxSessionsPerDay)) problem('maxSessionsPerDay', 'maxSessionsPerDay must be a positive integer');
+  if (!isPositiveInteger(sessionTtlSeconds)) problem('sessionTtlSeconds', 'sessionTtlSeconds must be a positive integer');
   if (!IDENTIFIER_NORMALISATIONS.includes(normalisation as IdentifierNormalisation)) {
-    problems.push(`normalisation must be one of ${IDENTIFIER_NORMALISATIONS.join(', ')}`);
+    problem('normalisation', `normalisation must be one of ${IDENTIFIER_NORMALISATIONS.join(', ')}`);
   }
   if (falsePositiveRate !== undefined && !isValidFalsePositiveRate(falsePositiveRate)) {
-    problems.push('falsePositiveRate must be a number strictly between 0 and 1');
+    problem('falsePositiveRate', 'falsePositiveRate must be a number strictly between 0 and 1');
   }
-  if (problems.length > 0) throw new InvalidInputError('PSI_RULE_INVALID', 'The PSI rule is invalid.', { problems });
+  if (problems.length > 0) throw new RefusedError('PSI_RULE_INVALID', problems, { message: 'The PSI rule is invalid.' });
   return Object.freeze({
     server: server as string,
     client: client as string,
@@ -74,9 +70,9 @@ export const utcDay = (now: number): string => new Date(now).toISOString().slice
 /** Refuses another session once the pair has opened `openedToday`; says when the next UTC day starts. */
 export function requireSessionLeft(rule: Pick<PsiRule, 'maxSessionsPerDay'>, openedToday: number, now: number): void {
   if (openedToday < rule.maxSessionsPerDay) return;
-  throw new TooManyRequestsError('PSI_RATE_LIMITED', 'This member pair has used its PSI sessions for today.', {
-    maxSessionsPerDay: rule.maxSessionsPerDay, retryAfterSeconds: Math.ceil(((Math.floor(now / DAY_MS) + 1) * DAY_MS - now) / 1000),
-  });
+  const retryAfterSeconds = Math.ceil(((Math.floor(now / DAY_MS) + 1) * DAY_MS - now) / 1000);
+  const message = 'This member pair has used its PSI sessions for today.';
+  throw refusalOf(diagnostic('PSI_RATE_LIMITED', message, 'psi.maxSessionsPerDay', { maxSessionsPerDay: rule.maxSessionsPerDay, retryAfterSeconds }));
 }
 
 /** The smallest set either side may bring under this rule. */
@@ -91,33 +87,29 @@ export interface PsiParameters {
 }
 
 /** Every reason a set of `size` distinct identifiers may not enter a PSI, as data. */
-export function checkSetSize(side: 'server' | 'client', size: number, params: PsiParameters): PsiDiagnostic[] {
+export function checkSetSize(side: 'server' | 'client', size: number, params: PsiParameters): Diagnostic[] {
   const min = effectiveMinSetSize(params);
   const max = params.maxSetSize ?? MAX_SET_SIZE;
   if (size < min) {
-    return [{ code: 'PSI_SET_TOO_SMALL', message: `The ${side} set has ${size} distinct identifiers; the rule requires at least ${min}.`, details: { side, size, minSetSize: min } }];
+    const message = `The ${side} set has ${size} distinct identifiers; the rule requires at least ${min}.`;
+    return [diagnostic('PSI_SET_TOO_SMALL', message, 'psi.minSetSize', { side, size, minSetSize: min })];
   }
   if (size > max) {
-    return [{ code: 'PSI_SET_TOO_LARGE', message: `The ${side} set has ${size} distinct identifiers; at most ${max} are allowed.`, details: { side, size, maxSetSize: max } }];
+    const message = `The ${side} set has ${size} distinct identifiers; at most ${max} are allowed.`;
+    return [diagnostic('PSI_SET_TOO_LARGE', message, 'psi maximum set size', { side, size, maxSetSize: max })];
   }
   return [];
 }
 
 /** Every reason the protocol parameters are unusable, collected before psi.js is ever called. */
-export function checkPsiParameters(params: PsiParameters, sizes: { readonly server?: number; readonly client?: number }): PsiDiagnostic[] {
-  const diagnostics: PsiDiagnostic[] = [];
+export function checkPsiParameters(params: PsiParameters, sizes: { readonly server?: number; readonly client?: number }): Diagnostic[] {
+  const diagnostics: Diagnostic[] = [];
   const fpr = params.falsePositiveRate ?? DEFAULT_FALSE_POSITIVE_RATE;
   if (!isValidFalsePositiveRate(fpr)) {
-    diagnostics.push({ code: 'PSI_INVALID_FALSE_POSITIVE_RATE', message: 'The false positive rate must be strictly between 0 and 1.', details: { falsePositiveRate: String(fpr) } });
+    const message = 'The false positive rate must be strictly between 0 and 1.';
+    diagnostics.push(diagnostic('PSI_INVALID_FALSE_POSITIVE_RATE', message, 'psi.falsePositiveRate', { falsePositiveRate: String(fpr) }));
   }
   if (sizes.server !== undefined) diagnostics.push(...checkSetSize('server', sizes.server, params));
   if (sizes.client !== undefined) diagnostics.push(...checkSetSize('client', sizes.client, params));
   return diagnostics;
-}
-
-/** Throws the first diagnostic's code, carrying all of them, or returns when there are none. */
-export function refuseOnDiagnostics(diagnostics: readonly PsiDiagnostic[]): void {
-  const [first] = diagnostics;
-  if (first === undefined) return;
-  throw new UnprocessableError(first.code, first.message, { ...first.details, diagnostics });
 }

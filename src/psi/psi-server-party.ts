@@ -1,9 +1,10 @@
 import { countOf, splitPacked } from './packed-elements.ts';
+import { refuseIf, refusalOf } from '../errors/refused-error.ts';
+import { diagnostic } from '../errors/diagnostic.ts';
 import { encodeResponseMessage, encodeSetupMessage, parseRequestMessage } from './psi-messages.ts';
 import { asParty, mapChunks, sliceBy } from './psi-party-options.ts';
 import type { PsiPartyOptions } from './psi-party-options.ts';
-import { checkSetSize, DEFAULT_FALSE_POSITIVE_RATE, refuseOnDiagnostics } from './psi-rules.ts';
-import { UnprocessableError } from '../errors/cleanroom-error.ts';
+import { checkSetSize, DEFAULT_FALSE_POSITIVE_RATE } from './psi-rules.ts';
 import type { NormalisedIdentifiers } from './identifier-normalisation.ts';
 
 /** How the PSI server member talks to the room (HTTP in the CLI, memory in tests). */
@@ -38,11 +39,10 @@ export async function runPsiServer(
 
     const request = parseRequestMessage(await transport.awaitRequest());
     if (request.revealIntersection !== reveal) {
-      throw new UnprocessableError('PSI_REVEAL_MISMATCH', 'The client asked for a different result than the rule allows.', {
-        requested: request.revealIntersection, allowed: reveal,
-      });
+      const message = 'The client asked for a different result than the rule allows.';
+      throw refusalOf(diagnostic('PSI_REVEAL_MISMATCH', message, 'psi.revealIntersection', { requested: request.revealIntersection, allowed: reveal }));
     }
-    refuseOnDiagnostics(checkSetSize('client', request.size, options));
+    refuseIf(checkSetSize('client', request.size, options));
     const answered = await mapChunks(request.chunks, countOf, (elements) => pool.run('server-process', {
       key, revealIntersection: reveal, elements,
     }), (done, total) => progress('process', done, total));

@@ -1,7 +1,8 @@
-import { ConflictError, ForbiddenError, PayloadTooLargeError, UnprocessableError } from '../errors/cleanroom-error.ts';
+import { diagnostic } from '../errors/diagnostic.ts';
+import { refuseIf, refusalOf } from '../errors/refused-error.ts';
 import { countOf } from './packed-elements.ts';
 import { parseRequestMessage, parseResponseMessage, parseSetupMessage } from './psi-messages.ts';
-import { checkSetSize, MAX_SET_SIZE, refuseOnDiagnostics } from './psi-rules.ts';
+import { checkSetSize, MAX_SET_SIZE } from './psi-rules.ts';
 import type { PsiRule } from './psi-rules.ts';
 
 /**
@@ -75,24 +76,34 @@ type Role = 'server' | 'client';
 
 function requireRole(session: PsiSession, member: string, role: Role, act: string): void {
   if (session.rule[role] !== member) {
-    throw new ForbiddenError('PSI_WRONG_ROLE', `Only the PSI ${role} member may ${act}.`, { sessionId: session.id, role });
+    throw refusalOf(diagnostic('PSI_WRONG_ROLE', `Only the PSI ${role} member may ${act}.`, `psi.${role}`, { sessionId: session.id, role }));
   }
 }
 
 function requireLive(session: PsiSession, now: number, expected: readonly PsiSessionState[], act: string): PsiSession {
   const current = atTime(session, now);
   if (current.state === 'expired') {
-    throw new ConflictError('PSI_SESSION_EXPIRED', 'The PSI session has expired; open a new one.', { sessionId: session.id });
+    const message = 'The PSI session has expired; open a new one.';
+    throw refusalOf(diagnostic('PSI_SESSION_EXPIRED', message, 'psi.sessionTtlSeconds', { sessionId: session.id }));
   }
   if (!expected.includes(current.state)) {
-    throw new ConflictError('PSI_WRONG_STEP', `The PSI session cannot ${act} in state ${current.state}.`, { sessionId: session.id, state: current.state });
+    const message = `The PSI session cannot ${act} in state ${current.state}.`;
+    throw refusalOf(diagnostic('PSI_WRONG_STEP', message, STEPS, { sessionId: session.id, state: current.state }));
   }
   return current;
 }
 
+/** The order of a session's steps, as the rule a wrong step breaks. */
+const STEPS = 'psi steps: setup, request, response, read';
+
+const missing = (session: PsiSession, kind: PsiMessageKind) =>
+  refusalOf(diagnostic('PSI_WRONG_STEP', `The PSI session holds no ${kind}.`, STEPS, { sessionId: session.id }));
+
 function requireSize(bytes: Uint8Array): void {
   const limit = maxMessageBytes();
-  if (bytes.length > limit) throw new PayloadTooLargeError('PSI_MESSAGE_TOO_LARGE', 'The PSI message is too large.', { bytes: bytes.length, limit });
+  if (bytes.length > limit) {
+    throw refusalOf(diagnostic('PSI_MESSAGE_TOO_LARGE', 'The PSI message is too large.', 'psi message size', { bytes: bytes.length, limit }));
+  }
 }
 
 const sizeRule = (rule: PsiRule) => ({ minSetSize: rule.minSetSize });
@@ -119,7 +130,7 @@ export function postSetup(session: PsiSession, member: string, bytes: Uint8Array
   const current = admitPost(session, member, 'setup', now);
   requireSize(bytes);
   const serverSetSize = countOf(parseSetupMessage(bytes).elements);
-  refuseOnDiagnostics(checkSetSize('server', serverSetSize, sizeRule(current.rule)));
+  refuseIf(checkSetSize('server', serverSetSize, sizeRule(current.rule)));
   return { ...current, state: 'setup-posted', setup: bytes, serverSetSize };
 }
 
@@ -129,11 +140,11 @@ export function postRequest(session: PsiSession, member: string, bytes: Uint8Arr
   requireSize(bytes);
   const request = parseRequestMessage(bytes);
   if (request.revealIntersection !== current.rule.revealIntersection) {
-    throw new UnprocessableError('PSI_REVEAL_MISMATCH', 'The request asks for a different result than the rule allows.', {
-      requested: request.revealIntersection, allowed: current.rule.revealIntersection,
-    });
+    const message = 'The request asks for a different result than the rule allows.';
+    const data = { requested: request.revealIntersection, allowed: current.rule.revealIntersection };
+    throw refusalOf(diagnostic('PSI_REVEAL_MISMATCH', message, 'psi.revealIntersection', data));
   }
-  refuseOnDiagnostics(checkSetSize('client', request.size, sizeRule(current.rule)));
+  refuseIf(checkSetSize('client', request.size, sizeRule(current.rule)));
   return { ...current, state: 'request-posted', request: bytes, clientSetSize: request.size };
 }
 
@@ -141,7 +152,7 @@ export function postRequest(session: PsiSession, member: string, bytes: Uint8Arr
 export function postResponse(session: PsiSession, member: string, bytes: Uint8Array, now: number): PsiSession {
   const current = admitPost(session, member, 'response', now);
   requireSize(bytes);
-  if (current.request === undefined) throw new ConflictError('PSI_WRONG_STEP', 'The PSI session holds no request.', { sessionId: session.id });
+  if (current.request === undefined) throw missing(session, 'request');
   parseResponseMessage(bytes, parseRequestMessage(current.request));
   return { ...current, state: 'response-posted', response: bytes };
 }
@@ -150,7 +161,7 @@ export function postResponse(session: PsiSession, member: string, bytes: Uint8Ar
 export function readSetup(session: PsiSession, member: string, now: number): Uint8Array {
   requireRole(session, member, 'client', 'read the setup');
   const current = requireLive(session, now, ['setup-posted', 'request-posted', 'response-posted', 'done'], 'hand out the setup');
-  if (current.setup === undefined) throw new ConflictError('PSI_WRONG_STEP', 'The PSI session holds no setup.', { sessionId: session.id });
+  if (current.setup === undefined) throw missing(session, 'setup');
   return current.setup;
 }
 
@@ -158,7 +169,7 @@ export function readSetup(session: PsiSession, member: string, now: number): Uin
 export function readRequest(session: PsiSession, member: string, now: number): Uint8Array {
   requireRole(session, member, 'server', 'read the request');
   const current = requireLive(session, now, ['request-posted'], 'hand out the request');
-  if (current.request === undefined) throw new ConflictError('PSI_WRONG_STEP', 'The PSI session holds no request.', { sessionId: session.id });
+  if (current.request === undefined) throw missing(session, 'request');
   return current.request;
 }
 
@@ -169,7 +180,7 @@ export function readRequest(session: PsiSession, member: string, now: number): U
 export function readResponse(session: PsiSession, member: string, now: number): { session: PsiSession; bytes: Uint8Array } {
   requireRole(session, member, 'client', 'read the response');
   const current = requireLive(session, now, ['response-posted', 'done'], 'hand out the response');
-  if (current.response === undefined) throw new ConflictError('PSI_WRONG_STEP', 'The PSI session holds no response.', { sessionId: session.id });
+  if (current.response === undefined) throw missing(session, 'response');
   const { request: _request, ...rest } = current;
   return { session: { ...rest, state: 'done' }, bytes: current.response };
 }

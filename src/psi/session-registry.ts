@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { ForbiddenError, NotFoundError } from '../errors/cleanroom-error.ts';
+import { NotFoundError } from '../errors/cleanroom-error.ts';
+import { diagnostic } from '../errors/diagnostic.ts';
+import { refusalOf } from '../errors/refused-error.ts';
 import * as machine from './psi-session.ts';
 import type { PsiMessageKind, PsiSession, PsiSessionView } from './psi-session.ts';
 import type { PsiRule } from './psi-rules.ts';
@@ -32,7 +34,8 @@ export class PsiSessionRegistry {
    */
   create(collaborationId: string, rule: PsiRule, member: string): PsiSession {
     if (member !== rule.server && member !== rule.client) {
-      throw new ForbiddenError('PSI_NOT_A_PARTY', 'Only the PSI server or client member may open a session.', { collaborationId });
+      const message = 'Only the PSI server or client member may open a session.';
+      throw refusalOf(diagnostic('PSI_NOT_A_PARTY', message, 'psi.server and psi.client', { collaborationId }));
     }
     return machine.openPsiSession(this.#newId(), collaborationId, rule, this.#clock());
   }

@@ -3,7 +3,9 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { InvalidInputError, UnprocessableError } from '../errors/cleanroom-error.ts';
+import { UnprocessableError } from '../errors/cleanroom-error.ts';
+import { diagnostic } from '../errors/diagnostic.ts';
+import { refusalOf } from '../errors/refused-error.ts';
 import type { CleanroomError } from '../errors/cleanroom-error.ts';
 import { PEER_INPUT_TASKS } from './psi-tasks.ts';
 import type { PsiTaskReply, PsiTaskRequest, PsiTasks, PsiTaskType } from './psi-tasks.ts';
@@ -50,7 +52,8 @@ function resolveTsxEsmApi(): string {
 function failure(type: PsiTaskType, reason: string): CleanroomError {
   // A peer's bytes can pass framing yet hold points psi.js rejects: that is the peer's malformed message.
   if (PEER_INPUT_TASKS.has(type)) {
-    return new InvalidInputError('PSI_MALFORMED_MESSAGE', 'The PSI message could not be processed.', { reason: 'rejected by the PSI engine' });
+    const message = 'The PSI message could not be processed.';
+    return refusalOf(diagnostic('PSI_MALFORMED_MESSAGE', message, 'psi.js message format', { reason: 'rejected by the PSI engine' }));
   }
   return new UnprocessableError('PSI_ENGINE_FAILURE', 'The PSI engine failed on validated input.', { task: type, reason });
 }

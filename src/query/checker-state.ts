@@ -1,6 +1,6 @@
 import type { Collaboration } from '../policy/collaboration.ts';
 import type { ColumnClass } from '../policy/policy-document.ts';
-import type { Diagnostic, DiagnosticCode } from '../errors/diagnostic.ts';
+import { diagnostic, type Diagnostic, type QueryDiagnosticCode } from '../errors/diagnostic.ts';
 import { positionOf } from './source-position.ts';
 import type { RewriteEdit } from './rewrite-edits.ts';
 import type { ColumnInfo, ColumnOrigin } from './scope.ts';
@@ -31,9 +31,9 @@ export class CheckerState {
   constructor(readonly collaboration: Collaboration, private readonly sql: string, readonly parameterTypes: ReadonlyMap<string, SqlType> = new Map()) {}
 
   /** Records a refusal with its rule and the position of `node` in the SQL. */
-  refuse(code: DiagnosticCode, message: string, node: SqlNode | undefined, extra: { rule?: string; dataset?: string; column?: string } = {}): void {
-    const position = positionOf(this.sql, node?.query_location);
-    this.diagnostics.push({ code, message, rule: extra.rule ?? 'deny-by-default', ...(extra.dataset ? { dataset: extra.dataset } : {}), ...(extra.column ? { column: extra.column } : {}), ...(position ? { position } : {}) });
+  refuse(code: QueryDiagnosticCode, message: string, node: SqlNode | undefined, extra: { rule?: string; dataset?: string; column?: string } = {}): void {
+    const data = { ...(extra.dataset ? { dataset: extra.dataset } : {}), ...(extra.column ? { column: extra.column } : {}) };
+    this.diagnostics.push(diagnostic(code, message, extra.rule ?? 'deny-by-default', data, positionOf(this.sql, node?.query_location)));
   }
 
   /** Records that the query reads a column (for the officer's report). */

@@ -1,5 +1,5 @@
 import type { Collaboration } from '../policy/collaboration.ts';
-import type { Diagnostic } from '../errors/diagnostic.ts';
+import { diagnostic, type Diagnostic } from '../errors/diagnostic.ts';
 import { positionOf } from './source-position.ts';
 import type { CheckedRelease } from './query-checker.ts';
 import { postProcessingProblem, shapeKey } from './dp-post-processing.ts';
@@ -38,8 +38,7 @@ export interface DpShape {
 export function dpShape(collaboration: Collaboration, sql: string, tree: SqlNode, release: CheckedRelease): { ok: true; shape: DpShape } | { ok: false; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const refuse = (message: string, node?: SqlNode, rule = 'DP subset') => {
-    const position = positionOf(sql, node?.query_location);
-    diagnostics.push({ code: 'DP_NOT_SUPPORTED', message, rule, ...(position ? { position } : {}) });
+    diagnostics.push(diagnostic('DP_NOT_SUPPORTED', message, rule, {}, positionOf(sql, node?.query_location)));
   };
   const datasets = [...release.datasets];
   for (const name of datasets) {

@@ -1,6 +1,6 @@
 import type { Collaboration } from '../policy/collaboration.ts';
 import type { AggregateName, ColumnClass } from '../policy/policy-document.ts';
-import type { Diagnostic } from '../errors/diagnostic.ts';
+import { diagnostic, type Diagnostic } from '../errors/diagnostic.ts';
 import { positionOf } from './source-position.ts';
 import { QueryChecker, type CheckedRelease } from './query-checker.ts';
 import { dpShape, type DpShape } from './dp-shape.ts';
@@ -30,10 +30,7 @@ export type QueryPlan =
   | { readonly ok: true; readonly mode: 'dp'; readonly tree: SqlNode; readonly dp: DpShape; readonly limit?: number; readonly report: QueryReport }
   | { readonly ok: false; readonly diagnostics: readonly Diagnostic[] };
 
-/**
- * parse → check → rewrite, pure: from DuckDB's serialized parse tree to the tree the room runs.
- * Nothing is executed here; the caller deserializes and runs the tree, or shows it (dry run).
- */
+/** How a query is planned: ad hoc or a template, its mode, and what the room knows of the tables. */
 export interface PlanOptions {
   readonly adHoc: boolean;
   readonly mode?: 'threshold' | 'dp';
@@ -43,26 +40,29 @@ export interface PlanOptions {
   readonly parameterTypes?: ReadonlyMap<string, SqlType>;
 }
 
+/**
+ * parse → check → rewrite, pure: from DuckDB's serialized parse tree to the tree the room runs.
+ * Nothing is executed here; the caller deserializes and runs the tree, or shows it (dry run).
+ */
+const NOT_A_SELECT = 'Only a single SELECT is allowed: no COPY, ATTACH, INSTALL, SET, PRAGMA, CREATE, INSERT or other statements.';
+
 export function planQuery(collaboration: Collaboration, sql: string, serialized: SerializedSql, options: PlanOptions): QueryPlan {
   if (serialized.error && serialized.error_type === UNREPRESENTABLE) {
-    return { ok: false, diagnostics: [{ code: 'CONSTRUCT_NOT_ALLOWED', message: 'The query holds a number past the range of DOUBLE (such as 1e400), which the room cannot represent.', rule: 'single SELECT' }] };
+    const message = 'The query holds a number past the range of DOUBLE (such as 1e400), which the room cannot represent.';
+    return { ok: false, diagnostics: [diagnostic('CONSTRUCT_NOT_ALLOWED', message, 'single SELECT', {})] };
   }
   if (serialized.error) {
     const nonSelect = /only select/i.test(serialized.error_message ?? '');
     const position = positionOf(sql, Number(serialized.position));
-    return {
-      ok: false,
-      diagnostics: [{
-        code: nonSelect ? 'NOT_A_SELECT' : 'SQL_PARSE_ERROR',
-        message: nonSelect ? 'Only a single SELECT is allowed: no COPY, ATTACH, INSTALL, SET, PRAGMA, CREATE, INSERT or other statements.' : `DuckDB could not parse the query: ${serialized.error_message ?? 'syntax error'}`,
-        rule: 'single SELECT',
-        ...(position ? { position } : {}),
-      }],
-    };
+    const refused = nonSelect
+      ? diagnostic('NOT_A_SELECT', NOT_A_SELECT, 'single SELECT', {}, position)
+      : diagnostic('SQL_PARSE_ERROR', `DuckDB could not parse the query: ${serialized.error_message ?? 'syntax error'}`, 'single SELECT', {}, position);
+    return { ok: false, diagnostics: [refused] };
   }
   const statements = serialized.statements ?? [];
   if (statements.length !== 1) {
-    return { ok: false, diagnostics: [{ code: 'MULTIPLE_STATEMENTS', message: `Send exactly one SELECT; this text holds ${statements.length} statements.`, rule: 'single SELECT' }] };
+    const message = `Send exactly one SELECT; this text holds ${statements.length} statements.`;
+    return { ok: false, diagnostics: [diagnostic('MULTIPLE_STATEMENTS', message, 'single SELECT', {})] };
   }
   // Frozen: checking and rewriting read the parsed tree and build new ones; nothing may edit it.
   const tree = deepFreeze((statements[0] as { node: SqlNode }).node);
@@ -70,23 +70,29 @@ export function planQuery(collaboration: Collaboration, sql: string, serialized:
   const release = checker.checkRelease(tree);
   const diagnostics = [...checker.diagnostics];
   if (release && options.adHoc && release.parameters.size > 0) {
-    diagnostics.push({ code: 'CONSTRUCT_NOT_ALLOWED', message: `Ad hoc SQL takes no $parameters (${[...release.parameters].join(', ')}); parameters belong to approved templates.`, rule: 'ad hoc queries' });
+    const message = `Ad hoc SQL takes no $parameters (${[...release.parameters].join(', ')}); parameters belong to approved templates.`;
+    diagnostics.push(diagnostic('CONSTRUCT_NOT_ALLOWED', message, 'ad hoc queries', {}));
   }
   if (release && options.adHoc) {
     for (const name of release.datasets) {
       if (!collaboration.datasets.get(name)?.rules.adHocQueries) {
-        diagnostics.push({ code: 'AD_HOC_NOT_ALLOWED', message: `The owner of ${name} allows only approved templates, not ad hoc SQL.`, rule: `datasets.${name}.rules.adHocQueries`, dataset: name });
+        const message = `The owner of ${name} allows only approved templates, not ad hoc SQL.`;
+        diagnostics.push(diagnostic('AD_HOC_NOT_ALLOWED', message, `datasets.${name}.rules.adHocQueries`, { dataset: name }));
       }
     }
   }
   if (release && options.mode !== 'dp') {
     for (const name of release.datasets) {
       if (collaboration.datasets.get(name)?.rules.dp?.required) {
-        diagnostics.push({ code: 'DP_REQUIRED', message: `The owner of ${name} requires differential privacy: send the query with "dp": { "epsilon": … }.`, rule: `datasets.${name}.rules.dp.required`, dataset: name });
+        const message = `The owner of ${name} requires differential privacy: send the query with "dp": { "epsilon": … }.`;
+        diagnostics.push(diagnostic('DP_REQUIRED', message, `datasets.${name}.rules.dp.required`, { dataset: name }));
       }
     }
   }
-  if (!release || diagnostics.length > 0) return { ok: false, diagnostics: diagnostics.length > 0 ? diagnostics : [{ code: 'CONSTRUCT_NOT_ALLOWED', message: 'The query could not be checked.', rule: 'deny-by-default' }] };
+  if (!release || diagnostics.length > 0) {
+    const unchecked = diagnostic('CONSTRUCT_NOT_ALLOWED', 'The query could not be checked.', 'deny-by-default', {});
+    return { ok: false, diagnostics: diagnostics.length > 0 ? diagnostics : [unchecked] };
+  }
 
   const datasets = [...release.datasets].map((d) => collaboration.datasets.get(d)).filter((d) => d !== undefined);
   const strictest = datasets.reduce((a, b) => (b.rules.minGroupSize > a.rules.minGroupSize ? b : a));

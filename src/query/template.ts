@@ -1,8 +1,8 @@
 import { contentHash } from '../crypto/hashing.ts';
-import { InvalidInputError } from '../errors/cleanroom-error.ts';
 import type { BoundParameter, ScalarParameterType } from '../store/bound-parameters.ts';
 import { fromTypeName, type SqlType } from './sql-types.ts';
-import { compileValidator, describeProblems } from '../validation/json-validator.ts';
+import { compileValidator, invalidValue } from '../validation/json-validator.ts';
+import { documentRefused } from '../errors/refused-error.ts';
 
 export type ScalarSpec =
   | { readonly type: 'string'; readonly maxLength?: number; readonly pattern?: string }
@@ -97,7 +97,7 @@ export function bindParameters(doc: TemplateDocument, values: unknown): Record<s
   const validate = compileValidator<Record<string, unknown>>({ type: 'object', additionalProperties: false, required: Object.keys(doc.parameters), properties });
   const checked = validate(values ?? {});
   if (!checked.ok) {
-    throw new InvalidInputError('TEMPLATE_PARAMETERS_INVALID', `Parameters for template ${doc.name} are invalid:\n${describeProblems(checked.problems)}`, { problems: checked.problems });
+    throw documentRefused('TEMPLATE_PARAMETERS_INVALID', `Parameters for template ${doc.name} are invalid:`, checked.diagnostics);
   }
   const bound: Record<string, BoundParameter> = {};
   for (const [name, spec] of Object.entries(doc.parameters)) {
@@ -105,7 +105,9 @@ export function bindParameters(doc: TemplateDocument, values: unknown): Record<s
     const scalarSpec = spec.type === 'list' ? spec.items : spec;
     const items = spec.type === 'list' ? (value as unknown[]) : [value];
     if (!items.every((v) => dateInBounds(v, scalarSpec))) {
-      throw new InvalidInputError('TEMPLATE_PARAMETERS_INVALID', `Parameter ${name} is outside its allowed date range.`, { parameter: name, minimum: (scalarSpec as { minimum?: string }).minimum, maximum: (scalarSpec as { maximum?: string }).maximum });
+      const { minimum, maximum } = scalarSpec as { minimum?: string; maximum?: string };
+      const outside = invalidValue(`/${name}`, 'is outside its allowed date range', `parameters.${name}: ${minimum ?? '…'} to ${maximum ?? '…'}`);
+      throw documentRefused('TEMPLATE_PARAMETERS_INVALID', `Parameter ${name} is outside its allowed date range:`, [outside], { parameter: name, minimum, maximum });
     }
     bound[name] = spec.type === 'list'
       ? { type: 'LIST', itemType: DUCKDB_TYPE[spec.items.type], values: value as (string | number)[] }
@@ -127,10 +129,11 @@ export function parseTemplateFile(fileText: string, file: string): TemplateDocum
     header = undefined;
   }
   if (!match || typeof header !== 'object' || header === null) {
-    throw new InvalidInputError('TEMPLATE_FILE_INVALID', `${file} must start with a /* { JSON header } */ comment followed by the SQL.`, { file });
+    const layout = invalidValue('/', 'must start with a /* { JSON header } */ comment followed by the SQL', 'template file layout');
+    throw documentRefused('TEMPLATE_FILE_INVALID', `${file}:`, [layout], { file });
   }
   const doc = { ...(header as object), sql: (match[2] as string).trim() };
   const checked = validateTemplateDocument(doc);
-  if (!checked.ok) throw new InvalidInputError('TEMPLATE_FILE_INVALID', `${file}:\n${describeProblems(checked.problems)}`, { file, problems: checked.problems });
+  if (!checked.ok) throw documentRefused('TEMPLATE_FILE_INVALID', `${file}:`, checked.diagnostics, { file });
   return checked.value;
 }

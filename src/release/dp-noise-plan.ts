@@ -1,5 +1,6 @@
 import type { Collaboration } from '../policy/collaboration.ts';
-import { planDpAggregates, type DpPlan } from '../privacy/index.ts';
+import { refuseIf } from '../errors/refused-error.ts';
+import { dpRequestProblems, planDpAggregates, type DpPlan, type DpQueryRequest } from '../privacy/index.ts';
 import type { DpShape } from '../query/dp-shape.ts';
 
 export interface DpRequest {
@@ -26,7 +27,7 @@ function settingsFor(collaboration: Collaboration, datasets: readonly string[], 
 export function planDpNoise(collaboration: Collaboration, shape: DpShape, request: DpRequest): DpPlan {
   const settings = settingsFor(collaboration, shape.datasets, request);
   const global = shape.groupCount === 0;
-  return planDpAggregates({
+  const dpRequest: DpQueryRequest = {
     mechanism: settings.mechanism,
     epsilon: request.epsilon,
     delta: settings.delta,
@@ -36,6 +37,12 @@ export function planDpNoise(collaboration: Collaboration, shape: DpShape, reques
       alias: a.alias, kind: a.kind,
       ...(a.metric ? { clamp: { lower: a.metric.clamp[0], upper: a.metric.clamp[1] }, metricType: a.metric.integer ? 'integer' as const : 'real' as const } : {}),
     })),
-    limits: { maxEpsilonPerQuery: settings.maxEpsilonPerQuery, maxDeltaPerQuery: settings.maxDelta },
-  });
+    limits: {
+      maxEpsilonPerQuery: settings.maxEpsilonPerQuery,
+      maxDeltaPerQuery: settings.maxDelta,
+      rule: shape.datasets.map((d) => `datasets.${d}.rules.dp`).join(' and '),
+    },
+  };
+  refuseIf(dpRequestProblems(dpRequest));
+  return planDpAggregates(dpRequest);
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { checkBudget, type PrivacyCost } from '../privacy/index.ts';
-import { TooManyRequestsError } from '../errors/cleanroom-error.ts';
+import { refusalOf } from '../errors/refused-error.ts';
 import type { Collaboration } from '../policy/collaboration.ts';
 import type { DpRules } from '../policy/policy-document.ts';
 import type { StateTx } from '../store/state-db.ts';
@@ -70,12 +70,9 @@ export async function chargeBudgets(room: Room, collaboration: Collaboration, me
       const dp = collaboration.datasets.get(name)?.rules.dp as DpRules;
       const start = periodStart(dp.budget.period, now);
       const spent = await spentIn((sql, p) => tx.all(sql, p as (string | number)[]), collaboration.id, member, name, start);
-      const verdict = checkBudget({ limit: limitOf(dp), spent, cost });
-      if (!verdict.ok) {
-        throw new TooManyRequestsError(verdict.error.code, `${verdict.error.message} (dataset ${name}, ${dp.budget.period} budget)`, {
-          ...verdict.error.details, dataset: name, period: dp.budget.period, periodStart: start, rule: `datasets.${name}.rules.dp.budget`,
-        });
-      }
+      const scope = { dataset: name, period: dp.budget.period, periodStart: start, rule: `datasets.${name}.rules.dp.budget` };
+      const verdict = checkBudget({ limit: limitOf(dp), spent, cost, scope });
+      if (!verdict.ok) throw refusalOf(verdict.diagnostic);
       const limit = limitOf(dp);
       remaining[name] = { epsilon: Math.max(0, limit.epsilon - verdict.spentAfter.epsilon), delta: Math.max(0, limit.delta - verdict.spentAfter.delta) };
       await tx.run('INSERT INTO budget_charges VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',

@@ -6,7 +6,8 @@ import { ConflictError, ForbiddenError, NotFoundError, UnprocessableError } from
 import type { Collaboration, Principal } from '../policy/collaboration.ts';
 import type { QueryReport } from '../query/query-plan.ts';
 import { approvalSigningBytes, parameterTypes, parseTemplateFile, templateHash, validateTemplateDocument, type TemplateDocument } from '../query/template.ts';
-import { describeProblems } from '../validation/json-validator.ts';
+import { invalidValue } from '../validation/json-validator.ts';
+import { documentRefused } from '../errors/refused-error.ts';
 import { planThroughParser, type PlannedQuery } from '../release/plan-query.ts';
 import type { Room } from './room.ts';
 
@@ -83,14 +84,20 @@ export async function listTemplates(room: Room, collaboration: Collaboration): P
 export async function proposeTemplate(room: Room, collaboration: Collaboration, proposer: Principal | 'room', value: unknown): Promise<TemplateStatus> {
   if (proposer !== 'room') room.requireRole(proposer, 'analyst', 'propose a template');
   const checked = validateTemplateDocument(value);
-  if (!checked.ok) throw new UnprocessableError('TEMPLATE_INVALID', `The template is invalid:\n${describeProblems(checked.problems)}`, { problems: checked.problems });
+  if (!checked.ok) throw documentRefused('TEMPLATE_INVALID', 'The template is invalid:', checked.diagnostics);
   const document = checked.value;
-  if (document.collaboration !== collaboration.id) throw new UnprocessableError('TEMPLATE_INVALID', `The template names collaboration "${document.collaboration}", not "${collaboration.id}".`);
+  if (document.collaboration !== collaboration.id) {
+    const message = `names collaboration "${document.collaboration}", not "${collaboration.id}"`;
+    throw documentRefused('TEMPLATE_INVALID', 'The template is invalid:', [invalidValue('/collaboration', message, 'a template belongs to its collaboration')]);
+  }
   const planned = await planThroughParser(room.releaseContext(), collaboration, document.sql, { adHoc: false, mode: 'threshold', parameterTypes: parameterTypes(document) });
   const declared = new Set(Object.keys(document.parameters));
   const used = new Set(planned.report.parameters);
   const mismatch = [...used].filter((p) => !declared.has(p)).concat([...declared].filter((p) => !used.has(p)));
-  if (mismatch.length > 0) throw new UnprocessableError('TEMPLATE_INVALID', `Declared parameters and $parameters in the SQL differ: ${mismatch.join(', ')}.`, { parameters: mismatch });
+  if (mismatch.length > 0) {
+    const problems = mismatch.map((p) => invalidValue(`/parameters/${p}`, declared.has(p) ? 'is declared but the SQL never uses it' : `is used in the SQL as $${p} but not declared`, 'declared parameters = $parameters in the SQL'));
+    throw documentRefused('TEMPLATE_INVALID', `Declared parameters and $parameters in the SQL differ: ${mismatch.join(', ')}.`, problems, { parameters: mismatch });
+  }
   const hash = templateHash(document);
   const actor = proposer === 'room' ? 'room' : proposer.id;
   await room.state.write(async (tx) => {

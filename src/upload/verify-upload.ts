@@ -3,7 +3,7 @@ import type { OpenedEnvelope } from '../crypto/envelope-reader.ts';
 import { verify } from '../crypto/signatures.ts';
 import { ConflictError, ForbiddenError, UnprocessableError } from '../errors/cleanroom-error.ts';
 import type { Dataset, Principal } from '../policy/collaboration.ts';
-import { describeProblems } from '../validation/json-validator.ts';
+import { documentRefused } from '../errors/refused-error.ts';
 import { manifestSigningBytes, validateManifest, type UploadManifest } from './manifest.ts';
 
 export interface UploadExpectation {
@@ -24,7 +24,7 @@ export interface UploadExpectation {
 export function verifyUpload(opened: OpenedEnvelope, expected: UploadExpectation): UploadManifest {
   const checked = validateManifest(opened.trailer.manifest);
   if (!checked.ok) {
-    throw new UnprocessableError('UPLOAD_MANIFEST_INVALID', `The upload manifest is invalid:\n${describeProblems(checked.problems)}`, { problems: checked.problems });
+    throw documentRefused('UPLOAD_MANIFEST_INVALID', 'The upload manifest is invalid:', checked.diagnostics);
   }
   const manifest = checked.value;
   const signature = fromBase64(opened.trailer.signature, 64);

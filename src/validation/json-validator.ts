@@ -1,13 +1,12 @@
 import { Ajv2020, type ErrorObject } from 'ajv/dist/2020.js';
 import * as addFormatsModule from 'ajv-formats';
+import { diagnostic, type Diagnostic } from '../errors/diagnostic.ts';
 
-/** One problem with a JSON document: where (RFC 6901 pointer) and what, as a sentence. */
-export interface ValidationProblem {
-  readonly pointer: string;
-  readonly message: string;
-}
-
-export type Validator<T> = (value: unknown) => { ok: true; value: T } | { ok: false; problems: ValidationProblem[] };
+/**
+ * A validated document, or every problem with it as INVALID_VALUE diagnostics: where (RFC 6901
+ * pointer, in `data.pointer`), what (a sentence), and the schema rule that refused it.
+ */
+export type Validator<T> = (value: unknown) => { ok: true; value: T } | { ok: false; diagnostics: Diagnostic[] };
 
 // ajv-formats is CommonJS whose `default` is the plugin; under nodenext the namespace holds it.
 const addFormats = addFormatsModule.default.default;
@@ -15,7 +14,7 @@ const addFormats = addFormatsModule.default.default;
 const ajv = new Ajv2020({ allErrors: true, strict: true, useDefaults: false });
 addFormats(ajv);
 
-function sentence(error: ErrorObject): ValidationProblem {
+function sentence(error: ErrorObject): Diagnostic {
   const params = error.params as Record<string, unknown>;
   let pointer = error.instancePath || '';
   let message = error.message ?? 'is invalid';
@@ -37,7 +36,7 @@ function sentence(error: ErrorObject): ValidationProblem {
     default:
       break;
   }
-  return { pointer: pointer || '/', message };
+  return diagnostic('INVALID_VALUE', message, `schema ${error.schemaPath}`, { pointer: pointer || '/' });
 }
 
 /** Compiles a JSON Schema (draft 2020-12) into a validator that reports every problem at once. */
@@ -46,16 +45,16 @@ export function compileValidator<T>(schema: object): Validator<T> {
   return (value) => {
     if (validate(value)) return { ok: true, value: value as T };
     const seen = new Set<string>();
-    const problems = (validate.errors ?? []).map(sentence).filter((p) => {
-      const key = `${p.pointer} ${p.message}`;
+    const diagnostics = (validate.errors ?? []).map(sentence).filter((d) => {
+      const key = `${d.code === 'INVALID_VALUE' ? d.data.pointer : ''} ${d.message}`;
       if (seen.has(key)) return false;
       seen.add(key);
       return true;
     });
-    return { ok: false, problems };
+    return { ok: false, diagnostics };
   };
 }
 
-/** Formats problems as lines a person can act on: `/datasets/0/columns/2/class: must be one of …`. */
-export const describeProblems = (problems: readonly ValidationProblem[]): string =>
-  problems.map((p) => `${p.pointer}: ${p.message}`).join('\n');
+/** An INVALID_VALUE diagnostic for a check the schema cannot state (cross-field rules). */
+export const invalidValue = (pointer: string, message: string, rule: string): Diagnostic =>
+  diagnostic('INVALID_VALUE', message, rule, { pointer });

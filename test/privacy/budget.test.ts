@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TooManyRequestsError } from '../../src/errors/cleanroom-error.ts';
+import { refusalOf } from '../../src/errors/refused-error.ts';
 import { checkBudget } from '../../src/privacy/budget.ts';
 
 describe('budget arithmetic (basic composition)', () => {
@@ -14,7 +14,7 @@ describe('budget arithmetic (basic composition)', () => {
     let spent = { epsilon: 0, delta: 0 };
     for (let i = 0; i < 10; i += 1) {
       const check = checkBudget({ limit, spent, cost: { epsilon: 0.1, delta: 0 } });
-      if (!check.ok) throw check.error;
+      if (!check.ok) throw new Error(check.diagnostic.message);
       spent = check.spentAfter;
     }
     expect(checkBudget({ limit, spent, cost: { epsilon: 1e-6, delta: 0 } }).ok).toBe(false);
@@ -23,10 +23,10 @@ describe('budget arithmetic (basic composition)', () => {
   it('refuses an overspend of epsilon with DP_BUDGET_EXHAUSTED and the remaining budget', () => {
     const check = checkBudget({ limit, spent: { epsilon: 0.9, delta: 0 }, cost: { epsilon: 0.2, delta: 0 } });
     if (check.ok) throw new Error('expected a refusal');
-    expect(check.error).toBeInstanceOf(TooManyRequestsError);
-    expect(check.error.status).toBe(429);
-    expect(check.error.code).toBe('DP_BUDGET_EXHAUSTED');
-    expect((check.error.details.remaining as { epsilon: number }).epsilon).toBeCloseTo(0.1, 12);
+    expect(check.diagnostic.code).toBe('DP_BUDGET_EXHAUSTED');
+    expect(refusalOf(check.diagnostic).status).toBe(429);
+    expect(check.diagnostic.data.remaining.epsilon).toBeCloseTo(0.1, 12);
+    expect(check.diagnostic.data.requested).toEqual({ epsilon: 0.2, delta: 0 });
   });
 
   it('refuses an overspend of delta even when epsilon is left', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidInputError } from '../../src/errors/cleanroom-error.ts';
+import { RefusedError } from '../../src/errors/refused-error.ts';
 import { privacyParameterProblems, validatePrivacyParameters } from '../../src/privacy/dp-parameters.ts';
 import { gaussianMechanism, laplaceMechanism } from '../../src/privacy/mechanisms.ts';
 import { seededRandomSource } from '../support/seeded-random-source.ts';
@@ -33,21 +33,24 @@ describe('epsilon and delta validation', () => {
     expect(codes({ epsilon: 1, delta: 0, deltaRequiredBy: ['the Gaussian mechanism'] })).toEqual(['DP_DELTA_REQUIRED']);
   });
 
-  it('collects every problem and throws one InvalidInputError naming the first', () => {
+  it('collects every problem and throws one refusal naming the first', () => {
     try {
       validatePrivacyParameters({ epsilon: -1, delta: 2, limits });
       throw new Error('expected a refusal');
     } catch (error) {
-      expect(error).toBeInstanceOf(InvalidInputError);
-      const invalid = error as InvalidInputError;
+      expect(error).toBeInstanceOf(RefusedError);
+      const invalid = error as RefusedError;
       expect(invalid.code).toBe('DP_INVALID_EPSILON');
-      expect((invalid.details.problems as { code: string }[]).map((p) => p.code)).toEqual(['DP_INVALID_EPSILON', 'DP_INVALID_DELTA']);
+      expect(invalid.status).toBe(400);
+      expect(invalid.details['epsilon']).toBe(-1);
+      expect(invalid.diagnostics.map((p) => p.code)).toEqual(['DP_INVALID_EPSILON', 'DP_INVALID_DELTA']);
+      expect((invalid.details['diagnostics'] as { data: unknown }[])[1]?.data).toEqual({ delta: 2 });
     }
   });
 
   it('guards the mechanisms themselves', () => {
     const random = seededRandomSource(1);
-    expect(() => laplaceMechanism({ value: 1, l1Sensitivity: 1, epsilon: 0, random })).toThrow(InvalidInputError);
+    expect(() => laplaceMechanism({ value: 1, l1Sensitivity: 1, epsilon: 0, random })).toThrow(RefusedError);
     expect(() => laplaceMechanism({ value: 1, l1Sensitivity: -1, epsilon: 1, random })).toThrow(/l1Sensitivity/);
     expect(() => gaussianMechanism({ value: 1, l2Sensitivity: 1, epsilon: 1, delta: 0, random })).toThrow(/delta must be greater than 0/);
     expect(() => laplaceMechanism({ value: 1.5, l1Sensitivity: 1, epsilon: 1, random, domain: 'integer' })).toThrow(/integer/);

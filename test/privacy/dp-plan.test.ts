@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidInputError } from '../../src/errors/cleanroom-error.ts';
+import { RefusedError } from '../../src/errors/refused-error.ts';
 import type { DpQueryRequest } from '../../src/privacy/dp-plan.ts';
 import { planDpAggregates } from '../../src/privacy/dp-plan.ts';
 import { releaseDpGroups } from '../../src/privacy/dp-release.ts';
@@ -98,7 +98,7 @@ describe('planDpAggregates: budget split and noise parameters', () => {
     expect(p.cost).toEqual({ epsilonSpent: 1.2, deltaSpent: 1e-6 });
   });
 
-  it('collects every problem of a bad request into one InvalidInputError', () => {
+  it('collects every problem of a bad request into one refusal (400, the first code)', () => {
     try {
       plan({
         epsilon: 9,
@@ -112,8 +112,10 @@ describe('planDpAggregates: budget split and noise parameters', () => {
       });
       throw new Error('expected a refusal');
     } catch (error) {
-      expect(error).toBeInstanceOf(InvalidInputError);
-      const codes = ((error as InvalidInputError).details.problems as { code: string }[]).map((p) => p.code);
+      expect(error).toBeInstanceOf(RefusedError);
+      expect((error as RefusedError).status).toBe(400);
+      expect((error as RefusedError).code).toBe('DP_EPSILON_TOO_LARGE');
+      const codes = (error as RefusedError).diagnostics.map((p) => p.code);
       expect(codes).toEqual([
         'DP_EPSILON_TOO_LARGE',
         'DP_DELTA_REQUIRED',

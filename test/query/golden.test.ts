@@ -54,7 +54,7 @@ describe('checker and rewriter golden cases', () => {
     expect(plan.ok).toBe(false);
     if (plan.ok) return;
     const first = plan.diagnostics[0];
-    expect(first).toMatchObject({ code: 'COLUMN_BLOCKED', dataset: 'advertiser_customers', column: 'phone', position: { line: 2, column: 8 } });
+    expect(first).toMatchObject({ code: 'COLUMN_BLOCKED', data: { dataset: 'advertiser_customers', column: 'phone' }, position: { line: 2, column: 8 } });
     expect(first?.rule).toContain('advertiser_customers.columns.phone');
   });
 
