@@ -3,7 +3,7 @@ import { checkBudget, type PrivacyCost } from '../privacy/index.ts';
 import { TooManyRequestsError } from '../errors/cleanroom-error.ts';
 import type { Collaboration } from '../policy/collaboration.ts';
 import type { DpRules } from '../policy/policy-document.ts';
-import type { StateTx } from '../store/state-db.ts';
+import { deleteCharge, recordCharge, spentOn } from '../store/state/budget-charges.ts';
 import type { Room } from './room.ts';
 
 /** The budget period a moment falls in, as a stable key: 2026-11-29, 2026-W48, 2026-11, or total. */
@@ -32,13 +32,6 @@ export interface DatasetBudget {
   readonly remaining: PrivacyCost;
 }
 
-async function spentIn(read: (sql: string, params: readonly (string | number)[]) => Promise<Record<string, unknown>[]>, collaboration: string, member: string, dataset: string, start: string): Promise<PrivacyCost> {
-  const [row] = await read(
-    'SELECT coalesce(sum(epsilon), 0) AS e, coalesce(sum(delta), 0) AS d FROM budget_charges WHERE collaboration = $1 AND analyst_member = $2 AND dataset = $3 AND period_start = $4',
-    [collaboration, member, dataset, start]);
-  return { epsilon: Number(row?.e ?? 0), delta: Number(row?.d ?? 0) };
-}
-
 function limitOf(rules: DpRules): PrivacyCost {
   return { epsilon: rules.budget.epsilon, delta: rules.budget.delta ?? 0 };
 }
@@ -50,7 +43,7 @@ export async function budgetReport(room: Room, collaboration: Collaboration, mem
     const dp = dataset.rules.dp;
     if (!dp) continue;
     const start = periodStart(dp.budget.period, now);
-    const spent = await spentIn((sql, p) => room.state.read(sql, p), collaboration.id, member, dataset.name, start);
+    const spent = await spentOn(room.state, { collaboration: collaboration.id, analystMember: member, dataset: dataset.name, periodStart: start });
     const limit = limitOf(dp);
     out.push({ dataset: dataset.name, period: dp.budget.period, periodStart: start, limit, spent, remaining: { epsilon: Math.max(0, limit.epsilon - spent.epsilon), delta: Math.max(0, limit.delta - spent.delta) } });
   }
@@ -64,22 +57,21 @@ export async function budgetReport(room: Room, collaboration: Collaboration, mem
  */
 export async function chargeBudgets(room: Room, collaboration: Collaboration, member: string, actor: string, datasets: readonly string[], cost: PrivacyCost, now = new Date()): Promise<{ chargeId: string; remaining: Record<string, PrivacyCost> }> {
   const chargeId = randomUUID();
-  return room.state.write(async (tx: StateTx) => {
+  return room.state.write(async (tx) => {
     const remaining: Record<string, PrivacyCost> = {};
     for (const name of datasets) {
       const dp = collaboration.datasets.get(name)?.rules.dp as DpRules;
-      const start = periodStart(dp.budget.period, now);
-      const spent = await spentIn((sql, p) => tx.all(sql, p as (string | number)[]), collaboration.id, member, name, start);
+      const account = { collaboration: collaboration.id, analystMember: member, dataset: name, periodStart: periodStart(dp.budget.period, now) };
+      const spent = await spentOn(tx, account);
       const verdict = checkBudget({ limit: limitOf(dp), spent, cost });
       if (!verdict.ok) {
         throw new TooManyRequestsError(verdict.error.code, `${verdict.error.message} (dataset ${name}, ${dp.budget.period} budget)`, {
-          ...verdict.error.details, dataset: name, period: dp.budget.period, periodStart: start, rule: `datasets.${name}.rules.dp.budget`,
+          ...verdict.error.details, dataset: name, period: dp.budget.period, periodStart: account.periodStart, rule: `datasets.${name}.rules.dp.budget`,
         });
       }
       const limit = limitOf(dp);
       remaining[name] = { epsilon: Math.max(0, limit.epsilon - verdict.spentAfter.epsilon), delta: Math.max(0, limit.delta - verdict.spentAfter.delta) };
-      await tx.run('INSERT INTO budget_charges VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-        [`${chargeId}:${name}`, collaboration.id, member, name, start, cost.epsilon, cost.delta, now.toISOString()]);
+      await recordCharge(tx, { ...account, chargeId, epsilon: cost.epsilon, delta: cost.delta, chargedAt: now.toISOString() });
     }
     await room.audit(tx, { collaboration: collaboration.id, actor, action: 'budget.charged', details: { chargeId, member, datasets, epsilon: cost.epsilon, delta: cost.delta } });
     return { chargeId, remaining };
@@ -89,7 +81,7 @@ export async function chargeBudgets(room: Room, collaboration: Collaboration, me
 /** Gives a charge back when its query failed before releasing anything; audited in the same transaction. */
 export async function refundBudgets(room: Room, collaborationId: string, actor: string, chargeId: string, reason: string): Promise<void> {
   await room.state.write(async (tx) => {
-    await tx.run('DELETE FROM budget_charges WHERE charge_id LIKE $1', [`${chargeId}:%`]);
+    await deleteCharge(tx, chargeId);
     await room.audit(tx, { collaboration: collaborationId, actor, action: 'budget.refunded', details: { chargeId, reason } });
   });
 }

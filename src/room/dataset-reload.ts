@@ -3,8 +3,9 @@ import { readdir, unlink } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fromBase64 } from '../crypto/bytes.ts';
 import { unwrapKey } from '../crypto/sealing.ts';
+import { currentVersions, envelopeFiles } from '../store/state/dataset-versions.ts';
+import { storageKeyOf } from '../store/state/storage-keys.ts';
 import { decryptIntoEngine, tableShape } from '../upload/decrypt-into-engine.ts';
-import { allEnvelopeFiles, currentVersions, storageKey } from './dataset-registry.ts';
 import type { Room } from './room.ts';
 
 async function* filesUnder(directory: string): AsyncGenerator<string> {
@@ -18,7 +19,7 @@ async function* filesUnder(directory: string): AsyncGenerator<string> {
 /** Deletes partial uploads a crash left behind, and envelopes no committed version refers to. */
 export async function sweepEnvelopes(room: Room): Promise<string[]> {
   const root = room.envelopePath('');
-  const registered = await allEnvelopeFiles(room.state);
+  const registered = await envelopeFiles(room.state);
   const removed: string[] = [];
   for await (const path of filesUnder(root)) {
     if (!registered.has(relative(root, path))) {
@@ -48,7 +49,7 @@ export async function reloadDatasets(room: Room): Promise<{ loaded: number; fail
       continue;
     }
     try {
-      const wrappedStorage = await storageKey(room.state, version.collaboration, version.dataset);
+      const wrappedStorage = await storageKeyOf(room.state, version.collaboration, version.dataset);
       const storage = unwrapKey(room.keys.masterKey, fromBase64(wrappedStorage ?? '') ?? new Uint8Array());
       const dataKey = storage && unwrapKey(storage, fromBase64(version.wrappedDataKey) ?? new Uint8Array());
       storage?.fill(0);

@@ -6,12 +6,14 @@ import { openSealed, randomKey, unwrapKey, wrapKey } from '../crypto/sealing.ts'
 import { CleanroomError, ConflictError, ForbiddenError, NotFoundError, PayloadTooLargeError } from '../errors/cleanroom-error.ts';
 import { storageFailureOf, storageUnavailable } from '../errors/storage-failure.ts';
 import type { Collaboration, Principal } from '../policy/collaboration.ts';
+import { currentVersion, latestVersionNumber, recordVersion } from '../store/state/dataset-versions.ts';
+import { ensureStorageKey } from '../store/state/storage-keys.ts';
 import { decryptIntoEngine, tableShape, type LoadedIncoming } from '../upload/decrypt-into-engine.ts';
 import type { UploadManifest } from '../upload/manifest.ts';
 import { verifyLoadedRows, verifyUpload } from '../upload/verify-upload.ts';
 import { CiphertextTee } from './ciphertext-tee.ts';
-import { currentVersion, ensureStorageKey, recordVersion } from './dataset-registry.ts';
 import { requireActive } from './policy-acceptance.ts';
+import { requireRole } from './require-role.ts';
 import type { Room } from './room.ts';
 
 export interface UploadReceipt {
@@ -34,13 +36,6 @@ async function* limited(source: AsyncIterable<Uint8Array>, maxBytes: number): As
 }
 
 /**
- * Receives an encrypted upload: streams it through authentication and decryption into a new
- * incoming table while writing the ciphertext to a partial file; only when everything checks out
- * does it commit, in this order: envelope file renamed into place, registry and audit entry in one
- * transaction, then the live table swapped. A failure at any step leaves the previous version
- * registered, on disk and queryable; a crash leaves at most a partial file, swept at start.
- */
-/**
  * After a refusal mid-stream, reads (and discards) a bounded remainder of the body so the client
  * receives the error instead of a reset connection; a larger remainder is cut off.
  */
@@ -56,10 +51,17 @@ export async function drainRemainder(body: AsyncIterable<Uint8Array>, maxBytes =
   }
 }
 
+/**
+ * Receives an encrypted upload: streams it through authentication and decryption into a new
+ * incoming table while writing the ciphertext to a partial file; only when everything checks out
+ * does it commit, in this order: envelope file renamed into place, registry and audit entry in one
+ * transaction, then the live table swapped. A failure at any step leaves the previous version
+ * registered, on disk and queryable; a crash leaves at most a partial file, swept at start.
+ */
 export async function uploadDataset(room: Room, collaboration: Collaboration, uploader: Principal, datasetName: string, body: AsyncIterable<Uint8Array>): Promise<UploadReceipt> {
   const dataset = collaboration.datasets.get(datasetName);
   if (!dataset) throw new NotFoundError('DATASET_NOT_FOUND', `Collaboration "${collaboration.id}" declares no dataset "${datasetName}".`, { dataset: datasetName });
-  room.requireRole(uploader, 'provider', 'upload data');
+  requireRole(uploader, 'provider', 'upload data');
   if (uploader.memberId !== dataset.owner) {
     throw new ForbiddenError('NOT_DATASET_OWNER',
       `Only a provider of "${dataset.owner}", the dataset's owner, may upload "${dataset.name}".`, { owner: dataset.owner, member: uploader.memberId });
@@ -94,8 +96,7 @@ export async function uploadDataset(room: Room, collaboration: Collaboration, up
     const opened = loaded.opened;
     const entry = await room.state.write(async (tx) => {
       // A concurrent upload of the same version may have committed while this one streamed.
-      const [latest] = await tx.all('SELECT max(version) AS v FROM dataset_versions WHERE collaboration = $1 AND dataset = $2', [collaboration.id, dataset.name]);
-      if (Number(latest?.v ?? 0) !== manifest.version - 1) {
+      if (await latestVersionNumber(tx, collaboration.id, dataset.name) !== manifest.version - 1) {
         throw new ConflictError('UPLOAD_STALE_VERSION', `Version ${manifest.version} of "${dataset.name}" was committed by another upload first.`, { manifestVersion: manifest.version });
       }
       const storageKeyText = await ensureStorageKey(tx, collaboration.id, dataset.name, toBase64(wrapKey(room.keys.masterKey, randomKey())));

@@ -5,6 +5,7 @@ import type { PsiReservation } from '../psi/message-budget.ts';
 import type { PsiMessageKind, PsiSessionView } from '../psi/psi-session.ts';
 import { requireActive } from './policy-acceptance.ts';
 import { countPsiSessionOpened } from './psi-daily-sessions.ts';
+import { requireRole } from './require-role.ts';
 import type { Room } from './room.ts';
 
 export type { PsiMessageKind };
@@ -23,8 +24,8 @@ function ruleFor(collaboration: Collaboration, member: string, partner: string):
   return parsePsiRule({ ...doc });
 }
 
-function requireParty(room: Room, principal: Principal): void {
-  if (!principal.roles.has('provider') && !principal.roles.has('analyst')) room.requireRole(principal, 'analyst', 'take part in a PSI session');
+function requireParty(principal: Principal): void {
+  if (!principal.roles.has('provider') && !principal.roles.has('analyst')) requireRole(principal, 'analyst', 'take part in a PSI session');
 }
 
 const answer = (view: PsiSessionView, member: string, rule: PsiRule): PsiSessionAnswer => ({
@@ -41,7 +42,7 @@ const answer = (view: PsiSessionView, member: string, rule: PsiRule): PsiSession
  * session, which lives in memory only, go live.
  */
 export async function openPsi(room: Room, collaboration: Collaboration, principal: Principal, partner: string): Promise<PsiSessionAnswer> {
-  requireParty(room, principal);
+  requireParty(principal);
   await requireActive(room, collaboration);
   const rule = ruleFor(collaboration, principal.memberId, partner);
   const session = room.psi.create(collaboration.id, rule, principal.memberId);
@@ -61,7 +62,7 @@ function sessionRule(collaboration: Collaboration, view: PsiSessionView): PsiRul
 }
 
 export function psiSession(room: Room, collaboration: Collaboration, principal: Principal, id: string): PsiSessionAnswer {
-  requireParty(room, principal);
+  requireParty(principal);
   const view = room.psi.view(id, principal.memberId);
   return answer(view, principal.memberId, sessionRule(collaboration, view));
 }

@@ -1,15 +1,11 @@
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { appendAudit, type AuditAct } from '../audit/audit-log.ts';
+import type { AuditAct } from '../audit/audit-log.ts';
 import type { AuditEntry } from '../audit/audit-entry.ts';
-import { auditSigningBytes } from '../audit/audit-entry.ts';
 import { NonceCache } from '../auth/nonce-cache.ts';
-import { toBase64 } from '../crypto/bytes.ts';
-import { sign } from '../crypto/signatures.ts';
 import { ForbiddenError, NotFoundError } from '../errors/cleanroom-error.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Collaboration, Principal } from '../policy/collaboration.ts';
-import type { Role } from '../policy/policy-document.ts';
 import { loadPolicies } from '../policy/load-policies.ts';
 import { cryptoRandomSource, type RandomSource } from '../privacy/index.ts';
 import { PsiMessageBudget } from '../psi/message-budget.ts';
@@ -20,9 +16,10 @@ import { StagingArea } from '../upload/staging-area.ts';
 import { openPartialFile, type OpenPartialFile } from './ciphertext-tee.ts';
 import { jsonSqlParser } from '../query/sql-parser.ts';
 import type { ReleaseContext } from '../release/release-context.ts';
+import { recordAudit } from './audit-trail.ts';
 import { chargeBudgets, refundBudgets } from './budget-ledger.ts';
 import { reloadDatasets } from './dataset-reload.ts';
-import { loadTemplateFiles } from './template-registry.ts';
+import { loadTemplateFiles } from './template-files.ts';
 import type { RoomConfig } from './room-config.ts';
 import { loadMasterKey, loadRoomKeys, type RoomKeys } from './room-keys.ts';
 
@@ -112,13 +109,6 @@ export class Room {
     return principal;
   }
 
-  /** Refuses unless the principal holds the role; says which role was missing. */
-  requireRole(principal: Principal, role: Role, act: string): void {
-    if (!principal.roles.has(role)) {
-      throw new ForbiddenError('ROLE_REQUIRED', `Only a principal with the ${role} role may ${act}.`, { principal: principal.id, requiredRole: role, roles: [...principal.roles] });
-    }
-  }
-
   /** What the release paths (src/release) may use of this room: parser, engine, ledger, audit, randomness, log. */
   releaseContext(): ReleaseContext {
     this.release ??= {
@@ -137,7 +127,7 @@ export class Room {
 
   /** Appends to the audit chain inside the caller's transaction. */
   audit(tx: StateTx, act: AuditAct): Promise<AuditEntry> {
-    return appendAudit(tx, act, (hash) => toBase64(sign(auditSigningBytes(hash), this.keys.signing.secretKey)), new Date());
+    return recordAudit(this, tx, act);
   }
 
   envelopePath(file: string): string {

@@ -7,6 +7,7 @@ import type { QueryResponse } from '../release/query-answer.ts';
 import type { QueryToRun } from '../release/query-to-run.ts';
 import { runThresholdQuery } from '../release/threshold-query.ts';
 import { requireActive } from './policy-acceptance.ts';
+import { requireRole } from './require-role.ts';
 import type { Room } from './room.ts';
 import { templateForRun } from './template-registry.ts';
 
@@ -27,7 +28,7 @@ export interface QueryRequest {
  * each of which reads plan → charge → run → release → audit.
  */
 export async function runQuery(room: Room, collaboration: Collaboration, analyst: Principal, request: QueryRequest): Promise<QueryResponse> {
-  room.requireRole(analyst, 'analyst', 'run queries');
+  requireRole(analyst, 'analyst', 'run queries');
   await requireActive(room, collaboration);
   if ((request.sql === undefined) === (request.template === undefined)) {
     throw new InvalidInputError('QUERY_REQUEST_INVALID', 'Send either "sql" (ad hoc) or "template" with "params".');

@@ -114,11 +114,6 @@ export class StateDb implements StateReader {
     return this.writes.run(() => readRows(this.connection, sql, params));
   }
 
-  /** The old name of `all`, kept until the room's acts read through the repositories in `state/`. */
-  read(sql: string, params: Params = []): Promise<Row[]> {
-    return this.all(sql, params);
-  }
-
   close(): void {
     this.connection.closeSync();
     this.instance.closeSync();

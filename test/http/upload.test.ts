@@ -107,7 +107,7 @@ describe('encrypted upload', () => {
     };
     // DuckDB deletes the WAL at a checkpoint (at 16 MiB of log, or at close) and creates it again at
     // the next write, on its own thread: that new file is the one a chmod at open cannot reach.
-    await t.room.state.read('CHECKPOINT');
+    await t.room.state.all('CHECKPOINT');
     expect(await readdir(t.config.dataDirectory)).not.toContain('room-state.duckdb.wal');
     await t.client('acme-analyst').send('POST', '/v1/collaborations/demo/queries', { sql: 'SELECT country, count(*) AS n FROM advertiser_customers GROUP BY country' });
     await walk(t.config.dataDirectory);

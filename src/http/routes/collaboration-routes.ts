@@ -1,6 +1,6 @@
 import { Router } from 'express';
-import { readAudit } from '../../audit/audit-log.ts';
 import { compileValidator } from '../../validation/json-validator.ts';
+import { auditTrail } from '../../room/audit-trail.ts';
 import { acceptPolicy, collaborationStatus } from '../../room/policy-acceptance.ts';
 import type { Room } from '../../room/room.ts';
 import { signedJsonBody } from '../signed-request.ts';
@@ -27,7 +27,7 @@ export function collaborationRoutes(room: Room): Router {
   router.get('/v1/collaborations/:id/audit', ...signedJsonBody(room), async (req, res) => {
     const collaboration = room.collaboration(req.params.id as string);
     room.principal(collaboration.id, res.locals.callerKey);
-    res.json({ collaboration: collaboration.id, entries: await readAudit((sql, params) => room.state.read(sql, params), collaboration.id) });
+    res.json({ collaboration: collaboration.id, entries: await auditTrail(room, collaboration) });
   });
   return router;
 }

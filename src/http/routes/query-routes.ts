@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { compileValidator } from '../../validation/json-validator.ts';
 import { budgetReport } from '../../room/budget-ledger.ts';
 import { runQuery, type QueryRequest } from '../../room/run-query.ts';
-import { listTemplates, proposeTemplate, reviewTemplate, templateStatus } from '../../room/template-registry.ts';
+import { listTemplates, proposeTemplate, reviewTemplate, templateStatus, type TemplateReviewRequest } from '../../room/template-registry.ts';
 import type { Room } from '../../room/room.ts';
 import { signedJsonBody } from '../signed-request.ts';
 
@@ -20,7 +20,7 @@ const queryBody = compileValidator<QueryRequest>({
   },
 });
 
-const reviewBody = compileValidator<{ hash: string; decision: 'approve' | 'reject'; reason?: string; signature: string }>({
+const reviewBody = compileValidator<TemplateReviewRequest>({
   type: 'object', additionalProperties: false, required: ['hash', 'decision', 'signature'],
   properties: {
     hash: { type: 'string', pattern: '^[0-9a-f]{64}$' },
@@ -51,7 +51,7 @@ export function queryRoutes(room: Room): Router {
   });
   router.post('/v1/collaborations/:id/templates/:name/approvals', ...signedJsonBody(room, reviewBody), async (req, res) => {
     const { collaboration, caller } = collaborationAndCaller(req.params.id as string, res.locals.callerKey);
-    res.status(201).json(await reviewTemplate(room, collaboration, caller, req.params.name as string, res.locals.body as never));
+    res.status(201).json(await reviewTemplate(room, collaboration, caller, req.params.name as string, res.locals.body as TemplateReviewRequest));
   });
   router.get('/v1/collaborations/:id/budget', ...signedJsonBody(room), async (req, res) => {
     const { collaboration, caller } = collaborationAndCaller(req.params.id as string, res.locals.callerKey);
