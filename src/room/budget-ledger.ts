@@ -4,7 +4,8 @@ import { TooManyRequestsError } from '../errors/cleanroom-error.ts';
 import type { Collaboration } from '../policy/collaboration.ts';
 import type { DpRules } from '../policy/policy-document.ts';
 import { deleteCharge, recordCharge, spentOn } from '../store/state/budget-charges.ts';
-import type { Room } from './room.ts';
+import { recordAudit } from './audit-trail.ts';
+import type { RoomServices } from './room-services.ts';
 
 /** The budget period a moment falls in, as a stable key: 2026-11-29, 2026-W48, 2026-11, or total. */
 export function periodStart(period: DpRules['budget']['period'], now: Date): string {
@@ -37,13 +38,13 @@ function limitOf(rules: DpRules): PrivacyCost {
 }
 
 /** What an analyst member has left on each DP dataset of a collaboration in the current period. */
-export async function budgetReport(room: Room, collaboration: Collaboration, member: string, now = new Date()): Promise<DatasetBudget[]> {
+export async function budgetReport(services: RoomServices, collaboration: Collaboration, member: string, now = new Date()): Promise<DatasetBudget[]> {
   const out: DatasetBudget[] = [];
   for (const dataset of collaboration.datasets.values()) {
     const dp = dataset.rules.dp;
     if (!dp) continue;
     const start = periodStart(dp.budget.period, now);
-    const spent = await spentOn(room.state, { collaboration: collaboration.id, analystMember: member, dataset: dataset.name, periodStart: start });
+    const spent = await spentOn(services.state, { collaboration: collaboration.id, analystMember: member, dataset: dataset.name, periodStart: start });
     const limit = limitOf(dp);
     out.push({ dataset: dataset.name, period: dp.budget.period, periodStart: start, limit, spent, remaining: { epsilon: Math.max(0, limit.epsilon - spent.epsilon), delta: Math.max(0, limit.delta - spent.delta) } });
   }
@@ -55,9 +56,9 @@ export async function budgetReport(room: Room, collaboration: Collaboration, mem
  * transaction with its audit entry: either every budget can pay and all are charged, or none is.
  * The charge is durable before the query runs, so a crash can never refund or double-charge.
  */
-export async function chargeBudgets(room: Room, collaboration: Collaboration, member: string, actor: string, datasets: readonly string[], cost: PrivacyCost, now = new Date()): Promise<{ chargeId: string; remaining: Record<string, PrivacyCost> }> {
+export async function chargeBudgets(services: RoomServices, collaboration: Collaboration, member: string, actor: string, datasets: readonly string[], cost: PrivacyCost, now = new Date()): Promise<{ chargeId: string; remaining: Record<string, PrivacyCost> }> {
   const chargeId = randomUUID();
-  return room.state.write(async (tx) => {
+  return services.state.write(async (tx) => {
     const remaining: Record<string, PrivacyCost> = {};
     for (const name of datasets) {
       const dp = collaboration.datasets.get(name)?.rules.dp as DpRules;
@@ -73,15 +74,15 @@ export async function chargeBudgets(room: Room, collaboration: Collaboration, me
       remaining[name] = { epsilon: Math.max(0, limit.epsilon - verdict.spentAfter.epsilon), delta: Math.max(0, limit.delta - verdict.spentAfter.delta) };
       await recordCharge(tx, { ...account, chargeId, epsilon: cost.epsilon, delta: cost.delta, chargedAt: now.toISOString() });
     }
-    await room.audit(tx, { collaboration: collaboration.id, actor, action: 'budget.charged', details: { chargeId, member, datasets, epsilon: cost.epsilon, delta: cost.delta } });
+    await recordAudit(services, tx, { collaboration: collaboration.id, actor, action: 'budget.charged', details: { chargeId, member, datasets, epsilon: cost.epsilon, delta: cost.delta } });
     return { chargeId, remaining };
   });
 }
 
 /** Gives a charge back when its query failed before releasing anything; audited in the same transaction. */
-export async function refundBudgets(room: Room, collaborationId: string, actor: string, chargeId: string, reason: string): Promise<void> {
-  await room.state.write(async (tx) => {
+export async function refundBudgets(services: RoomServices, collaborationId: string, actor: string, chargeId: string, reason: string): Promise<void> {
+  await services.state.write(async (tx) => {
     await deleteCharge(tx, chargeId);
-    await room.audit(tx, { collaboration: collaborationId, actor, action: 'budget.refunded', details: { chargeId, reason } });
+    await recordAudit(services, tx, { collaboration: collaborationId, actor, action: 'budget.refunded', details: { chargeId, reason } });
   });
 }

@@ -11,10 +11,11 @@ import { ensureStorageKey } from '../store/state/storage-keys.ts';
 import { decryptIntoEngine, tableShape, type LoadedIncoming } from '../upload/decrypt-into-engine.ts';
 import type { UploadManifest } from '../upload/manifest.ts';
 import { verifyLoadedRows, verifyUpload } from '../upload/verify-upload.ts';
+import { recordAudit } from './audit-trail.ts';
 import { CiphertextTee } from './ciphertext-tee.ts';
 import { requireActive } from './policy-acceptance.ts';
 import { requireRole } from './require-role.ts';
-import type { Room } from './room.ts';
+import { envelopePath, type RoomServices } from './room-services.ts';
 
 export interface UploadReceipt {
   readonly collaboration: string;
@@ -58,7 +59,7 @@ export async function drainRemainder(body: AsyncIterable<Uint8Array>, maxBytes =
  * transaction, then the live table swapped. A failure at any step leaves the previous version
  * registered, on disk and queryable; a crash leaves at most a partial file, swept at start.
  */
-export async function uploadDataset(room: Room, collaboration: Collaboration, uploader: Principal, datasetName: string, body: AsyncIterable<Uint8Array>): Promise<UploadReceipt> {
+export async function uploadDataset(services: RoomServices, collaboration: Collaboration, uploader: Principal, datasetName: string, body: AsyncIterable<Uint8Array>): Promise<UploadReceipt> {
   const dataset = collaboration.datasets.get(datasetName);
   if (!dataset) throw new NotFoundError('DATASET_NOT_FOUND', `Collaboration "${collaboration.id}" declares no dataset "${datasetName}".`, { dataset: datasetName });
   requireRole(uploader, 'provider', 'upload data');
@@ -66,27 +67,27 @@ export async function uploadDataset(room: Room, collaboration: Collaboration, up
     throw new ForbiddenError('NOT_DATASET_OWNER',
       `Only a provider of "${dataset.owner}", the dataset's owner, may upload "${dataset.name}".`, { owner: dataset.owner, member: uploader.memberId });
   }
-  await requireActive(room, collaboration);
+  await requireActive(services, collaboration);
 
-  const previous = await currentVersion(room.state, collaboration.id, dataset.name);
+  const previous = await currentVersion(services.state, collaboration.id, dataset.name);
   const fileName = `${collaboration.id}/${dataset.name}.${Date.now()}-${randomBytes(6).toString('hex')}.env`;
-  const finalPath = room.envelopePath(fileName);
+  const finalPath = envelopePath(services, fileName);
   const partialPath = `${finalPath}.partial`;
 
   let dataKey: Uint8Array | undefined;
   const unseal = (header: EnvelopeHeader) => {
-    dataKey = openSealed(room.keys.sealing.secretKey, fromBase64(header.sealedKey) ?? new Uint8Array());
+    dataKey = openSealed(services.keys.sealing.secretKey, fromBase64(header.sealedKey) ?? new Uint8Array());
     return dataKey ? Uint8Array.from(dataKey) : undefined;
   };
   const shape = tableShape(collaboration.id, dataset);
   let loaded: LoadedIncoming<UploadManifest> | undefined;
   let tee: CiphertextTee | undefined;
   try {
-    await mkdir(room.envelopePath(collaboration.id), { recursive: true, mode: 0o700 });
-    tee = await CiphertextTee.create(partialPath, room.openPartialFile);
-    loaded = await decryptIntoEngine(tee.through(limited(body, room.config.maxUploadBytes)), unseal, shape, dataset.format, room.engine, room.staging, {
+    await mkdir(envelopePath(services, collaboration.id), { recursive: true, mode: 0o700 });
+    tee = await CiphertextTee.create(partialPath, services.openPartialFile);
+    loaded = await decryptIntoEngine(tee.through(limited(body, services.config.maxUploadBytes)), unseal, shape, dataset.format, services.engine, services.staging, {
       authenticate: (opened) => verifyUpload(opened, { collaborationId: collaboration.id, dataset, uploader, currentVersion: previous?.version ?? 0 }),
-      maxParquetBytes: room.config.maxParquetBytes,
+      maxParquetBytes: services.config.maxParquetBytes,
     });
     const manifest: UploadManifest = loaded.authenticated;
     verifyLoadedRows(manifest, loaded.rows);
@@ -94,13 +95,13 @@ export async function uploadDataset(room: Room, collaboration: Collaboration, up
     await tee.close();
     await rename(partialPath, finalPath);
     const opened = loaded.opened;
-    const entry = await room.state.write(async (tx) => {
+    const entry = await services.state.write(async (tx) => {
       // A concurrent upload of the same version may have committed while this one streamed.
       if (await latestVersionNumber(tx, collaboration.id, dataset.name) !== manifest.version - 1) {
         throw new ConflictError('UPLOAD_STALE_VERSION', `Version ${manifest.version} of "${dataset.name}" was committed by another upload first.`, { manifestVersion: manifest.version });
       }
-      const storageKeyText = await ensureStorageKey(tx, collaboration.id, dataset.name, toBase64(wrapKey(room.keys.masterKey, randomKey())));
-      const storageKey = unwrapKey(room.keys.masterKey, fromBase64(storageKeyText) ?? new Uint8Array()) as Uint8Array;
+      const storageKeyText = await ensureStorageKey(tx, collaboration.id, dataset.name, toBase64(wrapKey(services.keys.masterKey, randomKey())));
+      const storageKey = unwrapKey(services.keys.masterKey, fromBase64(storageKeyText) ?? new Uint8Array()) as Uint8Array;
       await recordVersion(tx, {
         collaboration: collaboration.id, dataset: dataset.name, version: manifest.version, envelopeFile: fileName,
         envelopeSha256: opened.envelopeSha256, manifest: JSON.stringify(manifest), signature: opened.trailer.signature,
@@ -108,7 +109,7 @@ export async function uploadDataset(room: Room, collaboration: Collaboration, up
         wrappedDataKey: toBase64(wrapKey(storageKey, dataKey as Uint8Array)), uploadedAt: new Date().toISOString(),
       });
       storageKey.fill(0);
-      return room.audit(tx, {
+      return recordAudit(services, tx, {
         collaboration: collaboration.id, actor: uploader.id, action: 'dataset.uploaded',
         details: { dataset: dataset.name, version: manifest.version, rows: manifest.rows, envelopeSha256: opened.envelopeSha256, manifestSignature: opened.trailer.signature },
       });
@@ -116,9 +117,9 @@ export async function uploadDataset(room: Room, collaboration: Collaboration, up
       await unlink(finalPath).catch(() => undefined);
       throw error;
     });
-    await room.engine.commitIncoming(shape, loaded.incomingName);
+    await services.engine.commitIncoming(shape, loaded.incomingName);
     loaded = undefined;
-    room.log.info({ collaboration: collaboration.id, dataset: dataset.name, version: manifest.version, rows: manifest.rows }, 'dataset version committed');
+    services.log.info({ collaboration: collaboration.id, dataset: dataset.name, version: manifest.version, rows: manifest.rows }, 'dataset version committed');
     return { collaboration: collaboration.id, dataset: dataset.name, version: manifest.version, rows: manifest.rows, envelopeSha256: opened.envelopeSha256, auditSeq: entry.seq };
   } catch (error) {
     // A full or read-only disk (envelope store or staging) is the room's trouble, not the upload's.
@@ -126,7 +127,7 @@ export async function uploadDataset(room: Room, collaboration: Collaboration, up
     if (!failure) {
       // The engine's own words (data values removed) help the operator; the client got ours.
       if (error instanceof CleanroomError && error.cause instanceof Error) {
-        room.log.warn({ collaboration: collaboration.id, dataset: dataset.name, code: error.code, engine: error.cause.message }, 'upload refused');
+        services.log.warn({ collaboration: collaboration.id, dataset: dataset.name, code: error.code, engine: error.cause.message }, 'upload refused');
       }
       throw error;
     }
@@ -137,7 +138,7 @@ export async function uploadDataset(room: Room, collaboration: Collaboration, up
   } finally {
     await tee?.close();
     dataKey?.fill(0);
-    if (loaded) await room.engine.discardIncoming(shape, loaded.incomingName).catch(() => undefined);
+    if (loaded) await services.engine.discardIncoming(shape, loaded.incomingName).catch(() => undefined);
     await unlink(partialPath).catch(() => undefined);
   }
 }

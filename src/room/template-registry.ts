@@ -9,8 +9,9 @@ import { planThroughParser, type PlannedQuery } from '../release/plan-query.ts';
 import type { StateReader } from '../store/state-db.ts';
 import { replaceReview, reviewsOf as storedReviewsOf } from '../store/state/template-reviews.ts';
 import { latestTemplate, recordTemplate, templateNames } from '../store/state/templates.ts';
+import { recordAudit } from './audit-trail.ts';
 import { requireRole } from './require-role.ts';
-import type { Room } from './room.ts';
+import type { RoomServices } from './room-services.ts';
 
 export interface TemplateReview {
   readonly member: string;
@@ -40,18 +41,18 @@ async function latest(db: StateReader, collaboration: string, name: string): Pro
 }
 
 /** The template with the checker's report: what the officer reviews before signing. */
-export async function templateStatus(room: Room, collaboration: Collaboration, name: string): Promise<TemplateStatus> {
-  return (await checkedTemplate(room, collaboration, name)).status;
+export async function templateStatus(services: RoomServices, collaboration: Collaboration, name: string): Promise<TemplateStatus> {
+  return (await checkedTemplate(services, collaboration, name)).status;
 }
 
 /** The template's status and its threshold-mode plan (what an officer reviews). */
-export async function checkedTemplate(room: Room, collaboration: Collaboration, name: string): Promise<{ status: TemplateStatus; planned: PlannedQuery }> {
-  const found = await latest(room.state, collaboration.id, name);
+export async function checkedTemplate(services: RoomServices, collaboration: Collaboration, name: string): Promise<{ status: TemplateStatus; planned: PlannedQuery }> {
+  const found = await latest(services.state, collaboration.id, name);
   if (!found) throw new NotFoundError('TEMPLATE_NOT_FOUND', `Collaboration "${collaboration.id}" has no template "${name}".`, { template: name });
-  const ctx = room.releaseContext();
+  const ctx = services.release;
   const planned = await planThroughParser(ctx, collaboration, found.document.sql, { adHoc: false, mode: 'threshold', parameterTypes: parameterTypes(found.document) });
   const requiredMembers = [...new Set(planned.report.datasets.map((d) => collaboration.datasets.get(d)?.owner).filter((m) => m !== undefined))].sort();
-  const reviews = await reviewsOf(room.state, collaboration.id, found.hash);
+  const reviews = await reviewsOf(services.state, collaboration.id, found.hash);
   const approved = new Set(reviews.filter((r) => r.decision === 'approve').map((r) => r.member));
   return {
     planned,
@@ -63,10 +64,10 @@ export async function checkedTemplate(room: Room, collaboration: Collaboration, 
 }
 
 /** The current version of a template and who approved it, as a run needs it (the run plans it itself). */
-export async function templateForRun(room: Room, collaboration: Collaboration, name: string): Promise<{ name: string; hash: string; document: TemplateDocument; approvedBy: ReadonlySet<string> }> {
-  const found = await latest(room.state, collaboration.id, name);
+export async function templateForRun(services: RoomServices, collaboration: Collaboration, name: string): Promise<{ name: string; hash: string; document: TemplateDocument; approvedBy: ReadonlySet<string> }> {
+  const found = await latest(services.state, collaboration.id, name);
   if (!found) throw new NotFoundError('TEMPLATE_NOT_FOUND', `Collaboration "${collaboration.id}" has no template "${name}".`, { template: name });
-  const reviews = await reviewsOf(room.state, collaboration.id, found.hash);
+  const reviews = await reviewsOf(services.state, collaboration.id, found.hash);
   return { name, hash: found.hash, document: found.document, approvedBy: new Set(reviews.filter((r) => r.decision === 'approve').map((r) => r.member)) };
 }
 
@@ -76,39 +77,39 @@ async function reviewsOf(db: StateReader, collaborationId: string, hash: string)
     .map((r) => ({ member: r.member, principal: r.principal, decision: r.decision, reason: r.reason, reviewedAt: r.reviewedAt }));
 }
 
-export async function listTemplates(room: Room, collaboration: Collaboration): Promise<TemplateStatus[]> {
-  const names = await templateNames(room.state, collaboration.id);
-  return Promise.all(names.map((name) => templateStatus(room, collaboration, name)));
+export async function listTemplates(services: RoomServices, collaboration: Collaboration): Promise<TemplateStatus[]> {
+  const names = await templateNames(services.state, collaboration.id);
+  return Promise.all(names.map((name) => templateStatus(services, collaboration, name)));
 }
 
 /** Stores a proposal after checking it passes the checker; a changed template needs new signatures. */
-export async function proposeTemplate(room: Room, collaboration: Collaboration, proposer: Principal | 'room', value: unknown): Promise<TemplateStatus> {
+export async function proposeTemplate(services: RoomServices, collaboration: Collaboration, proposer: Principal | 'room', value: unknown): Promise<TemplateStatus> {
   if (proposer !== 'room') requireRole(proposer, 'analyst', 'propose a template');
   const checked = validateTemplateDocument(value);
   if (!checked.ok) throw new UnprocessableError('TEMPLATE_INVALID', `The template is invalid:\n${describeProblems(checked.problems)}`, { problems: checked.problems });
   const document = checked.value;
   if (document.collaboration !== collaboration.id) throw new UnprocessableError('TEMPLATE_INVALID', `The template names collaboration "${document.collaboration}", not "${collaboration.id}".`);
-  const planned = await planThroughParser(room.releaseContext(), collaboration, document.sql, { adHoc: false, mode: 'threshold', parameterTypes: parameterTypes(document) });
+  const planned = await planThroughParser(services.release, collaboration, document.sql, { adHoc: false, mode: 'threshold', parameterTypes: parameterTypes(document) });
   const declared = new Set(Object.keys(document.parameters));
   const used = new Set(planned.report.parameters);
   const mismatch = [...used].filter((p) => !declared.has(p)).concat([...declared].filter((p) => !used.has(p)));
   if (mismatch.length > 0) throw new UnprocessableError('TEMPLATE_INVALID', `Declared parameters and $parameters in the SQL differ: ${mismatch.join(', ')}.`, { parameters: mismatch });
   const hash = templateHash(document);
   const actor = proposer === 'room' ? 'room' : proposer.id;
-  await room.state.write(async (tx) => {
+  await services.state.write(async (tx) => {
     const recorded = await recordTemplate(tx, {
       collaboration: collaboration.id, name: document.name, hash, document: JSON.stringify(document), proposedBy: actor, proposedAt: new Date().toISOString(),
     });
     if (!recorded) return;
-    await room.audit(tx, { collaboration: collaboration.id, actor, action: 'template.proposed', details: { template: document.name, hash, datasets: planned.report.datasets } });
+    await recordAudit(services, tx, { collaboration: collaboration.id, actor, action: 'template.proposed', details: { template: document.name, hash, datasets: planned.report.datasets } });
   });
-  return templateStatus(room, collaboration, document.name);
+  return templateStatus(services, collaboration, document.name);
 }
 
 /** An officer signs approve or reject over the template's content hash (the current one only). */
-export async function reviewTemplate(room: Room, collaboration: Collaboration, officer: Principal, name: string, review: TemplateReviewRequest): Promise<TemplateStatus> {
+export async function reviewTemplate(services: RoomServices, collaboration: Collaboration, officer: Principal, name: string, review: TemplateReviewRequest): Promise<TemplateStatus> {
   requireRole(officer, 'officer', 'review a template');
-  const current = await templateStatus(room, collaboration, name);
+  const current = await templateStatus(services, collaboration, name);
   if (review.hash !== current.hash) {
     throw new ConflictError('TEMPLATE_HASH_MISMATCH', 'The template changed since you reviewed it; review the current hash.', { signedHash: review.hash, currentHash: current.hash });
   }
@@ -120,14 +121,14 @@ export async function reviewTemplate(room: Room, collaboration: Collaboration, o
   if (!signature || !verify(approvalSigningBytes(collaboration.id, review.hash, review.decision), signature, officer.publicKey)) {
     throw new UnprocessableError('REVIEW_BAD_SIGNATURE', "The review signature does not verify with the officer's key over this collaboration, hash and decision.");
   }
-  await room.state.write(async (tx) => {
+  await services.state.write(async (tx) => {
     await replaceReview(tx, {
       collaboration: collaboration.id, templateHash: review.hash, member: officer.memberId, principal: officer.id,
       decision: review.decision, reason: review.reason ?? null, signature: review.signature, reviewedAt: new Date().toISOString(),
     });
-    await room.audit(tx, { collaboration: collaboration.id, actor: officer.id, action: review.decision === 'approve' ? 'template.approved' : 'template.rejected', details: { template: name, hash: review.hash, reason: review.reason ?? null, signature: review.signature } });
+    await recordAudit(services, tx, { collaboration: collaboration.id, actor: officer.id, action: review.decision === 'approve' ? 'template.approved' : 'template.rejected', details: { template: name, hash: review.hash, reason: review.reason ?? null, signature: review.signature } });
   });
-  return templateStatus(room, collaboration, name);
+  return templateStatus(services, collaboration, name);
 }
 
 /** What an officer sends to review a template: the hash they reviewed, their decision, and their signature over both. */

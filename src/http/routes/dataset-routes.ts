@@ -1,6 +1,5 @@
 import { Router } from 'express';
-import { datasetStatus } from '../../room/dataset-status.ts';
-import { drainRemainder, uploadDataset } from '../../room/dataset-upload.ts';
+import { drainRemainder } from '../../room/dataset-upload.ts';
 import type { Room } from '../../room/room.ts';
 import { signedJsonBody, streamedEnvelopeBody } from '../signed-request.ts';
 
@@ -10,13 +9,13 @@ export function datasetRoutes(room: Room): Router {
   router.get('/v1/collaborations/:id/datasets/:name', ...signedJsonBody(room), async (req, res) => {
     const collaboration = room.collaboration(req.params.id as string);
     room.principal(collaboration.id, res.locals.callerKey);
-    res.json(await datasetStatus(room, collaboration, req.params.name as string));
+    res.json(await room.datasetStatus(collaboration, req.params.name as string));
   });
   router.put('/v1/collaborations/:id/datasets/:name', streamedEnvelopeBody, async (req, res) => {
     const collaboration = room.collaboration(req.params.id as string);
     const uploader = room.principal(collaboration.id, res.locals.callerKey);
     try {
-      res.status(201).json(await uploadDataset(room, collaboration, uploader, req.params.name as string, req));
+      res.status(201).json(await room.uploadDataset(collaboration, uploader, req.params.name as string, req));
     } catch (error) {
       if (!req.complete) {
         res.setHeader('connection', 'close');
