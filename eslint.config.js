@@ -1,5 +1,5 @@
 // Lint enforces the import boundaries of shared/STYLE.md: each outside dependency has exactly one
-// importing folder, and http/cli never reach into store directly.
+// importing folder, and http/cli never reach into store directly, nor into the room's services.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -48,7 +48,10 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': ['error', {
         paths: restrictedFor('src/http'),
-        patterns: [{ group: ['**/store/**', '../store/*', '../../store/*'], message: 'http and cli go through src/room, never src/store' }],
+        patterns: [
+          { group: ['**/store/**', '../store/*', '../../store/*'], message: 'http and cli go through src/room, never src/store' },
+          { group: ['**/room/room-services.ts', '**/room/open-room.ts'], message: 'http is handed a Room: its acts, never its services' },
+        ],
       }],
     },
   },
@@ -57,7 +60,11 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': ['error', {
         paths: restrictedFor(null),
-        patterns: [{ group: ['**/store/**'], message: 'http and cli go through src/room, never src/store' }],
+        patterns: [
+          { group: ['**/store/**'], message: 'http and cli go through src/room, never src/store' },
+          // serve.ts opens the room (the composition root) and hands http only the Room.
+          { group: ['**/room/room-services.ts'], message: 'cli reaches the room through its acts, never its services' },
+        ],
       }],
     },
   },

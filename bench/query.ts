@@ -8,8 +8,6 @@ import { planQuery } from '../src/query/query-plan.ts';
 import type { SerializedSql } from '../src/query/sql-tree.ts';
 import { bindParameters } from '../src/query/template.ts';
 import { planThroughParser } from '../src/release/plan-query.ts';
-import { runQuery } from '../src/room/run-query.ts';
-import { templateStatus } from '../src/room/template-registry.ts';
 import type { ResultTable } from '../src/store/result-values.ts';
 import type { TestRoom } from '../test/support/test-room.ts';
 import { ENGINE_THREADS, approveAllTemplates, startBenchRoom, uploadFixture } from './support/bench-room.ts';
@@ -52,8 +50,8 @@ async function planTimings(t: TestRoom): Promise<string[][]> {
   const collaboration = t.room.collaboration('demo');
   const rows: string[][] = [];
   for (const name of Object.keys(PARAMS)) {
-    const sql = (await templateStatus(t.room, collaboration, name)).document.sql;
-    const serialized = JSON.parse(await t.room.engine.serialize(sql)) as SerializedSql;
+    const sql = (await t.room.templateStatus(collaboration, name)).document.sql;
+    const serialized = JSON.parse(await t.internals.engine.serialize(sql)) as SerializedSql;
     const pure: number[] = [];
     const full: number[] = [];
     const status: number[] = [];
@@ -67,14 +65,14 @@ async function planTimings(t: TestRoom): Promise<string[][]> {
     }
     for (let i = 0; i < planRuns; i++) {
       const t0 = performance.now();
-      const ctx = t.room.releaseContext();
+      const ctx = t.internals.release;
       const planned = await planThroughParser(ctx, collaboration, sql, { adHoc: false, mode: 'threshold' });
       await ctx.parser.render(planned.tree, planned.parsed);
       full.push(performance.now() - t0);
     }
     for (let i = 0; i < planRuns; i++) {
       const t0 = performance.now();
-      await templateStatus(t.room, collaboration, name);
+      await t.room.templateStatus(collaboration, name);
       status.push(performance.now() - t0);
     }
     rows.push([name, fixed(median(pure), 3), fixed(percentile(pure, 0.95), 3), fixed(median(full), 2), fixed(percentile(full, 0.95), 2), fixed(median(status), 2)]);
@@ -97,7 +95,7 @@ async function queryTimings(t: TestRoom, name: string): Promise<QueryTimes> {
   const analystKey = t.keys['acme-analyst'] as PrincipalKey;
   const analyst = t.room.principal('demo', analystKey.publicKeyText);
   const client = t.client('acme-analyst');
-  const status = await templateStatus(t.room, collaboration, name);
+  const status = await t.room.templateStatus(collaboration, name);
   if (!status.runnable) throw new Error(`Template ${name} is not approved.`);
   const params = PARAMS[name] ?? {};
   const bound = bindParameters(status.document, params);
@@ -112,12 +110,12 @@ async function queryTimings(t: TestRoom, name: string): Promise<QueryTimes> {
   };
   const variants: (() => Promise<void>)[] = [
     async () => {
-      const raw: ResultTable = await time(out.raw, () => t.room.engine.query(qualified(status.document.sql), bound));
+      const raw: ResultTable = await time(out.raw, () => t.internals.engine.query(qualified(status.document.sql), bound));
       out.rawRows = raw.rows.length;
     },
-    async () => void (await time(out.rewritten, () => t.room.engine.query(rewrittenSql, bound))),
+    async () => void (await time(out.rewritten, () => t.internals.engine.query(rewrittenSql, bound))),
     async () => {
-      const answer = await time(out.inProcess, () => runQuery(t.room, collaboration, analyst, { template: name, params }));
+      const answer = await time(out.inProcess, () => t.room.runQuery(collaboration, analyst, { template: name, params }));
       if (answer.dryRun === false && 'groupsSuppressed' in answer.privacy) {
         out.released = answer.rows.length;
         out.suppressed = answer.privacy.groupsSuppressed;
@@ -125,7 +123,7 @@ async function queryTimings(t: TestRoom, name: string): Promise<QueryTimes> {
     },
     async () => void (await time(out.http, () => client.send('POST', '/v1/collaborations/demo/queries', { template: name, params }))),
   ];
-  await t.room.engine.query(qualified(status.document.sql), bound); // warm-up, untimed
+  await t.internals.engine.query(qualified(status.document.sql), bound); // warm-up, untimed
   for (let i = 0; i < runs; i++) {
     // The order rotates run by run so no variant always follows the same one.
     for (let k = 0; k < variants.length; k++) await (variants[(i + k) % variants.length] as () => Promise<void>)();
@@ -146,7 +144,7 @@ async function benchSize(size: string): Promise<{ size: string; ratios: Map<stri
       const rows = values.load === 'upload' ? (await uploadFixture(t, dataset, file)).rows : await loadThroughPipe(t, dataset, file);
       say(`loaded ${dataset}: ${rows.toLocaleString('en-US')} rows in ${fixed((performance.now() - t0) / 1000, 1)} s (${values.load === 'upload' ? 'encrypted upload' : 'named pipe → loadIncoming → commitIncoming, no encryption'})`);
     }
-    const memory = await t.room.engine.query('SELECT sum(memory_usage_bytes)::DOUBLE FROM duckdb_memory()');
+    const memory = await t.internals.engine.query('SELECT sum(memory_usage_bytes)::DOUBLE FROM duckdb_memory()');
     say(`process RSS after load ${fixed(process.memoryUsage().rss / GiB, 2)} GiB; DuckDB memory in use ${fixed(Number(memory.rows[0]?.[0] ?? NaN) / GiB, 2)} GiB`);
     await approveAllTemplates(t);
 
@@ -156,7 +154,7 @@ async function benchSize(size: string): Promise<{ size: string; ratios: Map<stri
     say(table(['template', 'planQuery med', 'p95', 'planAndRender med', 'p95', 'templateStatus med'], planRows));
 
     say();
-    say(`(b) end to end, ${runs} runs each (median ms, runs listed); raw = the template SQL, schema-qualified, bound parameters, on t.room.engine.query; rewritten = the checked+rewritten SQL on the same call; runQuery = in process (check, rewrite, run, threshold, audit); HTTP = signed POST /queries over loopback`);
+    say(`(b) end to end, ${runs} runs each (median ms, runs listed); raw = the template SQL, schema-qualified, bound parameters, on t.internals.engine.query; rewritten = the checked+rewritten SQL on the same call; runQuery = in process (check, rewrite, run, threshold, audit); HTTP = signed POST /queries over loopback`);
     const ratios = new Map<string, { inProcess: number; http: number }>();
     const rows: string[][] = [];
     for (const name of Object.keys(PARAMS)) {

@@ -61,7 +61,7 @@ async function encrypted(upload: typeof uploadFixture): Promise<IngestSample> {
     const cpu = cpuSeconds() - cpu0;
     const rssPeak = sampler.stop();
     const rssAfter = settledRss();
-    const memory = await t.room.engine.query('SELECT sum(memory_usage_bytes)::DOUBLE AS bytes FROM duckdb_memory()').catch(() => undefined);
+    const memory = await t.internals.engine.query('SELECT sum(memory_usage_bytes)::DOUBLE AS bytes FROM duckdb_memory()').catch(() => undefined);
     const duckdbBytes = Number(memory?.rows[0]?.[0] ?? Number.NaN);
     return { seconds, cpuSeconds: cpu, rows: receipt.rows, bytes: receipt.plaintextBytes, rssBefore, rssPeak, rssAfter, duckdbBytes };
   } finally {

@@ -11,15 +11,15 @@ import { demoShape } from './dataset-columns.ts';
  */
 export async function loadThroughPipe(t: TestRoom, dataset: string, file: string): Promise<number> {
   const shape = demoShape(dataset);
-  const pipe = await t.room.staging.newPipe();
+  const pipe = await t.internals.staging.newPipe();
   const incoming = `__incoming_${dataset}_${randomBytes(6).toString('hex')}`;
   try {
-    const loading = t.room.engine.loadIncoming(shape, { kind: 'csv', path: pipe }, incoming);
+    const loading = t.internals.engine.loadIncoming(shape, { kind: 'csv', path: pipe }, incoming);
     await pipeline(createReadStream(file, { highWaterMark: 1024 * 1024 }), createWriteStream(pipe));
     const rows = await loading;
-    await t.room.engine.commitIncoming(shape, incoming);
+    await t.internals.engine.commitIncoming(shape, incoming);
     return rows;
   } finally {
-    await t.room.staging.remove(pipe);
+    await t.internals.staging.remove(pipe);
   }
 }

@@ -2,8 +2,9 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from '../http/create-app.ts';
 import type { Logger } from '../log/logger.ts';
+import { openRoom } from '../room/open-room.ts';
 import { embeddedDefaults, type RoomConfig } from '../room/room-config.ts';
-import { Room } from '../room/room.ts';
+import type { Room } from '../room/room.ts';
 
 export interface RunningRoom {
   readonly room: Room;
@@ -14,7 +15,7 @@ export interface RunningRoom {
 
 /** Opens a room and serves it over HTTP on the given host and port (0 picks a free port). */
 export async function serveRoom(log: Logger, options: { host?: string; port?: number; config?: Partial<RoomConfig> } = {}): Promise<RunningRoom> {
-  const room = await Room.open(embeddedDefaults(options.config), log);
+  const { room } = await openRoom(embeddedDefaults(options.config), log);
   const app = createApp({ room, log });
   const host = options.host ?? '127.0.0.1';
   const server = await new Promise<Server>((resolve, reject) => {

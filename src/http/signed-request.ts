@@ -1,7 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import { STREAMED_ENVELOPE } from '../auth/request-signature.ts';
-import { verifyRequest } from '../auth/verify-request.ts';
 import { sha256Hex } from '../crypto/hashing.ts';
 import { AuthenticationError, InvalidInputError, PayloadTooLargeError } from '../errors/cleanroom-error.ts';
 import { documentRefused } from '../errors/refused-error.ts';
@@ -17,16 +16,7 @@ export interface CallerLocals {
 /** Checks the signature headers before any body byte is read, so unknown keys cost nothing. */
 export function signedHeaders(room: Room): RequestHandler {
   return (req, res, next) => {
-    const verified = verifyRequest({
-      method: req.method,
-      path: req.originalUrl,
-      headers: req.headers,
-      now: Date.now(),
-      windowMs: room.config.signatureWindowMs,
-      notBefore: room.startedAt - 1000,
-      nonces: room.nonces,
-      isKnownKey: room.isKnownKey,
-    });
+    const verified = room.verifyRequest({ method: req.method, path: req.originalUrl, headers: req.headers });
     res.locals.callerKey = verified.publicKeyText;
     res.locals.contentSha256 = verified.contentSha256;
     next();
@@ -35,7 +25,7 @@ export function signedHeaders(room: Room): RequestHandler {
 
 /** Reads a JSON body (bounded), checks it is the body that was signed, parses and validates it. */
 export function signedJsonBody(room: Room, validator?: Validator<unknown>): RequestHandler[] {
-  const raw = express.raw({ type: () => true, limit: room.config.maxJsonBytes });
+  const raw = express.raw({ type: () => true, limit: room.limits.maxJsonBytes });
   const check: RequestHandler = (req, res, next) => {
     const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     if (res.locals.contentSha256 === STREAMED_ENVELOPE || sha256Hex(bytes) !== res.locals.contentSha256) {

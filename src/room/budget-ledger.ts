@@ -3,8 +3,9 @@ import { checkBudget, type PrivacyCost } from '../privacy/index.ts';
 import { refusalOf } from '../errors/refused-error.ts';
 import type { Collaboration } from '../policy/collaboration.ts';
 import type { DpRules } from '../policy/policy-document.ts';
-import type { StateTx } from '../store/state-db.ts';
-import type { Room } from './room.ts';
+import { deleteCharge, recordCharge, spentOn } from '../store/state/budget-charges.ts';
+import { recordAudit } from './audit-trail.ts';
+import type { RoomServices } from './room-services.ts';
 
 /** The budget period a moment falls in, as a stable key: 2026-11-29, 2026-W48, 2026-11, or total. */
 export function periodStart(period: DpRules['budget']['period'], now: Date): string {
@@ -32,25 +33,18 @@ export interface DatasetBudget {
   readonly remaining: PrivacyCost;
 }
 
-async function spentIn(read: (sql: string, params: readonly (string | number)[]) => Promise<Record<string, unknown>[]>, collaboration: string, member: string, dataset: string, start: string): Promise<PrivacyCost> {
-  const [row] = await read(
-    'SELECT coalesce(sum(epsilon), 0) AS e, coalesce(sum(delta), 0) AS d FROM budget_charges WHERE collaboration = $1 AND analyst_member = $2 AND dataset = $3 AND period_start = $4',
-    [collaboration, member, dataset, start]);
-  return { epsilon: Number(row?.e ?? 0), delta: Number(row?.d ?? 0) };
-}
-
 function limitOf(rules: DpRules): PrivacyCost {
   return { epsilon: rules.budget.epsilon, delta: rules.budget.delta ?? 0 };
 }
 
 /** What an analyst member has left on each DP dataset of a collaboration in the current period. */
-export async function budgetReport(room: Room, collaboration: Collaboration, member: string, now = new Date()): Promise<DatasetBudget[]> {
+export async function budgetReport(services: RoomServices, collaboration: Collaboration, member: string, now = new Date()): Promise<DatasetBudget[]> {
   const out: DatasetBudget[] = [];
   for (const dataset of collaboration.datasets.values()) {
     const dp = dataset.rules.dp;
     if (!dp) continue;
     const start = periodStart(dp.budget.period, now);
-    const spent = await spentIn((sql, p) => room.state.read(sql, p), collaboration.id, member, dataset.name, start);
+    const spent = await spentOn(services.state, { collaboration: collaboration.id, analystMember: member, dataset: dataset.name, periodStart: start });
     const limit = limitOf(dp);
     out.push({ dataset: dataset.name, period: dp.budget.period, periodStart: start, limit, spent, remaining: { epsilon: Math.max(0, limit.epsilon - spent.epsilon), delta: Math.max(0, limit.delta - spent.delta) } });
   }
@@ -62,31 +56,30 @@ export async function budgetReport(room: Room, collaboration: Collaboration, mem
  * transaction with its audit entry: either every budget can pay and all are charged, or none is.
  * The charge is durable before the query runs, so a crash can never refund or double-charge.
  */
-export async function chargeBudgets(room: Room, collaboration: Collaboration, member: string, actor: string, datasets: readonly string[], cost: PrivacyCost, now = new Date()): Promise<{ chargeId: string; remaining: Record<string, PrivacyCost> }> {
+export async function chargeBudgets(services: RoomServices, collaboration: Collaboration, member: string, actor: string, datasets: readonly string[], cost: PrivacyCost, now = new Date()): Promise<{ chargeId: string; remaining: Record<string, PrivacyCost> }> {
   const chargeId = randomUUID();
-  return room.state.write(async (tx: StateTx) => {
+  return services.state.write(async (tx) => {
     const remaining: Record<string, PrivacyCost> = {};
     for (const name of datasets) {
       const dp = collaboration.datasets.get(name)?.rules.dp as DpRules;
-      const start = periodStart(dp.budget.period, now);
-      const spent = await spentIn((sql, p) => tx.all(sql, p as (string | number)[]), collaboration.id, member, name, start);
-      const scope = { dataset: name, period: dp.budget.period, periodStart: start, rule: `datasets.${name}.rules.dp.budget` };
+      const account = { collaboration: collaboration.id, analystMember: member, dataset: name, periodStart: periodStart(dp.budget.period, now) };
+      const spent = await spentOn(tx, account);
+      const scope = { dataset: name, period: dp.budget.period, periodStart: account.periodStart, rule: `datasets.${name}.rules.dp.budget` };
       const verdict = checkBudget({ limit: limitOf(dp), spent, cost, scope });
       if (!verdict.ok) throw refusalOf(verdict.diagnostic);
       const limit = limitOf(dp);
       remaining[name] = { epsilon: Math.max(0, limit.epsilon - verdict.spentAfter.epsilon), delta: Math.max(0, limit.delta - verdict.spentAfter.delta) };
-      await tx.run('INSERT INTO budget_charges VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-        [`${chargeId}:${name}`, collaboration.id, member, name, start, cost.epsilon, cost.delta, now.toISOString()]);
+      await recordCharge(tx, { ...account, chargeId, epsilon: cost.epsilon, delta: cost.delta, chargedAt: now.toISOString() });
     }
-    await room.audit(tx, { collaboration: collaboration.id, actor, action: 'budget.charged', details: { chargeId, member, datasets, epsilon: cost.epsilon, delta: cost.delta } });
+    await recordAudit(services, tx, { collaboration: collaboration.id, actor, action: 'budget.charged', details: { chargeId, member, datasets, epsilon: cost.epsilon, delta: cost.delta } });
     return { chargeId, remaining };
   });
 }
 
 /** Gives a charge back when its query failed before releasing anything; audited in the same transaction. */
-export async function refundBudgets(room: Room, collaborationId: string, actor: string, chargeId: string, reason: string): Promise<void> {
-  await room.state.write(async (tx) => {
-    await tx.run('DELETE FROM budget_charges WHERE charge_id LIKE $1', [`${chargeId}:%`]);
-    await room.audit(tx, { collaboration: collaborationId, actor, action: 'budget.refunded', details: { chargeId, reason } });
+export async function refundBudgets(services: RoomServices, collaborationId: string, actor: string, chargeId: string, reason: string): Promise<void> {
+  await services.state.write(async (tx) => {
+    await deleteCharge(tx, chargeId);
+    await recordAudit(services, tx, { collaboration: collaborationId, actor, action: 'budget.refunded', details: { chargeId, reason } });
   });
 }

@@ -3,9 +3,10 @@ import { readdir, unlink } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fromBase64 } from '../crypto/bytes.ts';
 import { unwrapKey } from '../crypto/sealing.ts';
+import { currentVersions, envelopeFiles } from '../store/state/dataset-versions.ts';
+import { storageKeyOf } from '../store/state/storage-keys.ts';
 import { decryptIntoEngine, tableShape } from '../upload/decrypt-into-engine.ts';
-import { allEnvelopeFiles, currentVersions, storageKey } from './dataset-registry.ts';
-import type { Room } from './room.ts';
+import { envelopePath, type RoomServices } from './room-services.ts';
 
 async function* filesUnder(directory: string): AsyncGenerator<string> {
   for (const entry of await readdir(directory, { withFileTypes: true }).catch(() => [])) {
@@ -16,9 +17,9 @@ async function* filesUnder(directory: string): AsyncGenerator<string> {
 }
 
 /** Deletes partial uploads a crash left behind, and envelopes no committed version refers to. */
-export async function sweepEnvelopes(room: Room): Promise<string[]> {
-  const root = room.envelopePath('');
-  const registered = await allEnvelopeFiles(room.state);
+export async function sweepEnvelopes(services: RoomServices): Promise<string[]> {
+  const root = envelopePath(services, '');
+  const registered = await envelopeFiles(services.state);
   const removed: string[] = [];
   for await (const path of filesUnder(root)) {
     if (!registered.has(relative(root, path))) {
@@ -34,28 +35,28 @@ export async function sweepEnvelopes(room: Room): Promise<string[]> {
  * memory, so after a restart the envelopes are the data. Each envelope must still hash to what
  * the registry recorded; one that does not is reported and left unloaded, never half-loaded.
  */
-export async function reloadDatasets(room: Room): Promise<{ loaded: number; failed: string[] }> {
-  const removed = await sweepEnvelopes(room);
-  if (removed.length > 0) room.log.warn({ removed }, 'removed envelopes of uploads that never committed');
+export async function reloadDatasets(services: RoomServices): Promise<{ loaded: number; failed: string[] }> {
+  const removed = await sweepEnvelopes(services);
+  if (removed.length > 0) services.log.warn({ removed }, 'removed envelopes of uploads that never committed');
   const failed: string[] = [];
   let loaded = 0;
-  for (const version of await currentVersions(room.state)) {
-    const collaboration = room.collaborations.get(version.collaboration);
+  for (const version of await currentVersions(services.state)) {
+    const collaboration = services.collaborations.get(version.collaboration);
     const dataset = collaboration?.datasets.get(version.dataset);
     const label = `${version.collaboration}/${version.dataset}@${version.version}`;
     if (!collaboration || !dataset) {
-      room.log.warn({ dataset: label }, 'stored dataset is no longer in any policy; not loaded');
+      services.log.warn({ dataset: label }, 'stored dataset is no longer in any policy; not loaded');
       continue;
     }
     try {
-      const wrappedStorage = await storageKey(room.state, version.collaboration, version.dataset);
-      const storage = unwrapKey(room.keys.masterKey, fromBase64(wrappedStorage ?? '') ?? new Uint8Array());
+      const wrappedStorage = await storageKeyOf(services.state, version.collaboration, version.dataset);
+      const storage = unwrapKey(services.keys.masterKey, fromBase64(wrappedStorage ?? '') ?? new Uint8Array());
       const dataKey = storage && unwrapKey(storage, fromBase64(version.wrappedDataKey) ?? new Uint8Array());
       storage?.fill(0);
       if (!dataKey) throw new Error('the stored data key does not open with the master key');
       const shape = tableShape(collaboration.id, dataset);
       const notCommitted = () => new Error('the envelope on disk is not the one that was committed');
-      const result = await decryptIntoEngine(createReadStream(room.envelopePath(version.envelopeFile)), () => dataKey, shape, version.format, room.engine, room.staging, {
+      const result = await decryptIntoEngine(createReadStream(envelopePath(services, version.envelopeFile)), () => dataKey, shape, version.format, services.engine, services.staging, {
         authenticate: (opened) => {
           if (opened.envelopeSha256 !== version.envelopeSha256) throw notCommitted();
         },
@@ -63,17 +64,17 @@ export async function reloadDatasets(room: Room): Promise<{ loaded: number; fail
         maxParquetBytes: Number.POSITIVE_INFINITY,
       });
       if (result.rows !== version.rows) {
-        await room.engine.discardIncoming(shape, result.incomingName);
+        await services.engine.discardIncoming(shape, result.incomingName);
         throw notCommitted();
       }
-      await room.engine.commitIncoming(shape, result.incomingName);
+      await services.engine.commitIncoming(shape, result.incomingName);
       loaded += 1;
     } catch (error) {
       failed.push(label);
       const cause = (error as Error).cause;
-      room.log.error({ dataset: label, reason: (error as Error).message, cause: cause instanceof Error ? cause.message : undefined }, 'could not reload a stored dataset');
+      services.log.error({ dataset: label, reason: (error as Error).message, cause: cause instanceof Error ? cause.message : undefined }, 'could not reload a stored dataset');
     }
   }
-  await room.staging.empty();
+  await services.staging.empty();
   return { loaded, failed };
 }

@@ -6,13 +6,16 @@ import { openSealed, randomKey, unwrapKey, wrapKey } from '../crypto/sealing.ts'
 import { CleanroomError, ConflictError, ForbiddenError, NotFoundError, PayloadTooLargeError } from '../errors/cleanroom-error.ts';
 import { storageFailureOf, storageUnavailable } from '../errors/storage-failure.ts';
 import type { Collaboration, Principal } from '../policy/collaboration.ts';
+import { currentVersion, latestVersionNumber, recordVersion } from '../store/state/dataset-versions.ts';
+import { ensureStorageKey } from '../store/state/storage-keys.ts';
 import { decryptIntoEngine, tableShape, type LoadedIncoming } from '../upload/decrypt-into-engine.ts';
 import type { UploadManifest } from '../upload/manifest.ts';
 import { verifyLoadedRows, verifyUpload } from '../upload/verify-upload.ts';
+import { recordAudit } from './audit-trail.ts';
 import { CiphertextTee } from './ciphertext-tee.ts';
-import { currentVersion, ensureStorageKey, recordVersion } from './dataset-registry.ts';
 import { requireActive } from './policy-acceptance.ts';
-import type { Room } from './room.ts';
+import { requireRole } from './require-role.ts';
+import { envelopePath, type RoomServices } from './room-services.ts';
 
 export interface UploadReceipt {
   readonly collaboration: string;
@@ -34,13 +37,6 @@ async function* limited(source: AsyncIterable<Uint8Array>, maxBytes: number): As
 }
 
 /**
- * Receives an encrypted upload: streams it through authentication and decryption into a new
- * incoming table while writing the ciphertext to a partial file; only when everything checks out
- * does it commit, in this order: envelope file renamed into place, registry and audit entry in one
- * transaction, then the live table swapped. A failure at any step leaves the previous version
- * registered, on disk and queryable; a crash leaves at most a partial file, swept at start.
- */
-/**
  * After a refusal mid-stream, reads (and discards) a bounded remainder of the body so the client
  * receives the error instead of a reset connection; a larger remainder is cut off.
  */
@@ -56,35 +52,42 @@ export async function drainRemainder(body: AsyncIterable<Uint8Array>, maxBytes =
   }
 }
 
-export async function uploadDataset(room: Room, collaboration: Collaboration, uploader: Principal, datasetName: string, body: AsyncIterable<Uint8Array>): Promise<UploadReceipt> {
+/**
+ * Receives an encrypted upload: streams it through authentication and decryption into a new
+ * incoming table while writing the ciphertext to a partial file; only when everything checks out
+ * does it commit, in this order: envelope file renamed into place, registry and audit entry in one
+ * transaction, then the live table swapped. A failure at any step leaves the previous version
+ * registered, on disk and queryable; a crash leaves at most a partial file, swept at start.
+ */
+export async function uploadDataset(services: RoomServices, collaboration: Collaboration, uploader: Principal, datasetName: string, body: AsyncIterable<Uint8Array>): Promise<UploadReceipt> {
   const dataset = collaboration.datasets.get(datasetName);
   if (!dataset) throw new NotFoundError('DATASET_NOT_FOUND', `Collaboration "${collaboration.id}" declares no dataset "${datasetName}".`, { dataset: datasetName });
-  room.requireRole(uploader, 'provider', 'upload data');
+  requireRole(uploader, 'provider', 'upload data');
   if (uploader.memberId !== dataset.owner) {
     throw new ForbiddenError('NOT_DATASET_OWNER',
       `Only a provider of "${dataset.owner}", the dataset's owner, may upload "${dataset.name}".`, { owner: dataset.owner, member: uploader.memberId });
   }
-  await requireActive(room, collaboration);
+  await requireActive(services, collaboration);
 
-  const previous = await currentVersion(room.state, collaboration.id, dataset.name);
+  const previous = await currentVersion(services.state, collaboration.id, dataset.name);
   const fileName = `${collaboration.id}/${dataset.name}.${Date.now()}-${randomBytes(6).toString('hex')}.env`;
-  const finalPath = room.envelopePath(fileName);
+  const finalPath = envelopePath(services, fileName);
   const partialPath = `${finalPath}.partial`;
 
   let dataKey: Uint8Array | undefined;
   const unseal = (header: EnvelopeHeader) => {
-    dataKey = openSealed(room.keys.sealing.secretKey, fromBase64(header.sealedKey) ?? new Uint8Array());
+    dataKey = openSealed(services.keys.sealing.secretKey, fromBase64(header.sealedKey) ?? new Uint8Array());
     return dataKey ? Uint8Array.from(dataKey) : undefined;
   };
   const shape = tableShape(collaboration.id, dataset);
   let loaded: LoadedIncoming<UploadManifest> | undefined;
   let tee: CiphertextTee | undefined;
   try {
-    await mkdir(room.envelopePath(collaboration.id), { recursive: true, mode: 0o700 });
-    tee = await CiphertextTee.create(partialPath, room.openPartialFile);
-    loaded = await decryptIntoEngine(tee.through(limited(body, room.config.maxUploadBytes)), unseal, shape, dataset.format, room.engine, room.staging, {
+    await mkdir(envelopePath(services, collaboration.id), { recursive: true, mode: 0o700 });
+    tee = await CiphertextTee.create(partialPath, services.openPartialFile);
+    loaded = await decryptIntoEngine(tee.through(limited(body, services.config.maxUploadBytes)), unseal, shape, dataset.format, services.engine, services.staging, {
       authenticate: (opened) => verifyUpload(opened, { collaborationId: collaboration.id, dataset, uploader, currentVersion: previous?.version ?? 0 }),
-      maxParquetBytes: room.config.maxParquetBytes,
+      maxParquetBytes: services.config.maxParquetBytes,
     });
     const manifest: UploadManifest = loaded.authenticated;
     verifyLoadedRows(manifest, loaded.rows);
@@ -92,14 +95,13 @@ export async function uploadDataset(room: Room, collaboration: Collaboration, up
     await tee.close();
     await rename(partialPath, finalPath);
     const opened = loaded.opened;
-    const entry = await room.state.write(async (tx) => {
+    const entry = await services.state.write(async (tx) => {
       // A concurrent upload of the same version may have committed while this one streamed.
-      const [latest] = await tx.all('SELECT max(version) AS v FROM dataset_versions WHERE collaboration = $1 AND dataset = $2', [collaboration.id, dataset.name]);
-      if (Number(latest?.v ?? 0) !== manifest.version - 1) {
+      if (await latestVersionNumber(tx, collaboration.id, dataset.name) !== manifest.version - 1) {
         throw new ConflictError('UPLOAD_STALE_VERSION', `Version ${manifest.version} of "${dataset.name}" was committed by another upload first.`, { manifestVersion: manifest.version });
       }
-      const storageKeyText = await ensureStorageKey(tx, collaboration.id, dataset.name, toBase64(wrapKey(room.keys.masterKey, randomKey())));
-      const storageKey = unwrapKey(room.keys.masterKey, fromBase64(storageKeyText) ?? new Uint8Array()) as Uint8Array;
+      const storageKeyText = await ensureStorageKey(tx, collaboration.id, dataset.name, toBase64(wrapKey(services.keys.masterKey, randomKey())));
+      const storageKey = unwrapKey(services.keys.masterKey, fromBase64(storageKeyText) ?? new Uint8Array()) as Uint8Array;
       await recordVersion(tx, {
         collaboration: collaboration.id, dataset: dataset.name, version: manifest.version, envelopeFile: fileName,
         envelopeSha256: opened.envelopeSha256, manifest: JSON.stringify(manifest), signature: opened.trailer.signature,
@@ -107,7 +109,7 @@ export async function uploadDataset(room: Room, collaboration: Collaboration, up
         wrappedDataKey: toBase64(wrapKey(storageKey, dataKey as Uint8Array)), uploadedAt: new Date().toISOString(),
       });
       storageKey.fill(0);
-      return room.audit(tx, {
+      return recordAudit(services, tx, {
         collaboration: collaboration.id, actor: uploader.id, action: 'dataset.uploaded',
         details: { dataset: dataset.name, version: manifest.version, rows: manifest.rows, envelopeSha256: opened.envelopeSha256, manifestSignature: opened.trailer.signature },
       });
@@ -115,9 +117,9 @@ export async function uploadDataset(room: Room, collaboration: Collaboration, up
       await unlink(finalPath).catch(() => undefined);
       throw error;
     });
-    await room.engine.commitIncoming(shape, loaded.incomingName);
+    await services.engine.commitIncoming(shape, loaded.incomingName);
     loaded = undefined;
-    room.log.info({ collaboration: collaboration.id, dataset: dataset.name, version: manifest.version, rows: manifest.rows }, 'dataset version committed');
+    services.log.info({ collaboration: collaboration.id, dataset: dataset.name, version: manifest.version, rows: manifest.rows }, 'dataset version committed');
     return { collaboration: collaboration.id, dataset: dataset.name, version: manifest.version, rows: manifest.rows, envelopeSha256: opened.envelopeSha256, auditSeq: entry.seq };
   } catch (error) {
     // A full or read-only disk (envelope store or staging) is the room's trouble, not the upload's.
@@ -125,7 +127,7 @@ export async function uploadDataset(room: Room, collaboration: Collaboration, up
     if (!failure) {
       // The engine's own words (data values removed) help the operator; the client got ours.
       if (error instanceof CleanroomError && error.cause instanceof Error) {
-        room.log.warn({ collaboration: collaboration.id, dataset: dataset.name, code: error.code, engine: error.cause.message }, 'upload refused');
+        services.log.warn({ collaboration: collaboration.id, dataset: dataset.name, code: error.code, engine: error.cause.message }, 'upload refused');
       }
       throw error;
     }
@@ -136,7 +138,7 @@ export async function uploadDataset(room: Room, collaboration: Collaboration, up
   } finally {
     await tee?.close();
     dataKey?.fill(0);
-    if (loaded) await room.engine.discardIncoming(shape, loaded.incomingName).catch(() => undefined);
+    if (loaded) await services.engine.discardIncoming(shape, loaded.incomingName).catch(() => undefined);
     await unlink(partialPath).catch(() => undefined);
   }
 }

@@ -2,7 +2,10 @@ import { fromBase64 } from '../crypto/bytes.ts';
 import { verify } from '../crypto/signatures.ts';
 import { ConflictError, UnprocessableError } from '../errors/cleanroom-error.ts';
 import type { Collaboration, Principal } from '../policy/collaboration.ts';
-import type { Room } from './room.ts';
+import { acceptancesOf, recordAcceptance } from '../store/state/acceptances.ts';
+import { recordAudit } from './audit-trail.ts';
+import { requireRole } from './require-role.ts';
+import type { RoomServices } from './room-services.ts';
 
 /** What an officer signs to accept a policy: its id and content hash. */
 export const acceptanceSigningBytes = (collaborationId: string, policyHash: string): Uint8Array =>
@@ -18,24 +21,22 @@ export interface CollaborationStatus {
 }
 
 /** Active only when an officer of every member has signed the current content hash. */
-export async function collaborationStatus(room: Room, collaboration: Collaboration): Promise<CollaborationStatus> {
-  const rows = await room.state.read(
-    'SELECT member, principal, accepted_at FROM acceptances WHERE collaboration = $1 AND policy_hash = $2 ORDER BY member',
-    [collaboration.id, collaboration.hash]);
-  const accepted = new Set(rows.map((r) => String(r.member)));
+export async function collaborationStatus(services: RoomServices, collaboration: Collaboration): Promise<CollaborationStatus> {
+  const acceptances = await acceptancesOf(services.state, collaboration.id, collaboration.hash);
+  const accepted = new Set(acceptances.map((a) => a.member));
   const awaiting = [...collaboration.members.keys()].filter((m) => !accepted.has(m));
   return {
     id: collaboration.id,
     title: collaboration.title,
     policyHash: collaboration.hash,
     active: awaiting.length === 0,
-    acceptedBy: rows.map((r) => ({ member: String(r.member), principal: String(r.principal), acceptedAt: String(r.accepted_at) })),
+    acceptedBy: acceptances.map((a) => ({ member: a.member, principal: a.principal, acceptedAt: a.acceptedAt })),
     awaiting,
   };
 }
 
-export async function requireActive(room: Room, collaboration: Collaboration): Promise<void> {
-  const status = await collaborationStatus(room, collaboration);
+export async function requireActive(services: RoomServices, collaboration: Collaboration): Promise<void> {
+  const status = await collaborationStatus(services, collaboration);
   if (!status.active) {
     throw new ConflictError('COLLABORATION_INACTIVE', `Collaboration "${collaboration.id}" is not active: officers of ${status.awaiting.join(', ')} have not accepted policy ${collaboration.hash}.`, {
       policyHash: collaboration.hash,
@@ -45,8 +46,8 @@ export async function requireActive(room: Room, collaboration: Collaboration): P
 }
 
 /** Records an officer's signature over the policy hash (idempotent per member and hash). */
-export async function acceptPolicy(room: Room, collaboration: Collaboration, officer: Principal, policyHash: string, signatureText: string): Promise<CollaborationStatus> {
-  room.requireRole(officer, 'officer', 'accept a collaboration policy');
+export async function acceptPolicy(services: RoomServices, collaboration: Collaboration, officer: Principal, policyHash: string, signatureText: string): Promise<CollaborationStatus> {
+  requireRole(officer, 'officer', 'accept a collaboration policy');
   if (policyHash !== collaboration.hash) {
     throw new ConflictError('POLICY_HASH_MISMATCH', 'The signed hash is not the current policy: the policy file changed since you reviewed it. Review and sign the current hash.', {
       signedHash: policyHash,
@@ -57,13 +58,12 @@ export async function acceptPolicy(room: Room, collaboration: Collaboration, off
   if (!signature || !verify(acceptanceSigningBytes(collaboration.id, policyHash), signature, officer.publicKey)) {
     throw new UnprocessableError('ACCEPTANCE_BAD_SIGNATURE', "The acceptance signature does not verify with the officer's key over this collaboration and hash.");
   }
-  await room.state.write(async (tx) => {
-    const existing = await tx.all('SELECT 1 FROM acceptances WHERE collaboration = $1 AND policy_hash = $2 AND member = $3',
-      [collaboration.id, policyHash, officer.memberId]);
-    if (existing.length > 0) return;
-    await tx.run('INSERT INTO acceptances VALUES ($1, $2, $3, $4, $5, $6)',
-      [collaboration.id, policyHash, officer.memberId, officer.id, signatureText, new Date().toISOString()]);
-    await room.audit(tx, { collaboration: collaboration.id, actor: officer.id, action: 'policy.accepted', details: { policyHash, member: officer.memberId, signature: signatureText } });
+  await services.state.write(async (tx) => {
+    const recorded = await recordAcceptance(tx, {
+      collaboration: collaboration.id, policyHash, member: officer.memberId, principal: officer.id, signature: signatureText, acceptedAt: new Date().toISOString(),
+    });
+    if (!recorded) return;
+    await recordAudit(services, tx, { collaboration: collaboration.id, actor: officer.id, action: 'policy.accepted', details: { policyHash, member: officer.memberId, signature: signatureText } });
   });
-  return collaborationStatus(room, collaboration);
+  return collaborationStatus(services, collaboration);
 }

@@ -3,9 +3,11 @@ import type { Collaboration, Principal } from '../policy/collaboration.ts';
 import { parsePsiRule, type PsiRule } from '../psi/psi-rules.ts';
 import type { PsiReservation } from '../psi/message-budget.ts';
 import type { PsiMessageKind, PsiSessionView } from '../psi/psi-session.ts';
+import { recordAudit } from './audit-trail.ts';
 import { requireActive } from './policy-acceptance.ts';
 import { countPsiSessionOpened } from './psi-daily-sessions.ts';
-import type { Room } from './room.ts';
+import { requireRole } from './require-role.ts';
+import type { RoomServices } from './room-services.ts';
 
 export type { PsiMessageKind };
 
@@ -23,8 +25,8 @@ function ruleFor(collaboration: Collaboration, member: string, partner: string):
   return parsePsiRule({ ...doc });
 }
 
-function requireParty(room: Room, principal: Principal): void {
-  if (!principal.roles.has('provider') && !principal.roles.has('analyst')) room.requireRole(principal, 'analyst', 'take part in a PSI session');
+function requireParty(principal: Principal): void {
+  if (!principal.roles.has('provider') && !principal.roles.has('analyst')) requireRole(principal, 'analyst', 'take part in a PSI session');
 }
 
 const answer = (view: PsiSessionView, member: string, rule: PsiRule): PsiSessionAnswer => ({
@@ -40,19 +42,19 @@ const answer = (view: PsiSessionView, member: string, rule: PsiRule): PsiSession
  * (maxSessionsPerDay) and the psi.opened entry commit in one transaction; only then does the
  * session, which lives in memory only, go live.
  */
-export async function openPsi(room: Room, collaboration: Collaboration, principal: Principal, partner: string): Promise<PsiSessionAnswer> {
-  requireParty(room, principal);
-  await requireActive(room, collaboration);
+export async function openPsi(services: RoomServices, collaboration: Collaboration, principal: Principal, partner: string): Promise<PsiSessionAnswer> {
+  requireParty(principal);
+  await requireActive(services, collaboration);
   const rule = ruleFor(collaboration, principal.memberId, partner);
-  const session = room.psi.create(collaboration.id, rule, principal.memberId);
-  await room.state.write(async (tx) => {
+  const session = services.psi.create(collaboration.id, rule, principal.memberId);
+  await services.state.write(async (tx) => {
     await countPsiSessionOpened(tx, collaboration.id, rule, session.openedAt);
-    await room.audit(tx, {
+    await recordAudit(services, tx, {
       collaboration: collaboration.id, actor: principal.id, action: 'psi.opened',
       details: { session: session.id, server: rule.server, client: rule.client, revealIntersection: rule.revealIntersection, normalisation: rule.normalisation },
     });
   });
-  return answer(room.psi.add(session), principal.memberId, rule);
+  return answer(services.psi.add(session), principal.memberId, rule);
 }
 
 function sessionRule(collaboration: Collaboration, view: PsiSessionView): PsiRule {
@@ -60,9 +62,9 @@ function sessionRule(collaboration: Collaboration, view: PsiSessionView): PsiRul
   return ruleFor(collaboration, view.server, view.client);
 }
 
-export function psiSession(room: Room, collaboration: Collaboration, principal: Principal, id: string): PsiSessionAnswer {
-  requireParty(room, principal);
-  const view = room.psi.view(id, principal.memberId);
+export function psiSession(services: RoomServices, collaboration: Collaboration, principal: Principal, id: string): PsiSessionAnswer {
+  requireParty(principal);
+  const view = services.psi.view(id, principal.memberId);
   return answer(view, principal.memberId, sessionRule(collaboration, view));
 }
 
@@ -72,19 +74,19 @@ export function psiSession(room: Room, collaboration: Collaboration, principal: 
  * message in flight per session, and the room's budget of message bytes being received at once.
  * The caller reads at most `limit` bytes and calls `release()` when done, whatever happened.
  */
-export function admitPsiMessage(room: Room, collaboration: Collaboration, principal: Principal, id: string, kind: PsiMessageKind, declaredBytes: number | undefined): PsiReservation {
-  psiSession(room, collaboration, principal, id);
-  room.psi.admitPost(id, principal.memberId, kind);
-  return room.psiUploads.reserve(id, declaredBytes);
+export function admitPsiMessage(services: RoomServices, collaboration: Collaboration, principal: Principal, id: string, kind: PsiMessageKind, declaredBytes: number | undefined): PsiReservation {
+  psiSession(services, collaboration, principal, id);
+  services.psi.admitPost(id, principal.memberId, kind);
+  return services.psiUploads.reserve(id, declaredBytes);
 }
 
 /** Relays one protocol message into the session; the relay validates framing, sizes and step. */
-export async function postPsiMessage(room: Room, collaboration: Collaboration, principal: Principal, id: string, kind: PsiMessageKind, bytes: Uint8Array): Promise<PsiSessionAnswer> {
-  const current = psiSession(room, collaboration, principal, id);
+export async function postPsiMessage(services: RoomServices, collaboration: Collaboration, principal: Principal, id: string, kind: PsiMessageKind, bytes: Uint8Array): Promise<PsiSessionAnswer> {
+  const current = psiSession(services, collaboration, principal, id);
   const member = principal.memberId;
-  const view = kind === 'setup' ? room.psi.postSetup(id, member, bytes) : kind === 'request' ? room.psi.postRequest(id, member, bytes) : room.psi.postResponse(id, member, bytes);
+  const view = kind === 'setup' ? services.psi.postSetup(id, member, bytes) : kind === 'request' ? services.psi.postRequest(id, member, bytes) : services.psi.postResponse(id, member, bytes);
   if (kind === 'response') {
-    await room.state.write((tx) => room.audit(tx, {
+    await services.state.write((tx) => recordAudit(services, tx, {
       collaboration: collaboration.id, actor: principal.id, action: 'psi.completed',
       details: { session: id, serverSetSize: view.serverSetSize ?? null, clientSetSize: view.clientSetSize ?? null, revealIntersection: view.revealIntersection },
     }));
@@ -93,8 +95,8 @@ export async function postPsiMessage(room: Room, collaboration: Collaboration, p
 }
 
 /** Hands a member the message its protocol step needs. */
-export function readPsiMessage(room: Room, collaboration: Collaboration, principal: Principal, id: string, kind: PsiMessageKind): Uint8Array {
-  psiSession(room, collaboration, principal, id);
+export function readPsiMessage(services: RoomServices, collaboration: Collaboration, principal: Principal, id: string, kind: PsiMessageKind): Uint8Array {
+  psiSession(services, collaboration, principal, id);
   const member = principal.memberId;
-  return kind === 'setup' ? room.psi.readSetup(id, member) : kind === 'request' ? room.psi.readRequest(id, member) : room.psi.readResponse(id, member);
+  return kind === 'setup' ? services.psi.readSetup(id, member) : kind === 'request' ? services.psi.readRequest(id, member) : services.psi.readResponse(id, member);
 }

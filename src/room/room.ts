@@ -1,106 +1,72 @@
-import { chmod, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { appendAudit, type AuditAct } from '../audit/audit-log.ts';
 import type { AuditEntry } from '../audit/audit-entry.ts';
-import { auditSigningBytes } from '../audit/audit-entry.ts';
 import { NonceCache } from '../auth/nonce-cache.ts';
+import { verifyRequest } from '../auth/verify-request.ts';
 import { toBase64 } from '../crypto/bytes.ts';
-import { sign } from '../crypto/signatures.ts';
 import { ForbiddenError, NotFoundError } from '../errors/cleanroom-error.ts';
-import type { Logger } from '../log/logger.ts';
 import type { Collaboration, Principal } from '../policy/collaboration.ts';
-import type { Role } from '../policy/policy-document.ts';
-import { loadPolicies } from '../policy/load-policies.ts';
-import { cryptoRandomSource, type RandomSource } from '../privacy/index.ts';
-import { PsiMessageBudget } from '../psi/message-budget.ts';
-import { PsiSessionRegistry } from '../psi/session-registry.ts';
-import { DataEngine } from '../store/data-engine.ts';
-import { StateDb, type StateTx } from '../store/state-db.ts';
-import { StagingArea } from '../upload/staging-area.ts';
-import { openPartialFile, type OpenPartialFile } from './ciphertext-tee.ts';
-import { jsonSqlParser } from '../query/sql-parser.ts';
-import type { ReleaseContext } from '../release/release-context.ts';
-import { chargeBudgets, refundBudgets } from './budget-ledger.ts';
-import { reloadDatasets } from './dataset-reload.ts';
-import { loadTemplateFiles } from './template-registry.ts';
-import type { RoomConfig } from './room-config.ts';
-import { loadMasterKey, loadRoomKeys, type RoomKeys } from './room-keys.ts';
+import type { PsiReservation } from '../psi/message-budget.ts';
+import { auditTrail } from './audit-trail.ts';
+import { budgetReport, type DatasetBudget } from './budget-ledger.ts';
+import { datasetStatus, type DatasetStatus } from './dataset-status.ts';
+import { uploadDataset, type UploadReceipt } from './dataset-upload.ts';
+import { acceptPolicy, collaborationStatus, type CollaborationStatus } from './policy-acceptance.ts';
+import { admitPsiMessage, openPsi, postPsiMessage, psiSession, readPsiMessage, type PsiMessageKind, type PsiSessionAnswer } from './psi-relay.ts';
+import type { RoomServices } from './room-services.ts';
+import { runQuery, type QueryRequest, type QueryResponse } from './run-query.ts';
+import { listTemplates, proposeTemplate, reviewTemplate, templateStatus, type TemplateReviewRequest, type TemplateStatus } from './template-registry.ts';
 
-/**
- * Makes every file this process creates from now on owner-only (the umask only ever gets stricter).
- * The room-state file's WAL holds the audit log with SQL text, and DuckDB creates it lazily on its
- * own threads at the first write after each checkpoint: a umask is the one setting that reaches a
- * file created at a moment we do not choose. Keys and envelopes also pass explicit modes.
- */
-function ownerOnlyFiles(): void {
-  const previous = process.umask(0o077);
-  process.umask(previous | 0o077);
+/** The limits a client needs to know before it sends anything (published by GET /v1/room). */
+export interface RoomLimits {
+  readonly maxUploadBytes: number;
+  readonly maxParquetBytes: number;
+  readonly maxJsonBytes: number;
+  readonly signatureWindowMs: number;
+  readonly maxPsiMessageBytes: number;
+}
+
+/** A request as the signature check needs it. */
+export interface SignedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
 }
 
 /**
- * One running room: its keys, policies, state database, in-memory engine and staging area.
- * Feature modules in src/room take a Room and do one act each; http and cli call those.
+ * One running room, as http and cli see it: who is who (collaborations, principals, request
+ * signatures), what it publishes (public keys, limits), and its acts, each a function in this
+ * folder over the room's services. The services themselves (state database, engine, staging, keys)
+ * stay private: `open-room.ts` builds them and hands them only to trusted in-process callers.
  */
 export class Room {
+  /** Requests stamped before this are refused (the nonce cache is in memory); health counts uptime from it. */
   readonly startedAt = Date.now();
-  readonly nonces: NonceCache;
-  /** PSI sessions live in memory only, for their session's life. */
-  readonly psi = new PsiSessionRegistry();
-  /** PSI message bytes being received right now, bounded room-wide and to one message per session. */
-  readonly psiUploads: PsiMessageBudget;
+  readonly limits: RoomLimits;
+  private readonly nonces: NonceCache;
+  private readonly keysByText: ReadonlySet<string>;
   private readonly psiSweep: NodeJS.Timeout;
-  private readonly keysByText: Set<string>;
-  private release?: ReleaseContext;
 
-  private constructor(
-    readonly config: RoomConfig,
-    readonly collaborations: ReadonlyMap<string, Collaboration>,
-    readonly keys: RoomKeys,
-    readonly state: StateDb,
-    readonly engine: DataEngine,
-    readonly staging: StagingArea,
-    readonly log: Logger,
-    /** Noise and partition selection draw from this; only tests pass anything but the CSPRNG. */
-    readonly randomSource: RandomSource,
-    /** Creates an upload's partial envelope; only tests pass anything else (a disk that fails). */
-    readonly openPartialFile: OpenPartialFile,
-  ) {
+  constructor(private readonly services: RoomServices) {
+    const { config, collaborations, psi, psiUploads } = services;
+    this.limits = Object.freeze({
+      maxUploadBytes: config.maxUploadBytes, maxParquetBytes: config.maxParquetBytes, maxJsonBytes: config.maxJsonBytes,
+      signatureWindowMs: config.signatureWindowMs, maxPsiMessageBytes: psiUploads.messageLimit,
+    });
     this.nonces = new NonceCache(config.signatureWindowMs);
-    this.psiUploads = new PsiMessageBudget(config.psiBodyBudgetBytes);
     this.keysByText = new Set([...collaborations.values()].flatMap((c) => [...c.principalsByKey.keys()]));
-    this.psiSweep = setInterval(() => this.psi.sweep(), 30_000).unref();
+    this.psiSweep = setInterval(() => psi.sweep(), 30_000).unref();
   }
 
-  /** Starts a room: validates every policy first, so a bad policy refuses the start with its problems. */
-  static async open(config: RoomConfig, log: Logger, dependencies: { randomSource?: RandomSource; openPartialFile?: OpenPartialFile } = {}): Promise<Room> {
-    const collaborations = await loadPolicies(config.policiesDirectory);
-    ownerOnlyFiles();
-    // The directory may predate the room (an operator's mkdir, an older version): its mode is ours to fix.
-    await mkdir(config.dataDirectory, { recursive: true, mode: 0o700 });
-    await chmod(config.dataDirectory, 0o700);
-    await mkdir(join(config.dataDirectory, 'envelopes'), { recursive: true, mode: 0o700 });
-    const masterKey = await loadMasterKey(config.dataDirectory, config.masterKey);
-    const keys = await loadRoomKeys(config.dataDirectory, masterKey);
-    const state = await StateDb.open(join(config.dataDirectory, 'room-state.duckdb'));
-    const swept = await StagingArea.sweepStale();
-    if (swept.removed.length > 0) log.warn({ removed: swept.removed }, 'removed staging directories of rooms that are no longer running');
-    if (swept.ownerUnknown.length > 0) {
-      log.warn({ directories: swept.ownerUnknown }, 'staging directories from an older version name no owner, so they were kept: delete them once no older room runs');
-    }
-    const staging = await StagingArea.create();
-    const engine = await DataEngine.open({ stagingDirectory: staging.directory, ...config.engine });
-    const room = new Room(config, new Map(collaborations.map((c) => [c.id, c])), keys, state, engine, staging, log,
-      dependencies.randomSource ?? cryptoRandomSource, dependencies.openPartialFile ?? openPartialFile);
-    const reloaded = await reloadDatasets(room);
-    const templates = await loadTemplateFiles(room);
-    log.info({ datasets: reloaded.loaded, failed: reloaded.failed, templates }, 'room ready');
-    return room;
+  /** The room's public keys, base64: uploads are sealed to the first, audit entries signed by the second. */
+  publicKeys(): { sealingPublicKey: string; signingPublicKey: string } {
+    return { sealingPublicKey: toBase64(this.services.keys.sealing.publicKey), signingPublicKey: toBase64(this.services.keys.signing.publicKey) };
   }
 
-  isKnownKey = (publicKeyText: string): boolean => this.keysByText.has(publicKeyText);
+  collaborationIds(): string[] {
+    return [...this.services.collaborations.keys()];
+  }
 
   collaboration(id: string): Collaboration {
-    const found = this.collaborations.get(id);
+    const found = this.services.collaborations.get(id);
     if (!found) throw new NotFoundError('COLLABORATION_NOT_FOUND', `There is no collaboration "${id}" in this room.`, { collaboration: id });
     return found;
   }
@@ -112,42 +78,83 @@ export class Room {
     return principal;
   }
 
-  /** Refuses unless the principal holds the role; says which role was missing. */
-  requireRole(principal: Principal, role: Role, act: string): void {
-    if (!principal.roles.has(role)) {
-      throw new ForbiddenError('ROLE_REQUIRED', `Only a principal with the ${role} role may ${act}.`, { principal: principal.id, requiredRole: role, roles: [...principal.roles] });
-    }
+  /** Checks a request's signature headers against this room's keys, window, start and nonces (src/auth). */
+  verifyRequest(request: SignedRequest, now = Date.now()): { publicKeyText: string; contentSha256: string } {
+    return verifyRequest({
+      ...request, now, windowMs: this.limits.signatureWindowMs, notBefore: this.startedAt - 1000,
+      nonces: this.nonces, isKnownKey: (key) => this.keysByText.has(key),
+    });
   }
 
-  /** What the release paths (src/release) may use of this room: parser, engine, ledger, audit, randomness, log. */
-  releaseContext(): ReleaseContext {
-    this.release ??= {
-      parser: jsonSqlParser(this.engine),
-      engine: this.engine,
-      ledger: {
-        charge: (collaboration, member, actor, datasets, cost) => chargeBudgets(this, collaboration, member, actor, datasets, cost),
-        refund: (collaborationId, actor, chargeId, reason) => refundBudgets(this, collaborationId, actor, chargeId, reason),
-      },
-      audit: (act) => this.state.write((tx) => this.audit(tx, act)),
-      random: this.randomSource,
-      log: this.log,
-    };
-    return this.release;
+  collaborationStatus(collaboration: Collaboration): Promise<CollaborationStatus> {
+    return collaborationStatus(this.services, collaboration);
   }
 
-  /** Appends to the audit chain inside the caller's transaction. */
-  audit(tx: StateTx, act: AuditAct): Promise<AuditEntry> {
-    return appendAudit(tx, act, (hash) => toBase64(sign(auditSigningBytes(hash), this.keys.signing.secretKey)), new Date());
+  acceptPolicy(collaboration: Collaboration, officer: Principal, policyHash: string, signature: string): Promise<CollaborationStatus> {
+    return acceptPolicy(this.services, collaboration, officer, policyHash, signature);
   }
 
-  envelopePath(file: string): string {
-    return join(this.config.dataDirectory, 'envelopes', file);
+  auditTrail(collaboration: Collaboration): Promise<AuditEntry[]> {
+    return auditTrail(this.services, collaboration);
   }
 
+  datasetStatus(collaboration: Collaboration, name: string): Promise<DatasetStatus> {
+    return datasetStatus(this.services, collaboration, name);
+  }
+
+  uploadDataset(collaboration: Collaboration, uploader: Principal, dataset: string, body: AsyncIterable<Uint8Array>): Promise<UploadReceipt> {
+    return uploadDataset(this.services, collaboration, uploader, dataset, body);
+  }
+
+  listTemplates(collaboration: Collaboration): Promise<TemplateStatus[]> {
+    return listTemplates(this.services, collaboration);
+  }
+
+  templateStatus(collaboration: Collaboration, name: string): Promise<TemplateStatus> {
+    return templateStatus(this.services, collaboration, name);
+  }
+
+  proposeTemplate(collaboration: Collaboration, proposer: Principal, document: unknown): Promise<TemplateStatus> {
+    return proposeTemplate(this.services, collaboration, proposer, document);
+  }
+
+  reviewTemplate(collaboration: Collaboration, officer: Principal, name: string, review: TemplateReviewRequest): Promise<TemplateStatus> {
+    return reviewTemplate(this.services, collaboration, officer, name, review);
+  }
+
+  budgetReport(collaboration: Collaboration, member: string): Promise<DatasetBudget[]> {
+    return budgetReport(this.services, collaboration, member);
+  }
+
+  runQuery(collaboration: Collaboration, analyst: Principal, request: QueryRequest): Promise<QueryResponse> {
+    return runQuery(this.services, collaboration, analyst, request);
+  }
+
+  openPsi(collaboration: Collaboration, principal: Principal, partner: string): Promise<PsiSessionAnswer> {
+    return openPsi(this.services, collaboration, principal, partner);
+  }
+
+  psiSession(collaboration: Collaboration, principal: Principal, id: string): PsiSessionAnswer {
+    return psiSession(this.services, collaboration, principal, id);
+  }
+
+  admitPsiMessage(collaboration: Collaboration, principal: Principal, id: string, kind: PsiMessageKind, declaredBytes: number | undefined): PsiReservation {
+    return admitPsiMessage(this.services, collaboration, principal, id, kind, declaredBytes);
+  }
+
+  postPsiMessage(collaboration: Collaboration, principal: Principal, id: string, kind: PsiMessageKind, bytes: Uint8Array): Promise<PsiSessionAnswer> {
+    return postPsiMessage(this.services, collaboration, principal, id, kind, bytes);
+  }
+
+  readPsiMessage(collaboration: Collaboration, principal: Principal, id: string, kind: PsiMessageKind): Uint8Array {
+    return readPsiMessage(this.services, collaboration, principal, id, kind);
+  }
+
+  /** Stops running queries, closes both databases and deletes the staging area. */
   async close(): Promise<void> {
     clearInterval(this.psiSweep);
-    this.engine.close();
-    this.state.close();
-    await this.staging.destroy();
+    this.services.engine.close();
+    this.services.state.close();
+    await this.services.staging.destroy();
   }
 }

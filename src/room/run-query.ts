@@ -7,7 +7,8 @@ import type { QueryResponse } from '../release/query-answer.ts';
 import type { QueryToRun } from '../release/query-to-run.ts';
 import { runThresholdQuery } from '../release/threshold-query.ts';
 import { requireActive } from './policy-acceptance.ts';
-import type { Room } from './room.ts';
+import { requireRole } from './require-role.ts';
+import type { RoomServices } from './room-services.ts';
 import { templateForRun } from './template-registry.ts';
 
 export type { DpPrivacyBlock, PrivacyBlock, QueryResponse } from '../release/query-answer.ts';
@@ -26,15 +27,15 @@ export interface QueryRequest {
  * parameters) and hands it to its release path: src/release/threshold-query.ts or dp-query.ts,
  * each of which reads plan → charge → run → release → audit.
  */
-export async function runQuery(room: Room, collaboration: Collaboration, analyst: Principal, request: QueryRequest): Promise<QueryResponse> {
-  room.requireRole(analyst, 'analyst', 'run queries');
-  await requireActive(room, collaboration);
+export async function runQuery(services: RoomServices, collaboration: Collaboration, analyst: Principal, request: QueryRequest): Promise<QueryResponse> {
+  requireRole(analyst, 'analyst', 'run queries');
+  await requireActive(services, collaboration);
   if ((request.sql === undefined) === (request.template === undefined)) {
     throw new InvalidInputError('QUERY_REQUEST_INVALID', 'Send either "sql" (ad hoc) or "template" with "params".');
   }
   let q: QueryToRun;
   if (request.template !== undefined) {
-    const template = await templateForRun(room, collaboration, request.template);
+    const template = await templateForRun(services, collaboration, request.template);
     q = {
       collaboration, analyst, sql: template.document.sql, parameters: bindParameters(template.document, request.params ?? {}), params: request.params ?? {}, dryRun: request.dryRun === true,
       template: { name: template.name, hash: template.hash, approvedBy: template.approvedBy, parameterTypes: parameterTypes(template.document) },
@@ -43,6 +44,6 @@ export async function runQuery(room: Room, collaboration: Collaboration, analyst
     if (request.params && Object.keys(request.params).length > 0) throw new InvalidInputError('QUERY_REQUEST_INVALID', 'Parameters belong to templates; ad hoc SQL takes none.');
     q = { collaboration, analyst, sql: request.sql ?? '', parameters: {}, params: {}, dryRun: request.dryRun === true };
   }
-  const ctx = room.releaseContext();
+  const ctx = services.release;
   return request.dp ? runDpQuery(ctx, q, request.dp) : runThresholdQuery(ctx, q);
 }

@@ -1,15 +1,18 @@
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { fromBase64 } from '../crypto/bytes.ts';
 import { verify } from '../crypto/signatures.ts';
 import { ConflictError, ForbiddenError, NotFoundError, UnprocessableError } from '../errors/cleanroom-error.ts';
 import type { Collaboration, Principal } from '../policy/collaboration.ts';
 import type { QueryReport } from '../query/query-plan.ts';
-import { approvalSigningBytes, parameterTypes, parseTemplateFile, templateHash, validateTemplateDocument, type TemplateDocument } from '../query/template.ts';
+import { approvalSigningBytes, parameterTypes, templateHash, validateTemplateDocument, type TemplateDocument } from '../query/template.ts';
 import { invalidValue } from '../validation/json-validator.ts';
 import { documentRefused } from '../errors/refused-error.ts';
 import { planThroughParser, type PlannedQuery } from '../release/plan-query.ts';
-import type { Room } from './room.ts';
+import type { StateReader } from '../store/state-db.ts';
+import { replaceReview, reviewsOf as storedReviewsOf } from '../store/state/template-reviews.ts';
+import { latestTemplate, recordTemplate, templateNames } from '../store/state/templates.ts';
+import { recordAudit } from './audit-trail.ts';
+import { requireRole } from './require-role.ts';
+import type { RoomServices } from './room-services.ts';
 
 export interface TemplateReview {
   readonly member: string;
@@ -33,25 +36,24 @@ export interface TemplateStatus {
 }
 
 /** The newest proposal under each name is the template; older hashes keep their history. */
-async function latest(room: Room, collaboration: string, name: string): Promise<{ hash: string; document: TemplateDocument; proposedBy: string } | undefined> {
-  const rows = await room.state.read('SELECT hash, document, proposed_by FROM templates WHERE collaboration = $1 AND name = $2 ORDER BY proposed_at DESC LIMIT 1', [collaboration, name]);
-  const row = rows[0];
-  return row ? { hash: String(row.hash), document: JSON.parse(String(row.document)) as TemplateDocument, proposedBy: String(row.proposed_by) } : undefined;
+async function latest(db: StateReader, collaboration: string, name: string): Promise<{ hash: string; document: TemplateDocument; proposedBy: string } | undefined> {
+  const found = await latestTemplate(db, collaboration, name);
+  return found ? { hash: found.hash, document: JSON.parse(found.document) as TemplateDocument, proposedBy: found.proposedBy } : undefined;
 }
 
 /** The template with the checker's report: what the officer reviews before signing. */
-export async function templateStatus(room: Room, collaboration: Collaboration, name: string): Promise<TemplateStatus> {
-  return (await checkedTemplate(room, collaboration, name)).status;
+export async function templateStatus(services: RoomServices, collaboration: Collaboration, name: string): Promise<TemplateStatus> {
+  return (await checkedTemplate(services, collaboration, name)).status;
 }
 
 /** The template's status and its threshold-mode plan (what an officer reviews). */
-export async function checkedTemplate(room: Room, collaboration: Collaboration, name: string): Promise<{ status: TemplateStatus; planned: PlannedQuery }> {
-  const found = await latest(room, collaboration.id, name);
+export async function checkedTemplate(services: RoomServices, collaboration: Collaboration, name: string): Promise<{ status: TemplateStatus; planned: PlannedQuery }> {
+  const found = await latest(services.state, collaboration.id, name);
   if (!found) throw new NotFoundError('TEMPLATE_NOT_FOUND', `Collaboration "${collaboration.id}" has no template "${name}".`, { template: name });
-  const ctx = room.releaseContext();
+  const ctx = services.release;
   const planned = await planThroughParser(ctx, collaboration, found.document.sql, { adHoc: false, mode: 'threshold', parameterTypes: parameterTypes(found.document) });
   const requiredMembers = [...new Set(planned.report.datasets.map((d) => collaboration.datasets.get(d)?.owner).filter((m) => m !== undefined))].sort();
-  const reviews = await reviewsOf(room, collaboration.id, found.hash);
+  const reviews = await reviewsOf(services.state, collaboration.id, found.hash);
   const approved = new Set(reviews.filter((r) => r.decision === 'approve').map((r) => r.member));
   return {
     planned,
@@ -63,26 +65,27 @@ export async function checkedTemplate(room: Room, collaboration: Collaboration, 
 }
 
 /** The current version of a template and who approved it, as a run needs it (the run plans it itself). */
-export async function templateForRun(room: Room, collaboration: Collaboration, name: string): Promise<{ name: string; hash: string; document: TemplateDocument; approvedBy: ReadonlySet<string> }> {
-  const found = await latest(room, collaboration.id, name);
+export async function templateForRun(services: RoomServices, collaboration: Collaboration, name: string): Promise<{ name: string; hash: string; document: TemplateDocument; approvedBy: ReadonlySet<string> }> {
+  const found = await latest(services.state, collaboration.id, name);
   if (!found) throw new NotFoundError('TEMPLATE_NOT_FOUND', `Collaboration "${collaboration.id}" has no template "${name}".`, { template: name });
-  const reviews = await reviewsOf(room, collaboration.id, found.hash);
+  const reviews = await reviewsOf(services.state, collaboration.id, found.hash);
   return { name, hash: found.hash, document: found.document, approvedBy: new Set(reviews.filter((r) => r.decision === 'approve').map((r) => r.member)) };
 }
 
-async function reviewsOf(room: Room, collaborationId: string, hash: string): Promise<TemplateReview[]> {
-  return (await room.state.read('SELECT * FROM template_reviews WHERE collaboration = $1 AND template_hash = $2 ORDER BY member', [collaborationId, hash]))
-    .map((r) => ({ member: String(r.member), principal: String(r.principal), decision: r.decision === 'approve' ? 'approve' as const : 'reject' as const, reason: r.reason === null ? null : String(r.reason), reviewedAt: String(r.reviewed_at) }));
+/** The reviews of a hash as members see them (the signatures stay in the audit chain). */
+async function reviewsOf(db: StateReader, collaborationId: string, hash: string): Promise<TemplateReview[]> {
+  return (await storedReviewsOf(db, collaborationId, hash))
+    .map((r) => ({ member: r.member, principal: r.principal, decision: r.decision, reason: r.reason, reviewedAt: r.reviewedAt }));
 }
 
-export async function listTemplates(room: Room, collaboration: Collaboration): Promise<TemplateStatus[]> {
-  const names = await room.state.read('SELECT DISTINCT name FROM templates WHERE collaboration = $1 ORDER BY name', [collaboration.id]);
-  return Promise.all(names.map((r) => templateStatus(room, collaboration, String(r.name))));
+export async function listTemplates(services: RoomServices, collaboration: Collaboration): Promise<TemplateStatus[]> {
+  const names = await templateNames(services.state, collaboration.id);
+  return Promise.all(names.map((name) => templateStatus(services, collaboration, name)));
 }
 
 /** Stores a proposal after checking it passes the checker; a changed template needs new signatures. */
-export async function proposeTemplate(room: Room, collaboration: Collaboration, proposer: Principal | 'room', value: unknown): Promise<TemplateStatus> {
-  if (proposer !== 'room') room.requireRole(proposer, 'analyst', 'propose a template');
+export async function proposeTemplate(services: RoomServices, collaboration: Collaboration, proposer: Principal | 'room', value: unknown): Promise<TemplateStatus> {
+  if (proposer !== 'room') requireRole(proposer, 'analyst', 'propose a template');
   const checked = validateTemplateDocument(value);
   if (!checked.ok) throw documentRefused('TEMPLATE_INVALID', 'The template is invalid:', checked.diagnostics);
   const document = checked.value;
@@ -90,7 +93,7 @@ export async function proposeTemplate(room: Room, collaboration: Collaboration, 
     const message = `names collaboration "${document.collaboration}", not "${collaboration.id}"`;
     throw documentRefused('TEMPLATE_INVALID', 'The template is invalid:', [invalidValue('/collaboration', message, 'a template belongs to its collaboration')]);
   }
-  const planned = await planThroughParser(room.releaseContext(), collaboration, document.sql, { adHoc: false, mode: 'threshold', parameterTypes: parameterTypes(document) });
+  const planned = await planThroughParser(services.release, collaboration, document.sql, { adHoc: false, mode: 'threshold', parameterTypes: parameterTypes(document) });
   const declared = new Set(Object.keys(document.parameters));
   const used = new Set(planned.report.parameters);
   const mismatch = [...used].filter((p) => !declared.has(p)).concat([...declared].filter((p) => !used.has(p)));
@@ -100,19 +103,20 @@ export async function proposeTemplate(room: Room, collaboration: Collaboration, 
   }
   const hash = templateHash(document);
   const actor = proposer === 'room' ? 'room' : proposer.id;
-  await room.state.write(async (tx) => {
-    const exists = await tx.all('SELECT 1 FROM templates WHERE collaboration = $1 AND hash = $2', [collaboration.id, hash]);
-    if (exists.length > 0) return;
-    await tx.run('INSERT INTO templates VALUES ($1, $2, $3, $4, $5, $6)', [collaboration.id, document.name, hash, JSON.stringify(document), actor, new Date().toISOString()]);
-    await room.audit(tx, { collaboration: collaboration.id, actor, action: 'template.proposed', details: { template: document.name, hash, datasets: planned.report.datasets } });
+  await services.state.write(async (tx) => {
+    const recorded = await recordTemplate(tx, {
+      collaboration: collaboration.id, name: document.name, hash, document: JSON.stringify(document), proposedBy: actor, proposedAt: new Date().toISOString(),
+    });
+    if (!recorded) return;
+    await recordAudit(services, tx, { collaboration: collaboration.id, actor, action: 'template.proposed', details: { template: document.name, hash, datasets: planned.report.datasets } });
   });
-  return templateStatus(room, collaboration, document.name);
+  return templateStatus(services, collaboration, document.name);
 }
 
 /** An officer signs approve or reject over the template's content hash (the current one only). */
-export async function reviewTemplate(room: Room, collaboration: Collaboration, officer: Principal, name: string, review: { hash: string; decision: 'approve' | 'reject'; reason?: string; signature: string }): Promise<TemplateStatus> {
-  room.requireRole(officer, 'officer', 'review a template');
-  const current = await templateStatus(room, collaboration, name);
+export async function reviewTemplate(services: RoomServices, collaboration: Collaboration, officer: Principal, name: string, review: TemplateReviewRequest): Promise<TemplateStatus> {
+  requireRole(officer, 'officer', 'review a template');
+  const current = await templateStatus(services, collaboration, name);
   if (review.hash !== current.hash) {
     throw new ConflictError('TEMPLATE_HASH_MISMATCH', 'The template changed since you reviewed it; review the current hash.', { signedHash: review.hash, currentHash: current.hash });
   }
@@ -124,28 +128,20 @@ export async function reviewTemplate(room: Room, collaboration: Collaboration, o
   if (!signature || !verify(approvalSigningBytes(collaboration.id, review.hash, review.decision), signature, officer.publicKey)) {
     throw new UnprocessableError('REVIEW_BAD_SIGNATURE', "The review signature does not verify with the officer's key over this collaboration, hash and decision.");
   }
-  await room.state.write(async (tx) => {
-    await tx.run('DELETE FROM template_reviews WHERE collaboration = $1 AND template_hash = $2 AND member = $3', [collaboration.id, review.hash, officer.memberId]);
-    await tx.run('INSERT INTO template_reviews VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-      [collaboration.id, review.hash, officer.memberId, officer.id, review.decision, review.reason ?? null, review.signature, new Date().toISOString()]);
-    await room.audit(tx, { collaboration: collaboration.id, actor: officer.id, action: review.decision === 'approve' ? 'template.approved' : 'template.rejected', details: { template: name, hash: review.hash, reason: review.reason ?? null, signature: review.signature } });
+  await services.state.write(async (tx) => {
+    await replaceReview(tx, {
+      collaboration: collaboration.id, templateHash: review.hash, member: officer.memberId, principal: officer.id,
+      decision: review.decision, reason: review.reason ?? null, signature: review.signature, reviewedAt: new Date().toISOString(),
+    });
+    await recordAudit(services, tx, { collaboration: collaboration.id, actor: officer.id, action: review.decision === 'approve' ? 'template.approved' : 'template.rejected', details: { template: name, hash: review.hash, reason: review.reason ?? null, signature: review.signature } });
   });
-  return templateStatus(room, collaboration, name);
+  return templateStatus(services, collaboration, name);
 }
 
-/** Registers the templates in sql/ as proposals by the room itself; officers still approve them. */
-export async function loadTemplateFiles(room: Room): Promise<number> {
-  const files = (await readdir(room.config.templatesDirectory).catch(() => [] as string[])).filter((f) => f.endsWith('.sql')).sort();
-  let loaded = 0;
-  for (const file of files) {
-    const document = parseTemplateFile(await readFile(join(room.config.templatesDirectory, file), 'utf8'), file);
-    const collaboration = room.collaborations.get(document.collaboration);
-    if (!collaboration) {
-      room.log.warn({ file, collaboration: document.collaboration }, 'template names a collaboration this room does not have; skipped');
-      continue;
-    }
-    await proposeTemplate(room, collaboration, 'room', document);
-    loaded += 1;
-  }
-  return loaded;
+/** What an officer sends to review a template: the hash they reviewed, their decision, and their signature over both. */
+export interface TemplateReviewRequest {
+  readonly hash: string;
+  readonly decision: 'approve' | 'reject';
+  readonly reason?: string;
+  readonly signature: string;
 }

@@ -8,10 +8,17 @@ import { STATE_SCHEMA } from './state-schema.ts';
 export type Row = Record<string, string | number | boolean | null>;
 type Params = readonly (string | number | boolean | null)[];
 
-/** What a write transaction can do: plain SQL on the room-state database, inside BEGIN … COMMIT. */
-export interface StateTx {
-  run(sql: string, params?: Params): Promise<void>;
+/**
+ * Plain SQL reads on the room-state database: a write transaction's, or the database's own (queued
+ * behind writes). Only the repositories in `state/` write SQL against it.
+ */
+export interface StateReader {
   all(sql: string, params?: Params): Promise<Row[]>;
+}
+
+/** What a write transaction can do: plain SQL on the room-state database, inside BEGIN … COMMIT. */
+export interface StateTx extends StateReader {
+  run(sql: string, params?: Params): Promise<void>;
 }
 
 function plain(value: unknown): string | number | boolean | null {
@@ -21,7 +28,7 @@ function plain(value: unknown): string | number | boolean | null {
   return String(value);
 }
 
-async function all(connection: DuckDBConnection, sql: string, params: Params = []): Promise<Row[]> {
+async function readRows(connection: DuckDBConnection, sql: string, params: Params = []): Promise<Row[]> {
   const reader = await connection.runAndReadAll(sql, params as DuckDBValue[]);
   const names = reader.columnNames();
   return reader.getRowsJS().map((row) => Object.fromEntries(row.map((v, i) => [names[i] as string, plain(v)])));
@@ -48,10 +55,11 @@ function writeFailure(error: unknown): unknown {
 
 /**
  * The room's own persistent state (acceptances, registry, templates, budgets, audit chain) in a
- * DuckDB file. It never holds a dataset row. Writes are serialised and transactional, so an act and
+ * DuckDB file, read and written through the per-table repositories in `state/`. It never holds a
+ * dataset row. Writes are serialised and transactional, so an act and
  * its audit entry commit together or not at all, and concurrent spenders cannot overspend.
  */
-export class StateDb {
+export class StateDb implements StateReader {
   private readonly writes = new SerialQueue();
 
   private constructor(private readonly instance: DuckDBInstance, private connection: DuckDBConnection) {}
@@ -70,7 +78,7 @@ export class StateDb {
     return this.writes.run(async () => {
       const tx: StateTx = {
         run: async (sql, params = []) => void (await this.connection.run(sql, params as DuckDBValue[])),
-        all: (sql, params) => all(this.connection, sql, params),
+        all: (sql, params) => readRows(this.connection, sql, params),
       };
       await this.connection.run('BEGIN TRANSACTION');
       try {
@@ -102,8 +110,8 @@ export class StateDb {
   }
 
   /** Reads go through the same queue so they never see a half-applied write. */
-  read(sql: string, params: Params = []): Promise<Row[]> {
-    return this.writes.run(() => all(this.connection, sql, params));
+  all(sql: string, params: Params = []): Promise<Row[]> {
+    return this.writes.run(() => readRows(this.connection, sql, params));
   }
 
   close(): void {

@@ -1,33 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { appendAudit } from '../../src/audit/audit-log.ts';
+import { auditSigner, nextAuditEntry, type AuditAct } from '../../src/audit/audit-log.ts';
 import { auditEntryHash, auditSigningBytes, type AuditEntry } from '../../src/audit/audit-entry.ts';
 import { verifyAuditChain } from '../../src/audit/verify-audit-chain.ts';
 import { toBase64 } from '../../src/crypto/bytes.ts';
 import { generateSigningKeyPair } from '../../src/crypto/signing-keys.ts';
 import { sign } from '../../src/crypto/signatures.ts';
-import type { StateTx } from '../../src/store/state-db.ts';
 
 const room = generateSigningKeyPair();
 const signer = (hash: string) => toBase64(sign(auditSigningBytes(hash), room.secretKey));
 
-/** A StateTx over an array, enough for appendAudit's two statements. */
-function memoryTx(rows: AuditEntry[]): StateTx {
-  return {
-    all: async (_sql, params) => rows.filter((r) => r.collaboration === params?.[0]).slice(-1).map((r) => ({ seq: r.seq, hash: r.hash })),
-    run: async (_sql, params) => {
-      const [seq, at, collaboration, actor, action, details, prevHash, hash, signature] = params as [number, string, string, string, string, string, string, string, string];
-      rows.push({ seq, at, collaboration, actor, action, details: JSON.parse(details) as Record<string, unknown>, prevHash, hash, signature });
-    },
-  };
+/** Appends to an in-memory log as the room does: each entry links to its collaboration's newest one. */
+function append(rows: AuditEntry[], act: AuditAct, now: Date): void {
+  rows.push(nextAuditEntry(rows.filter((r) => r.collaboration === act.collaboration).at(-1), act, signer, now));
 }
 
 async function chain(n: number): Promise<AuditEntry[]> {
   const rows: AuditEntry[] = [];
-  const tx = memoryTx(rows);
   for (let i = 0; i < n; i++) {
-    await appendAudit(tx, { collaboration: 'demo', actor: `p${i}`, action: 'query.run', details: { i } }, signer, new Date(Date.UTC(2026, 0, 1, 0, i)));
+    append(rows, { collaboration: 'demo', actor: `p${i}`, action: 'query.run', details: { i } }, new Date(Date.UTC(2026, 0, 1, 0, i)));
   }
-  await appendAudit(tx, { collaboration: 'other', actor: 'x', action: 'policy.accepted', details: {} }, signer, new Date());
+  append(rows, { collaboration: 'other', actor: 'x', action: 'policy.accepted', details: {} }, new Date());
   return rows.filter((r) => r.collaboration === 'demo');
 }
 
@@ -58,6 +50,11 @@ describe('audit chain', () => {
     const forged = entries.map((e) => ({ ...e, signature: toBase64(sign(auditSigningBytes(e.hash), impostor.secretKey)) }));
     expect(verifyAuditChain(forged, room.publicKey)).toMatchObject({ ok: false, seq: 1 });
     expect(verifyAuditChain(entries, impostor.publicKey)).toMatchObject({ ok: false, seq: 1 });
+  });
+
+  it('signs with the room key: auditSigner is the signer the room uses', async () => {
+    const [first] = await chain(1);
+    expect(auditSigner(room.secretKey)(first!.hash)).toBe(first!.signature);
   });
 
   it('keeps one chain per collaboration', async () => {

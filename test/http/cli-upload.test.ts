@@ -22,7 +22,7 @@ describe('cleanroom upload, in its own process', () => {
     // tsx start-up is most of this; a kept-alive socket holding the process open would add seconds.
     expect(performance.now() - started).toBeLessThan(15_000);
     expect(out).toMatch(/uploaded advertiser_customers version 1: 20000 rows/);
-    const counted = await t.room.engine.query('SELECT count(*) FROM demo.advertiser_customers');
+    const counted = await t.internals.engine.query('SELECT count(*) FROM demo.advertiser_customers');
     expect(Number(counted.rows[0]?.[0])).toBe(20_000);
   }, 30_000);
 
@@ -44,7 +44,7 @@ describe('cleanroom upload, in its own process', () => {
     const key = await keyFile(t, 'acme-provider');
     await expect(cli(['upload', '--collab', 'demo', '--url', t.baseUrl, '--key', key, '--dataset', 'advertiser_customers', '--file', file]))
       .rejects.toThrow(/exited 1: .*UPLOAD_MALFORMED_DATA/s);
-    const counted = await t.room.engine.query('SELECT count(*) FROM demo.advertiser_customers');
+    const counted = await t.internals.engine.query('SELECT count(*) FROM demo.advertiser_customers');
     expect(Number(counted.rows[0]?.[0])).toBe(20_000);
   }, 30_000);
 
@@ -54,7 +54,7 @@ describe('cleanroom upload, in its own process', () => {
     const key = await keyFile(t, 'acme-provider');
     const args = ['upload', '--collab', 'demo', '--url', t.baseUrl, '--key', key, '--dataset', 'advertiser_customers', '--file', file];
     await expect(cli(args)).rejects.toThrow(/exited 1: .*UPLOAD_EMPTY.*--allow-empty/s);
-    const rows = async () => Number((await t.room.engine.query('SELECT count(*) FROM demo.advertiser_customers')).rows[0]?.[0]);
+    const rows = async () => Number((await t.internals.engine.query('SELECT count(*) FROM demo.advertiser_customers')).rows[0]?.[0]);
     expect(await rows()).toBe(20_000);
     expect(await cli([...args, '--allow-empty'])).toMatch(/uploaded advertiser_customers version 2: 0 rows/);
     expect(await rows()).toBe(0);

@@ -57,7 +57,7 @@ describe('contribution bounding', () => {
   it('caps a person with 10,000 rows at maxRowsPerUnit per group and maxGroupsPerUnit groups, and clamps metrics', async () => {
     const dry = await ask('northwind-analyst', { sql: 'SELECT campaign, count(*) AS n, sum(view_seconds) AS seconds FROM publisher_impressions GROUP BY campaign', dp: { epsilon: 1 }, dryRun: true }) as unknown as { rewrittenSql: string };
     // Run the exact bounded aggregate (before noise) and compare with the raw data.
-    const bounded = await t.room.engine.query(dry.rewrittenSql);
+    const bounded = await t.internals.engine.query(dry.rewrittenSql);
     const counts = bounded.rows.map((r) => Number(r[2]));
     const totalBounded = counts.reduce((a, b) => a + b, 0);
     // 300 people x 2 campaigns, plus the heavy hitter: at most 4 groups x 20 rows = 80 rows, not 10,000.
@@ -70,7 +70,7 @@ describe('contribution bounding', () => {
     const boundedSeconds = bounded.rows.reduce((total, r) => total + Number(r[3]), 0) * (sum?.granularity ?? 0);
     // 600 ordinary rows of 10 s, and at most 80 of the heavy hitter's rows clamped to 120 s.
     expect(boundedSeconds).toBeLessThanOrEqual(600 * 10 + 80 * 120 + 1);
-    const raw = await t.room.engine.query('SELECT sum(view_seconds) FROM demo.publisher_impressions');
+    const raw = await t.internals.engine.query('SELECT sum(view_seconds) FROM demo.publisher_impressions');
     expect(Number(raw.rows[0]?.[0])).toBeGreaterThan(1e9);
   });
 
@@ -134,8 +134,8 @@ describe('randomness', () => {
   it('a room started without an injected source draws its noise from the CSPRNG', async () => {
     const plain = await startTestRoom();
     try {
-      expect(plain.room.randomSource).toBe(cryptoRandomSource);
-      expect(t.room.randomSource).not.toBe(cryptoRandomSource);
+      expect(plain.internals.randomSource).toBe(cryptoRandomSource);
+      expect(t.internals.randomSource).not.toBe(cryptoRandomSource);
     } finally {
       await plain.close();
     }

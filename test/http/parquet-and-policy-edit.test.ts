@@ -29,14 +29,14 @@ async function parquet(name: string, csv: string, options: { drop?: string } = {
 }
 
 const upload = (file: string) => uploadFile({ client: t.client('acme-provider'), key: t.keys['acme-provider']!, collaboration: 'demo', dataset: 'advertiser_customers', file });
-const rows = async () => Number((await t.room.engine.query('SELECT count(*) FROM demo.advertiser_customers')).rows[0]?.[0]);
+const rows = async () => Number((await t.internals.engine.query('SELECT count(*) FROM demo.advertiser_customers')).rows[0]?.[0]);
 
 const MAX_PARQUET_BYTES = 256 * 1024;
 
 /** Names created in the staging directory while `run` runs (inotify: nothing is missed between polls). */
 async function stagedDuring(run: () => Promise<unknown>): Promise<string[]> {
   const created: string[] = [];
-  const watcher = watch(t.room.staging.directory, (event, name) => {
+  const watcher = watch(t.internals.staging.directory, (event, name) => {
     if (event === 'rename' && name) created.push(name);
   });
   try {
@@ -58,7 +58,7 @@ describe('Parquet uploads', () => {
   it('loads a Parquet file, staged only on /dev/shm and removed after loading', async () => {
     expect(await upload(await parquet('v1', customersCsv(250)))).toMatchObject({ version: 1, rows: 250 });
     expect(await rows()).toBe(250);
-    expect(await readdir(t.room.staging.directory)).toEqual([]);
+    expect(await readdir(t.internals.staging.directory)).toEqual([]);
   });
 
   it('refuses malformed Parquet and Parquet without a declared column, keeping version 1', async () => {
@@ -102,7 +102,7 @@ describe('Parquet staging', () => {
     // The watcher does see a staged file when there is one: the same envelope, whole, loads.
     expect((await stagedDuring(() => putEnvelope(t, 'acme-provider', whole))).length).toBeGreaterThan(0);
     expect(await rows()).toBe(400);
-    expect(await readdir(t.room.staging.directory)).toEqual([]);
+    expect(await readdir(t.internals.staging.directory)).toEqual([]);
   });
 
   it(`refuses Parquet over the room's limit for Parquet held in memory (${MAX_PARQUET_BYTES} bytes), in the client and in the room`, async () => {

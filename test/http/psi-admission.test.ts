@@ -103,7 +103,7 @@ describe('the PSI relay decides before it reads a message body', () => {
       expect({ principal, target, status: answer.status, code: answer.code }).toEqual({ principal, target, status, code });
       expect(answer.headers.connection).toBe('close');
     }
-    expect(t.room.psiUploads.reservedBytes).toBe(0);
+    expect(t.internals.psiUploads.reservedBytes).toBe(0);
   });
 
   it('16 concurrent 40 MB uploads to an unknown session are answered unread: the room neither reads nor buffers them', async () => {
@@ -135,7 +135,7 @@ describe('the PSI relay decides before it reads a message body', () => {
   it('holds one message per session and a room-wide byte budget; over either, it refuses unread with a retry hint', async () => {
     const [a, b] = [await openSession(), await openSession()];
     const held = put('northwind-provider', `${path}/${a}/setup`, { declared: 2_000_000, send: 100_000 });
-    await until(() => t.room.psiUploads.reservedBytes === 2_000_000, 'the first upload to be admitted');
+    await until(() => t.internals.psiUploads.reservedBytes === 2_000_000, 'the first upload to be admitted');
 
     const again = put('northwind-provider', `${path}/${a}/setup`, { declared: 10 });
     expect(await within(again.answer)).toMatchObject({ status: 429, code: 'PSI_UPLOAD_IN_FLIGHT', headers: { 'retry-after': '1' } });
@@ -150,17 +150,17 @@ describe('the PSI relay decides before it reads a message body', () => {
 
     // A sender that goes away mid-body gives its bytes back.
     held.request.destroy();
-    await until(() => t.room.psiUploads.reservedBytes === 0, 'the abandoned upload to be released');
+    await until(() => t.internals.psiUploads.reservedBytes === 0, 'the abandoned upload to be released');
 
     // A chunked body reserves the largest message and is cut off past it.
     const chunked = put('northwind-provider', `${path}/${b}/setup`, { send: BUDGET + 1_000_000 });
     expect(await within(chunked.answer)).toMatchObject({ status: 413, code: 'BODY_TOO_LARGE', headers: { connection: 'close' } });
     chunked.request.destroy();
-    await until(() => t.room.psiUploads.reservedBytes === 0, 'the refused chunked upload to be released');
+    await until(() => t.internals.psiUploads.reservedBytes === 0, 'the refused chunked upload to be released');
 
     // Neither session was harmed: a real setup is taken.
     const setup = encodeSetupMessage(sortPacked([fakePoints(1000)]));
     expect(await within(put('northwind-provider', `${path}/${a}/setup`, { body: setup }).answer)).toMatchObject({ status: 200 });
-    expect(t.room.psiUploads.reservedBytes).toBe(0);
+    expect(t.internals.psiUploads.reservedBytes).toBe(0);
   }, 30_000);
 });

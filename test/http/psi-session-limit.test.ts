@@ -18,7 +18,7 @@ afterAll(async () => t.close());
 /** psi.opened entries in the audit chain and the room's durable count for today. */
 async function opened(): Promise<{ audited: number; counted: number }> {
   const audit = await t.client('acme-officer').send<{ entries: { action: string }[] }>('GET', '/v1/collaborations/demo/audit');
-  const [row] = await t.room.state.read('SELECT coalesce(sum(opened), 0) AS n FROM psi_sessions_opened');
+  const [row] = await t.internals.state.all('SELECT coalesce(sum(opened), 0) AS n FROM psi_sessions_opened');
   return { audited: audit.entries.filter((e) => e.action === 'psi.opened').length, counted: Number(row?.n) };
 }
 

@@ -41,7 +41,7 @@ describe('failed queries', () => {
     // No checked SQL reaches a conversion error any more (test/query/type-safety.test.ts), so the
     // engine is made to fail the way DuckDB does, quoting a value.
     const engineText = `Conversion Error: Could not convert string '${SECRET}' to INT32`;
-    const spy = vi.spyOn(t.room.engine, 'query').mockRejectedValueOnce(new UnprocessableError('QUERY_RUNTIME_ERROR', 'The query failed while it ran.', {}, { cause: new Error(engineText) }));
+    const spy = vi.spyOn(t.internals.engine, 'query').mockRejectedValueOnce(new UnprocessableError('QUERY_RUNTIME_ERROR', 'The query failed while it ran.', {}, { cause: new Error(engineText) }));
     try {
       const answer = await refusal(ask({ sql: 'SELECT country, count(*) AS n FROM advertiser_customers GROUP BY country' }), { details: true });
       expect(answer).toEqual({ status: 422, code: 'QUERY_RUNTIME_ERROR', details: {} });
@@ -56,7 +56,7 @@ describe('failed queries', () => {
 
   it('the real engine answers a failure without its text', async () => {
     // Straight to the engine: SQL the checker would never pass, failing on a stored value.
-    const error = await t.room.engine.query("SELECT CAST(country AS INTEGER) FROM demo.advertiser_customers").catch((e: unknown) => e);
+    const error = await t.internals.engine.query("SELECT CAST(country AS INTEGER) FROM demo.advertiser_customers").catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'QUERY_RUNTIME_ERROR', details: {} });
     expect((error as Error).message).not.toMatch(/DE|GB|convert/);
     expect(String(((error as Error).cause as Error).message)).toMatch(/Could not convert string/);
@@ -64,7 +64,7 @@ describe('failed queries', () => {
 
   it('a DP query that times out keeps its charge: how long it ran could depend on the data', async () => {
     const before = await spent();
-    const spy = vi.spyOn(t.room.engine, 'query').mockRejectedValueOnce(new UnavailableError('QUERY_TIMEOUT', 'The query ran past the statement timeout.'));
+    const spy = vi.spyOn(t.internals.engine, 'query').mockRejectedValueOnce(new UnavailableError('QUERY_TIMEOUT', 'The query ran past the statement timeout.'));
     try {
       expect(await refusal(ask({ sql: 'SELECT count(*) AS n FROM advertiser_customers', dp: { epsilon: 0.5 } }))).toEqual({ status: 503, code: 'QUERY_TIMEOUT' });
     } finally {
@@ -77,7 +77,7 @@ describe('failed queries', () => {
 
   it('a DP query the engine never started is refunded, and both are audited', async () => {
     const before = await spent();
-    const spy = vi.spyOn(t.room.engine, 'query').mockRejectedValueOnce(new UnavailableError('QUERY_NOT_STARTED', 'The query did not start.'));
+    const spy = vi.spyOn(t.internals.engine, 'query').mockRejectedValueOnce(new UnavailableError('QUERY_NOT_STARTED', 'The query did not start.'));
     try {
       expect(await refusal(ask({ sql: 'SELECT count(*) AS n FROM advertiser_customers', dp: { epsilon: 0.5 } }))).toEqual({ status: 503, code: 'QUERY_NOT_STARTED' });
     } finally {
@@ -92,8 +92,8 @@ describe('failed queries', () => {
   it('a closed engine answers QUERY_NOT_STARTED, never an engine message', async () => {
     const other = await startTestRoom();
     try {
-      other.room.engine.close();
-      expect(await other.room.engine.query('SELECT 1').catch((e: unknown) => (e as { code?: string }).code)).toBe('QUERY_NOT_STARTED');
+      other.internals.engine.close();
+      expect(await other.internals.engine.query('SELECT 1').catch((e: unknown) => (e as { code?: string }).code)).toBe('QUERY_NOT_STARTED');
     } finally {
       await other.close().catch(() => undefined);
     }

@@ -16,7 +16,7 @@ let t: TestRoom;
 async function snapshot() {
   const info = await t.client('acme-officer').send<{ current: { version: number; envelopeSha256: string } }>('GET', '/v1/collaborations/demo/datasets/advertiser_customers');
   const audit = await t.client('acme-officer').send<{ entries: unknown[] }>('GET', '/v1/collaborations/demo/audit');
-  const data = await t.room.engine.query('SELECT count(*), sum(purchase_value) FROM demo.advertiser_customers');
+  const data = await t.internals.engine.query('SELECT count(*), sum(purchase_value) FROM demo.advertiser_customers');
   return { current: info.current, auditLength: audit.entries.length, data: data.rows };
 }
 

@@ -51,12 +51,12 @@ describe('a full or read-only disk', () => {
   it('answers DP queries and uploads with 503 while the state database cannot write, charging nothing and losing nothing', async () => {
     const statePath = join(t.config.dataDirectory, 'room-state.duckdb');
     const envelopes = await envelopeFiles();
-    const restore = await fillStateDisk(t.room.state, statePath);
+    const restore = await fillStateDisk(t.internals.state, statePath);
     try {
       expect(await refusal(dpCount(), { details: true })).toEqual({ status: 503, code: 'STORAGE_UNAVAILABLE', details: { failure: 'no-space' } });
       expect(await refusal(upload(80, 5))).toEqual({ status: 503, code: 'STORAGE_UNAVAILABLE' });
       expect(await envelopeFiles()).toEqual(envelopes);
-      expect(Number((await t.room.engine.query('SELECT count(*) FROM demo.advertiser_customers')).rows[0]?.[0])).toBe(120);
+      expect(Number((await t.internals.engine.query('SELECT count(*) FROM demo.advertiser_customers')).rows[0]?.[0])).toBe(120);
     } finally {
       await restore();
     }

@@ -23,7 +23,7 @@ const upload = (file: string, principal = 'acme-provider', dataset = 'advertiser
   uploadFile({ client: t.client(principal), key: t.keys[principal]!, collaboration: 'demo', dataset, file });
 
 async function liveRows(): Promise<number> {
-  const result = await t.room.engine.query('SELECT count(*) AS n FROM demo.advertiser_customers');
+  const result = await t.internals.engine.query('SELECT count(*) AS n FROM demo.advertiser_customers');
   return Number(result.rows[0]?.[0]);
 }
 
@@ -107,7 +107,7 @@ describe('encrypted upload', () => {
     };
     // DuckDB deletes the WAL at a checkpoint (at 16 MiB of log, or at close) and creates it again at
     // the next write, on its own thread: that new file is the one a chmod at open cannot reach.
-    await t.room.state.read('CHECKPOINT');
+    await t.internals.state.all('CHECKPOINT');
     expect(await readdir(t.config.dataDirectory)).not.toContain('room-state.duckdb.wal');
     await t.client('acme-analyst').send('POST', '/v1/collaborations/demo/queries', { sql: 'SELECT country, count(*) AS n FROM advertiser_customers GROUP BY country' });
     await walk(t.config.dataDirectory);

@@ -63,7 +63,7 @@ function sensitiveCells(rows: readonly (readonly Cell[])[]): Cell[] {
 const keyOf = (cells: readonly Cell[]): string => JSON.stringify(cells.map((c) => (c === null ? null : String(c))));
 
 async function rawValues(sql: string): Promise<Cell[]> {
-  return (await t.room.engine.query(sql)).rows.flat();
+  return (await t.internals.engine.query(sql)).rows.flat();
 }
 
 const sameValue = (a: Cell, b: Cell): boolean => (typeof a === 'number' && typeof b === 'number'
@@ -92,7 +92,7 @@ async function checkThresholded(entry: CorpusEntry, expectation: Extract<Expecta
   expect(sensitiveCells(rows), `identifier/blocked/quasi values released: ${describeOutcome(outcome)}`).toEqual([]);
   if (expectation.sizes) {
     const { sql, keys } = expectation.sizes;
-    const sizes = new Map((await t.room.engine.query(sql)).rows.map((r) => [keyOf(r.slice(0, keys)), Number(r[keys])]));
+    const sizes = new Map((await t.internals.engine.query(sql)).rows.map((r) => [keyOf(r.slice(0, keys)), Number(r[keys])]));
     for (const row of rows) {
       const people = sizes.get(keyOf(row.slice(0, keys)));
       expect(people, `released group ${keyOf(row.slice(0, keys))} not found in the raw data (${describeOutcome(outcome)})`).toBeDefined();

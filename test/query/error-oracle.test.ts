@@ -25,7 +25,7 @@ describe('runtime errors are not an oracle on hidden groups', () => {
     const [below, above] = [await refusal(ask(probe(40))), await refusal(ask(probe(50)))];
     expect(below).toMatchObject({ status: 422, code: 'QUERY_REFUSED' });
     expect(above).toEqual(below);
-    const raw = await t.room.engine.query(`SELECT purchase_value FROM demo.advertiser_customers WHERE ${TARGET.where}`);
+    const raw = await t.internals.engine.query(`SELECT purchase_value FROM demo.advertiser_customers WHERE ${TARGET.where}`);
     expect(raw.rows).toEqual([[43.8]]);
   });
 

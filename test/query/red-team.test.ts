@@ -9,7 +9,7 @@ import { startTestRoom, type TestRoom } from '../support/test-room.ts';
  * Red-team findings (an attacker who did not write the checker, against commit 9d38347). Every test
  * asserts the SECURE behaviour and failed on that commit: each was a way for an analyst to get one
  * person's data out of the room, to make the room answer differently depending on one hidden row,
- * or to make it answer 500. Evidence is recomputed from the raw tables (t.room.engine.query on demo.*).
+ * or to make it answer 500. Evidence is recomputed from the raw tables (t.internals.engine.query on demo.*).
  */
 
 let t: TestRoom;
@@ -34,7 +34,7 @@ async function send(principal: string, body: Record<string, unknown>): Promise<O
 
 const show = (o: Outcome): string => (o.kind === 'released' ? `released ${JSON.stringify(o.body.rows.slice(0, 20))} (suppressed ${o.body.privacy.groupsSuppressed})` : `${o.status} ${o.code}: ${o.message}`);
 const rowsOf = (o: Outcome): readonly (readonly Cell[])[] => (o.kind === 'released' ? o.body.rows : []);
-const raw = async (sql: string): Promise<Cell[][]> => (await t.room.engine.query(sql)).rows.map((r) => [...r]);
+const raw = async (sql: string): Promise<Cell[][]> => (await t.internals.engine.query(sql)).rows.map((r) => [...r]);
 const num = (c: Cell | undefined): number => Number(c);
 
 /**

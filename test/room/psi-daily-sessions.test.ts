@@ -38,7 +38,7 @@ describe('PSI sessions per member pair per UTC day, in the room state', () => {
     state.close();
     state = await StateDb.open(join(dir, 'state.duckdb'));
     await expectRefusal(open('c1', noon), 'PSI_RATE_LIMITED', 429);
-    expect(await state.read("SELECT collaboration, day, opened FROM psi_sessions_opened ORDER BY collaboration, day")).toEqual([
+    expect(await state.all("SELECT collaboration, day, opened FROM psi_sessions_opened ORDER BY collaboration, day")).toEqual([
       { collaboration: 'c1', day: '2025-01-01', opened: 2 },
       { collaboration: 'c1', day: '2025-01-02', opened: 1 },
       { collaboration: 'c2', day: '2025-01-01', opened: 1 },

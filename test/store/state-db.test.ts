@@ -14,7 +14,7 @@ afterAll(async () => rm(dir, { recursive: true, force: true }));
 
 const charge = (state: StateDb, id: string) => state.write((tx) =>
   tx.run("INSERT INTO budget_charges VALUES ($1, 'demo', 'acme', 'd', '2025-01', 1, 0, now())", [id]));
-const charges = async (state: StateDb) => Number((await state.read('SELECT count(*) AS n FROM budget_charges'))[0]?.n);
+const charges = async (state: StateDb) => Number((await state.all('SELECT count(*) AS n FROM budget_charges'))[0]?.n);
 
 describe('StateDb on a full disk', () => {
   it('answers a failed COMMIT with STORAGE_UNAVAILABLE (not "cannot rollback"), keeps nothing of it, and stays usable', async () => {

@@ -9,7 +9,7 @@ import type { StateDb } from '../../src/store/state-db.ts';
  * (DuckDB keeps that handle until the database closes, so only a restart clears it.)
  */
 export async function fillStateDisk(state: StateDb, path: string): Promise<() => Promise<void>> {
-  await state.read('CHECKPOINT');
+  await state.all('CHECKPOINT');
   await symlink('/dev/full', `${path}.wal`);
   return () => unlink(`${path}.wal`);
 }

@@ -12,8 +12,10 @@ import type { PrincipalKey } from '../../src/keys/principal-key-file.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import type { CollaborationDocument } from '../../src/policy/policy-document.ts';
 import { acceptanceSigningBytes } from '../../src/room/policy-acceptance.ts';
+import { openRoom } from '../../src/room/open-room.ts';
 import { embeddedDefaults, type RoomConfig } from '../../src/room/room-config.ts';
-import { Room } from '../../src/room/room.ts';
+import type { RoomServices } from '../../src/room/room-services.ts';
+import type { Room } from '../../src/room/room.ts';
 import type { OpenPartialFile } from '../../src/room/ciphertext-tee.ts';
 import { RoomClient } from '../../src/client/room-client.ts';
 
@@ -21,7 +23,13 @@ type Mutable<T> = { -readonly [K in keyof T]: NonNullable<T[K]> extends object ?
 export type PolicyDraft = Mutable<CollaborationDocument>;
 
 export interface TestRoom {
+  /** What the HTTP app is given: the room's acts, no store handle. */
   room: Room;
+  /**
+   * The room's services (engine, state database, staging, PSI budget, random source), for tests
+   * that read raw data as an independent oracle or watch a service; replaced by restart().
+   */
+  internals: RoomServices;
   app: ReturnType<typeof createApp>;
   /** The listening server (replaced by restart()), for tests that watch its sockets. */
   server: Server;
@@ -83,7 +91,9 @@ export async function startTestRoom(options: { edit?: (policy: PolicyDraft) => v
   const state = {} as TestRoom;
   let server: Server;
   const boot = async () => {
-    state.room = await Room.open(config, log, { randomSource: options.randomSource, openPartialFile: options.openPartialFile });
+    const opened = await openRoom(config, log, { randomSource: options.randomSource, openPartialFile: options.openPartialFile });
+    state.room = opened.room;
+    state.internals = opened.internals;
     state.app = createApp({ room: state.room, log });
     const listening = await listen(state.app);
     server = listening.server;

@@ -1,7 +1,5 @@
 import { Router } from 'express';
-import { readAudit } from '../../audit/audit-log.ts';
 import { compileValidator } from '../../validation/json-validator.ts';
-import { acceptPolicy, collaborationStatus } from '../../room/policy-acceptance.ts';
 import type { Room } from '../../room/room.ts';
 import { signedJsonBody } from '../signed-request.ts';
 
@@ -16,18 +14,18 @@ export function collaborationRoutes(room: Room): Router {
   router.get('/v1/collaborations/:id', ...signedJsonBody(room), async (req, res) => {
     const collaboration = room.collaboration(req.params.id as string);
     const caller = room.principal(collaboration.id, res.locals.callerKey);
-    res.json({ caller: { principal: caller.id, member: caller.memberId, roles: [...caller.roles] }, status: await collaborationStatus(room, collaboration), policy: collaboration.document });
+    res.json({ caller: { principal: caller.id, member: caller.memberId, roles: [...caller.roles] }, status: await room.collaborationStatus(collaboration), policy: collaboration.document });
   });
   router.post('/v1/collaborations/:id/acceptances', ...signedJsonBody(room, acceptanceBody), async (req, res) => {
     const collaboration = room.collaboration(req.params.id as string);
     const officer = room.principal(collaboration.id, res.locals.callerKey);
     const { policyHash, signature } = res.locals.body as { policyHash: string; signature: string };
-    res.status(201).json(await acceptPolicy(room, collaboration, officer, policyHash, signature));
+    res.status(201).json(await room.acceptPolicy(collaboration, officer, policyHash, signature));
   });
   router.get('/v1/collaborations/:id/audit', ...signedJsonBody(room), async (req, res) => {
     const collaboration = room.collaboration(req.params.id as string);
     room.principal(collaboration.id, res.locals.callerKey);
-    res.json({ collaboration: collaboration.id, entries: await readAudit((sql, params) => room.state.read(sql, params), collaboration.id) });
+    res.json({ collaboration: collaboration.id, entries: await room.auditTrail(collaboration) });
   });
   return router;
 }

@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import { admitPsiMessage, openPsi, postPsiMessage, psiSession, readPsiMessage, type PsiMessageKind } from '../../room/psi-relay.ts';
+import type { PsiMessageKind } from '../../room/psi-relay.ts';
 import type { Room } from '../../room/room.ts';
 import { compileValidator } from '../../validation/json-validator.ts';
 import { declaredLength, readSignedBytes, refuseUnreadBody, signedJsonBody } from '../signed-request.ts';
@@ -19,11 +19,11 @@ export function psiRoutes(room: Room): Router {
   };
   router.post('/v1/collaborations/:id/psi', ...signedJsonBody(room, openBody), async (req, res) => {
     const { collaboration, principal } = who(req.params.id as string, res.locals.callerKey);
-    res.status(201).json(await openPsi(room, collaboration, principal, (res.locals.body as { partner: string }).partner));
+    res.status(201).json(await room.openPsi(collaboration, principal, (res.locals.body as { partner: string }).partner));
   });
   router.get('/v1/collaborations/:id/psi/:session', ...signedJsonBody(room), (req, res) => {
     const { collaboration, principal } = who(req.params.id as string, res.locals.callerKey);
-    res.json(psiSession(room, collaboration, principal, req.params.session as string));
+    res.json(room.psiSession(collaboration, principal, req.params.session as string));
   });
   for (const kind of KINDS) {
     // A message can be ~80 MB: caller, session, step, size and the room's byte budget are all
@@ -31,17 +31,17 @@ export function psiRoutes(room: Room): Router {
     router.put(`/v1/collaborations/:id/psi/:session/${kind}`, refuseUnreadBody(async (req, res) => {
       const { collaboration, principal } = who(req.params.id as string, res.locals.callerKey);
       const session = req.params.session as string;
-      const reservation = admitPsiMessage(room, collaboration, principal, session, kind, declaredLength(req));
+      const reservation = room.admitPsiMessage(collaboration, principal, session, kind, declaredLength(req));
       try {
         const bytes = await readSignedBytes(req, res.locals.contentSha256, reservation.limit);
-        res.json(await postPsiMessage(room, collaboration, principal, session, kind, bytes));
+        res.json(await room.postPsiMessage(collaboration, principal, session, kind, bytes));
       } finally {
         reservation.release();
       }
     }));
     router.get(`/v1/collaborations/:id/psi/:session/${kind}`, ...signedJsonBody(room), (req, res) => {
       const { collaboration, principal } = who(req.params.id as string, res.locals.callerKey);
-      res.type('application/octet-stream').send(Buffer.from(readPsiMessage(room, collaboration, principal, req.params.session as string, kind)));
+      res.type('application/octet-stream').send(Buffer.from(room.readPsiMessage(collaboration, principal, req.params.session as string, kind)));
     });
   }
   return router;

@@ -1,8 +1,7 @@
 import { Router } from 'express';
 import { compileValidator } from '../../validation/json-validator.ts';
-import { budgetReport } from '../../room/budget-ledger.ts';
-import { runQuery, type QueryRequest } from '../../room/run-query.ts';
-import { listTemplates, proposeTemplate, reviewTemplate, templateStatus } from '../../room/template-registry.ts';
+import type { QueryRequest } from '../../room/run-query.ts';
+import type { TemplateReviewRequest } from '../../room/template-registry.ts';
 import type { Room } from '../../room/room.ts';
 import { signedJsonBody } from '../signed-request.ts';
 
@@ -20,7 +19,7 @@ const queryBody = compileValidator<QueryRequest>({
   },
 });
 
-const reviewBody = compileValidator<{ hash: string; decision: 'approve' | 'reject'; reason?: string; signature: string }>({
+const reviewBody = compileValidator<TemplateReviewRequest>({
   type: 'object', additionalProperties: false, required: ['hash', 'decision', 'signature'],
   properties: {
     hash: { type: 'string', pattern: '^[0-9a-f]{64}$' },
@@ -39,27 +38,27 @@ export function queryRoutes(room: Room): Router {
   };
   router.get('/v1/collaborations/:id/templates', ...signedJsonBody(room), async (req, res) => {
     const { collaboration } = collaborationAndCaller(req.params.id as string, res.locals.callerKey);
-    res.json({ templates: await listTemplates(room, collaboration) });
+    res.json({ templates: await room.listTemplates(collaboration) });
   });
   router.post('/v1/collaborations/:id/templates', ...signedJsonBody(room), async (req, res) => {
     const { collaboration, caller } = collaborationAndCaller(req.params.id as string, res.locals.callerKey);
-    res.status(201).json(await proposeTemplate(room, collaboration, caller, res.locals.body));
+    res.status(201).json(await room.proposeTemplate(collaboration, caller, res.locals.body));
   });
   router.get('/v1/collaborations/:id/templates/:name', ...signedJsonBody(room), async (req, res) => {
     const { collaboration } = collaborationAndCaller(req.params.id as string, res.locals.callerKey);
-    res.json(await templateStatus(room, collaboration, req.params.name as string));
+    res.json(await room.templateStatus(collaboration, req.params.name as string));
   });
   router.post('/v1/collaborations/:id/templates/:name/approvals', ...signedJsonBody(room, reviewBody), async (req, res) => {
     const { collaboration, caller } = collaborationAndCaller(req.params.id as string, res.locals.callerKey);
-    res.status(201).json(await reviewTemplate(room, collaboration, caller, req.params.name as string, res.locals.body as never));
+    res.status(201).json(await room.reviewTemplate(collaboration, caller, req.params.name as string, res.locals.body as TemplateReviewRequest));
   });
   router.get('/v1/collaborations/:id/budget', ...signedJsonBody(room), async (req, res) => {
     const { collaboration, caller } = collaborationAndCaller(req.params.id as string, res.locals.callerKey);
-    res.json({ member: caller.memberId, budgets: await budgetReport(room, collaboration, caller.memberId) });
+    res.json({ member: caller.memberId, budgets: await room.budgetReport(collaboration, caller.memberId) });
   });
   router.post('/v1/collaborations/:id/queries', ...signedJsonBody(room, queryBody), async (req, res) => {
     const { collaboration, caller } = collaborationAndCaller(req.params.id as string, res.locals.callerKey);
-    res.json(await runQuery(room, collaboration, caller, res.locals.body as QueryRequest));
+    res.json(await room.runQuery(collaboration, caller, res.locals.body as QueryRequest));
   });
   return router;
 }

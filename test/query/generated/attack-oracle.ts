@@ -53,7 +53,7 @@ export async function openAttackRoom(): Promise<AttackRoom> {
   const sensitive = new Set<string>();
   for (const key of ['ac', 'pi'] as const) {
     const { table, columns } = DATASETS[key];
-    const result = await room.room.engine.query(`SELECT * FROM demo.${table}`);
+    const result = await room.internals.engine.query(`SELECT * FROM demo.${table}`);
     data[key] = result.rows.map((row) => Object.fromEntries(result.columns.map((c, i) => [c.name, row[i] ?? null])));
     for (const row of data[key]) {
       for (const column of columns) {
@@ -96,12 +96,12 @@ export async function openAttackRoom(): Promise<AttackRoom> {
     expect(cells, `identifier, blocked or quasi values released${where}`).toEqual([]);
     if (outcome.rows.length === 0) return;
     count(`${query.mode} released groups`);
-    const oracle = await room.room.engine.query(query.oracle);
+    const oracle = await room.internals.engine.query(query.oracle);
     const groups = new Map(oracle.rows.map((row) => [keyOf(row.slice(0, query.keyCount)), row]));
     // Per row unit: each group's per-person contributions to the released counts and sums.
     const dominance = query.mode === 'dp' ? [] : await Promise.all(query.perPerson.map(async (p) => {
       const contributions = new Map<string, Cell[][]>();
-      for (const r of (await room.room.engine.query(p.sql)).rows) {
+      for (const r of (await room.internals.engine.query(p.sql)).rows) {
         const key = keyOf(r.slice(0, query.keyCount));
         contributions.set(key, [...(contributions.get(key) ?? []), r.slice(query.keyCount) as Cell[]]);
       }

@@ -1,19 +1,23 @@
-import type { Row, StateDb, StateTx } from '../store/state-db.ts';
+import type { Row, StateReader, StateTx } from '../state-db.ts';
 
 /** One stored version of a dataset, as the registry records it. */
 export interface DatasetVersion {
   readonly collaboration: string;
   readonly dataset: string;
   readonly version: number;
+  /** the envelope's path under the room's envelope directory */
   readonly envelopeFile: string;
   readonly envelopeSha256: string;
+  /** the signed manifest, as JSON text */
   readonly manifest: string;
   readonly signature: string;
   readonly signer: string;
   readonly format: 'csv' | 'parquet';
   readonly rows: number;
   readonly plaintextBytes: number;
+  /** the data key, wrapped under the dataset's storage key (base64) */
   readonly wrappedDataKey: string;
+  /** written as ISO 8601; read back as the TIMESTAMPTZ's JavaScript Date text */
   readonly uploadedAt: string;
 }
 
@@ -25,25 +29,34 @@ const toVersion = (r: Row): DatasetVersion => ({
   uploadedAt: String(r.uploaded_at),
 });
 
-/** The newest version of every dataset of every collaboration: what the room loads at start. */
-export async function currentVersions(state: StateDb): Promise<DatasetVersion[]> {
-  const rows = await state.read(`
+/** The newest version of every dataset of every collaboration, ordered by collaboration and dataset: what the room loads at start. */
+export async function currentVersions(db: StateReader): Promise<DatasetVersion[]> {
+  const rows = await db.all(`
     SELECT * FROM dataset_versions v
     WHERE version = (SELECT max(version) FROM dataset_versions w WHERE w.collaboration = v.collaboration AND w.dataset = v.dataset)
     ORDER BY collaboration, dataset`);
   return rows.map(toVersion);
 }
 
-export async function currentVersion(state: StateDb, collaboration: string, dataset: string): Promise<DatasetVersion | undefined> {
-  const rows = await state.read(
+/** The newest version of one dataset, if it has any. */
+export async function currentVersion(db: StateReader, collaboration: string, dataset: string): Promise<DatasetVersion | undefined> {
+  const [row] = await db.all(
     'SELECT * FROM dataset_versions WHERE collaboration = $1 AND dataset = $2 ORDER BY version DESC LIMIT 1', [collaboration, dataset]);
-  return rows[0] ? toVersion(rows[0]) : undefined;
+  return row ? toVersion(row) : undefined;
 }
 
-export async function allEnvelopeFiles(state: StateDb): Promise<Set<string>> {
-  return new Set((await state.read('SELECT envelope_file FROM dataset_versions')).map((r) => String(r.envelope_file)));
+/** The newest version number of one dataset, 0 when it has none. */
+export async function latestVersionNumber(db: StateReader, collaboration: string, dataset: string): Promise<number> {
+  const [row] = await db.all('SELECT max(version) AS v FROM dataset_versions WHERE collaboration = $1 AND dataset = $2', [collaboration, dataset]);
+  return Number(row?.v ?? 0);
 }
 
+/** Every envelope file a committed version refers to, of any version: the rest on disk is debris. */
+export async function envelopeFiles(db: StateReader): Promise<Set<string>> {
+  return new Set((await db.all('SELECT envelope_file FROM dataset_versions')).map((r) => String(r.envelope_file)));
+}
+
+/** Records a version; (collaboration, dataset, version) and the envelope hash are unique, so a repeat fails the transaction. */
 export async function recordVersion(tx: StateTx, v: DatasetVersion): Promise<void> {
   await tx.run(
     `INSERT INTO dataset_versions (collaboration, dataset, version, envelope_file, envelope_sha256, manifest, signature, signer,
@@ -52,16 +65,4 @@ export async function recordVersion(tx: StateTx, v: DatasetVersion): Promise<voi
     [v.collaboration, v.dataset, v.version, v.envelopeFile, v.envelopeSha256, v.manifest, v.signature, v.signer,
       v.format, v.rows, v.plaintextBytes, v.wrappedDataKey, v.uploadedAt],
   );
-}
-
-export async function storageKey(state: StateDb, collaboration: string, dataset: string): Promise<string | undefined> {
-  const rows = await state.read('SELECT wrapped_key FROM storage_keys WHERE collaboration = $1 AND dataset = $2', [collaboration, dataset]);
-  return rows[0] ? String(rows[0].wrapped_key) : undefined;
-}
-
-export async function ensureStorageKey(tx: StateTx, collaboration: string, dataset: string, wrapped: string): Promise<string> {
-  const rows = await tx.all('SELECT wrapped_key FROM storage_keys WHERE collaboration = $1 AND dataset = $2', [collaboration, dataset]);
-  if (rows[0]) return String(rows[0].wrapped_key);
-  await tx.run('INSERT INTO storage_keys VALUES ($1, $2, $3)', [collaboration, dataset, wrapped]);
-  return wrapped;
 }

@@ -1,0 +1,90 @@
+import { chmod, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from '../log/logger.ts';
+import { loadPolicies } from '../policy/load-policies.ts';
+import { cryptoRandomSource, type RandomSource } from '../privacy/index.ts';
+import { PsiMessageBudget } from '../psi/message-budget.ts';
+import { PsiSessionRegistry } from '../psi/session-registry.ts';
+import { jsonSqlParser } from '../query/sql-parser.ts';
+import { DataEngine } from '../store/data-engine.ts';
+import { StateDb } from '../store/state-db.ts';
+import { StagingArea } from '../upload/staging-area.ts';
+import { recordAudit } from './audit-trail.ts';
+import { chargeBudgets, refundBudgets } from './budget-ledger.ts';
+import { openPartialFile, type OpenPartialFile } from './ciphertext-tee.ts';
+import { reloadDatasets } from './dataset-reload.ts';
+import type { RoomConfig } from './room-config.ts';
+import { loadMasterKey, loadRoomKeys } from './room-keys.ts';
+import type { RoomServices } from './room-services.ts';
+import { Room } from './room.ts';
+import { loadTemplateFiles } from './template-files.ts';
+
+/** Seams only tests replace. */
+export interface RoomDependencies {
+  readonly randomSource?: RandomSource;
+  readonly openPartialFile?: OpenPartialFile;
+}
+
+/** A started room, and its services for trusted in-process callers (tests, benches) only: http gets `room`. */
+export interface OpenedRoom {
+  readonly room: Room;
+  readonly internals: RoomServices;
+}
+
+/**
+ * Makes every file this process creates from now on owner-only (the umask only ever gets stricter).
+ * The room-state file's WAL holds the audit log with SQL text, and DuckDB creates it lazily on its
+ * own threads at the first write after each checkpoint: a umask is the one setting that reaches a
+ * file created at a moment we do not choose. Keys and envelopes also pass explicit modes.
+ */
+function ownerOnlyFiles(): void {
+  const previous = process.umask(0o077);
+  process.umask(previous | 0o077);
+}
+
+/**
+ * The composition root: starts a room. Validates every policy first (a bad policy refuses the start
+ * with its problems), then opens keys, the state database, the staging area and the locked-down
+ * engine, wires the release stage to them, reloads the stored datasets and registers sql/.
+ */
+export async function openRoom(config: RoomConfig, log: Logger, dependencies: RoomDependencies = {}): Promise<OpenedRoom> {
+  const collaborations = await loadPolicies(config.policiesDirectory);
+  ownerOnlyFiles();
+  // The directory may predate the room (an operator's mkdir, an older version): its mode is ours to fix.
+  await mkdir(config.dataDirectory, { recursive: true, mode: 0o700 });
+  await chmod(config.dataDirectory, 0o700);
+  await mkdir(join(config.dataDirectory, 'envelopes'), { recursive: true, mode: 0o700 });
+  const masterKey = await loadMasterKey(config.dataDirectory, config.masterKey);
+  const keys = await loadRoomKeys(config.dataDirectory, masterKey);
+  const state = await StateDb.open(join(config.dataDirectory, 'room-state.duckdb'));
+  const swept = await StagingArea.sweepStale();
+  if (swept.removed.length > 0) log.warn({ removed: swept.removed }, 'removed staging directories of rooms that are no longer running');
+  if (swept.ownerUnknown.length > 0) {
+    log.warn({ directories: swept.ownerUnknown }, 'staging directories from an older version name no owner, so they were kept: delete them once no older room runs');
+  }
+  const staging = await StagingArea.create();
+  const engine = await DataEngine.open({ stagingDirectory: staging.directory, ...config.engine });
+  const randomSource = dependencies.randomSource ?? cryptoRandomSource;
+  const services: RoomServices = {
+    config, collaborations: new Map(collaborations.map((c) => [c.id, c])), keys, state, engine, staging, log, randomSource,
+    psi: new PsiSessionRegistry(),
+    psiUploads: new PsiMessageBudget(config.psiBodyBudgetBytes),
+    openPartialFile: dependencies.openPartialFile ?? openPartialFile,
+    release: {
+      parser: jsonSqlParser(engine),
+      engine,
+      ledger: {
+        charge: (collaboration, member, actor, datasets, cost) => chargeBudgets(services, collaboration, member, actor, datasets, cost),
+        refund: (collaborationId, actor, chargeId, reason) => refundBudgets(services, collaborationId, actor, chargeId, reason),
+      },
+      audit: (act) => state.write((tx) => recordAudit(services, tx, act)),
+      random: randomSource,
+      log,
+    },
+  };
+  const room = new Room(services);
+  const reloaded = await reloadDatasets(services);
+  const templates = await loadTemplateFiles(services);
+  log.info({ datasets: reloaded.loaded, failed: reloaded.failed, templates }, 'room ready');
+  return { room, internals: services };
+}

@@ -1,0 +1,42 @@
+import { join } from 'node:path';
+import type { Logger } from '../log/logger.ts';
+import type { Collaboration } from '../policy/collaboration.ts';
+import type { RandomSource } from '../privacy/index.ts';
+import type { PsiMessageBudget } from '../psi/message-budget.ts';
+import type { PsiSessionRegistry } from '../psi/session-registry.ts';
+import type { ReleaseContext } from '../release/release-context.ts';
+import type { DataEngine } from '../store/data-engine.ts';
+import type { StateDb } from '../store/state-db.ts';
+import type { StagingArea } from '../upload/staging-area.ts';
+import type { OpenPartialFile } from './ciphertext-tee.ts';
+import type { RoomConfig } from './room-config.ts';
+import type { RoomKeys } from './room-keys.ts';
+
+/**
+ * The running room's parts, as `open-room.ts` wires them. The acts in this folder work over them;
+ * `Room` keeps them private, so http and cli reach state only through its acts. Tests and benches
+ * get them from `openRoom` to read raw data as an independent oracle; nothing in src/http or
+ * src/cli may import this file.
+ */
+export interface RoomServices {
+  readonly config: RoomConfig;
+  readonly collaborations: ReadonlyMap<string, Collaboration>;
+  readonly keys: RoomKeys;
+  readonly state: StateDb;
+  readonly engine: DataEngine;
+  readonly staging: StagingArea;
+  /** PSI sessions live in memory only, for their session's life. */
+  readonly psi: PsiSessionRegistry;
+  /** PSI message bytes being received right now, bounded room-wide and to one message per session. */
+  readonly psiUploads: PsiMessageBudget;
+  readonly log: Logger;
+  /** Noise and partition selection draw from this; only tests pass anything but the CSPRNG. */
+  readonly randomSource: RandomSource;
+  /** Creates an upload's partial envelope; only tests pass anything else (a disk that fails). */
+  readonly openPartialFile: OpenPartialFile;
+  /** What the release paths (src/release) may use: parser, engine, ledger, audit, randomness, log. */
+  readonly release: ReleaseContext;
+}
+
+/** Where an envelope file (a path relative to the envelope store) lives on disk. */
+export const envelopePath = (services: RoomServices, file: string): string => join(services.config.dataDirectory, 'envelopes', file);
