@@ -33,15 +33,24 @@ function parseAnswer<T>(status: number, statusText: string, text: string): T {
 
 /** Talks to a room over HTTP, signing every request with one principal's key. */
 export class RoomClient {
+  readonly #fetch: typeof fetch;
+
   /**
    * `idleTimeoutMs`: how long a streamed upload may see no progress (the room neither reading nor
-   * answering) before it is abandoned; 5 minutes, as undici's fetch timeouts were.
+   * answering) before it is abandoned; 5 minutes, as undici's fetch timeouts were. `fetch` carries
+   * every request but streamed uploads (tests hand the app in process; the CLI uses the network).
    */
-  constructor(readonly baseUrl: string, private readonly signer?: RequestSigner, private readonly options: { readonly idleTimeoutMs?: number } = {}) {}
+  constructor(
+    readonly baseUrl: string,
+    private readonly signer?: RequestSigner,
+    private readonly options: { readonly idleTimeoutMs?: number; readonly fetch?: typeof fetch } = {},
+  ) {
+    this.#fetch = options.fetch ?? fetch;
+  }
 
   /** An unsigned GET (health, room keys). */
   async getPublic<T>(path: string): Promise<T> {
-    return answer<T>(await fetch(new URL(path, this.baseUrl)));
+    return answer<T>(await this.#fetch(new URL(path, this.baseUrl)));
   }
 
   /** A signed JSON request. */
@@ -49,7 +58,7 @@ export class RoomClient {
     const text = body === undefined ? '' : JSON.stringify(body);
     const headers: Record<string, string> = { ...this.sign(method, path, sha256Hex(text)) };
     if (text) headers['content-type'] = 'application/json';
-    return answer<T>(await fetch(new URL(path, this.baseUrl), { method, headers, body: text || undefined }));
+    return answer<T>(await this.#fetch(new URL(path, this.baseUrl), { method, headers, body: text || undefined }));
   }
 
   /**
@@ -84,7 +93,7 @@ export class RoomClient {
   async sendBytes(method: string, path: string, body?: Uint8Array): Promise<Uint8Array> {
     const bytes = body ?? new Uint8Array(0);
     const headers = { ...this.sign(method, path, sha256Hex(bytes)), 'content-type': 'application/octet-stream' };
-    const response = await fetch(new URL(path, this.baseUrl), { method, headers, body: bytes.length ? bytes : undefined });
+    const response = await this.#fetch(new URL(path, this.baseUrl), { method, headers, body: bytes.length ? bytes : undefined });
     if (!response.ok) return answer<never>(response);
     return new Uint8Array(await response.arrayBuffer());
   }
