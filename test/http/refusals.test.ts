@@ -7,6 +7,7 @@ import { customersCsv } from '../support/fixture-csv.ts';
 import { putEnvelope, sealedEnvelope } from '../support/sealed-upload.ts';
 import { startTestRoom, type TestRoom } from '../support/test-room.ts';
 import { refusal } from '../support/refusal.ts';
+import { inProcessFetch } from '../support/in-process-fetch.ts';
 import type { RoomRequestError } from '../../src/client/room-client.ts';
 
 let t: TestRoom;
@@ -21,7 +22,8 @@ async function snapshot() {
 }
 
 const codeOf = async (response: Response): Promise<string> => ((await response.json()) as { error: { code: string } }).error.code;
-const raw = (path: string, init: RequestInit = {}) => fetch(`${t.baseUrl}${path}`, init);
+// Requests a client library would never send, handed to the app in process.
+const raw = (path: string, init: RequestInit = {}) => inProcessFetch(t.app)(`http://room${path}`, init);
 
 beforeAll(async () => {
   t = await startTestRoom({ config: { maxUploadBytes: 200_000 } });

@@ -18,6 +18,7 @@ import type { RoomServices } from '../../src/room/room-services.ts';
 import type { Room } from '../../src/room/room.ts';
 import type { OpenPartialFile } from '../../src/room/ciphertext-tee.ts';
 import { RoomClient } from '../../src/client/room-client.ts';
+import { inProcessFetch } from './in-process-fetch.ts';
 
 type Mutable<T> = { -readonly [K in keyof T]: NonNullable<T[K]> extends object ? Mutable<NonNullable<T[K]>> | Extract<T[K], undefined> : T[K] };
 export type PolicyDraft = Mutable<CollaborationDocument>;
@@ -107,7 +108,8 @@ export async function startTestRoom(options: { edit?: (policy: PolicyDraft) => v
   };
   Object.assign(state, {
     dir, config, policy, keys,
-    client: (principal: string) => new RoomClient(state.baseUrl, keys[principal]),
+    // In process (supertest on the app); streamed uploads alone take the loopback socket.
+    client: (principal: string) => new RoomClient(state.baseUrl, keys[principal], { fetch: (input, init) => inProcessFetch(state.app)(input, init) }),
     acceptAll: async () => {
       const hash = state.room.collaboration(policy.id).hash;
       for (const officer of ['acme-officer', 'northwind-officer']) {
