@@ -21,7 +21,10 @@ if (!existsSync(file) || !existsSync(impressions)) {
 const RUNS = 7;
 const SQL = 'SELECT age_band, count(*) AS n, sum(purchase_value) AS v FROM advertiser_customers GROUP BY age_band';
 
-interface Answer { rows: (string | number)[][]; privacy: { noise?: Record<string, { scale: number }> } }
+interface Answer {
+  rows: (string | number)[][];
+  privacy: { noise?: Record<string, { scale: number }> };
+}
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
@@ -39,15 +42,33 @@ const t = await startTestRoom({
 try {
   await t.acceptAll();
   const started = performance.now();
-  const receipt = await uploadFile({ client: t.client('acme-provider'), key: t.keys['acme-provider']!, collaboration: 'demo', dataset: 'advertiser_customers', file });
-  const receipt2 = await uploadFile({ client: t.client('northwind-provider'), key: t.keys['northwind-provider']!, collaboration: 'demo', dataset: 'publisher_impressions', file: impressions });
-  console.log(`loaded ${receipt.rows.toLocaleString('en')} customers and ${receipt2.rows.toLocaleString('en')} impressions in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  const receipt = await uploadFile({
+    client: t.client('acme-provider'),
+    key: t.keys['acme-provider']!,
+    collaboration: 'demo',
+    dataset: 'advertiser_customers',
+    file,
+  });
+  const receipt2 = await uploadFile({
+    client: t.client('northwind-provider'),
+    key: t.keys['northwind-provider']!,
+    collaboration: 'demo',
+    dataset: 'publisher_impressions',
+    file: impressions,
+  });
+  console.log(
+    `loaded ${receipt.rows.toLocaleString('en')} customers and ${receipt2.rows.toLocaleString('en')} impressions ` +
+      `in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
   const ask = (body: object) => t.client('acme-analyst').send<Answer>('POST', '/v1/collaborations/demo/queries', body);
 
   const exact = await ask({ sql: SQL });
   const truth = new Map(exact.rows.map((r) => [String(r[0]), { n: Number(r[1]), v: Number(r[2]) }]));
 
-  console.log(`\nmedian relative error per group (${RUNS} runs x ${truth.size} groups; Laplace, maxGroupsPerUnit 4, maxRowsPerUnit 1, purchase_value clamped to [0, 2000])`);
+  console.log(
+    `\nmedian relative error per group (${RUNS} runs x ${truth.size} groups; Laplace, maxGroupsPerUnit 4, ` +
+      `maxRowsPerUnit 1, purchase_value clamped to [0, 2000])`,
+  );
   console.log('epsilon  statistic  measured   theoretical (b·ln2 / exact)');
   for (const epsilon of [0.1, 1, 10]) {
     const errors = { n: [] as number[], v: [] as number[] };
@@ -64,7 +85,10 @@ try {
       }
     }
     for (const stat of ['n', 'v'] as const) {
-      console.log(`${String(epsilon).padEnd(8)} ${(stat === 'n' ? 'count' : 'sum').padEnd(10)} ${median(errors[stat]).toExponential(2).padEnd(10)} ${median(theory[stat]).toExponential(2)}`);
+      console.log(
+        `${String(epsilon).padEnd(8)} ${(stat === 'n' ? 'count' : 'sum').padEnd(10)} ${median(errors[stat]).toExponential(2).padEnd(10)} ` +
+          `${median(theory[stat]).toExponential(2)}`,
+      );
     }
   }
   console.log('(sum error also includes clamping bias: purchase values above 2000 are cut to 2000)');
@@ -80,16 +104,28 @@ try {
   };
   const costs = [
     ['one row per person (customers by age band)', SQL],
-    ['many rows per person (impressions by campaign)', 'SELECT campaign, count(*) AS n, sum(view_seconds) AS v FROM publisher_impressions GROUP BY campaign'],
-    ['many rows per person, many groups (impressions by campaign, device)', 'SELECT campaign, device, count(*) AS n, avg(view_seconds) AS v FROM publisher_impressions GROUP BY campaign, device'],
-    ['join on the units (customers x impressions by device)', 'SELECT p.device, count(DISTINCT c.email_hash) AS people, avg(c.purchase_value) AS v FROM advertiser_customers AS c JOIN publisher_impressions AS p ON c.email_hash = p.email_hash GROUP BY p.device'],
+    [
+      'many rows per person (impressions by campaign)',
+      'SELECT campaign, count(*) AS n, sum(view_seconds) AS v FROM publisher_impressions GROUP BY campaign',
+    ],
+    [
+      'many rows per person, many groups (impressions by campaign, device)',
+      'SELECT campaign, device, count(*) AS n, avg(view_seconds) AS v FROM publisher_impressions GROUP BY campaign, device',
+    ],
+    [
+      'join on the units (customers x impressions by device)',
+      'SELECT p.device, count(DISTINCT c.email_hash) AS people, avg(c.purchase_value) AS v FROM advertiser_customers ' +
+        'AS c JOIN publisher_impressions AS p ON c.email_hash = p.email_hash GROUP BY p.device',
+    ],
   ] as const;
   console.log(`\nquery time, median of ${RUNS}, HTTP end to end (threshold vs the same query in DP mode at ε 1)`);
   console.log(`${'query'.padEnd(72)} ${'threshold'.padStart(10)} ${'DP'.padStart(10)}  DP/threshold`);
   for (const [label, sql] of costs) {
     const plain = await time({ sql });
     const dp = await time({ sql, dp: { epsilon: 1 } });
-    console.log(`${label.padEnd(72)} ${`${plain.toFixed(1)} ms`.padStart(10)} ${`${dp.toFixed(1)} ms`.padStart(10)}  ${(dp / plain).toFixed(2)}x`);
+    console.log(
+      `${label.padEnd(72)} ${`${plain.toFixed(1)} ms`.padStart(10)} ${`${dp.toFixed(1)} ms`.padStart(10)}  ${(dp / plain).toFixed(2)}x`,
+    );
   }
 } finally {
   await t.close();

@@ -1,5 +1,6 @@
 // Ingest benchmark: encrypted upload end to end vs DuckDB's own read_csv of the same plaintext, same run.
-// npm run bench:ingest -- [--sizes 1m,10m] [--runs 3] [--paths read_csv,two-process,encrypted,room] [--breakdown | --no-breakdown]
+// npm run bench:ingest -- [--sizes 1m,10m] [--runs 3] [--paths read_csv,two-process,encrypted,room] [--breakdown |
+// --no-breakdown]
 // two-process = the provider's client in its own process, the room in this one (as the product runs);
 // encrypted = client seal + HTTP + room, in one process (sharing one JS thread);
 // room = the room's side alone, streaming an envelope sealed beforehand.
@@ -22,7 +23,10 @@ const { values } = parseArgs({
     'no-breakdown': { type: 'boolean', default: false },
   },
 });
-const sizes = values.sizes.split(',').map((s) => s.trim()).filter(Boolean);
+const sizes = values.sizes
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 const runs = Number(values.runs);
 const PATH_LABELS: Record<string, string> = {
   read_csv: 'DuckDB read_csv',
@@ -30,13 +34,20 @@ const PATH_LABELS: Record<string, string> = {
   encrypted: 'encrypted upload, 1 process',
   room: 'room side (pre-sealed)',
 };
-const paths = values.paths.split(',').map((p) => p.trim()).filter((p) => p in PATH_LABELS);
+const paths = values.paths
+  .split(',')
+  .map((p) => p.trim())
+  .filter((p) => p in PATH_LABELS);
 if (!paths.includes('read_csv')) paths.unshift('read_csv');
 const MB = 1e6;
 const run = promisify(execFile);
 
 async function child(args: string[]): Promise<unknown> {
-  const { stdout } = await run(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/support/ingest-run.ts', ...args], { maxBuffer: 64 * 1024 * 1024 });
+  const { stdout } = await run(
+    process.execPath,
+    ['--expose-gc', '--import', 'tsx', 'bench/support/ingest-run.ts', ...args],
+    { maxBuffer: 64 * 1024 * 1024 },
+  );
   const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
   if (!line) throw new Error(`No result from ingest-run ${args.join(' ')}:\n${stdout}`);
   return JSON.parse(line.slice('RESULT '.length)) as unknown;
@@ -58,8 +69,10 @@ async function measure(size: string, dataset: string): Promise<Measured> {
   if (!existsSync(file)) throw new Error(`${file} is missing; generate it with npm run fixtures.`);
   const samples = new Map(paths.map((p) => [p, [] as IngestSample[]]));
   for (let i = 0; i < runs; i++) {
-    for (const path of paths) samples.get(path)?.push(await child([path, dataset, file]) as IngestSample);
-    process.stderr.write(`  ${size} ${dataset} run ${i + 1}/${runs}: ${paths.map((p) => `${p} ${fixed(samples.get(p)?.at(-1)?.seconds ?? NaN, 2)} s`).join(', ')}\n`);
+    for (const path of paths) samples.get(path)?.push((await child([path, dataset, file])) as IngestSample);
+    process.stderr.write(
+      `  ${size} ${dataset} run ${i + 1}/${runs}: ${paths.map((p) => `${p} ${fixed(samples.get(p)?.at(-1)?.seconds ?? NaN, 2)} s`).join(', ')}\n`,
+    );
   }
   return { size, dataset, samples };
 }
@@ -75,7 +88,10 @@ function rowsFor(m: Measured): string[][] {
       fixed(med(s, (x) => x.bytes) / MB / secs, 1),
       fixed(med(s, (x) => x.rows) / secs / 1000, 0),
       path === 'read_csv' ? '1.00' : fixed(ratioOf(m, path), 2),
-      fixed(med(s, (x) => x.cpuSeconds), 1),
+      fixed(
+        med(s, (x) => x.cpuSeconds),
+        1,
+      ),
       mib(med(s, (x) => x.rssPeak)),
       mib(med(s, (x) => x.rssAfter - x.rssBefore)),
       mib(med(s, (x) => x.duckdbBytes ?? NaN)),
@@ -85,49 +101,107 @@ function rowsFor(m: Measured): string[][] {
   });
 }
 
-const header = ['path', 'median s', 'runs s', 'MB/s', 'krows/s', 'vs read_csv', 'CPU s', 'peak RSS MiB', 'table MiB', 'duckdb MiB', 'peak excl table MiB', 'peak above after MiB'];
+const header = [
+  'path',
+  'median s',
+  'runs s',
+  'MB/s',
+  'krows/s',
+  'vs read_csv',
+  'CPU s',
+  'peak RSS MiB',
+  'table MiB',
+  'duckdb MiB',
+  'peak excl table MiB',
+  'peak above after MiB',
+];
 
 function summary(m: Measured, path: string): string {
   const s = m.samples.get(path) ?? [];
   const secs = seconds(m, path);
   const rows = med(s, (x) => x.rows);
   const bytes = med(s, (x) => x.bytes);
-  const label = { 'two-process': 'encrypted end to end, client in its own process', encrypted: 'encrypted end to end, one process' }[path] ?? 'room side (pre-sealed envelope)';
-  return `ingest ${m.size}${m.dataset === 'advertiser_customers' ? '' : ` ${m.dataset}`}: ${label} ${fixed(secs, 1)} s (${fixed(bytes / MB / secs, 1)} MB/s, ${Math.round(rows / secs).toLocaleString('en-US')} rows/s) ` +
-    `vs read_csv ${fixed(seconds(m, 'read_csv'), 1)} s → ratio ${fixed(ratioOf(m, path), 2)}`;
+  const label =
+    {
+      'two-process': 'encrypted end to end, client in its own process',
+      encrypted: 'encrypted end to end, one process',
+    }[path] ?? 'room side (pre-sealed envelope)';
+  return (
+    `ingest ${m.size}${m.dataset === 'advertiser_customers' ? '' : ` ${m.dataset}`}: ${label} ${fixed(secs, 1)} s (${fixed(bytes / MB / secs, 1)} MB/s, ${Math.round(rows / secs).toLocaleString('en-US')} rows/s) ` +
+    `vs read_csv ${fixed(seconds(m, 'read_csv'), 1)} s → ratio ${fixed(ratioOf(m, path), 2)}`
+  );
 }
 
 async function breakdown(size: string, dataset: string, readCsvSeconds: number | undefined): Promise<string> {
   const file = `fixtures/large/${size}/${dataset}.csv`;
-  const result = await child(['components', dataset, file, String(runs)]) as Record<string, { median: number; runs: number[] } | number>;
+  const result = (await child(['components', dataset, file, String(runs)])) as Record<
+    string,
+    { median: number; runs: number[] } | number
+  >;
   const bytes = result.bytes as number;
-  const stages = Object.entries(result)
-    .filter((entry): entry is [string, { median: number; runs: number[] }] => typeof entry[1] === 'object' && !entry[0].startsWith('cpu:'));
-  const cpuOf = (name: string): number => (result[`cpu:${name}`] as { median: number } | undefined)?.median ?? Number.NaN;
-  const rows = stages.map(([name, v]) => [name, fixed(v.median, 2), v.runs.map((x) => fixed(x, 2)).join('/'), fixed(bytes / MB / v.median, 0), fixed(cpuOf(name), 2)]);
+  const stages = Object.entries(result).filter(
+    (entry): entry is [string, { median: number; runs: number[] }] =>
+      typeof entry[1] === 'object' && !entry[0].startsWith('cpu:'),
+  );
+  const cpuOf = (name: string): number =>
+    (result[`cpu:${name}`] as { median: number } | undefined)?.median ?? Number.NaN;
+  const rows = stages.map(([name, v]) => [
+    name,
+    fixed(v.median, 2),
+    v.runs.map((x) => fixed(x, 2)).join('/'),
+    fixed(bytes / MB / v.median, 0),
+    fixed(cpuOf(name), 2),
+  ]);
   // The least CPU the end-to-end path can use: stages that cannot be skipped, each at its cheapest,
   // without the stages' own file reads (the real path gets those bytes from memory or the network),
   // and leaving out the ciphertext tee, the pipe and every coordination cost. On `cores` cores it
   // cannot finish faster than floor / cores, however well the stages overlap.
   const readFile = cpuOf('read file only (1 MiB pieces)');
-  const roomCpu = cpuOf(HTTP_PUT) - readFile
-    + cpuOf('room: readEnvelope of sealed file → discard') - readFile + cpuOf(ONE_THREAD_PARSE);
+  const roomCpu =
+    cpuOf(HTTP_PUT) -
+    readFile +
+    cpuOf('room: readEnvelope of sealed file → discard') -
+    readFile +
+    cpuOf(ONE_THREAD_PARSE);
   const endToEndCpu = cpuOf('client: read + count + seal (writeEnvelope → /dev/null)') + roomCpu;
   const cores = availableParallelism();
-  const floor = (cpu: number, label: string) => readCsvSeconds === undefined ? '' :
-    `\nCPU floor, ${label}: ${fixed(cpu, 2)} CPU s / ${cores} cores = ${fixed(cpu / cores, 2)} s = ${fixed(cpu / cores / readCsvSeconds, 2)}x read_csv (${fixed(readCsvSeconds, 2)} s), with perfect overlap and no coordination cost`;
-  return `breakdown ${size} ${dataset} (each stage alone, same fixture, ${runs} runs, median; envelope written once for the decrypt stages; CPU s = all threads of the process):\n` +
+  const floor = (cpu: number, label: string) =>
+    readCsvSeconds === undefined
+      ? ''
+      : `\nCPU floor, ${label}: ${fixed(cpu, 2)} CPU s / ${cores} cores = ${fixed(cpu / cores, 2)} s = ${fixed(cpu / cores / readCsvSeconds, 2)}x ` +
+        `read_csv (${fixed(readCsvSeconds, 2)} s), with perfect overlap and no coordination cost`;
+  return (
+    `breakdown ${size} ${dataset} (each stage alone, same fixture, ${runs} runs, median; envelope written ` +
+    `once for the decrypt stages; CPU s = all threads of the process):\n` +
     table(['stage', 'median s', 'runs s', 'MB/s', 'CPU s'], rows) +
-    floor(endToEndCpu, 'end to end (client read + count + seal, HTTP both ends, room decrypt + hashes, one-thread DuckDB parse)') +
-    floor(roomCpu, 'room side as benchmarked (HTTP both ends, room decrypt + hashes, one-thread DuckDB parse)');
+    floor(
+      endToEndCpu,
+      'end to end (client read + count + seal, HTTP both ends, room decrypt + hashes, one-thread DuckDB parse)',
+    ) +
+    floor(roomCpu, 'room side as benchmarked (HTTP both ends, room decrypt + hashes, one-thread DuckDB parse)')
+  );
 }
 
 const say = (text = ''): void => console.log(text);
 
-say(`ingest bench ${new Date().toISOString()}: node ${process.version}, DuckDB threads ${ENGINE_THREADS} on both paths, memory_limit 16GB, ${runs} runs per measurement (median shown, runs listed), load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-say('encrypted upload = uploadFile (read + count records + seal) → HTTP PUT over loopback → room: verify, tee ciphertext to disk, decrypt, named pipe → DuckDB read_csv → fsync + commit.');
-say('2 processes: the client runs in its own process as `cleanroom upload` does (time = its uploadFile call; CPU = both processes; peak RSS = the room\'s, the client\'s in the target lines). 1 process: client and room share one JS thread (the test harness). Each measurement runs in fresh processes.');
-say('MB = 10^6 bytes of plaintext CSV. table = RSS after load − RSS before; peak excl table = peak RSS − table; peak above after = transient streaming overhead.');
+say(
+  `ingest bench ${new Date().toISOString()}: node ${process.version}, DuckDB threads ${ENGINE_THREADS} on both paths, memory_limit 16GB, ${runs} runs per measurement (median shown, runs listed), load average at start ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
+say(
+  'encrypted upload = uploadFile (read + count records + seal) → HTTP PUT over loopback → room: verify, ' +
+    'tee ciphertext to disk, decrypt, named pipe → DuckDB read_csv → fsync + commit.',
+);
+say(
+  '2 processes: the client runs in its own process as `cleanroom upload` does (time = its uploadFile call; ' +
+    "CPU = both processes; peak RSS = the room's, the client's in the target lines). 1 process: client and " +
+    'room share one JS thread (the test harness). Each measurement runs in fresh processes.',
+);
+say(
+  'MB = 10^6 bytes of plaintext CSV. table = RSS after load − RSS before; peak excl table = peak RSS − ' +
+    'table; peak above after = transient streaming overhead.',
+);
 say();
 
 const measured: Measured[] = [];
@@ -144,10 +218,14 @@ for (const m of measured) {
     const peakExcl = med(s, (x) => x.rssPeak - (x.rssAfter - x.rssBefore));
     const clientPeak = med(s, (x) => x.clientRssPeak ?? Number.NaN);
     const client = Number.isNaN(clientPeak) ? '' : `; client peak ${fixed(clientPeak / GiB, 2)} GiB`;
-    say(`${m.size} ${m.dataset} ${path}: ratio ${fixed(ratioOf(m, path), 2)} (target ≤ 2.00 at 10m: ${ratioOf(m, path) <= 2 ? 'met' : 'NOT met'}); peak excl table ${fixed(peakExcl / GiB, 2)} GiB (target < 2 GiB: ${peakExcl < 2 * GiB ? 'met' : 'NOT met'})${client}`);
+    say(
+      `${m.size} ${m.dataset} ${path}: ratio ${fixed(ratioOf(m, path), 2)} (target ≤ 2.00 at 10m: ${ratioOf(m, path) <= 2 ? 'met' : 'NOT met'}); ` +
+        `peak excl table ${fixed(peakExcl / GiB, 2)} GiB (target < 2 GiB: ${peakExcl < 2 * GiB ? 'met' : 'NOT met'})${client}`,
+    );
   }
 }
-const wantBreakdown = !values['no-breakdown'] && (values.breakdown || measured.some((m) => targetPaths.some((p) => ratioOf(m, p) > 2)));
+const wantBreakdown =
+  !values['no-breakdown'] && (values.breakdown || measured.some((m) => targetPaths.some((p) => ratioOf(m, p) > 2)));
 if (wantBreakdown) {
   say();
   const over = measured.some((m) => targetPaths.some((p) => ratioOf(m, p) > 2));

@@ -46,7 +46,14 @@ const cpuSeconds = (): number => {
   return (user + system) / 1e6;
 };
 
-async function chunked(n: number): Promise<{ total: number; cpu: number; phases: Map<PsiPhase, [number, number]>; bytes: Map<string, number>; size: number; peak: number }> {
+async function chunked(n: number): Promise<{
+  total: number;
+  cpu: number;
+  phases: Map<PsiPhase, [number, number]>;
+  bytes: Map<string, number>;
+  size: number;
+  peak: number;
+}> {
   const { server, client } = sets(n);
   const bytes = new Map<string, number>();
   const phases = new Map<PsiPhase, [number, number]>();
@@ -69,7 +76,9 @@ async function chunked(n: number): Promise<{ total: number; cpu: number; phases:
   return { total: performance.now() - t0, cpu: cpuSeconds() - cpu0, phases, bytes, size: result.size, peak };
 }
 
-async function singleThread(n: number): Promise<{ total: number; cpu: number; passes: Record<string, number>; size: number }> {
+async function singleThread(
+  n: number,
+): Promise<{ total: number; cpu: number; passes: Record<string, number>; size: number }> {
   const { server, client } = sets(n);
   const pool = new PsiWorkerPool({ size: 1 });
   try {
@@ -83,12 +92,23 @@ async function singleThread(n: number): Promise<{ total: number; cpu: number; pa
     const cpu0 = cpuSeconds();
     const serverKey = await pool.run('new-key', {});
     const clientKey = await pool.run('new-key', {});
-    const setup = await timed('setup', () => pool.run('server-setup', { key: serverKey, inputs: server, falsePositiveRate: 1e-9 }));
-    const request = await timed('request', () => pool.run('client-request', { key: clientKey, revealIntersection: reveal, inputs: client }));
-    const response = await timed('process', () => pool.run('server-process', { key: serverKey, revealIntersection: reveal, elements: request }));
-    const result = await timed('finalise', () => pool.run('client-finalise', {
-      key: clientKey, revealIntersection: reveal, setup: encodeRawSetup(setup), elements: response,
-    }));
+    const setup = await timed('setup', () =>
+      pool.run('server-setup', { key: serverKey, inputs: server, falsePositiveRate: 1e-9 }),
+    );
+    const request = await timed('request', () =>
+      pool.run('client-request', { key: clientKey, revealIntersection: reveal, inputs: client }),
+    );
+    const response = await timed('process', () =>
+      pool.run('server-process', { key: serverKey, revealIntersection: reveal, elements: request }),
+    );
+    const result = await timed('finalise', () =>
+      pool.run('client-finalise', {
+        key: clientKey,
+        revealIntersection: reveal,
+        setup: encodeRawSetup(setup),
+        elements: response,
+      }),
+    );
     const total = Object.values(passes).reduce((a, b) => a + b, 0);
     return { total, cpu: cpuSeconds() - cpu0, passes, size: result.size };
   } finally {
@@ -96,18 +116,33 @@ async function singleThread(n: number): Promise<{ total: number; cpu: number; pa
   }
 }
 
-console.log(`psi bench: ${workers} workers per party on ${availableParallelism()} cores, node ${process.version}, ${reveal ? 'reveal' : 'cardinality'}`);
+console.log(
+  `psi bench: ${workers} workers per party on ${availableParallelism()} cores, node ${process.version}, ` +
+    `${reveal ? 'reveal' : 'cardinality'}`,
+);
 for (const n of sizes) {
   const run = await chunked(n);
   const spans = [...run.phases].map(([phase, [from, to]]) => `${phase} ${seconds(from)}-${seconds(to)}s`).join(', ');
-  console.log(`\n${n} x ${n}: chunked total ${seconds(run.total)} s, intersection ${run.size} (expected ${n - Math.floor(n / 2)})`);
+  console.log(
+    `\n${n} x ${n}: chunked total ${seconds(run.total)} s, intersection ${run.size} (expected ${n - Math.floor(n / 2)})`,
+  );
   console.log(`  phases (wall-clock spans from start; setup and request overlap): ${spans}`);
-  console.log(`  wire: ${[...run.bytes].map(([kind, b]) => `${kind} ${(b / MiB).toFixed(2)} MiB (${(b / n).toFixed(1)} B/elem)`).join(', ')}`);
-  console.log(`  peak RSS (process incl. workers) ${(run.peak / MiB).toFixed(0)} MiB; CPU ${run.cpu.toFixed(1)} s (${((run.cpu * 1000) / n / 4).toFixed(3)} ms per element per pass)`);
+  console.log(
+    `  wire: ${[...run.bytes].map(([kind, b]) => `${kind} ${(b / MiB).toFixed(2)} MiB (${(b / n).toFixed(1)} B/elem)`).join(', ')}`,
+  );
+  console.log(
+    `  peak RSS (process incl. workers) ${(run.peak / MiB).toFixed(0)} MiB; CPU ${run.cpu.toFixed(1)} s (${((run.cpu * 1000) / n / 4).toFixed(3)} ` +
+      `ms per element per pass)`,
+  );
   if (values['no-reference']) continue;
   const ref = await singleThread(n);
-  const passes = Object.entries(ref.passes).map(([k, v]) => `${k} ${seconds(v)}s (${(v / n).toFixed(3)} ms/elem)`).join(', ');
+  const passes = Object.entries(ref.passes)
+    .map(([k, v]) => `${k} ${seconds(v)}s (${(v / n).toFixed(3)} ms/elem)`)
+    .join(', ');
   console.log(`  single thread: total ${seconds(ref.total)} s, ${passes}, intersection ${ref.size}`);
   console.log(`  single thread CPU ${ref.cpu.toFixed(1)} s; chunking CPU overhead ${(run.cpu / ref.cpu).toFixed(2)}x`);
-  console.log(`  wall-clock speed-up ${(ref.total / run.total).toFixed(2)}x; on an idle machine with ${workers} cores: ~${((ref.cpu / run.cpu) * workers).toFixed(2)}x`);
+  console.log(
+    `  wall-clock speed-up ${(ref.total / run.total).toFixed(2)}x; on an idle machine with ${workers} cores: ` +
+      `~${((ref.cpu / run.cpu) * workers).toFixed(2)}x`,
+  );
 }

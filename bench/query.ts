@@ -22,7 +22,10 @@ const { values } = parseArgs({
     load: { type: 'string', default: 'pipe' },
   },
 });
-const sizes = values.sizes.split(',').map((s) => s.trim()).filter(Boolean);
+const sizes = values.sizes
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
 const runs = Number(values.runs);
 const planRuns = Number(values['plan-runs']);
 const DATASETS = ['advertiser_customers', 'publisher_impressions'] as const;
@@ -39,7 +42,8 @@ const say = (text = ''): void => console.log(text);
 const progress = (text: string): void => void process.stderr.write(`  ${text}\n`);
 
 /** The template's own SQL against the room's tables, schema-qualified, nothing checked or added. */
-const qualified = (sql: string): string => sql.replace(/(?<![.\w"])(advertiser_customers|publisher_impressions)\b/g, 'demo.$1');
+const qualified = (sql: string): string =>
+  sql.replace(/(?<![.\w"])(advertiser_customers|publisher_impressions)\b/g, 'demo.$1');
 
 const percentile = (values: readonly number[], p: number): number => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -75,7 +79,14 @@ async function planTimings(t: TestRoom): Promise<string[][]> {
       await t.room.templateStatus(collaboration, name);
       status.push(performance.now() - t0);
     }
-    rows.push([name, fixed(median(pure), 3), fixed(percentile(pure, 0.95), 3), fixed(median(full), 2), fixed(percentile(full, 0.95), 2), fixed(median(status), 2)]);
+    rows.push([
+      name,
+      fixed(median(pure), 3),
+      fixed(percentile(pure, 0.95), 3),
+      fixed(median(full), 2),
+      fixed(percentile(full, 0.95), 2),
+      fixed(median(status), 2),
+    ]);
   }
   return rows;
 }
@@ -110,29 +121,43 @@ async function queryTimings(t: TestRoom, name: string): Promise<QueryTimes> {
   };
   const variants: (() => Promise<void>)[] = [
     async () => {
-      const raw: ResultTable = await time(out.raw, () => t.internals.engine.query(qualified(status.document.sql), bound));
+      const raw: ResultTable = await time(out.raw, () =>
+        t.internals.engine.query(qualified(status.document.sql), bound),
+      );
       out.rawRows = raw.rows.length;
     },
     async () => void (await time(out.rewritten, () => t.internals.engine.query(rewrittenSql, bound))),
     async () => {
-      const answer = await time(out.inProcess, () => t.room.runQuery(collaboration, analyst, { template: name, params }));
+      const answer = await time(out.inProcess, () =>
+        t.room.runQuery(collaboration, analyst, { template: name, params }),
+      );
       if (answer.dryRun === false && 'groupsSuppressed' in answer.privacy) {
         out.released = answer.rows.length;
         out.suppressed = answer.privacy.groupsSuppressed;
       }
     },
-    async () => void (await time(out.http, () => client.send('POST', '/v1/collaborations/demo/queries', { template: name, params }))),
+    async () =>
+      void (await time(out.http, () =>
+        client.send('POST', '/v1/collaborations/demo/queries', { template: name, params }),
+      )),
   ];
   await t.internals.engine.query(qualified(status.document.sql), bound); // warm-up, untimed
   for (let i = 0; i < runs; i++) {
     // The order rotates run by run so no variant always follows the same one.
     for (let k = 0; k < variants.length; k++) await (variants[(i + k) % variants.length] as () => Promise<void>)();
-    progress(`${name} run ${i + 1}/${runs}: raw ${fixed(out.raw.at(-1) ?? NaN, 0)} ms, rewritten ${fixed(out.rewritten.at(-1) ?? NaN, 0)} ms, runQuery ${fixed(out.inProcess.at(-1) ?? NaN, 0)} ms, HTTP ${fixed(out.http.at(-1) ?? NaN, 0)} ms`);
+    progress(
+      `${name} run ${i + 1}/${runs}: raw ${fixed(out.raw.at(-1) ?? NaN, 0)} ms, rewritten ${fixed(out.rewritten.at(-1) ?? NaN, 0)} ` +
+        `ms, runQuery ${fixed(out.inProcess.at(-1) ?? NaN, 0)} ms, HTTP ${fixed(out.http.at(-1) ?? NaN, 0)} ms`,
+    );
   }
   return out;
 }
 
-async function benchSize(size: string): Promise<{ size: string; ratios: Map<string, { inProcess: number; http: number }>; planMax: { pure: number; full: number } }> {
+async function benchSize(size: string): Promise<{
+  size: string;
+  ratios: Map<string, { inProcess: number; http: number }>;
+  planMax: { pure: number; full: number };
+}> {
   const files = DATASETS.map((d) => `fixtures/large/${size}/${d}.csv`);
   for (const f of files) if (!existsSync(f)) throw new Error(`${f} is missing; generate it with npm run fixtures.`);
   const t = await startBenchRoom();
@@ -141,20 +166,36 @@ async function benchSize(size: string): Promise<{ size: string; ratios: Map<stri
     for (const dataset of DATASETS) {
       const file = `fixtures/large/${size}/${dataset}.csv`;
       const t0 = performance.now();
-      const rows = values.load === 'upload' ? (await uploadFixture(t, dataset, file)).rows : await loadThroughPipe(t, dataset, file);
-      say(`loaded ${dataset}: ${rows.toLocaleString('en-US')} rows in ${fixed((performance.now() - t0) / 1000, 1)} s (${values.load === 'upload' ? 'encrypted upload' : 'named pipe → loadIncoming → commitIncoming, no encryption'})`);
+      const rows =
+        values.load === 'upload'
+          ? (await uploadFixture(t, dataset, file)).rows
+          : await loadThroughPipe(t, dataset, file);
+      say(
+        `loaded ${dataset}: ${rows.toLocaleString('en-US')} rows in ${fixed((performance.now() - t0) / 1000, 1)} ` +
+          `s (${values.load === 'upload' ? 'encrypted upload' : 'named pipe → loadIncoming → commitIncoming, no encryption'})`,
+      );
     }
     const memory = await t.internals.engine.query('SELECT sum(memory_usage_bytes)::DOUBLE FROM duckdb_memory()');
-    say(`process RSS after load ${fixed(process.memoryUsage().rss / GiB, 2)} GiB; DuckDB memory in use ${fixed(Number(memory.rows[0]?.[0] ?? NaN) / GiB, 2)} GiB`);
+    say(
+      `process RSS after load ${fixed(process.memoryUsage().rss / GiB, 2)} GiB; DuckDB memory in use ${fixed(Number(memory.rows[0]?.[0] ?? NaN) / GiB, 2)} GiB`,
+    );
     await approveAllTemplates(t);
 
     say();
-    say(`(a) check + rewrite, ${planRuns} runs per template, ms (planQuery on a pre-serialized tree; planAndRender adds DuckDB json_serialize_sql + JSON.parse + json_deserialize_sql; templateStatus is what runQuery calls first, and it plans too)`);
+    say(
+      `(a) check + rewrite, ${planRuns} runs per template, ms (planQuery on a pre-serialized tree; planAndRender ` +
+        `adds DuckDB json_serialize_sql + JSON.parse + json_deserialize_sql; templateStatus is what runQuery ` +
+        `calls first, and it plans too)`,
+    );
     const planRows = await planTimings(t);
     say(table(['template', 'planQuery med', 'p95', 'planAndRender med', 'p95', 'templateStatus med'], planRows));
 
     say();
-    say(`(b) end to end, ${runs} runs each (median ms, runs listed); raw = the template SQL, schema-qualified, bound parameters, on t.internals.engine.query; rewritten = the checked+rewritten SQL on the same call; runQuery = in process (check, rewrite, run, threshold, audit); HTTP = signed POST /queries over loopback`);
+    say(
+      `(b) end to end, ${runs} runs each (median ms, runs listed); raw = the template SQL, schema-qualified, ` +
+        `bound parameters, on t.internals.engine.query; rewritten = the checked+rewritten SQL on the same call; ` +
+        `runQuery = in process (check, rewrite, run, threshold, audit); HTTP = signed POST /queries over loopback`,
+    );
     const ratios = new Map<string, { inProcess: number; http: number }>();
     const rows: string[][] = [];
     for (const name of Object.keys(PARAMS)) {
@@ -163,29 +204,74 @@ async function benchSize(size: string): Promise<{ size: string; ratios: Map<stri
       const r = { inProcess: median(q.inProcess) / raw, http: median(q.http) / raw };
       ratios.set(name, r);
       rows.push([
-        name, fixed(raw, 0), fixed(median(q.rewritten), 0), fixed(median(q.inProcess), 0), fixed(median(q.http), 0),
-        fixed(median(q.rewritten) / raw, 2), fixed(r.inProcess, 2), fixed(r.http, 2), `${q.rawRows}/${q.released}/${q.suppressed}`,
+        name,
+        fixed(raw, 0),
+        fixed(median(q.rewritten), 0),
+        fixed(median(q.inProcess), 0),
+        fixed(median(q.http), 0),
+        fixed(median(q.rewritten) / raw, 2),
+        fixed(r.inProcess, 2),
+        fixed(r.http, 2),
+        `${q.rawRows}/${q.released}/${q.suppressed}`,
       ]);
-      rows.push([`  runs`, q.raw.map((x) => fixed(x, 0)).join('/'), q.rewritten.map((x) => fixed(x, 0)).join('/'), q.inProcess.map((x) => fixed(x, 0)).join('/'), q.http.map((x) => fixed(x, 0)).join('/'), '', '', '', '']);
+      rows.push([
+        `  runs`,
+        q.raw.map((x) => fixed(x, 0)).join('/'),
+        q.rewritten.map((x) => fixed(x, 0)).join('/'),
+        q.inProcess.map((x) => fixed(x, 0)).join('/'),
+        q.http.map((x) => fixed(x, 0)).join('/'),
+        '',
+        '',
+        '',
+        '',
+      ]);
     }
-    say(table(['template', 'raw', 'rewritten', 'runQuery', 'HTTP', 'rewr/raw', 'runQuery/raw', 'HTTP/raw', 'rows raw/released/suppressed'], rows));
+    say(
+      table(
+        [
+          'template',
+          'raw',
+          'rewritten',
+          'runQuery',
+          'HTTP',
+          'rewr/raw',
+          'runQuery/raw',
+          'HTTP/raw',
+          'rows raw/released/suppressed',
+        ],
+        rows,
+      ),
+    );
     say(`peak-ish RSS now ${mib(process.memoryUsage().rss)} MiB`);
     say();
-    const planMax = { pure: Math.max(...planRows.map((r) => Number(r[1]))), full: Math.max(...planRows.map((r) => Number(r[3]))) };
+    const planMax = {
+      pure: Math.max(...planRows.map((r) => Number(r[1]))),
+      full: Math.max(...planRows.map((r) => Number(r[3]))),
+    };
     return { size, ratios, planMax };
   } finally {
     await t.close();
   }
 }
 
-say(`query bench ${new Date().toISOString()}: node ${process.version}, DuckDB threads ${ENGINE_THREADS}, memory_limit 16GB, load average at start ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+say(
+  `query bench ${new Date().toISOString()}: node ${process.version}, DuckDB threads ${ENGINE_THREADS}, memory_limit 16GB, load average at start ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 say(`params: ${JSON.stringify(PARAMS)}`);
 say();
 const results = [];
 for (const size of sizes) results.push(await benchSize(size));
 for (const r of results) {
-  say(`query ${r.size}: check+rewrite max median ${fixed(r.planMax.pure, 3)} ms pure, ${fixed(r.planMax.full, 2)} ms with DuckDB (de)serialize (target < 5 ms: ${r.planMax.full < 5 ? 'met' : r.planMax.pure < 5 ? 'met for planQuery only' : 'NOT met'})`);
+  say(
+    `query ${r.size}: check+rewrite max median ${fixed(r.planMax.pure, 3)} ms pure, ${fixed(r.planMax.full, 2)} ` +
+      `ms with DuckDB (de)serialize (target < 5 ms: ${r.planMax.full < 5 ? 'met' : r.planMax.pure < 5 ? 'met for planQuery only' : 'NOT met'})`,
+  );
   for (const [name, ratio] of r.ratios) {
-    say(`query ${r.size} ${name}: runQuery/raw ${fixed(ratio.inProcess, 2)}, HTTP/raw ${fixed(ratio.http, 2)} (target ≤ 1.30: ${ratio.http <= 1.3 ? 'met' : ratio.inProcess <= 1.3 ? 'met in process only' : 'NOT met'})`);
+    say(
+      `query ${r.size} ${name}: runQuery/raw ${fixed(ratio.inProcess, 2)}, HTTP/raw ${fixed(ratio.http, 2)} ` +
+        `(target ≤ 1.30: ${ratio.http <= 1.3 ? 'met' : ratio.inProcess <= 1.3 ? 'met in process only' : 'NOT met'})`,
+    );
   }
 }

@@ -8,7 +8,12 @@ declare module '@openmined/psi.js' {
     readonly __psiDataStructure: unique symbol;
   }
   export interface PsiServer {
-    createSetupMessage(fpr: number, numClientInputs: number, inputs: readonly string[], dataStructure?: PsiDataStructure): PsiServerSetup;
+    createSetupMessage(
+      fpr: number,
+      numClientInputs: number,
+      inputs: readonly string[],
+      dataStructure?: PsiDataStructure,
+    ): PsiServerSetup;
     processRequest(request: PsiRequest): PsiResponse;
     getPrivateKeyBytes(): Uint8Array;
     delete(): void;
@@ -29,7 +34,11 @@ declare module '@openmined/psi.js' {
   export type PsiResponse = ProtoMessage;
   export interface PsiLibrary {
     readonly package: { readonly name: string; readonly version: string };
-    readonly dataStructure: { readonly Raw: PsiDataStructure; readonly GCS: PsiDataStructure; readonly BloomFilter: PsiDataStructure };
+    readonly dataStructure: {
+      readonly Raw: PsiDataStructure;
+      readonly GCS: PsiDataStructure;
+      readonly BloomFilter: PsiDataStructure;
+    };
     readonly server: {
       createWithNewKey(revealIntersection?: boolean): PsiServer;
       createFromKey(key: Uint8Array, revealIntersection?: boolean): PsiServer;

@@ -8,7 +8,10 @@ import { startTestRoom, type TestRoom } from '../../test/support/test-room.ts';
 
 // The room's default (CLEANROOM_THREADS=2); BENCH_ENGINE_THREADS overrides it for experiments.
 export const ENGINE_THREADS = Number(process.env.BENCH_ENGINE_THREADS ?? 2);
-export const OWNER: Record<string, string> = { advertiser_customers: 'acme-provider', publisher_impressions: 'northwind-provider' };
+export const OWNER: Record<string, string> = {
+  advertiser_customers: 'acme-provider',
+  publisher_impressions: 'northwind-provider',
+};
 
 /** A real room on loopback (the test harness) sized for the large fixtures, with the demo policy active. */
 export async function startBenchRoom(): Promise<TestRoom> {
@@ -27,19 +30,32 @@ export async function startBenchRoom(): Promise<TestRoom> {
 export function uploadFixture(t: TestRoom, dataset: string, file: string): Promise<UploadResult> {
   const principal = OWNER[dataset];
   if (!principal) throw new Error(`No provider for dataset ${dataset}.`);
-  return uploadFile({ client: t.client(principal), key: t.keys[principal] as PrincipalKey, collaboration: 'demo', dataset, file });
+  return uploadFile({
+    client: t.client(principal),
+    key: t.keys[principal] as PrincipalKey,
+    collaboration: 'demo',
+    dataset,
+    file,
+  });
 }
 
 /** Both officers approve the current hash of every template in sql/, over HTTP as in production. */
 export async function approveAllTemplates(t: TestRoom): Promise<string[]> {
-  const listed = await t.client('acme-officer').send<{ templates: { name: string; hash: string; requiredMembers: string[] }[] }>('GET', '/v1/collaborations/demo/templates');
+  const listed = await t
+    .client('acme-officer')
+    .send<{ templates: { name: string; hash: string; requiredMembers: string[] }[] }>(
+      'GET',
+      '/v1/collaborations/demo/templates',
+    );
   for (const template of listed.templates) {
     for (const officer of ['acme-officer', 'northwind-officer']) {
       const member = officer.split('-')[0] as string;
       if (!template.requiredMembers.includes(member)) continue;
       const key = t.keys[officer] as PrincipalKey;
       await t.client(officer).send('POST', `/v1/collaborations/demo/templates/${template.name}/approvals`, {
-        hash: template.hash, decision: 'approve', signature: toBase64(sign(approvalSigningBytes('demo', template.hash, 'approve'), key.secretKey)),
+        hash: template.hash,
+        decision: 'approve',
+        signature: toBase64(sign(approvalSigningBytes('demo', template.hash, 'approve'), key.secretKey)),
       });
     }
   }

@@ -1,5 +1,6 @@
 // One ingest measurement in a fresh process, so peak RSS and allocator state are its own.
-// node --expose-gc --import tsx bench/support/ingest-run.ts <encrypted|room|read_csv|components> <dataset> <file> [runs]
+// node --expose-gc --import tsx bench/support/ingest-run.ts <encrypted|room|read_csv|components> <dataset> <file>
+// [runs]
 import { DuckDBInstance } from '@duckdb/node-api';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, open, rm, stat } from 'node:fs/promises';
@@ -61,9 +62,20 @@ async function encrypted(upload: typeof uploadFixture): Promise<IngestSample> {
     const cpu = cpuSeconds() - cpu0;
     const rssPeak = sampler.stop();
     const rssAfter = settledRss();
-    const memory = await t.internals.engine.query('SELECT sum(memory_usage_bytes)::DOUBLE AS bytes FROM duckdb_memory()').catch(() => undefined);
+    const memory = await t.internals.engine
+      .query('SELECT sum(memory_usage_bytes)::DOUBLE AS bytes FROM duckdb_memory()')
+      .catch(() => undefined);
     const duckdbBytes = Number(memory?.rows[0]?.[0] ?? Number.NaN);
-    return { seconds, cpuSeconds: cpu, rows: receipt.rows, bytes: receipt.plaintextBytes, rssBefore, rssPeak, rssAfter, duckdbBytes };
+    return {
+      seconds,
+      cpuSeconds: cpu,
+      rows: receipt.rows,
+      bytes: receipt.plaintextBytes,
+      rssBefore,
+      rssPeak,
+      rssAfter,
+      duckdbBytes,
+    };
   } finally {
     await t.close();
   }
@@ -85,7 +97,16 @@ async function readCsv(): Promise<IngestSample> {
     const rows = Number((await connection.runAndReadAll('SELECT count(*) FROM loaded')).getRows()[0]?.[0] ?? 0);
     const memory = await connection.runAndReadAll('SELECT sum(memory_usage_bytes)::DOUBLE FROM duckdb_memory()');
     const duckdbBytes = Number(memory.getRows()[0]?.[0] ?? Number.NaN);
-    return { seconds, cpuSeconds: cpu, rows, bytes: (await stat(file)).size, rssBefore, rssPeak, rssAfter, duckdbBytes };
+    return {
+      seconds,
+      cpuSeconds: cpu,
+      rows,
+      bytes: (await stat(file)).size,
+      rssBefore,
+      rssPeak,
+      rssAfter,
+      duckdbBytes,
+    };
   } finally {
     connection.closeSync();
     instance.closeSync();
@@ -105,7 +126,10 @@ async function* clientEnvelope(path: string, roomKey: Uint8Array): AsyncGenerato
       yield piece;
     }
   }
-  yield* writeEnvelope(counted(), { roomSealingPublicKey: roomKey, trailer: () => ({ manifest: { rows: counter.dataRecords }, signature: '', signer: '' }) });
+  yield* writeEnvelope(counted(), {
+    roomSealingPublicKey: roomKey,
+    trailer: () => ({ manifest: { rows: counter.dataRecords }, signature: '', signer: '' }),
+  });
 }
 
 async function drain(source: AsyncIterable<Uint8Array>): Promise<number> {
@@ -117,7 +141,8 @@ async function drain(source: AsyncIterable<Uint8Array>): Promise<number> {
 /** Each stage of the encrypted path alone, `runs` times, in seconds. */
 async function components(): Promise<Record<string, number[] | number>> {
   const sealing = generateSealingKeyPair();
-  const dataKey = (header: { sealedKey: string }) => openSealed(sealing.secretKey, fromBase64(header.sealedKey) ?? new Uint8Array());
+  const dataKey = (header: { sealedKey: string }) =>
+    openSealed(sealing.secretKey, fromBase64(header.sealedKey) ?? new Uint8Array());
   const work = await mkdtemp(join(tmpdir(), 'cleanroom-bench-'));
   const envelopePath = join(work, 'upload.env');
   const out: Record<string, number[]> = {};
@@ -130,7 +155,12 @@ async function components(): Promise<Record<string, number[] | number>> {
     (out[`cpu:${name}`] ??= []).push(cpuSeconds() - cpu0);
   };
   const staging = await StagingArea.create();
-  const engine = await DataEngine.open({ stagingDirectory: staging.directory, memoryLimit: '16GB', threads: ENGINE_THREADS, statementTimeoutMs: 600_000 });
+  const engine = await DataEngine.open({
+    stagingDirectory: staging.directory,
+    memoryLimit: '16GB',
+    threads: ENGINE_THREADS,
+    statementTimeoutMs: 600_000,
+  });
   const instance = await DuckDBInstance.create(':memory:', { threads: String(ENGINE_THREADS), memory_limit: '16GB' });
   const connection = await instance.connect();
   // One thread parses with the least CPU (no coordination): the floor's parse cost.
@@ -143,7 +173,9 @@ async function components(): Promise<Record<string, number[] | number>> {
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
   try {
     // The ciphertext the room tees to disk and fsyncs before commit; also the input of the decrypt-only stage.
-    await time('write envelope to disk (client seal + write)', () => pipeline(Readable.from(clientEnvelope(file, sealing.publicKey)), createWriteStream(envelopePath)));
+    await time('write envelope to disk (client seal + write)', () =>
+      pipeline(Readable.from(clientEnvelope(file, sealing.publicKey)), createWriteStream(envelopePath)),
+    );
     await time('fsync envelope file', async () => {
       const handle = await open(envelopePath, 'r');
       await handle.sync();
@@ -151,18 +183,30 @@ async function components(): Promise<Record<string, number[] | number>> {
     });
     for (let i = 0; i < runs; i++) {
       await time('read file only (1 MiB pieces)', () => drain(fileChunks(file)));
-      await time('client: read + count + seal (writeEnvelope → /dev/null)', () => drain(clientEnvelope(file, sealing.publicKey)));
+      await time('client: read + count + seal (writeEnvelope → /dev/null)', () =>
+        drain(clientEnvelope(file, sealing.publicKey)),
+      );
       await time('client: read + seal, no record count (writeEnvelope → /dev/null)', () =>
-        drain(writeEnvelope(fileChunks(file), { roomSealingPublicKey: sealing.publicKey, trailer: () => ({ manifest: {}, signature: '', signer: '' }) })));
+        drain(
+          writeEnvelope(fileChunks(file), {
+            roomSealingPublicKey: sealing.publicKey,
+            trailer: () => ({ manifest: {}, signature: '', signer: '' }),
+          }),
+        ),
+      );
       await time('client: CsvRecordCounter alone', async () => {
         const counter = new CsvRecordCounter();
         for await (const piece of fileChunks(file)) counter.push(piece);
       });
-      await time('room: readEnvelope of sealed file → discard', () => readEnvelope(fileChunks(envelopePath), { dataKey, onPlaintext: () => undefined }));
+      await time('room: readEnvelope of sealed file → discard', () =>
+        readEnvelope(fileChunks(envelopePath), { dataKey, onPlaintext: () => undefined }),
+      );
       await time(HTTP_PUT, async () => {
         // node:http, as RoomClient.stream sends uploads.
         const request = httpRequest(url, { method: 'PUT' });
-        const answered = new Promise<void>((resolve, reject) => request.once('response', (res) => res.resume().once('end', resolve)).once('error', reject));
+        const answered = new Promise<void>((resolve, reject) =>
+          request.once('response', (res) => res.resume().once('end', resolve)).once('error', reject),
+        );
         await pipeline(Readable.from(fileChunks(envelopePath)), request);
         await answered;
       });
@@ -175,7 +219,9 @@ async function components(): Promise<Record<string, number[] | number>> {
         await single.run('DROP TABLE loaded');
       });
       await time('DuckDB: read_csv(file), engine options minus dateformat', async () => {
-        await connection.run(`CREATE OR REPLACE TABLE loaded AS ${engineReadCsv(file, shape).replace(", dateformat = '%Y-%m-%d'", '')}`);
+        await connection.run(
+          `CREATE OR REPLACE TABLE loaded AS ${engineReadCsv(file, shape).replace(", dateformat = '%Y-%m-%d'", '')}`,
+        );
         await connection.run('DROP TABLE loaded');
       });
       await time('DuckDB: read_csv(named pipe) fed plaintext by Node (loadIncoming)', async () => {
@@ -188,7 +234,10 @@ async function components(): Promise<Record<string, number[] | number>> {
         await staging.remove(pipe);
       });
       await time('room: decryptIntoEngine(sealed file) (decrypt + pipe + load)', async () => {
-        const loaded = await decryptIntoEngine(fileChunks(envelopePath), dataKey, shape, 'csv', engine, staging, { authenticate: () => undefined, maxParquetBytes: 0 });
+        const loaded = await decryptIntoEngine(fileChunks(envelopePath), dataKey, shape, 'csv', engine, staging, {
+          authenticate: () => undefined,
+          maxParquetBytes: 0,
+        });
         await engine.discardIncoming(shape, loaded.incomingName);
       });
       gc();
@@ -219,13 +268,35 @@ async function twoProcesses(): Promise<IngestSample> {
     const rssBefore = settledRss();
     const sampler = rssSampler(100);
     const cpu0 = cpuSeconds();
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'bench/support/upload-client.ts', t.baseUrl, keyPath, dataset, file]);
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [
+      '--import',
+      'tsx',
+      'bench/support/upload-client.ts',
+      t.baseUrl,
+      keyPath,
+      dataset,
+      file,
+    ]);
     process.stderr.write(stderr);
     const roomCpu = cpuSeconds() - cpu0;
     const rssPeak = sampler.stop();
     const rssAfter = settledRss();
-    const client = JSON.parse(stdout.split('\n').find((l) => l.startsWith('RESULT '))?.slice('RESULT '.length) ?? '{}') as { seconds: number; cpuSeconds: number; rssPeak: number; rows: number; bytes: number };
-    return { seconds: client.seconds, cpuSeconds: roomCpu + client.cpuSeconds, rows: client.rows, bytes: client.bytes, rssBefore, rssPeak, rssAfter, clientRssPeak: client.rssPeak };
+    const client = JSON.parse(
+      stdout
+        .split('\n')
+        .find((l) => l.startsWith('RESULT '))
+        ?.slice('RESULT '.length) ?? '{}',
+    ) as { seconds: number; cpuSeconds: number; rssPeak: number; rows: number; bytes: number };
+    return {
+      seconds: client.seconds,
+      cpuSeconds: roomCpu + client.cpuSeconds,
+      rows: client.rows,
+      bytes: client.bytes,
+      rssBefore,
+      rssPeak,
+      rssAfter,
+      clientRssPeak: client.rssPeak,
+    };
   } finally {
     await t.close();
   }
@@ -241,7 +312,10 @@ async function roomSide(): Promise<IngestSample> {
   try {
     const provider = OWNER[dataset] as string;
     const key = t.keys[provider] as PrincipalKey;
-    const roomKey = fromBase64((await t.client(provider).getPublic<{ sealingPublicKey: string }>('/v1/room')).sealingPublicKey, 32) as Uint8Array;
+    const roomKey = fromBase64(
+      (await t.client(provider).getPublic<{ sealingPublicKey: string }>('/v1/room')).sealingPublicKey,
+      32,
+    ) as Uint8Array;
     const envelopePath = join(work, 'upload.env');
     const counter = new CsvRecordCounter();
     async function* counted() {
@@ -253,8 +327,23 @@ async function roomSide(): Promise<IngestSample> {
     const sealed = writeEnvelope(counted(), {
       roomSealingPublicKey: roomKey,
       trailer: (facts) => {
-        const manifest: UploadManifest = { v: 1, collaboration: 'demo', dataset, version: 1, format: 'csv', rows: counter.dataRecords, plaintextBytes: facts.plaintextBytes, plaintextSha256: facts.plaintextSha256, envelopeSha256: facts.envelopeSha256, createdAt: new Date().toISOString() };
-        return { manifest: { ...manifest }, signature: toBase64(sign(manifestSigningBytes(manifest), key.secretKey)), signer: key.publicKeyText };
+        const manifest: UploadManifest = {
+          v: 1,
+          collaboration: 'demo',
+          dataset,
+          version: 1,
+          format: 'csv',
+          rows: counter.dataRecords,
+          plaintextBytes: facts.plaintextBytes,
+          plaintextSha256: facts.plaintextSha256,
+          envelopeSha256: facts.envelopeSha256,
+          createdAt: new Date().toISOString(),
+        };
+        return {
+          manifest: { ...manifest },
+          signature: toBase64(sign(manifestSigningBytes(manifest), key.secretKey)),
+          signer: key.publicKeyText,
+        };
       },
     });
     await pipeline(Readable.from(sealed), createWriteStream(envelopePath));
@@ -262,12 +351,26 @@ async function roomSide(): Promise<IngestSample> {
     const sampler = rssSampler(100);
     const cpu0 = cpuSeconds();
     const t0 = performance.now();
-    const receipt = await t.client(provider).stream<{ rows: number }>('PUT', `/v1/collaborations/demo/datasets/${dataset}`, createReadStream(envelopePath, { highWaterMark: 1024 * 1024 }));
+    const receipt = await t
+      .client(provider)
+      .stream<{ rows: number }>(
+        'PUT',
+        `/v1/collaborations/demo/datasets/${dataset}`,
+        createReadStream(envelopePath, { highWaterMark: 1024 * 1024 }),
+      );
     const seconds = (performance.now() - t0) / 1000;
     const cpu = cpuSeconds() - cpu0;
     const rssPeak = sampler.stop();
     const rssAfter = settledRss();
-    return { seconds, cpuSeconds: cpu, rows: receipt.rows, bytes: (await stat(file)).size, rssBefore, rssPeak, rssAfter };
+    return {
+      seconds,
+      cpuSeconds: cpu,
+      rows: receipt.rows,
+      bytes: (await stat(file)).size,
+      rssBefore,
+      rssPeak,
+      rssAfter,
+    };
   } finally {
     await t.close();
     await rm(work, { recursive: true, force: true });
@@ -280,7 +383,9 @@ else if (mode === 'room') report(await roomSide());
 else if (mode === 'read_csv') report(await readCsv());
 else if (mode === 'components') {
   const result = await components();
-  const medians = Object.fromEntries(Object.entries(result).map(([k, v]) => [k, Array.isArray(v) ? { median: median(v), runs: v } : v]));
+  const medians = Object.fromEntries(
+    Object.entries(result).map(([k, v]) => [k, Array.isArray(v) ? { median: median(v), runs: v } : v]),
+  );
   report(medians);
 } else {
   console.error(`Unknown mode ${mode}; use encrypted, two-process, room, read_csv or components.`);

@@ -20,9 +20,16 @@ export const GENESIS_HASH = '0'.repeat(64);
 
 /** The hash that links an entry to its predecessor; every field but the hash and signature. */
 export const auditEntryHash = (entry: Omit<AuditEntry, 'hash' | 'signature'>): string =>
-  sha256Hex(canonicalJson({
-    seq: entry.seq, at: entry.at, collaboration: entry.collaboration, actor: entry.actor,
-    action: entry.action, details: entry.details, prevHash: entry.prevHash,
-  }));
+  sha256Hex(
+    canonicalJson({
+      seq: entry.seq,
+      at: entry.at,
+      collaboration: entry.collaboration,
+      actor: entry.actor,
+      action: entry.action,
+      details: entry.details,
+      prevHash: entry.prevHash,
+    }),
+  );
 
 export const auditSigningBytes = (hash: string): Uint8Array => new TextEncoder().encode(`cleanroom-audit-v1:${hash}`);

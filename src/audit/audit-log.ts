@@ -12,7 +12,10 @@ export interface AuditAct {
 export type AuditSigner = (hash: string) => string;
 
 /** Signs entry hashes with the room's Ed25519 secret key (base64 signatures). */
-export const auditSigner = (secretKey: Uint8Array): AuditSigner => (hash) => toBase64(sign(auditSigningBytes(hash), secretKey));
+export const auditSigner =
+  (secretKey: Uint8Array): AuditSigner =>
+  (hash) =>
+    toBase64(sign(auditSigningBytes(hash), secretKey));
 
 /**
  * The entry that records `act` after `previous`, the newest entry of the act's collaboration
@@ -20,7 +23,12 @@ export const auditSigner = (secretKey: Uint8Array): AuditSigner => (hash) => toB
  * verify it whole without seeing any other collaboration's activity. The caller stores the entry
  * in the same transaction as the act, so an act and its record commit together.
  */
-export function nextAuditEntry(previous: { readonly seq: number; readonly hash: string } | undefined, act: AuditAct, sign: AuditSigner, now: Date): AuditEntry {
+export function nextAuditEntry(
+  previous: { readonly seq: number; readonly hash: string } | undefined,
+  act: AuditAct,
+  sign: AuditSigner,
+  now: Date,
+): AuditEntry {
   const unsigned = {
     seq: (previous?.seq ?? 0) + 1,
     at: now.toISOString(),

@@ -16,10 +16,22 @@ export function verifyAuditChain(entries: readonly AuditEntry[], roomPublicKey: 
   let expectedSeq = 1;
   const chain = entries[0]?.collaboration;
   for (const entry of entries) {
-    if (entry.collaboration !== chain) return { ok: false, seq: entry.seq, reason: 'the entry belongs to another collaboration\'s chain' };
-    if (entry.seq !== expectedSeq) return { ok: false, seq: entry.seq, reason: `expected entry ${expectedSeq}: the chain has a gap or is out of order` };
-    if (entry.prevHash !== prev) return { ok: false, seq: entry.seq, reason: 'prevHash does not match the previous entry: an entry was removed, inserted or altered' };
-    if (auditEntryHash(entry) !== entry.hash) return { ok: false, seq: entry.seq, reason: 'the entry does not match its hash: it was altered' };
+    if (entry.collaboration !== chain)
+      return { ok: false, seq: entry.seq, reason: "the entry belongs to another collaboration's chain" };
+    if (entry.seq !== expectedSeq)
+      return {
+        ok: false,
+        seq: entry.seq,
+        reason: `expected entry ${expectedSeq}: the chain has a gap or is out of order`,
+      };
+    if (entry.prevHash !== prev)
+      return {
+        ok: false,
+        seq: entry.seq,
+        reason: 'prevHash does not match the previous entry: an entry was removed, inserted or altered',
+      };
+    if (auditEntryHash(entry) !== entry.hash)
+      return { ok: false, seq: entry.seq, reason: 'the entry does not match its hash: it was altered' };
     const signature = fromBase64(entry.signature, 64);
     if (!signature || !verify(auditSigningBytes(entry.hash), signature, roomPublicKey)) {
       return { ok: false, seq: entry.seq, reason: "the room's signature does not verify" };

@@ -27,7 +27,16 @@ export interface SignedParts {
 
 /** What the principal signs: every part that, changed, would change the request's meaning. */
 export const canonicalRequest = (parts: SignedParts): Uint8Array =>
-  new TextEncoder().encode(['CLEANROOM-REQUEST-V1', parts.method.toUpperCase(), parts.path, parts.timestamp, parts.nonce, parts.contentSha256].join('\n'));
+  new TextEncoder().encode(
+    [
+      'CLEANROOM-REQUEST-V1',
+      parts.method.toUpperCase(),
+      parts.path,
+      parts.timestamp,
+      parts.nonce,
+      parts.contentSha256,
+    ].join('\n'),
+  );
 
 export interface RequestSigner {
   readonly publicKeyText: string;
@@ -35,8 +44,20 @@ export interface RequestSigner {
 }
 
 /** The five headers of a signed request. */
-export function signRequest(signer: RequestSigner, method: string, path: string, contentSha256: string, now = Date.now()): Record<string, string> {
-  const parts: SignedParts = { method, path, timestamp: String(now), nonce: randomBytes(16).toString('base64url'), contentSha256 };
+export function signRequest(
+  signer: RequestSigner,
+  method: string,
+  path: string,
+  contentSha256: string,
+  now = Date.now(),
+): Record<string, string> {
+  const parts: SignedParts = {
+    method,
+    path,
+    timestamp: String(now),
+    nonce: randomBytes(16).toString('base64url'),
+    contentSha256,
+  };
   return {
     [SIGNATURE_HEADERS.key]: signer.publicKeyText,
     [SIGNATURE_HEADERS.timestamp]: parts.timestamp,

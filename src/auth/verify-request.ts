@@ -35,15 +35,23 @@ export function verifyRequest(ctx: VerifyContext): { publicKeyText: string; cont
   const signatureText = header(ctx.headers, SIGNATURE_HEADERS.signature);
   const missing = Object.values(SIGNATURE_HEADERS).filter((name) => header(ctx.headers, name) === undefined);
   if (!key || !timestamp || !nonce || !contentSha256 || !signatureText) {
-    throw new AuthenticationError('AUTH_MISSING', 'This request must be signed by a principal key.', { missingHeaders: missing });
+    throw new AuthenticationError('AUTH_MISSING', 'This request must be signed by a principal key.', {
+      missingHeaders: missing,
+    });
   }
   const stamped = Number(timestamp);
   if (!/^\d{1,16}$/.test(timestamp) || Math.abs(ctx.now - stamped) > ctx.windowMs || stamped < ctx.notBefore) {
-    throw new AuthenticationError('AUTH_STALE', `The request timestamp is outside the ${ctx.windowMs / 1000} s window (or older than the room's start); sign it again with a current clock.`, {
-      windowMs: ctx.windowMs,
-    });
+    throw new AuthenticationError(
+      'AUTH_STALE',
+      `The request timestamp is outside the ${ctx.windowMs / 1000} s window (or older than the room's start); ` +
+        `sign it again with a current clock.`,
+      {
+        windowMs: ctx.windowMs,
+      },
+    );
   }
-  if (!/^[A-Za-z0-9_-]{16,64}$/.test(nonce)) throw new AuthenticationError('AUTH_MALFORMED', 'The nonce must be 16-64 base64url characters.');
+  if (!/^[A-Za-z0-9_-]{16,64}$/.test(nonce))
+    throw new AuthenticationError('AUTH_MALFORMED', 'The nonce must be 16-64 base64url characters.');
   const publicKey = parsePublicKey(key);
   if (!publicKey || !ctx.isKnownKey(key)) {
     throw new AuthenticationError('AUTH_UNKNOWN_KEY', 'No principal of any collaboration in this room has this key.');
@@ -51,7 +59,10 @@ export function verifyRequest(ctx: VerifyContext): { publicKeyText: string; cont
   const signature = decodeSignature(signatureText);
   const parts = { method: ctx.method, path: ctx.path, timestamp, nonce, contentSha256 };
   if (!signature || !verify(canonicalRequest(parts), signature, publicKey)) {
-    throw new AuthenticationError('AUTH_BAD_SIGNATURE', 'The signature does not match this request (method, path, timestamp, nonce, body hash) and key.');
+    throw new AuthenticationError(
+      'AUTH_BAD_SIGNATURE',
+      'The signature does not match this request (method, path, timestamp, nonce, body hash) and key.',
+    );
   }
   if (!ctx.nonces.remember(`${key}:${nonce}`, ctx.now)) {
     throw new AuthenticationError('AUTH_REPLAYED', 'This nonce was already used: the request is a replay.');

@@ -21,8 +21,12 @@ export function describeRefusalDetails(details: Readonly<Record<string, unknown>
 }
 
 function line(d: WireDiagnostic): string {
-  const where = d.position && typeof d.position.line === 'number' ? `line ${d.position.line}:${String(d.position.column)} `
-    : typeof d.data?.pointer === 'string' ? `${d.data.pointer} ` : '';
+  const where =
+    d.position && typeof d.position.line === 'number'
+      ? `line ${d.position.line}:${String(d.position.column)} `
+      : typeof d.data?.pointer === 'string'
+        ? `${d.data.pointer} `
+        : '';
   const rule = typeof d.rule === 'string' ? ` [rule: ${d.rule}]` : '';
   return escapeTerminal(`  ${where}${String(d.code)}: ${String(d.message)}${rule}`);
 }

@@ -16,10 +16,12 @@ const UNSAFE = {
 /** Beyond JSON.stringify's own escapes (C0 only), what must not reach a terminal raw inside JSON. */
 const UNSAFE_IN_JSON = /[\u007F-\u009F\u202A-\u202E\u2066-\u2069]/gu;
 
-const hex = (char: string, digits: number) => (char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(digits, '0');
+const hex = (char: string, digits: number) =>
+  (char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(digits, '0');
 
 /** One escape so the reader sees that something was there: \x1B, \x07, \u202E. */
-const visible = (char: string): string => ((char.codePointAt(0) ?? 0) <= 0xff ? `\\x${hex(char, 2)}` : `\\u${hex(char, 4)}`);
+const visible = (char: string): string =>
+  (char.codePointAt(0) ?? 0) <= 0xff ? `\\x${hex(char, 2)}` : `\\u${hex(char, 4)}`;
 
 /**
  * Makes text that came from the room or a partner safe to print on a terminal: every character
@@ -35,5 +37,8 @@ export function escapeTerminal(text: string, context: 'line' | 'text' = 'line'):
  * parse back to the same value.
  */
 export function terminalJson(value: unknown): string {
-  return (JSON.stringify(value, null, 2) ?? 'null').replace(UNSAFE_IN_JSON, (char) => `\\u${hex(char, 4).toLowerCase()}`);
+  return (JSON.stringify(value, null, 2) ?? 'null').replace(
+    UNSAFE_IN_JSON,
+    (char) => `\\u${hex(char, 4).toLowerCase()}`,
+  );
 }

@@ -16,9 +16,11 @@ const program = new Command('cleanroom')
   .description('Cleanroom: encrypted uploads, policy-checked queries, differential privacy and PSI between partners')
   .showHelpAfterError();
 
-program.command('serve')
+program
+  .command('serve')
   .description('serve the room over HTTP with the embedded defaults (./data, ./policies, ./sql)')
-  .option('--port <n>', 'port', '8080').option('--host <host>', 'interface', '127.0.0.1')
+  .option('--port <n>', 'port', '8080')
+  .option('--host <host>', 'interface', '127.0.0.1')
   .action(async (o: { port: string; host: string }) => {
     const log = createLogger();
     const running = await serveRoom(log, { host: o.host, port: Number(o.port) });
@@ -27,9 +29,13 @@ program.command('serve')
     process.once('SIGINT', stop).once('SIGTERM', stop);
   });
 
-program.command('demo')
+program
+  .command('demo')
   .description('walk through the product end to end on the demo policy and fixtures')
-  .option('--url <url>', 'use a running room (with policies/demo.json and the keys in fixtures/keys) instead of an in-process one')
+  .option(
+    '--url <url>',
+    'use a running room (with policies/demo.json and the keys in fixtures/keys) instead of an in-process one',
+  )
   .action(async (o: { url?: string }) => runDemo(o));
 
 registerCollaborationCommands(program);

@@ -20,10 +20,18 @@ export interface SignedThing {
 export function hashToSign(named: string, current: string, thing: SignedThing): string {
   const hash = named.trim().toLowerCase();
   if (!new RegExp(`^[0-9a-f]{${MIN_HASH_PREFIX},64}$`).test(hash)) {
-    throw new InvalidInputError('HASH_INVALID', `--hash takes the SHA-256 you reviewed: 64 hex digits, or at least the first ${MIN_HASH_PREFIX}.`);
+    throw new InvalidInputError(
+      'HASH_INVALID',
+      `--hash takes the SHA-256 you reviewed: 64 hex digits, or at least the first ${MIN_HASH_PREFIX}.`,
+    );
   }
   if (!current.startsWith(hash)) {
-    throw new ConflictError(thing.code, `The ${thing.what} on the room is not the version you named (${hash}): it changed since you reviewed it, or the hash is mistyped. Nothing was signed; review it again with \`${thing.review}\`.`, { namedHash: hash });
+    throw new ConflictError(
+      thing.code,
+      `The ${thing.what} on the room is not the version you named (${hash}): it changed since you reviewed ` +
+        `it, or the hash is mistyped. Nothing was signed; review it again with \`${thing.review}\`.`,
+      { namedHash: hash },
+    );
   }
   return hash.length === 64 ? hash : current;
 }

@@ -16,11 +16,18 @@ export const printJson = (value: unknown): void => print(`${terminalJson(value)}
 
 /** Prints a result table in columns, the way a person reads query results in a terminal. */
 export function formatTable(columns: readonly string[], rows: readonly (readonly unknown[])[]): string {
-  const text = (v: unknown) => escapeTerminal(v === null || v === undefined ? '∅' : typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(2) : String(v));
+  const text = (v: unknown) =>
+    escapeTerminal(
+      v === null || v === undefined ? '∅' : typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(2) : String(v),
+    );
   const names = columns.map((c) => escapeTerminal(c));
   const cells = rows.map((r) => r.map(text));
   const widths = names.map((c, i) => Math.max(c.length, ...cells.map((r) => (r[i] ?? '').length)));
-  const line = (values: readonly string[]) => values.map((v, i) => v.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const line = (values: readonly string[]) =>
+    values
+      .map((v, i) => v.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   return [line(names), line(widths.map((w) => '─'.repeat(w))), ...cells.map(line)].join('\n');
 }
 

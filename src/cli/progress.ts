@@ -11,15 +11,21 @@ export function progressBar(rawLabel: string, unit: 'bytes' | 'items' = 'bytes')
   const label = escapeTerminal(rawLabel);
   const format = (n: number) => (unit === 'bytes' ? `${(n / 1024 / 1024).toFixed(1)} MB` : n.toLocaleString('en'));
   if (process.stderr.isTTY) {
-    const bar = new cliProgress.SingleBar({
-      format: `${label} [{bar}] {percentage}% {done}/{all}`,
-      stream: process.stderr,
-      hideCursor: true,
-    }, cliProgress.Presets.shades_classic);
+    const bar = new cliProgress.SingleBar(
+      {
+        format: `${label} [{bar}] {percentage}% {done}/{all}`,
+        stream: process.stderr,
+        hideCursor: true,
+      },
+      cliProgress.Presets.shades_classic,
+    );
     let started = false;
     return {
       update: (done, total) => {
-        if (!started) { bar.start(total, 0, { done: format(0), all: format(total) }); started = true; }
+        if (!started) {
+          bar.start(total, 0, { done: format(0), all: format(total) });
+          started = true;
+        }
         bar.update(done, { done: format(done), all: format(total) });
       },
       stop: () => started && bar.stop(),

@@ -14,7 +14,10 @@ export interface RunningRoom {
 }
 
 /** Opens a room and serves it over HTTP on the given host and port (0 picks a free port). */
-export async function serveRoom(log: Logger, options: { host?: string; port?: number; config?: Partial<RoomConfig> } = {}): Promise<RunningRoom> {
+export async function serveRoom(
+  log: Logger,
+  options: { host?: string; port?: number; config?: Partial<RoomConfig> } = {},
+): Promise<RunningRoom> {
   const { room } = await openRoom(embeddedDefaults(options.config), log);
   const app = createApp({ room, log });
   const host = options.host ?? '127.0.0.1';
@@ -24,7 +27,9 @@ export async function serveRoom(log: Logger, options: { host?: string; port?: nu
   });
   const url = `http://${host}:${(server.address() as AddressInfo).port}`;
   return {
-    room, server, url,
+    room,
+    server,
+    url,
     stop: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();

@@ -19,7 +19,8 @@ async function putWhenRoom(client: RoomClient, path: string, bytes: Uint8Array):
       await client.sendBytes('PUT', path, bytes);
       return;
     } catch (error) {
-      if (!(error instanceof RoomRequestError) || error.code !== 'PSI_RELAY_BUSY' || attempt >= BUSY_ATTEMPTS) throw error;
+      if (!(error instanceof RoomRequestError) || error.code !== 'PSI_RELAY_BUSY' || attempt >= BUSY_ATTEMPTS)
+        throw error;
       const wait = Number(error.details['retryAfterSeconds']);
       await sleep(1000 * (Number.isFinite(wait) && wait >= 0 ? Math.min(wait, 30) : 5));
     }
@@ -30,7 +31,11 @@ async function putWhenRoom(client: RoomClient, path: string, bytes: Uint8Array):
  * One member's side of a PSI session over the room's HTTP relay. Waiting for the other side is
  * polling the session (with backoff) until it reaches the needed step or expires.
  */
-export function httpPsiTransport(client: RoomClient, collaboration: string, session: string): PsiServerTransport & PsiClientTransport {
+export function httpPsiTransport(
+  client: RoomClient,
+  collaboration: string,
+  session: string,
+): PsiServerTransport & PsiClientTransport {
   const base = `/v1/collaborations/${collaboration}/psi/${session}`;
   const waitFor = async (state: (typeof ORDER)[number]): Promise<void> => {
     let delay = 100;

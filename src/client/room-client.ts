@@ -7,7 +7,12 @@ import { sha256Hex } from '../crypto/hashing.ts';
 
 /** An error answer from the room, with its code and details intact for the caller to show. */
 export class RoomRequestError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly details: Record<string, unknown>) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: Record<string, unknown>,
+  ) {
     super(message);
     this.name = 'RoomRequestError';
   }
@@ -25,8 +30,15 @@ function parseAnswer<T>(status: number, statusText: string, text: string): T {
     parsed = undefined;
   }
   if (status < 200 || status > 299) {
-    const error = (parsed as { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | undefined)?.error;
-    throw new RoomRequestError(status, error?.code ?? `HTTP_${status}`, error?.message ?? (text.slice(0, 200) || statusText), error?.details ?? {});
+    const error = (
+      parsed as { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | undefined
+    )?.error;
+    throw new RoomRequestError(
+      status,
+      error?.code ?? `HTTP_${status}`,
+      error?.message ?? (text.slice(0, 200) || statusText),
+      error?.details ?? {},
+    );
   }
   return parsed as T;
 }
@@ -72,9 +84,21 @@ export class RoomClient {
     const headers = { ...this.sign(method, path, STREAMED_ENVELOPE), 'content-type': 'application/octet-stream' };
     const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method, headers });
     const idleMs = this.options.idleTimeoutMs ?? 300_000;
-    request.setTimeout(idleMs, () => request.destroy(new Error(`The room made no progress for ${idleMs / 1000} s (neither reading the upload nor answering); the upload was abandoned.`)));
-    const responded = new Promise<IncomingMessage>((resolve, reject) => request.once('response', resolve).once('error', reject));
-    const sent = pipeline(Readable.from(body, { objectMode: false }), request).then(() => undefined, (error: unknown) => error);
+    request.setTimeout(idleMs, () =>
+      request.destroy(
+        new Error(
+          `The room made no progress for ${idleMs / 1000} s (neither reading the upload nor answering); the upload ` +
+            `was abandoned.`,
+        ),
+      ),
+    );
+    const responded = new Promise<IncomingMessage>((resolve, reject) =>
+      request.once('response', resolve).once('error', reject),
+    );
+    const sent = pipeline(Readable.from(body, { objectMode: false }), request).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
     const response = await responded.catch(async (error: unknown) => {
       throw (await sent) ?? error;
     });
@@ -93,7 +117,11 @@ export class RoomClient {
   async sendBytes(method: string, path: string, body?: Uint8Array): Promise<Uint8Array> {
     const bytes = body ?? new Uint8Array(0);
     const headers = { ...this.sign(method, path, sha256Hex(bytes)), 'content-type': 'application/octet-stream' };
-    const response = await this.#fetch(new URL(path, this.baseUrl), { method, headers, body: bytes.length ? bytes : undefined });
+    const response = await this.#fetch(new URL(path, this.baseUrl), {
+      method,
+      headers,
+      body: bytes.length ? bytes : undefined,
+    });
     if (!response.ok) return answer<never>(response);
     return new Uint8Array(await response.arrayBuffer());
   }

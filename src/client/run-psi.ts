@@ -1,6 +1,10 @@
 import type { PsiRuleDocument } from '../policy/policy-document.ts';
 import { refuseIf } from '../errors/refused-error.ts';
-import { normaliseIdentifiers, type IdentifierNormalisation, type NormalisedIdentifiers } from '../psi/identifier-normalisation.ts';
+import {
+  normaliseIdentifiers,
+  type IdentifierNormalisation,
+  type NormalisedIdentifiers,
+} from '../psi/identifier-normalisation.ts';
 import { runPsiClient } from '../psi/psi-client-party.ts';
 import type { PsiPhase } from '../psi/psi-party-options.ts';
 import { checkSetSize } from '../psi/psi-rules.ts';
@@ -50,14 +54,32 @@ interface PsiTerms {
  * The terms of a session not yet opened, from the collaboration's policy as the room serves it;
  * undefined when the policy has no rule for the pair (the room's refusal of the open says so).
  */
-async function termsBeforeOpening(client: RoomClient, collaboration: string, partner: string): Promise<PsiTerms | undefined> {
-  const { caller, policy } = await client.send<{ caller: { member: string }; policy: { psi?: readonly PsiRuleDocument[] } }>('GET', `/v1/collaborations/${collaboration}`);
-  const rule = (policy.psi ?? []).find((r) => (r.server === caller.member && r.client === partner) || (r.client === caller.member && r.server === partner));
-  return rule && { role: rule.server === caller.member ? 'server' : 'client', normalisation: rule.normalisation, minSetSize: rule.minSetSize };
+async function termsBeforeOpening(
+  client: RoomClient,
+  collaboration: string,
+  partner: string,
+): Promise<PsiTerms | undefined> {
+  const { caller, policy } = await client.send<{
+    caller: { member: string };
+    policy: { psi?: readonly PsiRuleDocument[] };
+  }>('GET', `/v1/collaborations/${collaboration}`);
+  const rule = (policy.psi ?? []).find(
+    (r) => (r.server === caller.member && r.client === partner) || (r.client === caller.member && r.server === partner),
+  );
+  return (
+    rule && {
+      role: rule.server === caller.member ? 'server' : 'client',
+      normalisation: rule.normalisation,
+      minSetSize: rule.minSetSize,
+    }
+  );
 }
 
 /** Reads, normalises and sizes this side's identifiers, refusing what the rule would refuse later. */
-async function readIdentifiers(options: PsiRunOptions, terms: PsiTerms): Promise<{ raw: (string | null)[]; ids: NormalisedIdentifiers }> {
+async function readIdentifiers(
+  options: PsiRunOptions,
+  terms: PsiTerms,
+): Promise<{ raw: (string | null)[]; ids: NormalisedIdentifiers }> {
   const raw = await readCsvColumn(options.file, options.column);
   options.onProgress?.('read', raw.length, raw.length);
   const ids = normaliseIdentifiers(raw, terms.normalisation);
@@ -74,17 +96,30 @@ async function readIdentifiers(options: PsiRunOptions, terms: PsiTerms): Promise
 export async function runPsi(options: PsiRunOptions): Promise<PsiRunResult> {
   const { client, collaboration, partner } = options;
   const expected = options.side === 'serve' ? 'server' : 'client';
-  if (!options.session && !partner) throw new Error('Name the other member with --partner, or join an existing session with --session.');
+  if (!options.session && !partner)
+    throw new Error('Name the other member with --partner, or join an existing session with --session.');
   const open = () => client.send<PsiSessionAnswer>('POST', `/v1/collaborations/${collaboration}/psi`, { partner });
-  let session = options.session ? await client.send<PsiSessionAnswer>('GET', `/v1/collaborations/${collaboration}/psi/${options.session}`) : undefined;
+  let session = options.session
+    ? await client.send<PsiSessionAnswer>('GET', `/v1/collaborations/${collaboration}/psi/${options.session}`)
+    : undefined;
   // Without a rule for the pair there is nothing to check locally: the room refuses the open
   // (PSI_NOT_ALLOWED) before counting it.
-  const terms = session ?? (partner === undefined ? undefined : await termsBeforeOpening(client, collaboration, partner)) ?? (session = await open());
-  if (terms.role !== expected) throw new Error(`Under this PSI rule your member is the PSI ${terms.role}; use \`psi ${terms.role === 'server' ? 'serve' : 'join'}\`.`);
+  const terms =
+    session ??
+    (partner === undefined ? undefined : await termsBeforeOpening(client, collaboration, partner)) ??
+    (session = await open());
+  if (terms.role !== expected)
+    throw new Error(
+      `Under this PSI rule your member is the PSI ${terms.role}; use \`psi ${terms.role === 'server' ? 'serve' : 'join'}\`.`,
+    );
   const { raw, ids } = await readIdentifiers(options, terms);
   session ??= await open();
   options.onSession?.(session);
-  if (session.role !== terms.role || session.normalisation !== terms.normalisation || session.minSetSize !== terms.minSetSize) {
+  if (
+    session.role !== terms.role ||
+    session.normalisation !== terms.normalisation ||
+    session.minSetSize !== terms.minSetSize
+  ) {
     throw new Error(`Session ${session.id} does not have the terms of the collaboration's PSI rule; run again.`);
   }
   const transport = httpPsiTransport(client, collaboration, session.id);
@@ -94,18 +129,30 @@ export async function runPsi(options: PsiRunOptions): Promise<PsiRunResult> {
     ...(session.falsePositiveRate !== undefined ? { falsePositiveRate: session.falsePositiveRate } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   };
-  const base = { session: session.id, rows: raw.length, distinct: ids.values.length, invalidRows: ids.invalidRows, duplicateRows: ids.duplicateRows };
+  const base = {
+    session: session.id,
+    rows: raw.length,
+    distinct: ids.values.length,
+    invalidRows: ids.invalidRows,
+    duplicateRows: ids.duplicateRows,
+  };
   if (options.side === 'serve') {
     const result = await runPsiServer(ids, transport, partyOptions);
     return { ...base, serverSetSize: result.serverSetSize, clientSetSize: result.clientSetSize };
   }
   const result = await runPsiClient(ids, transport, partyOptions);
   if (options.out) {
-    if (!result.indices) throw new Error('This PSI rule reveals only the intersection size, so there are no matching rows to write (--out).');
+    if (!result.indices)
+      throw new Error(
+        'This PSI rule reveals only the intersection size, so there are no matching rows to write (--out).',
+      );
     await writeCsvRows(options.file, result.indices, options.out);
   }
   return {
-    ...base, serverSetSize: result.serverSetSize, clientSetSize: result.clientSetSize, intersectionSize: result.size,
+    ...base,
+    serverSetSize: result.serverSetSize,
+    clientSetSize: result.clientSetSize,
+    intersectionSize: result.size,
     ...(result.indices ? { matchingRows: result.indices.length } : {}),
   };
 }

@@ -53,7 +53,10 @@ async function firstLine(path: string): Promise<string> {
  */
 export async function uploadFile(options: UploadOptions): Promise<UploadResult> {
   const { client, key } = options;
-  const room = await client.getPublic<{ sealingPublicKey: string; limits: { maxUploadBytes: number; maxParquetBytes?: number } }>('/v1/room');
+  const room = await client.getPublic<{
+    sealingPublicKey: string;
+    limits: { maxUploadBytes: number; maxParquetBytes?: number };
+  }>('/v1/room');
   const roomKey = fromBase64(room.sealingPublicKey, 32);
   if (!roomKey) throw new Error('The room published an invalid sealing key.');
   const path = `/v1/collaborations/${encodeURIComponent(options.collaboration)}/datasets/${encodeURIComponent(options.dataset)}`;
@@ -63,17 +66,25 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
     const found = parseHeaderLine((await firstLine(options.file)).replace(/^\uFEFF/, ''));
     const expected = info.dataset.columns.map((c) => c.name);
     if (found.join(',') !== expected.join(',')) {
-      throw new Error(`${options.file}: the header must be exactly the declared columns in order.\n  expected: ${expected.join(',')}\n  found:    ${found.join(',')}`);
+      throw new Error(
+        `${options.file}: the header must be exactly the declared columns in order.\n  expected: ${expected.join(',')}\n ` +
+          ` found:    ${found.join(',')}`,
+      );
     }
   }
   const totalBytes = (await stat(options.file)).size;
   // Checked here too so a too-large file is refused before any byte is sent, with a clear reason.
   if (totalBytes > room.limits.maxUploadBytes) {
-    throw new Error(`${options.file} is ${totalBytes} bytes; this room accepts uploads up to ${room.limits.maxUploadBytes} bytes.`);
+    throw new Error(
+      `${options.file} is ${totalBytes} bytes; this room accepts uploads up to ${room.limits.maxUploadBytes} bytes.`,
+    );
   }
   const maxParquetBytes = room.limits.maxParquetBytes;
   if (format === 'parquet' && maxParquetBytes !== undefined && totalBytes > maxParquetBytes) {
-    throw new Error(`${options.file} is ${totalBytes} bytes; this room accepts Parquet files up to ${maxParquetBytes} bytes (it holds them in memory until the upload authenticates).`);
+    throw new Error(
+      `${options.file} is ${totalBytes} bytes; this room accepts Parquet files up to ${maxParquetBytes} bytes ` +
+        `(it holds them in memory until the upload authenticates).`,
+    );
   }
   const counter = new CsvRecordCounter();
   let bytesRead = 0;
@@ -90,13 +101,23 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
     roomSealingPublicKey: roomKey,
     trailer: (facts) => {
       const manifest: UploadManifest = {
-        v: 1, collaboration: options.collaboration, dataset: options.dataset, version: (info.current?.version ?? 0) + 1,
-        format, rows: format === 'csv' ? counter.dataRecords : (parquetRows ?? 0),
-        plaintextBytes: facts.plaintextBytes, plaintextSha256: facts.plaintextSha256, envelopeSha256: facts.envelopeSha256,
+        v: 1,
+        collaboration: options.collaboration,
+        dataset: options.dataset,
+        version: (info.current?.version ?? 0) + 1,
+        format,
+        rows: format === 'csv' ? counter.dataRecords : (parquetRows ?? 0),
+        plaintextBytes: facts.plaintextBytes,
+        plaintextSha256: facts.plaintextSha256,
+        envelopeSha256: facts.envelopeSha256,
         createdAt: new Date().toISOString(),
         ...(options.allowEmpty ? { allowEmpty: true } : {}),
       };
-      return { manifest: { ...manifest }, signature: toBase64(sign(manifestSigningBytes(manifest), key.secretKey)), signer: key.publicKeyText };
+      return {
+        manifest: { ...manifest },
+        signature: toBase64(sign(manifestSigningBytes(manifest), key.secretKey)),
+        signer: key.publicKeyText,
+      };
     },
   });
   // Pulled: the next piece is read and sealed only when the socket has room for it.

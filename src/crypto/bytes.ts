@@ -10,7 +10,8 @@ export function fromBase64(text: string, expectedLength?: number): Uint8Array | 
 }
 
 /** Bytes in a list of pieces (a chunk as the network split it, a batch of writes). */
-export const totalLength = (pieces: readonly Uint8Array[]): number => pieces.reduce((sum, piece) => sum + piece.length, 0);
+export const totalLength = (pieces: readonly Uint8Array[]): number =>
+  pieces.reduce((sum, piece) => sum + piece.length, 0);
 
 /** Big-endian u32, the length prefix of every frame we write. */
 export function u32(value: number): Uint8Array {

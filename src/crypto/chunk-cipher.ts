@@ -28,7 +28,13 @@ function chunkNonce(prefix: Uint8Array, index: number, final: boolean): Buffer {
  * ciphertext ‖ tag for one chunk, as two pieces: the caller writes them one after the other, so
  * the chunk is never copied into one buffer.
  */
-export function sealChunk(key: Uint8Array, prefix: Uint8Array, index: number, final: boolean, plaintext: Uint8Array): [body: Uint8Array, tag: Uint8Array] {
+export function sealChunk(
+  key: Uint8Array,
+  prefix: Uint8Array,
+  index: number,
+  final: boolean,
+  plaintext: Uint8Array,
+): [body: Uint8Array, tag: Uint8Array] {
   const cipher = createCipheriv(CHUNK_CIPHER, key, chunkNonce(prefix, index, final), { authTagLength: TAG_BYTES });
   const body = cipher.update(plaintext);
   cipher.final();
@@ -40,7 +46,13 @@ export function sealChunk(key: Uint8Array, prefix: Uint8Array, index: number, fi
  * or undefined if it fails authentication at this index and flag. Decrypting piece by piece spares
  * assembling each chunk; nothing is returned before the tag has been checked.
  */
-export function openChunk(key: Uint8Array, prefix: Uint8Array, index: number, final: boolean, sealed: readonly Uint8Array[]): Uint8Array[] | undefined {
+export function openChunk(
+  key: Uint8Array,
+  prefix: Uint8Array,
+  index: number,
+  final: boolean,
+  sealed: readonly Uint8Array[],
+): Uint8Array[] | undefined {
   const length = totalLength(sealed);
   if (length < TAG_BYTES) return undefined;
   const decipher = createDecipheriv(CHUNK_CIPHER, key, chunkNonce(prefix, index, final), { authTagLength: TAG_BYTES });

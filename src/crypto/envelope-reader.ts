@@ -47,9 +47,15 @@ function parseJson(bytes: Uint8Array, what: string): unknown {
 function parseHeader(value: unknown): EnvelopeHeader {
   const h = value as Partial<EnvelopeHeader> | null;
   if (
-    !h || typeof h !== 'object' || h.v !== 1 || h.cipher !== 'chacha20-poly1305' ||
-    !Number.isInteger(h.chunkSize) || (h.chunkSize as number) < MIN_CHUNK_SIZE || (h.chunkSize as number) > MAX_CHUNK_SIZE ||
-    typeof h.noncePrefix !== 'string' || fromBase64(h.noncePrefix, NONCE_PREFIX_BYTES) === undefined ||
+    !h ||
+    typeof h !== 'object' ||
+    h.v !== 1 ||
+    h.cipher !== 'chacha20-poly1305' ||
+    !Number.isInteger(h.chunkSize) ||
+    (h.chunkSize as number) < MIN_CHUNK_SIZE ||
+    (h.chunkSize as number) > MAX_CHUNK_SIZE ||
+    typeof h.noncePrefix !== 'string' ||
+    fromBase64(h.noncePrefix, NONCE_PREFIX_BYTES) === undefined ||
     typeof h.sealedKey !== 'string'
   ) {
     throw malformed('The envelope header is not a version 1 chacha20-poly1305 header with a valid chunk size.', {
@@ -61,8 +67,14 @@ function parseHeader(value: unknown): EnvelopeHeader {
 
 function parseTrailer(value: unknown): EnvelopeTrailer {
   const t = value as Partial<EnvelopeTrailer> | null;
-  if (!t || typeof t !== 'object' || typeof t.manifest !== 'object' || t.manifest === null ||
-      typeof t.signature !== 'string' || typeof t.signer !== 'string') {
+  if (
+    !t ||
+    typeof t !== 'object' ||
+    typeof t.manifest !== 'object' ||
+    t.manifest === null ||
+    typeof t.signature !== 'string' ||
+    typeof t.signer !== 'string'
+  ) {
     throw malformed('The envelope trailer must hold a manifest, a signature and a signer.');
   }
   return t as EnvelopeTrailer;
@@ -73,13 +85,17 @@ function parseTrailer(value: unknown): EnvelopeTrailer {
  * Nothing is released before its chunk authenticates; truncation, reordering, a missing final
  * chunk or bytes after the trailer are refused. The trailer's signature is the caller's to check.
  */
-export async function readEnvelope(source: AsyncIterable<Uint8Array>, options: EnvelopeReaderOptions): Promise<OpenedEnvelope> {
+export async function readEnvelope(
+  source: AsyncIterable<Uint8Array>,
+  options: EnvelopeReaderOptions,
+): Promise<OpenedEnvelope> {
   const reader = new ByteReader(source);
   const envelopeHash = createSha256();
   const plaintextHash = createSha256();
 
   const magic = await reader.read(ENVELOPE_MAGIC.length);
-  if (Buffer.compare(magic, ENVELOPE_MAGIC) !== 0) throw malformed('This is not a Cleanroom envelope (bad magic bytes).');
+  if (Buffer.compare(magic, ENVELOPE_MAGIC) !== 0)
+    throw malformed('This is not a Cleanroom envelope (bad magic bytes).');
   envelopeHash.update(magic);
 
   const nextHead = async (maxLength: number) => {
@@ -87,7 +103,12 @@ export async function readEnvelope(source: AsyncIterable<Uint8Array>, options: E
     if (head.length < 5) throw tampered('The envelope ends early: it was truncated.');
     const type = head[0] as number;
     const length = new DataView(head.buffer, head.byteOffset, 5).getUint32(1);
-    if (length > maxLength) throw malformed('An envelope frame is longer than its format allows.', { frameType: String.fromCharCode(type), length, maxLength });
+    if (length > maxLength)
+      throw malformed('An envelope frame is longer than its format allows.', {
+        frameType: String.fromCharCode(type),
+        length,
+        maxLength,
+      });
     return { type, head, length };
   };
   const truncatedFrame = () => tampered('The envelope ends inside a frame: it was truncated.');
@@ -103,20 +124,26 @@ export async function readEnvelope(source: AsyncIterable<Uint8Array>, options: E
   envelopeHash.update(headerFrame.head).update(headerFrame.payload);
   const header = parseHeader(parseJson(headerFrame.payload, 'header'));
   const key = options.dataKey(header);
-  if (!key) throw tampered('The envelope data key could not be opened with the room key: it was sealed to another room or altered.');
+  if (!key)
+    throw tampered(
+      'The envelope data key could not be opened with the room key: it was sealed to another room or altered.',
+    );
   const prefix = fromBase64(header.noncePrefix, NONCE_PREFIX_BYTES) as Uint8Array;
 
   let plaintextBytes = 0;
   for (let index = 0; ; index++) {
     const { type, head, length } = await nextHead(header.chunkSize + TAG_BYTES);
     const final = type === FrameType.finalChunk;
-    if (!final && type !== FrameType.chunk) throw tampered('The envelope ends before its final chunk.', { chunk: index });
-    if (!final && length !== header.chunkSize + TAG_BYTES) throw malformed('A non-final chunk is not full size.', { chunk: index });
+    if (!final && type !== FrameType.chunk)
+      throw tampered('The envelope ends before its final chunk.', { chunk: index });
+    if (!final && length !== header.chunkSize + TAG_BYTES)
+      throw malformed('A non-final chunk is not full size.', { chunk: index });
     // Chunks (1 MiB by default) stay in the pieces the network delivered: no copy to assemble them.
     const sealed = await reader.readPieces(length);
     if (totalLength(sealed) < length) throw truncatedFrame();
     const plain = openChunk(key, prefix, index, final, sealed);
-    if (!plain) throw tampered('A chunk failed authentication: the ciphertext was altered, reordered or cut.', { chunk: index });
+    if (!plain)
+      throw tampered('A chunk failed authentication: the ciphertext was altered, reordered or cut.', { chunk: index });
     envelopeHash.update(head);
     for (const piece of sealed) envelopeHash.update(piece);
     for (const piece of plain) {

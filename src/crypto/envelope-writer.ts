@@ -2,7 +2,13 @@ import { totalLength, u32, toBase64 } from './bytes.ts';
 import { newNoncePrefix, sealChunk } from './chunk-cipher.ts';
 import { createSha256 } from './hashing.ts';
 import { randomKey, sealTo } from './sealing.ts';
-import { DEFAULT_CHUNK_SIZE, ENVELOPE_MAGIC, FrameType, type EnvelopeHeader, type EnvelopeTrailer } from './envelope-format.ts';
+import {
+  DEFAULT_CHUNK_SIZE,
+  ENVELOPE_MAGIC,
+  FrameType,
+  type EnvelopeHeader,
+  type EnvelopeTrailer,
+} from './envelope-format.ts';
 
 /** What the writer learned while sealing, from which the caller builds and signs the manifest. */
 export interface SealedFacts {
@@ -64,7 +70,10 @@ async function* fixedSizePieces(source: AsyncIterable<Uint8Array>, size: number)
  * key per envelope is sealed to the room; the caller never sees it. The source must not reuse a
  * buffer it has yielded (Node streams never do): chunks are held as views of its pieces, not copies.
  */
-export async function* writeEnvelope(plaintext: AsyncIterable<Uint8Array>, options: EnvelopeWriterOptions): AsyncGenerator<Uint8Array> {
+export async function* writeEnvelope(
+  plaintext: AsyncIterable<Uint8Array>,
+  options: EnvelopeWriterOptions,
+): AsyncGenerator<Uint8Array> {
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   const dataKey = randomKey();
   const noncePrefix = newNoncePrefix();

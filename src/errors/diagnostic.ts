@@ -71,8 +71,16 @@ export interface DiagnosticData {
   };
   // Private set intersection: rule documents and the sets and parameters of a session.
   readonly PSI_RULE_INVALID: { readonly field: string };
-  readonly PSI_SET_TOO_SMALL: { readonly side: 'server' | 'client'; readonly size: number; readonly minSetSize: number };
-  readonly PSI_SET_TOO_LARGE: { readonly side: 'server' | 'client'; readonly size: number; readonly maxSetSize: number };
+  readonly PSI_SET_TOO_SMALL: {
+    readonly side: 'server' | 'client';
+    readonly size: number;
+    readonly minSetSize: number;
+  };
+  readonly PSI_SET_TOO_LARGE: {
+    readonly side: 'server' | 'client';
+    readonly size: number;
+    readonly maxSetSize: number;
+  };
   readonly PSI_INVALID_FALSE_POSITIVE_RATE: { readonly falsePositiveRate: string };
   readonly PSI_RATE_LIMITED: { readonly maxSessionsPerDay: number; readonly retryAfterSeconds: number };
   readonly PSI_NOT_A_PARTY: { readonly collaborationId: string };
@@ -90,12 +98,34 @@ export type DiagnosticCode = keyof DiagnosticData;
 
 /** The codes of the query checker, whose data says which dataset and column. */
 export type QueryDiagnosticCode =
-  | 'SQL_PARSE_ERROR' | 'NOT_A_SELECT' | 'MULTIPLE_STATEMENTS' | 'SET_OPERATION_NOT_ALLOWED' | 'TABLE_NOT_ALLOWED'
-  | 'TABLE_FUNCTION_NOT_ALLOWED' | 'QUALIFIED_NAME_NOT_ALLOWED' | 'COLUMN_UNKNOWN' | 'COLUMN_AMBIGUOUS' | 'COLUMN_BLOCKED'
-  | 'IDENTIFIER_MISUSE' | 'QUASI_IDENTIFIER_NOT_ALLOWED' | 'METRIC_OUTSIDE_AGGREGATE' | 'AGGREGATE_NOT_ALLOWED'
-  | 'AGGREGATE_MISPLACED' | 'FUNCTION_NOT_ALLOWED' | 'WINDOW_NOT_ALLOWED' | 'JOIN_NOT_ALLOWED' | 'SUBQUERY_NOT_ALLOWED'
-  | 'STAR_NOT_ALLOWED' | 'NOT_AGGREGATED' | 'VIEW_DROPS_PRIVACY_UNIT' | 'CONSTRUCT_NOT_ALLOWED' | 'RESERVED_NAME'
-  | 'AD_HOC_NOT_ALLOWED' | 'DP_NOT_SUPPORTED' | 'DP_REQUIRED' | 'TYPE_MISMATCH';
+  | 'SQL_PARSE_ERROR'
+  | 'NOT_A_SELECT'
+  | 'MULTIPLE_STATEMENTS'
+  | 'SET_OPERATION_NOT_ALLOWED'
+  | 'TABLE_NOT_ALLOWED'
+  | 'TABLE_FUNCTION_NOT_ALLOWED'
+  | 'QUALIFIED_NAME_NOT_ALLOWED'
+  | 'COLUMN_UNKNOWN'
+  | 'COLUMN_AMBIGUOUS'
+  | 'COLUMN_BLOCKED'
+  | 'IDENTIFIER_MISUSE'
+  | 'QUASI_IDENTIFIER_NOT_ALLOWED'
+  | 'METRIC_OUTSIDE_AGGREGATE'
+  | 'AGGREGATE_NOT_ALLOWED'
+  | 'AGGREGATE_MISPLACED'
+  | 'FUNCTION_NOT_ALLOWED'
+  | 'WINDOW_NOT_ALLOWED'
+  | 'JOIN_NOT_ALLOWED'
+  | 'SUBQUERY_NOT_ALLOWED'
+  | 'STAR_NOT_ALLOWED'
+  | 'NOT_AGGREGATED'
+  | 'VIEW_DROPS_PRIVACY_UNIT'
+  | 'CONSTRUCT_NOT_ALLOWED'
+  | 'RESERVED_NAME'
+  | 'AD_HOC_NOT_ALLOWED'
+  | 'DP_NOT_SUPPORTED'
+  | 'DP_REQUIRED'
+  | 'TYPE_MISMATCH';
 
 /** One refusal reason of a given code: a sentence, the rule that refused, where, and its data. */
 export interface DiagnosticOf<C extends DiagnosticCode> {
@@ -111,11 +141,19 @@ export interface DiagnosticOf<C extends DiagnosticCode> {
 export type Diagnostic = { readonly [C in DiagnosticCode]: DiagnosticOf<C> }[DiagnosticCode];
 
 /** Builds a diagnostic; the code decides the shape of its data. */
-export function diagnostic<C extends DiagnosticCode>(code: C, message: string, rule: string, data: DiagnosticData[C], position?: SourcePosition): Diagnostic {
+export function diagnostic<C extends DiagnosticCode>(
+  code: C,
+  message: string,
+  rule: string,
+  data: DiagnosticData[C],
+  position?: SourcePosition,
+): Diagnostic {
   return { code, message, rule, data, ...(position ? { position } : {}) } as Diagnostic;
 }
 
 /** Diagnostics as lines a person can act on: `/datasets/0/columns/2/class: must be one of …`. */
 export function describeDiagnostics(diagnostics: readonly Diagnostic[]): string {
-  return diagnostics.map((d) => (d.code === 'INVALID_VALUE' ? `${d.data.pointer}: ${d.message}` : d.message)).join('\n');
+  return diagnostics
+    .map((d) => (d.code === 'INVALID_VALUE' ? `${d.data.pointer}: ${d.message}` : d.message))
+    .join('\n');
 }

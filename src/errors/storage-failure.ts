@@ -1,7 +1,8 @@
 import { UnavailableError } from './cleanroom-error.ts';
 
 /** Why the room's storage refused a write, as data a client or operator can act on. */
-export type StorageFailure = 'no-space' | 'quota-exceeded' | 'read-only' | 'no-permission' | 'io-error' | 'file-too-large';
+export type StorageFailure =
+  'no-space' | 'quota-exceeded' | 'read-only' | 'no-permission' | 'io-error' | 'file-too-large';
 
 const BY_ERRNO: Readonly<Record<string, StorageFailure>> = {
   ENOSPC: 'no-space',
@@ -19,7 +20,7 @@ const SENTENCES: Readonly<Record<StorageFailure, string>> = {
   'read-only': 'its storage is read-only',
   'no-permission': 'it may not write to its storage',
   'io-error': 'its disk reported an input/output error',
-  'file-too-large': 'a file grew past the file system\'s limit',
+  'file-too-large': "a file grew past the file system's limit",
 };
 
 /** The storage failure behind a Node file-system error (by errno code), if it is one. */
@@ -32,6 +33,17 @@ export function storageFailureOf(error: unknown): StorageFailure | undefined {
  * A 503 for a write the room's storage refused: `what` could not be done, `outcome` says what was
  * kept. The cause goes to the log only, never into the response.
  */
-export function storageUnavailable(failure: StorageFailure, what: string, outcome: string, cause: unknown, details: Readonly<Record<string, unknown>> = {}): UnavailableError {
-  return new UnavailableError('STORAGE_UNAVAILABLE', `The room could not ${what}: ${SENTENCES[failure]}. ${outcome}`, { failure, ...details }, { cause });
+export function storageUnavailable(
+  failure: StorageFailure,
+  what: string,
+  outcome: string,
+  cause: unknown,
+  details: Readonly<Record<string, unknown>> = {},
+): UnavailableError {
+  return new UnavailableError(
+    'STORAGE_UNAVAILABLE',
+    `The room could not ${what}: ${SENTENCES[failure]}. ${outcome}`,
+    { failure, ...details },
+    { cause },
+  );
 }

@@ -29,7 +29,10 @@ export function signedJsonBody(room: Room, validator?: Validator<unknown>): Requ
   const check: RequestHandler = (req, res, next) => {
     const bytes = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     if (res.locals.contentSha256 === STREAMED_ENVELOPE || sha256Hex(bytes) !== res.locals.contentSha256) {
-      throw new AuthenticationError('AUTH_BODY_MISMATCH', 'The body is not the one the signature covers (x-cleanroom-content-sha256).');
+      throw new AuthenticationError(
+        'AUTH_BODY_MISMATCH',
+        'The body is not the one the signature covers (x-cleanroom-content-sha256).',
+      );
     }
     let parsed: unknown = undefined;
     if (bytes.length > 0) {
@@ -41,7 +44,8 @@ export function signedJsonBody(room: Room, validator?: Validator<unknown>): Requ
     }
     if (validator) {
       const checked = validator(parsed ?? {});
-      if (!checked.ok) throw documentRefused('INVALID_REQUEST_BODY', 'The request body is invalid:', checked.diagnostics);
+      if (!checked.ok)
+        throw documentRefused('INVALID_REQUEST_BODY', 'The request body is invalid:', checked.diagnostics);
       parsed = checked.value;
     }
     res.locals.body = parsed;
@@ -53,7 +57,11 @@ export function signedJsonBody(room: Room, validator?: Validator<unknown>): Requ
 /** For streamed envelope uploads: the envelope's signed trailer authenticates the body. */
 export const streamedEnvelopeBody: RequestHandler = (_req, res, next) => {
   if (res.locals.contentSha256 !== STREAMED_ENVELOPE) {
-    throw new AuthenticationError('AUTH_BODY_MISMATCH', `An upload is signed with x-cleanroom-content-sha256: ${STREAMED_ENVELOPE}; its envelope carries the signed manifest.`);
+    throw new AuthenticationError(
+      'AUTH_BODY_MISMATCH',
+      `An upload is signed with x-cleanroom-content-sha256: ${STREAMED_ENVELOPE}; its envelope carries the ` +
+        `signed manifest.`,
+    );
   }
   next();
 };
@@ -83,13 +91,22 @@ export function refuseUnreadBody(handler: (req: Request, res: Response) => Promi
 
 /** Reads a body the handler has admitted, at most `limit` bytes, and checks it is the body that was signed. */
 export async function readSignedBytes(req: Request, contentSha256: string, limit: number): Promise<Uint8Array> {
-  if (!/^[0-9a-f]{64}$/.test(contentSha256)) throw new AuthenticationError('AUTH_BODY_MISMATCH', 'This body must be signed with its SHA-256 (x-cleanroom-content-sha256).');
+  if (!/^[0-9a-f]{64}$/.test(contentSha256))
+    throw new AuthenticationError(
+      'AUTH_BODY_MISMATCH',
+      'This body must be signed with its SHA-256 (x-cleanroom-content-sha256).',
+    );
   const pieces: Buffer[] = [];
   let total = 0;
   try {
     for await (const piece of req as AsyncIterable<Buffer>) {
       total += piece.length;
-      if (total > limit) throw new PayloadTooLargeError('BODY_TOO_LARGE', `The request body is larger than the limit of ${limit} bytes.`, { limit });
+      if (total > limit)
+        throw new PayloadTooLargeError(
+          'BODY_TOO_LARGE',
+          `The request body is larger than the limit of ${limit} bytes.`,
+          { limit },
+        );
       pieces.push(piece);
     }
   } catch (error) {
@@ -97,6 +114,7 @@ export async function readSignedBytes(req: Request, contentSha256: string, limit
     throw new InvalidInputError('REQUEST_ABORTED', 'The client stopped sending the request body.');
   }
   const bytes = Buffer.concat(pieces, total);
-  if (sha256Hex(bytes) !== contentSha256) throw new AuthenticationError('AUTH_BODY_MISMATCH', 'The body is not the one the signature covers.');
+  if (sha256Hex(bytes) !== contentSha256)
+    throw new AuthenticationError('AUTH_BODY_MISMATCH', 'The body is not the one the signature covers.');
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
 }

@@ -2,7 +2,13 @@ import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InvalidInputError } from '../errors/cleanroom-error.ts';
 import { toBase64 } from '../crypto/bytes.ts';
-import { generateSigningKeyPair, parseSecretKey, publicKeyText, signingKeyPairFromSecret, type SigningKeyPair } from '../crypto/signing-keys.ts';
+import {
+  generateSigningKeyPair,
+  parseSecretKey,
+  publicKeyText,
+  signingKeyPairFromSecret,
+  type SigningKeyPair,
+} from '../crypto/signing-keys.ts';
 
 /** The private key file of a principal: JSON, mode 0600, never sent anywhere. */
 interface KeyFileContent {
@@ -18,8 +24,12 @@ export interface PrincipalKey extends SigningKeyPair {
 }
 
 /** Writes `<dir>/<name>.key` (0600) and `<dir>/<name>.pub`; refuses to overwrite an existing key. */
-export async function createPrincipalKeyFiles(directory: string, name: string): Promise<{ keyPath: string; publicKey: string }> {
-  if (!/^[a-z][a-z0-9-]{0,62}$/.test(name)) throw new InvalidInputError('KEY_NAME_INVALID', 'A key name is lowercase letters, digits and dashes.', { name });
+export async function createPrincipalKeyFiles(
+  directory: string,
+  name: string,
+): Promise<{ keyPath: string; publicKey: string }> {
+  if (!/^[a-z][a-z0-9-]{0,62}$/.test(name))
+    throw new InvalidInputError('KEY_NAME_INVALID', 'A key name is lowercase letters, digits and dashes.', { name });
   await mkdir(directory, { recursive: true, mode: 0o700 });
   const keys = generateSigningKeyPair();
   const keyPath = join(directory, `${name}.key`);

@@ -22,12 +22,21 @@ export const REDACTED_PATHS = [
 ];
 
 /** JSON lines when piped, pretty lines in a terminal; `silent` for tests; `destination` to capture. */
-export function createLogger(options: { level?: string; pretty?: boolean; destination?: { write(line: string): void } } = {}): Logger {
+export function createLogger(
+  options: { level?: string; pretty?: boolean; destination?: { write(line: string): void } } = {},
+): Logger {
   const pretty = options.pretty ?? Boolean(process.stdout.isTTY);
   const settings = {
     level: options.level ?? process.env.CLEANROOM_LOG_LEVEL ?? 'info',
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-    ...(pretty && !options.destination ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' } } } : {}),
+    ...(pretty && !options.destination
+      ? {
+          transport: {
+            target: 'pino-pretty',
+            options: { colorize: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' },
+          },
+        }
+      : {}),
   };
   return options.destination ? pino(settings, options.destination) : pino(settings);
 }

@@ -1,4 +1,11 @@
-import type { AnalysisRules, ColumnDocument, CollaborationDocument, DatasetDocument, PsiRuleDocument, Role } from './policy-document.ts';
+import type {
+  AnalysisRules,
+  ColumnDocument,
+  CollaborationDocument,
+  DatasetDocument,
+  PsiRuleDocument,
+  Role,
+} from './policy-document.ts';
 
 /** A principal as the room knows it: who it is, for which member, with what roles. */
 export interface Principal {

@@ -33,17 +33,20 @@ export function compileCollaboration(doc: CollaborationDocument): Collaboration 
     members.set(m.id, Object.freeze({ id: m.id, name: m.name, principals: list }));
   }
   const datasets = new Map<string, Dataset>(
-    document.datasets.map((d) => [d.name, Object.freeze({
-      name: d.name,
-      owner: d.owner,
-      region: d.region,
-      retentionDays: d.retentionDays,
-      format: d.format ?? 'csv',
-      columns: d.columns,
-      column: new Map(d.columns.map((c) => [c.name, c])),
-      rules: d.rules,
-      document: d,
-    })]),
+    document.datasets.map((d) => [
+      d.name,
+      Object.freeze({
+        name: d.name,
+        owner: d.owner,
+        region: d.region,
+        retentionDays: d.retentionDays,
+        format: d.format ?? 'csv',
+        columns: d.columns,
+        column: new Map(d.columns.map((c) => [c.name, c])),
+        rules: d.rules,
+        document: d,
+      }),
+    ]),
   );
   return Object.freeze({
     id: document.id,

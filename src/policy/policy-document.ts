@@ -2,7 +2,8 @@
 export type Role = 'provider' | 'analyst' | 'officer' | 'modeler';
 export type ColumnClass = 'identifier' | 'dimension' | 'metric' | 'quasi' | 'blocked';
 export type ColumnType = 'VARCHAR' | 'BOOLEAN' | 'INTEGER' | 'BIGINT' | 'DOUBLE' | 'DATE' | 'TIMESTAMP';
-export type AggregateName = 'count' | 'count_distinct' | 'sum' | 'avg' | 'min' | 'max' | 'stddev' | 'variance' | 'median';
+export type AggregateName =
+  'count' | 'count_distinct' | 'sum' | 'avg' | 'min' | 'max' | 'stddev' | 'variance' | 'median';
 
 export interface PrincipalDocument {
   readonly id: string;
@@ -38,7 +39,11 @@ export interface DpRules {
   readonly clamp?: Readonly<Record<string, readonly [number, number]>>;
   readonly maxEpsilonPerQuery?: number;
   readonly partitionSelectionDelta?: number;
-  readonly budget: { readonly epsilon: number; readonly delta?: number; readonly period: 'day' | 'week' | 'month' | 'total' };
+  readonly budget: {
+    readonly epsilon: number;
+    readonly delta?: number;
+    readonly period: 'day' | 'week' | 'month' | 'total';
+  };
 }
 
 export interface AnalysisRules {

@@ -15,23 +15,34 @@ function duplicates(values: readonly string[]): Set<string> {
  */
 export function semanticProblems(doc: CollaborationDocument): Diagnostic[] {
   const problems: Diagnostic[] = [];
-  const problem = (pointer: string, message: string) => problems.push(invalidValue(pointer, message, 'policy cross-references'));
+  const problem = (pointer: string, message: string) =>
+    problems.push(invalidValue(pointer, message, 'policy cross-references'));
   const memberIds = new Set(doc.members.map((m) => m.id));
 
   const repeatedMembers = duplicates(doc.members.map((m) => m.id));
   doc.members.forEach((m, i) => {
     if (repeatedMembers.has(m.id)) problem(`/members/${i}/id`, `member id "${m.id}" is used more than once`);
     if (!m.principals.some((p) => p.roles.includes('officer'))) {
-      problem(`/members/${i}/principals`, `member "${m.id}" has no principal with the officer role, so it could never accept the policy`);
+      problem(
+        `/members/${i}/principals`,
+        `member "${m.id}" has no principal with the officer role, so it could never accept the policy`,
+      );
     }
   });
   const allPrincipals = doc.members.flatMap((m) => m.principals);
   const repeatedPrincipals = duplicates(allPrincipals.map((p) => p.id));
   const repeatedKeys = duplicates(allPrincipals.map((p) => p.publicKey));
-  doc.members.forEach((m, i) => m.principals.forEach((p, j) => {
-    if (repeatedPrincipals.has(p.id)) problem(`/members/${i}/principals/${j}/id`, `principal id "${p.id}" is used more than once`);
-    if (repeatedKeys.has(p.publicKey)) problem(`/members/${i}/principals/${j}/publicKey`, 'this public key belongs to more than one principal; each acting identity needs its own key');
-  }));
+  doc.members.forEach((m, i) =>
+    m.principals.forEach((p, j) => {
+      if (repeatedPrincipals.has(p.id))
+        problem(`/members/${i}/principals/${j}/id`, `principal id "${p.id}" is used more than once`);
+      if (repeatedKeys.has(p.publicKey))
+        problem(
+          `/members/${i}/principals/${j}/publicKey`,
+          'this public key belongs to more than one principal; each acting identity needs its own key',
+        );
+    }),
+  );
 
   const repeatedDatasets = duplicates(doc.datasets.map((d) => d.name));
   const datasets = new Map(doc.datasets.map((d) => [d.name, d]));
@@ -41,26 +52,39 @@ export function semanticProblems(doc: CollaborationDocument): Diagnostic[] {
     if (!memberIds.has(d.owner)) problem(`${at}/owner`, `owner "${d.owner}" is not a member of this collaboration`);
     const columns = new Map(d.columns.map((c) => [c.name, c]));
     duplicates(d.columns.map((c) => c.name)).forEach((name) =>
-      problem(`${at}/columns`, `column "${name}" is declared more than once`));
+      problem(`${at}/columns`, `column "${name}" is declared more than once`),
+    );
     const unit = columns.get(d.rules.privacyUnit);
-    if (!unit) problem(`${at}/rules/privacyUnit`, `privacy unit "${d.rules.privacyUnit}" is not a column of dataset "${d.name}"`);
-    else if (unit.class !== 'identifier') problem(`${at}/rules/privacyUnit`, `privacy unit "${unit.name}" must be an identifier column, not ${unit.class}`);
+    if (!unit)
+      problem(
+        `${at}/rules/privacyUnit`,
+        `privacy unit "${d.rules.privacyUnit}" is not a column of dataset "${d.name}"`,
+      );
+    else if (unit.class !== 'identifier')
+      problem(`${at}/rules/privacyUnit`, `privacy unit "${unit.name}" must be an identifier column, not ${unit.class}`);
     d.rules.resultReceivers.forEach((r, j) => {
-      if (!memberIds.has(r)) problem(`${at}/rules/resultReceivers/${j}`, `result receiver "${r}" is not a member of this collaboration`);
+      if (!memberIds.has(r))
+        problem(`${at}/rules/resultReceivers/${j}`, `result receiver "${r}" is not a member of this collaboration`);
     });
     (d.rules.joins ?? []).forEach((join, j) => {
       const jat = `${at}/rules/joins/${j}`;
       const own = columns.get(join.column);
-      if (own?.class !== 'identifier') problem(`${jat}/column`, `join column "${join.column}" must be an identifier column of "${d.name}"`);
+      if (own?.class !== 'identifier')
+        problem(`${jat}/column`, `join column "${join.column}" must be an identifier column of "${d.name}"`);
       const partner = datasets.get(join.dataset);
       if (!partner) problem(`${jat}/dataset`, `partner dataset "${join.dataset}" is not in this collaboration`);
       else if (partner.columns.find((c) => c.name === join.partnerColumn)?.class !== 'identifier') {
-        problem(`${jat}/partnerColumn`, `partner column "${join.partnerColumn}" must be an identifier column of "${join.dataset}"`);
+        problem(
+          `${jat}/partnerColumn`,
+          `partner column "${join.partnerColumn}" must be an identifier column of "${join.dataset}"`,
+        );
       }
     });
     Object.entries(d.rules.dp?.clamp ?? {}).forEach(([name, [lower, upper]]) => {
-      if (columns.get(name)?.class !== 'metric') problem(`${at}/rules/dp/clamp/${name}`, `clamped column "${name}" must be a metric column of "${d.name}"`);
-      if (!(lower < upper)) problem(`${at}/rules/dp/clamp/${name}`, `clamp bounds must satisfy lower < upper, got [${lower}, ${upper}]`);
+      if (columns.get(name)?.class !== 'metric')
+        problem(`${at}/rules/dp/clamp/${name}`, `clamped column "${name}" must be a metric column of "${d.name}"`);
+      if (!(lower < upper))
+        problem(`${at}/rules/dp/clamp/${name}`, `clamp bounds must satisfy lower < upper, got [${lower}, ${upper}]`);
     });
     if (d.rules.dp?.mechanism === 'gaussian' && !(d.rules.dp.budget.delta && d.rules.dp.budget.delta > 0)) {
       problem(`${at}/rules/dp/budget/delta`, 'the Gaussian mechanism needs a delta budget greater than 0');

@@ -31,7 +31,12 @@ function fits(spent: number, cost: number, limit: number): boolean {
  * Basic composition: a query may run iff spent + cost stays within the limit for both epsilon and
  * delta. Pure arithmetic; the ledger that stores `spent` must apply the result atomically.
  */
-export function checkBudget(input: { limit: PrivacyCost; spent: PrivacyCost; cost: PrivacyCost; scope?: BudgetScope }): BudgetCheck {
+export function checkBudget(input: {
+  limit: PrivacyCost;
+  spent: PrivacyCost;
+  cost: PrivacyCost;
+  scope?: BudgetScope;
+}): BudgetCheck {
   const { limit, spent, cost, scope } = input;
   const remaining = {
     epsilon: Math.max(0, limit.epsilon - spent.epsilon),
@@ -54,5 +59,13 @@ export function checkBudget(input: { limit: PrivacyCost; spent: PrivacyCost; cos
     requested: { epsilon: cost.epsilon, delta: cost.delta },
   };
   const message = `the privacy budget left is smaller than this query costs${where}`;
-  return { ok: false, diagnostic: diagnostic('DP_BUDGET_EXHAUSTED', message, scope?.rule ?? 'basic composition', data) as DiagnosticOf<'DP_BUDGET_EXHAUSTED'> };
+  return {
+    ok: false,
+    diagnostic: diagnostic(
+      'DP_BUDGET_EXHAUSTED',
+      message,
+      scope?.rule ?? 'basic composition',
+      data,
+    ) as DiagnosticOf<'DP_BUDGET_EXHAUSTED'>,
+  };
 }

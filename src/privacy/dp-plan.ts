@@ -53,8 +53,19 @@ export interface GridSumInput {
 
 /** Noise for one released aggregate. AVG is two noisy statistics: a centred sum and a count. */
 export type DpAggregatePlan =
-  | { readonly alias: string; readonly kind: 'count' | 'count_distinct_units'; readonly sensitivity: Sensitivity; readonly noise: NoiseSpec }
-  | { readonly alias: string; readonly kind: 'sum'; readonly sensitivity: Sensitivity; readonly input: GridSumInput; readonly noise: NoiseSpec }
+  | {
+      readonly alias: string;
+      readonly kind: 'count' | 'count_distinct_units';
+      readonly sensitivity: Sensitivity;
+      readonly noise: NoiseSpec;
+    }
+  | {
+      readonly alias: string;
+      readonly kind: 'sum';
+      readonly sensitivity: Sensitivity;
+      readonly input: GridSumInput;
+      readonly noise: NoiseSpec;
+    }
   | {
       readonly alias: string;
       readonly kind: 'avg';
@@ -105,28 +116,46 @@ const REQUEST_RULE = 'DP query request';
 export function dpRequestProblems(request: DpQueryRequest): Diagnostic[] {
   const problems: Diagnostic[] = [];
   if (request.mechanism !== 'laplace' && request.mechanism !== 'gaussian') {
-    problems.push(diagnostic('DP_INVALID_MECHANISM', 'mechanism must be laplace or gaussian', REQUEST_RULE, { mechanism: request.mechanism }));
+    problems.push(
+      diagnostic('DP_INVALID_MECHANISM', 'mechanism must be laplace or gaussian', REQUEST_RULE, {
+        mechanism: request.mechanism,
+      }),
+    );
   }
   const deltaRequiredBy = [
     ...(request.mechanism === 'gaussian' ? ['the Gaussian mechanism'] : []),
     ...(request.partitionSelection ? ['partition selection'] : []),
   ];
-  problems.push(...privacyParameterProblems({ epsilon: request.epsilon, delta: request.delta, limits: request.limits, deltaRequiredBy }));
+  problems.push(
+    ...privacyParameterProblems({
+      epsilon: request.epsilon,
+      delta: request.delta,
+      limits: request.limits,
+      deltaRequiredBy,
+    }),
+  );
   const { maxGroups, maxRowsPerUnit } = request.contribution;
   if (!isCount(maxGroups) || !isCount(maxRowsPerUnit)) {
     const message = 'maxGroups and maxRowsPerUnit must be integers of at least 1';
     problems.push(diagnostic('DP_INVALID_CONTRIBUTION_BOUNDS', message, REQUEST_RULE, { maxGroups, maxRowsPerUnit }));
   }
-  if (request.aggregates.length === 0) problems.push(diagnostic('DP_NO_AGGREGATES', 'a DP query needs at least one aggregate', REQUEST_RULE, {}));
+  if (request.aggregates.length === 0)
+    problems.push(diagnostic('DP_NO_AGGREGATES', 'a DP query needs at least one aggregate', REQUEST_RULE, {}));
   const seen = new Set<string>();
   for (const aggregate of request.aggregates) {
     if (seen.has(aggregate.alias)) {
-      problems.push(diagnostic('DP_DUPLICATE_ALIAS', `the alias ${aggregate.alias} is used twice`, REQUEST_RULE, { alias: aggregate.alias }));
+      problems.push(
+        diagnostic('DP_DUPLICATE_ALIAS', `the alias ${aggregate.alias} is used twice`, REQUEST_RULE, {
+          alias: aggregate.alias,
+        }),
+      );
     }
     seen.add(aggregate.alias);
     if (!['count', 'count_distinct_units', 'sum', 'avg'].includes(aggregate.kind)) {
       const message = `${String(aggregate.kind)} has no DP form`;
-      problems.push(diagnostic('DP_UNSUPPORTED_AGGREGATE', message, REQUEST_RULE, { alias: aggregate.alias, kind: aggregate.kind }));
+      problems.push(
+        diagnostic('DP_UNSUPPORTED_AGGREGATE', message, REQUEST_RULE, { alias: aggregate.alias, kind: aggregate.kind }),
+      );
       continue;
     }
     if (aggregate.kind !== 'sum' && aggregate.kind !== 'avg') continue;
@@ -139,9 +168,12 @@ export function dpRequestProblems(request: DpQueryRequest): Diagnostic[] {
       Math.max(Math.abs(clamp.lower), Math.abs(clamp.upper)) <= MAX_CLAMP_MAGNITUDE &&
       (aggregate.metricType !== 'integer' || (Number.isSafeInteger(clamp.lower) && Number.isSafeInteger(clamp.upper)));
     if (!valid) {
-      const message = `${aggregate.alias} needs finite clamp bounds with lower < upper`
-        + ' (integers for an integer metric, magnitude at most 2^53)';
-      problems.push(diagnostic('DP_INVALID_CLAMP_BOUNDS', message, REQUEST_RULE, { alias: aggregate.alias, clamp: clamp ?? null }));
+      const message =
+        `${aggregate.alias} needs finite clamp bounds with lower < upper` +
+        ' (integers for an integer metric, magnitude at most 2^53)';
+      problems.push(
+        diagnostic('DP_INVALID_CLAMP_BOUNDS', message, REQUEST_RULE, { alias: aggregate.alias, clamp: clamp ?? null }),
+      );
     }
   }
   return problems;
@@ -164,14 +196,21 @@ function calibrator(request: DpQueryRequest, epsilon: number, delta: number): Ca
   const rho = zcdpRhoFor(epsilon, delta);
   return {
     baseScale: (perGroup) => (Math.sqrt(request.contribution.maxGroups) * perGroup) / Math.sqrt(2 * rho),
-    spec: (steps, granularity) => calibrateGaussian({ gridL2Squared: rational(maxGroups * steps * steps), epsilon, delta, granularity }),
+    spec: (steps, granularity) =>
+      calibrateGaussian({ gridL2Squared: rational(maxGroups * steps * steps), epsilon, delta, granularity }),
   };
 }
 
 function gridSum(clamp: ClampBounds, center: number, integer: boolean, rows: number, noise: Calibrator): GridSumInput {
   const perRow = Math.max(Math.abs(clamp.lower - center), Math.abs(clamp.upper - center));
   const granularity = integer ? 1 : chooseGranularity(Math.min(perRow, noise.baseScale(perRow * rows)));
-  return { lower: clamp.lower, upper: clamp.upper, center, granularity, perRowSteps: BigInt(Math.ceil(perRow / granularity)) };
+  return {
+    lower: clamp.lower,
+    upper: clamp.upper,
+    center,
+    granularity,
+    perRowSteps: BigInt(Math.ceil(perRow / granularity)),
+  };
 }
 
 /**
@@ -195,13 +234,29 @@ export function planDpAggregates(request: DpQueryRequest): DpPlan {
     const { alias } = aggregate;
     switch (aggregate.kind) {
       case 'count':
-        return { alias, kind: 'count', sensitivity: countSensitivity(request.contribution), noise: noise.spec(rows, 1) };
+        return {
+          alias,
+          kind: 'count',
+          sensitivity: countSensitivity(request.contribution),
+          noise: noise.spec(rows, 1),
+        };
       case 'count_distinct_units':
-        return { alias, kind: 'count_distinct_units', sensitivity: countDistinctUnitsSensitivity(request.contribution), noise: noise.spec(1n, 1) };
+        return {
+          alias,
+          kind: 'count_distinct_units',
+          sensitivity: countDistinctUnitsSensitivity(request.contribution),
+          noise: noise.spec(1n, 1),
+        };
       case 'sum': {
         const clamp = aggregate.clamp as ClampBounds;
         const input = gridSum(clamp, 0, aggregate.metricType === 'integer', maxRowsPerUnit, noise);
-        return { alias, kind: 'sum', sensitivity: sumSensitivity(request.contribution, clamp), input, noise: noise.spec(rows * input.perRowSteps, input.granularity) };
+        return {
+          alias,
+          kind: 'sum',
+          sensitivity: sumSensitivity(request.contribution, clamp),
+          input,
+          noise: noise.spec(rows * input.perRowSteps, input.granularity),
+        };
       }
       case 'avg': {
         const clamp = aggregate.clamp as ClampBounds;

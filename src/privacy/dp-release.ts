@@ -35,7 +35,11 @@ function exactInteger(value: number | bigint | undefined, alias: string): bigint
 }
 
 /** Noises one exact aggregate as the plan says. */
-export function releaseAggregate(plan: DpAggregatePlan, exact: ExactAggregate | undefined, random: RandomSource): number {
+export function releaseAggregate(
+  plan: DpAggregatePlan,
+  exact: ExactAggregate | undefined,
+  random: RandomSource,
+): number {
   if (plan.kind !== 'avg') {
     const steps = exactInteger(typeof exact === 'object' ? undefined : exact, plan.alias);
     return releaseGridSteps(plan.noise, steps, random);
@@ -67,7 +71,8 @@ export function releaseDpGroups<K>(plan: DpPlan, groups: readonly ExactGroup<K>[
   }
   const released = kept.map((group) => {
     const values: Record<string, number> = {};
-    for (const aggregate of plan.aggregates) values[aggregate.alias] = releaseAggregate(aggregate, group.values[aggregate.alias], random);
+    for (const aggregate of plan.aggregates)
+      values[aggregate.alias] = releaseAggregate(aggregate, group.values[aggregate.alias], random);
     return { key: group.key, values };
   });
   return { groups: released, suppressedCount };

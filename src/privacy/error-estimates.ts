@@ -15,6 +15,7 @@ const GAUSSIAN_MEDIAN_ABS = 0.6744897501960817;
  */
 export function expectedAbsoluteError(noise: { mechanism: 'laplace' | 'gaussian'; scale: number }): ExpectedError {
   const s = noise.scale;
-  if (noise.mechanism === 'laplace') return { medianAbsolute: s * Math.LN2, meanAbsolute: s, rootMeanSquare: s * Math.SQRT2 };
+  if (noise.mechanism === 'laplace')
+    return { medianAbsolute: s * Math.LN2, meanAbsolute: s, rootMeanSquare: s * Math.SQRT2 };
   return { medianAbsolute: GAUSSIAN_MEDIAN_ABS * s, meanAbsolute: s * Math.sqrt(2 / Math.PI), rootMeanSquare: s };
 }

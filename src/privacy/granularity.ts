@@ -18,7 +18,8 @@ const MAX_EXPONENT = 1000;
  * the noise scale). It depends only on public parameters, never on the data.
  */
 export function chooseGranularity(reference: number): number {
-  if (!(reference > 0) || !Number.isFinite(reference)) throw new RangeError(`granularity needs a positive finite reference, got ${reference}`);
+  if (!(reference > 0) || !Number.isFinite(reference))
+    throw new RangeError(`granularity needs a positive finite reference, got ${reference}`);
   const exponent = Math.floor(Math.log2(reference)) - GRID_BITS;
   return 2 ** Math.min(MAX_EXPONENT, Math.max(MIN_EXPONENT, exponent));
 }
@@ -27,7 +28,9 @@ export function chooseGranularity(reference: number): number {
 export function isGranularity(granularity: number): boolean {
   if (!(granularity > 0) || !Number.isFinite(granularity)) return false;
   const exponent = Math.log2(granularity);
-  return Number.isInteger(exponent) && exponent >= MIN_EXPONENT && exponent <= MAX_EXPONENT && 2 ** exponent === granularity;
+  return (
+    Number.isInteger(exponent) && exponent >= MIN_EXPONENT && exponent <= MAX_EXPONENT && 2 ** exponent === granularity
+  );
 }
 
 /**

@@ -19,7 +19,14 @@ export type { PrivacyCost, BudgetCheck } from './budget.ts';
 export { checkBudget } from './budget.ts';
 export type { PartitionSelectionPlan, GroupUnits, PartitionSelection } from './partition-selection.ts';
 export { planPartitionSelection, selectPartitions, releaseProbability } from './partition-selection.ts';
-export type { DpAggregateKind, DpAggregateRequest, DpQueryRequest, GridSumInput, DpAggregatePlan, DpPlan } from './dp-plan.ts';
+export type {
+  DpAggregateKind,
+  DpAggregateRequest,
+  DpQueryRequest,
+  GridSumInput,
+  DpAggregatePlan,
+  DpPlan,
+} from './dp-plan.ts';
 export { planDpAggregates, dpRequestProblems } from './dp-plan.ts';
 export type { ExactAggregate, ExactGroup, ReleasedGroup, DpRelease } from './dp-release.ts';
 export { releaseAggregate, releaseDpGroups } from './dp-release.ts';

@@ -82,7 +82,11 @@ export function laplaceMechanism(input: {
   refuseIf(privacyParameterProblems({ epsilon: input.epsilon, delta: 0 }));
   checkSensitivity(input.l1Sensitivity, 'l1Sensitivity');
   const snapped = snap(input.value, input.l1Sensitivity, input.domain ?? 'real', input.l1Sensitivity / input.epsilon);
-  const spec = calibrateLaplace({ gridL1: snapped.gridSensitivity, epsilon: input.epsilon, granularity: snapped.granularity });
+  const spec = calibrateLaplace({
+    gridL1: snapped.gridSensitivity,
+    epsilon: input.epsilon,
+    granularity: snapped.granularity,
+  });
   return { ...output(spec, snapped, input.random), scale: spec.scale };
 }
 
@@ -98,7 +102,13 @@ export function gaussianMechanism(input: {
   random: RandomSource;
   domain?: ValueDomain;
 }): GaussianOutput {
-  refuseIf(privacyParameterProblems({ epsilon: input.epsilon, delta: input.delta, deltaRequiredBy: ['the Gaussian mechanism'] }));
+  refuseIf(
+    privacyParameterProblems({
+      epsilon: input.epsilon,
+      delta: input.delta,
+      deltaRequiredBy: ['the Gaussian mechanism'],
+    }),
+  );
   checkSensitivity(input.l2Sensitivity, 'l2Sensitivity');
   const baseSigma = input.l2Sensitivity / Math.sqrt(2 * zcdpRhoFor(input.epsilon, input.delta));
   const snapped = snap(input.value, input.l2Sensitivity, input.domain ?? 'real', baseSigma);

@@ -56,7 +56,12 @@ export function calibrateLaplace(input: { gridL1: Rational; epsilon: number; gra
  * the CKS §2.3 conversion maps into (epsilon, delta); sigma² = gridL2Squared/(2·rho) is formed
  * exactly from the double rho, so the claim does not depend on rounding sigma.
  */
-export function calibrateGaussian(input: { gridL2Squared: Rational; epsilon: number; delta: number; granularity: number }): NoiseSpec {
+export function calibrateGaussian(input: {
+  gridL2Squared: Rational;
+  epsilon: number;
+  delta: number;
+  granularity: number;
+}): NoiseSpec {
   const rho = zcdpRhoFor(input.epsilon, input.delta);
   const sigma2 = divide(input.gridL2Squared, multiply(rational(2n), rationalFromNumber(rho)));
   const gridSigma2 = approximate(sigma2);
@@ -75,7 +80,9 @@ export function calibrateGaussian(input: { gridL2Squared: Rational; epsilon: num
 
 /** One draw of the spec's integer noise, in grid steps. */
 export function sampleGridNoise(noise: GridNoise, random: RandomSource): bigint {
-  return noise.kind === 'discrete-laplace' ? sampleDiscreteLaplace(noise.scale, random) : sampleDiscreteGaussian(noise.sigma2, random);
+  return noise.kind === 'discrete-laplace'
+    ? sampleDiscreteLaplace(noise.scale, random)
+    : sampleDiscreteGaussian(noise.sigma2, random);
 }
 
 /** granularity·(steps + noise): the released value of an exact statistic already in grid steps. */

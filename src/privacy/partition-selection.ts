@@ -31,11 +31,16 @@ export interface PartitionSelectionPlan {
 }
 
 /** The threshold and noise for Laplace thresholding at (epsilon, delta) with maxGroups = Δ0. */
-export function planPartitionSelection(input: { epsilon: number; delta: number; maxGroups: number }): PartitionSelectionPlan {
+export function planPartitionSelection(input: {
+  epsilon: number;
+  delta: number;
+  maxGroups: number;
+}): PartitionSelectionPlan {
   const { epsilon, delta, maxGroups } = input;
   if (!(epsilon > 0) || !Number.isFinite(epsilon)) throw new RangeError('partition selection needs epsilon > 0');
   if (!(delta > 0) || !(delta < 1)) throw new RangeError('partition selection needs 0 < delta < 1');
-  if (!Number.isSafeInteger(maxGroups) || maxGroups < 1) throw new RangeError('partition selection needs an integer maxGroups ≥ 1');
+  if (!Number.isSafeInteger(maxGroups) || maxGroups < 1)
+    throw new RangeError('partition selection needs an integer maxGroups ≥ 1');
   const scale = divide(rational(BigInt(maxGroups)), rationalFromNumber(epsilon));
   const b = approximate(scale);
   const perGroupDelta = -Math.expm1(Math.log1p(-delta) / maxGroups);
@@ -73,7 +78,11 @@ export interface PartitionSelection<K> {
 }
 
 /** Keeps each group whose distinct-unit count plus fresh discrete Laplace noise reaches the threshold. */
-export function selectPartitions<K>(groups: readonly GroupUnits<K>[], plan: PartitionSelectionPlan, random: RandomSource): PartitionSelection<K> {
+export function selectPartitions<K>(
+  groups: readonly GroupUnits<K>[],
+  plan: PartitionSelectionPlan,
+  random: RandomSource,
+): PartitionSelection<K> {
   const released: K[] = [];
   for (const group of groups) {
     const units = BigInt(group.privacyUnits);

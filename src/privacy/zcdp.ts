@@ -26,7 +26,8 @@ export function zcdpDelta(rho: number, epsilon: number): number {
  * (epsilon, delta)-DP by the conversion above.
  */
 export function zcdpRhoFor(epsilon: number, delta: number): number {
-  if (!(epsilon > 0) || !(delta > 0) || !(delta < 1)) throw new RangeError('zcdpRhoFor needs epsilon > 0 and 0 < delta < 1');
+  if (!(epsilon > 0) || !(delta > 0) || !(delta < 1))
+    throw new RangeError('zcdpRhoFor needs epsilon > 0 and 0 < delta < 1');
   // A small relative margin absorbs the floating-point error of evaluating zcdpDelta itself.
   const target = delta * (1 - 1e-9);
   // Bun & Steinke: rho-zCDP gives (rho + 2·sqrt(rho·ln(1/delta)), delta); solving for rho is a start.

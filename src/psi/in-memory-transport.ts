@@ -30,7 +30,9 @@ export interface PsiChannel {
  * Both members' transports over memory, for tests and the benchmark. `relay` sees every message
  * on its way (the room's validation in tests); it may throw to refuse it, or transform it.
  */
-export function inMemoryPsiChannel(relay: (kind: 'setup' | 'request' | 'response', bytes: Uint8Array) => Uint8Array = (_kind, bytes) => bytes): PsiChannel {
+export function inMemoryPsiChannel(
+  relay: (kind: 'setup' | 'request' | 'response', bytes: Uint8Array) => Uint8Array = (_kind, bytes) => bytes,
+): PsiChannel {
   const setup = new Mailbox();
   const request = new Mailbox();
   const response = new Mailbox();

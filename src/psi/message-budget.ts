@@ -39,18 +39,30 @@ export class PsiMessageBudget {
   reserve(sessionId: string, declaredBytes: number | undefined): PsiReservation {
     const limit = this.messageLimit;
     if (declaredBytes !== undefined && declaredBytes > limit) {
-      throw new PayloadTooLargeError('PSI_MESSAGE_TOO_LARGE', 'The PSI message is too large.', { bytes: declaredBytes, limit });
+      throw new PayloadTooLargeError('PSI_MESSAGE_TOO_LARGE', 'The PSI message is too large.', {
+        bytes: declaredBytes,
+        limit,
+      });
     }
     if (this.#sessions.has(sessionId)) {
-      throw new TooManyRequestsError('PSI_UPLOAD_IN_FLIGHT', 'Another message for this PSI session is still being received; retry once it has been answered.', {
-        sessionId, retryAfterSeconds: IN_FLIGHT_RETRY_SECONDS,
-      });
+      throw new TooManyRequestsError(
+        'PSI_UPLOAD_IN_FLIGHT',
+        'Another message for this PSI session is still being received; retry once it has been answered.',
+        {
+          sessionId,
+          retryAfterSeconds: IN_FLIGHT_RETRY_SECONDS,
+        },
+      );
     }
     const bytes = declaredBytes ?? limit;
     if (this.#reserved + bytes > this.capacityBytes) {
-      throw new UnavailableError('PSI_RELAY_BUSY', 'The room is receiving as many PSI message bytes as it takes at once; retry shortly.', {
-        retryAfterSeconds: BUSY_RETRY_SECONDS,
-      });
+      throw new UnavailableError(
+        'PSI_RELAY_BUSY',
+        'The room is receiving as many PSI message bytes as it takes at once; retry shortly.',
+        {
+          retryAfterSeconds: BUSY_RETRY_SECONDS,
+        },
+      );
     }
     this.#reserved += bytes;
     this.#sessions.add(sessionId);

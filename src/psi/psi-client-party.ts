@@ -38,22 +38,45 @@ export async function runPsiClient(
   const reveal = options.revealIntersection;
   return asParty('client', values, options, async ({ pool, key, lengths, progress }) => {
     const [requestChunks, setup] = await Promise.all([
-      mapChunks(sliceBy(values, lengths), (chunk) => chunk.length, (inputs) => pool.run('client-request', {
-        key, revealIntersection: reveal, inputs,
-      }), (done, total) => progress('request', done, total)),
+      mapChunks(
+        sliceBy(values, lengths),
+        (chunk) => chunk.length,
+        (inputs) =>
+          pool.run('client-request', {
+            key,
+            revealIntersection: reveal,
+            inputs,
+          }),
+        (done, total) => progress('request', done, total),
+      ),
       transport.awaitSetup().then(receivedSetup),
     ]);
     refuseIf(checkSetSize('server', setup.size, options));
     await transport.postRequest(encodeRequestMessage(reveal, requestChunks));
-    const batches = batchesOf(await transport.awaitResponse().then((bytes) =>
-      parseResponseMessage(bytes, { revealIntersection: reveal, chunks: requestChunks }).chunks), pool.size);
-    const results = await mapChunks(batches, (batch) => countOf(batch.elements), (batch) => pool.run('client-finalise', {
-      key, revealIntersection: reveal, setup: setup.shared, elements: batch.elements,
-    }), (done, total) => progress('finalise', done, total));
+    const batches = batchesOf(
+      await transport
+        .awaitResponse()
+        .then((bytes) => parseResponseMessage(bytes, { revealIntersection: reveal, chunks: requestChunks }).chunks),
+      pool.size,
+    );
+    const results = await mapChunks(
+      batches,
+      (batch) => countOf(batch.elements),
+      (batch) =>
+        pool.run('client-finalise', {
+          key,
+          revealIntersection: reveal,
+          setup: setup.shared,
+          elements: batch.elements,
+        }),
+      (done, total) => progress('finalise', done, total),
+    );
     const size = results.reduce((sum, r) => sum + r.size, 0);
     const base = { size, serverSetSize: setup.size, clientSetSize: values.length };
     if (!reveal) return base;
-    const matched = results.flatMap((r, i) => Array.from(r.indices ?? [], (index) => index + (batches[i]?.offset ?? 0)));
+    const matched = results.flatMap((r, i) =>
+      Array.from(r.indices ?? [], (index) => index + (batches[i]?.offset ?? 0)),
+    );
     return { ...base, indices: rowsOfValues(identifiers, matched) };
   });
 }

@@ -1,6 +1,14 @@
 import { decodeFrame, encodeFrame } from './psi-frame.ts';
 import { areDistinct, countOf, isStrictlySorted } from './packed-elements.ts';
-import { decodeRawSetup, decodeRequest, decodeResponse, encodeRawSetup, encodeRequest, encodeResponse, malformed } from './psi-protobuf.ts';
+import {
+  decodeRawSetup,
+  decodeRequest,
+  decodeResponse,
+  encodeRawSetup,
+  encodeRequest,
+  encodeResponse,
+  malformed,
+} from './psi-protobuf.ts';
 
 /**
  * Whole PSI messages as both the room and the parties see them: a frame of psi.js protobufs,
@@ -44,7 +52,10 @@ export function parseSetupMessage(bytes: Uint8Array): SetupMessage {
 }
 
 export function encodeRequestMessage(revealIntersection: boolean, chunks: readonly Uint8Array[]): Uint8Array {
-  return encodeFrame('request', chunks.map((chunk) => encodeRequest(revealIntersection, chunk)));
+  return encodeFrame(
+    'request',
+    chunks.map((chunk) => encodeRequest(revealIntersection, chunk)),
+  );
 }
 
 /** Parses a request frame; every chunk must carry the same reveal flag and no element may repeat. */
@@ -68,12 +79,18 @@ export function encodeResponseMessage(chunks: readonly Uint8Array[]): Uint8Array
  * Parses a response frame against the request it answers: one element per request element, and
  * chunk for chunk when the intersection is revealed; sorted as a whole when only the size is.
  */
-export function parseResponseMessage(bytes: Uint8Array, request: Pick<RequestMessage, 'revealIntersection' | 'chunks'>): ResponseMessage {
+export function parseResponseMessage(
+  bytes: Uint8Array,
+  request: Pick<RequestMessage, 'revealIntersection' | 'chunks'>,
+): ResponseMessage {
   const chunks = decodeFrame('response', bytes).map(decodeResponse);
   const size = total(chunks);
   if (size !== total(request.chunks)) throw malformed('the response does not answer every request element', { size });
   if (request.revealIntersection) {
-    if (chunks.length !== request.chunks.length || chunks.some((chunk, i) => chunk.length !== request.chunks[i]?.length)) {
+    if (
+      chunks.length !== request.chunks.length ||
+      chunks.some((chunk, i) => chunk.length !== request.chunks[i]?.length)
+    ) {
       throw malformed('response chunks do not line up with request chunks');
     }
   } else if (!isStrictlySorted(concat(chunks))) {

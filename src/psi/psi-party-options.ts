@@ -36,7 +36,10 @@ export function sliceBy<T>(items: readonly T[], lengths: readonly number[]): T[]
 }
 
 /** Runs `body` with the caller's pool or a fresh one that is always terminated afterwards. */
-export async function withPool<T>(workers: PsiWorkerPool | number | undefined, body: (pool: PsiWorkerPool) => Promise<T>): Promise<T> {
+export async function withPool<T>(
+  workers: PsiWorkerPool | number | undefined,
+  body: (pool: PsiWorkerPool) => Promise<T>,
+): Promise<T> {
   if (workers instanceof PsiWorkerPool) return body(workers);
   const pool = new PsiWorkerPool(workers === undefined ? {} : { size: workers });
   try {
@@ -56,12 +59,14 @@ export function mapChunks<In, Out>(
   const total = chunks.reduce((sum, chunk) => sum + sizeOf(chunk), 0);
   let done = 0;
   progress(0, total);
-  return Promise.all(chunks.map(async (chunk, index) => {
-    const out = await run(chunk, index);
-    done += sizeOf(chunk);
-    progress(done, total);
-    return out;
-  }));
+  return Promise.all(
+    chunks.map(async (chunk, index) => {
+      const out = await run(chunk, index);
+      done += sizeOf(chunk);
+      progress(done, total);
+      return out;
+    }),
+  );
 }
 
 /** What each side's protocol run starts from. */
@@ -79,7 +84,12 @@ export interface PartySession {
  * worker pool and a fresh key for this session only (the same key would give the same
  * ciphertexts and link sessions), zeroing the key however the run ends.
  */
-export function asParty<T>(role: 'server' | 'client', values: readonly string[], options: PsiPartyOptions, body: (session: PartySession) => Promise<T>): Promise<T> {
+export function asParty<T>(
+  role: 'server' | 'client',
+  values: readonly string[],
+  options: PsiPartyOptions,
+  body: (session: PartySession) => Promise<T>,
+): Promise<T> {
   refuseIf(checkPsiParameters(options, { [role]: values.length }));
   const progress = options.onProgress ?? (() => undefined);
   return withPool(options.workers, async (pool) => {

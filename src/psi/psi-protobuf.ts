@@ -14,7 +14,12 @@ const WIRE_LENGTH = 2;
 
 /** Thrown for anything that is not exactly what psi.js would produce. */
 export function malformed(reason: string, details: Readonly<Record<string, unknown>> = {}): RefusedError {
-  return refusalOf(diagnostic('PSI_MALFORMED_MESSAGE', `The PSI message is malformed: ${reason}.`, 'psi.js message format', { reason, ...details }));
+  return refusalOf(
+    diagnostic('PSI_MALFORMED_MESSAGE', `The PSI message is malformed: ${reason}.`, 'psi.js message format', {
+      reason,
+      ...details,
+    }),
+  );
 }
 
 interface Field {
@@ -75,7 +80,8 @@ function elementFields(bytes: Uint8Array, elementField: number, flagField?: numb
   let flag = false;
   for (const f of fields(bytes)) {
     if (f.field === elementField && f.wire === WIRE_LENGTH) spans.push(f);
-    else if (flagField !== undefined && f.field === flagField && f.wire === WIRE_VARINT && f.value <= 1) flag = f.value === 1;
+    else if (flagField !== undefined && f.field === flagField && f.wire === WIRE_VARINT && f.value <= 1)
+      flag = f.value === 1;
     else throw malformed('unexpected protobuf field', { field: f.field });
   }
   return { spans, flag };

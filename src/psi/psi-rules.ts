@@ -28,23 +28,35 @@ const isPositiveInteger = (n: unknown): n is number => typeof n === 'number' && 
 /** Fills defaults and checks a rule as it comes from a policy document; refuses PSI_RULE_INVALID with every problem. */
 export function parsePsiRule(input: Readonly<Record<string, unknown>>): PsiRule {
   const problems: Diagnostic[] = [];
-  const problem = (field: string, message: string) => problems.push(diagnostic('PSI_RULE_INVALID', message, `psi.${field}`, { field }));
-  const { server, client, revealIntersection = false, minSetSize, maxSessionsPerDay, sessionTtlSeconds, normalisation } = input;
+  const problem = (field: string, message: string) =>
+    problems.push(diagnostic('PSI_RULE_INVALID', message, `psi.${field}`, { field }));
+  const {
+    server,
+    client,
+    revealIntersection = false,
+    minSetSize,
+    maxSessionsPerDay,
+    sessionTtlSeconds,
+    normalisation,
+  } = input;
   const falsePositiveRate = input['falsePositiveRate'];
   if (typeof server !== 'string' || server === '') problem('server', 'server must be a member id');
   if (typeof client !== 'string' || client === '') problem('client', 'client must be a member id');
   if (server === client) problem('client', 'server and client must be different members');
   if (typeof revealIntersection !== 'boolean') problem('revealIntersection', 'revealIntersection must be a boolean');
   if (!isPositiveInteger(minSetSize)) problem('minSetSize', 'minSetSize must be a positive integer');
-  if (!isPositiveInteger(maxSessionsPerDay)) problem('maxSessionsPerDay', 'maxSessionsPerDay must be a positive integer');
-  if (!isPositiveInteger(sessionTtlSeconds)) problem('sessionTtlSeconds', 'sessionTtlSeconds must be a positive integer');
+  if (!isPositiveInteger(maxSessionsPerDay))
+    problem('maxSessionsPerDay', 'maxSessionsPerDay must be a positive integer');
+  if (!isPositiveInteger(sessionTtlSeconds))
+    problem('sessionTtlSeconds', 'sessionTtlSeconds must be a positive integer');
   if (!IDENTIFIER_NORMALISATIONS.includes(normalisation as IdentifierNormalisation)) {
     problem('normalisation', `normalisation must be one of ${IDENTIFIER_NORMALISATIONS.join(', ')}`);
   }
   if (falsePositiveRate !== undefined && !isValidFalsePositiveRate(falsePositiveRate)) {
     problem('falsePositiveRate', 'falsePositiveRate must be a number strictly between 0 and 1');
   }
-  if (problems.length > 0) throw new RefusedError('PSI_RULE_INVALID', problems, { message: 'The PSI rule is invalid.' });
+  if (problems.length > 0)
+    throw new RefusedError('PSI_RULE_INVALID', problems, { message: 'The PSI rule is invalid.' });
   return Object.freeze({
     server: server as string,
     client: client as string,
@@ -72,7 +84,12 @@ export function requireSessionLeft(rule: Pick<PsiRule, 'maxSessionsPerDay'>, ope
   if (openedToday < rule.maxSessionsPerDay) return;
   const retryAfterSeconds = Math.ceil(((Math.floor(now / DAY_MS) + 1) * DAY_MS - now) / 1000);
   const message = 'This member pair has used its PSI sessions for today.';
-  throw refusalOf(diagnostic('PSI_RATE_LIMITED', message, 'psi.maxSessionsPerDay', { maxSessionsPerDay: rule.maxSessionsPerDay, retryAfterSeconds }));
+  throw refusalOf(
+    diagnostic('PSI_RATE_LIMITED', message, 'psi.maxSessionsPerDay', {
+      maxSessionsPerDay: rule.maxSessionsPerDay,
+      retryAfterSeconds,
+    }),
+  );
 }
 
 /** The smallest set either side may bring under this rule. */
@@ -102,12 +119,19 @@ export function checkSetSize(side: 'server' | 'client', size: number, params: Ps
 }
 
 /** Every reason the protocol parameters are unusable, collected before psi.js is ever called. */
-export function checkPsiParameters(params: PsiParameters, sizes: { readonly server?: number; readonly client?: number }): Diagnostic[] {
+export function checkPsiParameters(
+  params: PsiParameters,
+  sizes: { readonly server?: number; readonly client?: number },
+): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];
   const fpr = params.falsePositiveRate ?? DEFAULT_FALSE_POSITIVE_RATE;
   if (!isValidFalsePositiveRate(fpr)) {
     const message = 'The false positive rate must be strictly between 0 and 1.';
-    diagnostics.push(diagnostic('PSI_INVALID_FALSE_POSITIVE_RATE', message, 'psi.falsePositiveRate', { falsePositiveRate: String(fpr) }));
+    diagnostics.push(
+      diagnostic('PSI_INVALID_FALSE_POSITIVE_RATE', message, 'psi.falsePositiveRate', {
+        falsePositiveRate: String(fpr),
+      }),
+    );
   }
   if (sizes.server !== undefined) diagnostics.push(...checkSetSize('server', sizes.server, params));
   if (sizes.client !== undefined) diagnostics.push(...checkSetSize('client', sizes.client, params));

@@ -32,22 +32,45 @@ export async function runPsiServer(
   const values = identifiers.values;
   const reveal = options.revealIntersection;
   return asParty('server', values, options, async ({ pool, key, lengths, progress }) => {
-    const encrypted = await mapChunks(sliceBy(values, lengths), (chunk) => chunk.length, (inputs) => pool.run('server-setup', {
-      key, inputs, falsePositiveRate: options.falsePositiveRate ?? DEFAULT_FALSE_POSITIVE_RATE,
-    }), (done, total) => progress('setup', done, total));
+    const encrypted = await mapChunks(
+      sliceBy(values, lengths),
+      (chunk) => chunk.length,
+      (inputs) =>
+        pool.run('server-setup', {
+          key,
+          inputs,
+          falsePositiveRate: options.falsePositiveRate ?? DEFAULT_FALSE_POSITIVE_RATE,
+        }),
+      (done, total) => progress('setup', done, total),
+    );
     await transport.postSetup(encodeSetupMessage(await pool.run('sort', { buffers: encrypted })));
 
     const request = parseRequestMessage(await transport.awaitRequest());
     if (request.revealIntersection !== reveal) {
       const message = 'The client asked for a different result than the rule allows.';
-      throw refusalOf(diagnostic('PSI_REVEAL_MISMATCH', message, 'psi.revealIntersection', { requested: request.revealIntersection, allowed: reveal }));
+      throw refusalOf(
+        diagnostic('PSI_REVEAL_MISMATCH', message, 'psi.revealIntersection', {
+          requested: request.revealIntersection,
+          allowed: reveal,
+        }),
+      );
     }
     refuseIf(checkSetSize('client', request.size, options));
-    const answered = await mapChunks(request.chunks, countOf, (elements) => pool.run('server-process', {
-      key, revealIntersection: reveal, elements,
-    }), (done, total) => progress('process', done, total));
+    const answered = await mapChunks(
+      request.chunks,
+      countOf,
+      (elements) =>
+        pool.run('server-process', {
+          key,
+          revealIntersection: reveal,
+          elements,
+        }),
+      (done, total) => progress('process', done, total),
+    );
     // Size only: sort the whole response, or chunk boundaries would tell the client where its matches were.
-    const response = reveal ? answered : splitPacked(await pool.run('sort', { buffers: answered }), request.chunks.map(countOf));
+    const response = reveal
+      ? answered
+      : splitPacked(await pool.run('sort', { buffers: answered }), request.chunks.map(countOf));
     await transport.postResponse(encodeResponseMessage(response));
     return { serverSetSize: values.length, clientSetSize: request.size };
   });

@@ -66,7 +66,13 @@ function withoutMessages(session: PsiSession): PsiSession {
 export function viewOf(session: PsiSession): PsiSessionView {
   const { id, collaborationId, state, expiresAt, serverSetSize, clientSetSize, rule } = session;
   return {
-    id, collaborationId, state, expiresAt, server: rule.server, client: rule.client, revealIntersection: rule.revealIntersection,
+    id,
+    collaborationId,
+    state,
+    expiresAt,
+    server: rule.server,
+    client: rule.client,
+    revealIntersection: rule.revealIntersection,
     ...(serverSetSize === undefined ? {} : { serverSetSize }),
     ...(clientSetSize === undefined ? {} : { clientSetSize }),
   };
@@ -76,7 +82,12 @@ type Role = 'server' | 'client';
 
 function requireRole(session: PsiSession, member: string, role: Role, act: string): void {
   if (session.rule[role] !== member) {
-    throw refusalOf(diagnostic('PSI_WRONG_ROLE', `Only the PSI ${role} member may ${act}.`, `psi.${role}`, { sessionId: session.id, role }));
+    throw refusalOf(
+      diagnostic('PSI_WRONG_ROLE', `Only the PSI ${role} member may ${act}.`, `psi.${role}`, {
+        sessionId: session.id,
+        role,
+      }),
+    );
   }
 }
 
@@ -102,7 +113,12 @@ const missing = (session: PsiSession, kind: PsiMessageKind) =>
 function requireSize(bytes: Uint8Array): void {
   const limit = maxMessageBytes();
   if (bytes.length > limit) {
-    throw refusalOf(diagnostic('PSI_MESSAGE_TOO_LARGE', 'The PSI message is too large.', 'psi message size', { bytes: bytes.length, limit }));
+    throw refusalOf(
+      diagnostic('PSI_MESSAGE_TOO_LARGE', 'The PSI message is too large.', 'psi message size', {
+        bytes: bytes.length,
+        limit,
+      }),
+    );
   }
 }
 
@@ -160,7 +176,12 @@ export function postResponse(session: PsiSession, member: string, bytes: Uint8Ar
 /** The client member reads the setup once it is posted. */
 export function readSetup(session: PsiSession, member: string, now: number): Uint8Array {
   requireRole(session, member, 'client', 'read the setup');
-  const current = requireLive(session, now, ['setup-posted', 'request-posted', 'response-posted', 'done'], 'hand out the setup');
+  const current = requireLive(
+    session,
+    now,
+    ['setup-posted', 'request-posted', 'response-posted', 'done'],
+    'hand out the setup',
+  );
   if (current.setup === undefined) throw missing(session, 'setup');
   return current.setup;
 }
@@ -177,7 +198,11 @@ export function readRequest(session: PsiSession, member: string, now: number): U
  * The client member reads the response; the session is then done. It keeps setup and response
  * until expiry so an interrupted download can be retried, and drops the request at once.
  */
-export function readResponse(session: PsiSession, member: string, now: number): { session: PsiSession; bytes: Uint8Array } {
+export function readResponse(
+  session: PsiSession,
+  member: string,
+  now: number,
+): { session: PsiSession; bytes: Uint8Array } {
   requireRole(session, member, 'client', 'read the response');
   const current = requireLive(session, now, ['response-posted', 'done'], 'hand out the response');
   if (current.response === undefined) throw missing(session, 'response');

@@ -4,9 +4,18 @@
  */
 export interface PsiTasks {
   'new-key': { task: Record<string, never>; result: Uint8Array };
-  'server-setup': { task: { key: Uint8Array; inputs: readonly string[]; falsePositiveRate: number }; result: Uint8Array };
-  'client-request': { task: { key: Uint8Array; revealIntersection: boolean; inputs: readonly string[] }; result: Uint8Array };
-  'server-process': { task: { key: Uint8Array; revealIntersection: boolean; elements: Uint8Array }; result: Uint8Array };
+  'server-setup': {
+    task: { key: Uint8Array; inputs: readonly string[]; falsePositiveRate: number };
+    result: Uint8Array;
+  };
+  'client-request': {
+    task: { key: Uint8Array; revealIntersection: boolean; inputs: readonly string[] };
+    result: Uint8Array;
+  };
+  'server-process': {
+    task: { key: Uint8Array; revealIntersection: boolean; elements: Uint8Array };
+    result: Uint8Array;
+  };
   'client-finalise': {
     task: { key: Uint8Array; revealIntersection: boolean; setup: Uint8Array; elements: Uint8Array };
     result: { size: number; indices?: Int32Array };

@@ -49,7 +49,9 @@ const handlers: Handlers = {
   'server-process': (psi, { key, revealIntersection, elements }) => {
     const server = psi.server.createFromKey(key, revealIntersection);
     try {
-      return decodeResponse(server.processRequest(message(encodeRequest(revealIntersection, elements))).serializeBinary());
+      return decodeResponse(
+        server.processRequest(message(encodeRequest(revealIntersection, elements))).serializeBinary(),
+      );
     } finally {
       server.delete();
     }
@@ -70,7 +72,8 @@ const handlers: Handlers = {
 
 function transferablesOf(result: unknown): ArrayBuffer[] {
   const views = result instanceof Uint8Array ? [result] : [];
-  if (typeof result === 'object' && result !== null && 'indices' in result && result.indices instanceof Int32Array) views.push(new Uint8Array(result.indices.buffer));
+  if (typeof result === 'object' && result !== null && 'indices' in result && result.indices instanceof Int32Array)
+    views.push(new Uint8Array(result.indices.buffer));
   return views.map((view) => view.buffer).filter((buffer): buffer is ArrayBuffer => buffer instanceof ArrayBuffer);
 }
 
@@ -84,7 +87,11 @@ port.on('message', (request: PsiTaskRequest) => {
       const run = handlers[request.type] as (psi: PsiLibrary, task: unknown) => unknown;
       reply = { id: request.id, ok: true, result: run(psi, request.task) };
     } catch (error) {
-      reply = { id: request.id, ok: false, reason: error instanceof Error ? error.message.slice(0, 200) : 'unknown failure' };
+      reply = {
+        id: request.id,
+        ok: false,
+        reason: error instanceof Error ? error.message.slice(0, 200) : 'unknown failure',
+      };
     }
     port.postMessage(reply, reply.ok ? transferablesOf(reply.result) : []);
   });

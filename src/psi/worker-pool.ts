@@ -53,9 +53,14 @@ function failure(type: PsiTaskType, reason: string): CleanroomError {
   // A peer's bytes can pass framing yet hold points psi.js rejects: that is the peer's malformed message.
   if (PEER_INPUT_TASKS.has(type)) {
     const message = 'The PSI message could not be processed.';
-    return refusalOf(diagnostic('PSI_MALFORMED_MESSAGE', message, 'psi.js message format', { reason: 'rejected by the PSI engine' }));
+    return refusalOf(
+      diagnostic('PSI_MALFORMED_MESSAGE', message, 'psi.js message format', { reason: 'rejected by the PSI engine' }),
+    );
   }
-  return new UnprocessableError('PSI_ENGINE_FAILURE', 'The PSI engine failed on validated input.', { task: type, reason });
+  return new UnprocessableError('PSI_ENGINE_FAILURE', 'The PSI engine failed on validated input.', {
+    task: type,
+    reason,
+  });
 }
 
 /** A fixed set of psi.js worker threads; a worker that failed is replaced, since its WASM state may be broken. */
@@ -72,8 +77,13 @@ export class PsiWorkerPool {
   }
 
   /** Runs one task on the next idle worker; the promise rejects only with a CleanroomError. */
-  run<T extends PsiTaskType>(type: T, task: PsiTasks[T]['task'], transfer: readonly ArrayBuffer[] = []): Promise<PsiTasks[T]['result']> {
-    if (this.#closed) return Promise.reject(new UnprocessableError('PSI_ENGINE_FAILURE', 'The PSI worker pool is closed.'));
+  run<T extends PsiTaskType>(
+    type: T,
+    task: PsiTasks[T]['task'],
+    transfer: readonly ArrayBuffer[] = [],
+  ): Promise<PsiTasks[T]['result']> {
+    if (this.#closed)
+      return Promise.reject(new UnprocessableError('PSI_ENGINE_FAILURE', 'The PSI worker pool is closed.'));
     return new Promise((resolve, reject) => {
       const request: PsiTaskRequest = { id: this.#nextId++, type, task };
       this.#queue.push({ request, transfer, resolve: resolve as (result: unknown) => void, reject });
@@ -84,7 +94,8 @@ export class PsiWorkerPool {
   /** Terminates every worker; queued tasks are refused. */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const job of this.#queue.splice(0)) job.reject(new UnprocessableError('PSI_ENGINE_FAILURE', 'The PSI worker pool was closed.'));
+    for (const job of this.#queue.splice(0))
+      job.reject(new UnprocessableError('PSI_ENGINE_FAILURE', 'The PSI worker pool was closed.'));
     await Promise.all(this.#slots.map((slot) => slot.worker.terminate()));
   }
 

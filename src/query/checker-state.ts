@@ -28,12 +28,26 @@ export class CheckerState {
   readonly aggregateArguments = new Map<string, ReadonlySet<string>>();
   private counter = 0;
 
-  constructor(readonly collaboration: Collaboration, private readonly sql: string, readonly parameterTypes: ReadonlyMap<string, SqlType> = new Map()) {}
+  constructor(
+    readonly collaboration: Collaboration,
+    private readonly sql: string,
+    readonly parameterTypes: ReadonlyMap<string, SqlType> = new Map(),
+  ) {}
 
   /** Records a refusal with its rule and the position of `node` in the SQL. */
-  refuse(code: QueryDiagnosticCode, message: string, node: SqlNode | undefined, extra: { rule?: string; dataset?: string; column?: string } = {}): void {
-    const data = { ...(extra.dataset ? { dataset: extra.dataset } : {}), ...(extra.column ? { column: extra.column } : {}) };
-    this.diagnostics.push(diagnostic(code, message, extra.rule ?? 'deny-by-default', data, positionOf(this.sql, node?.query_location)));
+  refuse(
+    code: QueryDiagnosticCode,
+    message: string,
+    node: SqlNode | undefined,
+    extra: { rule?: string; dataset?: string; column?: string } = {},
+  ): void {
+    const data = {
+      ...(extra.dataset ? { dataset: extra.dataset } : {}),
+      ...(extra.column ? { column: extra.column } : {}),
+    };
+    this.diagnostics.push(
+      diagnostic(code, message, extra.rule ?? 'deny-by-default', data, positionOf(this.sql, node?.query_location)),
+    );
   }
 
   /** Records that the query reads a column (for the officer's report). */

@@ -4,9 +4,11 @@ import { child, children, constantNumber, fold, text, type SqlNode } from './sql
 const STRIP = new Set(['alias', 'query_location']);
 
 /** A structural key for a subtree: two spellings of the same aggregate share one noisy value. */
-export const shapeKey = (node: SqlNode): string => JSON.stringify(node, (key, value: unknown) => (STRIP.has(key) ? undefined : value));
+export const shapeKey = (node: SqlNode): string =>
+  JSON.stringify(node, (key, value: unknown) => (STRIP.has(key) ? undefined : value));
 
-export const isAggregateCall = (node: SqlNode): boolean => node.class === 'FUNCTION' && AGGREGATES.has(fold(text(node, 'function_name')));
+export const isAggregateCall = (node: SqlNode): boolean =>
+  node.class === 'FUNCTION' && AGGREGATES.has(fold(text(node, 'function_name')));
 
 const NUMERIC_CASTS = new Set(['DOUBLE', 'FLOAT', 'DECIMAL', 'INTEGER', 'BIGINT', 'HUGEINT', 'SMALLINT']);
 const OPERATORS = new Set(['+', '-', '*', '/']);
@@ -30,7 +32,9 @@ export function postProcessingProblem(node: SqlNode, onAggregate: (aggregate: Sq
   if (node.class === 'FUNCTION') {
     const name = fold(text(node, 'function_name'));
     const args = children(node, 'children');
-    const shapeOk = (OPERATORS.has(name) && (args.length === 2 || (name === '-' && args.length === 1))) || (name === 'round' && args.length >= 1 && args.length <= 2);
+    const shapeOk =
+      (OPERATORS.has(name) && (args.length === 2 || (name === '-' && args.length === 1))) ||
+      (name === 'round' && args.length >= 1 && args.length <= 2);
     if (!shapeOk) return node;
     for (const a of args) {
       const problem = postProcessingProblem(a, onAggregate);
@@ -54,10 +58,14 @@ export function evaluatePostProcessing(node: SqlNode, valueOf: (aggregate: SqlNo
   const args = children(node, 'children').map((a) => evaluatePostProcessing(a, valueOf));
   const [a = 0, b = 0] = args;
   switch (name) {
-    case '+': return a + b;
-    case '-': return args.length === 1 ? -a : a - b;
-    case '*': return a * b;
-    case '/': return b === 0 ? Number.NaN : a / b;
+    case '+':
+      return a + b;
+    case '-':
+      return args.length === 1 ? -a : a - b;
+    case '*':
+      return a * b;
+    case '/':
+      return b === 0 ? Number.NaN : a / b;
     default: {
       const factor = 10 ** Math.trunc(b);
       return Math.round(a * factor) / factor;

@@ -35,7 +35,14 @@ export interface ExprFacts {
 }
 
 /** What a refused or typeless expression contributes: nothing, and a type that mixes without complaint. */
-export const none: ExprFacts = { aggregate: false, classes: new Set(), datasets: new Set(), aggregates: [], type: UNKNOWN, constant: true };
+export const none: ExprFacts = {
+  aggregate: false,
+  classes: new Set(),
+  datasets: new Set(),
+  aggregates: [],
+  type: UNKNOWN,
+  constant: true,
+};
 
 /** Facts of an expression built from parts; the caller sets its type. */
 export const merge = (facts: readonly ExprFacts[], type: SqlType = UNKNOWN): ExprFacts => ({

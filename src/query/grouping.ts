@@ -28,13 +28,16 @@ export function resolveGrouping(root: SqlNode): Grouping {
     // Only an integer constant is a position: GROUP BY 1.0 groups by the constant, as DuckDB does.
     const position = integerConstant(g);
     const names = g.class === 'COLUMN_REF' ? (g.column_names as string[]) : [];
-    const aliasIndex = names.length === 1 ? select.findIndex((item) => fold(text(item, 'alias')) === fold(names[0] as string)) : -1;
+    const aliasIndex =
+      names.length === 1 ? select.findIndex((item) => fold(text(item, 'alias')) === fold(names[0] as string)) : -1;
     const itemIndex = position !== undefined ? position - 1 : aliasIndex;
     if (itemIndex >= 0 && select[itemIndex]) {
       groupOfItem.set(itemIndex, gi);
       return select[itemIndex] as SqlNode;
     }
-    const same = select.findIndex((item) => !containsAggregate(item) && shapeKey({ ...item, alias: '' }) === shapeKey({ ...g, alias: '' }));
+    const same = select.findIndex(
+      (item) => !containsAggregate(item) && shapeKey({ ...item, alias: '' }) === shapeKey({ ...g, alias: '' }),
+    );
     if (same >= 0) groupOfItem.set(same, gi);
     return g;
   });

@@ -29,7 +29,11 @@ export interface CheckedRelease {
   readonly units: readonly UnitColumn[];
   /** what the rewriter counts per group: each unit column, and each semi-join's matched values */
   readonly unitCounts: readonly UnitCount[];
-  readonly outputs: readonly { readonly name: string; readonly kind: 'aggregate' | 'dimension'; readonly aggregates: readonly AggregateName[] }[];
+  readonly outputs: readonly {
+    readonly name: string;
+    readonly kind: 'aggregate' | 'dimension';
+    readonly aggregates: readonly AggregateName[];
+  }[];
   readonly parameters: ReadonlySet<string>;
   readonly limit?: number;
   /** identifier pairs joined or semi-joined by equality, by origin */
@@ -68,11 +72,19 @@ export class QueryChecker {
   /** Checks the released (top-level) query. */
   checkRelease(node: SqlNode): CheckedRelease | undefined {
     if (node.type === 'SET_OPERATION_NODE') {
-      this.state.refuse('SET_OPERATION_NOT_ALLOWED', 'UNION, INTERSECT and EXCEPT are not allowed: each released row must come from one thresholded aggregate.', node);
+      this.state.refuse(
+        'SET_OPERATION_NOT_ALLOWED',
+        'UNION, INTERSECT and EXCEPT are not allowed: each released row must come from one thresholded aggregate.',
+        node,
+      );
       return undefined;
     }
     if (node.type !== 'SELECT_NODE') {
-      this.state.refuse('CONSTRUCT_NOT_ALLOWED', `A ${node.type ?? 'statement'} cannot be released; send one SELECT.`, node);
+      this.state.refuse(
+        'CONSTRUCT_NOT_ALLOWED',
+        `A ${node.type ?? 'statement'} cannot be released; send one SELECT.`,
+        node,
+      );
       return undefined;
     }
     const views = this.relations.checkCtes(node, new Map());
@@ -82,22 +94,43 @@ export class QueryChecker {
         const value = child(modifier, 'limit');
         const constant = integerConstant(value);
         if (constant === undefined || constant < 0 || child(modifier, 'offset')) {
-          this.state.refuse('CONSTRUCT_NOT_ALLOWED', 'LIMIT must be a whole-number constant without OFFSET.', value ?? node);
+          this.state.refuse(
+            'CONSTRUCT_NOT_ALLOWED',
+            'LIMIT must be a whole-number constant without OFFSET.',
+            value ?? node,
+          );
         } else limit = constant;
       } else if (modifier.type === 'DISTINCT_MODIFIER') {
-        this.state.refuse('CONSTRUCT_NOT_ALLOWED', 'SELECT DISTINCT is not allowed on released rows; use GROUP BY.', node);
+        this.state.refuse(
+          'CONSTRUCT_NOT_ALLOWED',
+          'SELECT DISTINCT is not allowed on released rows; use GROUP BY.',
+          node,
+        );
       } else if (modifier.type !== 'ORDER_MODIFIER') {
         this.state.refuse('CONSTRUCT_NOT_ALLOWED', `The ${modifier.type ?? 'unknown'} clause is not allowed.`, node);
       }
     }
     this.relations.rejectClauses(node, ['qualify', 'sample']);
     const groupSets = Array.isArray(node.group_sets) ? (node.group_sets as unknown[]) : [];
-    if (groupSets.length > 1) this.state.refuse('CONSTRUCT_NOT_ALLOWED', 'GROUPING SETS, ROLLUP and CUBE are not allowed: release one grouping per query.', node);
+    if (groupSets.length > 1)
+      this.state.refuse(
+        'CONSTRUCT_NOT_ALLOWED',
+        'GROUPING SETS, ROLLUP and CUBE are not allowed: release one grouping per query.',
+        node,
+      );
 
     const scope = this.relations.checkFrom(child(node, 'from_table'), views, node);
     if (!scope) return undefined;
     const semiJoins: SemiJoinUnit[] = [];
-    const rowContext: ExprContext = { scope, views, aggregatesAllowed: false, insideAggregate: false, projection: false, place: 'WHERE', semiJoins };
+    const rowContext: ExprContext = {
+      scope,
+      views,
+      aggregatesAllowed: false,
+      insideAggregate: false,
+      projection: false,
+      place: 'WHERE',
+      semiJoins,
+    };
     const where = child(node, 'where_clause');
     if (where) this.expressions.checkCondition(where, rowContext);
 
@@ -106,9 +139,17 @@ export class QueryChecker {
     const aliases = new Map<string, ExprFacts>();
     children(node, 'select_list').forEach((item, i) => {
       const facts = this.expressions.check(item, aggContext);
-      const name = text(item, 'alias') || (item.class === 'COLUMN_REF' ? String((item.column_names as string[]).at(-1)) : `col${i}`);
-      if (fold(name).startsWith(RESERVED_PREFIX)) this.state.refuse('RESERVED_NAME', `Names starting with ${RESERVED_PREFIX} are reserved for the room.`, item);
-      if (aliases.has(fold(name))) this.state.refuse('CONSTRUCT_NOT_ALLOWED', `Two released columns are named "${name}"; give every column its own name.`, item);
+      const name =
+        text(item, 'alias') ||
+        (item.class === 'COLUMN_REF' ? String((item.column_names as string[]).at(-1)) : `col${i}`);
+      if (fold(name).startsWith(RESERVED_PREFIX))
+        this.state.refuse('RESERVED_NAME', `Names starting with ${RESERVED_PREFIX} are reserved for the room.`, item);
+      if (aliases.has(fold(name)))
+        this.state.refuse(
+          'CONSTRUCT_NOT_ALLOWED',
+          `Two released columns are named "${name}"; give every column its own name.`,
+          item,
+        );
       aliases.set(fold(name), facts);
       outputs.push({ name, kind: facts.aggregate ? 'aggregate' : 'dimension', aggregates: [...facts.aggregates] });
     });
@@ -116,21 +157,42 @@ export class QueryChecker {
     const groups = children(node, 'group_expressions');
     groups.forEach((g) => this.expressions.check(g, groupContext));
     const having = child(node, 'having');
-    if (having) this.expressions.checkCondition(having, { ...aggContext, place: 'HAVING', aliases, semiJoins: undefined });
+    if (having)
+      this.expressions.checkCondition(having, { ...aggContext, place: 'HAVING', aliases, semiJoins: undefined });
     for (const modifier of children(node, 'modifiers')) {
       if (modifier.type !== 'ORDER_MODIFIER') continue;
       for (const order of children(modifier, 'orders')) {
         const expression = child(order, 'expression');
-        if (expression) this.expressions.check(expression, { ...aggContext, place: 'ORDER BY', aliases, semiJoins: undefined });
+        if (expression)
+          this.expressions.check(expression, { ...aggContext, place: 'ORDER BY', aliases, semiJoins: undefined });
       }
     }
-    const aggregated = outputs.some((o) => o.kind === 'aggregate') || groups.length > 0 || node.aggregate_handling === 'FORCE_AGGREGATES';
-    if (!aggregated) this.state.refuse('NOT_AGGREGATED', 'Only aggregates leave the room: add GROUP BY and aggregate functions (count, sum, avg, …).', node);
+    const aggregated =
+      outputs.some((o) => o.kind === 'aggregate') ||
+      groups.length > 0 ||
+      node.aggregate_handling === 'FORCE_AGGREGATES';
+    if (!aggregated)
+      this.state.refuse(
+        'NOT_AGGREGATED',
+        'Only aggregates leave the room: add GROUP BY and aggregate functions (count, sum, avg, …).',
+        node,
+      );
 
     const units = scope.tables.flatMap((t) => t.units);
     const unitCounts: UnitCount[] = [
-      ...scope.tables.flatMap((t) => t.units.map((unit) => ({ dataset: unit.dataset, kind: 'column' as const, expression: columnRef([t.alias, unit.column]), ref: [t.alias, unit.column] }))),
-      ...semiJoins.map((j) => ({ dataset: j.dataset, kind: 'semi-join' as const, expression: caseWhen(j.membership, j.probe) })),
+      ...scope.tables.flatMap((t) =>
+        t.units.map((unit) => ({
+          dataset: unit.dataset,
+          kind: 'column' as const,
+          expression: columnRef([t.alias, unit.column]),
+          ref: [t.alias, unit.column],
+        })),
+      ),
+      ...semiJoins.map((j) => ({
+        dataset: j.dataset,
+        kind: 'semi-join' as const,
+        expression: caseWhen(j.membership, j.probe),
+      })),
     ];
     // A dataset read twice in FROM (joined to itself through another, or through two views)
     // multiplies one person's rows: n^k rows for k copies, so whether the query fits in memory
@@ -139,18 +201,45 @@ export class QueryChecker {
     for (const unit of units) if (!unit.covers) occurrences.set(unit.dataset, (occurrences.get(unit.dataset) ?? 0) + 1);
     for (const [dataset, times] of occurrences) {
       if (times > 1) {
-        this.state.refuse('JOIN_NOT_ALLOWED', `${dataset} is read ${times} times in FROM; a join of a dataset with itself multiplies one person's rows. Combine conditions on it with IN (SELECT …) instead.`, node, { dataset, rule: 'one read per dataset in FROM' });
+        this.state.refuse(
+          'JOIN_NOT_ALLOWED',
+          `${dataset} is read ${times} times in FROM; a join of a dataset with itself multiplies one person's rows. ` +
+            `Combine conditions on it with IN (SELECT …) instead.`,
+          node,
+          { dataset, rule: 'one read per dataset in FROM' },
+        );
       }
     }
     // Every dataset read must be counted; a release without a count would pass every group.
-    const counted = new Set([...units.flatMap((u) => [u.dataset, ...(u.covers ?? [])]), ...semiJoins.flatMap((j) => [...j.covers])]);
+    const counted = new Set([
+      ...units.flatMap((u) => [u.dataset, ...(u.covers ?? [])]),
+      ...semiJoins.flatMap((j) => [...j.covers]),
+    ]);
     for (const dataset of this.state.datasetsRead) {
       if (!counted.has(dataset) && this.state.diagnostics.length === 0) {
-        this.state.refuse('VIEW_DROPS_PRIVACY_UNIT', `The room could not find whose data ${dataset} contributes to each group, so it cannot count its people; read it through a view or IN (SELECT …) that keeps its privacy unit.`, node, {
-          dataset, rule: `datasets.${dataset}.rules.privacyUnit`,
-        });
+        this.state.refuse(
+          'VIEW_DROPS_PRIVACY_UNIT',
+          `The room could not find whose data ${dataset} contributes to each group, so it cannot count its people; ` +
+            `read it through a view or IN (SELECT …) that keeps its privacy unit.`,
+          node,
+          {
+            dataset,
+            rule: `datasets.${dataset}.rules.privacyUnit`,
+          },
+        );
       }
     }
-    return { datasets: new Set(this.state.datasetsRead), columns: new Map(this.state.columnsTouched), units, unitCounts, outputs, parameters: new Set(this.state.parameters), limit, joinPairs: [...this.state.joinPairs], aggregateArguments: new Map(this.state.aggregateArguments), joinTypes: new Set(this.state.joinTypes) };
+    return {
+      datasets: new Set(this.state.datasetsRead),
+      columns: new Map(this.state.columnsTouched),
+      units,
+      unitCounts,
+      outputs,
+      parameters: new Set(this.state.parameters),
+      limit,
+      joinPairs: [...this.state.joinPairs],
+      aggregateArguments: new Map(this.state.aggregateArguments),
+      joinTypes: new Set(this.state.joinTypes),
+    };
   }
 }

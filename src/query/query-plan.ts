@@ -15,7 +15,11 @@ import { guardRelease } from './rewrite/guarded-release.ts';
 export interface QueryReport {
   readonly datasets: readonly string[];
   readonly columns: readonly { readonly dataset: string; readonly column: string; readonly class: ColumnClass }[];
-  readonly outputs: readonly { readonly name: string; readonly kind: 'aggregate' | 'dimension'; readonly aggregates: readonly AggregateName[] }[];
+  readonly outputs: readonly {
+    readonly name: string;
+    readonly kind: 'aggregate' | 'dimension';
+    readonly aggregates: readonly AggregateName[];
+  }[];
   readonly parameters: readonly string[];
   readonly threshold: {
     readonly minGroupSize: number;
@@ -26,8 +30,22 @@ export interface QueryReport {
 }
 
 export type QueryPlan =
-  | { readonly ok: true; readonly mode: 'threshold'; readonly tree: SqlNode; readonly outputCount: number; readonly limit?: number; readonly report: QueryReport }
-  | { readonly ok: true; readonly mode: 'dp'; readonly tree: SqlNode; readonly dp: DpShape; readonly limit?: number; readonly report: QueryReport }
+  | {
+      readonly ok: true;
+      readonly mode: 'threshold';
+      readonly tree: SqlNode;
+      readonly outputCount: number;
+      readonly limit?: number;
+      readonly report: QueryReport;
+    }
+  | {
+      readonly ok: true;
+      readonly mode: 'dp';
+      readonly tree: SqlNode;
+      readonly dp: DpShape;
+      readonly limit?: number;
+      readonly report: QueryReport;
+    }
   | { readonly ok: false; readonly diagnostics: readonly Diagnostic[] };
 
 /** How a query is planned: ad hoc or a template, its mode, and what the room knows of the tables. */
@@ -44,11 +62,18 @@ export interface PlanOptions {
  * parse → check → rewrite, pure: from DuckDB's serialized parse tree to the tree the room runs.
  * Nothing is executed here; the caller deserializes and runs the tree, or shows it (dry run).
  */
-const NOT_A_SELECT = 'Only a single SELECT is allowed: no COPY, ATTACH, INSTALL, SET, PRAGMA, CREATE, INSERT or other statements.';
+const NOT_A_SELECT =
+  'Only a single SELECT is allowed: no COPY, ATTACH, INSTALL, SET, PRAGMA, CREATE, INSERT or other statements.';
 
-export function planQuery(collaboration: Collaboration, sql: string, serialized: SerializedSql, options: PlanOptions): QueryPlan {
+export function planQuery(
+  collaboration: Collaboration,
+  sql: string,
+  serialized: SerializedSql,
+  options: PlanOptions,
+): QueryPlan {
   if (serialized.error && serialized.error_type === UNREPRESENTABLE) {
-    const message = 'The query holds a number past the range of DOUBLE (such as 1e400), which the room cannot represent.';
+    const message =
+      'The query holds a number past the range of DOUBLE (such as 1e400), which the room cannot represent.';
     return { ok: false, diagnostics: [diagnostic('CONSTRUCT_NOT_ALLOWED', message, 'single SELECT', {})] };
   }
   if (serialized.error) {
@@ -56,7 +81,13 @@ export function planQuery(collaboration: Collaboration, sql: string, serialized:
     const position = positionOf(sql, Number(serialized.position));
     const refused = nonSelect
       ? diagnostic('NOT_A_SELECT', NOT_A_SELECT, 'single SELECT', {}, position)
-      : diagnostic('SQL_PARSE_ERROR', `DuckDB could not parse the query: ${serialized.error_message ?? 'syntax error'}`, 'single SELECT', {}, position);
+      : diagnostic(
+          'SQL_PARSE_ERROR',
+          `DuckDB could not parse the query: ${serialized.error_message ?? 'syntax error'}`,
+          'single SELECT',
+          {},
+          position,
+        );
     return { ok: false, diagnostics: [refused] };
   }
   const statements = serialized.statements ?? [];
@@ -70,14 +101,18 @@ export function planQuery(collaboration: Collaboration, sql: string, serialized:
   const release = checker.checkRelease(tree);
   const diagnostics = [...checker.diagnostics];
   if (release && options.adHoc && release.parameters.size > 0) {
-    const message = `Ad hoc SQL takes no $parameters (${[...release.parameters].join(', ')}); parameters belong to approved templates.`;
+    const message =
+      `Ad hoc SQL takes no $parameters (${[...release.parameters].join(', ')}); parameters belong to ` +
+      `approved templates.`;
     diagnostics.push(diagnostic('CONSTRUCT_NOT_ALLOWED', message, 'ad hoc queries', {}));
   }
   if (release && options.adHoc) {
     for (const name of release.datasets) {
       if (!collaboration.datasets.get(name)?.rules.adHocQueries) {
         const message = `The owner of ${name} allows only approved templates, not ad hoc SQL.`;
-        diagnostics.push(diagnostic('AD_HOC_NOT_ALLOWED', message, `datasets.${name}.rules.adHocQueries`, { dataset: name }));
+        diagnostics.push(
+          diagnostic('AD_HOC_NOT_ALLOWED', message, `datasets.${name}.rules.adHocQueries`, { dataset: name }),
+        );
       }
     }
   }
@@ -99,19 +134,50 @@ export function planQuery(collaboration: Collaboration, sql: string, serialized:
   const maxResultRows = Math.min(...datasets.map((d) => d.rules.maxResultRows ?? 10_000));
   const rewritten = applyCheckedRewrites(tree, checker.edits);
   // The counts the checker planned point into the parsed tree; the guard uses their rewritten copies.
-  const checked: CheckedRelease = { ...release, unitCounts: release.unitCounts.map((u) => ({ ...u, expression: rewritten.rewrite(u.expression) })) };
+  const checked: CheckedRelease = {
+    ...release,
+    unitCounts: release.unitCounts.map((u) => ({ ...u, expression: rewritten.rewrite(u.expression) })),
+  };
   const report = reportOf(collaboration, checked, strictest.name, strictest.rules.minGroupSize, maxResultRows);
   if (options.mode === 'dp') {
     const shaped = dpShape(collaboration, sql, rewritten.tree, checked);
     if (!shaped.ok) return { ok: false, diagnostics: shaped.diagnostics };
-    return { ok: true, mode: 'dp', tree: deepFreeze(shaped.shape.rowTree), dp: shaped.shape, ...(release.limit !== undefined ? { limit: release.limit } : {}), report };
+    return {
+      ok: true,
+      mode: 'dp',
+      tree: deepFreeze(shaped.shape.rowTree),
+      dp: shaped.shape,
+      ...(release.limit !== undefined ? { limit: release.limit } : {}),
+      report,
+    };
   }
   const outputCount = release.outputs.length;
-  const guardedTree = deepFreeze(guardRelease(collaboration, rewritten.tree, checked, strictest.rules.minGroupSize, options.uniqueUnits ?? new Set()));
-  return { ok: true, mode: 'threshold', tree: guardedTree, outputCount, ...(release.limit !== undefined ? { limit: release.limit } : {}), report };
+  const guardedTree = deepFreeze(
+    guardRelease(
+      collaboration,
+      rewritten.tree,
+      checked,
+      strictest.rules.minGroupSize,
+      options.uniqueUnits ?? new Set(),
+    ),
+  );
+  return {
+    ok: true,
+    mode: 'threshold',
+    tree: guardedTree,
+    outputCount,
+    ...(release.limit !== undefined ? { limit: release.limit } : {}),
+    report,
+  };
 }
 
-function reportOf(collaboration: Collaboration, release: CheckedRelease, strictest: string, minGroupSize: number, maxResultRows: number): QueryReport {
+function reportOf(
+  collaboration: Collaboration,
+  release: CheckedRelease,
+  strictest: string,
+  minGroupSize: number,
+  maxResultRows: number,
+): QueryReport {
   return {
     datasets: [...release.datasets],
     columns: [...release.columns].map(([key, cls]) => {
@@ -122,7 +188,10 @@ function reportOf(collaboration: Collaboration, release: CheckedRelease, stricte
     parameters: [...release.parameters],
     threshold: {
       minGroupSize,
-      privacyUnits: release.unitCounts.map((u) => `${u.dataset}.${collaboration.datasets.get(u.dataset)?.rules.privacyUnit ?? ''}${u.kind === 'semi-join' ? ' (matched through IN)' : ''}`),
+      privacyUnits: release.unitCounts.map(
+        (u) =>
+          `${u.dataset}.${collaboration.datasets.get(u.dataset)?.rules.privacyUnit ?? ''}${u.kind === 'semi-join' ? ' (matched through IN)' : ''}`,
+      ),
       maxResultRows,
       rule: `datasets.${strictest}.rules.minGroupSize (strictest owner)`,
     },

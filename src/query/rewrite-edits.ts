@@ -7,7 +7,10 @@ import type { SqlNode } from './sql-tree.ts';
 export type RewriteEdit =
   /** point a dataset reference at the collaboration's schema */
   | { readonly kind: 'qualify-table'; readonly table: SqlNode; readonly schema: string; readonly alias: string }
-  /** add a privacy unit (a unit column, or a semi-join's matched values) to a view's output so the released query can count people */
+  /**
+   * add a privacy unit (a unit column, or a semi-join's matched values) to a view's output so the released query can
+   * count people
+   */
   | { readonly kind: 'project-unit'; readonly view: SqlNode; readonly expression: SqlNode; readonly alias: string }
   /** name an unaliased subquery so its columns can be referred to */
   | { readonly kind: 'alias-subquery'; readonly table: SqlNode; readonly alias: string }

@@ -56,7 +56,9 @@ export interface SemiJoinUnit {
   readonly membership: SqlNode;
   readonly probe: SqlNode;
   readonly probeSource?: ColumnSource;
-  /** datasets whose people this count stands for: the subquery's dataset and any it semi-joins in turn (same persons) */
+  /**
+   * datasets whose people this count stands for: the subquery's dataset and any it semi-joins in turn (same persons)
+   */
   readonly covers: ReadonlySet<string>;
 }
 

@@ -38,7 +38,9 @@ export function jsonSqlParser(codec: SqlTextCodec): SqlParser {
     },
     render(tree, parsed) {
       const statement = parsed?.statements?.[0];
-      return codec.deserialize(treeToJson({ error: false, statements: [{ node: tree, named_param_map: statement?.named_param_map ?? [] }] }));
+      return codec.deserialize(
+        treeToJson({ error: false, statements: [{ node: tree, named_param_map: statement?.named_param_map ?? [] }] }),
+      );
     },
   };
 }

@@ -33,9 +33,22 @@ export const NULL_TYPE: SqlType = { kind: 'null' };
 export const UNKNOWN: SqlType = { kind: 'unknown' };
 
 const INTEGER_DIGITS: Readonly<Record<string, number>> = {
-  TINYINT: 3, UTINYINT: 3, SMALLINT: 5, USMALLINT: 5, INTEGER: 10, UINTEGER: 10, BIGINT: 19, UBIGINT: 20, HUGEINT: 39, UHUGEINT: 39,
+  TINYINT: 3,
+  UTINYINT: 3,
+  SMALLINT: 5,
+  USMALLINT: 5,
+  INTEGER: 10,
+  UINTEGER: 10,
+  BIGINT: 19,
+  UBIGINT: 20,
+  HUGEINT: 39,
+  UHUGEINT: 39,
 };
-export const integer = (name: keyof typeof INTEGER_DIGITS | string): SqlType => ({ kind: 'integer', name, digits: INTEGER_DIGITS[name] ?? 39 });
+export const integer = (name: keyof typeof INTEGER_DIGITS | string): SqlType => ({
+  kind: 'integer',
+  name,
+  digits: INTEGER_DIGITS[name] ?? 39,
+});
 export const BIGINT = integer('BIGINT');
 export const HUGEINT = integer('HUGEINT');
 
@@ -46,18 +59,26 @@ export function fromTypeName(name: string): SqlType {
   const decimal = /^DECIMAL\((\d+),\s*(\d+)\)$/.exec(upper);
   if (decimal) return { kind: 'decimal', width: Number(decimal[1]), scale: Number(decimal[2]) };
   switch (upper) {
-    case 'VARCHAR': return VARCHAR;
-    case 'BOOLEAN': return BOOLEAN;
-    case 'DOUBLE': case 'FLOAT': return DOUBLE;
-    case 'DATE': return DATE;
-    case 'TIMESTAMP': return TIMESTAMP;
-    default: return { kind: 'other', name: upper };
+    case 'VARCHAR':
+      return VARCHAR;
+    case 'BOOLEAN':
+      return BOOLEAN;
+    case 'DOUBLE':
+    case 'FLOAT':
+      return DOUBLE;
+    case 'DATE':
+      return DATE;
+    case 'TIMESTAMP':
+      return TIMESTAMP;
+    default:
+      return { kind: 'other', name: upper };
   }
 }
 
 /** DuckDB's serialized LogicalType of a constant or cast target. */
 export function fromLogicalType(type: unknown): SqlType {
-  const t = type as { id?: string; type_info?: { width?: number; scale?: number; child_type?: unknown } | null } | undefined;
+  const t = type as
+    { id?: string; type_info?: { width?: number; scale?: number; child_type?: unknown } | null } | undefined;
   const id = t?.id ?? '';
   if (id === 'DECIMAL') return { kind: 'decimal', width: t?.type_info?.width ?? 18, scale: t?.type_info?.scale ?? 3 };
   if (id === 'LIST') return { kind: 'list', item: fromLogicalType(t?.type_info?.child_type) };
@@ -73,12 +94,18 @@ const adapts = (t: SqlType): boolean => t.kind === 'null' || t.kind === 'string-
 
 export function typeName(t: SqlType): string {
   switch (t.kind) {
-    case 'integer': return t.name;
-    case 'decimal': return `DECIMAL(${t.width},${t.scale})`;
-    case 'list': return `${typeName(t.item)}[]`;
-    case 'string-literal': return 'a quoted literal';
-    case 'other': return t.name;
-    default: return t.kind.toUpperCase();
+    case 'integer':
+      return t.name;
+    case 'decimal':
+      return `DECIMAL(${t.width},${t.scale})`;
+    case 'list':
+      return `${typeName(t.item)}[]`;
+    case 'string-literal':
+      return 'a quoted literal';
+    case 'other':
+      return t.name;
+    default:
+      return t.kind.toUpperCase();
   }
 }
 
@@ -92,9 +119,12 @@ function numericMix(a: SqlType, b: SqlType): SqlType | undefined {
   if (a.kind === 'integer' && b.kind === 'integer') return a.digits >= b.digits ? a : b;
   const [d, other] = a.kind === 'decimal' ? [a, b] : [b as Extract<SqlType, { kind: 'decimal' }>, a];
   if (d.kind !== 'decimal') return undefined;
-  const wholeDigits = other.kind === 'integer' ? other.digits : other.kind === 'decimal' ? other.width - other.scale : 39;
+  const wholeDigits =
+    other.kind === 'integer' ? other.digits : other.kind === 'decimal' ? other.width - other.scale : 39;
   const scale = other.kind === 'decimal' ? Math.max(d.scale, other.scale) : d.scale;
-  return Math.max(wholeDigits, d.width - d.scale) + scale <= 38 ? { kind: 'decimal', width: Math.max(wholeDigits, d.width - d.scale) + scale, scale } : undefined;
+  return Math.max(wholeDigits, d.width - d.scale) + scale <= 38
+    ? { kind: 'decimal', width: Math.max(wholeDigits, d.width - d.scale) + scale, scale }
+    : undefined;
 }
 
 /**
@@ -103,9 +133,14 @@ function numericMix(a: SqlType, b: SqlType): SqlType | undefined {
  * the typed side (the caller casts each literal explicitly). `constant` is kept for rules that
  * depend on whether a value can vary with the data.
  */
-export function commonType(types: readonly { readonly type: SqlType; readonly constant: boolean }[]): SqlType | undefined {
+export function commonType(
+  types: readonly { readonly type: SqlType; readonly constant: boolean }[],
+): SqlType | undefined {
   const typed = types.filter((t) => !adapts(t.type));
-  if (typed.length === 0) return types.some((t) => t.type.kind === 'string-literal') ? VARCHAR : types.find((t) => t.type.kind === 'unknown')?.type ?? NULL_TYPE;
+  if (typed.length === 0)
+    return types.some((t) => t.type.kind === 'string-literal')
+      ? VARCHAR
+      : (types.find((t) => t.type.kind === 'unknown')?.type ?? NULL_TYPE);
   let result = (typed[0] as { type: SqlType }).type;
   for (const { type } of typed.slice(1)) {
     if (isNumeric(result) && isNumeric(type)) {
@@ -116,7 +151,13 @@ export function commonType(types: readonly { readonly type: SqlType; readonly co
       // DATE → TIMESTAMP fails only past TIMESTAMP's range (year 294247); uploads keep DATEs within years 1-9999.
       if (result.kind !== type.kind) result = TIMESTAMP;
     } else if (result.kind === 'list' && type.kind === 'list') {
-      if (!commonType([{ type: result.item, constant: false }, { type: type.item, constant: false }])) return undefined;
+      if (
+        !commonType([
+          { type: result.item, constant: false },
+          { type: type.item, constant: false },
+        ])
+      )
+        return undefined;
     } else if (result.kind !== type.kind || result.kind === 'other') {
       return undefined;
     }
@@ -138,7 +179,13 @@ const LITERAL_PATTERNS: Partial<Record<SqlType['kind'], RegExp>> = {
  * It is still cast with TRY_CAST, so an impossible date such as 2024-02-31 becomes NULL, not an error.
  */
 export function literalSpells(value: string, target: SqlType): boolean {
-  if (target.kind === 'varchar' || target.kind === 'string-literal' || target.kind === 'null' || target.kind === 'unknown') return true;
+  if (
+    target.kind === 'varchar' ||
+    target.kind === 'string-literal' ||
+    target.kind === 'null' ||
+    target.kind === 'unknown'
+  )
+    return true;
   return LITERAL_PATTERNS[target.kind]?.test(value.trim()) ?? false;
 }
 

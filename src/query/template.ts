@@ -11,7 +11,9 @@ export type ScalarSpec =
   | { readonly type: 'date'; readonly minimum?: string; readonly maximum?: string }
   | { readonly type: 'enum'; readonly values: readonly string[] };
 
-export type ParameterSpec = (ScalarSpec | { readonly type: 'list'; readonly items: ScalarSpec; readonly maxItems?: number }) & { readonly description?: string };
+export type ParameterSpec = (
+  ScalarSpec | { readonly type: 'list'; readonly items: ScalarSpec; readonly maxItems?: number }
+) & { readonly description?: string };
 
 /** A query template: parameterised SQL whose content hash officers sign. */
 export interface TemplateDocument {
@@ -24,10 +26,49 @@ export interface TemplateDocument {
 
 const scalarSchema = {
   oneOf: [
-    { type: 'object', additionalProperties: false, required: ['type'], properties: { type: { const: 'string' }, maxLength: { type: 'integer', minimum: 1, maximum: 1000 }, pattern: { type: 'string' }, description: { type: 'string' } } },
-    { type: 'object', additionalProperties: false, required: ['type'], properties: { type: { enum: ['integer', 'number'] }, minimum: { type: 'number' }, maximum: { type: 'number' }, description: { type: 'string' } } },
-    { type: 'object', additionalProperties: false, required: ['type'], properties: { type: { const: 'date' }, minimum: { type: 'string', format: 'date' }, maximum: { type: 'string', format: 'date' }, description: { type: 'string' } } },
-    { type: 'object', additionalProperties: false, required: ['type', 'values'], properties: { type: { const: 'enum' }, values: { type: 'array', minItems: 1, maxItems: 1000, items: { type: 'string' } }, description: { type: 'string' } } },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['type'],
+      properties: {
+        type: { const: 'string' },
+        maxLength: { type: 'integer', minimum: 1, maximum: 1000 },
+        pattern: { type: 'string' },
+        description: { type: 'string' },
+      },
+    },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['type'],
+      properties: {
+        type: { enum: ['integer', 'number'] },
+        minimum: { type: 'number' },
+        maximum: { type: 'number' },
+        description: { type: 'string' },
+      },
+    },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['type'],
+      properties: {
+        type: { const: 'date' },
+        minimum: { type: 'string', format: 'date' },
+        maximum: { type: 'string', format: 'date' },
+        description: { type: 'string' },
+      },
+    },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['type', 'values'],
+      properties: {
+        type: { const: 'enum' },
+        values: { type: 'array', minItems: 1, maxItems: 1000, items: { type: 'string' } },
+        description: { type: 'string' },
+      },
+    },
   ],
 };
 
@@ -46,7 +87,17 @@ export const validateTemplateDocument = compileValidator<TemplateDocument>({
       additionalProperties: {
         anyOf: [
           scalarSchema,
-          { type: 'object', additionalProperties: false, required: ['type', 'items'], properties: { type: { const: 'list' }, items: scalarSchema, maxItems: { type: 'integer', minimum: 1, maximum: 1000 }, description: { type: 'string' } } },
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['type', 'items'],
+            properties: {
+              type: { const: 'list' },
+              items: scalarSchema,
+              maxItems: { type: 'integer', minimum: 1, maximum: 1000 },
+              description: { type: 'string' },
+            },
+          },
         ],
       },
     },
@@ -65,7 +116,11 @@ function valueSchema(spec: ScalarSpec): object {
       return { type: 'string', maxLength: spec.maxLength ?? 200, ...(spec.pattern ? { pattern: spec.pattern } : {}) };
     case 'integer':
     case 'number':
-      return { type: spec.type, ...(spec.minimum !== undefined ? { minimum: spec.minimum } : {}), ...(spec.maximum !== undefined ? { maximum: spec.maximum } : {}) };
+      return {
+        type: spec.type,
+        ...(spec.minimum !== undefined ? { minimum: spec.minimum } : {}),
+        ...(spec.maximum !== undefined ? { maximum: spec.maximum } : {}),
+      };
     case 'date':
       return { type: 'string', format: 'date' };
     case 'enum':
@@ -73,13 +128,24 @@ function valueSchema(spec: ScalarSpec): object {
   }
 }
 
-const DUCKDB_TYPE: Record<ScalarSpec['type'], ScalarParameterType> = { string: 'VARCHAR', enum: 'VARCHAR', date: 'DATE', integer: 'BIGINT', number: 'DOUBLE' };
+const DUCKDB_TYPE: Record<ScalarSpec['type'], ScalarParameterType> = {
+  string: 'VARCHAR',
+  enum: 'VARCHAR',
+  date: 'DATE',
+  integer: 'BIGINT',
+  number: 'DOUBLE',
+};
 
 /** The type each declared parameter is bound as, for the checker's type rules. */
 export function parameterTypes(doc: TemplateDocument): ReadonlyMap<string, SqlType> {
-  return new Map(Object.entries(doc.parameters).map(([name, spec]) => [name, spec.type === 'list'
-    ? { kind: 'list' as const, item: fromTypeName(DUCKDB_TYPE[spec.items.type]) }
-    : fromTypeName(DUCKDB_TYPE[spec.type])]));
+  return new Map(
+    Object.entries(doc.parameters).map(([name, spec]) => [
+      name,
+      spec.type === 'list'
+        ? { kind: 'list' as const, item: fromTypeName(DUCKDB_TYPE[spec.items.type]) }
+        : fromTypeName(DUCKDB_TYPE[spec.type]),
+    ]),
+  );
 }
 
 function dateInBounds(value: unknown, spec: ScalarSpec): boolean {
@@ -92,12 +158,27 @@ function dateInBounds(value: unknown, spec: ScalarSpec): boolean {
  * and types them for binding. Values are never spliced into SQL.
  */
 export function bindParameters(doc: TemplateDocument, values: unknown): Record<string, BoundParameter> {
-  const properties = Object.fromEntries(Object.entries(doc.parameters).map(([name, spec]) => [name,
-    spec.type === 'list' ? { type: 'array', minItems: 1, maxItems: spec.maxItems ?? 100, items: valueSchema(spec.items) } : valueSchema(spec)]));
-  const validate = compileValidator<Record<string, unknown>>({ type: 'object', additionalProperties: false, required: Object.keys(doc.parameters), properties });
+  const properties = Object.fromEntries(
+    Object.entries(doc.parameters).map(([name, spec]) => [
+      name,
+      spec.type === 'list'
+        ? { type: 'array', minItems: 1, maxItems: spec.maxItems ?? 100, items: valueSchema(spec.items) }
+        : valueSchema(spec),
+    ]),
+  );
+  const validate = compileValidator<Record<string, unknown>>({
+    type: 'object',
+    additionalProperties: false,
+    required: Object.keys(doc.parameters),
+    properties,
+  });
   const checked = validate(values ?? {});
   if (!checked.ok) {
-    throw documentRefused('TEMPLATE_PARAMETERS_INVALID', `Parameters for template ${doc.name} are invalid:`, checked.diagnostics);
+    throw documentRefused(
+      'TEMPLATE_PARAMETERS_INVALID',
+      `Parameters for template ${doc.name} are invalid:`,
+      checked.diagnostics,
+    );
   }
   const bound: Record<string, BoundParameter> = {};
   for (const [name, spec] of Object.entries(doc.parameters)) {
@@ -106,12 +187,22 @@ export function bindParameters(doc: TemplateDocument, values: unknown): Record<s
     const items = spec.type === 'list' ? (value as unknown[]) : [value];
     if (!items.every((v) => dateInBounds(v, scalarSpec))) {
       const { minimum, maximum } = scalarSpec as { minimum?: string; maximum?: string };
-      const outside = invalidValue(`/${name}`, 'is outside its allowed date range', `parameters.${name}: ${minimum ?? '…'} to ${maximum ?? '…'}`);
-      throw documentRefused('TEMPLATE_PARAMETERS_INVALID', `Parameter ${name} is outside its allowed date range:`, [outside], { parameter: name, minimum, maximum });
+      const outside = invalidValue(
+        `/${name}`,
+        'is outside its allowed date range',
+        `parameters.${name}: ${minimum ?? '…'} to ${maximum ?? '…'}`,
+      );
+      throw documentRefused(
+        'TEMPLATE_PARAMETERS_INVALID',
+        `Parameter ${name} is outside its allowed date range:`,
+        [outside],
+        { parameter: name, minimum, maximum },
+      );
     }
-    bound[name] = spec.type === 'list'
-      ? { type: 'LIST', itemType: DUCKDB_TYPE[spec.items.type], values: value as (string | number)[] }
-      : { type: DUCKDB_TYPE[spec.type], value: value as string | number };
+    bound[name] =
+      spec.type === 'list'
+        ? { type: 'LIST', itemType: DUCKDB_TYPE[spec.items.type], values: value as (string | number)[] }
+        : { type: DUCKDB_TYPE[spec.type], value: value as string | number };
   }
   return bound;
 }
@@ -129,7 +220,11 @@ export function parseTemplateFile(fileText: string, file: string): TemplateDocum
     header = undefined;
   }
   if (!match || typeof header !== 'object' || header === null) {
-    const layout = invalidValue('/', 'must start with a /* { JSON header } */ comment followed by the SQL', 'template file layout');
+    const layout = invalidValue(
+      '/',
+      'must start with a /* { JSON header } */ comment followed by the SQL',
+      'template file layout',
+    );
     throw documentRefused('TEMPLATE_FILE_INVALID', `${file}:`, [layout], { file });
   }
   const doc = { ...(header as object), sql: (match[2] as string).trim() };

@@ -2,7 +2,20 @@ import type { CheckerState } from './checker-state.ts';
 import type { ExprFacts } from './expression-facts.ts';
 import type { SqlNode } from './sql-tree.ts';
 import {
-  BIGINT, BOOLEAN, DOUBLE, HUGEINT, TIMESTAMP, VARCHAR, castTarget, commonType, integer, isNumeric, isTemporal, isText, literalSpells, typeName,
+  BIGINT,
+  BOOLEAN,
+  DOUBLE,
+  HUGEINT,
+  TIMESTAMP,
+  VARCHAR,
+  castTarget,
+  commonType,
+  integer,
+  isNumeric,
+  isTemporal,
+  isText,
+  literalSpells,
+  typeName,
   type SqlType,
 } from './sql-types.ts';
 
@@ -27,7 +40,11 @@ export class TypeRules {
     const common = commonType(operands.map((o) => ({ type: o.facts.type, constant: o.facts.constant })));
     if (!common) {
       const shown = [...new Set(operands.map((o) => typeName(o.facts.type)))].join(' and ');
-      this.refuse(`${what} mixes ${shown}; DuckDB would convert between them implicitly, and a conversion that fails on one row reveals it. Compare values of one type, or convert explicitly with CAST (it becomes TRY_CAST).`, at);
+      this.refuse(
+        `${what} mixes ${shown}; DuckDB would convert between them implicitly, and a conversion that fails on ` +
+          `one row reveals it. Compare values of one type, or convert explicitly with CAST (it becomes TRY_CAST).`,
+        at,
+      );
       return { kind: 'unknown' };
     }
     for (const operand of operands) this.castLiteral(operand, common);
@@ -45,11 +62,17 @@ export class TypeRules {
     if (!accepts(type)) this.refuse(`${what} takes ${typeName(target)}, not ${typeName(type)}.`, operand.node);
   }
 
-  /** WHERE, HAVING, ON, WHEN, NOT, AND and OR take TRUE/FALSE: anything else is converted to BOOLEAN, which can fail. */
+  /**
+   * WHERE, HAVING, ON, WHEN, NOT, AND and OR take TRUE/FALSE: anything else is converted to BOOLEAN, which can fail.
+   */
   condition(operand: Operand, place: string): void {
     const type = operand.facts.type;
     if (permissive(type) || type.kind === 'boolean') return;
-    this.refuse(`${place} needs a condition (TRUE or FALSE), not ${typeName(type)}: DuckDB would convert it to BOOLEAN, which fails on some values.`, operand.node);
+    this.refuse(
+      `${place} needs a condition (TRUE or FALSE), not ${typeName(type)}: DuckDB would convert it to BOOLEAN, ` +
+        `which fails on some values.`,
+      operand.node,
+    );
   }
 
   /** The result type of an allowed scalar function, after checking its arguments. */
@@ -58,25 +81,43 @@ export class TypeRules {
     const temporal = (i: number) => args[i] && this.require(args[i], isTemporal, { kind: 'date' }, `${name}()`);
     const numeric = (i: number) => args[i] && this.require(args[i], isNumeric, DOUBLE, `${name}()`);
     switch (name) {
-      case 'lower': case 'upper': case 'trim': case 'ltrim': case 'rtrim': case 'replace':
+      case 'lower':
+      case 'upper':
+      case 'trim':
+      case 'ltrim':
+      case 'rtrim':
+      case 'replace':
         args.forEach((_, i) => text(i));
         return VARCHAR;
       case 'length':
         text(0);
         return BIGINT;
-      case 'starts_with': case 'contains': case '~~': case '!~~': case '~~*': case '!~~*':
+      case 'starts_with':
+      case 'contains':
+      case '~~':
+      case '!~~':
+      case '~~*':
+      case '!~~*':
         args.forEach((_, i) => text(i));
         return BOOLEAN;
-      case 'concat': case '||':
+      case 'concat':
+      case '||':
         // Every type converts to VARCHAR without failing.
         return VARCHAR;
       case 'date_trunc':
         temporal(1);
         return TIMESTAMP;
-      case 'date_part': case 'datepart':
+      case 'date_part':
+      case 'datepart':
         temporal(1);
         return BIGINT;
-      case 'year': case 'month': case 'day': case 'quarter': case 'week': case 'dayofweek': case 'isodow':
+      case 'year':
+      case 'month':
+      case 'day':
+      case 'quarter':
+      case 'week':
+      case 'dayofweek':
+      case 'isodow':
         temporal(0);
         return BIGINT;
       case 'strftime':
@@ -88,7 +129,11 @@ export class TypeRules {
           this.refuse(`list_contains() takes a list (a template's list parameter) first, not ${typeName(list)}.`, node);
         } else if (list?.kind === 'list' && args[1]) {
           const items = args[0] as Operand;
-          this.meet([{ node: items.node, facts: { ...items.facts, type: list.item } }, args[1]], node, 'list_contains()');
+          this.meet(
+            [{ node: items.node, facts: { ...items.facts, type: list.item } }, args[1]],
+            node,
+            'list_contains()',
+          );
         }
         return BOOLEAN;
       }
@@ -100,7 +145,9 @@ export class TypeRules {
         }
         return this.numericResult(args[0]);
       }
-      case 'floor': case 'ceil': case 'ceiling':
+      case 'floor':
+      case 'ceil':
+      case 'ceiling':
         numeric(0);
         return args[0]?.facts.type.kind === 'decimal' ? args[0].facts.type : DOUBLE;
       case 'sign':
@@ -123,27 +170,39 @@ export class TypeRules {
     const types = args.map((a) => a.facts.type);
     if (types.some(permissive) || types.some((t) => t.kind === 'double')) return DOUBLE;
     if (name === '-' && args.length === 1 && args[0]?.node.class === 'CONSTANT') return types[0] ?? DOUBLE;
-    this.refuse(`Arithmetic (${name}) between ${types.map(typeName).join(' and ')} can overflow; use it over aggregates, or write a DOUBLE constant (e.g. 100e0).`, node);
+    this.refuse(
+      `Arithmetic (${name}) between ${types.map(typeName).join(' and ')} can overflow; use it over aggregates, ` +
+        `or write a DOUBLE constant (e.g. 100e0).`,
+      node,
+    );
     return { kind: 'unknown' };
   }
 
   /** The result type of an allowed aggregate over an argument of type `arg` (undefined for count(*)). */
   aggregate(name: string, node: SqlNode, arg: Operand | undefined): SqlType {
     const type = arg?.facts.type;
-    const need = (accepts: (t: SqlType) => boolean, target: SqlType) => arg && this.require(arg, accepts, target, `${name}()`);
+    const need = (accepts: (t: SqlType) => boolean, target: SqlType) =>
+      arg && this.require(arg, accepts, target, `${name}()`);
     switch (name) {
-      case 'count_star': case 'count':
+      case 'count_star':
+      case 'count':
         return BIGINT;
       case 'sum':
         need((t) => isNumeric(t) || t.kind === 'boolean', DOUBLE);
-        return type?.kind === 'double' ? DOUBLE : type?.kind === 'decimal' ? { kind: 'decimal', width: 38, scale: type.scale } : HUGEINT;
-      case 'avg': case 'mean':
+        return type?.kind === 'double'
+          ? DOUBLE
+          : type?.kind === 'decimal'
+            ? { kind: 'decimal', width: 38, scale: type.scale }
+            : HUGEINT;
+      case 'avg':
+      case 'mean':
         need((t) => isNumeric(t) || isTemporal(t), DOUBLE);
         return type && isTemporal(type) ? TIMESTAMP : DOUBLE;
       case 'median':
         need((t) => isNumeric(t) || isTemporal(t) || t.kind === 'varchar', DOUBLE);
         return type && isTemporal(type) ? TIMESTAMP : type?.kind === 'varchar' ? VARCHAR : DOUBLE;
-      case 'min': case 'max':
+      case 'min':
+      case 'max':
         need((t) => t.kind !== 'list' && t.kind !== 'other', DOUBLE);
         return type ?? { kind: 'unknown' };
       default:
@@ -160,9 +219,18 @@ export class TypeRules {
   /** A quoted literal that meets a typed value: refuse it if it plainly is not one, else cast it explicitly. */
   private castLiteral(operand: Operand, target: SqlType): void {
     const type = operand.facts.type;
-    if (type.kind !== 'string-literal' || target.kind === 'varchar' || target.kind === 'string-literal' || permissive(target)) return;
+    if (
+      type.kind !== 'string-literal' ||
+      target.kind === 'varchar' ||
+      target.kind === 'string-literal' ||
+      permissive(target)
+    )
+      return;
     if (!literalSpells(type.value, target)) {
-      this.refuse(`'${type.value}' is not a ${typeName(target)}${target.kind === 'date' ? " (write dates as 'YYYY-MM-DD')" : ''}.`, operand.node);
+      this.refuse(
+        `'${type.value}' is not a ${typeName(target)}${target.kind === 'date' ? " (write dates as 'YYYY-MM-DD')" : ''}.`,
+        operand.node,
+      );
       return;
     }
     this.state.edits.push({ kind: 'cast-literal', node: operand.node, type: castTarget(target) });

@@ -13,7 +13,7 @@ function settingsFor(collaboration: Collaboration, datasets: readonly string[], 
   const rules = datasets.map((d) => collaboration.datasets.get(d)?.rules.dp).filter((r) => r !== undefined);
   const maxDelta = Math.min(...rules.map((r) => r.partitionSelectionDelta ?? 1e-6));
   return {
-    mechanism: rules.every((r) => r.mechanism === 'gaussian') ? 'gaussian' as const : 'laplace' as const,
+    mechanism: rules.every((r) => r.mechanism === 'gaussian') ? ('gaussian' as const) : ('laplace' as const),
     maxGroups: Math.min(...rules.map((r) => r.maxGroupsPerUnit)),
     maxRowsPerUnit: Math.min(...rules.map((r) => r.maxRowsPerUnit)),
     maxEpsilonPerQuery: Math.min(...rules.map((r) => r.maxEpsilonPerQuery ?? 1)),
@@ -34,8 +34,14 @@ export function planDpNoise(collaboration: Collaboration, shape: DpShape, reques
     contribution: { maxGroups: global ? 1 : settings.maxGroups, maxRowsPerUnit: settings.maxRowsPerUnit },
     partitionSelection: !global,
     aggregates: shape.aggregates.map((a) => ({
-      alias: a.alias, kind: a.kind,
-      ...(a.metric ? { clamp: { lower: a.metric.clamp[0], upper: a.metric.clamp[1] }, metricType: a.metric.integer ? 'integer' as const : 'real' as const } : {}),
+      alias: a.alias,
+      kind: a.kind,
+      ...(a.metric
+        ? {
+            clamp: { lower: a.metric.clamp[0], upper: a.metric.clamp[1] },
+            metricType: a.metric.integer ? ('integer' as const) : ('real' as const),
+          }
+        : {}),
     })),
     limits: {
       maxEpsilonPerQuery: settings.maxEpsilonPerQuery,

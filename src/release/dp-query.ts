@@ -33,17 +33,30 @@ export async function runDpQuery(ctx: ReleaseContext, q: QueryToRun, request: Dp
   requireReceiver(q, planned.report);
   const unique = await onePersonPerRow(ctx, q.collaboration);
   const tree = boundedDpTree(planned.tree, shape, {
-    maxGroups: plan.contribution.maxGroups, maxRowsPerUnit: plan.contribution.maxRowsPerUnit, key: keyFrom(ctx),
+    maxGroups: plan.contribution.maxGroups,
+    maxRowsPerUnit: plan.contribution.maxRowsPerUnit,
+    key: keyFrom(ctx),
     grids: plan.aggregates.map((a) => (a.kind === 'sum' || a.kind === 'avg' ? a.input : undefined)),
     onePersonPerRow: readsOnlyTable(planned.tree, unique),
   });
   const sql = await ctx.parser.render(tree, planned.parsed);
   if (q.dryRun) {
     return {
-      dryRun: true, rewrittenSql: sql, report: planned.report, ...dryRunTemplate(q, planned.report),
+      dryRun: true,
+      rewrittenSql: sql,
+      report: planned.report,
+      ...dryRunTemplate(q, planned.report),
       dp: {
-        cost: plan.cost, mechanism: plan.mechanism, contribution: plan.contribution,
-        aggregates: plan.aggregates.map((a) => ({ alias: a.alias, kind: a.kind, ...(a.kind === 'sum' || a.kind === 'avg' ? { clamp: [a.input.lower, a.input.upper], granularity: a.input.granularity } : {}) })),
+        cost: plan.cost,
+        mechanism: plan.mechanism,
+        contribution: plan.contribution,
+        aggregates: plan.aggregates.map((a) => ({
+          alias: a.alias,
+          kind: a.kind,
+          ...(a.kind === 'sum' || a.kind === 'avg'
+            ? { clamp: [a.input.lower, a.input.upper], granularity: a.input.granularity }
+            : {}),
+        })),
       },
     };
   }
@@ -51,33 +64,75 @@ export async function runDpQuery(ctx: ReleaseContext, q: QueryToRun, request: Dp
   requireLoaded(ctx, q, shape.datasets);
 
   const cost = { epsilon: plan.cost.epsilonSpent, delta: plan.cost.deltaSpent };
-  const { chargeId, remaining } = await ctx.ledger.charge(q.collaboration, q.analyst.memberId, q.analyst.id, shape.datasets, cost);
+  const { chargeId, remaining } = await ctx.ledger.charge(
+    q.collaboration,
+    q.analyst.memberId,
+    q.analyst.id,
+    shape.datasets,
+    cost,
+  );
 
   const result = await runOnEngine(ctx, q, sql, q.parameters, { mode: 'dp', chargeId }, async (error) => {
     if (!isDataIndependentFailure(error)) return { refunded: false };
-    await ctx.ledger.refund(q.collaboration.id, q.analyst.id, chargeId, (error as { code?: string }).code ?? 'query did not start');
+    await ctx.ledger.refund(
+      q.collaboration.id,
+      q.analyst.id,
+      chargeId,
+      (error as { code?: string }).code ?? 'query did not start',
+    );
     return { refunded: true };
   });
 
-  const released = noisyGroups(plan, result.rows, shape, ctx.random, Math.min(planned.limit ?? Number.POSITIVE_INFINITY, planned.report.threshold.maxResultRows));
+  const released = noisyGroups(
+    plan,
+    result.rows,
+    shape,
+    ctx.random,
+    Math.min(planned.limit ?? Number.POSITIVE_INFINITY, planned.report.threshold.maxResultRows),
+  );
 
   const entry = await ctx.audit({
-    collaboration: q.collaboration.id, actor: q.analyst.id, action: 'query.run',
+    collaboration: q.collaboration.id,
+    actor: q.analyst.id,
+    action: 'query.run',
     details: {
-      mode: 'dp', template: q.template?.name ?? null, templateHash: q.template?.hash ?? null, sql: q.template ? null : q.sql, datasets: shape.datasets,
-      chargeId, epsilon: cost.epsilon, delta: cost.delta, mechanism: plan.mechanism, rowsReleased: released.rows.length,
-      groupsSuppressed: released.suppressed, policyHash: q.collaboration.hash,
+      mode: 'dp',
+      template: q.template?.name ?? null,
+      templateHash: q.template?.hash ?? null,
+      sql: q.template ? null : q.sql,
+      datasets: shape.datasets,
+      chargeId,
+      epsilon: cost.epsilon,
+      delta: cost.delta,
+      mechanism: plan.mechanism,
+      rowsReleased: released.rows.length,
+      groupsSuppressed: released.suppressed,
+      policyHash: q.collaboration.hash,
     },
   });
   return {
     dryRun: false,
-    columns: shape.outputs.map((o) => ({ name: o.name, type: o.kind === 'group' ? (result.columns[o.index]?.type ?? 'VARCHAR') : 'DOUBLE' })),
+    columns: shape.outputs.map((o) => ({
+      name: o.name,
+      type: o.kind === 'group' ? (result.columns[o.index]?.type ?? 'VARCHAR') : 'DOUBLE',
+    })),
     rows: released.rows,
     privacy: {
-      mode: 'dp', mechanism: plan.mechanism, epsilonSpent: cost.epsilon, deltaSpent: cost.delta, remaining,
+      mode: 'dp',
+      mechanism: plan.mechanism,
+      epsilonSpent: cost.epsilon,
+      deltaSpent: cost.delta,
+      remaining,
       contribution: { maxGroupsPerUnit: plan.contribution.maxGroups, maxRowsPerUnit: plan.contribution.maxRowsPerUnit },
-      partitionSelection: plan.partitionSelection ? { threshold: Number(plan.partitionSelection.threshold), epsilon: plan.partitionSelection.epsilon, delta: plan.partitionSelection.delta } : null,
-      noise: noiseReport(plan, shape), policyHash: q.collaboration.hash,
+      partitionSelection: plan.partitionSelection
+        ? {
+            threshold: Number(plan.partitionSelection.threshold),
+            epsilon: plan.partitionSelection.epsilon,
+            delta: plan.partitionSelection.delta,
+          }
+        : null,
+      noise: noiseReport(plan, shape),
+      policyHash: q.collaboration.hash,
     },
     auditSeq: entry.seq,
     ...templateRef(q),

@@ -1,10 +1,17 @@
-import { releaseDpGroups, type DpPlan, type ExactAggregate, type ExactGroup, type RandomSource } from '../privacy/index.ts';
+import {
+  releaseDpGroups,
+  type DpPlan,
+  type ExactAggregate,
+  type ExactGroup,
+  type RandomSource,
+} from '../privacy/index.ts';
 import { evaluatePostProcessing, isAggregateCall, shapeKey } from '../query/dp-post-processing.ts';
 import type { DpShape } from '../query/dp-shape.ts';
 import type { Cell } from '../store/result-values.ts';
 import type { DpPrivacyBlock } from './query-answer.ts';
 
-const exact = (cell: Cell | undefined): bigint => (typeof cell === 'number' ? BigInt(Math.round(cell)) : BigInt(String(cell ?? 0)));
+const exact = (cell: Cell | undefined): bigint =>
+  typeof cell === 'number' ? BigInt(Math.round(cell)) : BigInt(String(cell ?? 0));
 
 /** The bounded query's rows (keys, people, each aggregate's exact value or sum and count) as exact groups. */
 function toGroups(rows: readonly (readonly Cell[])[], shape: DpShape): ExactGroup<number>[] {
@@ -42,16 +49,24 @@ const compareCells = (a: readonly Cell[], b: readonly Cell[]): number => {
  * keys are read back from the rows that survive, and each output is evaluated over the noisy
  * aggregates (post-processing). Rows come sorted, capped at `limit`.
  */
-export function noisyGroups(plan: DpPlan, rows: readonly (readonly Cell[])[], shape: DpShape, random: RandomSource, limit: number): { rows: Cell[][]; suppressed: number } {
+export function noisyGroups(
+  plan: DpPlan,
+  rows: readonly (readonly Cell[])[],
+  shape: DpShape,
+  random: RandomSource,
+  limit: number,
+): { rows: Cell[][]; suppressed: number } {
   const release = releaseDpGroups(plan, toGroups(rows, shape), random);
-  const out = release.groups.map((g) => shape.outputs.map((o) => {
-    if (o.kind === 'group') return rows[g.key]?.[o.index] ?? null;
-    const value = evaluatePostProcessing(o.expression, (aggregate) => {
-      const alias = shape.aggregates[shape.aggregateKeys.indexOf(shapeKey(aggregate))]?.alias ?? '';
-      return g.values[alias] ?? Number.NaN;
-    });
-    return Number.isFinite(value) ? value : null;
-  }));
+  const out = release.groups.map((g) =>
+    shape.outputs.map((o) => {
+      if (o.kind === 'group') return rows[g.key]?.[o.index] ?? null;
+      const value = evaluatePostProcessing(o.expression, (aggregate) => {
+        const alias = shape.aggregates[shape.aggregateKeys.indexOf(shapeKey(aggregate))]?.alias ?? '';
+        return g.values[alias] ?? Number.NaN;
+      });
+      return Number.isFinite(value) ? value : null;
+    }),
+  );
   return { rows: out.sort(compareCells).slice(0, limit), suppressed: release.suppressedCount };
 }
 
@@ -60,7 +75,11 @@ export function noiseReport(plan: DpPlan, shape: DpShape): DpPrivacyBlock['noise
   const noise: Record<string, { scale: number; ci95HalfWidth: number | null; note?: string }> = {};
   const label = (i: number) => {
     const a = shape.aggregates[i];
-    return a?.kind === 'count' ? 'count(*)' : a?.kind === 'count_distinct_units' ? 'count(DISTINCT unit)' : `${a?.kind}(${a?.metric?.column ?? ''})`;
+    return a?.kind === 'count'
+      ? 'count(*)'
+      : a?.kind === 'count_distinct_units'
+        ? 'count(DISTINCT unit)'
+        : `${a?.kind}(${a?.metric?.column ?? ''})`;
   };
   const spec = (i: number) => {
     const a = plan.aggregates[i];
@@ -69,12 +88,23 @@ export function noiseReport(plan: DpPlan, shape: DpShape): DpPrivacyBlock['noise
   for (const o of shape.outputs) {
     if (o.kind !== 'value') continue;
     const first = o.aggregates[0];
-    const bare = o.aggregates.length === 1 && first !== undefined && o.expression.class === 'FUNCTION' && isAggregateCall(o.expression);
-    if (bare && plan.aggregates[first]?.kind !== 'avg') noise[o.name] = { scale: spec(first)?.scale ?? 0, ci95HalfWidth: spec(first)?.ci95HalfWidth ?? null };
+    const bare =
+      o.aggregates.length === 1 &&
+      first !== undefined &&
+      o.expression.class === 'FUNCTION' &&
+      isAggregateCall(o.expression);
+    if (bare && plan.aggregates[first]?.kind !== 'avg')
+      noise[o.name] = { scale: spec(first)?.scale ?? 0, ci95HalfWidth: spec(first)?.ci95HalfWidth ?? null };
     else {
       const parts = o.aggregates.map((i) => `${label(i)} ±${(spec(i)?.ci95HalfWidth ?? 0).toPrecision(3)}`);
-      const average = o.aggregates.some((i) => plan.aggregates[i]?.kind === 'avg') ? '; an average is a noisy sum of (value - centre) over a noisy count' : '';
-      noise[o.name] = { scale: Math.max(0, ...o.aggregates.map((i) => spec(i)?.scale ?? 0)), ci95HalfWidth: null, note: `post-processing of noisy ${parts.join(', ')} (95% half-widths${average})` };
+      const average = o.aggregates.some((i) => plan.aggregates[i]?.kind === 'avg')
+        ? '; an average is a noisy sum of (value - centre) over a noisy count'
+        : '';
+      noise[o.name] = {
+        scale: Math.max(0, ...o.aggregates.map((i) => spec(i)?.scale ?? 0)),
+        ci95HalfWidth: null,
+        note: `post-processing of noisy ${parts.join(', ')} (95% half-widths${average})`,
+      };
     }
   }
   return noise;

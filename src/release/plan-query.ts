@@ -12,15 +12,27 @@ export async function onePersonPerRow(ctx: ReleaseContext, collaboration: Collab
   const unique = new Set<string>();
   for (const dataset of collaboration.datasets.values()) {
     if (!ctx.engine.tableExists(collaboration.id, dataset.name)) continue;
-    if (await ctx.engine.columnIsUnique(collaboration.id, dataset.name, dataset.rules.privacyUnit)) unique.add(dataset.name);
+    if (await ctx.engine.columnIsUnique(collaboration.id, dataset.name, dataset.rules.privacyUnit))
+      unique.add(dataset.name);
   }
   return unique;
 }
 
-/** parse (the engine's parser) → check → rewrite (pure). Runs nothing; a refusal is a RefusedError with every diagnostic. */
-export async function planThroughParser(ctx: ReleaseContext, collaboration: Collaboration, sql: string, options: Omit<PlanOptions, 'uniqueUnits'>): Promise<PlannedQuery> {
+/**
+ * parse (the engine's parser) → check → rewrite (pure). Runs nothing; a refusal is a RefusedError with every
+ * diagnostic.
+ */
+export async function planThroughParser(
+  ctx: ReleaseContext,
+  collaboration: Collaboration,
+  sql: string,
+  options: Omit<PlanOptions, 'uniqueUnits'>,
+): Promise<PlannedQuery> {
   const parsed = await ctx.parser.parse(sql);
-  const plan = planQuery(collaboration, sql, parsed, { ...options, uniqueUnits: await onePersonPerRow(ctx, collaboration) });
+  const plan = planQuery(collaboration, sql, parsed, {
+    ...options,
+    uniqueUnits: await onePersonPerRow(ctx, collaboration),
+  });
   if (!plan.ok) throw queryRefused(plan.diagnostics);
   return { ...plan, parsed };
 }

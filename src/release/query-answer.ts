@@ -24,7 +24,9 @@ export interface DpPrivacyBlock {
   readonly contribution: { readonly maxGroupsPerUnit: number; readonly maxRowsPerUnit: number };
   readonly partitionSelection: { readonly threshold: number; readonly epsilon: number; readonly delta: number } | null;
   /** per released column: the noise scale (Laplace b or Gaussian sigma) and a 95% interval half-width */
-  readonly noise: Readonly<Record<string, { readonly scale: number; readonly ci95HalfWidth: number | null; readonly note?: string }>>;
+  readonly noise: Readonly<
+    Record<string, { readonly scale: number; readonly ci95HalfWidth: number | null; readonly note?: string }>
+  >;
   readonly policyHash: string;
 }
 
@@ -34,5 +36,18 @@ export interface TemplateRef {
 }
 
 export type QueryResponse =
-  | { readonly dryRun: true; readonly rewrittenSql: string; readonly report: QueryReport; readonly dp?: unknown; readonly template?: TemplateRef & { readonly runnable: boolean } }
-  | { readonly dryRun: false; readonly columns: readonly { name: string; type: string }[]; readonly rows: readonly (readonly Cell[])[]; readonly privacy: PrivacyBlock | DpPrivacyBlock; readonly auditSeq: number; readonly template?: TemplateRef };
+  | {
+      readonly dryRun: true;
+      readonly rewrittenSql: string;
+      readonly report: QueryReport;
+      readonly dp?: unknown;
+      readonly template?: TemplateRef & { readonly runnable: boolean };
+    }
+  | {
+      readonly dryRun: false;
+      readonly columns: readonly { name: string; type: string }[];
+      readonly rows: readonly (readonly Cell[])[];
+      readonly privacy: PrivacyBlock | DpPrivacyBlock;
+      readonly auditSeq: number;
+      readonly template?: TemplateRef;
+    };

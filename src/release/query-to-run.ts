@@ -28,9 +28,15 @@ export interface QueryToRun {
 
 /** Only analysts of a member that every dataset read names as a result receiver get rows. */
 export function requireReceiver(q: QueryToRun, report: QueryReport): void {
-  const refusing = report.datasets.filter((d) => !q.collaboration.datasets.get(d)?.rules.resultReceivers.includes(q.analyst.memberId));
+  const refusing = report.datasets.filter(
+    (d) => !q.collaboration.datasets.get(d)?.rules.resultReceivers.includes(q.analyst.memberId),
+  );
   if (refusing.length > 0) {
-    throw new ForbiddenError('NOT_A_RESULT_RECEIVER', `${q.analyst.memberId} is not a result receiver of ${refusing.join(', ')}.`, { datasets: refusing, rule: refusing.map((d) => `datasets.${d}.rules.resultReceivers`) });
+    throw new ForbiddenError(
+      'NOT_A_RESULT_RECEIVER',
+      `${q.analyst.memberId} is not a result receiver of ${refusing.join(', ')}.`,
+      { datasets: refusing, rule: refusing.map((d) => `datasets.${d}.rules.resultReceivers`) },
+    );
   }
 }
 
@@ -38,7 +44,9 @@ export function requireReceiver(q: QueryToRun, report: QueryReport): void {
 export function awaitingApproval(q: QueryToRun, report: QueryReport): string[] {
   const template = q.template;
   if (!template) return [];
-  const owners = new Set(report.datasets.map((d) => q.collaboration.datasets.get(d)?.owner).filter((m) => m !== undefined));
+  const owners = new Set(
+    report.datasets.map((d) => q.collaboration.datasets.get(d)?.owner).filter((m) => m !== undefined),
+  );
   return [...owners].filter((m) => !template.approvedBy.has(m)).sort();
 }
 
@@ -46,15 +54,25 @@ export function awaitingApproval(q: QueryToRun, report: QueryReport): string[] {
 export function requireApproved(q: QueryToRun, report: QueryReport): void {
   const missing = awaitingApproval(q, report);
   if (q.template && missing.length > 0) {
-    throw new ConflictError('TEMPLATE_NOT_APPROVED', `Template ${q.template.name} (${q.template.hash.slice(0, 12)}…) is not approved by an officer of every member whose data it reads (waiting for ${missing.join(', ')}).`, {
-      template: q.template.name, hash: q.template.hash, awaiting: missing,
-    });
+    throw new ConflictError(
+      'TEMPLATE_NOT_APPROVED',
+      `Template ${q.template.name} (${q.template.hash.slice(0, 12)}…) is not approved by an officer of every ` +
+        `member whose data it reads (waiting for ${missing.join(', ')}).`,
+      {
+        template: q.template.name,
+        hash: q.template.hash,
+        awaiting: missing,
+      },
+    );
   }
 }
 
 /** A dry run of a template says which version it is and whether it would run now. */
 export const dryRunTemplate = (q: QueryToRun, report: QueryReport) =>
-  (q.template ? { template: { name: q.template.name, hash: q.template.hash, runnable: awaitingApproval(q, report).length === 0 } } : {});
+  q.template
+    ? { template: { name: q.template.name, hash: q.template.hash, runnable: awaitingApproval(q, report).length === 0 } }
+    : {};
 
 /** The template's name and hash for an answer or an audit entry. */
-export const templateRef = (q: QueryToRun) => (q.template ? { template: { name: q.template.name, hash: q.template.hash } } : {});
+export const templateRef = (q: QueryToRun) =>
+  q.template ? { template: { name: q.template.name, hash: q.template.hash } } : {};

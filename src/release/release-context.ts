@@ -16,7 +16,13 @@ export interface QueryEngine {
 
 /** The DP budgets, durable: charged before a query reads data; refunded only as the path decides. */
 export interface BudgetLedger {
-  charge(collaboration: Collaboration, member: string, actor: string, datasets: readonly string[], cost: PrivacyCost): Promise<{ chargeId: string; remaining: Record<string, PrivacyCost> }>;
+  charge(
+    collaboration: Collaboration,
+    member: string,
+    actor: string,
+    datasets: readonly string[],
+    cost: PrivacyCost,
+  ): Promise<{ chargeId: string; remaining: Record<string, PrivacyCost> }>;
   refund(collaborationId: string, actor: string, chargeId: string, reason: string): Promise<void>;
 }
 

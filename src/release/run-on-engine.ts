@@ -17,7 +17,11 @@ export const isDataIndependentFailure = (error: unknown): boolean =>
 export function requireLoaded(ctx: ReleaseContext, q: QueryToRun, datasets: readonly string[]): void {
   const missing = datasets.filter((dataset) => !ctx.engine.tableExists(q.collaboration.id, dataset));
   if (missing.length > 0) {
-    throw new ConflictError('DATASET_NOT_LOADED', `No version of ${missing.join(', ')} has been uploaded yet; the query reads it.`, { datasets: missing });
+    throw new ConflictError(
+      'DATASET_NOT_LOADED',
+      `No version of ${missing.join(', ')} has been uploaded yet; the query reads it.`,
+      { datasets: missing },
+    );
   }
 }
 
@@ -27,19 +31,42 @@ export function requireLoaded(ctx: ReleaseContext, q: QueryToRun, datasets: read
  * attempt is audited with the rewritten SQL's hash, the parameters and that class. `onFailure`
  * decides, before the audit entry, whether a DP charge comes back.
  */
-export async function runOnEngine(ctx: ReleaseContext, q: QueryToRun, sql: string, parameters: Readonly<Record<string, BoundParameter>>, attempt: { mode: 'threshold' | 'dp'; chargeId?: string }, onFailure?: (error: unknown) => Promise<{ refunded: boolean }>): Promise<ResultTable> {
+export async function runOnEngine(
+  ctx: ReleaseContext,
+  q: QueryToRun,
+  sql: string,
+  parameters: Readonly<Record<string, BoundParameter>>,
+  attempt: { mode: 'threshold' | 'dp'; chargeId?: string },
+  onFailure?: (error: unknown) => Promise<{ refunded: boolean }>,
+): Promise<ResultTable> {
   try {
     return await ctx.engine.query(sql, parameters);
   } catch (error) {
     const code = error instanceof CleanroomError ? error.code : 'INTERNAL';
     const cause = error instanceof Error ? error.cause : undefined;
     const rewrittenSqlSha256 = sha256Hex(sql);
-    ctx.log.warn({ collaboration: q.collaboration.id, actor: q.analyst.id, code, rewrittenSqlSha256, engineMessage: cause instanceof Error ? cause.message : String(error) }, 'a checked query failed in the engine');
+    ctx.log.warn(
+      {
+        collaboration: q.collaboration.id,
+        actor: q.analyst.id,
+        code,
+        rewrittenSqlSha256,
+        engineMessage: cause instanceof Error ? cause.message : String(error),
+      },
+      'a checked query failed in the engine',
+    );
     const { refunded } = onFailure ? await onFailure(error) : { refunded: false };
     await ctx.audit({
-      collaboration: q.collaboration.id, actor: q.analyst.id, action: 'query.failed',
+      collaboration: q.collaboration.id,
+      actor: q.analyst.id,
+      action: 'query.failed',
       details: {
-        mode: attempt.mode, template: q.template?.name ?? null, sql: q.template ? null : q.sql, rewrittenSqlSha256, params: q.params, errorClass: code,
+        mode: attempt.mode,
+        template: q.template?.name ?? null,
+        sql: q.template ? null : q.sql,
+        rewrittenSqlSha256,
+        params: q.params,
+        errorClass: code,
         ...(attempt.chargeId ? { chargeId: attempt.chargeId, refunded } : {}),
       },
     });

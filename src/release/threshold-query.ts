@@ -16,20 +16,34 @@ export async function runThresholdQuery(ctx: ReleaseContext, q: QueryToRun): Pro
   if (planned.mode !== 'threshold') throw new Error('a threshold plan was asked for');
   requireReceiver(q, planned.report);
   const sql = await ctx.parser.render(planned.tree, planned.parsed);
-  if (q.dryRun) return { dryRun: true, rewrittenSql: sql, report: planned.report, ...dryRunTemplate(q, planned.report) };
+  if (q.dryRun)
+    return { dryRun: true, rewrittenSql: sql, report: planned.report, ...dryRunTemplate(q, planned.report) };
   requireApproved(q, planned.report);
   requireLoaded(ctx, q, planned.report.datasets);
 
   const result = await runOnEngine(ctx, q, sql, q.parameters, { mode: 'threshold' });
 
   const threshold = planned.report.threshold;
-  const released = releaseGroups(result.rows, planned.outputCount, Math.min(planned.limit ?? Number.POSITIVE_INFINITY, threshold.maxResultRows));
+  const released = releaseGroups(
+    result.rows,
+    planned.outputCount,
+    Math.min(planned.limit ?? Number.POSITIVE_INFINITY, threshold.maxResultRows),
+  );
 
   const entry = await ctx.audit({
-    collaboration: q.collaboration.id, actor: q.analyst.id, action: 'query.run',
+    collaboration: q.collaboration.id,
+    actor: q.analyst.id,
+    action: 'query.run',
     details: {
-      template: q.template?.name ?? null, templateHash: q.template?.hash ?? null, sql: q.template ? null : q.sql, rewrittenSqlSha256: sha256Hex(sql),
-      datasets: planned.report.datasets, params: q.params, rowsReleased: released.rows.length, groupsSuppressed: released.suppressed, policyHash: q.collaboration.hash,
+      template: q.template?.name ?? null,
+      templateHash: q.template?.hash ?? null,
+      sql: q.template ? null : q.sql,
+      rewrittenSqlSha256: sha256Hex(sql),
+      datasets: planned.report.datasets,
+      params: q.params,
+      rowsReleased: released.rows.length,
+      groupsSuppressed: released.suppressed,
+      policyHash: q.collaboration.hash,
     },
   });
   return {
@@ -37,8 +51,14 @@ export async function runThresholdQuery(ctx: ReleaseContext, q: QueryToRun): Pro
     columns: result.columns.slice(0, planned.outputCount),
     rows: released.rows,
     privacy: {
-      mode: 'threshold', minGroupSize: threshold.minGroupSize, privacyUnits: threshold.privacyUnits, groupsSuppressed: released.suppressed,
-      rowCap: threshold.maxResultRows, truncated: released.truncated, policyHash: q.collaboration.hash, rule: threshold.rule,
+      mode: 'threshold',
+      minGroupSize: threshold.minGroupSize,
+      privacyUnits: threshold.privacyUnits,
+      groupsSuppressed: released.suppressed,
+      rowCap: threshold.maxResultRows,
+      truncated: released.truncated,
+      policyHash: q.collaboration.hash,
+      rule: threshold.rule,
     },
     auditSeq: entry.seq,
     ...templateRef(q),

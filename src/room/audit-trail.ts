@@ -5,10 +5,18 @@ import type { StateTx } from '../store/state-db.ts';
 import { auditRows, insertAuditRow, lastAuditLink } from '../store/state/audit-log.ts';
 import type { RoomServices } from './room-services.ts';
 
-/** Appends the entry that records `act` to its collaboration's chain, signed by the room, inside the act's own transaction. */
+/**
+ * Appends the entry that records `act` to its collaboration's chain, signed by the room, inside the act's own
+ * transaction.
+ */
 export async function recordAudit(services: RoomServices, tx: StateTx, act: AuditAct): Promise<AuditEntry> {
   const now = new Date();
-  const entry = nextAuditEntry(await lastAuditLink(tx, act.collaboration), act, auditSigner(services.keys.signing.secretKey), now);
+  const entry = nextAuditEntry(
+    await lastAuditLink(tx, act.collaboration),
+    act,
+    auditSigner(services.keys.signing.secretKey),
+    now,
+  );
   await insertAuditRow(tx, entry);
   return entry;
 }

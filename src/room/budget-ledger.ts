@@ -16,7 +16,9 @@ export function periodStart(period: DpRules['budget']['period'], now: Date): str
     case 'month':
       return iso.slice(0, 7);
     case 'week': {
-      const monday = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - ((now.getUTCDay() + 6) % 7)));
+      const monday = new Date(
+        Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - ((now.getUTCDay() + 6) % 7)),
+      );
       return `week-of-${monday.toISOString().slice(0, 10)}`;
     }
     default:
@@ -38,15 +40,32 @@ function limitOf(rules: DpRules): PrivacyCost {
 }
 
 /** What an analyst member has left on each DP dataset of a collaboration in the current period. */
-export async function budgetReport(services: RoomServices, collaboration: Collaboration, member: string, now = new Date()): Promise<DatasetBudget[]> {
+export async function budgetReport(
+  services: RoomServices,
+  collaboration: Collaboration,
+  member: string,
+  now = new Date(),
+): Promise<DatasetBudget[]> {
   const out: DatasetBudget[] = [];
   for (const dataset of collaboration.datasets.values()) {
     const dp = dataset.rules.dp;
     if (!dp) continue;
     const start = periodStart(dp.budget.period, now);
-    const spent = await spentOn(services.state, { collaboration: collaboration.id, analystMember: member, dataset: dataset.name, periodStart: start });
+    const spent = await spentOn(services.state, {
+      collaboration: collaboration.id,
+      analystMember: member,
+      dataset: dataset.name,
+      periodStart: start,
+    });
     const limit = limitOf(dp);
-    out.push({ dataset: dataset.name, period: dp.budget.period, periodStart: start, limit, spent, remaining: { epsilon: Math.max(0, limit.epsilon - spent.epsilon), delta: Math.max(0, limit.delta - spent.delta) } });
+    out.push({
+      dataset: dataset.name,
+      period: dp.budget.period,
+      periodStart: start,
+      limit,
+      spent,
+      remaining: { epsilon: Math.max(0, limit.epsilon - spent.epsilon), delta: Math.max(0, limit.delta - spent.delta) },
+    });
   }
   return out;
 }
@@ -56,30 +75,73 @@ export async function budgetReport(services: RoomServices, collaboration: Collab
  * transaction with its audit entry: either every budget can pay and all are charged, or none is.
  * The charge is durable before the query runs, so a crash can never refund or double-charge.
  */
-export async function chargeBudgets(services: RoomServices, collaboration: Collaboration, member: string, actor: string, datasets: readonly string[], cost: PrivacyCost, now = new Date()): Promise<{ chargeId: string; remaining: Record<string, PrivacyCost> }> {
+export async function chargeBudgets(
+  services: RoomServices,
+  collaboration: Collaboration,
+  member: string,
+  actor: string,
+  datasets: readonly string[],
+  cost: PrivacyCost,
+  now = new Date(),
+): Promise<{ chargeId: string; remaining: Record<string, PrivacyCost> }> {
   const chargeId = randomUUID();
   return services.state.write(async (tx) => {
     const remaining: Record<string, PrivacyCost> = {};
     for (const name of datasets) {
       const dp = collaboration.datasets.get(name)?.rules.dp as DpRules;
-      const account = { collaboration: collaboration.id, analystMember: member, dataset: name, periodStart: periodStart(dp.budget.period, now) };
+      const account = {
+        collaboration: collaboration.id,
+        analystMember: member,
+        dataset: name,
+        periodStart: periodStart(dp.budget.period, now),
+      };
       const spent = await spentOn(tx, account);
-      const scope = { dataset: name, period: dp.budget.period, periodStart: account.periodStart, rule: `datasets.${name}.rules.dp.budget` };
+      const scope = {
+        dataset: name,
+        period: dp.budget.period,
+        periodStart: account.periodStart,
+        rule: `datasets.${name}.rules.dp.budget`,
+      };
       const verdict = checkBudget({ limit: limitOf(dp), spent, cost, scope });
       if (!verdict.ok) throw refusalOf(verdict.diagnostic);
       const limit = limitOf(dp);
-      remaining[name] = { epsilon: Math.max(0, limit.epsilon - verdict.spentAfter.epsilon), delta: Math.max(0, limit.delta - verdict.spentAfter.delta) };
-      await recordCharge(tx, { ...account, chargeId, epsilon: cost.epsilon, delta: cost.delta, chargedAt: now.toISOString() });
+      remaining[name] = {
+        epsilon: Math.max(0, limit.epsilon - verdict.spentAfter.epsilon),
+        delta: Math.max(0, limit.delta - verdict.spentAfter.delta),
+      };
+      await recordCharge(tx, {
+        ...account,
+        chargeId,
+        epsilon: cost.epsilon,
+        delta: cost.delta,
+        chargedAt: now.toISOString(),
+      });
     }
-    await recordAudit(services, tx, { collaboration: collaboration.id, actor, action: 'budget.charged', details: { chargeId, member, datasets, epsilon: cost.epsilon, delta: cost.delta } });
+    await recordAudit(services, tx, {
+      collaboration: collaboration.id,
+      actor,
+      action: 'budget.charged',
+      details: { chargeId, member, datasets, epsilon: cost.epsilon, delta: cost.delta },
+    });
     return { chargeId, remaining };
   });
 }
 
 /** Gives a charge back when its query failed before releasing anything; audited in the same transaction. */
-export async function refundBudgets(services: RoomServices, collaborationId: string, actor: string, chargeId: string, reason: string): Promise<void> {
+export async function refundBudgets(
+  services: RoomServices,
+  collaborationId: string,
+  actor: string,
+  chargeId: string,
+  reason: string,
+): Promise<void> {
   await services.state.write(async (tx) => {
     await deleteCharge(tx, chargeId);
-    await recordAudit(services, tx, { collaboration: collaborationId, actor, action: 'budget.refunded', details: { chargeId, reason } });
+    await recordAudit(services, tx, {
+      collaboration: collaborationId,
+      actor,
+      action: 'budget.refunded',
+      details: { chargeId, reason },
+    });
   });
 }

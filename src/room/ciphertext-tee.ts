@@ -1,7 +1,10 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { totalLength } from '../crypto/bytes.ts';
 
-/** Ciphertext is written to disk in batches of about this size (or piece count): one write per MiB, not per network piece. */
+/**
+ * Ciphertext is written to disk in batches of about this size (or piece count): one write per MiB, not per network
+ * piece.
+ */
 const TEE_BATCH_BYTES = 1024 * 1024;
 const TEE_BATCH_PIECES = 1024;
 

@@ -56,13 +56,21 @@ export async function reloadDatasets(services: RoomServices): Promise<{ loaded: 
       if (!dataKey) throw new Error('the stored data key does not open with the master key');
       const shape = tableShape(collaboration.id, dataset);
       const notCommitted = () => new Error('the envelope on disk is not the one that was committed');
-      const result = await decryptIntoEngine(createReadStream(envelopePath(services, version.envelopeFile)), () => dataKey, shape, version.format, services.engine, services.staging, {
-        authenticate: (opened) => {
-          if (opened.envelopeSha256 !== version.envelopeSha256) throw notCommitted();
+      const result = await decryptIntoEngine(
+        createReadStream(envelopePath(services, version.envelopeFile)),
+        () => dataKey,
+        shape,
+        version.format,
+        services.engine,
+        services.staging,
+        {
+          authenticate: (opened) => {
+            if (opened.envelopeSha256 !== version.envelopeSha256) throw notCommitted();
+          },
+          // Already accepted under the limit in force then; a lower limit now must not unload it.
+          maxParquetBytes: Number.POSITIVE_INFINITY,
         },
-        // Already accepted under the limit in force then; a lower limit now must not unload it.
-        maxParquetBytes: Number.POSITIVE_INFINITY,
-      });
+      );
       if (result.rows !== version.rows) {
         await services.engine.discardIncoming(shape, result.incomingName);
         throw notCommitted();
@@ -72,7 +80,10 @@ export async function reloadDatasets(services: RoomServices): Promise<{ loaded: 
     } catch (error) {
       failed.push(label);
       const cause = (error as Error).cause;
-      services.log.error({ dataset: label, reason: (error as Error).message, cause: cause instanceof Error ? cause.message : undefined }, 'could not reload a stored dataset');
+      services.log.error(
+        { dataset: label, reason: (error as Error).message, cause: cause instanceof Error ? cause.message : undefined },
+        'could not reload a stored dataset',
+      );
     }
   }
   await services.staging.empty();

@@ -7,16 +7,35 @@ import type { RoomServices } from './room-services.ts';
 /** A dataset's declaration and what its members may know of its current version. */
 export interface DatasetStatus {
   readonly dataset: DatasetDocument;
-  readonly current: { readonly version: number; readonly rows: number; readonly envelopeSha256: string; readonly uploadedAt: string; readonly signer: string } | null;
+  readonly current: {
+    readonly version: number;
+    readonly rows: number;
+    readonly envelopeSha256: string;
+    readonly uploadedAt: string;
+    readonly signer: string;
+  } | null;
 }
 
 /** The declared dataset and its current version (null before the first upload). */
-export async function datasetStatus(services: RoomServices, collaboration: Collaboration, name: string): Promise<DatasetStatus> {
+export async function datasetStatus(
+  services: RoomServices,
+  collaboration: Collaboration,
+  name: string,
+): Promise<DatasetStatus> {
   const dataset = collaboration.datasets.get(name);
-  if (!dataset) throw new NotFoundError('DATASET_NOT_FOUND', `Collaboration "${collaboration.id}" declares no dataset "${name}".`);
+  if (!dataset)
+    throw new NotFoundError('DATASET_NOT_FOUND', `Collaboration "${collaboration.id}" declares no dataset "${name}".`);
   const version = await currentVersion(services.state, collaboration.id, dataset.name);
   return {
     dataset: dataset.document,
-    current: version ? { version: version.version, rows: version.rows, envelopeSha256: version.envelopeSha256, uploadedAt: version.uploadedAt, signer: version.signer } : null,
+    current: version
+      ? {
+          version: version.version,
+          rows: version.rows,
+          envelopeSha256: version.envelopeSha256,
+          uploadedAt: version.uploadedAt,
+          signer: version.signer,
+        }
+      : null,
   };
 }

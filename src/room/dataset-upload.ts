@@ -3,7 +3,13 @@ import { randomBytes } from 'node:crypto';
 import { fromBase64, toBase64 } from '../crypto/bytes.ts';
 import type { EnvelopeHeader } from '../crypto/envelope-format.ts';
 import { openSealed, randomKey, unwrapKey, wrapKey } from '../crypto/sealing.ts';
-import { CleanroomError, ConflictError, ForbiddenError, NotFoundError, PayloadTooLargeError } from '../errors/cleanroom-error.ts';
+import {
+  CleanroomError,
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  PayloadTooLargeError,
+} from '../errors/cleanroom-error.ts';
 import { storageFailureOf, storageUnavailable } from '../errors/storage-failure.ts';
 import type { Collaboration, Principal } from '../policy/collaboration.ts';
 import { currentVersion, latestVersionNumber, recordVersion } from '../store/state/dataset-versions.ts';
@@ -31,7 +37,12 @@ async function* limited(source: AsyncIterable<Uint8Array>, maxBytes: number): As
   let total = 0;
   for await (const piece of source) {
     total += piece.length;
-    if (total > maxBytes) throw new PayloadTooLargeError('UPLOAD_TOO_LARGE', `The upload is larger than this room's limit of ${maxBytes} bytes.`, { maxBytes });
+    if (total > maxBytes)
+      throw new PayloadTooLargeError(
+        'UPLOAD_TOO_LARGE',
+        `The upload is larger than this room's limit of ${maxBytes} bytes.`,
+        { maxBytes },
+      );
     yield piece;
   }
 }
@@ -59,13 +70,27 @@ export async function drainRemainder(body: AsyncIterable<Uint8Array>, maxBytes =
  * transaction, then the live table swapped. A failure at any step leaves the previous version
  * registered, on disk and queryable; a crash leaves at most a partial file, swept at start.
  */
-export async function uploadDataset(services: RoomServices, collaboration: Collaboration, uploader: Principal, datasetName: string, body: AsyncIterable<Uint8Array>): Promise<UploadReceipt> {
+export async function uploadDataset(
+  services: RoomServices,
+  collaboration: Collaboration,
+  uploader: Principal,
+  datasetName: string,
+  body: AsyncIterable<Uint8Array>,
+): Promise<UploadReceipt> {
   const dataset = collaboration.datasets.get(datasetName);
-  if (!dataset) throw new NotFoundError('DATASET_NOT_FOUND', `Collaboration "${collaboration.id}" declares no dataset "${datasetName}".`, { dataset: datasetName });
+  if (!dataset)
+    throw new NotFoundError(
+      'DATASET_NOT_FOUND',
+      `Collaboration "${collaboration.id}" declares no dataset "${datasetName}".`,
+      { dataset: datasetName },
+    );
   requireRole(uploader, 'provider', 'upload data');
   if (uploader.memberId !== dataset.owner) {
-    throw new ForbiddenError('NOT_DATASET_OWNER',
-      `Only a provider of "${dataset.owner}", the dataset's owner, may upload "${dataset.name}".`, { owner: dataset.owner, member: uploader.memberId });
+    throw new ForbiddenError(
+      'NOT_DATASET_OWNER',
+      `Only a provider of "${dataset.owner}", the dataset's owner, may upload "${dataset.name}".`,
+      { owner: dataset.owner, member: uploader.memberId },
+    );
   }
   await requireActive(services, collaboration);
 
@@ -85,56 +110,120 @@ export async function uploadDataset(services: RoomServices, collaboration: Colla
   try {
     await mkdir(envelopePath(services, collaboration.id), { recursive: true, mode: 0o700 });
     tee = await CiphertextTee.create(partialPath, services.openPartialFile);
-    loaded = await decryptIntoEngine(tee.through(limited(body, services.config.maxUploadBytes)), unseal, shape, dataset.format, services.engine, services.staging, {
-      authenticate: (opened) => verifyUpload(opened, { collaborationId: collaboration.id, dataset, uploader, currentVersion: previous?.version ?? 0 }),
-      maxParquetBytes: services.config.maxParquetBytes,
-    });
+    loaded = await decryptIntoEngine(
+      tee.through(limited(body, services.config.maxUploadBytes)),
+      unseal,
+      shape,
+      dataset.format,
+      services.engine,
+      services.staging,
+      {
+        authenticate: (opened) =>
+          verifyUpload(opened, {
+            collaborationId: collaboration.id,
+            dataset,
+            uploader,
+            currentVersion: previous?.version ?? 0,
+          }),
+        maxParquetBytes: services.config.maxParquetBytes,
+      },
+    );
     const manifest: UploadManifest = loaded.authenticated;
     verifyLoadedRows(manifest, loaded.rows);
     await tee.sync();
     await tee.close();
     await rename(partialPath, finalPath);
     const opened = loaded.opened;
-    const entry = await services.state.write(async (tx) => {
-      // A concurrent upload of the same version may have committed while this one streamed.
-      if (await latestVersionNumber(tx, collaboration.id, dataset.name) !== manifest.version - 1) {
-        throw new ConflictError('UPLOAD_STALE_VERSION', `Version ${manifest.version} of "${dataset.name}" was committed by another upload first.`, { manifestVersion: manifest.version });
-      }
-      const storageKeyText = await ensureStorageKey(tx, collaboration.id, dataset.name, toBase64(wrapKey(services.keys.masterKey, randomKey())));
-      const storageKey = unwrapKey(services.keys.masterKey, fromBase64(storageKeyText) ?? new Uint8Array()) as Uint8Array;
-      await recordVersion(tx, {
-        collaboration: collaboration.id, dataset: dataset.name, version: manifest.version, envelopeFile: fileName,
-        envelopeSha256: opened.envelopeSha256, manifest: JSON.stringify(manifest), signature: opened.trailer.signature,
-        signer: uploader.id, format: manifest.format, rows: manifest.rows, plaintextBytes: manifest.plaintextBytes,
-        wrappedDataKey: toBase64(wrapKey(storageKey, dataKey as Uint8Array)), uploadedAt: new Date().toISOString(),
+    const entry = await services.state
+      .write(async (tx) => {
+        // A concurrent upload of the same version may have committed while this one streamed.
+        if ((await latestVersionNumber(tx, collaboration.id, dataset.name)) !== manifest.version - 1) {
+          throw new ConflictError(
+            'UPLOAD_STALE_VERSION',
+            `Version ${manifest.version} of "${dataset.name}" was committed by another upload first.`,
+            { manifestVersion: manifest.version },
+          );
+        }
+        const storageKeyText = await ensureStorageKey(
+          tx,
+          collaboration.id,
+          dataset.name,
+          toBase64(wrapKey(services.keys.masterKey, randomKey())),
+        );
+        const storageKey = unwrapKey(
+          services.keys.masterKey,
+          fromBase64(storageKeyText) ?? new Uint8Array(),
+        ) as Uint8Array;
+        await recordVersion(tx, {
+          collaboration: collaboration.id,
+          dataset: dataset.name,
+          version: manifest.version,
+          envelopeFile: fileName,
+          envelopeSha256: opened.envelopeSha256,
+          manifest: JSON.stringify(manifest),
+          signature: opened.trailer.signature,
+          signer: uploader.id,
+          format: manifest.format,
+          rows: manifest.rows,
+          plaintextBytes: manifest.plaintextBytes,
+          wrappedDataKey: toBase64(wrapKey(storageKey, dataKey as Uint8Array)),
+          uploadedAt: new Date().toISOString(),
+        });
+        storageKey.fill(0);
+        return recordAudit(services, tx, {
+          collaboration: collaboration.id,
+          actor: uploader.id,
+          action: 'dataset.uploaded',
+          details: {
+            dataset: dataset.name,
+            version: manifest.version,
+            rows: manifest.rows,
+            envelopeSha256: opened.envelopeSha256,
+            manifestSignature: opened.trailer.signature,
+          },
+        });
+      })
+      .catch(async (error: unknown) => {
+        await unlink(finalPath).catch(() => undefined);
+        throw error;
       });
-      storageKey.fill(0);
-      return recordAudit(services, tx, {
-        collaboration: collaboration.id, actor: uploader.id, action: 'dataset.uploaded',
-        details: { dataset: dataset.name, version: manifest.version, rows: manifest.rows, envelopeSha256: opened.envelopeSha256, manifestSignature: opened.trailer.signature },
-      });
-    }).catch(async (error: unknown) => {
-      await unlink(finalPath).catch(() => undefined);
-      throw error;
-    });
     await services.engine.commitIncoming(shape, loaded.incomingName);
     loaded = undefined;
-    services.log.info({ collaboration: collaboration.id, dataset: dataset.name, version: manifest.version, rows: manifest.rows }, 'dataset version committed');
-    return { collaboration: collaboration.id, dataset: dataset.name, version: manifest.version, rows: manifest.rows, envelopeSha256: opened.envelopeSha256, auditSeq: entry.seq };
+    services.log.info(
+      { collaboration: collaboration.id, dataset: dataset.name, version: manifest.version, rows: manifest.rows },
+      'dataset version committed',
+    );
+    return {
+      collaboration: collaboration.id,
+      dataset: dataset.name,
+      version: manifest.version,
+      rows: manifest.rows,
+      envelopeSha256: opened.envelopeSha256,
+      auditSeq: entry.seq,
+    };
   } catch (error) {
     // A full or read-only disk (envelope store or staging) is the room's trouble, not the upload's.
     const failure = storageFailureOf(error);
     if (!failure) {
       // The engine's own words (data values removed) help the operator; the client got ours.
       if (error instanceof CleanroomError && error.cause instanceof Error) {
-        services.log.warn({ collaboration: collaboration.id, dataset: dataset.name, code: error.code, engine: error.cause.message }, 'upload refused');
+        services.log.warn(
+          { collaboration: collaboration.id, dataset: dataset.name, code: error.code, engine: error.cause.message },
+          'upload refused',
+        );
       }
       throw error;
     }
     const current = previous?.version ?? 0;
-    throw storageUnavailable(failure, `store this upload of "${dataset.name}"`,
-      current > 0 ? `Nothing was changed: version ${current} is still the current one.` : 'Nothing was changed: the dataset still has no version.',
-      error, { dataset: dataset.name, currentVersion: current });
+    throw storageUnavailable(
+      failure,
+      `store this upload of "${dataset.name}"`,
+      current > 0
+        ? `Nothing was changed: version ${current} is still the current one.`
+        : 'Nothing was changed: the dataset still has no version.',
+      error,
+      { dataset: dataset.name, currentVersion: current },
+    );
   } finally {
     await tee?.close();
     dataKey?.fill(0);

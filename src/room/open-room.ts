@@ -47,7 +47,11 @@ function ownerOnlyFiles(): void {
  * with its problems), then opens keys, the state database, the staging area and the locked-down
  * engine, wires the release stage to them, reloads the stored datasets and registers sql/.
  */
-export async function openRoom(config: RoomConfig, log: Logger, dependencies: RoomDependencies = {}): Promise<OpenedRoom> {
+export async function openRoom(
+  config: RoomConfig,
+  log: Logger,
+  dependencies: RoomDependencies = {},
+): Promise<OpenedRoom> {
   const collaborations = await loadPolicies(config.policiesDirectory);
   ownerOnlyFiles();
   // The directory may predate the room (an operator's mkdir, an older version): its mode is ours to fix.
@@ -58,15 +62,26 @@ export async function openRoom(config: RoomConfig, log: Logger, dependencies: Ro
   const keys = await loadRoomKeys(config.dataDirectory, masterKey);
   const state = await StateDb.open(join(config.dataDirectory, 'room-state.duckdb'));
   const swept = await StagingArea.sweepStale();
-  if (swept.removed.length > 0) log.warn({ removed: swept.removed }, 'removed staging directories of rooms that are no longer running');
+  if (swept.removed.length > 0)
+    log.warn({ removed: swept.removed }, 'removed staging directories of rooms that are no longer running');
   if (swept.ownerUnknown.length > 0) {
-    log.warn({ directories: swept.ownerUnknown }, 'staging directories from an older version name no owner, so they were kept: delete them once no older room runs');
+    log.warn(
+      { directories: swept.ownerUnknown },
+      'staging directories from an older version name no owner, so they were kept: delete them once no older room runs',
+    );
   }
   const staging = await StagingArea.create();
   const engine = await DataEngine.open({ stagingDirectory: staging.directory, ...config.engine });
   const randomSource = dependencies.randomSource ?? cryptoRandomSource;
   const services: RoomServices = {
-    config, collaborations: new Map(collaborations.map((c) => [c.id, c])), keys, state, engine, staging, log, randomSource,
+    config,
+    collaborations: new Map(collaborations.map((c) => [c.id, c])),
+    keys,
+    state,
+    engine,
+    staging,
+    log,
+    randomSource,
     psi: new PsiSessionRegistry(),
     psiUploads: new PsiMessageBudget(config.psiBodyBudgetBytes),
     openPartialFile: dependencies.openPartialFile ?? openPartialFile,
@@ -74,8 +89,10 @@ export async function openRoom(config: RoomConfig, log: Logger, dependencies: Ro
       parser: jsonSqlParser(engine),
       engine,
       ledger: {
-        charge: (collaboration, member, actor, datasets, cost) => chargeBudgets(services, collaboration, member, actor, datasets, cost),
-        refund: (collaborationId, actor, chargeId, reason) => refundBudgets(services, collaborationId, actor, chargeId, reason),
+        charge: (collaboration, member, actor, datasets, cost) =>
+          chargeBudgets(services, collaboration, member, actor, datasets, cost),
+        refund: (collaborationId, actor, chargeId, reason) =>
+          refundBudgets(services, collaborationId, actor, chargeId, reason),
       },
       audit: (act) => state.write((tx) => recordAudit(services, tx, act)),
       random: randomSource,

@@ -21,7 +21,10 @@ export interface CollaborationStatus {
 }
 
 /** Active only when an officer of every member has signed the current content hash. */
-export async function collaborationStatus(services: RoomServices, collaboration: Collaboration): Promise<CollaborationStatus> {
+export async function collaborationStatus(
+  services: RoomServices,
+  collaboration: Collaboration,
+): Promise<CollaborationStatus> {
   const acceptances = await acceptancesOf(services.state, collaboration.id, collaboration.hash);
   const accepted = new Set(acceptances.map((a) => a.member));
   const awaiting = [...collaboration.members.keys()].filter((m) => !accepted.has(m));
@@ -38,32 +41,61 @@ export async function collaborationStatus(services: RoomServices, collaboration:
 export async function requireActive(services: RoomServices, collaboration: Collaboration): Promise<void> {
   const status = await collaborationStatus(services, collaboration);
   if (!status.active) {
-    throw new ConflictError('COLLABORATION_INACTIVE', `Collaboration "${collaboration.id}" is not active: officers of ${status.awaiting.join(', ')} have not accepted policy ${collaboration.hash}.`, {
-      policyHash: collaboration.hash,
-      awaiting: status.awaiting,
-    });
+    throw new ConflictError(
+      'COLLABORATION_INACTIVE',
+      `Collaboration "${collaboration.id}" is not active: officers of ${status.awaiting.join(', ')} have not ` +
+        `accepted policy ${collaboration.hash}.`,
+      {
+        policyHash: collaboration.hash,
+        awaiting: status.awaiting,
+      },
+    );
   }
 }
 
 /** Records an officer's signature over the policy hash (idempotent per member and hash). */
-export async function acceptPolicy(services: RoomServices, collaboration: Collaboration, officer: Principal, policyHash: string, signatureText: string): Promise<CollaborationStatus> {
+export async function acceptPolicy(
+  services: RoomServices,
+  collaboration: Collaboration,
+  officer: Principal,
+  policyHash: string,
+  signatureText: string,
+): Promise<CollaborationStatus> {
   requireRole(officer, 'officer', 'accept a collaboration policy');
   if (policyHash !== collaboration.hash) {
-    throw new ConflictError('POLICY_HASH_MISMATCH', 'The signed hash is not the current policy: the policy file changed since you reviewed it. Review and sign the current hash.', {
-      signedHash: policyHash,
-      currentHash: collaboration.hash,
-    });
+    throw new ConflictError(
+      'POLICY_HASH_MISMATCH',
+      'The signed hash is not the current policy: the policy file changed since you reviewed it. Review and ' +
+        'sign the current hash.',
+      {
+        signedHash: policyHash,
+        currentHash: collaboration.hash,
+      },
+    );
   }
   const signature = fromBase64(signatureText, 64);
   if (!signature || !verify(acceptanceSigningBytes(collaboration.id, policyHash), signature, officer.publicKey)) {
-    throw new UnprocessableError('ACCEPTANCE_BAD_SIGNATURE', "The acceptance signature does not verify with the officer's key over this collaboration and hash.");
+    throw new UnprocessableError(
+      'ACCEPTANCE_BAD_SIGNATURE',
+      "The acceptance signature does not verify with the officer's key over this collaboration and hash.",
+    );
   }
   await services.state.write(async (tx) => {
     const recorded = await recordAcceptance(tx, {
-      collaboration: collaboration.id, policyHash, member: officer.memberId, principal: officer.id, signature: signatureText, acceptedAt: new Date().toISOString(),
+      collaboration: collaboration.id,
+      policyHash,
+      member: officer.memberId,
+      principal: officer.id,
+      signature: signatureText,
+      acceptedAt: new Date().toISOString(),
     });
     if (!recorded) return;
-    await recordAudit(services, tx, { collaboration: collaboration.id, actor: officer.id, action: 'policy.accepted', details: { policyHash, member: officer.memberId, signature: signatureText } });
+    await recordAudit(services, tx, {
+      collaboration: collaboration.id,
+      actor: officer.id,
+      action: 'policy.accepted',
+      details: { policyHash, member: officer.memberId, signature: signatureText },
+    });
   });
   return collaborationStatus(services, collaboration);
 }

@@ -8,7 +8,12 @@ import { countSessionOpened, sessionsOpened } from '../store/state/psi-sessions-
  * Durable, so a restart cannot hand a pair a fresh day of sessions to probe with. Returns the
  * day's count including this session.
  */
-export async function countPsiSessionOpened(tx: StateTx, collaboration: string, rule: PsiRule, now: number): Promise<number> {
+export async function countPsiSessionOpened(
+  tx: StateTx,
+  collaboration: string,
+  rule: PsiRule,
+  now: number,
+): Promise<number> {
   const pairDay = { collaboration, serverMember: rule.server, clientMember: rule.client, day: utcDay(now) };
   const opened = await sessionsOpened(tx, pairDay);
   requireSessionLeft(rule, opened, now);

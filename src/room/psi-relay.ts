@@ -20,13 +20,21 @@ export interface PsiSessionAnswer extends PsiSessionView {
 }
 
 function ruleFor(collaboration: Collaboration, member: string, partner: string): PsiRule {
-  const doc = collaboration.psiRules.find((r) => (r.server === member && r.client === partner) || (r.client === member && r.server === partner));
-  if (!doc) throw new ForbiddenError('PSI_NOT_ALLOWED', `The policy has no PSI rule between ${member} and ${partner}.`, { rule: 'psi', member, partner });
+  const doc = collaboration.psiRules.find(
+    (r) => (r.server === member && r.client === partner) || (r.client === member && r.server === partner),
+  );
+  if (!doc)
+    throw new ForbiddenError('PSI_NOT_ALLOWED', `The policy has no PSI rule between ${member} and ${partner}.`, {
+      rule: 'psi',
+      member,
+      partner,
+    });
   return parsePsiRule({ ...doc });
 }
 
 function requireParty(principal: Principal): void {
-  if (!principal.roles.has('provider') && !principal.roles.has('analyst')) requireRole(principal, 'analyst', 'take part in a PSI session');
+  if (!principal.roles.has('provider') && !principal.roles.has('analyst'))
+    requireRole(principal, 'analyst', 'take part in a PSI session');
 }
 
 const answer = (view: PsiSessionView, member: string, rule: PsiRule): PsiSessionAnswer => ({
@@ -42,7 +50,12 @@ const answer = (view: PsiSessionView, member: string, rule: PsiRule): PsiSession
  * (maxSessionsPerDay) and the psi.opened entry commit in one transaction; only then does the
  * session, which lives in memory only, go live.
  */
-export async function openPsi(services: RoomServices, collaboration: Collaboration, principal: Principal, partner: string): Promise<PsiSessionAnswer> {
+export async function openPsi(
+  services: RoomServices,
+  collaboration: Collaboration,
+  principal: Principal,
+  partner: string,
+): Promise<PsiSessionAnswer> {
   requireParty(principal);
   await requireActive(services, collaboration);
   const rule = ruleFor(collaboration, principal.memberId, partner);
@@ -50,19 +63,33 @@ export async function openPsi(services: RoomServices, collaboration: Collaborati
   await services.state.write(async (tx) => {
     await countPsiSessionOpened(tx, collaboration.id, rule, session.openedAt);
     await recordAudit(services, tx, {
-      collaboration: collaboration.id, actor: principal.id, action: 'psi.opened',
-      details: { session: session.id, server: rule.server, client: rule.client, revealIntersection: rule.revealIntersection, normalisation: rule.normalisation },
+      collaboration: collaboration.id,
+      actor: principal.id,
+      action: 'psi.opened',
+      details: {
+        session: session.id,
+        server: rule.server,
+        client: rule.client,
+        revealIntersection: rule.revealIntersection,
+        normalisation: rule.normalisation,
+      },
     });
   });
   return answer(services.psi.add(session), principal.memberId, rule);
 }
 
 function sessionRule(collaboration: Collaboration, view: PsiSessionView): PsiRule {
-  if (view.collaborationId !== collaboration.id) throw new NotFoundError('PSI_SESSION_NOT_FOUND', 'No such PSI session.');
+  if (view.collaborationId !== collaboration.id)
+    throw new NotFoundError('PSI_SESSION_NOT_FOUND', 'No such PSI session.');
   return ruleFor(collaboration, view.server, view.client);
 }
 
-export function psiSession(services: RoomServices, collaboration: Collaboration, principal: Principal, id: string): PsiSessionAnswer {
+export function psiSession(
+  services: RoomServices,
+  collaboration: Collaboration,
+  principal: Principal,
+  id: string,
+): PsiSessionAnswer {
   requireParty(principal);
   const view = services.psi.view(id, principal.memberId);
   return answer(view, principal.memberId, sessionRule(collaboration, view));
@@ -74,29 +101,67 @@ export function psiSession(services: RoomServices, collaboration: Collaboration,
  * message in flight per session, and the room's budget of message bytes being received at once.
  * The caller reads at most `limit` bytes and calls `release()` when done, whatever happened.
  */
-export function admitPsiMessage(services: RoomServices, collaboration: Collaboration, principal: Principal, id: string, kind: PsiMessageKind, declaredBytes: number | undefined): PsiReservation {
+export function admitPsiMessage(
+  services: RoomServices,
+  collaboration: Collaboration,
+  principal: Principal,
+  id: string,
+  kind: PsiMessageKind,
+  declaredBytes: number | undefined,
+): PsiReservation {
   psiSession(services, collaboration, principal, id);
   services.psi.admitPost(id, principal.memberId, kind);
   return services.psiUploads.reserve(id, declaredBytes);
 }
 
 /** Relays one protocol message into the session; the relay validates framing, sizes and step. */
-export async function postPsiMessage(services: RoomServices, collaboration: Collaboration, principal: Principal, id: string, kind: PsiMessageKind, bytes: Uint8Array): Promise<PsiSessionAnswer> {
+export async function postPsiMessage(
+  services: RoomServices,
+  collaboration: Collaboration,
+  principal: Principal,
+  id: string,
+  kind: PsiMessageKind,
+  bytes: Uint8Array,
+): Promise<PsiSessionAnswer> {
   const current = psiSession(services, collaboration, principal, id);
   const member = principal.memberId;
-  const view = kind === 'setup' ? services.psi.postSetup(id, member, bytes) : kind === 'request' ? services.psi.postRequest(id, member, bytes) : services.psi.postResponse(id, member, bytes);
+  const view =
+    kind === 'setup'
+      ? services.psi.postSetup(id, member, bytes)
+      : kind === 'request'
+        ? services.psi.postRequest(id, member, bytes)
+        : services.psi.postResponse(id, member, bytes);
   if (kind === 'response') {
-    await services.state.write((tx) => recordAudit(services, tx, {
-      collaboration: collaboration.id, actor: principal.id, action: 'psi.completed',
-      details: { session: id, serverSetSize: view.serverSetSize ?? null, clientSetSize: view.clientSetSize ?? null, revealIntersection: view.revealIntersection },
-    }));
+    await services.state.write((tx) =>
+      recordAudit(services, tx, {
+        collaboration: collaboration.id,
+        actor: principal.id,
+        action: 'psi.completed',
+        details: {
+          session: id,
+          serverSetSize: view.serverSetSize ?? null,
+          clientSetSize: view.clientSetSize ?? null,
+          revealIntersection: view.revealIntersection,
+        },
+      }),
+    );
   }
   return { ...current, ...view };
 }
 
 /** Hands a member the message its protocol step needs. */
-export function readPsiMessage(services: RoomServices, collaboration: Collaboration, principal: Principal, id: string, kind: PsiMessageKind): Uint8Array {
+export function readPsiMessage(
+  services: RoomServices,
+  collaboration: Collaboration,
+  principal: Principal,
+  id: string,
+  kind: PsiMessageKind,
+): Uint8Array {
   psiSession(services, collaboration, principal, id);
   const member = principal.memberId;
-  return kind === 'setup' ? services.psi.readSetup(id, member) : kind === 'request' ? services.psi.readRequest(id, member) : services.psi.readResponse(id, member);
+  return kind === 'setup'
+    ? services.psi.readSetup(id, member)
+    : kind === 'request'
+      ? services.psi.readRequest(id, member)
+      : services.psi.readResponse(id, member);
 }

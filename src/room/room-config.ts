@@ -17,7 +17,10 @@ export interface RoomConfig {
   readonly engine: { readonly memoryLimit: string; readonly threads: number; readonly statementTimeoutMs: number };
 }
 
-export function embeddedDefaults(overrides: Partial<RoomConfig> = {}, env: NodeJS.ProcessEnv = process.env): RoomConfig {
+export function embeddedDefaults(
+  overrides: Partial<RoomConfig> = {},
+  env: NodeJS.ProcessEnv = process.env,
+): RoomConfig {
   return {
     dataDirectory: resolve(env.CLEANROOM_DATA_DIR ?? 'data'),
     policiesDirectory: resolve(env.CLEANROOM_POLICIES_DIR ?? 'policies'),

@@ -1,7 +1,14 @@
 import { chmod, readFile, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fromBase64, toBase64 } from '../crypto/bytes.ts';
-import { generateSealingKeyPair, randomKey, sealingKeyPairFromSecret, unwrapKey, wrapKey, type SealingKeyPair } from '../crypto/sealing.ts';
+import {
+  generateSealingKeyPair,
+  randomKey,
+  sealingKeyPairFromSecret,
+  unwrapKey,
+  wrapKey,
+  type SealingKeyPair,
+} from '../crypto/sealing.ts';
 import { generateSigningKeyPair, signingKeyPairFromSecret, type SigningKeyPair } from '../crypto/signing-keys.ts';
 import { InvalidInputError } from '../errors/cleanroom-error.ts';
 
@@ -70,7 +77,14 @@ export async function loadRoomKeys(dataDirectory: string, masterKey: Uint8Array)
   const sealingSecret = unwrapKey(masterKey, fromBase64(file.sealingSecretKey) ?? new Uint8Array());
   const signingSecret = unwrapKey(masterKey, fromBase64(file.signingSecretKey) ?? new Uint8Array());
   if (!sealingSecret || !signingSecret) {
-    throw new InvalidInputError('MASTER_KEY_MISMATCH', `The master key does not open ${path}: it is not the key this room was created with.`);
+    throw new InvalidInputError(
+      'MASTER_KEY_MISMATCH',
+      `The master key does not open ${path}: it is not the key this room was created with.`,
+    );
   }
-  return { masterKey, sealing: sealingKeyPairFromSecret(sealingSecret), signing: signingKeyPairFromSecret(signingSecret) };
+  return {
+    masterKey,
+    sealing: sealingKeyPairFromSecret(sealingSecret),
+    signing: signingKeyPairFromSecret(signingSecret),
+  };
 }

@@ -39,4 +39,5 @@ export interface RoomServices {
 }
 
 /** Where an envelope file (a path relative to the envelope store) lives on disk. */
-export const envelopePath = (services: RoomServices, file: string): string => join(services.config.dataDirectory, 'envelopes', file);
+export const envelopePath = (services: RoomServices, file: string): string =>
+  join(services.config.dataDirectory, 'envelopes', file);

@@ -10,10 +10,25 @@ import { budgetReport, type DatasetBudget } from './budget-ledger.ts';
 import { datasetStatus, type DatasetStatus } from './dataset-status.ts';
 import { uploadDataset, type UploadReceipt } from './dataset-upload.ts';
 import { acceptPolicy, collaborationStatus, type CollaborationStatus } from './policy-acceptance.ts';
-import { admitPsiMessage, openPsi, postPsiMessage, psiSession, readPsiMessage, type PsiMessageKind, type PsiSessionAnswer } from './psi-relay.ts';
+import {
+  admitPsiMessage,
+  openPsi,
+  postPsiMessage,
+  psiSession,
+  readPsiMessage,
+  type PsiMessageKind,
+  type PsiSessionAnswer,
+} from './psi-relay.ts';
 import type { RoomServices } from './room-services.ts';
 import { runQuery, type QueryRequest, type QueryResponse } from './run-query.ts';
-import { listTemplates, proposeTemplate, reviewTemplate, templateStatus, type TemplateReviewRequest, type TemplateStatus } from './template-registry.ts';
+import {
+  listTemplates,
+  proposeTemplate,
+  reviewTemplate,
+  templateStatus,
+  type TemplateReviewRequest,
+  type TemplateStatus,
+} from './template-registry.ts';
 
 /** The limits a client needs to know before it sends anything (published by GET /v1/room). */
 export interface RoomLimits {
@@ -48,8 +63,11 @@ export class Room {
   constructor(private readonly services: RoomServices) {
     const { config, collaborations, psi, psiUploads } = services;
     this.limits = Object.freeze({
-      maxUploadBytes: config.maxUploadBytes, maxParquetBytes: config.maxParquetBytes, maxJsonBytes: config.maxJsonBytes,
-      signatureWindowMs: config.signatureWindowMs, maxPsiMessageBytes: psiUploads.messageLimit,
+      maxUploadBytes: config.maxUploadBytes,
+      maxParquetBytes: config.maxParquetBytes,
+      maxJsonBytes: config.maxJsonBytes,
+      signatureWindowMs: config.signatureWindowMs,
+      maxPsiMessageBytes: psiUploads.messageLimit,
     });
     this.nonces = new NonceCache(config.signatureWindowMs);
     this.keysByText = new Set([...collaborations.values()].flatMap((c) => [...c.principalsByKey.keys()]));
@@ -58,7 +76,10 @@ export class Room {
 
   /** The room's public keys, base64: uploads are sealed to the first, audit entries signed by the second. */
   publicKeys(): { sealingPublicKey: string; signingPublicKey: string } {
-    return { sealingPublicKey: toBase64(this.services.keys.sealing.publicKey), signingPublicKey: toBase64(this.services.keys.signing.publicKey) };
+    return {
+      sealingPublicKey: toBase64(this.services.keys.sealing.publicKey),
+      signingPublicKey: toBase64(this.services.keys.signing.publicKey),
+    };
   }
 
   collaborationIds(): string[] {
@@ -67,22 +88,34 @@ export class Room {
 
   collaboration(id: string): Collaboration {
     const found = this.services.collaborations.get(id);
-    if (!found) throw new NotFoundError('COLLABORATION_NOT_FOUND', `There is no collaboration "${id}" in this room.`, { collaboration: id });
+    if (!found)
+      throw new NotFoundError('COLLABORATION_NOT_FOUND', `There is no collaboration "${id}" in this room.`, {
+        collaboration: id,
+      });
     return found;
   }
 
   /** The caller's principal in a collaboration; refuses keys of other collaborations. */
   principal(collaborationId: string, publicKeyText: string): Principal {
     const principal = this.collaboration(collaborationId).principalsByKey.get(publicKeyText);
-    if (!principal) throw new ForbiddenError('NOT_A_MEMBER', `This key belongs to no principal of collaboration "${collaborationId}".`, { collaboration: collaborationId });
+    if (!principal)
+      throw new ForbiddenError(
+        'NOT_A_MEMBER',
+        `This key belongs to no principal of collaboration "${collaborationId}".`,
+        { collaboration: collaborationId },
+      );
     return principal;
   }
 
   /** Checks a request's signature headers against this room's keys, window, start and nonces (src/auth). */
   verifyRequest(request: SignedRequest, now = Date.now()): { publicKeyText: string; contentSha256: string } {
     return verifyRequest({
-      ...request, now, windowMs: this.limits.signatureWindowMs, notBefore: this.startedAt - 1000,
-      nonces: this.nonces, isKnownKey: (key) => this.keysByText.has(key),
+      ...request,
+      now,
+      windowMs: this.limits.signatureWindowMs,
+      notBefore: this.startedAt - 1000,
+      nonces: this.nonces,
+      isKnownKey: (key) => this.keysByText.has(key),
     });
   }
 
@@ -90,7 +123,12 @@ export class Room {
     return collaborationStatus(this.services, collaboration);
   }
 
-  acceptPolicy(collaboration: Collaboration, officer: Principal, policyHash: string, signature: string): Promise<CollaborationStatus> {
+  acceptPolicy(
+    collaboration: Collaboration,
+    officer: Principal,
+    policyHash: string,
+    signature: string,
+  ): Promise<CollaborationStatus> {
     return acceptPolicy(this.services, collaboration, officer, policyHash, signature);
   }
 
@@ -102,7 +140,12 @@ export class Room {
     return datasetStatus(this.services, collaboration, name);
   }
 
-  uploadDataset(collaboration: Collaboration, uploader: Principal, dataset: string, body: AsyncIterable<Uint8Array>): Promise<UploadReceipt> {
+  uploadDataset(
+    collaboration: Collaboration,
+    uploader: Principal,
+    dataset: string,
+    body: AsyncIterable<Uint8Array>,
+  ): Promise<UploadReceipt> {
     return uploadDataset(this.services, collaboration, uploader, dataset, body);
   }
 
@@ -118,7 +161,12 @@ export class Room {
     return proposeTemplate(this.services, collaboration, proposer, document);
   }
 
-  reviewTemplate(collaboration: Collaboration, officer: Principal, name: string, review: TemplateReviewRequest): Promise<TemplateStatus> {
+  reviewTemplate(
+    collaboration: Collaboration,
+    officer: Principal,
+    name: string,
+    review: TemplateReviewRequest,
+  ): Promise<TemplateStatus> {
     return reviewTemplate(this.services, collaboration, officer, name, review);
   }
 
@@ -138,11 +186,23 @@ export class Room {
     return psiSession(this.services, collaboration, principal, id);
   }
 
-  admitPsiMessage(collaboration: Collaboration, principal: Principal, id: string, kind: PsiMessageKind, declaredBytes: number | undefined): PsiReservation {
+  admitPsiMessage(
+    collaboration: Collaboration,
+    principal: Principal,
+    id: string,
+    kind: PsiMessageKind,
+    declaredBytes: number | undefined,
+  ): PsiReservation {
     return admitPsiMessage(this.services, collaboration, principal, id, kind, declaredBytes);
   }
 
-  postPsiMessage(collaboration: Collaboration, principal: Principal, id: string, kind: PsiMessageKind, bytes: Uint8Array): Promise<PsiSessionAnswer> {
+  postPsiMessage(
+    collaboration: Collaboration,
+    principal: Principal,
+    id: string,
+    kind: PsiMessageKind,
+    bytes: Uint8Array,
+  ): Promise<PsiSessionAnswer> {
     return postPsiMessage(this.services, collaboration, principal, id, kind, bytes);
   }
 

@@ -27,7 +27,12 @@ export interface QueryRequest {
  * parameters) and hands it to its release path: src/release/threshold-query.ts or dp-query.ts,
  * each of which reads plan → charge → run → release → audit.
  */
-export async function runQuery(services: RoomServices, collaboration: Collaboration, analyst: Principal, request: QueryRequest): Promise<QueryResponse> {
+export async function runQuery(
+  services: RoomServices,
+  collaboration: Collaboration,
+  analyst: Principal,
+  request: QueryRequest,
+): Promise<QueryResponse> {
   requireRole(analyst, 'analyst', 'run queries');
   await requireActive(services, collaboration);
   if ((request.sql === undefined) === (request.template === undefined)) {
@@ -37,11 +42,22 @@ export async function runQuery(services: RoomServices, collaboration: Collaborat
   if (request.template !== undefined) {
     const template = await templateForRun(services, collaboration, request.template);
     q = {
-      collaboration, analyst, sql: template.document.sql, parameters: bindParameters(template.document, request.params ?? {}), params: request.params ?? {}, dryRun: request.dryRun === true,
-      template: { name: template.name, hash: template.hash, approvedBy: template.approvedBy, parameterTypes: parameterTypes(template.document) },
+      collaboration,
+      analyst,
+      sql: template.document.sql,
+      parameters: bindParameters(template.document, request.params ?? {}),
+      params: request.params ?? {},
+      dryRun: request.dryRun === true,
+      template: {
+        name: template.name,
+        hash: template.hash,
+        approvedBy: template.approvedBy,
+        parameterTypes: parameterTypes(template.document),
+      },
     };
   } else {
-    if (request.params && Object.keys(request.params).length > 0) throw new InvalidInputError('QUERY_REQUEST_INVALID', 'Parameters belong to templates; ad hoc SQL takes none.');
+    if (request.params && Object.keys(request.params).length > 0)
+      throw new InvalidInputError('QUERY_REQUEST_INVALID', 'Parameters belong to templates; ad hoc SQL takes none.');
     q = { collaboration, analyst, sql: request.sql ?? '', parameters: {}, params: {}, dryRun: request.dryRun === true };
   }
   const ctx = services.release;

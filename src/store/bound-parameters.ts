@@ -1,4 +1,14 @@
-import { BIGINT, DATE, DOUBLE, DuckDBDateValue, LIST, VARCHAR, listValue, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
+import {
+  BIGINT,
+  DATE,
+  DOUBLE,
+  DuckDBDateValue,
+  LIST,
+  VARCHAR,
+  listValue,
+  type DuckDBType,
+  type DuckDBValue,
+} from '@duckdb/node-api';
 
 export type ScalarParameterType = 'VARCHAR' | 'BIGINT' | 'DOUBLE' | 'DATE';
 
@@ -23,7 +33,10 @@ function scalar(type: ScalarParameterType, value: string | number): DuckDBValue 
 }
 
 /** Values and explicit types for a prepared statement: parameters are bound, never spliced. */
-export function toDuckDbParameters(parameters: Readonly<Record<string, BoundParameter>>): { values: Record<string, DuckDBValue>; types: Record<string, DuckDBType> } {
+export function toDuckDbParameters(parameters: Readonly<Record<string, BoundParameter>>): {
+  values: Record<string, DuckDBValue>;
+  types: Record<string, DuckDBType>;
+} {
   const values: Record<string, DuckDBValue> = {};
   const types: Record<string, DuckDBType> = {};
   for (const [name, p] of Object.entries(parameters)) {

@@ -1,7 +1,13 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { UnavailableError, UnprocessableError } from '../errors/cleanroom-error.ts';
 import { toDuckDbParameters, type BoundParameter } from './bound-parameters.ts';
-import { loadRefusal, unsafeDatesRefusal, unsafeDatesSql, unsafeDoublesRefusal, unsafeDoublesSql } from './load-refusals.ts';
+import {
+  loadRefusal,
+  unsafeDatesRefusal,
+  unsafeDatesSql,
+  unsafeDoublesRefusal,
+  unsafeDoublesSql,
+} from './load-refusals.ts';
 import { toResultTable, type ResultTable } from './result-values.ts';
 import { SerialQueue } from './serial-queue.ts';
 
@@ -20,7 +26,8 @@ export interface TableShape {
   readonly columns: readonly { readonly name: string; readonly type: string }[];
 }
 
-export type LoadSource = { readonly kind: 'csv'; readonly path: string } | { readonly kind: 'parquet'; readonly path: string };
+export type LoadSource =
+  { readonly kind: 'csv'; readonly path: string } | { readonly kind: 'parquet'; readonly path: string };
 
 const NO_LOCATION = '18446744073709551615';
 
@@ -80,12 +87,14 @@ export class DataEngine {
     return this.loads.run(async () => {
       await this.admin.run(`CREATE SCHEMA IF NOT EXISTS ${ident(shape.schema)}`);
       const target = `${ident(shape.schema)}.${ident(incomingName)}`;
-      const select = source.kind === 'csv'
-        ? `SELECT * FROM read_csv(${literal(source.path)}, header = true, auto_detect = false, strict_mode = true, ` +
-          `delim = ',', quote = '"', escape = '"', null_padding = false, dateformat = '%Y-%m-%d', buffer_size = ${PIPE_BUFFER_BYTES}, ` +
-          `columns = {${shape.columns.map((c) => `${literal(c.name)}: ${literal(c.type)}`).join(', ')}})`
-        : `SELECT ${shape.columns.map((c) => `CAST(${ident(c.name)} AS ${c.type}) AS ${ident(c.name)}`).join(', ')} ` +
-          `FROM read_parquet(${literal(source.path)})`;
+      const select =
+        source.kind === 'csv'
+          ? `SELECT * FROM read_csv(${literal(source.path)}, header = true, auto_detect = false, strict_mode = true, ` +
+            `delim = ',', quote = '"', escape = '"', null_padding = false, dateformat = '%Y-%m-%d', buffer_size = ` +
+            `${PIPE_BUFFER_BYTES}, ` +
+            `columns = {${shape.columns.map((c) => `${literal(c.name)}: ${literal(c.type)}`).join(', ')}})`
+          : `SELECT ${shape.columns.map((c) => `CAST(${ident(c.name)} AS ${c.type}) AS ${ident(c.name)}`).join(', ')} ` +
+            `FROM read_parquet(${literal(source.path)})`;
       try {
         await this.admin.run(`CREATE OR REPLACE TABLE ${target} AS ${select}`);
       } catch (error) {
@@ -94,8 +103,9 @@ export class DataEngine {
       }
       const doubles = unsafeDoublesSql(target, shape);
       const datesSql = unsafeDatesSql(target, shape);
-      const unsafe = (doubles && unsafeDoublesRefusal(shape, (await this.admin.runAndReadAll(doubles)).getRows()[0] ?? []))
-        || (datesSql && unsafeDatesRefusal(shape, (await this.admin.runAndReadAll(datesSql)).getRows()[0] ?? []));
+      const unsafe =
+        (doubles && unsafeDoublesRefusal(shape, (await this.admin.runAndReadAll(doubles)).getRows()[0] ?? [])) ||
+        (datesSql && unsafeDatesRefusal(shape, (await this.admin.runAndReadAll(datesSql)).getRows()[0] ?? []));
       if (unsafe) {
         await this.admin.run(`DROP TABLE ${target}`);
         throw unsafe;
@@ -112,10 +122,13 @@ export class DataEngine {
       await this.admin.run('BEGIN TRANSACTION');
       try {
         await this.admin.run(`DROP TABLE IF EXISTS ${live}`);
-        await this.admin.run(`ALTER TABLE ${ident(shape.schema)}.${ident(incomingName)} RENAME TO ${ident(shape.table)}`);
+        await this.admin.run(
+          `ALTER TABLE ${ident(shape.schema)}.${ident(incomingName)} RENAME TO ${ident(shape.table)}`,
+        );
         await this.admin.run('COMMIT');
         this.liveTables.add(`${shape.schema}.${shape.table}`);
-        for (const key of this.uniqueness.keys()) if (key.startsWith(`${shape.schema}.${shape.table}.`)) this.uniqueness.delete(key);
+        for (const key of this.uniqueness.keys())
+          if (key.startsWith(`${shape.schema}.${shape.table}.`)) this.uniqueness.delete(key);
       } catch (error) {
         await this.admin.run('ROLLBACK');
         throw error;
@@ -124,7 +137,9 @@ export class DataEngine {
   }
 
   discardIncoming(shape: TableShape, incomingName: string): Promise<void> {
-    return this.loads.run(() => this.admin.run(`DROP TABLE IF EXISTS ${ident(shape.schema)}.${ident(incomingName)}`).then(() => undefined));
+    return this.loads.run(() =>
+      this.admin.run(`DROP TABLE IF EXISTS ${ident(shape.schema)}.${ident(incomingName)}`).then(() => undefined),
+    );
   }
 
   /** Whether a dataset's live table exists; the engine creates them only in commitIncoming, so it knows. */
@@ -138,14 +153,19 @@ export class DataEngine {
     let answer = this.uniqueness.get(key);
     if (!answer) {
       // Its own connection, so it never runs inside a load's swap transaction; any doubt is "no".
-      answer = this.instance.connect().then(async (connection) => {
-        try {
-          const r = await connection.runAndReadAll(`SELECT count(${ident(column)}) = count(DISTINCT ${ident(column)}) FROM ${ident(schema)}.${ident(table)}`);
-          return r.getRows()[0]?.[0] === true;
-        } finally {
-          connection.closeSync();
-        }
-      }).catch(() => false);
+      answer = this.instance
+        .connect()
+        .then(async (connection) => {
+          try {
+            const r = await connection.runAndReadAll(
+              `SELECT count(${ident(column)}) = count(DISTINCT ${ident(column)}) FROM ${ident(schema)}.${ident(table)}`,
+            );
+            return r.getRows()[0]?.[0] === true;
+          } finally {
+            connection.closeSync();
+          }
+        })
+        .catch(() => false);
       this.uniqueness.set(key, answer);
     }
     return answer;
@@ -162,7 +182,9 @@ export class DataEngine {
 
   /** SQL text back from a (rewritten) parse tree. */
   async deserialize(tree: string): Promise<string> {
-    const r = await this.admin.runAndReadAll('SELECT json_deserialize_sql($1::JSON)', [tree.replaceAll('"query_location":-1', `"query_location":${NO_LOCATION}`)]);
+    const r = await this.admin.runAndReadAll('SELECT json_deserialize_sql($1::JSON)', [
+      tree.replaceAll('"query_location":-1', `"query_location":${NO_LOCATION}`),
+    ]);
     return String(r.getRows()[0]?.[0] ?? '');
   }
 
@@ -194,16 +216,34 @@ export class DataEngine {
       }
     } catch (error) {
       const cause = error instanceof Error ? error : new Error(String(error));
-      if (this.closing) throw new UnavailableError('QUERY_INTERRUPTED', 'The room shut down while the query ran.', {}, { cause });
+      if (this.closing)
+        throw new UnavailableError('QUERY_INTERRUPTED', 'The room shut down while the query ran.', {}, { cause });
       if (/interrupt/i.test(cause.message)) {
-        throw new UnavailableError('QUERY_TIMEOUT', `The query ran past the statement timeout of ${this.options.statementTimeoutMs} ms and was stopped.`, {
-          timeoutMs: this.options.statementTimeoutMs,
-        }, { cause });
+        throw new UnavailableError(
+          'QUERY_TIMEOUT',
+          `The query ran past the statement timeout of ${this.options.statementTimeoutMs} ms and was stopped.`,
+          {
+            timeoutMs: this.options.statementTimeoutMs,
+          },
+          { cause },
+        );
       }
       if (/memory/i.test(cause.message) && /limit|out of memory/i.test(cause.message)) {
-        throw new UnavailableError('QUERY_OUT_OF_MEMORY', `The query needs more than the room's memory limit (${this.options.memoryLimit}); spilling to disk is off by design.`, {}, { cause });
+        throw new UnavailableError(
+          'QUERY_OUT_OF_MEMORY',
+          `The query needs more than the room's memory limit (${this.options.memoryLimit}); spilling to disk is ` +
+            `off by design.`,
+          {},
+          { cause },
+        );
       }
-      throw new UnprocessableError('QUERY_RUNTIME_ERROR', 'The query failed while it ran. The room does not pass on the engine\'s message, which can quote a stored value; the operator\'s log has it.', {}, { cause });
+      throw new UnprocessableError(
+        'QUERY_RUNTIME_ERROR',
+        "The query failed while it ran. The room does not pass on the engine's message, which can quote a stored " +
+          "value; the operator's log has it.",
+        {},
+        { cause },
+      );
     } finally {
       clearTimeout(timer);
       this.running.delete(connection);

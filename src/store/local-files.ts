@@ -4,7 +4,9 @@ import { DuckDBInstance, BIGINT, LIST, listValue } from '@duckdb/node-api';
  * Reading and writing a member's own files on its own machine (the CLI side of PSI), with a
  * throwaway single-threaded DuckDB so row order is the file's order.
  */
-async function withLocalDuckDb<T>(work: (run: (sql: string, values?: Record<string, unknown>) => Promise<unknown[][]>) => Promise<T>): Promise<T> {
+async function withLocalDuckDb<T>(
+  work: (run: (sql: string, values?: Record<string, unknown>) => Promise<unknown[][]>) => Promise<T>,
+): Promise<T> {
   const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
   const connection = await instance.connect();
   try {
@@ -13,7 +15,10 @@ async function withLocalDuckDb<T>(work: (run: (sql: string, values?: Record<stri
       try {
         if (values) {
           const rows = values.rows as number[] | undefined;
-          prepared.bind({ ...values, ...(rows ? { rows: listValue(rows.map((r) => BigInt(r))) } : {}) } as never, rows ? { rows: LIST(BIGINT) } : undefined);
+          prepared.bind(
+            { ...values, ...(rows ? { rows: listValue(rows.map((r) => BigInt(r))) } : {}) } as never,
+            rows ? { rows: LIST(BIGINT) } : undefined,
+          );
         }
         return (await prepared.runAndReadAll()).getRowsJS();
       } finally {
@@ -29,10 +34,16 @@ async function withLocalDuckDb<T>(work: (run: (sql: string, values?: Record<stri
 /** One column of a local CSV, as text, in file order (null for empty cells). */
 export async function readCsvColumn(path: string, column: string): Promise<(string | null)[]> {
   return withLocalDuckDb(async (run) => {
-    const header = await run('SELECT column_name FROM (DESCRIBE SELECT * FROM read_csv($path, header = true, all_varchar = true))', { path });
+    const header = await run(
+      'SELECT column_name FROM (DESCRIBE SELECT * FROM read_csv($path, header = true, all_varchar = true))',
+      { path },
+    );
     const names = header.map((r) => String(r[0]));
     if (!names.includes(column)) throw new Error(`${path} has no column "${column}" (columns: ${names.join(', ')})`);
-    const rows = await run(`SELECT "${column.replaceAll('"', '""')}" FROM read_csv($path, header = true, all_varchar = true)`, { path });
+    const rows = await run(
+      `SELECT "${column.replaceAll('"', '""')}" FROM read_csv($path, header = true, all_varchar = true)`,
+      { path },
+    );
     return rows.map((r) => (r[0] === null || r[0] === undefined ? null : String(r[0])));
   });
 }

@@ -22,9 +22,11 @@ function toCell(value: unknown): Cell {
 export function toResultTable(result: DuckDBResultReader): ResultTable {
   const columns = result.columnNames().map((name, i) => ({ name, type: result.columnType(i).toString() }));
   const js = result.getRowsJS();
-  const rows = result.getRowsJson().map((row, r) => row.map((cell, c) => {
-    const native = js[r]?.[c];
-    return typeof native === 'bigint' || typeof native === 'number' ? toCell(native) : toCell(cell);
-  }));
+  const rows = result.getRowsJson().map((row, r) =>
+    row.map((cell, c) => {
+      const native = js[r]?.[c];
+      return typeof native === 'bigint' || typeof native === 'number' ? toCell(native) : toCell(cell);
+    }),
+  );
   return { columns, rows };
 }

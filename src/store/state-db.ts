@@ -49,7 +49,12 @@ function writeFailure(error: unknown): unknown {
   if (error instanceof CleanroomError || !(error instanceof Error)) return error;
   const failure = DISK_MESSAGES.find(([pattern]) => pattern.test(error.message))?.[1];
   return failure
-    ? storageUnavailable(failure, 'write its state database', 'Nothing was changed or charged; try again once its storage is writable.', error)
+    ? storageUnavailable(
+        failure,
+        'write its state database',
+        'Nothing was changed or charged; try again once its storage is writable.',
+        error,
+      )
     : error;
 }
 
@@ -62,10 +67,17 @@ function writeFailure(error: unknown): unknown {
 export class StateDb implements StateReader {
   private readonly writes = new SerialQueue();
 
-  private constructor(private readonly instance: DuckDBInstance, private connection: DuckDBConnection) {}
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private connection: DuckDBConnection,
+  ) {}
 
   static async open(path: string): Promise<StateDb> {
-    const instance = await DuckDBInstance.create(path, { threads: '1', autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
+    const instance = await DuckDBInstance.create(path, {
+      threads: '1',
+      autoinstall_known_extensions: 'false',
+      autoload_known_extensions: 'false',
+    });
     const connection = await instance.connect();
     for (const statement of STATE_SCHEMA) await connection.run(statement);
     // Files an older version left 0644; new ones follow the room's owner-only umask.

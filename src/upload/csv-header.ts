@@ -10,12 +10,16 @@ export function parseHeaderLine(line: string): string[] {
   for (let i = 0; i < line.length; i++) {
     const ch = line[i];
     if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') { current += '"'; i++; }
-      else if (ch === '"') quoted = false;
+      if (ch === '"' && line[i + 1] === '"') {
+        current += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
       else current += ch;
     } else if (ch === '"') quoted = true;
-    else if (ch === ',') { names.push(current); current = ''; }
-    else current += ch;
+    else if (ch === ',') {
+      names.push(current);
+      current = '';
+    } else current += ch;
   }
   names.push(current);
   return names.map((n) => n.replace(/\r$/, '').trim());
@@ -59,9 +63,13 @@ export class CsvHeaderGate {
 
   private refuse(found: readonly string[]): never {
     this.checked = true;
-    throw new UnprocessableError('UPLOAD_SCHEMA_MISMATCH', 'The CSV header does not list the dataset\'s declared columns in order.', {
-      expected: this.expected,
-      found: found.slice(0, 100).map((n) => n.slice(0, 64)),
-    });
+    throw new UnprocessableError(
+      'UPLOAD_SCHEMA_MISMATCH',
+      "The CSV header does not list the dataset's declared columns in order.",
+      {
+        expected: this.expected,
+        found: found.slice(0, 100).map((n) => n.slice(0, 64)),
+      },
+    );
   }
 }

@@ -49,7 +49,11 @@ export class CsvRecordCounter {
       if (ret < 0) ret = end;
       // LF-terminated lines up to the next quote or CR: the common case, one indexOf per line.
       const stop = quote < ret ? quote : ret;
-      for (let newline = bytes.indexOf(NEWLINE, at); newline >= 0 && newline < stop; newline = bytes.indexOf(NEWLINE, at)) {
+      for (
+        let newline = bytes.indexOf(NEWLINE, at);
+        newline >= 0 && newline < stop;
+        newline = bytes.indexOf(NEWLINE, at)
+      ) {
         if (newline > at) lineHasContent = true;
         if (!(afterReturn && newline === at)) {
           if (lineHasContent || emptyLineIsRecord) records += 1;

@@ -10,7 +10,11 @@ import type { StagingArea } from './staging-area.ts';
 
 /** The engine operations a load needs (implemented by the store's DataEngine). */
 export interface IngestEngine {
-  loadIncoming(shape: TableShape, source: { kind: 'csv' | 'parquet'; path: string }, incomingName: string): Promise<number>;
+  loadIncoming(
+    shape: TableShape,
+    source: { kind: 'csv' | 'parquet'; path: string },
+    incomingName: string,
+  ): Promise<number>;
   commitIncoming(shape: TableShape, incomingName: string): Promise<void>;
   discardIncoming(shape: TableShape, incomingName: string): Promise<void>;
 }
@@ -58,7 +62,11 @@ const EMPTY = new Uint8Array(0);
  * reader side gave up. One write per chunk rather than per network piece: each write is a
  * thread-pool round trip, and at 64 KB pieces those round trips cost more than the copy.
  */
-async function writeAll(stream: WriteStream, pieces: readonly Uint8Array[], readerFailed: () => unknown): Promise<void> {
+async function writeAll(
+  stream: WriteStream,
+  pieces: readonly Uint8Array[],
+  readerFailed: () => unknown,
+): Promise<void> {
   const failure = readerFailed();
   if (failure) throw failure;
   stream.cork();
@@ -67,19 +75,30 @@ async function writeAll(stream: WriteStream, pieces: readonly Uint8Array[], read
   stream.uncork();
   if (room) return;
   await new Promise<void>((resolve, reject) => {
-    const done = () => { cleanup(); resolve(); };
-    const fail = (error: unknown) => { cleanup(); reject(readerFailed() ?? error); };
-    const cleanup = () => { stream.off('drain', done); stream.off('error', fail); stream.off('close', done); };
+    const done = () => {
+      cleanup();
+      resolve();
+    };
+    const fail = (error: unknown) => {
+      cleanup();
+      reject(readerFailed() ?? error);
+    };
+    const cleanup = () => {
+      stream.off('drain', done);
+      stream.off('error', fail);
+      stream.off('close', done);
+    };
     stream.on('drain', done).on('error', fail).on('close', done);
   });
   const late = readerFailed();
   if (late) throw late;
 }
 
-const closeStream = (stream: WriteStream) => new Promise<void>((resolve) => {
-  if (stream.closed) resolve();
-  else stream.end(() => resolve());
-});
+const closeStream = (stream: WriteStream) =>
+  new Promise<void>((resolve) => {
+    if (stream.closed) resolve();
+    else stream.end(() => resolve());
+  });
 
 /**
  * A pipe's writer open blocks until a reader opens it. If DuckDB failed before opening the pipe,
@@ -107,7 +126,14 @@ export async function decryptIntoEngine<T>(
   staging: StagingArea,
   checks: LoadChecks<T>,
 ): Promise<LoadedIncoming<T>> {
-  const load: Load<T> = { dataKey, shape, engine, staging, checks, incomingName: `__incoming_${shape.table}_${randomBytes(6).toString('hex')}` };
+  const load: Load<T> = {
+    dataKey,
+    shape,
+    engine,
+    staging,
+    checks,
+    incomingName: `__incoming_${shape.table}_${randomBytes(6).toString('hex')}`,
+  };
   return format === 'csv' ? decryptCsv(source, load) : decryptParquet(source, load);
 }
 
@@ -181,9 +207,12 @@ async function decryptParquet<T>(source: AsyncIterable<Uint8Array>, load: Load<T
         for (const piece of pieces) {
           heldBytes += piece.length;
           if (heldBytes > checks.maxParquetBytes) {
-            throw new PayloadTooLargeError('UPLOAD_PARQUET_TOO_LARGE',
-              `The Parquet file is larger than this room's limit of ${checks.maxParquetBytes} bytes for Parquet: it is held in memory until the upload authenticates.`,
-              { maxParquetBytes: checks.maxParquetBytes });
+            throw new PayloadTooLargeError(
+              'UPLOAD_PARQUET_TOO_LARGE',
+              `The Parquet file is larger than this room's limit of ${checks.maxParquetBytes} bytes for Parquet: ` +
+                `it is held in memory until the upload authenticates.`,
+              { maxParquetBytes: checks.maxParquetBytes },
+            );
           }
           held.push(piece);
         }

@@ -26,7 +26,18 @@ export interface UploadManifest {
 export const validateManifest = compileValidator<UploadManifest>({
   type: 'object',
   additionalProperties: false,
-  required: ['v', 'collaboration', 'dataset', 'version', 'format', 'rows', 'plaintextBytes', 'plaintextSha256', 'envelopeSha256', 'createdAt'],
+  required: [
+    'v',
+    'collaboration',
+    'dataset',
+    'version',
+    'format',
+    'rows',
+    'plaintextBytes',
+    'plaintextSha256',
+    'envelopeSha256',
+    'createdAt',
+  ],
   properties: {
     v: { const: 1 },
     collaboration: { type: 'string', maxLength: 63 },

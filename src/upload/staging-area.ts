@@ -52,7 +52,10 @@ export interface StagingSweep {
  * a killed room left behind (with whatever plaintext it was loading) from one a live room uses.
  */
 export class StagingArea {
-  private constructor(readonly directory: string, readonly ramBacked: boolean) {}
+  private constructor(
+    readonly directory: string,
+    readonly ramBacked: boolean,
+  ) {}
 
   static async create(): Promise<StagingArea> {
     const parent = stagingParent();

@@ -29,10 +29,16 @@ export function verifyUpload(opened: OpenedEnvelope, expected: UploadExpectation
   const manifest = checked.value;
   const signature = fromBase64(opened.trailer.signature, 64);
   if (opened.trailer.signer !== expected.uploader.publicKeyText) {
-    throw new ForbiddenError('UPLOAD_SIGNER_MISMATCH', 'The manifest must be signed by the same principal key that signed the request.');
+    throw new ForbiddenError(
+      'UPLOAD_SIGNER_MISMATCH',
+      'The manifest must be signed by the same principal key that signed the request.',
+    );
   }
   if (!signature || !verify(manifestSigningBytes(manifest), signature, expected.uploader.publicKey)) {
-    throw new UnprocessableError('UPLOAD_BAD_SIGNATURE', "The manifest signature does not verify with the uploader's key.");
+    throw new UnprocessableError(
+      'UPLOAD_BAD_SIGNATURE',
+      "The manifest signature does not verify with the uploader's key.",
+    );
   }
   const mismatches: Record<string, { manifest: unknown; actual: unknown }> = {};
   const compare = (field: string, stated: unknown, actual: unknown) => {
@@ -45,13 +51,22 @@ export function verifyUpload(opened: OpenedEnvelope, expected: UploadExpectation
   compare('plaintextSha256', manifest.plaintextSha256, opened.plaintextSha256);
   compare('plaintextBytes', manifest.plaintextBytes, opened.plaintextBytes);
   if (Object.keys(mismatches).length > 0) {
-    throw new UnprocessableError('UPLOAD_MANIFEST_MISMATCH', 'The signed manifest does not describe the data that arrived.', { mismatches });
+    throw new UnprocessableError(
+      'UPLOAD_MANIFEST_MISMATCH',
+      'The signed manifest does not describe the data that arrived.',
+      { mismatches },
+    );
   }
   if (manifest.version !== expected.currentVersion + 1) {
-    throw new ConflictError('UPLOAD_STALE_VERSION', `This upload is for version ${manifest.version}, but the next version is ${expected.currentVersion + 1}: it is a replay or was made against an old state.`, {
-      manifestVersion: manifest.version,
-      currentVersion: expected.currentVersion,
-    });
+    throw new ConflictError(
+      'UPLOAD_STALE_VERSION',
+      `This upload is for version ${manifest.version}, but the next version is ${expected.currentVersion + 1}: ` +
+        `it is a replay or was made against an old state.`,
+      {
+        manifestVersion: manifest.version,
+        currentVersion: expected.currentVersion,
+      },
+    );
   }
   return manifest;
 }
@@ -62,13 +77,20 @@ export function verifyUpload(opened: OpenedEnvelope, expected: UploadExpectation
  */
 export function verifyLoadedRows(manifest: UploadManifest, loadedRows: number): void {
   if (manifest.rows !== loadedRows) {
-    throw new UnprocessableError('UPLOAD_MANIFEST_MISMATCH', 'The signed manifest does not describe the data that arrived.', {
-      mismatches: { rows: { manifest: manifest.rows, actual: loadedRows } },
-    });
+    throw new UnprocessableError(
+      'UPLOAD_MANIFEST_MISMATCH',
+      'The signed manifest does not describe the data that arrived.',
+      {
+        mismatches: { rows: { manifest: manifest.rows, actual: loadedRows } },
+      },
+    );
   }
   if (loadedRows === 0 && manifest.allowEmpty !== true) {
-    throw new UnprocessableError('UPLOAD_EMPTY',
-      'The upload holds no data rows, so it would replace the dataset with an empty table; upload it with --allow-empty (signed into the manifest) if that is intended.',
-      { rows: 0 });
+    throw new UnprocessableError(
+      'UPLOAD_EMPTY',
+      'The upload holds no data rows, so it would replace the dataset with an empty table; upload it with --allow-empty ' +
+        '(signed into the manifest) if that is intended.',
+      { rows: 0 },
+    );
   }
 }

@@ -17,7 +17,10 @@ function sourceFiles(directory: string): string[] {
 /** Every relative import and re-export of a file, type-only ones included (they tie modules together too). */
 function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8');
-  const specifiers = [...text.matchAll(/^\s*(?:import|export)\b[^'";]*?\bfrom\s+'(\.{1,2}\/[^']+)'/gm), ...text.matchAll(/^\s*import\s+'(\.{1,2}\/[^']+)'/gm)];
+  const specifiers = [
+    ...text.matchAll(/^\s*(?:import|export)\b[^'";]*?\bfrom\s+'(\.{1,2}\/[^']+)'/gm),
+    ...text.matchAll(/^\s*import\s+'(\.{1,2}\/[^']+)'/gm),
+  ];
   return specifiers.map((m) => relative(SRC, resolve(dirname(file), m[1] as string)));
 }
 
@@ -63,7 +66,9 @@ describe('the import graph of src/', () => {
   const graph = new Map(sourceFiles(SRC).map((file) => [relative(SRC, file), importsOf(file)]));
 
   it('reads the imports it checks (a sanity check of the parser)', () => {
-    expect(graph.get('room/open-room.ts')).toEqual(expect.arrayContaining(['room/room.ts', 'store/state-db.ts', 'room/dataset-reload.ts']));
+    expect(graph.get('room/open-room.ts')).toEqual(
+      expect.arrayContaining(['room/room.ts', 'store/state-db.ts', 'room/dataset-reload.ts']),
+    );
     expect(graph.get('http/create-app.ts')).toContain('room/room.ts');
   });
 
@@ -73,6 +78,15 @@ describe('the import graph of src/', () => {
   });
 
   it('finds a cycle when there is one', () => {
-    expect(cycles(new Map([['a.ts', ['b.ts']], ['b.ts', ['c.ts']], ['c.ts', ['a.ts']], ['d.ts', ['a.ts']]]))).toEqual([['a.ts', 'b.ts', 'c.ts']]);
+    expect(
+      cycles(
+        new Map([
+          ['a.ts', ['b.ts']],
+          ['b.ts', ['c.ts']],
+          ['c.ts', ['a.ts']],
+          ['d.ts', ['a.ts']],
+        ]),
+      ),
+    ).toEqual([['a.ts', 'b.ts', 'c.ts']]);
   });
 });

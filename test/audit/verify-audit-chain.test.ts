@@ -17,7 +17,11 @@ function append(rows: AuditEntry[], act: AuditAct, now: Date): void {
 async function chain(n: number): Promise<AuditEntry[]> {
   const rows: AuditEntry[] = [];
   for (let i = 0; i < n; i++) {
-    append(rows, { collaboration: 'demo', actor: `p${i}`, action: 'query.run', details: { i } }, new Date(Date.UTC(2026, 0, 1, 0, i)));
+    append(
+      rows,
+      { collaboration: 'demo', actor: `p${i}`, action: 'query.run', details: { i } },
+      new Date(Date.UTC(2026, 0, 1, 0, i)),
+    );
   }
   append(rows, { collaboration: 'other', actor: 'x', action: 'policy.accepted', details: {} }, new Date());
   return rows.filter((r) => r.collaboration === 'demo');
@@ -39,15 +43,25 @@ describe('audit chain', () => {
 
   it('detects a removed, reordered or truncated-at-the-head chain', async () => {
     const entries = await chain(5);
-    expect(verifyAuditChain(entries.filter((e) => e.seq !== 2), room.publicKey)).toMatchObject({ ok: false, seq: 3 });
-    expect(verifyAuditChain([entries[1]!, entries[0]!, ...entries.slice(2)], room.publicKey)).toMatchObject({ ok: false });
+    expect(
+      verifyAuditChain(
+        entries.filter((e) => e.seq !== 2),
+        room.publicKey,
+      ),
+    ).toMatchObject({ ok: false, seq: 3 });
+    expect(verifyAuditChain([entries[1]!, entries[0]!, ...entries.slice(2)], room.publicKey)).toMatchObject({
+      ok: false,
+    });
     expect(verifyAuditChain(entries.slice(1), room.publicKey)).toMatchObject({ ok: false, seq: 2 });
   });
 
   it('detects entries re-signed by another key', async () => {
     const entries = await chain(3);
     const impostor = generateSigningKeyPair();
-    const forged = entries.map((e) => ({ ...e, signature: toBase64(sign(auditSigningBytes(e.hash), impostor.secretKey)) }));
+    const forged = entries.map((e) => ({
+      ...e,
+      signature: toBase64(sign(auditSigningBytes(e.hash), impostor.secretKey)),
+    }));
     expect(verifyAuditChain(forged, room.publicKey)).toMatchObject({ ok: false, seq: 1 });
     expect(verifyAuditChain(entries, impostor.publicKey)).toMatchObject({ ok: false, seq: 1 });
   });

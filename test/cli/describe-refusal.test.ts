@@ -5,8 +5,19 @@ describe('describeRefusalDetails: a refusal for a terminal', () => {
   it('prints one line per diagnostic with where, code, sentence and rule, then the other details', () => {
     const text = describeRefusalDetails({
       diagnostics: [
-        { code: 'COLUMN_BLOCKED', message: 'phone is blocked', rule: 'datasets.a.columns.phone.class = blocked', position: { line: 2, column: 8 }, data: {} },
-        { code: 'INVALID_VALUE', message: 'is required but missing', rule: 'schema #/required', data: { pointer: '/sql' } },
+        {
+          code: 'COLUMN_BLOCKED',
+          message: 'phone is blocked',
+          rule: 'datasets.a.columns.phone.class = blocked',
+          position: { line: 2, column: 8 },
+          data: {},
+        },
+        {
+          code: 'INVALID_VALUE',
+          message: 'is required but missing',
+          rule: 'schema #/required',
+          data: { pointer: '/sql' },
+        },
       ],
       file: 'x.sql',
     });
@@ -21,7 +32,9 @@ describe('describeRefusalDetails: a refusal for a terminal', () => {
   });
 
   it('escapes control characters another member may have put in a name', () => {
-    const text = describeRefusalDetails({ diagnostics: [{ code: 'COLUMN_UNKNOWN', message: 'no column \u001b[2Jx', rule: 'r' }] });
+    const text = describeRefusalDetails({
+      diagnostics: [{ code: 'COLUMN_UNKNOWN', message: 'no column \u001b[2Jx', rule: 'r' }],
+    });
     expect(text).not.toContain('\u001b');
     expect(text).toContain('COLUMN_UNKNOWN');
   });

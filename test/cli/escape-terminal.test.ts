@@ -11,10 +11,13 @@ const WITH_NUL = `${HOSTILE}\x00`;
 
 describe('escapeTerminal', () => {
   it('shows C0, DEL, C1 and bidi controls as visible escapes, and nothing else changes', () => {
-    expect(escapeTerminal(WITH_NUL)).toBe('x\\x1B]0;pwned\\x07\\x1B[2J\\x0D\\x0Afake\\u202Etxt.exe\\x9B31m\\x7F\\u2066\\x00');
+    expect(escapeTerminal(WITH_NUL)).toBe(
+      'x\\x1B]0;pwned\\x07\\x1B[2J\\x0D\\x0Afake\\u202Etxt.exe\\x9B31m\\x7F\\u2066\\x00',
+    );
     expect(escapeTerminal('a\tb\nc\rd', 'text')).toBe('a\tb\nc\\x0Dd');
     expect(escapeTerminal('a\tb\nc', 'line')).toBe('a\\x09b\\x0Ac');
-    for (const kept of ['Zürich', 'São Paulo', '東京', 'שלום', 'مرحبا', '👩‍💻', 'a\\x1Bb', '∅ ─ ε δ ±']) expect(escapeTerminal(kept)).toBe(kept);
+    for (const kept of ['Zürich', 'São Paulo', '東京', 'שלום', 'مرحبا', '👩‍💻', 'a\\x1Bb', '∅ ─ ε δ ±'])
+      expect(escapeTerminal(kept)).toBe(kept);
     for (const code of [0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069, 0x80, 0x85, 0x9f]) {
       expect(escapeTerminal(String.fromCodePoint(code))).toMatch(/^\\[xu][0-9A-F]+$/);
     }
@@ -40,7 +43,14 @@ describe('escapeTerminal', () => {
 
 describe('CLI output of partner-controlled values', () => {
   it('formatTable escapes every cell and column name, one line per row', () => {
-    const table = formatTable(['country', `n${HOSTILE}`], [[HOSTILE, 120], ['GB', 80.5], [null, 3]]);
+    const table = formatTable(
+      ['country', `n${HOSTILE}`],
+      [
+        [HOSTILE, 120],
+        ['GB', 80.5],
+        [null, 3],
+      ],
+    );
     expect(table).not.toMatch(RAW_CONTROL);
     expect(table.split('\n')).toHaveLength(5);
     expect(table).toContain('x\\x1B]0;pwned\\x07\\x1B[2J\\x0D\\x0Afake\\u202Etxt.exe');
@@ -50,21 +60,59 @@ describe('CLI output of partner-controlled values', () => {
   it('printAnswer escapes cells, column names, DP notes and dry-run SQL', () => {
     const out: string[] = [];
     const write = (text: string) => void out.push(text);
-    printAnswer({ dryRun: false, columns: [{ name: HOSTILE, type: 'VARCHAR' }], rows: [[HOSTILE]], auditSeq: 3,
-      privacy: { mode: 'dp', mechanism: 'laplace', epsilonSpent: 1, deltaSpent: 0, remaining: { [HOSTILE]: { epsilon: 1, delta: 0 } }, noise: { [HOSTILE]: { scale: 1, ci95HalfWidth: null, note: HOSTILE } } },
-    } as unknown as QueryResponse, write);
-    printAnswer({ dryRun: true, rewrittenSql: `SELECT '${HOSTILE}'`, report: { datasets: [HOSTILE] } } as unknown as QueryResponse, write);
+    printAnswer(
+      {
+        dryRun: false,
+        columns: [{ name: HOSTILE, type: 'VARCHAR' }],
+        rows: [[HOSTILE]],
+        auditSeq: 3,
+        privacy: {
+          mode: 'dp',
+          mechanism: 'laplace',
+          epsilonSpent: 1,
+          deltaSpent: 0,
+          remaining: { [HOSTILE]: { epsilon: 1, delta: 0 } },
+          noise: { [HOSTILE]: { scale: 1, ci95HalfWidth: null, note: HOSTILE } },
+        },
+      } as unknown as QueryResponse,
+      write,
+    );
+    printAnswer(
+      {
+        dryRun: true,
+        rewrittenSql: `SELECT '${HOSTILE}'`,
+        report: { datasets: [HOSTILE] },
+      } as unknown as QueryResponse,
+      write,
+    );
     const text = out.join('');
     expect(text).not.toMatch(RAW_CONTROL);
     expect(text).toContain('\\x1B]0;pwned\\x07');
   });
 
-  it('template show escapes every field, keeping only the SQL\'s own newlines', () => {
+  it("template show escapes every field, keeping only the SQL's own newlines", () => {
     const template = {
-      name: 'by_country', hash: 'ab'.repeat(32), proposedBy: `acme-analyst${HOSTILE}`, requiredMembers: ['acme'], runnable: false, rewrittenSql: `SELECT 1 -- ${HOSTILE}`,
+      name: 'by_country',
+      hash: 'ab'.repeat(32),
+      proposedBy: `acme-analyst${HOSTILE}`,
+      requiredMembers: ['acme'],
+      runnable: false,
+      rewrittenSql: `SELECT 1 -- ${HOSTILE}`,
       reviews: [{ member: 'acme', principal: 'acme-officer', decision: 'reject', reason: HOSTILE, reviewedAt: 'now' }],
-      document: { name: 'by_country', collaboration: 'demo', description: HOSTILE, sql: `SELECT country\nFROM t -- ${HOSTILE}`, parameters: { p: { type: 'enum', values: [HOSTILE] } } },
-      report: { datasets: ['advertiser_customers'], columns: [], outputs: [], parameters: [], threshold: { minGroupSize: 50, privacyUnits: [], maxResultRows: 10, rule: HOSTILE } },
+      document: {
+        name: 'by_country',
+        collaboration: 'demo',
+        description: HOSTILE,
+        sql: `SELECT country\nFROM t -- ${HOSTILE}`,
+        parameters: { p: { type: 'enum', values: [HOSTILE] } },
+      },
+      report: {
+        datasets: ['advertiser_customers'],
+        columns: [],
+        outputs: [],
+        parameters: [],
+        threshold: { minGroupSize: 50, privacyUnits: [], maxResultRows: 10, rule: HOSTILE },
+      },
     } as unknown as TemplateStatus;
     const text = describeTemplate(template, 'demo');
     expect(text).not.toMatch(RAW_CONTROL);

@@ -19,12 +19,17 @@ class ScriptedClient extends RoomClient {
 
 describe('PSI transport over the relay', () => {
   it('offers a message again while the room is busy receiving others, and gives up on any other refusal', async () => {
-    const busy = new ScriptedClient([{ status: 503, code: 'PSI_RELAY_BUSY' }, { status: 503, code: 'PSI_RELAY_BUSY' }]);
+    const busy = new ScriptedClient([
+      { status: 503, code: 'PSI_RELAY_BUSY' },
+      { status: 503, code: 'PSI_RELAY_BUSY' },
+    ]);
     await httpPsiTransport(busy, 'demo', 's1').postSetup(new Uint8Array([1]));
     expect(busy.puts).toEqual(Array(3).fill('PUT /v1/collaborations/demo/psi/s1/setup'));
 
     const wrong = new ScriptedClient([{ status: 409, code: 'PSI_WRONG_STEP' }]);
-    await expect(httpPsiTransport(wrong, 'demo', 's1').postRequest(new Uint8Array([1]))).rejects.toMatchObject({ code: 'PSI_WRONG_STEP' });
+    await expect(httpPsiTransport(wrong, 'demo', 's1').postRequest(new Uint8Array([1]))).rejects.toMatchObject({
+      code: 'PSI_WRONG_STEP',
+    });
     expect(wrong.puts).toHaveLength(1);
   });
 });

@@ -11,7 +11,10 @@ let server: Server | undefined;
 afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
 
 /** A room stand-in that reads a little, stalls (a slow room), then reads the rest and answers. */
-async function stallingRoom(stallAfter: number, answer: (received: number) => [number, object]): Promise<{ url: string; received: () => number; resume: () => void }> {
+async function stallingRoom(
+  stallAfter: number,
+  answer: (received: number) => [number, object],
+): Promise<{ url: string; received: () => number; resume: () => void }> {
   let received = 0;
   let stalled = false;
   let resume = (): void => undefined;
@@ -30,7 +33,11 @@ async function stallingRoom(stallAfter: number, answer: (received: number) => [n
     });
   });
   await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server!.address() as AddressInfo).port}`, received: () => received, resume: () => resume() };
+  return {
+    url: `http://127.0.0.1:${(server!.address() as AddressInfo).port}`,
+    received: () => received,
+    resume: () => resume(),
+  };
 }
 
 describe('RoomClient.stream', () => {
@@ -55,10 +62,11 @@ describe('RoomClient.stream', () => {
     expect(await upload).toEqual({ received: 256 * MiB });
   });
 
-  it('returns the room\'s refusal when the room answers before reading the whole body', async () => {
+  it("returns the room's refusal when the room answers before reading the whole body", async () => {
     server = createServer((req, res) => {
       req.once('data', () => {
-        res.writeHead(413, { 'content-type': 'application/json', connection: 'close' })
+        res
+          .writeHead(413, { 'content-type': 'application/json', connection: 'close' })
           .end(JSON.stringify({ error: { code: 'UPLOAD_TOO_LARGE', message: 'too large', details: { maxBytes: 1 } } }));
         req.destroy();
       });
@@ -68,7 +76,10 @@ describe('RoomClient.stream', () => {
       for (;;) yield new Uint8Array(MiB);
     }
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    await expect(new RoomClient(url, key).stream('PUT', '/v1/upload', endless())).rejects.toMatchObject({ status: 413, code: 'UPLOAD_TOO_LARGE' });
+    await expect(new RoomClient(url, key).stream('PUT', '/v1/upload', endless())).rejects.toMatchObject({
+      status: 413,
+      code: 'UPLOAD_TOO_LARGE',
+    });
   });
 
   it('gives up with a clear error when the room stops making progress, instead of hanging', async () => {
@@ -78,6 +89,8 @@ describe('RoomClient.stream', () => {
     async function* small(): AsyncGenerator<Uint8Array> {
       yield new Uint8Array(1024);
     }
-    await expect(new RoomClient(url, key, { idleTimeoutMs: 200 }).stream('PUT', '/v1/upload', small())).rejects.toThrow(/no progress for 0.2 s/);
+    await expect(new RoomClient(url, key, { idleTimeoutMs: 200 }).stream('PUT', '/v1/upload', small())).rejects.toThrow(
+      /no progress for 0.2 s/,
+    );
   });
 });

@@ -12,7 +12,13 @@ const room = generateSealingKeyPair();
 const trailer: EnvelopeTrailer = { manifest: { dataset: 'd' }, signature: 'sig', signer: 'key' };
 
 async function seal(plaintext: Uint8Array, chunkSize = 1024): Promise<Uint8Array> {
-  return collect(writeEnvelope(piecesOf(plaintext, 777), { roomSealingPublicKey: room.publicKey, chunkSize, trailer: () => trailer }));
+  return collect(
+    writeEnvelope(piecesOf(plaintext, 777), {
+      roomSealingPublicKey: room.publicKey,
+      chunkSize,
+      trailer: () => trailer,
+    }),
+  );
 }
 
 async function open(envelope: Uint8Array, pieceSize = 1000) {
@@ -89,10 +95,16 @@ describe('sealed envelope', () => {
 
   it('reports the same envelope hash the writer signed', async () => {
     let signed = '';
-    const envelope = await collect(writeEnvelope(piecesOf(new Uint8Array(5000)), {
-      roomSealingPublicKey: room.publicKey, chunkSize: 1024,
-      trailer: (facts) => { signed = facts.envelopeSha256; return trailer; },
-    }));
+    const envelope = await collect(
+      writeEnvelope(piecesOf(new Uint8Array(5000)), {
+        roomSealingPublicKey: room.publicKey,
+        chunkSize: 1024,
+        trailer: (facts) => {
+          signed = facts.envelopeSha256;
+          return trailer;
+        },
+      }),
+    );
     expect((await open(envelope)).result.envelopeSha256).toBe(signed);
   });
 
@@ -116,13 +128,20 @@ describe('sealed envelope', () => {
     expect(await refusal(open(assemble(envelope, swapped)))).toBe('ENVELOPE_TAMPERED');
     // Drop the real final chunk and mark the previous one final: the nonce's flag catches it.
     const chunkFrames = frames.filter((f) => f.type === FrameType.chunk);
-    const relabelled = [frames[0], ...chunkFrames.slice(0, -1), { type: FrameType.finalChunk, payload: chunkFrames.at(-1)!.payload }, frames.at(-1)] as typeof frames;
+    const relabelled = [
+      frames[0],
+      ...chunkFrames.slice(0, -1),
+      { type: FrameType.finalChunk, payload: chunkFrames.at(-1)!.payload },
+      frames.at(-1),
+    ] as typeof frames;
     expect(await refusal(open(assemble(envelope, relabelled)))).toBe('ENVELOPE_TAMPERED');
   });
 
   it('refuses an envelope sealed to another room, and bytes after the trailer', async () => {
     const other = generateSealingKeyPair();
-    const foreign = await collect(writeEnvelope(piecesOf(new Uint8Array(10)), { roomSealingPublicKey: other.publicKey, trailer: () => trailer }));
+    const foreign = await collect(
+      writeEnvelope(piecesOf(new Uint8Array(10)), { roomSealingPublicKey: other.publicKey, trailer: () => trailer }),
+    );
     expect(await refusal(open(foreign))).toBe('ENVELOPE_TAMPERED');
     const envelope = await seal(new Uint8Array(10));
     expect(await refusal(open(Buffer.concat([envelope, Buffer.from('x')])))).toBe('ENVELOPE_MALFORMED');

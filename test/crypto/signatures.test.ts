@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { generateSigningKeyPair, signingKeyPairFromSecret, parsePublicKey, publicKeyText } from '../../src/crypto/signing-keys.ts';
+import {
+  generateSigningKeyPair,
+  signingKeyPairFromSecret,
+  parsePublicKey,
+  publicKeyText,
+} from '../../src/crypto/signing-keys.ts';
 import { sign, signPortable, verify, verifyPortable } from '../../src/crypto/signatures.ts';
 
 const message = new TextEncoder().encode('POST /v1/collaborations/demo/queries');

@@ -10,7 +10,13 @@ import { startTestRoom, type TestRoom } from '../support/test-room.ts';
 let t: TestRoom;
 const path = '/v1/collaborations/demo';
 const SQL = 'SELECT country, count(*) AS customers FROM advertiser_customers GROUP BY country';
-const proposal = (sql: string) => ({ name: 'by_country', collaboration: 'demo', description: 'Customers per country', sql, parameters: {} });
+const proposal = (sql: string) => ({
+  name: 'by_country',
+  collaboration: 'demo',
+  description: 'Customers per country',
+  sql,
+  parameters: {},
+});
 
 beforeAll(async () => {
   t = await startTestRoom();
@@ -26,13 +32,30 @@ const approvals = async () => {
 describe('officers sign only the hash they name', () => {
   it('accept: a hash that is not the current policy is refused before signing; a named prefix of it is signed', async () => {
     const policyHash = t.room.collaboration('demo').hash;
-    expect(await refusal(acceptCollaboration(t.client('acme-officer'), t.keys['acme-officer']!, 'demo', '0'.repeat(64)))).toEqual({ status: 0, code: 'POLICY_HASH_MISMATCH' });
+    expect(
+      await refusal(acceptCollaboration(t.client('acme-officer'), t.keys['acme-officer']!, 'demo', '0'.repeat(64))),
+    ).toEqual({ status: 0, code: 'POLICY_HASH_MISMATCH' });
     const before = await t.client('acme-officer').send<{ status: { acceptedBy: unknown[] } }>('GET', path);
     expect(before.status.acceptedBy).toEqual([]);
 
-    const out = await cli(['accept', '--collab', 'demo', '--url', t.baseUrl, '--key', await keyFile(t, 'acme-officer'), '--hash', policyHash.slice(0, 12)]);
+    const out = await cli([
+      'accept',
+      '--collab',
+      'demo',
+      '--url',
+      t.baseUrl,
+      '--key',
+      await keyFile(t, 'acme-officer'),
+      '--hash',
+      policyHash.slice(0, 12),
+    ]);
     expect(out).toContain(`accepted policy ${policyHash}`);
-    const status = await acceptCollaboration(t.client('northwind-officer'), t.keys['northwind-officer']!, 'demo', policyHash);
+    const status = await acceptCollaboration(
+      t.client('northwind-officer'),
+      t.keys['northwind-officer']!,
+      'demo',
+      policyHash,
+    );
     expect(status.active).toBe(true);
   }, 30_000);
 
@@ -43,10 +66,16 @@ describe('officers sign only the hash they name', () => {
     const shown = /^hash +([0-9a-f]{64})$/m.exec(await cli(['template', 'show', ...common]))?.[1];
     expect(shown).toBe((await current()).hash);
 
-    const changed = await t.client('acme-analyst').send<TemplateStatus>('POST', `${path}/templates`, proposal(SQL.replace('AS customers', 'AS people')));
+    const changed = await t
+      .client('acme-analyst')
+      .send<TemplateStatus>('POST', `${path}/templates`, proposal(SQL.replace('AS customers', 'AS people')));
     expect(changed.hash).not.toBe(shown);
-    await expect(cli(['template', 'approve', ...common, '--hash', shown!])).rejects.toThrow(/exited 1: TEMPLATE_HASH_MISMATCH: The template "by_country" on the room is not the version you named/);
-    await expect(cli(['template', 'approve', ...common, '--hash', shown!.slice(0, 12)])).rejects.toThrow(/exited 1: TEMPLATE_HASH_MISMATCH/);
+    await expect(cli(['template', 'approve', ...common, '--hash', shown!])).rejects.toThrow(
+      /exited 1: TEMPLATE_HASH_MISMATCH: The template "by_country" on the room is not the version you named/,
+    );
+    await expect(cli(['template', 'approve', ...common, '--hash', shown!.slice(0, 12)])).rejects.toThrow(
+      /exited 1: TEMPLATE_HASH_MISMATCH/,
+    );
     expect((await current()).reviews).toEqual([]);
     expect(await approvals()).toBe(0);
   }, 60_000);
@@ -57,23 +86,49 @@ describe('officers sign only the hash they name', () => {
     class RacingClient extends RoomClient {
       override async send<T>(method: string, target: string, body?: unknown): Promise<T> {
         const answer = await super.send<T>(method, target, body);
-        if (method === 'GET') await t.client('acme-analyst').send('POST', `${path}/templates`, proposal(`${SQL} ORDER BY country`));
+        if (method === 'GET')
+          await t.client('acme-analyst').send('POST', `${path}/templates`, proposal(`${SQL} ORDER BY country`));
         return answer;
       }
     }
     const racing = new RacingClient(t.baseUrl, t.keys['acme-officer']);
-    expect(await refusal(reviewTemplateAs(racing, t.keys['acme-officer']!, 'demo', 'by_country', 'approve', reviewed), { details: true }))
-      .toMatchObject({ status: 409, code: 'TEMPLATE_HASH_MISMATCH', details: { signedHash: reviewed } });
+    expect(
+      await refusal(reviewTemplateAs(racing, t.keys['acme-officer']!, 'demo', 'by_country', 'approve', reviewed), {
+        details: true,
+      }),
+    ).toMatchObject({ status: 409, code: 'TEMPLATE_HASH_MISMATCH', details: { signedHash: reviewed } });
     expect((await current()).reviews).toEqual([]);
     expect(await approvals()).toBe(0);
   });
 
   it('the hash shown, in full or by a prefix, is the one signed', async () => {
     const shown = (await current()).hash;
-    const approved = await reviewTemplateAs(t.client('acme-officer'), t.keys['acme-officer']!, 'demo', 'by_country', 'approve', shown.slice(0, 16));
+    const approved = await reviewTemplateAs(
+      t.client('acme-officer'),
+      t.keys['acme-officer']!,
+      'demo',
+      'by_country',
+      'approve',
+      shown.slice(0, 16),
+    );
     expect(approved).toMatchObject({ hash: shown, runnable: true });
     expect(approved.reviews).toEqual([expect.objectContaining({ member: 'acme', decision: 'approve' })]);
-    const out = await cli(['template', 'reject', '--collab', 'demo', '--url', t.baseUrl, '--key', await keyFile(t, 'acme-officer'), '--name', 'by_country', '--hash', shown, '--reason', 'too broad']);
+    const out = await cli([
+      'template',
+      'reject',
+      '--collab',
+      'demo',
+      '--url',
+      t.baseUrl,
+      '--key',
+      await keyFile(t, 'acme-officer'),
+      '--name',
+      'by_country',
+      '--hash',
+      shown,
+      '--reason',
+      'too broad',
+    ]);
     expect(out).toContain(`signed "reject" over by_country ${shown}`);
     expect(await approvals()).toBe(1);
   }, 30_000);

@@ -18,7 +18,19 @@ describe('cleanroom upload, in its own process', () => {
     await writeFile(file, customersCsv(20_000));
     const key = await keyFile(t, 'acme-provider');
     const started = performance.now();
-    const out = await cli(['upload', '--collab', 'demo', '--url', t.baseUrl, '--key', key, '--dataset', 'advertiser_customers', '--file', file]);
+    const out = await cli([
+      'upload',
+      '--collab',
+      'demo',
+      '--url',
+      t.baseUrl,
+      '--key',
+      key,
+      '--dataset',
+      'advertiser_customers',
+      '--file',
+      file,
+    ]);
     // tsx start-up is most of this; a kept-alive socket holding the process open would add seconds.
     expect(performance.now() - started).toBeLessThan(15_000);
     expect(out).toMatch(/uploaded advertiser_customers version 1: 20000 rows/);
@@ -33,17 +45,49 @@ describe('cleanroom upload, in its own process', () => {
     [names[0], names[1]] = [names[1]!, names[0]!];
     await writeFile(file, `${[names.join(','), ...rows].join('\n')}\n`);
     const key = await keyFile(t, 'acme-provider');
-    await expect(cli(['upload', '--collab', 'demo', '--url', t.baseUrl, '--key', key, '--dataset', 'advertiser_customers', '--file', file]))
-      .rejects.toThrow(/exited 1: .*header must be exactly the declared columns/s);
+    await expect(
+      cli([
+        'upload',
+        '--collab',
+        'demo',
+        '--url',
+        t.baseUrl,
+        '--key',
+        key,
+        '--dataset',
+        'advertiser_customers',
+        '--file',
+        file,
+      ]),
+    ).rejects.toThrow(/exited 1: .*header must be exactly the declared columns/s);
   }, 30_000);
 
-  it('prints the room\'s refusal of a streamed file and exits non-zero, leaving version 1 in place', async () => {
+  it("prints the room's refusal of a streamed file and exits non-zero, leaving version 1 in place", async () => {
     const file = join(t.dir, 'bad-value.csv');
     // A valid header and 5,000 good rows, then a purchases value that is not an INTEGER: only the room's load finds it.
-    await writeFile(file, `${customersCsv(5_000).trimEnd()}\n${customersCsv(1, { seed: 7 }).trimEnd().split('\n')[1]!.replace(/,(\d+),([\d.]+),(\d)$/, ',lots,$2,$3')}\n`);
+    await writeFile(
+      file,
+      `${customersCsv(5_000).trimEnd()}\n${customersCsv(1, { seed: 7 })
+        .trimEnd()
+        .split('\n')[1]!
+        .replace(/,(\d+),([\d.]+),(\d)$/, ',lots,$2,$3')}\n`,
+    );
     const key = await keyFile(t, 'acme-provider');
-    await expect(cli(['upload', '--collab', 'demo', '--url', t.baseUrl, '--key', key, '--dataset', 'advertiser_customers', '--file', file]))
-      .rejects.toThrow(/exited 1: .*UPLOAD_MALFORMED_DATA/s);
+    await expect(
+      cli([
+        'upload',
+        '--collab',
+        'demo',
+        '--url',
+        t.baseUrl,
+        '--key',
+        key,
+        '--dataset',
+        'advertiser_customers',
+        '--file',
+        file,
+      ]),
+    ).rejects.toThrow(/exited 1: .*UPLOAD_MALFORMED_DATA/s);
     const counted = await t.internals.engine.query('SELECT count(*) FROM demo.advertiser_customers');
     expect(Number(counted.rows[0]?.[0])).toBe(20_000);
   }, 30_000);
@@ -52,9 +96,22 @@ describe('cleanroom upload, in its own process', () => {
     const file = join(t.dir, 'header-only.csv');
     await writeFile(file, customersCsv(0));
     const key = await keyFile(t, 'acme-provider');
-    const args = ['upload', '--collab', 'demo', '--url', t.baseUrl, '--key', key, '--dataset', 'advertiser_customers', '--file', file];
+    const args = [
+      'upload',
+      '--collab',
+      'demo',
+      '--url',
+      t.baseUrl,
+      '--key',
+      key,
+      '--dataset',
+      'advertiser_customers',
+      '--file',
+      file,
+    ];
     await expect(cli(args)).rejects.toThrow(/exited 1: .*UPLOAD_EMPTY.*--allow-empty/s);
-    const rows = async () => Number((await t.internals.engine.query('SELECT count(*) FROM demo.advertiser_customers')).rows[0]?.[0]);
+    const rows = async () =>
+      Number((await t.internals.engine.query('SELECT count(*) FROM demo.advertiser_customers')).rows[0]?.[0]);
     expect(await rows()).toBe(20_000);
     expect(await cli([...args, '--allow-empty'])).toMatch(/uploaded advertiser_customers version 2: 0 rows/);
     expect(await rows()).toBe(0);

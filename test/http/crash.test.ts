@@ -22,10 +22,21 @@ afterAll(async () => {
 /** A real room in its own process (npm start's code path), so it can be killed with SIGKILL. */
 function startRoomProcess(dir: string, port: number): Promise<ChildProcess> {
   return new Promise((ready, fail) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', resolve('src/cli/main.ts'), 'serve', '--port', String(port)], {
-      env: { ...process.env, CLEANROOM_DATA_DIR: join(dir, 'data'), CLEANROOM_POLICIES_DIR: join(dir, 'policies'), CLEANROOM_SQL_DIR: join(dir, 'sql'), CLEANROOM_LOG_LEVEL: 'info', CLEANROOM_MEMORY_LIMIT: '1GB' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', resolve('src/cli/main.ts'), 'serve', '--port', String(port)],
+      {
+        env: {
+          ...process.env,
+          CLEANROOM_DATA_DIR: join(dir, 'data'),
+          CLEANROOM_POLICIES_DIR: join(dir, 'policies'),
+          CLEANROOM_SQL_DIR: join(dir, 'sql'),
+          CLEANROOM_LOG_LEVEL: 'info',
+          CLEANROOM_MEMORY_LIMIT: '1GB',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     child.stdout?.on('data', (d: Buffer) => {
       out += d.toString();
@@ -57,18 +68,31 @@ describe('a room killed mid-upload', () => {
     let room = await startRoomProcess(dir, port);
     const client = (p: string) => new RoomClient(url, keys[p]);
     try {
-      const status = await client('acme-officer').send<{ status: { policyHash: string } }>('GET', '/v1/collaborations/demo');
+      const status = await client('acme-officer').send<{ status: { policyHash: string } }>(
+        'GET',
+        '/v1/collaborations/demo',
+      );
       for (const officer of ['acme-officer', 'northwind-officer']) {
         await client(officer).send('POST', '/v1/collaborations/demo/acceptances', {
-          policyHash: status.status.policyHash, signature: toBase64(sign(acceptanceSigningBytes('demo', status.status.policyHash), keys[officer]!.secretKey)),
+          policyHash: status.status.policyHash,
+          signature: toBase64(sign(acceptanceSigningBytes('demo', status.status.policyHash), keys[officer]!.secretKey)),
         });
       }
       const v1 = join(dir, 'v1.csv');
       await writeFile(v1, customersCsv(400));
-      await uploadFile({ client: client('acme-provider'), key: keys['acme-provider']!, collaboration: 'demo', dataset: 'advertiser_customers', file: v1 });
+      await uploadFile({
+        client: client('acme-provider'),
+        key: keys['acme-provider']!,
+        collaboration: 'demo',
+        dataset: 'advertiser_customers',
+        file: v1,
+      });
 
       // Version 2: send the first part of a valid envelope, then kill the room while it waits for the rest.
-      const envelope = await sealedEnvelope({ client }, keys['acme-provider']!, customersCsv(20_000, { seed: 5 }), { version: 2, chunkSize: 64 * 1024 });
+      const envelope = await sealedEnvelope({ client }, keys['acme-provider']!, customersCsv(20_000, { seed: 5 }), {
+        version: 2,
+        chunkSize: 64 * 1024,
+      });
       let sent = 0;
       const half = envelope.length / 2;
       const slow = new ReadableStream<Uint8Array>({
@@ -78,12 +102,23 @@ describe('a room killed mid-upload', () => {
           sent += 64 * 1024;
         },
       });
-      const pending = client('acme-provider').stream('PUT', '/v1/collaborations/demo/datasets/advertiser_customers', slow).catch((e: unknown) => e);
-      for (let i = 0; i < 100 && !(await filesUnder(join(dir, 'data', 'envelopes'))).some((f) => f.endsWith('.partial')); i++) await new Promise((r) => setTimeout(r, 50));
+      const pending = client('acme-provider')
+        .stream('PUT', '/v1/collaborations/demo/datasets/advertiser_customers', slow)
+        .catch((e: unknown) => e);
+      for (
+        let i = 0;
+        i < 100 && !(await filesUnder(join(dir, 'data', 'envelopes'))).some((f) => f.endsWith('.partial'));
+        i++
+      )
+        await new Promise((r) => setTimeout(r, 50));
       expect((await filesUnder(join(dir, 'data', 'envelopes'))).some((f) => f.endsWith('.partial'))).toBe(true);
       // Mid-load: DuckDB is reading the plaintext pipe in the killed room's staging directory.
-      const killedStaging = async () => (await readdir(stagingParent())).filter((n) => n.startsWith(`cleanroom-staging-${room.pid}-`)).map((n) => join(stagingParent(), n));
-      for (let i = 0; i < 100 && (await filesUnder((await killedStaging())[0] ?? '/nonexistent')).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      const killedStaging = async () =>
+        (await readdir(stagingParent()))
+          .filter((n) => n.startsWith(`cleanroom-staging-${room.pid}-`))
+          .map((n) => join(stagingParent(), n));
+      for (let i = 0; i < 100 && (await filesUnder((await killedStaging())[0] ?? '/nonexistent')).length === 0; i++)
+        await new Promise((r) => setTimeout(r, 50));
       const [staging] = await killedStaging();
       expect(await readdir(staging ?? '/nonexistent')).toEqual([expect.stringMatching(/\.pipe$/)]);
       room.kill('SIGKILL');
@@ -92,15 +127,27 @@ describe('a room killed mid-upload', () => {
       room = await startRoomProcess(dir, port);
       // The next start sweeps the dead room's staging directory; its own is named for its own pid.
       expect(existsSync(staging as string)).toBe(false);
-      const info = await client('acme-officer').send<{ current: { version: number; rows: number } }>('GET', '/v1/collaborations/demo/datasets/advertiser_customers');
+      const info = await client('acme-officer').send<{ current: { version: number; rows: number } }>(
+        'GET',
+        '/v1/collaborations/demo/datasets/advertiser_customers',
+      );
       expect(info.current).toMatchObject({ version: 1, rows: 400 });
-      const answer = await client('acme-analyst').send<{ rows: unknown[][] }>('POST', '/v1/collaborations/demo/queries', { sql: 'SELECT count(*) AS n FROM advertiser_customers' });
+      const answer = await client('acme-analyst').send<{ rows: unknown[][] }>(
+        'POST',
+        '/v1/collaborations/demo/queries',
+        { sql: 'SELECT count(*) AS n FROM advertiser_customers' },
+      );
       expect(answer.rows).toEqual([[400]]);
       expect((await filesUnder(join(dir, 'data', 'envelopes'))).filter((f) => !f.endsWith('.env'))).toEqual([]);
-      const audit = await client('acme-officer').send<{ entries: { action: string }[] }>('GET', '/v1/collaborations/demo/audit');
+      const audit = await client('acme-officer').send<{ entries: { action: string }[] }>(
+        'GET',
+        '/v1/collaborations/demo/audit',
+      );
       expect(audit.entries.filter((e) => e.action === 'dataset.uploaded')).toHaveLength(1);
     } finally {
-      const exited = new Promise((resolve) => (room.exitCode === null && room.signalCode === null ? room.once('exit', resolve) : resolve(undefined)));
+      const exited = new Promise((resolve) =>
+        room.exitCode === null && room.signalCode === null ? room.once('exit', resolve) : resolve(undefined),
+      );
       room.kill('SIGKILL');
       await exited;
       // The last room was killed too: remove its staging directory rather than leave it to the next start.

@@ -17,7 +17,8 @@ const path = '/v1/collaborations/demo';
 function impressions(): string {
   const lines = ['email_hash,ip_address,impression_date,campaign,segment,device,clicks,view_seconds'];
   for (let i = 0; i < 400; i++) {
-    for (const campaign of ['spring_sale', 'holiday']) lines.push(`${hash(`p${i}`)},192.0.2.1,2025-11-1${i % 9},${campaign},sports,mobile,0,10.0`);
+    for (const campaign of ['spring_sale', 'holiday'])
+      lines.push(`${hash(`p${i}`)},192.0.2.1,2025-11-1${i % 9},${campaign},sports,mobile,0,10.0`);
     lines.push(`${hash(`p${i}`)},192.0.2.1,2025-11-1${i % 9},holiday,travel,mobile,0,10.0`);
   }
   for (let j = 0; j < 10_000; j++) lines.push(`${hash('p0')},192.0.2.2,2025-11-01,holiday,sports,desktop,1,100000.0`);
@@ -26,8 +27,13 @@ function impressions(): string {
 
 /** 100 customers, one row each; the first spends 1,000,000, the others 10. */
 function customers(): string {
-  const lines = ['email_hash,phone,age_band,country,loyalty_tier,signup_date,zip_code,birth_year,purchases,purchase_value,converted'];
-  for (let i = 0; i < 100; i++) lines.push(`${hash(`p${i}`)},+4400000${i},25-34,${i % 2 ? 'DE' : 'FR'},none,2024-01-01,10000,1990,1,${i === 0 ? 1_000_000 : 10},0`);
+  const lines = [
+    'email_hash,phone,age_band,country,loyalty_tier,signup_date,zip_code,birth_year,purchases,purchase_value,converted',
+  ];
+  for (let i = 0; i < 100; i++)
+    lines.push(
+      `${hash(`p${i}`)},+4400000${i},25-34,${i % 2 ? 'DE' : 'FR'},none,2024-01-01,10000,1990,1,${i === 0 ? 1_000_000 : 10},0`,
+    );
   return `${lines.join('\n')}\n`;
 }
 
@@ -37,8 +43,20 @@ let dir: string;
 
 async function load(t: TestRoom): Promise<void> {
   await t.acceptAll();
-  await uploadFile({ client: t.client('northwind-provider'), key: t.keys['northwind-provider']!, collaboration: 'demo', dataset: 'publisher_impressions', file: join(dir, 'impressions.csv') });
-  await uploadFile({ client: t.client('acme-provider'), key: t.keys['acme-provider']!, collaboration: 'demo', dataset: 'advertiser_customers', file: join(dir, 'customers.csv') });
+  await uploadFile({
+    client: t.client('northwind-provider'),
+    key: t.keys['northwind-provider']!,
+    collaboration: 'demo',
+    dataset: 'publisher_impressions',
+    file: join(dir, 'impressions.csv'),
+  });
+  await uploadFile({
+    client: t.client('acme-provider'),
+    key: t.keys['acme-provider']!,
+    collaboration: 'demo',
+    dataset: 'advertiser_customers',
+    file: join(dir, 'customers.csv'),
+  });
 }
 
 beforeAll(async () => {
@@ -46,7 +64,11 @@ beforeAll(async () => {
   await writeFile(join(dir, 'impressions.csv'), impressions());
   await writeFile(join(dir, 'customers.csv'), customers());
   withRule = await startTestRoom();
-  withoutRule = await startTestRoom({ edit: (p) => { for (const d of p.datasets) delete (d.rules as { dominance?: unknown }).dominance; } });
+  withoutRule = await startTestRoom({
+    edit: (p) => {
+      for (const d of p.datasets) delete (d.rules as { dominance?: unknown }).dominance;
+    },
+  });
   await load(withRule);
   await load(withoutRule);
 }, 120_000);
@@ -56,22 +78,35 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-interface Answer { rows: (string | number | null)[][]; privacy: { groupsSuppressed: number } }
+interface Answer {
+  rows: (string | number | null)[][];
+  privacy: { groupsSuppressed: number };
+}
 const ask = (t: TestRoom, sql: string) => t.client('acme-analyst').send<Answer>('POST', `${path}/queries`, { sql });
 
 describe('dominance rule', () => {
   it('suppresses a large group whose count one person dominates, and counts it as suppressed', async () => {
-    const sql = 'SELECT segment, count(DISTINCT email_hash) AS people, count(*) AS impressions FROM publisher_impressions GROUP BY segment ORDER BY segment';
+    const sql =
+      'SELECT segment, count(DISTINCT email_hash) AS people, count(*) AS impressions FROM publisher_impressions ' +
+      'GROUP BY segment ORDER BY segment';
     // Without the rule the heavy person's 10,000 impressions are released inside a group of 400.
-    expect((await ask(withoutRule, sql)).rows).toEqual([['sports', 400, 10_800], ['travel', 400, 400]]);
+    expect((await ask(withoutRule, sql)).rows).toEqual([
+      ['sports', 400, 10_800],
+      ['travel', 400, 400],
+    ]);
     const answer = await ask(withRule, sql);
     expect(answer.rows).toEqual([['travel', 400, 400]]);
     expect(answer.privacy.groupsSuppressed).toBe(1);
   });
 
   it('suppresses a group whose sum one person dominates, also through a view and a join', async () => {
-    const sum = 'SELECT country, count(*) AS n, sum(purchase_value) AS spent FROM advertiser_customers GROUP BY country ORDER BY country';
-    expect((await ask(withoutRule, sum)).rows).toEqual([['DE', 50, 500], ['FR', 50, 1_000_490]]);
+    const sum =
+      'SELECT country, count(*) AS n, sum(purchase_value) AS spent FROM advertiser_customers GROUP BY country ' +
+      'ORDER BY country';
+    expect((await ask(withoutRule, sum)).rows).toEqual([
+      ['DE', 50, 500],
+      ['FR', 50, 1_000_490],
+    ]);
     expect((await ask(withRule, sum)).rows).toEqual([['DE', 50, 500]]);
     const joined = `WITH v AS (SELECT email_hash, segment, view_seconds FROM publisher_impressions)
       SELECT c.country, sum(v.view_seconds) AS seconds FROM advertiser_customers AS c JOIN v ON c.email_hash = v.email_hash GROUP BY c.country ORDER BY c.country`;
@@ -79,11 +114,20 @@ describe('dominance rule', () => {
     expect(released.rows.map((r) => r[0])).toEqual(['DE']);
     expect(released.privacy.groupsSuppressed).toBe(1);
     // An average carries the same sum.
-    expect((await ask(withRule, 'SELECT country, avg(purchase_value) AS a FROM advertiser_customers GROUP BY country ORDER BY country')).rows.map((r) => r[0])).toEqual(['DE']);
+    expect(
+      (
+        await ask(
+          withRule,
+          'SELECT country, avg(purchase_value) AS a FROM advertiser_customers GROUP BY country ORDER BY country',
+        )
+      ).rows.map((r) => r[0]),
+    ).toEqual(['DE']);
   });
 
   it('leaves groups where no few people dominate as they were', async () => {
-    const sql = 'SELECT campaign, count(*) AS n FROM publisher_impressions WHERE device = \'mobile\' GROUP BY campaign ORDER BY campaign';
+    const sql =
+      "SELECT campaign, count(*) AS n FROM publisher_impressions WHERE device = 'mobile' GROUP BY campaign " +
+      'ORDER BY campaign';
     expect((await ask(withRule, sql)).rows).toEqual((await ask(withoutRule, sql)).rows);
   });
 });

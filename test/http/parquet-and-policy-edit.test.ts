@@ -12,7 +12,6 @@ import { refusal } from '../support/refusal.ts';
 
 let t: TestRoom;
 
-
 /** Writes a Parquet file from CSV text with DuckDB (typed like the policy), optionally dropping a column. */
 async function parquet(name: string, csv: string, options: { drop?: string } = {}): Promise<string> {
   const csvPath = join(t.dir, `${name}.csv`);
@@ -22,14 +21,24 @@ async function parquet(name: string, csv: string, options: { drop?: string } = {
   const connection = await instance.connect();
   const columns = t.policy.datasets[0]!.columns.map((c) => `'${c.name}': '${c.type}'`).join(', ');
   const select = options.drop ? `SELECT * EXCLUDE (${options.drop})` : 'SELECT *';
-  await connection.run(`COPY (${select} FROM read_csv('${csvPath}', header = true, columns = {${columns}})) TO '${path}' (FORMAT parquet)`);
+  await connection.run(
+    `COPY (${select} FROM read_csv('${csvPath}', header = true, columns = {${columns}})) TO '${path}' (FORMAT parquet)`,
+  );
   connection.closeSync();
   instance.closeSync();
   return path;
 }
 
-const upload = (file: string) => uploadFile({ client: t.client('acme-provider'), key: t.keys['acme-provider']!, collaboration: 'demo', dataset: 'advertiser_customers', file });
-const rows = async () => Number((await t.internals.engine.query('SELECT count(*) FROM demo.advertiser_customers')).rows[0]?.[0]);
+const upload = (file: string) =>
+  uploadFile({
+    client: t.client('acme-provider'),
+    key: t.keys['acme-provider']!,
+    collaboration: 'demo',
+    dataset: 'advertiser_customers',
+    file,
+  });
+const rows = async () =>
+  Number((await t.internals.engine.query('SELECT count(*) FROM demo.advertiser_customers')).rows[0]?.[0]);
 
 const MAX_PARQUET_BYTES = 256 * 1024;
 
@@ -49,7 +58,12 @@ async function stagedDuring(run: () => Promise<unknown>): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  t = await startTestRoom({ edit: (p) => { p.datasets[0]!.format = 'parquet'; }, config: { maxParquetBytes: MAX_PARQUET_BYTES } });
+  t = await startTestRoom({
+    edit: (p) => {
+      p.datasets[0]!.format = 'parquet';
+    },
+    config: { maxParquetBytes: MAX_PARQUET_BYTES },
+  });
   await t.acceptAll();
 });
 afterAll(async () => t.close());
@@ -69,11 +83,20 @@ describe('Parquet uploads', () => {
     const truncated = join(t.dir, 'truncated.parquet');
     await writeFile(truncated, (await readFile(await parquet('whole', customersCsv(300)))).subarray(0, 2000));
     await expect(upload(truncated)).rejects.toThrow();
-    expect(await refusal(upload(await parquet('missing', customersCsv(100), { drop: 'purchase_value' })))).toEqual({ status: 422, code: 'UPLOAD_MALFORMED_DATA' });
+    expect(await refusal(upload(await parquet('missing', customersCsv(100), { drop: 'purchase_value' })))).toEqual({
+      status: 422,
+      code: 'UPLOAD_MALFORMED_DATA',
+    });
     // The same malformed files sealed and sent by hand: the room itself refuses them.
     for (const bad of [garbage, truncated]) {
-      const envelope = await sealedEnvelope(t, t.keys['acme-provider']!, new Uint8Array(await readFile(bad)), { version: 2, manifest: { format: 'parquet', rows: 300 } });
-      expect(await refusal(putEnvelope(t, 'acme-provider', envelope))).toEqual({ status: 422, code: 'UPLOAD_MALFORMED_DATA' });
+      const envelope = await sealedEnvelope(t, t.keys['acme-provider']!, new Uint8Array(await readFile(bad)), {
+        version: 2,
+        manifest: { format: 'parquet', rows: 300 },
+      });
+      expect(await refusal(putEnvelope(t, 'acme-provider', envelope))).toEqual({
+        status: 422,
+        code: 'UPLOAD_MALFORMED_DATA',
+      });
     }
     expect(await rows()).toBe(250);
   });
@@ -82,12 +105,16 @@ describe('Parquet uploads', () => {
 describe('Parquet staging', () => {
   it('writes nothing to the staging directory until the whole envelope, its signature and manifest have verified', async () => {
     const bytes = new Uint8Array(await readFile(await parquet('staged', customersCsv(400, { seed: 3 }))));
-    const sealed = (options: Parameters<typeof sealedEnvelope>[3]) => sealedEnvelope(t, t.keys['acme-provider']!, bytes, options);
+    const sealed = (options: Parameters<typeof sealedEnvelope>[3]) =>
+      sealedEnvelope(t, t.keys['acme-provider']!, bytes, options);
     const parquetManifest = { format: 'parquet' as const, rows: 400 };
     const whole = await sealed({ version: 2, manifest: parquetManifest });
     // Every chunk authenticates, but the final chunk and the trailer never come.
     const cut = whole.subarray(0, whole.length - 2000);
-    const forged = await sealedEnvelope(t, t.keys['northwind-provider']!, bytes, { version: 2, manifest: parquetManifest });
+    const forged = await sealedEnvelope(t, t.keys['northwind-provider']!, bytes, {
+      version: 2,
+      manifest: parquetManifest,
+    });
     const lying = await sealed({ version: 2, manifest: { ...parquetManifest, plaintextSha256: '0'.repeat(64) } });
     const stale = await sealed({ version: 1, manifest: parquetManifest });
     for (const [envelope, expected] of [
@@ -96,7 +123,11 @@ describe('Parquet staging', () => {
       [lying, { status: 422, code: 'UPLOAD_MANIFEST_MISMATCH' }],
       [stale, { status: 409, code: 'UPLOAD_STALE_VERSION' }],
     ] as const) {
-      expect(await stagedDuring(async () => expect(await refusal(putEnvelope(t, 'acme-provider', envelope))).toEqual(expected))).toEqual([]);
+      expect(
+        await stagedDuring(async () =>
+          expect(await refusal(putEnvelope(t, 'acme-provider', envelope))).toEqual(expected),
+        ),
+      ).toEqual([]);
     }
     expect(await rows()).toBe(250);
     // The watcher does see a staged file when there is one: the same envelope, whole, loads.
@@ -105,15 +136,25 @@ describe('Parquet staging', () => {
     expect(await readdir(t.internals.staging.directory)).toEqual([]);
   });
 
-  it(`refuses Parquet over the room's limit for Parquet held in memory (${MAX_PARQUET_BYTES} bytes), in the client and in the room`, async () => {
-    const big = await parquet('big', customersCsv(20_000, { seed: 4 }));
-    expect((await stat(big)).size).toBeGreaterThan(MAX_PARQUET_BYTES);
-    await expect(upload(big)).rejects.toThrow(/Parquet files up to 262144 bytes/);
-    const envelope = await sealedEnvelope(t, t.keys['acme-provider']!, new Uint8Array(await readFile(big)), { version: 3, manifest: { format: 'parquet', rows: 20_000 } });
-    expect(await refusal(putEnvelope(t, 'acme-provider', envelope), { details: true }))
-      .toEqual({ status: 413, code: 'UPLOAD_PARQUET_TOO_LARGE', details: { maxParquetBytes: MAX_PARQUET_BYTES } });
-    expect(await rows()).toBe(400);
-  });
+  it(
+    `refuses Parquet over the room's limit for Parquet held in memory (${MAX_PARQUET_BYTES} bytes), in the ` +
+      `client and in the room`,
+    async () => {
+      const big = await parquet('big', customersCsv(20_000, { seed: 4 }));
+      expect((await stat(big)).size).toBeGreaterThan(MAX_PARQUET_BYTES);
+      await expect(upload(big)).rejects.toThrow(/Parquet files up to 262144 bytes/);
+      const envelope = await sealedEnvelope(t, t.keys['acme-provider']!, new Uint8Array(await readFile(big)), {
+        version: 3,
+        manifest: { format: 'parquet', rows: 20_000 },
+      });
+      expect(await refusal(putEnvelope(t, 'acme-provider', envelope), { details: true })).toEqual({
+        status: 413,
+        code: 'UPLOAD_PARQUET_TOO_LARGE',
+        details: { maxParquetBytes: MAX_PARQUET_BYTES },
+      });
+      expect(await rows()).toBe(400);
+    },
+  );
 });
 
 describe('editing the policy', () => {
@@ -123,10 +164,17 @@ describe('editing the policy', () => {
     policy.datasets[0]!.rules.minGroupSize = 20;
     await writeFile(file, JSON.stringify(policy));
     await t.restart();
-    const status = await t.client('acme-officer').send<{ status: { active: boolean; awaiting: string[] } }>('GET', '/v1/collaborations/demo');
+    const status = await t
+      .client('acme-officer')
+      .send<{ status: { active: boolean; awaiting: string[] } }>('GET', '/v1/collaborations/demo');
     expect(status.status).toMatchObject({ active: false, awaiting: ['acme', 'northwind'] });
-    expect(await refusal(t.client('acme-analyst').send('POST', '/v1/collaborations/demo/queries', { sql: 'SELECT count(*) FROM advertiser_customers' })))
-      .toEqual({ status: 409, code: 'COLLABORATION_INACTIVE' });
+    expect(
+      await refusal(
+        t
+          .client('acme-analyst')
+          .send('POST', '/v1/collaborations/demo/queries', { sql: 'SELECT count(*) FROM advertiser_customers' }),
+      ),
+    ).toEqual({ status: 409, code: 'COLLABORATION_INACTIVE' });
     await t.acceptAll();
     expect(await rows()).toBe(400);
   });

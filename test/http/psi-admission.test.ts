@@ -19,17 +19,32 @@ beforeAll(async () => {
 });
 afterAll(async () => t.close());
 
-interface Answer { status: number; code: string; headers: IncomingHttpHeaders }
-interface Upload { answer: Promise<Answer>; request: ClientRequest; sent(): number }
+interface Answer {
+  status: number;
+  code: string;
+  headers: IncomingHttpHeaders;
+}
+interface Upload {
+  answer: Promise<Answer>;
+  request: ClientRequest;
+  sent(): number;
+}
 
 /**
  * A signed PUT written by hand: it may declare a length (else chunked) and then write `send`
  * filler bytes (ending the body only once it is all sent), or write `body`. Writing stops as soon
  * as the room answers, as a client seeing a refusal would.
  */
-function put(principal: string, target: string, options: { declared?: number; send?: number; body?: Uint8Array }): Upload {
+function put(
+  principal: string,
+  target: string,
+  options: { declared?: number; send?: number; body?: Uint8Array },
+): Upload {
   const body = options.body;
-  const headers: Record<string, string | number> = { ...signRequest(t.keys[principal]!, 'PUT', target, sha256Hex(body ?? new Uint8Array(0))), 'content-type': 'application/octet-stream' };
+  const headers: Record<string, string | number> = {
+    ...signRequest(t.keys[principal]!, 'PUT', target, sha256Hex(body ?? new Uint8Array(0))),
+    'content-type': 'application/octet-stream',
+  };
   const declared = body ? body.length : options.declared;
   if (declared !== undefined) headers['content-length'] = declared;
   const request = httpRequest(`${t.baseUrl}${target}`, { method: 'PUT', headers });
@@ -39,13 +54,17 @@ function put(principal: string, target: string, options: { declared?: number; se
     request.once('response', (res) => {
       answered = true;
       let text = '';
-      res.on('data', (d: Buffer) => { text += d.toString(); });
+      res.on('data', (d: Buffer) => {
+        text += d.toString();
+      });
       res.on('end', () => {
         const parsed = JSON.parse(text || '{}') as { error?: { code: string } };
         resolve({ status: res.statusCode ?? 0, code: parsed.error?.code ?? 'OK', headers: res.headers });
       });
     });
-    request.on('error', (error) => { if (!answered) reject(error); });
+    request.on('error', (error) => {
+      if (!answered) reject(error);
+    });
   });
   // A request the test abandons on purpose never gets an answer; only awaited answers matter.
   answer.catch(() => undefined);
@@ -70,7 +89,9 @@ function put(principal: string, target: string, options: { declared?: number; se
 /** The room must answer without the body: a room waiting for it never answers these. */
 async function within<T>(promise: Promise<T>, ms = 5_000): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms: the room is waiting for the body`)), ms); });
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms: the room is waiting for the body`)), ms);
+  });
   try {
     return await Promise.race([promise, late]);
   } finally {
@@ -83,7 +104,8 @@ async function until(condition: () => boolean, what: string): Promise<void> {
   if (!condition()) throw new Error(`timed out waiting for ${what}`);
 }
 
-const openSession = async () => (await t.client('northwind-provider').send<{ id: string }>('POST', path, { partner: 'acme' })).id;
+const openSession = async () =>
+  (await t.client('northwind-provider').send<{ id: string }>('POST', path, { partner: 'acme' })).id;
 
 describe('the PSI relay decides before it reads a message body', () => {
   it('refuses the caller, the session, the sender, the step and the declared size with the body never sent', async () => {
@@ -100,7 +122,12 @@ describe('the PSI relay decides before it reads a message body', () => {
       const upload = put(principal, target, { declared: code === 'PSI_MESSAGE_TOO_LARGE' ? BUDGET + 1 : 50_000_000 });
       const answer = await within(upload.answer);
       upload.request.destroy();
-      expect({ principal, target, status: answer.status, code: answer.code }).toEqual({ principal, target, status, code });
+      expect({ principal, target, status: answer.status, code: answer.code }).toEqual({
+        principal,
+        target,
+        status,
+        code,
+      });
       expect(answer.headers.connection).toBe('close');
     }
     expect(t.internals.psiUploads.reservedBytes).toBe(0);
@@ -113,9 +140,13 @@ describe('the PSI relay decides before it reads a message body', () => {
     t.server.on('connection', track);
     const before = process.memoryUsage().arrayBuffers;
     let peak = before;
-    const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage().arrayBuffers); }, 5);
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, process.memoryUsage().arrayBuffers);
+    }, 5);
     try {
-      const uploads = Array.from({ length: 16 }, () => put('northwind-provider', `${path}/no-such-session/setup`, { declared: 40_000_000, send: 40_000_000 }));
+      const uploads = Array.from({ length: 16 }, () =>
+        put('northwind-provider', `${path}/no-such-session/setup`, { declared: 40_000_000, send: 40_000_000 }),
+      );
       answers = await within(Promise.all(uploads.map((u) => u.answer)), 20_000);
       for (const u of uploads) u.request.destroy();
     } finally {
@@ -138,9 +169,17 @@ describe('the PSI relay decides before it reads a message body', () => {
     await until(() => t.internals.psiUploads.reservedBytes === 2_000_000, 'the first upload to be admitted');
 
     const again = put('northwind-provider', `${path}/${a}/setup`, { declared: 10 });
-    expect(await within(again.answer)).toMatchObject({ status: 429, code: 'PSI_UPLOAD_IN_FLIGHT', headers: { 'retry-after': '1' } });
+    expect(await within(again.answer)).toMatchObject({
+      status: 429,
+      code: 'PSI_UPLOAD_IN_FLIGHT',
+      headers: { 'retry-after': '1' },
+    });
     const busy = put('northwind-provider', `${path}/${b}/setup`, { declared: 2_000_000 });
-    expect(await within(busy.answer)).toMatchObject({ status: 503, code: 'PSI_RELAY_BUSY', headers: { 'retry-after': '5' } });
+    expect(await within(busy.answer)).toMatchObject({
+      status: 503,
+      code: 'PSI_RELAY_BUSY',
+      headers: { 'retry-after': '5' },
+    });
     again.request.destroy();
     busy.request.destroy();
 
@@ -154,13 +193,19 @@ describe('the PSI relay decides before it reads a message body', () => {
 
     // A chunked body reserves the largest message and is cut off past it.
     const chunked = put('northwind-provider', `${path}/${b}/setup`, { send: BUDGET + 1_000_000 });
-    expect(await within(chunked.answer)).toMatchObject({ status: 413, code: 'BODY_TOO_LARGE', headers: { connection: 'close' } });
+    expect(await within(chunked.answer)).toMatchObject({
+      status: 413,
+      code: 'BODY_TOO_LARGE',
+      headers: { connection: 'close' },
+    });
     chunked.request.destroy();
     await until(() => t.internals.psiUploads.reservedBytes === 0, 'the refused chunked upload to be released');
 
     // Neither session was harmed: a real setup is taken.
     const setup = encodeSetupMessage(sortPacked([fakePoints(1000)]));
-    expect(await within(put('northwind-provider', `${path}/${a}/setup`, { body: setup }).answer)).toMatchObject({ status: 200 });
+    expect(await within(put('northwind-provider', `${path}/${a}/setup`, { body: setup }).answer)).toMatchObject({
+      status: 200,
+    });
     expect(t.internals.psiUploads.reservedBytes).toBe(0);
   }, 30_000);
 });

@@ -16,9 +16,18 @@ const logLines: string[] = [];
 /** A value no query names, planted in a row: it must never reach an answer. */
 const SECRET = 'silver-secret-4711';
 
-const spent = async () => (await t.client('acme-analyst').send<{ budgets: { dataset: string; spent: { epsilon: number } }[] }>('GET', `${path}/budget`))
-  .budgets.find((b) => b.dataset === 'advertiser_customers')?.spent.epsilon;
-const actions = async () => (await t.client('acme-officer').send<{ entries: { action: string; details: Record<string, unknown> }[] }>('GET', `${path}/audit`)).entries;
+const spent = async () =>
+  (
+    await t
+      .client('acme-analyst')
+      .send<{ budgets: { dataset: string; spent: { epsilon: number } }[] }>('GET', `${path}/budget`)
+  ).budgets.find((b) => b.dataset === 'advertiser_customers')?.spent.epsilon;
+const actions = async () =>
+  (
+    await t
+      .client('acme-officer')
+      .send<{ entries: { action: string; details: Record<string, unknown> }[] }>('GET', `${path}/audit`)
+  ).entries;
 const ask = (body: object) => t.client('acme-analyst').send('POST', `${path}/queries`, body);
 
 beforeAll(async () => {
@@ -29,34 +38,63 @@ afterAll(async () => t?.close());
 
 describe('failed queries', () => {
   it('a dataset that was never uploaded is refused before anything is charged or run', async () => {
-    expect(await refusal(ask({ sql: 'SELECT count(*) AS n FROM advertiser_customers', dp: { epsilon: 0.5 } }), { details: true }))
-      .toEqual({ status: 409, code: 'DATASET_NOT_LOADED', details: { datasets: ['advertiser_customers'] } });
-    expect(await refusal(ask({ sql: 'SELECT country, count(*) AS n FROM advertiser_customers GROUP BY country' }))).toEqual({ status: 409, code: 'DATASET_NOT_LOADED' });
+    expect(
+      await refusal(ask({ sql: 'SELECT count(*) AS n FROM advertiser_customers', dp: { epsilon: 0.5 } }), {
+        details: true,
+      }),
+    ).toEqual({ status: 409, code: 'DATASET_NOT_LOADED', details: { datasets: ['advertiser_customers'] } });
+    expect(
+      await refusal(ask({ sql: 'SELECT country, count(*) AS n FROM advertiser_customers GROUP BY country' })),
+    ).toEqual({ status: 409, code: 'DATASET_NOT_LOADED' });
     expect(await spent()).toBe(0);
     expect((await actions()).map((e) => e.action)).not.toContain('budget.charged');
   });
 
   it('an engine failure answers its class only; the operator log has the engine text and the audit log the attempt', async () => {
-    await uploadFile({ client: t.client('acme-provider'), key: t.keys['acme-provider']!, collaboration: 'demo', dataset: 'advertiser_customers', file: resolve('fixtures/advertiser_customers.csv') });
+    await uploadFile({
+      client: t.client('acme-provider'),
+      key: t.keys['acme-provider']!,
+      collaboration: 'demo',
+      dataset: 'advertiser_customers',
+      file: resolve('fixtures/advertiser_customers.csv'),
+    });
     // No checked SQL reaches a conversion error any more (test/query/type-safety.test.ts), so the
     // engine is made to fail the way DuckDB does, quoting a value.
     const engineText = `Conversion Error: Could not convert string '${SECRET}' to INT32`;
-    const spy = vi.spyOn(t.internals.engine, 'query').mockRejectedValueOnce(new UnprocessableError('QUERY_RUNTIME_ERROR', 'The query failed while it ran.', {}, { cause: new Error(engineText) }));
+    const spy = vi
+      .spyOn(t.internals.engine, 'query')
+      .mockRejectedValueOnce(
+        new UnprocessableError(
+          'QUERY_RUNTIME_ERROR',
+          'The query failed while it ran.',
+          {},
+          { cause: new Error(engineText) },
+        ),
+      );
     try {
-      const answer = await refusal(ask({ sql: 'SELECT country, count(*) AS n FROM advertiser_customers GROUP BY country' }), { details: true });
+      const answer = await refusal(
+        ask({ sql: 'SELECT country, count(*) AS n FROM advertiser_customers GROUP BY country' }),
+        { details: true },
+      );
       expect(answer).toEqual({ status: 422, code: 'QUERY_RUNTIME_ERROR', details: {} });
     } finally {
       spy.mockRestore();
     }
     expect(logLines.some((line) => line.includes(engineText))).toBe(true);
     const failed = (await actions()).filter((e) => e.action === 'query.failed');
-    expect(failed.at(-1)?.details).toMatchObject({ mode: 'threshold', errorClass: 'QUERY_RUNTIME_ERROR', rewrittenSqlSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(failed.at(-1)?.details).toMatchObject({
+      mode: 'threshold',
+      errorClass: 'QUERY_RUNTIME_ERROR',
+      rewrittenSqlSha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
     expect(JSON.stringify(failed)).not.toContain(SECRET);
   });
 
   it('the real engine answers a failure without its text', async () => {
     // Straight to the engine: SQL the checker would never pass, failing on a stored value.
-    const error = await t.internals.engine.query("SELECT CAST(country AS INTEGER) FROM demo.advertiser_customers").catch((e: unknown) => e);
+    const error = await t.internals.engine
+      .query('SELECT CAST(country AS INTEGER) FROM demo.advertiser_customers')
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'QUERY_RUNTIME_ERROR', details: {} });
     expect((error as Error).message).not.toMatch(/DE|GB|convert/);
     expect(String(((error as Error).cause as Error).message)).toMatch(/Could not convert string/);
@@ -64,9 +102,13 @@ describe('failed queries', () => {
 
   it('a DP query that times out keeps its charge: how long it ran could depend on the data', async () => {
     const before = await spent();
-    const spy = vi.spyOn(t.internals.engine, 'query').mockRejectedValueOnce(new UnavailableError('QUERY_TIMEOUT', 'The query ran past the statement timeout.'));
+    const spy = vi
+      .spyOn(t.internals.engine, 'query')
+      .mockRejectedValueOnce(new UnavailableError('QUERY_TIMEOUT', 'The query ran past the statement timeout.'));
     try {
-      expect(await refusal(ask({ sql: 'SELECT count(*) AS n FROM advertiser_customers', dp: { epsilon: 0.5 } }))).toEqual({ status: 503, code: 'QUERY_TIMEOUT' });
+      expect(
+        await refusal(ask({ sql: 'SELECT count(*) AS n FROM advertiser_customers', dp: { epsilon: 0.5 } })),
+      ).toEqual({ status: 503, code: 'QUERY_TIMEOUT' });
     } finally {
       spy.mockRestore();
     }
@@ -77,9 +119,13 @@ describe('failed queries', () => {
 
   it('a DP query the engine never started is refunded, and both are audited', async () => {
     const before = await spent();
-    const spy = vi.spyOn(t.internals.engine, 'query').mockRejectedValueOnce(new UnavailableError('QUERY_NOT_STARTED', 'The query did not start.'));
+    const spy = vi
+      .spyOn(t.internals.engine, 'query')
+      .mockRejectedValueOnce(new UnavailableError('QUERY_NOT_STARTED', 'The query did not start.'));
     try {
-      expect(await refusal(ask({ sql: 'SELECT count(*) AS n FROM advertiser_customers', dp: { epsilon: 0.5 } }))).toEqual({ status: 503, code: 'QUERY_NOT_STARTED' });
+      expect(
+        await refusal(ask({ sql: 'SELECT count(*) AS n FROM advertiser_customers', dp: { epsilon: 0.5 } })),
+      ).toEqual({ status: 503, code: 'QUERY_NOT_STARTED' });
     } finally {
       spy.mockRestore();
     }
@@ -93,7 +139,9 @@ describe('failed queries', () => {
     const other = await startTestRoom();
     try {
       other.internals.engine.close();
-      expect(await other.internals.engine.query('SELECT 1').catch((e: unknown) => (e as { code?: string }).code)).toBe('QUERY_NOT_STARTED');
+      expect(await other.internals.engine.query('SELECT 1').catch((e: unknown) => (e as { code?: string }).code)).toBe(
+        'QUERY_NOT_STARTED',
+      );
     } finally {
       await other.close().catch(() => undefined);
     }
@@ -101,12 +149,31 @@ describe('failed queries', () => {
 
   it('states of ε and δ the room cannot honour are refused as input, not a 500', async () => {
     for (const epsilon of [1e-300, 5e-324, 1e-10]) {
-      expect(await refusal(ask({ sql: 'SELECT count(*) AS n FROM advertiser_customers', dp: { epsilon } }))).toEqual({ status: 400, code: 'DP_EPSILON_TOO_SMALL' });
+      expect(await refusal(ask({ sql: 'SELECT count(*) AS n FROM advertiser_customers', dp: { epsilon } }))).toEqual({
+        status: 400,
+        code: 'DP_EPSILON_TOO_SMALL',
+      });
     }
     // The owners allow δ = 1e-6 for partition selection; an analyst may not lower the threshold by asking for more.
-    expect(await refusal(ask({ sql: 'SELECT country, count(*) AS n FROM advertiser_customers GROUP BY country', dp: { epsilon: 0.5, delta: 1e-3 } }), { details: true }))
-      .toEqual({ status: 400, code: 'DP_DELTA_TOO_LARGE', details: expect.objectContaining({ delta: 1e-3, max: 1e-6 }) });
-    const smaller = await t.client('acme-analyst').send<{ privacy: { deltaSpent: number; partitionSelection: { threshold: number } } }>('POST', `${path}/queries`, { sql: 'SELECT country, count(*) AS n FROM advertiser_customers GROUP BY country', dp: { epsilon: 0.5, delta: 1e-7 } });
+    expect(
+      await refusal(
+        ask({
+          sql: 'SELECT country, count(*) AS n FROM advertiser_customers GROUP BY country',
+          dp: { epsilon: 0.5, delta: 1e-3 },
+        }),
+        { details: true },
+      ),
+    ).toEqual({
+      status: 400,
+      code: 'DP_DELTA_TOO_LARGE',
+      details: expect.objectContaining({ delta: 1e-3, max: 1e-6 }),
+    });
+    const smaller = await t
+      .client('acme-analyst')
+      .send<{ privacy: { deltaSpent: number; partitionSelection: { threshold: number } } }>('POST', `${path}/queries`, {
+        sql: 'SELECT country, count(*) AS n FROM advertiser_customers GROUP BY country',
+        dp: { epsilon: 0.5, delta: 1e-7 },
+      });
     expect(smaller.privacy.deltaSpent).toBe(1e-7);
   });
 });

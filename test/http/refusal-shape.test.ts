@@ -13,17 +13,38 @@ let t: TestRoom;
 const path = '/v1/collaborations/demo';
 
 beforeAll(async () => {
-  t = await startTestRoom({ edit: (p) => { p.datasets[1]!.rules.dp!.budget.epsilon = 0.5; } });
+  t = await startTestRoom({
+    edit: (p) => {
+      p.datasets[1]!.rules.dp!.budget.epsilon = 0.5;
+    },
+  });
   await t.acceptAll();
-  for (const [dataset, provider] of [['advertiser_customers', 'acme-provider'], ['publisher_impressions', 'northwind-provider']] as const) {
-    await uploadFile({ client: t.client(provider), key: t.keys[provider]!, collaboration: 'demo', dataset, file: resolve(`fixtures/${dataset}.csv`) });
+  for (const [dataset, provider] of [
+    ['advertiser_customers', 'acme-provider'],
+    ['publisher_impressions', 'northwind-provider'],
+  ] as const) {
+    await uploadFile({
+      client: t.client(provider),
+      key: t.keys[provider]!,
+      collaboration: 'demo',
+      dataset,
+      file: resolve(`fixtures/${dataset}.csv`),
+    });
   }
 });
 afterAll(async () => t.close());
 
-interface Diagnostic { code: string; message: string; rule: string; data: Record<string, unknown>; position?: { line: number; column: number } }
+interface Diagnostic {
+  code: string;
+  message: string;
+  rule: string;
+  data: Record<string, unknown>;
+  position?: { line: number; column: number };
+}
 
-async function refused(promise: Promise<unknown>): Promise<{ status: number; code: string; details: Record<string, unknown>; diagnostics: Diagnostic[] }> {
+async function refused(
+  promise: Promise<unknown>,
+): Promise<{ status: number; code: string; details: Record<string, unknown>; diagnostics: Diagnostic[] }> {
   try {
     await promise;
   } catch (error) {
@@ -31,8 +52,12 @@ async function refused(promise: Promise<unknown>): Promise<{ status: number; cod
     const diagnostics = error.details['diagnostics'] as Diagnostic[];
     expect(Array.isArray(diagnostics) && diagnostics.length > 0, `${error.code} lists its diagnostics`).toBe(true);
     for (const d of diagnostics) {
-      expect(Object.keys(d).sort()).toEqual(['code', 'data', 'message', 'rule', ...(d.position ? ['position'] : [])].sort());
-      expect(typeof d.message === 'string' && d.message.length > 0 && typeof d.rule === 'string' && d.rule.length > 0).toBe(true);
+      expect(Object.keys(d).sort()).toEqual(
+        ['code', 'data', 'message', 'rule', ...(d.position ? ['position'] : [])].sort(),
+      );
+      expect(
+        typeof d.message === 'string' && d.message.length > 0 && typeof d.rule === 'string' && d.rule.length > 0,
+      ).toBe(true);
       expect(typeof d.data).toBe('object');
     }
     expect(error.details).not.toHaveProperty('problems');
@@ -45,16 +70,30 @@ const query = (principal: string, body: object) => t.client(principal).send('POS
 
 describe('one refusal shape', () => {
   it('a query the checker refuses: QUERY_REFUSED, positions and the dataset and column as data', async () => {
-    const r = await refused(query('acme-analyst', { sql: 'SELECT country,\n  phone FROM advertiser_customers GROUP BY country, phone' }));
+    const r = await refused(
+      query('acme-analyst', { sql: 'SELECT country,\n  phone FROM advertiser_customers GROUP BY country, phone' }),
+    );
     expect([r.status, r.code]).toEqual([422, 'QUERY_REFUSED']);
-    expect(r.diagnostics[0]).toMatchObject({ code: 'COLUMN_BLOCKED', data: { dataset: 'advertiser_customers', column: 'phone' }, position: { line: 2, column: 3 } });
+    expect(r.diagnostics[0]).toMatchObject({
+      code: 'COLUMN_BLOCKED',
+      data: { dataset: 'advertiser_customers', column: 'phone' },
+      position: { line: 2, column: 3 },
+    });
   });
 
   it('DP parameters: the first rule as the code, every problem listed, the policy rule named', async () => {
-    const r = await refused(query('northwind-analyst', { sql: 'SELECT campaign, count(*) AS n FROM publisher_impressions GROUP BY campaign', dp: { epsilon: 50, delta: 0.5 } }));
+    const r = await refused(
+      query('northwind-analyst', {
+        sql: 'SELECT campaign, count(*) AS n FROM publisher_impressions GROUP BY campaign',
+        dp: { epsilon: 50, delta: 0.5 },
+      }),
+    );
     expect([r.status, r.code]).toEqual([400, 'DP_EPSILON_TOO_LARGE']);
     expect(r.diagnostics.map((d) => d.code)).toEqual(['DP_EPSILON_TOO_LARGE', 'DP_DELTA_TOO_LARGE']);
-    expect(r.diagnostics[0]).toMatchObject({ rule: 'datasets.publisher_impressions.rules.dp', data: { epsilon: 50, max: 1 } });
+    expect(r.diagnostics[0]).toMatchObject({
+      rule: 'datasets.publisher_impressions.rules.dp',
+      data: { epsilon: 50, max: 1 },
+    });
     expect(r.details['epsilon']).toBe(50);
   });
 
@@ -63,7 +102,10 @@ describe('one refusal shape', () => {
     await query('northwind-analyst', { sql, dp: { epsilon: 0.4 } });
     const r = await refused(query('northwind-analyst', { sql, dp: { epsilon: 0.4 } }));
     expect([r.status, r.code]).toEqual([429, 'DP_BUDGET_EXHAUSTED']);
-    expect(r.diagnostics[0]).toMatchObject({ rule: 'datasets.publisher_impressions.rules.dp.budget', data: { dataset: 'publisher_impressions', requested: { epsilon: 0.4 } } });
+    expect(r.diagnostics[0]).toMatchObject({
+      rule: 'datasets.publisher_impressions.rules.dp.budget',
+      data: { dataset: 'publisher_impressions', requested: { epsilon: 0.4 } },
+    });
     expect((r.diagnostics[0]!.data['remaining'] as { epsilon: number }).epsilon).toBeCloseTo(0.1, 9);
   });
 
@@ -75,17 +117,25 @@ describe('one refusal shape', () => {
   });
 
   it('a template document, and a template whose parameters and SQL disagree', async () => {
-    const bad = await refused(t.client('acme-analyst').send('POST', `${path}/templates`, { name: 'x', collaboration: 'demo', sql: 'SELECT 1' }));
+    const bad = await refused(
+      t.client('acme-analyst').send('POST', `${path}/templates`, { name: 'x', collaboration: 'demo', sql: 'SELECT 1' }),
+    );
     expect([bad.status, bad.code]).toEqual([422, 'TEMPLATE_INVALID']);
     expect(bad.diagnostics.map((d) => d.data['pointer'])).toContain('/parameters');
     const sql = 'SELECT country, count(*) AS n FROM advertiser_customers WHERE country = $country GROUP BY country';
-    const r = await refused(t.client('acme-analyst').send('POST', `${path}/templates`, { name: 'y', collaboration: 'demo', description: 'd', sql, parameters: {} }));
+    const r = await refused(
+      t
+        .client('acme-analyst')
+        .send('POST', `${path}/templates`, { name: 'y', collaboration: 'demo', description: 'd', sql, parameters: {} }),
+    );
     expect([r.status, r.code]).toEqual([422, 'TEMPLATE_INVALID']);
     expect(r.diagnostics[0]).toMatchObject({ code: 'INVALID_VALUE', data: { pointer: '/parameters/country' } });
   });
 
   it('PSI: a member acting in the other role, and a step out of order', async () => {
-    const session = await t.client('acme-analyst').send<{ id: string }>('POST', `${path}/psi`, { partner: 'northwind' });
+    const session = await t
+      .client('acme-analyst')
+      .send<{ id: string }>('POST', `${path}/psi`, { partner: 'northwind' });
     const role = await refused(t.client('acme-analyst').send('GET', `${path}/psi/${session.id}/request`));
     expect([role.status, role.code]).toEqual([403, 'PSI_WRONG_ROLE']);
     expect(role.diagnostics[0]).toMatchObject({ rule: 'psi.server', data: { sessionId: session.id, role: 'server' } });

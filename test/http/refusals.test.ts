@@ -12,23 +12,32 @@ import type { RoomRequestError } from '../../src/client/room-client.ts';
 
 let t: TestRoom;
 
-
 /** What must not change when an upload is refused: version, rows, audit length, the data itself. */
 async function snapshot() {
-  const info = await t.client('acme-officer').send<{ current: { version: number; envelopeSha256: string } }>('GET', '/v1/collaborations/demo/datasets/advertiser_customers');
+  const info = await t
+    .client('acme-officer')
+    .send<{ current: { version: number; envelopeSha256: string } }>(
+      'GET',
+      '/v1/collaborations/demo/datasets/advertiser_customers',
+    );
   const audit = await t.client('acme-officer').send<{ entries: unknown[] }>('GET', '/v1/collaborations/demo/audit');
   const data = await t.internals.engine.query('SELECT count(*), sum(purchase_value) FROM demo.advertiser_customers');
   return { current: info.current, auditLength: audit.entries.length, data: data.rows };
 }
 
-const codeOf = async (response: Response): Promise<string> => ((await response.json()) as { error: { code: string } }).error.code;
+const codeOf = async (response: Response): Promise<string> =>
+  ((await response.json()) as { error: { code: string } }).error.code;
 // Requests a client library would never send, handed to the app in process.
 const raw = (path: string, init: RequestInit = {}) => inProcessFetch(t.app)(`http://room${path}`, init);
 
 beforeAll(async () => {
   t = await startTestRoom({ config: { maxUploadBytes: 200_000 } });
   await t.acceptAll();
-  await putEnvelope(t, 'acme-provider', await sealedEnvelope(t, t.keys['acme-provider']!, customersCsv(100), { version: 1 }));
+  await putEnvelope(
+    t,
+    'acme-provider',
+    await sealedEnvelope(t, t.keys['acme-provider']!, customersCsv(100), { version: 1 }),
+  );
 });
 afterAll(async () => t.close());
 
@@ -45,7 +54,12 @@ describe('signed requests', () => {
 
   it('refuse an unknown key', async () => {
     const stranger = generateSigningKeyPair();
-    const headers = signRequest({ publicKeyText: publicKeyText(stranger.publicKey), secretKey: stranger.secretKey }, 'GET', path, sha256Hex(''));
+    const headers = signRequest(
+      { publicKeyText: publicKeyText(stranger.publicKey), secretKey: stranger.secretKey },
+      'GET',
+      path,
+      sha256Hex(''),
+    );
     const response = await raw(path, { headers });
     expect(response.status).toBe(401);
     expect(await codeOf(response)).toBe('AUTH_UNKNOWN_KEY');
@@ -66,27 +80,37 @@ describe('signed requests', () => {
     const forgedAnswer = await raw(path, { headers: forged });
     expect([forgedAnswer.status, await codeOf(forgedAnswer)]).toEqual([401, 'AUTH_BAD_SIGNATURE']);
 
-    const elsewhere = await raw('/v1/collaborations/demo/audit', { headers: signRequest(key, 'GET', path, sha256Hex('')) });
+    const elsewhere = await raw('/v1/collaborations/demo/audit', {
+      headers: signRequest(key, 'GET', path, sha256Hex('')),
+    });
     expect([elsewhere.status, await codeOf(elsewhere)]).toEqual([401, 'AUTH_BAD_SIGNATURE']);
   });
 
   it('refuse a body other than the one signed', async () => {
     const key = t.keys['acme-officer']!;
     const signed = JSON.stringify({ policyHash: '0'.repeat(64), signature: 'x' });
-    const headers = { ...signRequest(key, 'POST', `${path}/acceptances`, sha256Hex(signed)), 'content-type': 'application/json' };
+    const headers = {
+      ...signRequest(key, 'POST', `${path}/acceptances`, sha256Hex(signed)),
+      'content-type': 'application/json',
+    };
     const response = await raw(`${path}/acceptances`, { method: 'POST', headers, body: signed.replace('x', 'y') });
     expect([response.status, await codeOf(response)]).toEqual([401, 'AUTH_BODY_MISMATCH']);
   });
 
   it('refuse a valid key without the role (403), and name the missing role', async () => {
-    const error = await t.client('acme-analyst').send('POST', `${path}/acceptances`, { policyHash: t.room.collaboration('demo').hash, signature: 'AAAA' })
+    const error = await t
+      .client('acme-analyst')
+      .send('POST', `${path}/acceptances`, { policyHash: t.room.collaboration('demo').hash, signature: 'AAAA' })
       .catch((e: RoomRequestError) => e);
     expect(error).toMatchObject({ status: 403, code: 'ROLE_REQUIRED', details: { requiredRole: 'officer' } });
   });
 
   it('refuse an acceptance of a stale policy hash', async () => {
-    expect(await refusal(t.client('acme-officer').send('POST', `${path}/acceptances`, { policyHash: 'a'.repeat(64), signature: 'AAAA' })))
-      .toEqual({ status: 409, code: 'POLICY_HASH_MISMATCH' });
+    expect(
+      await refusal(
+        t.client('acme-officer').send('POST', `${path}/acceptances`, { policyHash: 'a'.repeat(64), signature: 'AAAA' }),
+      ),
+    ).toEqual({ status: 409, code: 'POLICY_HASH_MISMATCH' });
   });
 
   it('answer errors without stacks', async () => {
@@ -110,23 +134,40 @@ describe('refused uploads leave the previous version intact', () => {
   it('truncated ciphertext', async () => {
     const before = await snapshot();
     const bytes = await sealedEnvelope(t, provider(), customersCsv(100, { seed: 9 }), { version: 2 });
-    expect(await refusal(putEnvelope(t, 'acme-provider', bytes.subarray(0, bytes.length - 700)))).toEqual({ status: 422, code: 'ENVELOPE_TAMPERED' });
+    expect(await refusal(putEnvelope(t, 'acme-provider', bytes.subarray(0, bytes.length - 700)))).toEqual({
+      status: 422,
+      code: 'ENVELOPE_TAMPERED',
+    });
     expect(await snapshot()).toEqual(before);
   });
 
   it('a replayed manifest (an old version sent again)', async () => {
     const before = await snapshot();
     const bytes = await sealedEnvelope(t, provider(), customersCsv(100, { seed: 3 }), { version: 1 });
-    expect(await refusal(putEnvelope(t, 'acme-provider', bytes))).toEqual({ status: 409, code: 'UPLOAD_STALE_VERSION' });
+    expect(await refusal(putEnvelope(t, 'acme-provider', bytes))).toEqual({
+      status: 409,
+      code: 'UPLOAD_STALE_VERSION',
+    });
     expect(await snapshot()).toEqual(before);
   });
 
   it('a manifest that lies about the row count, or is signed by another key', async () => {
     const before = await snapshot();
-    const lying = await sealedEnvelope(t, provider(), customersCsv(100, { seed: 4 }), { version: 2, manifest: { rows: 99 } });
-    expect(await refusal(putEnvelope(t, 'acme-provider', lying))).toEqual({ status: 422, code: 'UPLOAD_MANIFEST_MISMATCH' });
-    const foreign = await sealedEnvelope(t, t.keys['northwind-provider']!, customersCsv(100, { seed: 4 }), { version: 2 });
-    expect(await refusal(putEnvelope(t, 'acme-provider', foreign))).toEqual({ status: 403, code: 'UPLOAD_SIGNER_MISMATCH' });
+    const lying = await sealedEnvelope(t, provider(), customersCsv(100, { seed: 4 }), {
+      version: 2,
+      manifest: { rows: 99 },
+    });
+    expect(await refusal(putEnvelope(t, 'acme-provider', lying))).toEqual({
+      status: 422,
+      code: 'UPLOAD_MANIFEST_MISMATCH',
+    });
+    const foreign = await sealedEnvelope(t, t.keys['northwind-provider']!, customersCsv(100, { seed: 4 }), {
+      version: 2,
+    });
+    expect(await refusal(putEnvelope(t, 'acme-provider', foreign))).toEqual({
+      status: 403,
+      code: 'UPLOAD_SIGNER_MISMATCH',
+    });
     expect(await snapshot()).toEqual(before);
   });
 
@@ -147,7 +188,10 @@ describe('refused uploads leave the previous version intact', () => {
 
   it('plain bytes that are not an envelope', async () => {
     const before = await snapshot();
-    expect(await refusal(putEnvelope(t, 'acme-provider', new TextEncoder().encode(customersCsv(5))))).toEqual({ status: 400, code: 'ENVELOPE_MALFORMED' });
+    expect(await refusal(putEnvelope(t, 'acme-provider', new TextEncoder().encode(customersCsv(5))))).toEqual({
+      status: 400,
+      code: 'ENVELOPE_MALFORMED',
+    });
     expect(await snapshot()).toEqual(before);
   });
 
@@ -163,7 +207,11 @@ describe('refused uploads leave the previous version intact', () => {
   });
 
   it('and a good upload still goes through afterwards', async () => {
-    const ok = await putEnvelope(t, 'acme-provider', await sealedEnvelope(t, provider(), customersCsv(77), { version: 2 }));
+    const ok = await putEnvelope(
+      t,
+      'acme-provider',
+      await sealedEnvelope(t, provider(), customersCsv(77), { version: 2 }),
+    );
     expect(ok).toMatchObject({ version: 2, rows: 77 });
   });
 });

@@ -27,7 +27,6 @@ async function liveRows(): Promise<number> {
   return Number(result.rows[0]?.[0]);
 }
 
-
 const startedAt = Date.now();
 
 /** Files under `dir` changed since this test file started (everything, with `all`). */
@@ -36,7 +35,8 @@ async function filesUnder(dir: string, all = false): Promise<string[]> {
   for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) out.push(...(await filesUnder(path, all)));
-    else if (entry.isFile() && (all || ((await stat(path).catch(() => undefined))?.mtimeMs ?? 0) >= startedAt - 1000)) out.push(path);
+    else if (entry.isFile() && (all || ((await stat(path).catch(() => undefined))?.mtimeMs ?? 0) >= startedAt - 1000))
+      out.push(path);
   }
   return out;
 }
@@ -57,14 +57,18 @@ describe('encrypted upload', () => {
     const receipt = await upload(await writeCsv('v1.csv', customersCsv(300, { marker: MARKER })));
     expect(receipt).toMatchObject({ version: 1, rows: 300 });
     expect(await liveRows()).toBe(300);
-    const audit = await t.client('acme-officer').send<{ entries: { action: string }[] }>('GET', '/v1/collaborations/demo/audit');
+    const audit = await t
+      .client('acme-officer')
+      .send<{ entries: { action: string }[] }>('GET', '/v1/collaborations/demo/audit');
     expect(audit.entries.map((e) => e.action)).toContain('dataset.uploaded');
   });
 
   it('never writes the plaintext to the data directory, the temp directory or /dev/shm', async () => {
     const places = [...(await filesUnder(t.config.dataDirectory, true)), ...(await filesUnder('/dev/shm'))];
     // The test's own input CSVs live in t.dir, outside the data directory; vite's cache holds no marker.
-    const tmpFiles = (await filesUnder(tmpdir())).filter((p) => !p.startsWith(t.dir) || p.startsWith(t.config.dataDirectory));
+    const tmpFiles = (await filesUnder(tmpdir())).filter(
+      (p) => !p.startsWith(t.dir) || p.startsWith(t.config.dataDirectory),
+    );
     for (const path of [...places, ...tmpFiles]) {
       const content = await readFile(path).catch(() => Buffer.alloc(0));
       expect(content.includes(MARKER), path).toBe(false);
@@ -83,7 +87,10 @@ describe('encrypted upload', () => {
     const swapped = customersCsv(20).replace('age_band,country', 'country,age_band');
     const badHeader = await writeCsv('bad-header.csv', swapped);
     await expect(upload(badHeader)).rejects.toThrow(/header/);
-    const badType = await writeCsv('bad-type.csv', customersCsv(20).replace(/,(\d+),([\d.]+),(\d)\n/, ',not-a-number,$2,$3\n'));
+    const badType = await writeCsv(
+      'bad-type.csv',
+      customersCsv(20).replace(/,(\d+),([\d.]+),(\d)\n/, ',not-a-number,$2,$3\n'),
+    );
     expect(await refusal(upload(badType))).toEqual({ status: 422, code: 'UPLOAD_MALFORMED_DATA' });
     const ragged = await writeCsv('ragged.csv', `${customersCsv(20)}only,three,fields\n`);
     expect(await refusal(upload(ragged))).toEqual({ status: 422, code: 'UPLOAD_MALFORMED_DATA' });
@@ -109,7 +116,9 @@ describe('encrypted upload', () => {
     // the next write, on its own thread: that new file is the one a chmod at open cannot reach.
     await t.internals.state.all('CHECKPOINT');
     expect(await readdir(t.config.dataDirectory)).not.toContain('room-state.duckdb.wal');
-    await t.client('acme-analyst').send('POST', '/v1/collaborations/demo/queries', { sql: 'SELECT country, count(*) AS n FROM advertiser_customers GROUP BY country' });
+    await t.client('acme-analyst').send('POST', '/v1/collaborations/demo/queries', {
+      sql: 'SELECT country, count(*) AS n FROM advertiser_customers GROUP BY country',
+    });
     await walk(t.config.dataDirectory);
     expect(Object.keys(modes)).toContain(join(t.config.dataDirectory, 'room-state.duckdb.wal'));
     for (const [path, mode] of Object.entries(modes)) {
@@ -125,7 +134,7 @@ describe('encrypted upload', () => {
 });
 
 describe('what the room loads is what the manifest counts', () => {
-  it('accepts trailing blank lines and CRLF line endings: the client counts records as the room\'s DuckDB does', async () => {
+  it("accepts trailing blank lines and CRLF line endings: the client counts records as the room's DuckDB does", async () => {
     const trailing = await writeCsv('trailing-blank.csv', `${customersCsv(40, { seed: 3 })}\n\n`);
     expect(await upload(trailing)).toMatchObject({ version: 3, rows: 40 });
     const crlf = await writeCsv('crlf.csv', `${customersCsv(30, { seed: 4 }).replaceAll('\n', '\r\n')}\r\n`);
@@ -136,27 +145,64 @@ describe('what the room loads is what the manifest counts', () => {
   it('refuses NaN, infinite and beyond-±1e100 DOUBLE values, naming the column and counts but no value', async () => {
     const lines = customersCsv(30, { seed: 5 }).trimEnd().split('\n');
     const withValue = (i: number, value: string) => lines[i]!.replace(/,([\d.]+),(\d)$/, `,${value},$2`);
-    const text = [lines[0], ...lines.slice(1, 26), withValue(26, 'NaN'), withValue(27, 'inf'), withValue(28, '4.2e217'), withValue(29, '-6.1e102')].join('\n');
+    const text = [
+      lines[0],
+      ...lines.slice(1, 26),
+      withValue(26, 'NaN'),
+      withValue(27, 'inf'),
+      withValue(28, '4.2e217'),
+      withValue(29, '-6.1e102'),
+    ].join('\n');
     const refused = await refusal(upload(await writeCsv('unsafe-doubles.csv', `${text}\n`)), { details: true });
-    expect(refused).toEqual({ status: 422, code: 'UPLOAD_MALFORMED_DATA', details: { problem: 'unsafe-double', limit: 1e100, columns: [{ column: 'purchase_value', nonFinite: 2, beyondLimit: 2 }] } });
+    expect(refused).toEqual({
+      status: 422,
+      code: 'UPLOAD_MALFORMED_DATA',
+      details: {
+        problem: 'unsafe-double',
+        limit: 1e100,
+        columns: [{ column: 'purchase_value', nonFinite: 2, beyondLimit: 2 }],
+      },
+    });
     expect(JSON.stringify(refused)).not.toMatch(/4\.2|6\.1/);
     expect(await liveRows()).toBe(30);
   });
 
-  it('refuses a load with our own details (line, column, type), never DuckDB\'s text', async () => {
-    const bad = await writeCsv('bad-units.csv', customersCsv(20).replace(/,(\d+),([\d.]+),(\d)\n/, `,${MARKER},$2,$3\n`));
-    const refused: unknown = await upload(bad).then(() => undefined, (e: unknown) => e);
+  it("refuses a load with our own details (line, column, type), never DuckDB's text", async () => {
+    const bad = await writeCsv(
+      'bad-units.csv',
+      customersCsv(20).replace(/,(\d+),([\d.]+),(\d)\n/, `,${MARKER},$2,$3\n`),
+    );
+    const refused: unknown = await upload(bad).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(refused).toBeInstanceOf(RoomRequestError);
     const error = refused as RoomRequestError;
-    expect({ code: error.code, details: error.details }).toEqual({ code: 'UPLOAD_MALFORMED_DATA', details: { problem: 'type-mismatch', line: 2, column: 'purchases', expectedType: 'INTEGER' } });
-    expect(JSON.stringify({ message: error.message, details: error.details })).not.toMatch(new RegExp(`${MARKER}|Conversion|CSV Error|Original Line|read_csv`));
+    expect({ code: error.code, details: error.details }).toEqual({
+      code: 'UPLOAD_MALFORMED_DATA',
+      details: { problem: 'type-mismatch', line: 2, column: 'purchases', expectedType: 'INTEGER' },
+    });
+    expect(JSON.stringify({ message: error.message, details: error.details })).not.toMatch(
+      new RegExp(`${MARKER}|Conversion|CSV Error|Original Line|read_csv`),
+    );
   });
 
   it('refuses a header-only CSV, which would empty the dataset, unless the uploader signed allowEmpty', async () => {
     const empty = await writeCsv('header-only.csv', `${customersCsv(0)}`);
-    expect(await refusal(upload(empty), { details: true })).toEqual({ status: 422, code: 'UPLOAD_EMPTY', details: { rows: 0 } });
+    expect(await refusal(upload(empty), { details: true })).toEqual({
+      status: 422,
+      code: 'UPLOAD_EMPTY',
+      details: { rows: 0 },
+    });
     expect(await liveRows()).toBe(30);
-    const allowed = await uploadFile({ client: t.client('acme-provider'), key: t.keys['acme-provider']!, collaboration: 'demo', dataset: 'advertiser_customers', file: empty, allowEmpty: true });
+    const allowed = await uploadFile({
+      client: t.client('acme-provider'),
+      key: t.keys['acme-provider']!,
+      collaboration: 'demo',
+      dataset: 'advertiser_customers',
+      file: empty,
+      allowEmpty: true,
+    });
     expect(allowed).toMatchObject({ version: 5, rows: 0 });
     expect(await liveRows()).toBe(0);
   });

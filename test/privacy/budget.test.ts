@@ -7,7 +7,11 @@ describe('budget arithmetic (basic composition)', () => {
 
   it('allows a query that fits and says what would remain', () => {
     const check = checkBudget({ limit, spent: { epsilon: 0.25, delta: 0 }, cost: { epsilon: 0.5, delta: 5e-7 } });
-    expect(check).toEqual({ ok: true, remaining: { epsilon: 0.25, delta: 5e-7 }, spentAfter: { epsilon: 0.75, delta: 5e-7 } });
+    expect(check).toEqual({
+      ok: true,
+      remaining: { epsilon: 0.25, delta: 5e-7 },
+      spentAfter: { epsilon: 0.75, delta: 5e-7 },
+    });
   });
 
   it('lets ten queries of 0.1 spend a budget of exactly 1 despite floating point', () => {
@@ -35,6 +39,12 @@ describe('budget arithmetic (basic composition)', () => {
   });
 
   it('refuses any delta when the limit has none', () => {
-    expect(checkBudget({ limit: { epsilon: 1, delta: 0 }, spent: { epsilon: 0, delta: 0 }, cost: { epsilon: 0.1, delta: 1e-9 } }).ok).toBe(false);
+    expect(
+      checkBudget({
+        limit: { epsilon: 1, delta: 0 },
+        spent: { epsilon: 0, delta: 0 },
+        cost: { epsilon: 0.1, delta: 1e-9 },
+      }).ok,
+    ).toBe(false);
   });
 });

@@ -15,7 +15,10 @@ describe('differencing: two databases that differ by one person', () => {
   const random = seededRandomSource(7);
   // COUNT(DISTINCT person) over D and over D plus one person.
   const release = (count: number): number[] =>
-    Array.from({ length: draws }, () => laplaceMechanism({ value: count, l1Sensitivity: 1, epsilon, random, domain: 'integer' }).value);
+    Array.from(
+      { length: draws },
+      () => laplaceMechanism({ value: count, l1Sensitivity: 1, epsilon, random, domain: 'integer' }).value,
+    );
   const without = histogram(release(100));
   const withPerson = histogram(release(101));
 

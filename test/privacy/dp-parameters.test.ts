@@ -4,7 +4,8 @@ import { privacyParameterProblems, validatePrivacyParameters } from '../../src/p
 import { gaussianMechanism, laplaceMechanism } from '../../src/privacy/mechanisms.ts';
 import { seededRandomSource } from '../support/seeded-random-source.ts';
 
-const codes = (input: Parameters<typeof privacyParameterProblems>[0]): string[] => privacyParameterProblems(input).map((p) => p.code);
+const codes = (input: Parameters<typeof privacyParameterProblems>[0]): string[] =>
+  privacyParameterProblems(input).map((p) => p.code);
 const limits = { maxEpsilonPerQuery: 2, maxDeltaPerQuery: 1e-5 };
 
 describe('epsilon and delta validation', () => {
@@ -52,7 +53,11 @@ describe('epsilon and delta validation', () => {
     const random = seededRandomSource(1);
     expect(() => laplaceMechanism({ value: 1, l1Sensitivity: 1, epsilon: 0, random })).toThrow(RefusedError);
     expect(() => laplaceMechanism({ value: 1, l1Sensitivity: -1, epsilon: 1, random })).toThrow(/l1Sensitivity/);
-    expect(() => gaussianMechanism({ value: 1, l2Sensitivity: 1, epsilon: 1, delta: 0, random })).toThrow(/delta must be greater than 0/);
-    expect(() => laplaceMechanism({ value: 1.5, l1Sensitivity: 1, epsilon: 1, random, domain: 'integer' })).toThrow(/integer/);
+    expect(() => gaussianMechanism({ value: 1, l2Sensitivity: 1, epsilon: 1, delta: 0, random })).toThrow(
+      /delta must be greater than 0/,
+    );
+    expect(() => laplaceMechanism({ value: 1.5, l1Sensitivity: 1, epsilon: 1, random, domain: 'integer' })).toThrow(
+      /integer/,
+    );
   });
 });

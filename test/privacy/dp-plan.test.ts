@@ -79,7 +79,10 @@ describe('planDpAggregates: budget split and noise parameters', () => {
   });
 
   it('gives SUM of an integer metric with integer bounds a grid of 1', () => {
-    const p = plan({ aggregates: [{ alias: 'qty', kind: 'sum', clamp: { lower: -3, upper: 7 }, metricType: 'integer' }], partitionSelection: false });
+    const p = plan({
+      aggregates: [{ alias: 'qty', kind: 'sum', clamp: { lower: -3, upper: 7 }, metricType: 'integer' }],
+      partitionSelection: false,
+    });
     const sum = p.aggregates[0];
     if (sum?.kind !== 'sum') throw new Error('expected sum');
     expect(sum.input.granularity).toBe(1);
@@ -142,11 +145,23 @@ describe('releaseDpGroups: exact bounded aggregates in, noisy released groups ou
   const steps = (x: number, center: number, granularity: number) => BigInt(Math.round((x - center) / granularity));
 
   const groups = [
-    { key: 'lonely', privacyUnits: 1, values: { n: 1, spend: steps(100, 0, sum.input.granularity), age: { sumSteps: steps(40, 54, avg.input.granularity), count: 1 } } },
+    {
+      key: 'lonely',
+      privacyUnits: 1,
+      values: {
+        n: 1,
+        spend: steps(100, 0, sum.input.granularity),
+        age: { sumSteps: steps(40, 54, avg.input.granularity), count: 1 },
+      },
+    },
     {
       key: 'crowd',
       privacyUnits: 10_000n,
-      values: { n: 30_000n, spend: 30_000n * steps(100, 0, sum.input.granularity), age: { sumSteps: 30_000n * steps(40, 54, avg.input.granularity), count: 30_000n } },
+      values: {
+        n: 30_000n,
+        spend: 30_000n * steps(100, 0, sum.input.granularity),
+        age: { sumSteps: 30_000n * steps(40, 54, avg.input.granularity), count: 30_000n },
+      },
     },
   ];
 
@@ -165,7 +180,12 @@ describe('releaseDpGroups: exact bounded aggregates in, noisy released groups ou
     const tiny = plan({ epsilon: 0.05, partitionSelection: false });
     const random = seededRandomSource(6);
     for (let i = 0; i < 200; i += 1) {
-      const age = releaseDpGroups(tiny, [{ key: 0, privacyUnits: 1, values: { n: 1, spend: 0n, age: { sumSteps: 0n, count: 1 } } }], random).groups[0]?.values.age ?? Number.NaN;
+      const age =
+        releaseDpGroups(
+          tiny,
+          [{ key: 0, privacyUnits: 1, values: { n: 1, spend: 0n, age: { sumSteps: 0n, count: 1 } } }],
+          random,
+        ).groups[0]?.values.age ?? Number.NaN;
       expect(age).toBeGreaterThanOrEqual(18);
       expect(age).toBeLessThanOrEqual(90);
     }

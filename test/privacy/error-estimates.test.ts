@@ -16,10 +16,14 @@ describe('theoretical error next to measured error', () => {
 
   it('matches the measured median error of the real-valued mechanisms within 3%', () => {
     const random = seededRandomSource(9);
-    const laplace = Array.from({ length: 20_000 }, () => laplaceMechanism({ value: 0, l1Sensitivity: 10, epsilon: 1, random }));
+    const laplace = Array.from({ length: 20_000 }, () =>
+      laplaceMechanism({ value: 0, l1Sensitivity: 10, epsilon: 1, random }),
+    );
     const lExpected = expectedAbsoluteError({ mechanism: 'laplace', scale: laplace[0]?.scale ?? 0 }).medianAbsolute;
     expect(Math.abs(medianAbs(laplace.map((r) => r.value)) / lExpected - 1)).toBeLessThan(0.03);
-    const gaussian = Array.from({ length: 10_000 }, () => gaussianMechanism({ value: 0, l2Sensitivity: 10, epsilon: 1, delta: 1e-6, random }));
+    const gaussian = Array.from({ length: 10_000 }, () =>
+      gaussianMechanism({ value: 0, l2Sensitivity: 10, epsilon: 1, delta: 1e-6, random }),
+    );
     const gExpected = expectedAbsoluteError({ mechanism: 'gaussian', scale: gaussian[0]?.sigma ?? 0 }).medianAbsolute;
     expect(Math.abs(medianAbs(gaussian.map((r) => r.value)) / gExpected - 1)).toBeLessThan(0.04);
   });

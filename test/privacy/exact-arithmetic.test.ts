@@ -22,7 +22,10 @@ describe('exact rationals', () => {
 
   it('draws Bernoulli(exp(-gamma)) at the right rate for gamma below and above 1', () => {
     const random = seededRandomSource(3);
-    for (const [num, den] of [[1n, 3n], [5n, 2n]] as const) {
+    for (const [num, den] of [
+      [1n, 3n],
+      [5n, 2n],
+    ] as const) {
       const draws = 40_000;
       let hits = 0;
       for (let i = 0; i < draws; i += 1) if (bernoulliExp({ num, den }, random)) hits += 1;
@@ -52,7 +55,12 @@ describe('the snapping grid', () => {
 
 describe('zCDP to (epsilon, delta)', () => {
   it('matches the Bun–Steinke bound or beats it', () => {
-    for (const [epsilon, delta] of [[0.1, 1e-6], [1, 1e-6], [5, 1e-9], [20, 1e-5]] as const) {
+    for (const [epsilon, delta] of [
+      [0.1, 1e-6],
+      [1, 1e-6],
+      [5, 1e-9],
+      [20, 1e-5],
+    ] as const) {
       const rho = zcdpRhoFor(epsilon, delta);
       const bunSteinke = (Math.sqrt(Math.log(1 / delta) + epsilon) - Math.sqrt(Math.log(1 / delta))) ** 2;
       expect(rho).toBeGreaterThanOrEqual(bunSteinke);
@@ -62,10 +70,16 @@ describe('zCDP to (epsilon, delta)', () => {
   });
 
   it('gives a sigma that the exact (Balle & Wang) Gaussian privacy curve confirms, without much slack', () => {
-    for (const [epsilon, delta] of [[0.1, 1e-5], [1, 1e-6], [4, 1e-9]] as const) {
+    for (const [epsilon, delta] of [
+      [0.1, 1e-5],
+      [1, 1e-6],
+      [4, 1e-9],
+    ] as const) {
       const sigma = 1 / Math.sqrt(2 * zcdpRhoFor(epsilon, delta));
       // Exact delta of N(0, σ²) on sensitivity 1: Φ(1/2σ - εσ) - e^ε Φ(-1/2σ - εσ).
-      const exact = normalCdf(1 / (2 * sigma) - epsilon * sigma) - Math.exp(epsilon) * normalCdf(-1 / (2 * sigma) - epsilon * sigma);
+      const exact =
+        normalCdf(1 / (2 * sigma) - epsilon * sigma) -
+        Math.exp(epsilon) * normalCdf(-1 / (2 * sigma) - epsilon * sigma);
       expect(exact).toBeLessThanOrEqual(delta);
       expect(exact).toBeGreaterThan(delta / 20);
     }

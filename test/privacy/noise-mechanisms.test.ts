@@ -12,12 +12,39 @@ import { describeNoiseMechanism, varianceFromWeights } from './noise-mechanism-s
 const laplaceWeights = (scale: number) => (z: number) => Math.exp(-Math.abs(z) / scale);
 const gaussianWeights = (sigma2: number) => (z: number) => Math.exp(-(z * z) / (2 * sigma2));
 
-describeNoiseMechanism('discrete Laplace, scale 3/2', (r) => Number(sampleDiscreteLaplace(rational(3n, 2n), r)), varianceFromWeights(laplaceWeights(1.5), 200));
-describeNoiseMechanism('discrete Laplace, scale 0.3', (r) => Number(sampleDiscreteLaplace(rational(3n, 10n), r)), varianceFromWeights(laplaceWeights(0.3), 100));
-describeNoiseMechanism('discrete Laplace, scale 40', (r) => Number(sampleDiscreteLaplace(rational(40n), r)), varianceFromWeights(laplaceWeights(40), 4000));
-describeNoiseMechanism('discrete Gaussian, sigma² 4', (r) => Number(sampleDiscreteGaussian(rational(4n), r)), varianceFromWeights(gaussianWeights(4), 200), { draws: 30_000 });
-describeNoiseMechanism('discrete Gaussian, sigma² 1/2', (r) => Number(sampleDiscreteGaussian(rational(1n, 2n), r)), varianceFromWeights(gaussianWeights(0.5), 100), { draws: 30_000 });
-describeNoiseMechanism('discrete Gaussian, sigma² 900', (r) => Number(sampleDiscreteGaussian(rational(900n), r)), varianceFromWeights(gaussianWeights(900), 2000), { draws: 20_000 });
+describeNoiseMechanism(
+  'discrete Laplace, scale 3/2',
+  (r) => Number(sampleDiscreteLaplace(rational(3n, 2n), r)),
+  varianceFromWeights(laplaceWeights(1.5), 200),
+);
+describeNoiseMechanism(
+  'discrete Laplace, scale 0.3',
+  (r) => Number(sampleDiscreteLaplace(rational(3n, 10n), r)),
+  varianceFromWeights(laplaceWeights(0.3), 100),
+);
+describeNoiseMechanism(
+  'discrete Laplace, scale 40',
+  (r) => Number(sampleDiscreteLaplace(rational(40n), r)),
+  varianceFromWeights(laplaceWeights(40), 4000),
+);
+describeNoiseMechanism(
+  'discrete Gaussian, sigma² 4',
+  (r) => Number(sampleDiscreteGaussian(rational(4n), r)),
+  varianceFromWeights(gaussianWeights(4), 200),
+  { draws: 30_000 },
+);
+describeNoiseMechanism(
+  'discrete Gaussian, sigma² 1/2',
+  (r) => Number(sampleDiscreteGaussian(rational(1n, 2n), r)),
+  varianceFromWeights(gaussianWeights(0.5), 100),
+  { draws: 30_000 },
+);
+describeNoiseMechanism(
+  'discrete Gaussian, sigma² 900',
+  (r) => Number(sampleDiscreteGaussian(rational(900n), r)),
+  varianceFromWeights(gaussianWeights(900), 2000),
+  { draws: 20_000 },
+);
 
 describeNoiseMechanism(
   'Laplace mechanism on an integer count (Δ1 = 3, ε = 0.5)',
@@ -38,7 +65,13 @@ describeNoiseMechanism(
 );
 
 const gaussianRho = zcdpRhoFor(0.8, 1e-6);
-const realGaussian = gaussianMechanism({ value: 0, l2Sensitivity: 2.5, epsilon: 0.8, delta: 1e-6, random: seededRandomSource(1) });
+const realGaussian = gaussianMechanism({
+  value: 0,
+  l2Sensitivity: 2.5,
+  epsilon: 0.8,
+  delta: 1e-6,
+  random: seededRandomSource(1),
+});
 describeNoiseMechanism(
   'Gaussian mechanism on a real value (snapped)',
   (random) => gaussianMechanism({ value: realValue, l2Sensitivity: 2.5, epsilon: 0.8, delta: 1e-6, random }).value,
@@ -66,7 +99,12 @@ describeNoiseMechanism(
   { exact: Number(sumSteps) * sumPlan.input.granularity, granularity: sumPlan.input.granularity },
 );
 
-const gaussianSumSpec = calibrateGaussian({ gridL2Squared: rational(3n * 40n ** 2n << 40n), epsilon: 1, delta: 1e-7, granularity: 2 ** -20 });
+const gaussianSumSpec = calibrateGaussian({
+  gridL2Squared: rational((3n * 40n ** 2n) << 40n),
+  epsilon: 1,
+  delta: 1e-7,
+  granularity: 2 ** -20,
+});
 describeNoiseMechanism(
   'planned SUM of a real metric, Gaussian (grid 2^-20)',
   (random) => releaseGridSteps(gaussianSumSpec, 5n, random),
@@ -75,7 +113,12 @@ describeNoiseMechanism(
 );
 
 const countSpec = calibrateLaplace({ gridL1: rational(4n), epsilon: 2, granularity: 1 });
-describeNoiseMechanism('planned COUNT, Laplace (Δ1 = 4, ε = 2)', (random) => releaseGridSteps(countSpec, 50n, random), varianceFromWeights(laplaceWeights(2), 400), {
-  exact: 50,
-  granularity: 1,
-});
+describeNoiseMechanism(
+  'planned COUNT, Laplace (Δ1 = 4, ε = 2)',
+  (random) => releaseGridSteps(countSpec, 50n, random),
+  varianceFromWeights(laplaceWeights(2), 400),
+  {
+    exact: 50,
+    granularity: 1,
+  },
+);

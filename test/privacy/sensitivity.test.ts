@@ -9,7 +9,12 @@ describe('sensitivity under contribution bounds', () => {
   });
 
   it('SUM: per group max(|lower|, |upper|)·maxRowsPerUnit, then ×maxGroups (L1) or ×sqrt(maxGroups) (L2)', () => {
-    expect(sumSensitivity(bounds, { lower: -50, upper: 10 })).toEqual({ maxGroups: 4, perGroup: 150, l1: 600, l2: 300 });
+    expect(sumSensitivity(bounds, { lower: -50, upper: 10 })).toEqual({
+      maxGroups: 4,
+      perGroup: 150,
+      l1: 600,
+      l2: 300,
+    });
     expect(sumSensitivity(bounds, { lower: 0, upper: 2.5 })).toEqual({ maxGroups: 4, perGroup: 7.5, l1: 30, l2: 15 });
   });
 

@@ -3,7 +3,11 @@ import { expect } from 'vitest';
 import { CleanroomError } from '../../src/errors/cleanroom-error.ts';
 
 /** Asserts a CleanroomError with `code` and that nothing from emscripten (BindingError, stack) leaks. */
-export async function expectRefusal(action: Promise<unknown> | (() => unknown), code: string, status?: number): Promise<CleanroomError> {
+export async function expectRefusal(
+  action: Promise<unknown> | (() => unknown),
+  code: string,
+  status?: number,
+): Promise<CleanroomError> {
   let caught: unknown;
   try {
     await (typeof action === 'function' ? action() : action);

@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { encodeFrame } from '../../src/psi/psi-frame.ts';
-import { encodeRequestMessage, encodeResponseMessage, encodeSetupMessage, parseRequestMessage, parseResponseMessage, parseSetupMessage } from '../../src/psi/psi-messages.ts';
+import {
+  encodeRequestMessage,
+  encodeResponseMessage,
+  encodeSetupMessage,
+  parseRequestMessage,
+  parseResponseMessage,
+  parseSetupMessage,
+} from '../../src/psi/psi-messages.ts';
 import { concatShared, sortPacked } from '../../src/psi/packed-elements.ts';
 import { encodeRawSetup } from '../../src/psi/psi-protobuf.ts';
 import { expectRefusal, fakePoints } from './helpers.ts';
@@ -45,7 +52,10 @@ describe('PSI message framing', () => {
 
   it('refuses elements that are not 33-byte compressed points', async () => {
     const bad = encodeFrame('response', [new Uint8Array([0x0a, 0x02, 0x02, 0x01])]);
-    await expectRefusal(() => parseResponseMessage(bad, { revealIntersection: true, chunks: [fakePoints(1)] }), 'PSI_MALFORMED_MESSAGE');
+    await expectRefusal(
+      () => parseResponseMessage(bad, { revealIntersection: true, chunks: [fakePoints(1)] }),
+      'PSI_MALFORMED_MESSAGE',
+    );
   });
 
   it('refuses a request that repeats an element (padding past minSetSize)', async () => {
@@ -59,7 +69,13 @@ describe('PSI message framing', () => {
     for (let i = 0; i < 4; i += 1) reversed.set(sorted.subarray((3 - i) * 33, (4 - i) * 33), i * 33);
     await expectRefusal(() => parseSetupMessage(encodeSetupMessage(reversed)), 'PSI_MALFORMED_MESSAGE');
     const request = { revealIntersection: false, chunks: [fakePoints(2), fakePoints(2)] };
-    await expectRefusal(() => parseResponseMessage(encodeResponseMessage([reversed.subarray(0, 66), reversed.subarray(66)]), request), 'PSI_MALFORMED_MESSAGE');
-    await expectRefusal(() => parseResponseMessage(encodeResponseMessage([sorted.subarray(0, 99)]), request), 'PSI_MALFORMED_MESSAGE');
+    await expectRefusal(
+      () => parseResponseMessage(encodeResponseMessage([reversed.subarray(0, 66), reversed.subarray(66)]), request),
+      'PSI_MALFORMED_MESSAGE',
+    );
+    await expectRefusal(
+      () => parseResponseMessage(encodeResponseMessage([sorted.subarray(0, 99)]), request),
+      'PSI_MALFORMED_MESSAGE',
+    );
   });
 });

@@ -31,9 +31,21 @@ function expected(server: readonly string[], client: readonly string[]) {
 }
 
 /** Runs both members through the real relay (registry) in memory. */
-async function intersect(server: readonly string[], client: readonly string[], options: Partial<PsiPartyOptions> & { relayReveal?: boolean } = {}) {
+async function intersect(
+  server: readonly string[],
+  client: readonly string[],
+  options: Partial<PsiPartyOptions> & { relayReveal?: boolean } = {},
+) {
   const reveal = options.revealIntersection ?? false;
-  const rule = parsePsiRule({ server: 'acme', client: 'globex', minSetSize: 2, maxSessionsPerDay: 5, sessionTtlSeconds: 600, normalisation: 'email', revealIntersection: options.relayReveal ?? reveal });
+  const rule = parsePsiRule({
+    server: 'acme',
+    client: 'globex',
+    minSetSize: 2,
+    maxSessionsPerDay: 5,
+    sessionTtlSeconds: 600,
+    normalisation: 'email',
+    revealIntersection: options.relayReveal ?? reveal,
+  });
   const registry = new PsiSessionRegistry();
   const { id } = registry.open('collab', rule, 'globex');
   const channel = inMemoryPsiChannel((kind, bytes) => {
@@ -42,7 +54,13 @@ async function intersect(server: readonly string[], client: readonly string[], o
     if (kind === 'response') registry.postResponse(id, 'acme', bytes);
     return bytes;
   });
-  const party: PsiPartyOptions = { revealIntersection: reveal, minSetSize: 2, workers: pool, chunkSize: 97, ...options };
+  const party: PsiPartyOptions = {
+    revealIntersection: reveal,
+    minSetSize: 2,
+    workers: pool,
+    chunkSize: 97,
+    ...options,
+  };
   const [serverResult, clientResult] = await Promise.all([
     runPsiServer(normaliseIdentifiers(server, 'email'), channel.server, party),
     runPsiClient(normaliseIdentifiers(client, 'email'), channel.client, party),
@@ -93,19 +111,53 @@ describe('PSI protocol over worker threads', () => {
   it('refuses sets below the minimum, empty sets and bad rates before any worker runs', async () => {
     const channel = inMemoryPsiChannel();
     const two = normaliseIdentifiers(['a@x.io', 'b@x.io'], 'email');
-    await expectRefusal(runPsiServer(normaliseIdentifiers([], 'email'), channel.server, { revealIntersection: false, minSetSize: 2, workers: pool }), 'PSI_SET_TOO_SMALL');
-    await expectRefusal(runPsiClient(normaliseIdentifiers(['a@x.io', 'A@x.io'], 'email'), channel.client, { revealIntersection: false, minSetSize: 2, workers: pool }), 'PSI_SET_TOO_SMALL');
+    await expectRefusal(
+      runPsiServer(normaliseIdentifiers([], 'email'), channel.server, {
+        revealIntersection: false,
+        minSetSize: 2,
+        workers: pool,
+      }),
+      'PSI_SET_TOO_SMALL',
+    );
+    await expectRefusal(
+      runPsiClient(normaliseIdentifiers(['a@x.io', 'A@x.io'], 'email'), channel.client, {
+        revealIntersection: false,
+        minSetSize: 2,
+        workers: pool,
+      }),
+      'PSI_SET_TOO_SMALL',
+    );
     for (const fpr of [0, 1, Number.NaN]) {
-      await expectRefusal(runPsiServer(two, channel.server, { revealIntersection: false, minSetSize: 2, falsePositiveRate: fpr, workers: pool }), 'PSI_INVALID_FALSE_POSITIVE_RATE');
+      await expectRefusal(
+        runPsiServer(two, channel.server, {
+          revealIntersection: false,
+          minSetSize: 2,
+          falsePositiveRate: fpr,
+          workers: pool,
+        }),
+        'PSI_INVALID_FALSE_POSITIVE_RATE',
+      );
     }
   });
 
   it('refuses a reveal request the rule does not allow, at the relay and at the server', async () => {
     const { server, client } = randomSets(5, 50, 50, 80);
-    await expectRefusal(intersect(server, client, { revealIntersection: true, relayReveal: false }), 'PSI_REVEAL_MISMATCH', 422);
+    await expectRefusal(
+      intersect(server, client, { revealIntersection: true, relayReveal: false }),
+      'PSI_REVEAL_MISMATCH',
+      422,
+    );
     const channel = inMemoryPsiChannel();
-    const serving = runPsiServer(normaliseIdentifiers(server, 'email'), channel.server, { revealIntersection: false, minSetSize: 2, workers: pool });
-    void runPsiClient(normaliseIdentifiers(client, 'email'), channel.client, { revealIntersection: true, minSetSize: 2, workers: pool }).catch(() => undefined);
+    const serving = runPsiServer(normaliseIdentifiers(server, 'email'), channel.server, {
+      revealIntersection: false,
+      minSetSize: 2,
+      workers: pool,
+    });
+    void runPsiClient(normaliseIdentifiers(client, 'email'), channel.client, {
+      revealIntersection: true,
+      minSetSize: 2,
+      workers: pool,
+    }).catch(() => undefined);
     await expectRefusal(serving, 'PSI_REVEAL_MISMATCH', 422);
   });
 

@@ -5,7 +5,14 @@ import { parsePsiRule } from '../../src/psi/psi-rules.ts';
 import { PsiSessionRegistry } from '../../src/psi/session-registry.ts';
 import { expectRefusal, fakePoints } from './helpers.ts';
 
-const rule = parsePsiRule({ server: 'acme', client: 'globex', minSetSize: 10, maxSessionsPerDay: 2, sessionTtlSeconds: 60, normalisation: 'email' });
+const rule = parsePsiRule({
+  server: 'acme',
+  client: 'globex',
+  minSetSize: 10,
+  maxSessionsPerDay: 2,
+  sessionTtlSeconds: 60,
+  normalisation: 'email',
+});
 
 function registry(start = Date.UTC(2025, 0, 1, 12)) {
   const clock = { now: start };
@@ -21,7 +28,11 @@ describe('PSI session relay', () => {
     sessions.postSetup(id, 'acme', setup(12));
     expect(sessions.readSetup(id, 'globex').length).toBeGreaterThan(12 * 33);
     const request = [fakePoints(11)];
-    expect(sessions.postRequest(id, 'globex', encodeRequestMessage(false, request))).toMatchObject({ state: 'request-posted', serverSetSize: 12, clientSetSize: 11 });
+    expect(sessions.postRequest(id, 'globex', encodeRequestMessage(false, request))).toMatchObject({
+      state: 'request-posted',
+      serverSetSize: 12,
+      clientSetSize: 11,
+    });
     sessions.readRequest(id, 'acme');
     sessions.postResponse(id, 'acme', encodeResponseMessage([sortPacked(request)]));
     sessions.readResponse(id, 'globex');
@@ -32,7 +43,11 @@ describe('PSI session relay', () => {
     const { sessions } = registry();
     const { id } = sessions.open('c1', rule, 'acme');
     await expectRefusal(() => sessions.postSetup(id, 'globex', setup(12)), 'PSI_WRONG_ROLE', 403);
-    await expectRefusal(() => sessions.postRequest(id, 'globex', encodeRequestMessage(false, [fakePoints(11)])), 'PSI_WRONG_STEP', 409);
+    await expectRefusal(
+      () => sessions.postRequest(id, 'globex', encodeRequestMessage(false, [fakePoints(11)])),
+      'PSI_WRONG_STEP',
+      409,
+    );
     await expectRefusal(() => sessions.readSetup(id, 'globex'), 'PSI_WRONG_STEP', 409);
     await expectRefusal(() => sessions.view(id, 'initech'), 'PSI_SESSION_NOT_FOUND', 404);
     await expectRefusal(() => sessions.open('c1', rule, 'initech'), 'PSI_NOT_A_PARTY', 403);
@@ -46,9 +61,21 @@ describe('PSI session relay', () => {
     await expectRefusal(() => sessions.postSetup(id, 'acme', setup(9)), 'PSI_SET_TOO_SMALL', 422);
     await expectRefusal(() => sessions.postSetup(id, 'acme', setup(1)), 'PSI_SET_TOO_SMALL', 422);
     sessions.postSetup(id, 'acme', setup(10));
-    await expectRefusal(() => sessions.postRequest(id, 'globex', encodeRequestMessage(false, [fakePoints(1)])), 'PSI_SET_TOO_SMALL', 422);
-    await expectRefusal(() => sessions.postRequest(id, 'globex', encodeRequestMessage(true, [fakePoints(20)])), 'PSI_REVEAL_MISMATCH', 422);
-    await expectRefusal(() => sessions.postRequest(id, 'globex', new Uint8Array([1, 2, 0, 0])), 'PSI_MALFORMED_MESSAGE', 400);
+    await expectRefusal(
+      () => sessions.postRequest(id, 'globex', encodeRequestMessage(false, [fakePoints(1)])),
+      'PSI_SET_TOO_SMALL',
+      422,
+    );
+    await expectRefusal(
+      () => sessions.postRequest(id, 'globex', encodeRequestMessage(true, [fakePoints(20)])),
+      'PSI_REVEAL_MISMATCH',
+      422,
+    );
+    await expectRefusal(
+      () => sessions.postRequest(id, 'globex', new Uint8Array([1, 2, 0, 0])),
+      'PSI_MALFORMED_MESSAGE',
+      400,
+    );
   });
 
   it('refuses a response that does not answer the request', async () => {
@@ -56,7 +83,11 @@ describe('PSI session relay', () => {
     const { id } = sessions.open('c1', rule, 'acme');
     sessions.postSetup(id, 'acme', setup(10));
     sessions.postRequest(id, 'globex', encodeRequestMessage(false, [fakePoints(10)]));
-    await expectRefusal(() => sessions.postResponse(id, 'acme', encodeResponseMessage([sortPacked([fakePoints(9)])])), 'PSI_MALFORMED_MESSAGE', 400);
+    await expectRefusal(
+      () => sessions.postResponse(id, 'acme', encodeResponseMessage([sortPacked([fakePoints(9)])])),
+      'PSI_MALFORMED_MESSAGE',
+      400,
+    );
   });
 
   it('expires sessions and sweeps them away', async () => {

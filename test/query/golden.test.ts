@@ -54,18 +54,29 @@ describe('checker and rewriter golden cases', () => {
     expect(plan.ok).toBe(false);
     if (plan.ok) return;
     const first = plan.diagnostics[0];
-    expect(first).toMatchObject({ code: 'COLUMN_BLOCKED', data: { dataset: 'advertiser_customers', column: 'phone' }, position: { line: 2, column: 8 } });
+    expect(first).toMatchObject({
+      code: 'COLUMN_BLOCKED',
+      data: { dataset: 'advertiser_customers', column: 'phone' },
+      position: { line: 2, column: 8 },
+    });
     expect(first?.rule).toContain('advertiser_customers.columns.phone');
   });
 
   it('refuses ad hoc SQL on a dataset whose owner allows only templates', async () => {
     const original = planner.collaboration.datasets.get('advertiser_customers')!.rules;
     const { planQuery } = await import('../../src/query/query-plan.ts');
-    const templatesOnly = { ...planner.collaboration, datasets: new Map([...planner.collaboration.datasets].map(([k, d]) => [k, { ...d, rules: { ...original, adHocQueries: false } }])) };
+    const templatesOnly = {
+      ...planner.collaboration,
+      datasets: new Map(
+        [...planner.collaboration.datasets].map(([k, d]) => [k, { ...d, rules: { ...original, adHocQueries: false } }]),
+      ),
+    };
     const sql = 'SELECT country, count(*) FROM advertiser_customers GROUP BY country';
     const serialized = JSON.parse(await planner.engine.serialize(sql));
     const plan = planQuery(templatesOnly, sql, serialized, { adHoc: true });
     expect(plan.ok ? [] : plan.diagnostics.map((d) => d.code)).toEqual(['AD_HOC_NOT_ALLOWED']);
-    expect(planQuery(templatesOnly, sql, JSON.parse(await planner.engine.serialize(sql)), { adHoc: false }).ok).toBe(true);
+    expect(planQuery(templatesOnly, sql, JSON.parse(await planner.engine.serialize(sql)), { adHoc: false }).ok).toBe(
+      true,
+    );
   });
 });

@@ -22,35 +22,51 @@ const isDeeplyFrozen = (value: unknown): boolean =>
   typeof value !== 'object' || value === null || (Object.isFrozen(value) && Object.values(value).every(isDeeplyFrozen));
 
 describe('copy-on-write rewrites', () => {
-  it('planning leaves the parsed tree exactly as parsed, and returns a frozen tree, for every golden case in both modes', async () => {
-    let planned = 0;
-    for (const c of cases) {
-      for (const mode of ['threshold', 'dp'] as const) {
-        const serialized = JSON.parse(await planner.engine.serialize(c.sql)) as SerializedSql;
-        const before = JSON.stringify(serialized);
-        const plan = planQuery(planner.collaboration, c.sql, serialized, { adHoc: true, mode });
-        expect(JSON.stringify(serialized), c.name).toBe(before);
-        if (!plan.ok) continue;
-        planned += 1;
-        expect(isDeeplyFrozen(plan.tree), c.name).toBe(true);
-        expect(() => { (plan.tree as Record<string, unknown>).select_list = []; }).toThrow(TypeError);
+  it(
+    'planning leaves the parsed tree exactly as parsed, and returns a frozen tree, for every golden case ' +
+      'in both modes',
+    async () => {
+      let planned = 0;
+      for (const c of cases) {
+        for (const mode of ['threshold', 'dp'] as const) {
+          const serialized = JSON.parse(await planner.engine.serialize(c.sql)) as SerializedSql;
+          const before = JSON.stringify(serialized);
+          const plan = planQuery(planner.collaboration, c.sql, serialized, { adHoc: true, mode });
+          expect(JSON.stringify(serialized), c.name).toBe(before);
+          if (!plan.ok) continue;
+          planned += 1;
+          expect(isDeeplyFrozen(plan.tree), c.name).toBe(true);
+          expect(() => {
+            (plan.tree as Record<string, unknown>).select_list = [];
+          }).toThrow(TypeError);
+        }
       }
-    }
-    expect(planned).toBeGreaterThan(20);
-  });
+      expect(planned).toBeGreaterThan(20);
+    },
+  );
 
   it('a rewrite sees the originals, returns new objects, keeps shared subtrees shared, and freezes the result', () => {
     const shared: SqlNode = { class: 'CONSTANT', value: 1 };
     const root: SqlNode = { class: 'ROOT', left: { class: 'WRAP', child: shared }, right: shared };
     const seen: SqlNode[] = [];
-    const result = rewriteTree(root, [{
-      visit: (original, copy) => {
-        seen.push(original);
-        return original === shared ? { ...copy, value: 2 } : copy;
+    const result = rewriteTree(root, [
+      {
+        visit: (original, copy) => {
+          seen.push(original);
+          return original === shared ? { ...copy, value: 2 } : copy;
+        },
       },
-    }]);
-    expect(root).toEqual({ class: 'ROOT', left: { class: 'WRAP', child: { class: 'CONSTANT', value: 1 } }, right: { class: 'CONSTANT', value: 1 } });
-    expect(result.tree).toEqual({ class: 'ROOT', left: { class: 'WRAP', child: { class: 'CONSTANT', value: 2 } }, right: { class: 'CONSTANT', value: 2 } });
+    ]);
+    expect(root).toEqual({
+      class: 'ROOT',
+      left: { class: 'WRAP', child: { class: 'CONSTANT', value: 1 } },
+      right: { class: 'CONSTANT', value: 1 },
+    });
+    expect(result.tree).toEqual({
+      class: 'ROOT',
+      left: { class: 'WRAP', child: { class: 'CONSTANT', value: 2 } },
+      right: { class: 'CONSTANT', value: 2 },
+    });
     expect((result.tree.left as SqlNode).child).toBe(result.tree.right);
     expect(seen.filter((n) => n === shared)).toHaveLength(1);
     expect(result.rewrite(shared)).toBe(result.tree.right);

@@ -16,20 +16,44 @@ import { DataEngine } from '../../src/store/data-engine.ts';
  */
 export async function openPlanner() {
   const staging = await mkdtemp(join(tmpdir(), 'cleanroom-planner-'));
-  const engine = await DataEngine.open({ stagingDirectory: staging, memoryLimit: '256MB', threads: 1, statementTimeoutMs: 5000 });
+  const engine = await DataEngine.open({
+    stagingDirectory: staging,
+    memoryLimit: '256MB',
+    threads: 1,
+    statementTimeoutMs: 5000,
+  });
   const parser = jsonSqlParser(engine);
   const collaboration: Collaboration = parseCollaboration(JSON.parse(await readFile('policies/demo.json', 'utf8')));
-  const plan = async (sql: string, adHoc = true, options: Partial<PlanOptions> = {}): Promise<{ plan: QueryPlan; sql?: string }> => {
+  const plan = async (
+    sql: string,
+    adHoc = true,
+    options: Partial<PlanOptions> = {},
+  ): Promise<{ plan: QueryPlan; sql?: string }> => {
     const parsed = await parser.parse(sql);
     const plan = planQuery(collaboration, sql, parsed, { adHoc, ...options });
     if (!plan.ok) return { plan };
     if (plan.mode === 'dp') {
       const noise = planDpNoise(collaboration, plan.dp, { epsilon: 1 });
       const grids = noise.aggregates.map((a) => (a.kind === 'sum' || a.kind === 'avg' ? a.input : undefined));
-      const tree = boundedDpTree(plan.tree, plan.dp, { maxGroups: noise.contribution.maxGroups, maxRowsPerUnit: noise.contribution.maxRowsPerUnit, grids, key: 0, onePersonPerRow: false });
+      const tree = boundedDpTree(plan.tree, plan.dp, {
+        maxGroups: noise.contribution.maxGroups,
+        maxRowsPerUnit: noise.contribution.maxRowsPerUnit,
+        grids,
+        key: 0,
+        onePersonPerRow: false,
+      });
       return { plan, sql: await parser.render(tree, parsed) };
     }
     return { plan, sql: await parser.render(plan.tree, parsed) };
   };
-  return { engine, parser, collaboration, plan, close: async () => { engine.close(); await rm(staging, { recursive: true, force: true }); } };
+  return {
+    engine,
+    parser,
+    collaboration,
+    plan,
+    close: async () => {
+      engine.close();
+      await rm(staging, { recursive: true, force: true });
+    },
+  };
 }

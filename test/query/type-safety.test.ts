@@ -14,7 +14,13 @@ import { openPlanner } from './support-planner.ts';
  * there would be an oracle on the row that raised it.
  */
 const COLUMNS = [
-  ['v', 'VARCHAR'], ['b', 'BOOLEAN'], ['i', 'INTEGER'], ['l', 'BIGINT'], ['d', 'DOUBLE'], ['dt', 'DATE'], ['ts', 'TIMESTAMP'],
+  ['v', 'VARCHAR'],
+  ['b', 'BOOLEAN'],
+  ['i', 'INTEGER'],
+  ['l', 'BIGINT'],
+  ['d', 'DOUBLE'],
+  ['dt', 'DATE'],
+  ['ts', 'TIMESTAMP'],
 ] as const;
 
 // Rows chosen so every implicit conversion that can fail does fail on one of them. DATEs stay
@@ -29,10 +35,34 @@ const ROWS = `
 
 const OPERANDS = [
   ...COLUMNS.map(([name]) => name),
-  "'abc'", "'2024-01-01'", "'12'", "'true'", "'2024-02-31'", '1', '-1', '3000000000', '1.5', '1.00000000000000000001', '1e3', 'TRUE', 'NULL',
-  "DATE '2024-01-01'", "TIMESTAMP '2024-01-01 10:00:00'",
-  'lower(v)', 'length(v)', 'year(dt)', "date_trunc('month', dt)", "date_trunc('month', ts)", "strftime(dt, '%Y')", 'round(d, 1)', 'sign(i)', 'concat(v, i)', 'v || dt',
-  'CAST(v AS INTEGER)', 'CAST(i AS VARCHAR)', 'CAST(v AS DATE)',
+  "'abc'",
+  "'2024-01-01'",
+  "'12'",
+  "'true'",
+  "'2024-02-31'",
+  '1',
+  '-1',
+  '3000000000',
+  '1.5',
+  '1.00000000000000000001',
+  '1e3',
+  'TRUE',
+  'NULL',
+  "DATE '2024-01-01'",
+  "TIMESTAMP '2024-01-01 10:00:00'",
+  'lower(v)',
+  'length(v)',
+  'year(dt)',
+  "date_trunc('month', dt)",
+  "date_trunc('month', ts)",
+  "strftime(dt, '%Y')",
+  'round(d, 1)',
+  'sign(i)',
+  'concat(v, i)',
+  'v || dt',
+  'CAST(v AS INTEGER)',
+  'CAST(i AS VARCHAR)',
+  'CAST(v AS DATE)',
 ];
 
 const FORMS: readonly ((x: string, y: string) => string)[] = [
@@ -46,9 +76,21 @@ const FORMS: readonly ((x: string, y: string) => string)[] = [
 ];
 
 const UNARY: readonly ((x: string) => string)[] = [
-  (x) => `${x}`, (x) => `NOT ${x}`, (x) => `(${x} AND TRUE)`, (x) => `${x} IS NULL`, (x) => `lower(${x}) = 'a'`, (x) => `length(${x}) > 1`,
-  (x) => `year(${x}) = 2024`, (x) => `date_trunc('day', ${x}) IS NULL`, (x) => `strftime(${x}, '%Y') = '2024'`, (x) => `round(${x}) = 1`,
-  (x) => `sign(${x}) = 1`, (x) => `starts_with(${x}, 'a')`, (x) => `${x} LIKE 'a%'`, (x) => `list_contains([1, 2], ${x})`, (x) => `(${x} || 'x') = 'x'`,
+  (x) => `${x}`,
+  (x) => `NOT ${x}`,
+  (x) => `(${x} AND TRUE)`,
+  (x) => `${x} IS NULL`,
+  (x) => `lower(${x}) = 'a'`,
+  (x) => `length(${x}) > 1`,
+  (x) => `year(${x}) = 2024`,
+  (x) => `date_trunc('day', ${x}) IS NULL`,
+  (x) => `strftime(${x}, '%Y') = '2024'`,
+  (x) => `round(${x}) = 1`,
+  (x) => `sign(${x}) = 1`,
+  (x) => `starts_with(${x}, 'a')`,
+  (x) => `${x} LIKE 'a%'`,
+  (x) => `list_contains([1, 2], ${x})`,
+  (x) => `(${x} || 'x') = 'x'`,
 ];
 
 let collaboration: Collaboration;
@@ -59,18 +101,37 @@ let connection: DuckDBConnection;
 beforeAll(async () => {
   const policy = JSON.parse(await readFile('policies/demo.json', 'utf8')) as { id: string; datasets: unknown[] };
   policy.id = 'typed';
-  policy.datasets = [{
-    name: 't', owner: 'acme', region: 'eu-west', retentionDays: 30, format: 'csv',
-    columns: [{ name: 'u', type: 'VARCHAR', class: 'identifier' }, ...COLUMNS.map(([name, type]) => ({ name, type, class: 'dimension' }))],
-    rules: { privacyUnit: 'u', minGroupSize: 2, aggregates: ['count', 'count_distinct', 'sum', 'avg', 'min', 'max', 'median'], adHocQueries: true, joins: [], resultReceivers: ['acme'], maxResultRows: 100 },
-  }];
+  policy.datasets = [
+    {
+      name: 't',
+      owner: 'acme',
+      region: 'eu-west',
+      retentionDays: 30,
+      format: 'csv',
+      columns: [
+        { name: 'u', type: 'VARCHAR', class: 'identifier' },
+        ...COLUMNS.map(([name, type]) => ({ name, type, class: 'dimension' })),
+      ],
+      rules: {
+        privacyUnit: 'u',
+        minGroupSize: 2,
+        aggregates: ['count', 'count_distinct', 'sum', 'avg', 'min', 'max', 'median'],
+        adHocQueries: true,
+        joins: [],
+        resultReceivers: ['acme'],
+        maxResultRows: 100,
+      },
+    },
+  ];
   delete (policy as { psi?: unknown }).psi;
   collaboration = parseCollaboration(policy);
   planner = await openPlanner();
   db = await DuckDBInstance.create(':memory:');
   connection = await db.connect();
   await connection.run('CREATE SCHEMA typed');
-  await connection.run(`CREATE TABLE typed.t AS SELECT * FROM (VALUES ${ROWS}) AS v(u, ${COLUMNS.map(([n]) => n).join(', ')})`);
+  await connection.run(
+    `CREATE TABLE typed.t AS SELECT * FROM (VALUES ${ROWS}) AS v(u, ${COLUMNS.map(([n]) => n).join(', ')})`,
+  );
   for (const [name, type] of COLUMNS) await connection.run(`ALTER TABLE typed.t ALTER ${name} TYPE ${type}`);
 });
 afterAll(async () => {
@@ -81,10 +142,14 @@ afterAll(async () => {
 
 async function verdict(where: string): Promise<'refused' | 'ran' | string> {
   const sql = `SELECT v, count(*) AS n FROM t WHERE ${where} GROUP BY v`;
-  const serialized = JSON.parse(await planner.engine.serialize(sql)) as SerializedSql & { statements?: { node: unknown }[] };
+  const serialized = JSON.parse(await planner.engine.serialize(sql)) as SerializedSql & {
+    statements?: { node: unknown }[];
+  };
   const plan = planQuery(collaboration, sql, serialized, { adHoc: true });
   if (!plan.ok) return 'refused';
-  const rendered = await planner.engine.deserialize(treeToJson({ ...serialized, statements: [{ ...serialized.statements?.[0], node: plan.tree }] }));
+  const rendered = await planner.engine.deserialize(
+    treeToJson({ ...serialized, statements: [{ ...serialized.statements?.[0], node: plan.tree }] }),
+  );
   try {
     await connection.runAndReadAll(rendered);
     return 'ran';

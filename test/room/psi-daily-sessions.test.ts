@@ -7,7 +7,14 @@ import { countPsiSessionOpened } from '../../src/room/psi-daily-sessions.ts';
 import { StateDb } from '../../src/store/state-db.ts';
 import { expectRefusal } from '../psi/helpers.ts';
 
-const rule = parsePsiRule({ server: 'acme', client: 'globex', minSetSize: 10, maxSessionsPerDay: 2, sessionTtlSeconds: 60, normalisation: 'email' });
+const rule = parsePsiRule({
+  server: 'acme',
+  client: 'globex',
+  minSetSize: 10,
+  maxSessionsPerDay: 2,
+  sessionTtlSeconds: 60,
+  normalisation: 'email',
+});
 const noon = Date.UTC(2025, 0, 1, 12);
 
 let dir: string;
@@ -21,7 +28,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const open = (collaboration: string, now: number) => state.write((tx) => countPsiSessionOpened(tx, collaboration, rule, now));
+const open = (collaboration: string, now: number) =>
+  state.write((tx) => countPsiSessionOpened(tx, collaboration, rule, now));
 
 describe('PSI sessions per member pair per UTC day, in the room state', () => {
   it('limits sessions per collaboration and pair per UTC day, and says when the next day starts', async () => {
@@ -38,7 +46,9 @@ describe('PSI sessions per member pair per UTC day, in the room state', () => {
     state.close();
     state = await StateDb.open(join(dir, 'state.duckdb'));
     await expectRefusal(open('c1', noon), 'PSI_RATE_LIMITED', 429);
-    expect(await state.all("SELECT collaboration, day, opened FROM psi_sessions_opened ORDER BY collaboration, day")).toEqual([
+    expect(
+      await state.all('SELECT collaboration, day, opened FROM psi_sessions_opened ORDER BY collaboration, day'),
+    ).toEqual([
       { collaboration: 'c1', day: '2025-01-01', opened: 2 },
       { collaboration: 'c1', day: '2025-01-02', opened: 1 },
       { collaboration: 'c2', day: '2025-01-01', opened: 1 },

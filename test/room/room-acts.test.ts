@@ -24,10 +24,19 @@ beforeAll(async () => {
   keys = fresh.keys;
   await mkdir(join(dir, 'policies'));
   await writeFile(join(dir, 'policies', 'demo.json'), JSON.stringify(fresh.policy));
-  opened = await openRoom(embeddedDefaults({
-    dataDirectory: join(dir, 'data'), policiesDirectory: join(dir, 'policies'), templatesDirectory: join(dir, 'sql'), masterKey: undefined,
-    engine: { memoryLimit: '256MB', threads: 1, statementTimeoutMs: 10_000 },
-  }, {}), createLogger({ level: 'silent', pretty: false }));
+  opened = await openRoom(
+    embeddedDefaults(
+      {
+        dataDirectory: join(dir, 'data'),
+        policiesDirectory: join(dir, 'policies'),
+        templatesDirectory: join(dir, 'sql'),
+        masterKey: undefined,
+        engine: { memoryLimit: '256MB', threads: 1, statementTimeoutMs: 10_000 },
+      },
+      {},
+    ),
+    createLogger({ level: 'silent', pretty: false }),
+  );
   room = opened.room;
 });
 afterAll(async () => {
@@ -38,7 +47,9 @@ afterAll(async () => {
 const principal = (name: string) => room.principal('demo', (keys[name] as PrincipalKey).publicKeyText);
 const accept = (officer: string) => {
   const demo = room.collaboration('demo');
-  const signature = toBase64(sign(acceptanceSigningBytes('demo', demo.hash), (keys[officer] as PrincipalKey).secretKey));
+  const signature = toBase64(
+    sign(acceptanceSigningBytes('demo', demo.hash), (keys[officer] as PrincipalKey).secretKey),
+  );
   return room.acceptPolicy(demo, principal(officer), demo.hash, signature);
 };
 const actions = async () => (await room.auditTrail(room.collaboration('demo'))).map((e) => e.action);
@@ -62,20 +73,39 @@ describe('room acts, without HTTP', () => {
     expect((await accept('acme-officer')).awaiting).toEqual(['northwind']);
     expect((await accept('acme-officer')).acceptedBy.map((a) => a.principal)).toEqual(['acme-officer']);
     const status = await accept('northwind-officer');
-    expect(status).toMatchObject({ active: true, awaiting: [], acceptedBy: [{ member: 'acme' }, { member: 'northwind' }] });
+    expect(status).toMatchObject({
+      active: true,
+      awaiting: [],
+      acceptedBy: [{ member: 'acme' }, { member: 'northwind' }],
+    });
     expect(await actions()).toEqual(['policy.accepted', 'policy.accepted']);
     const entries = await room.auditTrail(room.collaboration('demo'));
-    expect(verifyAuditChain(entries, fromBase64(room.publicKeys().signingPublicKey, 32) as Uint8Array)).toEqual({ ok: true, entries: 2, head: entries[1]?.hash });
+    expect(verifyAuditChain(entries, fromBase64(room.publicKeys().signingPublicKey, 32) as Uint8Array)).toEqual({
+      ok: true,
+      entries: 2,
+      head: entries[1]?.hash,
+    });
   });
 
   it('charges DP budgets with their audit entry, refuses an overspend charging nothing, and refunds', async () => {
     const demo = room.collaboration('demo');
     const ledger = opened.internals.release.ledger;
-    const remaining = async () => Object.fromEntries((await room.budgetReport(demo, 'acme')).map((b) => [b.dataset, b.remaining.epsilon]));
-    const { chargeId } = await ledger.charge(demo, 'acme', 'acme-analyst', ['advertiser_customers', 'publisher_impressions'], { epsilon: 2, delta: 0 });
+    const remaining = async () =>
+      Object.fromEntries((await room.budgetReport(demo, 'acme')).map((b) => [b.dataset, b.remaining.epsilon]));
+    const { chargeId } = await ledger.charge(
+      demo,
+      'acme',
+      'acme-analyst',
+      ['advertiser_customers', 'publisher_impressions'],
+      { epsilon: 2, delta: 0 },
+    );
     expect(await remaining()).toEqual({ advertiser_customers: 1, publisher_impressions: 1 });
-    await expect(ledger.charge(demo, 'acme', 'acme-analyst', ['advertiser_customers', 'publisher_impressions'], { epsilon: 1.5, delta: 0 }))
-      .rejects.toMatchObject({ status: 429, code: 'DP_BUDGET_EXHAUSTED', details: { dataset: 'advertiser_customers' } });
+    await expect(
+      ledger.charge(demo, 'acme', 'acme-analyst', ['advertiser_customers', 'publisher_impressions'], {
+        epsilon: 1.5,
+        delta: 0,
+      }),
+    ).rejects.toMatchObject({ status: 429, code: 'DP_BUDGET_EXHAUSTED', details: { dataset: 'advertiser_customers' } });
     expect(await remaining()).toEqual({ advertiser_customers: 1, publisher_impressions: 1 });
     expect((await room.budgetReport(demo, 'northwind')).map((b) => b.remaining.epsilon)).toEqual([3, 3]);
     await ledger.refund('demo', 'acme-analyst', chargeId, 'test');
@@ -86,6 +116,9 @@ describe('room acts, without HTTP', () => {
   it('answers a dataset with no upload yet as declared, with no current version', async () => {
     const status = await room.datasetStatus(room.collaboration('demo'), 'advertiser_customers');
     expect(status).toMatchObject({ dataset: { name: 'advertiser_customers' }, current: null });
-    await expect(room.datasetStatus(room.collaboration('demo'), 'nothing')).rejects.toMatchObject({ status: 404, code: 'DATASET_NOT_FOUND' });
+    await expect(room.datasetStatus(room.collaboration('demo'), 'nothing')).rejects.toMatchObject({
+      status: 404,
+      code: 'DATASET_NOT_FOUND',
+    });
   });
 });

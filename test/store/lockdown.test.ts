@@ -21,7 +21,12 @@ async function failure(promise: Promise<unknown>): Promise<string> {
 
 beforeAll(async () => {
   staging = await mkdtemp(join(tmpdir(), 'cleanroom-lockdown-'));
-  engine = await DataEngine.open({ stagingDirectory: staging, memoryLimit: '64MB', threads: 1, statementTimeoutMs: 300 });
+  engine = await DataEngine.open({
+    stagingDirectory: staging,
+    memoryLimit: '64MB',
+    threads: 1,
+    statementTimeoutMs: 300,
+  });
 });
 afterAll(async () => {
   engine.close();
@@ -42,7 +47,7 @@ describe('the locked-down engine (defence below the checker)', () => {
   });
 
   it('cannot change its configuration, attach databases or load extensions', async () => {
-    expect(await failure(engine.query("SET enable_external_access = true"))).toMatch(/QUERY_RUNTIME_ERROR/);
+    expect(await failure(engine.query('SET enable_external_access = true'))).toMatch(/QUERY_RUNTIME_ERROR/);
     expect(await failure(engine.query("SET temp_directory = '/tmp'"))).toMatch(/QUERY_RUNTIME_ERROR/);
     expect(await failure(engine.query("ATTACH '/tmp/other.duckdb' AS other"))).toMatch(/QUERY_RUNTIME_ERROR/);
     expect(await failure(engine.query('INSTALL httpfs'))).toMatch(/QUERY_RUNTIME_ERROR/);
@@ -54,9 +59,16 @@ describe('the locked-down engine (defence below the checker)', () => {
   });
 
   it('fails a query over the memory limit clearly instead of spilling', async () => {
-    const roomy = await DataEngine.open({ stagingDirectory: staging, memoryLimit: '64MB', threads: 1, statementTimeoutMs: 60_000 });
+    const roomy = await DataEngine.open({
+      stagingDirectory: staging,
+      memoryLimit: '64MB',
+      threads: 1,
+      statementTimeoutMs: 60_000,
+    });
     try {
-      const result = await failure(roomy.query("SELECT count(DISTINCT i::VARCHAR || 'padding-padding-padding') FROM range(30000000) t(i)"));
+      const result = await failure(
+        roomy.query("SELECT count(DISTINCT i::VARCHAR || 'padding-padding-padding') FROM range(30000000) t(i)"),
+      );
       expect(result).toMatch(/^QUERY_OUT_OF_MEMORY/);
     } finally {
       roomy.close();

@@ -12,8 +12,10 @@ beforeAll(async () => {
 });
 afterAll(async () => rm(dir, { recursive: true, force: true }));
 
-const charge = (state: StateDb, id: string) => state.write((tx) =>
-  tx.run("INSERT INTO budget_charges VALUES ($1, 'demo', 'acme', 'd', '2025-01', 1, 0, now())", [id]));
+const charge = (state: StateDb, id: string) =>
+  state.write((tx) =>
+    tx.run("INSERT INTO budget_charges VALUES ($1, 'demo', 'acme', 'd', '2025-01', 1, 0, now())", [id]),
+  );
 const charges = async (state: StateDb) => Number((await state.all('SELECT count(*) AS n FROM budget_charges'))[0]?.n);
 
 describe('StateDb on a full disk', () => {
@@ -23,7 +25,10 @@ describe('StateDb on a full disk', () => {
     await charge(state, 'before');
     const restore = await fillStateDisk(state, path);
     for (const id of ['during-1', 'during-2']) {
-      const error: unknown = await charge(state, id).then(() => 'committed', (e: unknown) => e);
+      const error: unknown = await charge(state, id).then(
+        () => 'committed',
+        (e: unknown) => e,
+      );
       expect(error).toBeInstanceOf(CleanroomError);
       expect(error).toMatchObject({ status: 503, code: 'STORAGE_UNAVAILABLE', details: { failure: 'no-space' } });
       // The engine's own text stays in the cause, for the log; the response gets the sentence.
@@ -32,10 +37,12 @@ describe('StateDb on a full disk', () => {
     }
     expect(await charges(state)).toBe(1);
     // A refusal from the work itself still reaches the caller unchanged, and nothing is left open.
-    await expect(state.write(async (tx) => {
-      await tx.run("INSERT INTO budget_charges VALUES ('x', 'demo', 'acme', 'd', '2025-01', 1, 0, now())");
-      throw new Error('refused by the act');
-    })).rejects.toThrow('refused by the act');
+    await expect(
+      state.write(async (tx) => {
+        await tx.run("INSERT INTO budget_charges VALUES ('x', 'demo', 'acme', 'd', '2025-01', 1, 0, now())");
+        throw new Error('refused by the act');
+      }),
+    ).rejects.toThrow('refused by the act');
     state.close();
     await restore();
     const reopened = await StateDb.open(path);

@@ -8,33 +8,56 @@ import type { TestRoom } from './test-room.ts';
 export async function keyFile(t: TestRoom, principal: string): Promise<string> {
   const key = t.keys[principal]!;
   const file = join(t.dir, `${principal}.key`);
-  await writeFile(file, JSON.stringify({ type: 'cleanroom-ed25519-secret-key', name: principal, publicKey: key.publicKeyText, secretKey: toBase64(key.secretKey) }), { mode: 0o600 });
+  await writeFile(
+    file,
+    JSON.stringify({
+      type: 'cleanroom-ed25519-secret-key',
+      name: principal,
+      publicKey: key.publicKeyText,
+      secretKey: toBase64(key.secretKey),
+    }),
+    { mode: 0o600 },
+  );
   return file;
 }
 
 /** Runs the real CLI in its own process; resolves with stdout, rejects with the exit code and stderr. */
 export function cli(args: string[], onLine: (line: string) => void = () => undefined): Promise<string> {
   return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', resolve('src/cli/main.ts'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', resolve('src/cli/main.ts'), ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       for (const line of d.toString().split('\n')) if (line) onLine(line);
     });
-    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-    child.on('close', (code) => (code === 0 ? resolveRun(out) : reject(new Error(`cli ${args.slice(0, 2).join(' ')} exited ${code}: ${err.slice(-500)}`))));
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+    });
+    child.on('close', (code) =>
+      code === 0
+        ? resolveRun(out)
+        : reject(new Error(`cli ${args.slice(0, 2).join(' ')} exited ${code}: ${err.slice(-500)}`)),
+    );
   });
 }
 
 /** Runs the real CLI in its own process and answers its exit code, stdout and stderr, whatever they are. */
 export function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolveRun) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', resolve('src/cli/main.ts'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', resolve('src/cli/main.ts'), ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
     child.on('close', (code) => resolveRun({ code, stdout, stderr }));
   });
 }

@@ -12,9 +12,11 @@ export function inProcessFetch(app: App): typeof fetch {
     const url = new URL(input instanceof Request ? input.url : String(input));
     const method = (init?.method ?? 'GET').toUpperCase();
     let test = request(app)[method.toLowerCase() as 'get'](`${url.pathname}${url.search}`);
-    for (const [name, value] of Object.entries((init?.headers ?? {}) as Record<string, string>)) test = test.set(name, value);
+    for (const [name, value] of Object.entries((init?.headers ?? {}) as Record<string, string>))
+      test = test.set(name, value);
     const body = init?.body;
-    if (body !== undefined && body !== null) test = test.send(typeof body === 'string' ? body : Buffer.from(body as Uint8Array));
+    if (body !== undefined && body !== null)
+      test = test.send(typeof body === 'string' ? body : Buffer.from(body as Uint8Array));
     const answer = await test.buffer(true).parse((res, done) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));

@@ -8,25 +8,49 @@ import type { TestRoom } from './test-room.ts';
 import { collect, piecesOf } from './streams.ts';
 
 /** Builds the exact envelope bytes the CLI would send, with hooks to lie in the manifest. */
-export async function sealedEnvelope(t: Pick<TestRoom, 'client'>, key: PrincipalKey, content: string | Uint8Array, options: {
-  version: number; dataset?: string; manifest?: Partial<UploadManifest>; chunkSize?: number;
-}): Promise<Uint8Array> {
-  const roomKey = fromBase64((await t.client('acme-officer').getPublic<{ sealingPublicKey: string }>('/v1/room')).sealingPublicKey) as Uint8Array;
+export async function sealedEnvelope(
+  t: Pick<TestRoom, 'client'>,
+  key: PrincipalKey,
+  content: string | Uint8Array,
+  options: {
+    version: number;
+    dataset?: string;
+    manifest?: Partial<UploadManifest>;
+    chunkSize?: number;
+  },
+): Promise<Uint8Array> {
+  const roomKey = fromBase64(
+    (await t.client('acme-officer').getPublic<{ sealingPublicKey: string }>('/v1/room')).sealingPublicKey,
+  ) as Uint8Array;
   const bytes = typeof content === 'string' ? new TextEncoder().encode(content) : content;
   const counter = new CsvRecordCounter();
   counter.push(bytes);
-  return collect(writeEnvelope(piecesOf(bytes, 1000), {
-    roomSealingPublicKey: roomKey,
-    chunkSize: options.chunkSize ?? 1024,
-    trailer: (facts) => {
-      const manifest: UploadManifest = {
-        v: 1, collaboration: 'demo', dataset: options.dataset ?? 'advertiser_customers', version: options.version, format: 'csv',
-        rows: counter.dataRecords, plaintextBytes: facts.plaintextBytes, plaintextSha256: facts.plaintextSha256,
-        envelopeSha256: facts.envelopeSha256, createdAt: new Date().toISOString(), ...options.manifest,
-      };
-      return { manifest: { ...manifest }, signature: toBase64(sign(manifestSigningBytes(manifest), key.secretKey)), signer: key.publicKeyText };
-    },
-  }));
+  return collect(
+    writeEnvelope(piecesOf(bytes, 1000), {
+      roomSealingPublicKey: roomKey,
+      chunkSize: options.chunkSize ?? 1024,
+      trailer: (facts) => {
+        const manifest: UploadManifest = {
+          v: 1,
+          collaboration: 'demo',
+          dataset: options.dataset ?? 'advertiser_customers',
+          version: options.version,
+          format: 'csv',
+          rows: counter.dataRecords,
+          plaintextBytes: facts.plaintextBytes,
+          plaintextSha256: facts.plaintextSha256,
+          envelopeSha256: facts.envelopeSha256,
+          createdAt: new Date().toISOString(),
+          ...options.manifest,
+        };
+        return {
+          manifest: { ...manifest },
+          signature: toBase64(sign(manifestSigningBytes(manifest), key.secretKey)),
+          signer: key.publicKeyText,
+        };
+      },
+    }),
+  );
 }
 
 /** PUTs envelope bytes as a signed streamed upload. */

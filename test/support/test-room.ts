@@ -20,7 +20,11 @@ import type { OpenPartialFile } from '../../src/room/ciphertext-tee.ts';
 import { RoomClient } from '../../src/client/room-client.ts';
 import { inProcessFetch } from './in-process-fetch.ts';
 
-type Mutable<T> = { -readonly [K in keyof T]: NonNullable<T[K]> extends object ? Mutable<NonNullable<T[K]>> | Extract<T[K], undefined> : T[K] };
+type Mutable<T> = {
+  -readonly [K in keyof T]: NonNullable<T[K]> extends object
+    ? Mutable<NonNullable<T[K]>> | Extract<T[K], undefined>
+    : T[K];
+};
 export type PolicyDraft = Mutable<CollaborationDocument>;
 
 export interface TestRoom {
@@ -69,30 +73,48 @@ async function listen(app: TestRoom['app']): Promise<{ server: Server; baseUrl: 
 }
 
 /** A real room (DuckDB, state file, envelopes) in a temp directory, served on loopback. */
-export async function startTestRoom(options: { edit?: (policy: PolicyDraft) => void; config?: Partial<RoomConfig>; randomSource?: RandomSource; openPartialFile?: OpenPartialFile; logLines?: string[] } = {}): Promise<TestRoom> {
+export async function startTestRoom(
+  options: {
+    edit?: (policy: PolicyDraft) => void;
+    config?: Partial<RoomConfig>;
+    randomSource?: RandomSource;
+    openPartialFile?: OpenPartialFile;
+    logLines?: string[];
+  } = {},
+): Promise<TestRoom> {
   const dir = await mkdtemp(join(tmpdir(), 'cleanroom-test-'));
   const { policy, keys } = await demoPolicyWithFreshKeys();
   options.edit?.(policy);
   await mkdir(join(dir, 'policies'));
   await writeFile(join(dir, 'policies', `${policy.id}.json`), JSON.stringify(policy, null, 2));
-  const config = embeddedDefaults({
-    dataDirectory: join(dir, 'data'),
-    policiesDirectory: join(dir, 'policies'),
-    templatesDirectory: join(dir, 'sql'),
-    masterKey: undefined,
-    engine: { memoryLimit: '1GB', threads: 1, statementTimeoutMs: 10_000 },
-    ...options.config,
-  }, {});
+  const config = embeddedDefaults(
+    {
+      dataDirectory: join(dir, 'data'),
+      policiesDirectory: join(dir, 'policies'),
+      templatesDirectory: join(dir, 'sql'),
+      masterKey: undefined,
+      engine: { memoryLimit: '1GB', threads: 1, statementTimeoutMs: 10_000 },
+      ...options.config,
+    },
+    {},
+  );
   await mkdir(config.dataDirectory, { recursive: true });
   await mkdir(config.templatesDirectory, { recursive: true });
   // logLines: collect the room's JSON log lines (what an operator would read) for assertions.
   const log = options.logLines
-    ? createLogger({ level: 'info', pretty: false, destination: { write: (line: string) => void options.logLines?.push(line) } })
+    ? createLogger({
+        level: 'info',
+        pretty: false,
+        destination: { write: (line: string) => void options.logLines?.push(line) },
+      })
     : createLogger({ level: 'silent', pretty: false });
   const state = {} as TestRoom;
   let server: Server;
   const boot = async () => {
-    const opened = await openRoom(config, log, { randomSource: options.randomSource, openPartialFile: options.openPartialFile });
+    const opened = await openRoom(config, log, {
+      randomSource: options.randomSource,
+      openPartialFile: options.openPartialFile,
+    });
     state.room = opened.room;
     state.internals = opened.internals;
     state.app = createApp({ room: state.room, log });
@@ -107,15 +129,22 @@ export async function startTestRoom(options: { edit?: (policy: PolicyDraft) => v
     await state.room.close();
   };
   Object.assign(state, {
-    dir, config, policy, keys,
+    dir,
+    config,
+    policy,
+    keys,
     // In process (supertest on the app); streamed uploads alone take the loopback socket.
-    client: (principal: string) => new RoomClient(state.baseUrl, keys[principal], { fetch: (input, init) => inProcessFetch(state.app)(input, init) }),
+    client: (principal: string) =>
+      new RoomClient(state.baseUrl, keys[principal], {
+        fetch: (input, init) => inProcessFetch(state.app)(input, init),
+      }),
     acceptAll: async () => {
       const hash = state.room.collaboration(policy.id).hash;
       for (const officer of ['acme-officer', 'northwind-officer']) {
         const key = keys[officer] as PrincipalKey;
         await state.client(officer).send('POST', `/v1/collaborations/${policy.id}/acceptances`, {
-          policyHash: hash, signature: toBase64(sign(acceptanceSigningBytes(policy.id, hash), key.secretKey)),
+          policyHash: hash,
+          signature: toBase64(sign(acceptanceSigningBytes(policy.id, hash), key.secretKey)),
         });
       }
     },

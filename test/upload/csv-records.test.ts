@@ -35,12 +35,17 @@ describe('CsvRecordCounter', () => {
  * The manifest's row count must be what the room loads, or an honest upload is refused as
  * UPLOAD_MANIFEST_MISMATCH: every case is loaded by the room's own DataEngine.loadIncoming.
  */
-describe('CsvRecordCounter agrees with the room\'s DuckDB read_csv', () => {
+describe("CsvRecordCounter agrees with the room's DuckDB read_csv", () => {
   let staging: string;
   let engine: DataEngine;
   beforeAll(async () => {
     staging = await mkdtemp(join(tmpdir(), 'cleanroom-records-'));
-    engine = await DataEngine.open({ stagingDirectory: staging, memoryLimit: '256MB', threads: 1, statementTimeoutMs: 10_000 });
+    engine = await DataEngine.open({
+      stagingDirectory: staging,
+      memoryLimit: '256MB',
+      threads: 1,
+      statementTimeoutMs: 10_000,
+    });
   });
   afterAll(async () => {
     engine.close();
@@ -52,7 +57,11 @@ describe('CsvRecordCounter agrees with the room\'s DuckDB read_csv', () => {
     const path = join(staging, `${name.replaceAll(/\W/g, '_')}.csv`);
     await writeFile(path, text);
     const header = text.split(/\r\n|\r|\n/)[0] ?? '';
-    const shape = { schema: 'records', table: 't', columns: parseHeaderLine(header).map((c) => ({ name: c, type: 'VARCHAR' })) };
+    const shape = {
+      schema: 'records',
+      table: 't',
+      columns: parseHeaderLine(header).map((c) => ({ name: c, type: 'VARCHAR' })),
+    };
     try {
       const rows = await engine.loadIncoming(shape, { kind: 'csv', path }, '__incoming_t');
       await engine.discardIncoming(shape, '__incoming_t');

@@ -12,10 +12,11 @@ beforeAll(async () => {
 afterAll(async () => rm(parent, { recursive: true, force: true }));
 
 /** The pid of a process that has exited (and was reaped). */
-const deadPid = () => new Promise<number>((resolve) => {
-  const child = spawn(process.execPath, ['-e', '']);
-  child.on('exit', () => resolve(child.pid as number));
-});
+const deadPid = () =>
+  new Promise<number>((resolve) => {
+    const child = spawn(process.execPath, ['-e', '']);
+    child.on('exit', () => resolve(child.pid as number));
+  });
 
 const ownStartTime = async () => {
   const stat = await readFile('/proc/self/stat', 'utf8');
@@ -26,7 +27,9 @@ describe('StagingArea', () => {
   it('names its directory after the running room (pid and start time), 0700', async () => {
     const staging = await StagingArea.create();
     try {
-      expect(staging.directory).toMatch(new RegExp(`/cleanroom-staging-${process.pid}-${await ownStartTime()}-[A-Za-z0-9]{6}$`));
+      expect(staging.directory).toMatch(
+        new RegExp(`/cleanroom-staging-${process.pid}-${await ownStartTime()}-[A-Za-z0-9]{6}$`),
+      );
     } finally {
       await staging.destroy();
     }

@@ -22,7 +22,8 @@ export function parseParams(pairs: readonly string[], template?: TemplateStatus)
     const raw = pair.slice(at + 1);
     const spec = template?.document.parameters[name];
     const scalar = (v: string, type?: string) => (type === 'integer' || type === 'number' ? Number(v) : v);
-    params[name] = spec?.type === 'list' ? raw.split(',').map((v) => scalar(v, spec.items.type)) : scalar(raw, spec?.type);
+    params[name] =
+      spec?.type === 'list' ? raw.split(',').map((v) => scalar(v, spec.items.type)) : scalar(raw, spec?.type);
   }
   return params;
 }
@@ -32,11 +33,26 @@ export function parseParams(pairs: readonly string[], template?: TemplateStatus)
  * prefix of at least 12 hex digits), and only if it is the room's current version; a template
  * re-proposed in between is refused here, or by the room (409) if it changes after this check.
  */
-export async function reviewTemplateAs(client: RoomClient, key: PrincipalKey, collaboration: string, name: string, decision: 'approve' | 'reject', named: string, reason?: string): Promise<TemplateStatus> {
+export async function reviewTemplateAs(
+  client: RoomClient,
+  key: PrincipalKey,
+  collaboration: string,
+  name: string,
+  decision: 'approve' | 'reject',
+  named: string,
+  reason?: string,
+): Promise<TemplateStatus> {
   const current = await client.send<TemplateStatus>('GET', `/v1/collaborations/${collaboration}/templates/${name}`);
-  const hash = hashToSign(named, current.hash, { code: 'TEMPLATE_HASH_MISMATCH', what: `template "${name}"`, review: `cleanroom template show --collab ${collaboration} --name ${name}` });
+  const hash = hashToSign(named, current.hash, {
+    code: 'TEMPLATE_HASH_MISMATCH',
+    what: `template "${name}"`,
+    review: `cleanroom template show --collab ${collaboration} --name ${name}`,
+  });
   return client.send<TemplateStatus>('POST', `/v1/collaborations/${collaboration}/templates/${name}/approvals`, {
-    hash, decision, ...(reason ? { reason } : {}), signature: toBase64(sign(approvalSigningBytes(collaboration, hash, decision), key.secretKey)),
+    hash,
+    decision,
+    ...(reason ? { reason } : {}),
+    signature: toBase64(sign(approvalSigningBytes(collaboration, hash, decision), key.secretKey)),
   });
 }
 
@@ -49,7 +65,9 @@ export function describeTemplate(t: TemplateStatus, collaboration: string): stri
   const e = (value: unknown) => escapeTerminal(String(value));
   const review = (member: string) => {
     const r = t.reviews.find((x) => x.member === member);
-    return r ? `${e(member)} ${r.decision === 'approve' ? 'approved' : 'rejected'} by ${e(r.principal)}${r.reason ? ` ("${e(r.reason)}")` : ''}` : `${e(member)} (awaiting)`;
+    return r
+      ? `${e(member)} ${r.decision === 'approve' ? 'approved' : 'rejected'} by ${e(r.principal)}${r.reason ? ` ("${e(r.reason)}")` : ''}`
+      : `${e(member)} (awaiting)`;
   };
   const params = Object.entries(t.document.parameters).map(([name, spec]) => `${e(name)} ${e(JSON.stringify(spec))}`);
   return [
@@ -62,7 +80,8 @@ export function describeTemplate(t: TemplateStatus, collaboration: string): stri
     `parameters:   ${params.length > 0 ? params.join('; ') : 'none'}`,
     `reads:        ${t.report.datasets.map(e).join(', ')}`,
     `columns:      ${t.report.columns.map((c) => `${e(c.dataset)}.${e(c.column)} (${e(c.class)})`).join(', ')}`,
-    `threshold:    ${t.report.threshold.minGroupSize} people per group (${e(t.report.threshold.rule)}), at most ${t.report.threshold.maxResultRows} rows`,
+    `threshold:    ${t.report.threshold.minGroupSize} people per group (${e(t.report.threshold.rule)}), at ` +
+      `most ${t.report.threshold.maxResultRows} rows`,
     `approval by:  ${t.requiredMembers.map(review).join(', ')}`,
     `runnable:     ${t.runnable ? 'yes' : 'no'}`,
     '',
@@ -79,64 +98,163 @@ export function describeTemplate(t: TemplateStatus, collaboration: string): stri
 export function printAnswer(answer: QueryResponse, write: (text: string) => void = print): void {
   // Column names come from the analyst's SQL and cells from partners' data: escaped, like every value here.
   if (answer.dryRun) {
-    write(`rewritten SQL:\n  ${escapeTerminal(answer.rewrittenSql, 'text')}\nreport:\n${terminalJson(answer.report)}\n`);
+    write(
+      `rewritten SQL:\n  ${escapeTerminal(answer.rewrittenSql, 'text')}\nreport:\n${terminalJson(answer.report)}\n`,
+    );
     return;
   }
-  write(`${formatTable(answer.columns.map((c) => c.name), answer.rows)}\n`);
+  write(
+    `${formatTable(
+      answer.columns.map((c) => c.name),
+      answer.rows,
+    )}\n`,
+  );
   const p = answer.privacy;
   if (p.mode === 'dp') {
-    const noise = Object.entries(p.noise).map(([column, n]) => (n.ci95HalfWidth === null ? `${escapeTerminal(column)}: ${escapeTerminal(n.note ?? '')}` : `${escapeTerminal(column)} ±${n.ci95HalfWidth.toPrecision(3)} (95%)`)).join('; ');
-    const left = Object.entries(p.remaining).map(([dataset, r]) => `${escapeTerminal(dataset)} ε ${r.epsilon.toFixed(2)}`).join(', ');
-    write(`DP (${p.mechanism}): paid ε ${p.epsilonSpent}${p.deltaSpent ? `, δ ${p.deltaSpent}` : ''}; left today: ${left}; noise ${noise}; audit #${answer.auditSeq}\n`);
-  } else write(`${answer.rows.length} groups released (≥ ${p.minGroupSize} people each), ${p.groupsSuppressed} suppressed; audit #${answer.auditSeq}\n`);
+    const noise = Object.entries(p.noise)
+      .map(([column, n]) =>
+        n.ci95HalfWidth === null
+          ? `${escapeTerminal(column)}: ${escapeTerminal(n.note ?? '')}`
+          : `${escapeTerminal(column)} ±${n.ci95HalfWidth.toPrecision(3)} (95%)`,
+      )
+      .join('; ');
+    const left = Object.entries(p.remaining)
+      .map(([dataset, r]) => `${escapeTerminal(dataset)} ε ${r.epsilon.toFixed(2)}`)
+      .join(', ');
+    write(
+      `DP (${p.mechanism}): paid ε ${p.epsilonSpent}${p.deltaSpent ? `, δ ${p.deltaSpent}` : ''}; left today: ${left}; noise ${noise}; audit #${answer.auditSeq}\n`,
+    );
+  } else
+    write(
+      `${answer.rows.length} groups released (≥ ${p.minGroupSize} people each), ${p.groupsSuppressed} suppressed; ` +
+        `audit #${answer.auditSeq}\n`,
+    );
 }
 
 export function registerQueryCommands(program: Command): void {
-  program.command('query')
+  program
+    .command('query')
     .description('run an approved template (--template, --param) or ad hoc SQL (--sql) and print the released table')
-    .requiredOption('--collab <id>').requiredOption('--key <file>', "analyst's key file").option('--url <url>', 'room URL', DEFAULT_URL)
-    .option('--template <name>').option('--param <name=value...>', 'template parameter', []).option('--sql <sql>').option('--dry-run', 'show the rewritten SQL and checker report only')
-    .option('--dp-epsilon <epsilon>', 'run in differential-privacy mode, paying this epsilon from the budget').option('--dp-delta <delta>', 'delta for partition selection (default: the policy\'s)')
-    .action(async (o: { collab: string; key: string; url: string; template?: string; param: string[]; sql?: string; dryRun?: boolean; dpEpsilon?: string; dpDelta?: string }) => {
-      const { client } = await signedClient(o.url, o.key);
-      const template = o.template ? await client.send<TemplateStatus>('GET', `/v1/collaborations/${o.collab}/templates/${o.template}`) : undefined;
-      const body = o.template ? { template: o.template, params: parseParams(o.param, template) } : { sql: o.sql };
-      const dp = o.dpEpsilon ? { dp: { epsilon: Number(o.dpEpsilon), ...(o.dpDelta ? { delta: Number(o.dpDelta) } : {}) } } : {};
-      printAnswer(await client.send<QueryResponse>('POST', `/v1/collaborations/${o.collab}/queries`, { ...body, ...dp, ...(o.dryRun ? { dryRun: true } : {}) }));
-    });
+    .requiredOption('--collab <id>')
+    .requiredOption('--key <file>', "analyst's key file")
+    .option('--url <url>', 'room URL', DEFAULT_URL)
+    .option('--template <name>')
+    .option('--param <name=value...>', 'template parameter', [])
+    .option('--sql <sql>')
+    .option('--dry-run', 'show the rewritten SQL and checker report only')
+    .option('--dp-epsilon <epsilon>', 'run in differential-privacy mode, paying this epsilon from the budget')
+    .option('--dp-delta <delta>', "delta for partition selection (default: the policy's)")
+    .action(
+      async (o: {
+        collab: string;
+        key: string;
+        url: string;
+        template?: string;
+        param: string[];
+        sql?: string;
+        dryRun?: boolean;
+        dpEpsilon?: string;
+        dpDelta?: string;
+      }) => {
+        const { client } = await signedClient(o.url, o.key);
+        const template = o.template
+          ? await client.send<TemplateStatus>('GET', `/v1/collaborations/${o.collab}/templates/${o.template}`)
+          : undefined;
+        const body = o.template ? { template: o.template, params: parseParams(o.param, template) } : { sql: o.sql };
+        const dp = o.dpEpsilon
+          ? { dp: { epsilon: Number(o.dpEpsilon), ...(o.dpDelta ? { delta: Number(o.dpDelta) } : {}) } }
+          : {};
+        printAnswer(
+          await client.send<QueryResponse>('POST', `/v1/collaborations/${o.collab}/queries`, {
+            ...body,
+            ...dp,
+            ...(o.dryRun ? { dryRun: true } : {}),
+          }),
+        );
+      },
+    );
 
-  program.command('budget')
+  program
+    .command('budget')
     .description("show your member's differential-privacy budget left on each dataset")
-    .requiredOption('--collab <id>').requiredOption('--key <file>').option('--url <url>', 'room URL', DEFAULT_URL)
+    .requiredOption('--collab <id>')
+    .requiredOption('--key <file>')
+    .option('--url <url>', 'room URL', DEFAULT_URL)
     .action(async (o: { collab: string; key: string; url: string }) => {
       const { client } = await signedClient(o.url, o.key);
-      const { member, budgets } = await client.send<{ member: string; budgets: { dataset: string; period: string; periodStart: string; spent: { epsilon: number }; limit: { epsilon: number }; remaining: { epsilon: number; delta: number } }[] }>('GET', `/v1/collaborations/${o.collab}/budget`);
-      print(`${formatTable(['dataset', 'period', 'ε spent', 'ε limit', 'ε left', 'δ left'], budgets.map((b) => [b.dataset, `${b.period} ${b.periodStart}`, b.spent.epsilon, b.limit.epsilon, b.remaining.epsilon, b.remaining.delta.toExponential(1)]))}\n(member ${escapeTerminal(member)})\n`);
+      const { member, budgets } = await client.send<{
+        member: string;
+        budgets: {
+          dataset: string;
+          period: string;
+          periodStart: string;
+          spent: { epsilon: number };
+          limit: { epsilon: number };
+          remaining: { epsilon: number; delta: number };
+        }[];
+      }>('GET', `/v1/collaborations/${o.collab}/budget`);
+      print(
+        `${formatTable(
+          ['dataset', 'period', 'ε spent', 'ε limit', 'ε left', 'δ left'],
+          budgets.map((b) => [
+            b.dataset,
+            `${b.period} ${b.periodStart}`,
+            b.spent.epsilon,
+            b.limit.epsilon,
+            b.remaining.epsilon,
+            b.remaining.delta.toExponential(1),
+          ]),
+        )}\n(member ${escapeTerminal(member)})\n`,
+      );
     });
 
   const template = program.command('template').description('propose, review and list query templates');
-  template.command('list')
-    .requiredOption('--collab <id>').requiredOption('--key <file>').option('--url <url>', 'room URL', DEFAULT_URL)
+  template
+    .command('list')
+    .requiredOption('--collab <id>')
+    .requiredOption('--key <file>')
+    .option('--url <url>', 'room URL', DEFAULT_URL)
     .action(async (o: { collab: string; key: string; url: string }) => {
       const { client } = await signedClient(o.url, o.key);
-      const { templates } = await client.send<{ templates: TemplateStatus[] }>('GET', `/v1/collaborations/${o.collab}/templates`);
+      const { templates } = await client.send<{ templates: TemplateStatus[] }>(
+        'GET',
+        `/v1/collaborations/${o.collab}/templates`,
+      );
       for (const t of templates) {
-        const awaiting = t.requiredMembers.filter((m) => !t.reviews.some((r) => r.member === m && r.decision === 'approve')).map((m) => escapeTerminal(m));
-        print(`${escapeTerminal(t.name).padEnd(28)} ${escapeTerminal(t.hash.slice(0, 12))}  ${t.runnable ? 'runnable' : `awaiting ${awaiting.join(', ')}`}\n`);
+        const awaiting = t.requiredMembers
+          .filter((m) => !t.reviews.some((r) => r.member === m && r.decision === 'approve'))
+          .map((m) => escapeTerminal(m));
+        print(
+          `${escapeTerminal(t.name).padEnd(28)} ${escapeTerminal(t.hash.slice(0, 12))}  ${t.runnable ? 'runnable' : `awaiting ${awaiting.join(', ')}`}\n`,
+        );
       }
     });
-  template.command('propose')
+  template
+    .command('propose')
     .description('propose a template from a JSON file { name, collaboration, description, sql, parameters }')
-    .requiredOption('--collab <id>').requiredOption('--key <file>').requiredOption('--file <json>').option('--url <url>', 'room URL', DEFAULT_URL)
+    .requiredOption('--collab <id>')
+    .requiredOption('--key <file>')
+    .requiredOption('--file <json>')
+    .option('--url <url>', 'room URL', DEFAULT_URL)
     .action(async (o: { collab: string; key: string; file: string; url: string }) => {
       const { client } = await signedClient(o.url, o.key);
-      const status = await client.send<TemplateStatus>('POST', `/v1/collaborations/${o.collab}/templates`, JSON.parse(await readFile(o.file, 'utf8')));
-      print(`proposed ${escapeTerminal(status.name)} ${escapeTerminal(status.hash)}\nneeds approval from: ${status.requiredMembers.map((m) => escapeTerminal(m)).join(', ')}\n`);
+      const status = await client.send<TemplateStatus>(
+        'POST',
+        `/v1/collaborations/${o.collab}/templates`,
+        JSON.parse(await readFile(o.file, 'utf8')),
+      );
+      print(
+        `proposed ${escapeTerminal(status.name)} ${escapeTerminal(status.hash)}\nneeds approval from: ${status.requiredMembers.map((m) => escapeTerminal(m)).join(', ')}\n`,
+      );
     });
-  template.command('show')
+  template
+    .command('show')
     .description("show a template with its hash and the checker's report, as an officer reviews it")
-    .requiredOption('--collab <id>').requiredOption('--key <file>').requiredOption('--name <template>').option('--url <url>', 'room URL', DEFAULT_URL)
-    .option('--json', 'print the room\'s whole review view as JSON')
+    .requiredOption('--collab <id>')
+    .requiredOption('--key <file>')
+    .requiredOption('--name <template>')
+    .option('--url <url>', 'room URL', DEFAULT_URL)
+    .option('--json', "print the room's whole review view as JSON")
     .action(async (o: { collab: string; key: string; name: string; url: string; json?: boolean }) => {
       const { client } = await signedClient(o.url, o.key);
       const status = await client.send<TemplateStatus>('GET', `/v1/collaborations/${o.collab}/templates/${o.name}`);
@@ -144,15 +262,24 @@ export function registerQueryCommands(program: Command): void {
       else print(describeTemplate(status, o.collab));
     });
   for (const decision of ['approve', 'reject'] as const) {
-    template.command(decision)
-      .description(`as an officer, sign "${decision}" over the template hash you reviewed with \`template show\`, if it is still the current one`)
-      .requiredOption('--collab <id>').requiredOption('--key <file>').requiredOption('--name <template>')
+    template
+      .command(decision)
+      .description(
+        `as an officer, sign "${decision}" over the template hash you reviewed with \`template show\`, if it ` +
+          `is still the current one`,
+      )
+      .requiredOption('--collab <id>')
+      .requiredOption('--key <file>')
+      .requiredOption('--name <template>')
       .requiredOption('--hash <sha256>', 'the hash `template show` printed: 64 hex digits, or at least the first 12')
-      .option('--reason <text>').option('--url <url>', 'room URL', DEFAULT_URL)
+      .option('--reason <text>')
+      .option('--url <url>', 'room URL', DEFAULT_URL)
       .action(async (o: { collab: string; key: string; name: string; hash: string; reason?: string; url: string }) => {
         const { client, key } = await signedClient(o.url, o.key);
         const status = await reviewTemplateAs(client, key, o.collab, o.name, decision, o.hash, o.reason);
-        print(`signed "${decision}" over ${escapeTerminal(status.name)} ${escapeTerminal(status.hash)} → ${status.runnable ? 'runnable' : 'not runnable yet'}\n`);
+        print(
+          `signed "${decision}" over ${escapeTerminal(status.name)} ${escapeTerminal(status.hash)} → ${status.runnable ? 'runnable' : 'not runnable yet'}\n`,
+        );
       });
   }
 }

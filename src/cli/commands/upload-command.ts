@@ -6,20 +6,37 @@ import { print } from '../output.ts';
 import { progressBar } from '../progress.ts';
 
 export function registerUploadCommand(program: Command): void {
-  program.command('upload')
+  program
+    .command('upload')
     .description('encrypt a CSV or Parquet file on this machine and upload it as the next version of a dataset')
-    .requiredOption('--collab <id>').requiredOption('--dataset <name>').requiredOption('--file <path>')
-    .requiredOption('--key <file>', "provider's key file").option('--url <url>', 'room URL', DEFAULT_URL)
+    .requiredOption('--collab <id>')
+    .requiredOption('--dataset <name>')
+    .requiredOption('--file <path>')
+    .requiredOption('--key <file>', "provider's key file")
+    .option('--url <url>', 'room URL', DEFAULT_URL)
     .option('--allow-empty', 'replace the data even if the file has no rows (otherwise the room refuses it)', false)
-    .action(async (o: { collab: string; dataset: string; file: string; key: string; url: string; allowEmpty: boolean }) => {
-      const { client, key } = await signedClient(o.url, o.key);
-      const bar = progressBar(`encrypt+upload ${o.dataset}`);
-      try {
-        const result = await uploadFile({ client, key, collaboration: o.collab, dataset: o.dataset, file: o.file, allowEmpty: o.allowEmpty, onProgress: (p) => bar.update(p.bytesRead, p.totalBytes) });
-        bar.stop();
-        print(`uploaded ${escapeTerminal(o.dataset)} version ${result.version}: ${result.rows} rows, envelope ${escapeTerminal(result.envelopeSha256.slice(0, 16))}…, audit entry ${result.auditSeq}\n`);
-      } finally {
-        bar.stop();
-      }
-    });
+    .action(
+      async (o: { collab: string; dataset: string; file: string; key: string; url: string; allowEmpty: boolean }) => {
+        const { client, key } = await signedClient(o.url, o.key);
+        const bar = progressBar(`encrypt+upload ${o.dataset}`);
+        try {
+          const result = await uploadFile({
+            client,
+            key,
+            collaboration: o.collab,
+            dataset: o.dataset,
+            file: o.file,
+            allowEmpty: o.allowEmpty,
+            onProgress: (p) => bar.update(p.bytesRead, p.totalBytes),
+          });
+          bar.stop();
+          print(
+            `uploaded ${escapeTerminal(o.dataset)} version ${result.version}: ${result.rows} rows, envelope ${escapeTerminal(result.envelopeSha256.slice(0, 16))}…, ` +
+              `audit entry ${result.auditSeq}\n`,
+          );
+        } finally {
+          bar.stop();
+        }
+      },
+    );
 }

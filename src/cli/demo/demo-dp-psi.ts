@@ -19,7 +19,10 @@ export async function demoDifferentialPrivacy(ctx: DemoContext, first: number): 
   for (let i = 1; i <= 4; i++) {
     try {
       const answer = await analyst.send<QueryResponse>('POST', '/v1/collaborations/demo/queries', run);
-      say(`\nDP run ${i} (ε = 1): each person counts at most once per segment and in at most 4 segments; segments appear only past a noisy threshold`);
+      say(
+        `\nDP run ${i} (ε = 1): each person counts at most once per segment and in at most 4 segments; segments ` +
+          `appear only past a noisy threshold`,
+      );
       printAnswer(answer, indent);
     } catch (error) {
       if (!(error instanceof RoomRequestError)) throw error;
@@ -31,19 +34,30 @@ export async function demoDifferentialPrivacy(ctx: DemoContext, first: number): 
 }
 
 async function plainIntersection(a: string, b: string): Promise<number> {
-  const read = async (file: string) => new Set((await readFile(file, 'utf8')).split('\n').slice(1)
-    .map((l) => l.replace(/^"|"$/g, '').normalize('NFC').trim().toLowerCase()).filter(Boolean));
+  const read = async (file: string) =>
+    new Set(
+      (await readFile(file, 'utf8'))
+        .split('\n')
+        .slice(1)
+        .map((l) => l.replace(/^"|"$/g, '').normalize('NFC').trim().toLowerCase())
+        .filter(Boolean),
+    );
   const [x, y] = [await read(a), await read(b)];
   return [...x].filter((v) => y.has(v)).length;
 }
 
 /** Issue 5's walkthrough: the two members' overlap by PSI; the room relays blinded points only. */
 export async function demoPsi(ctx: DemoContext, first: number): Promise<number> {
-  step(first, 'Private set intersection: how many customers do Acme and Northwind share, without either list leaving home?');
+  step(
+    first,
+    'Private set intersection: how many customers do Acme and Northwind share, without either list leaving home?',
+  );
   const publisher = resolve('fixtures/psi_publisher_emails.csv');
   const advertiser = resolve('fixtures/psi_advertiser_emails.csv');
   let announce!: (id: string) => void;
-  const opened = new Promise<string>((r) => { announce = r; });
+  const opened = new Promise<string>((r) => {
+    announce = r;
+  });
   const bars = new Map<string, Progress>();
   const onProgress = (who: string) => (phase: string, done: number, total: number) => {
     const label = `   ${who} ${phase}`;
@@ -51,15 +65,41 @@ export async function demoPsi(ctx: DemoContext, first: number): Promise<number> 
     bars.get(label)?.update(done, total);
   };
   const [served, joined] = await Promise.all([
-    runPsi({ client: ctx.client('northwind-provider'), collaboration: 'demo', side: 'serve', partner: 'acme', file: publisher, column: 'email',
-      onSession: (s) => { say(`northwind opened session ${s.id} (${s.revealIntersection ? 'intersection revealed' : 'size only'}, ${s.normalisation} normalisation, min set ${s.minSetSize})`); announce(s.id); },
-      onProgress: onProgress('northwind') }),
-    opened.then((session) => runPsi({ client: ctx.client('acme-analyst'), collaboration: 'demo', side: 'join', session, file: advertiser, column: 'email', onProgress: onProgress('acme') })),
+    runPsi({
+      client: ctx.client('northwind-provider'),
+      collaboration: 'demo',
+      side: 'serve',
+      partner: 'acme',
+      file: publisher,
+      column: 'email',
+      onSession: (s) => {
+        say(
+          `northwind opened session ${s.id} (${s.revealIntersection ? 'intersection revealed' : 'size only'}, ${s.normalisation} ` +
+            `normalisation, min set ${s.minSetSize})`,
+        );
+        announce(s.id);
+      },
+      onProgress: onProgress('northwind'),
+    }),
+    opened.then((session) =>
+      runPsi({
+        client: ctx.client('acme-analyst'),
+        collaboration: 'demo',
+        side: 'join',
+        session,
+        file: advertiser,
+        column: 'email',
+        onProgress: onProgress('acme'),
+      }),
+    ),
   ]);
   for (const bar of bars.values()) bar.stop();
   say(`northwind (server): ${describePsi(served).replace('\n', '\n   ')}`);
   say(`acme (client):      ${describePsi(joined).replace('\n', '\n   ')}`);
   const expected = await plainIntersection(advertiser, publisher);
-  say(`check: a plain set intersection of the two normalised files gives ${expected.toLocaleString('en')} → ${expected === joined.intersectionSize ? 'match' : 'MISMATCH'}`);
+  say(
+    `check: a plain set intersection of the two normalised files gives ${expected.toLocaleString('en')} → ` +
+      `${expected === joined.intersectionSize ? 'match' : 'MISMATCH'}`,
+  );
   return first + 1;
 }

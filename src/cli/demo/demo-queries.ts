@@ -30,11 +30,22 @@ const DEMO_RUNS: readonly { template: string; params: Record<string, unknown> }[
 
 /** Each officer reads the template (as `template show` prints it) and signs the hash they read. */
 async function approveEverywhere(ctx: DemoContext, name: string): Promise<TemplateStatus> {
-  let status = await ctx.client('acme-analyst').send<TemplateStatus>('GET', `/v1/collaborations/${COLLABORATION}/templates/${name}`);
+  let status = await ctx
+    .client('acme-analyst')
+    .send<TemplateStatus>('GET', `/v1/collaborations/${COLLABORATION}/templates/${name}`);
   for (const member of status.requiredMembers) {
     const officer = member === 'acme' ? 'acme-officer' : 'northwind-officer';
-    const shown = await ctx.client(officer).send<TemplateStatus>('GET', `/v1/collaborations/${COLLABORATION}/templates/${name}`);
-    status = await reviewTemplateAs(ctx.client(officer), ctx.workspace.keys[officer], COLLABORATION, name, 'approve', shown.hash);
+    const shown = await ctx
+      .client(officer)
+      .send<TemplateStatus>('GET', `/v1/collaborations/${COLLABORATION}/templates/${name}`);
+    status = await reviewTemplateAs(
+      ctx.client(officer),
+      ctx.workspace.keys[officer],
+      COLLABORATION,
+      name,
+      'approve',
+      shown.hash,
+    );
   }
   return status;
 }
@@ -43,14 +54,24 @@ async function approveEverywhere(ctx: DemoContext, name: string): Promise<Templa
 export async function demoQueries(ctx: DemoContext, first: number): Promise<number> {
   const analyst = ctx.client('acme-analyst');
   step(first, 'An Acme analyst proposes a template; the room checks it and shows officers what it touches');
-  const proposed = await analyst.send<TemplateStatus>('POST', `/v1/collaborations/${COLLABORATION}/templates`, AGE_BY_SEGMENT);
-  say(`${proposed.name} ${proposed.hash.slice(0, 16)}… reads ${proposed.report.datasets.join(' + ')}; threshold ${proposed.report.threshold.minGroupSize} people (${proposed.report.threshold.rule})`);
+  const proposed = await analyst.send<TemplateStatus>(
+    'POST',
+    `/v1/collaborations/${COLLABORATION}/templates`,
+    AGE_BY_SEGMENT,
+  );
+  say(
+    `${proposed.name} ${proposed.hash.slice(0, 16)}… reads ${proposed.report.datasets.join(' + ')}; threshold ` +
+      `${proposed.report.threshold.minGroupSize} people (${proposed.report.threshold.rule})`,
+  );
   say(`columns touched: ${proposed.report.columns.map((c) => `${c.dataset}.${c.column} (${c.class})`).join(', ')}`);
 
   step(first + 1, 'Both officers sign approvals over the template hash they reviewed (`template approve --hash`)');
   for (const name of [AGE_BY_SEGMENT.name, ...DEMO_RUNS.map((r) => r.template)]) {
     const status = await approveEverywhere(ctx, name);
-    say(`${name.padEnd(28)} ${status.hash.slice(0, 16)}… approved by ${status.reviews.map((r) => r.principal).join(' + ')} → ${status.runnable ? 'runnable' : 'not runnable'}`);
+    say(
+      `${name.padEnd(28)} ${status.hash.slice(0, 16)}… approved by ${status.reviews.map((r) => r.principal).join(' + ')} ` +
+        `→ ${status.runnable ? 'runnable' : 'not runnable'}`,
+    );
   }
 
   step(first + 2, 'The analyst runs the templates: only groups of at least 50 people leave the room');
@@ -61,16 +82,26 @@ export async function demoQueries(ctx: DemoContext, first: number): Promise<numb
   }
 
   step(first + 3, 'Ad hoc SQL, where both owners allow it, goes through the same checker and threshold');
-  const adHoc = "SELECT loyalty_tier, count(*) AS customers, round(avg(purchase_value), 2) AS avg_value FROM advertiser_customers WHERE country = 'GB' GROUP BY loyalty_tier ORDER BY loyalty_tier";
+  const adHoc =
+    'SELECT loyalty_tier, count(*) AS customers, round(avg(purchase_value), 2) AS avg_value FROM advertiser_customers ' +
+    "WHERE country = 'GB' GROUP BY loyalty_tier ORDER BY loyalty_tier";
   say(adHoc);
-  printAnswer(await analyst.send<QueryResponse>('POST', `/v1/collaborations/${COLLABORATION}/queries`, { sql: adHoc }), indent);
+  printAnswer(
+    await analyst.send<QueryResponse>('POST', `/v1/collaborations/${COLLABORATION}/queries`, { sql: adHoc }),
+    indent,
+  );
 
   step(first + 4, 'Queries that try to single out people are refused, with the rule and the place, or suppressed');
   const attempts = [
-    { why: 'asks for identifiers', sql: 'SELECT email_hash, sum(purchase_value) FROM advertiser_customers GROUP BY email_hash' },
+    {
+      why: 'asks for identifiers',
+      sql: 'SELECT email_hash, sum(purchase_value) FROM advertiser_customers GROUP BY email_hash',
+    },
     {
       why: 'would make a conversion error (which quotes a value) depend on one pinned person',
-      sql: "SELECT country, count(*) AS n FROM advertiser_customers WHERE CASE WHEN signup_date = DATE '2025-11-28' AND age_band = '55-64' THEN concat('''', loyalty_tier) = 1 ELSE FALSE END GROUP BY country",
+      sql:
+        "SELECT country, count(*) AS n FROM advertiser_customers WHERE CASE WHEN signup_date = DATE '2025-11-28' " +
+        "AND age_band = '55-64' THEN concat('''', loyalty_tier) = 1 ELSE FALSE END GROUP BY country",
     },
     {
       why: 'pins one Acme customer in a view over a view and joins it to every Northwind group',
@@ -83,13 +114,19 @@ FROM publisher_impressions AS p LEFT JOIN b ON p.email_hash = b.email_hash GROUP
   for (const attempt of attempts) {
     say(`\n${attempt.why}:\n${attempt.sql}`);
     try {
-      const answer = await analyst.send<QueryResponse>('POST', `/v1/collaborations/${COLLABORATION}/queries`, { sql: attempt.sql });
+      const answer = await analyst.send<QueryResponse>('POST', `/v1/collaborations/${COLLABORATION}/queries`, {
+        sql: attempt.sql,
+      });
       say('released only groups without the pinned person (0 Acme people); the group holding them was suppressed:');
       printAnswer(answer, indent);
     } catch (error) {
       if (!(error instanceof RoomRequestError)) throw error;
       say(`refused: ${error.status} ${error.code}`);
-      for (const d of (error.details.diagnostics ?? []) as { code: string; message: string; position?: { line: number; column: number } }[]) {
+      for (const d of (error.details.diagnostics ?? []) as {
+        code: string;
+        message: string;
+        position?: { line: number; column: number };
+      }[]) {
         say(`  ${d.code} at line ${d.position?.line ?? '?'}, column ${d.position?.column ?? '?'}: ${d.message}`);
       }
     }

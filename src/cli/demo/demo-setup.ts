@@ -4,7 +4,14 @@ import { join, resolve } from 'node:path';
 import { createPrincipalKeyFiles, readPrincipalKeyFile, type PrincipalKey } from '../../keys/principal-key-file.ts';
 import type { CollaborationDocument } from '../../policy/policy-document.ts';
 
-export const DEMO_PRINCIPALS = ['acme-provider', 'acme-analyst', 'acme-officer', 'northwind-provider', 'northwind-analyst', 'northwind-officer'] as const;
+export const DEMO_PRINCIPALS = [
+  'acme-provider',
+  'acme-analyst',
+  'acme-officer',
+  'northwind-provider',
+  'northwind-analyst',
+  'northwind-officer',
+] as const;
 export type DemoPrincipal = (typeof DEMO_PRINCIPALS)[number];
 
 export interface DemoWorkspace {
@@ -25,7 +32,9 @@ export async function freshWorkspace(): Promise<DemoWorkspace> {
     const { keyPath } = await createPrincipalKeyFiles(keyDirectory, name);
     keys[name] = await readPrincipalKeyFile(keyPath);
   }
-  const policy = JSON.parse(await readFile(resolve('policies/demo.json'), 'utf8')) as CollaborationDocument & { $schema?: string };
+  const policy = JSON.parse(await readFile(resolve('policies/demo.json'), 'utf8')) as CollaborationDocument & {
+    $schema?: string;
+  };
   delete policy.$schema;
   const withKeys = {
     ...policy,

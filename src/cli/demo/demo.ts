@@ -28,11 +28,18 @@ async function uploadFixtures(ctx: DemoContext): Promise<void> {
   for (const { dataset, provider, file } of DATASETS) {
     const bar = progressBar(`   sealing ${file}`);
     const result = await uploadFile({
-      client: ctx.client(provider), key: ctx.workspace.keys[provider], collaboration: COLLABORATION, dataset, file: resolve(file),
+      client: ctx.client(provider),
+      key: ctx.workspace.keys[provider],
+      collaboration: COLLABORATION,
+      dataset,
+      file: resolve(file),
       onProgress: (p) => bar.update(p.bytesRead, p.totalBytes),
     });
     bar.stop();
-    say(`${provider} uploaded ${dataset} v${result.version}: ${result.rows.toLocaleString('en')} rows, ${(result.plaintextBytes / 1e6).toFixed(1)} MB encrypted on this machine (ChaCha20-Poly1305 chunks, data key sealed to the room), audit #${result.auditSeq}`);
+    say(
+      `${provider} uploaded ${dataset} v${result.version}: ${result.rows.toLocaleString('en')} rows, ${(result.plaintextBytes / 1e6).toFixed(1)} ` +
+        `MB encrypted on this machine (ChaCha20-Poly1305 chunks, data key sealed to the room), audit #${result.auditSeq}`,
+    );
   }
 }
 
@@ -43,25 +50,45 @@ export async function runDemo(options: { url?: string }): Promise<void> {
   try {
     step(1, 'Keys: every principal holds its own Ed25519 key; the room stores no shared secret');
     if (options.url) say(`using the committed demo keys in fixtures/keys against ${options.url}`);
-    else say(`created 6 key pairs in ${join(workspace.directory, 'keys')} (0600) and wrote the demo policy with their public keys`);
+    else
+      say(
+        `created 6 key pairs in ${join(workspace.directory, 'keys')} (0600) and wrote the demo policy with their public keys`,
+      );
 
     step(2, 'The room: X25519 + Ed25519 keys wrapped under a master key, DuckDB in memory and locked down');
     if (!options.url) {
       running = await serveRoom(createLogger({ level: 'warn' }), {
         port: 0,
-        config: { dataDirectory: join(workspace.directory, 'data'), policiesDirectory: workspace.policiesDirectory, templatesDirectory: resolve('sql') },
+        config: {
+          dataDirectory: join(workspace.directory, 'data'),
+          policiesDirectory: workspace.policiesDirectory,
+          templatesDirectory: resolve('sql'),
+        },
       });
     }
     const url = options.url ?? (running as RunningRoom).url;
     const ctx: DemoContext = { url, workspace, client: (p) => new RoomClient(url, workspace.keys[p]) };
-    const room = await new RoomClient(url).getPublic<{ sealingPublicKey: string; signingPublicKey: string }>('/v1/room');
-    say(`room at ${url}\nsealing key (uploads are sealed to it): ${room.sealingPublicKey}\nsigning key (audit entries):         ${room.signingPublicKey}`);
+    const room = await new RoomClient(url).getPublic<{ sealingPublicKey: string; signingPublicKey: string }>(
+      '/v1/room',
+    );
+    say(
+      `room at ${url}\nsealing key (uploads are sealed to it): ${room.sealingPublicKey}\nsigning key (audit ` +
+        `entries):         ${room.signingPublicKey}`,
+    );
 
-    step(3, 'Officers of both members sign the policy content hash they reviewed (`accept --hash`): the collaboration becomes active');
+    step(
+      3,
+      'Officers of both members sign the policy content hash they reviewed (`accept --hash`): the collaboration ' +
+        'becomes active',
+    );
     for (const officer of ['acme-officer', 'northwind-officer'] as const) {
-      const reviewed = (await ctx.client(officer).send<{ status: CollaborationStatus }>('GET', `/v1/collaborations/${COLLABORATION}`)).status.policyHash;
+      const reviewed = (
+        await ctx.client(officer).send<{ status: CollaborationStatus }>('GET', `/v1/collaborations/${COLLABORATION}`)
+      ).status.policyHash;
       const status = await acceptCollaboration(ctx.client(officer), workspace.keys[officer], COLLABORATION, reviewed);
-      say(`${officer} signed ${status.policyHash.slice(0, 16)}… → ${status.active ? 'active' : `awaiting ${status.awaiting.join(', ')}`}`);
+      say(
+        `${officer} signed ${status.policyHash.slice(0, 16)}… → ${status.active ? 'active' : `awaiting ${status.awaiting.join(', ')}`}`,
+      );
     }
 
     step(4, 'Providers encrypt their datasets on their own machines and stream them in');
@@ -74,7 +101,11 @@ export async function runDemo(options: { url?: string }): Promise<void> {
     step(next, 'Anyone in the collaboration can verify the audit chain offline');
     const { entries, verdict } = await verifyRemoteAudit(ctx.client('northwind-officer'), COLLABORATION);
     for (const e of entries.slice(-8)) say(`#${e.seq} ${e.actor.padEnd(18)} ${e.action}`);
-    say(verdict.ok ? `chain verified against the room's signing key: ${verdict.entries} entries` : `CHAIN BROKEN at ${verdict.seq}: ${verdict.reason}`);
+    say(
+      verdict.ok
+        ? `chain verified against the room's signing key: ${verdict.entries} entries`
+        : `CHAIN BROKEN at ${verdict.seq}: ${verdict.reason}`,
+    );
     print('\nDemo complete.\n');
   } finally {
     await running?.stop();

@@ -5,7 +5,10 @@ import { compileValidator } from '../../validation/json-validator.ts';
 import { declaredLength, readSignedBytes, refuseUnreadBody, signedJsonBody } from '../signed-request.ts';
 
 const openBody = compileValidator<{ partner: string }>({
-  type: 'object', additionalProperties: false, required: ['partner'], properties: { partner: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,62}$' } },
+  type: 'object',
+  additionalProperties: false,
+  required: ['partner'],
+  properties: { partner: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,62}$' } },
 });
 
 const KINDS: readonly PsiMessageKind[] = ['setup', 'request', 'response'];
@@ -19,7 +22,9 @@ export function psiRoutes(room: Room): Router {
   };
   router.post('/v1/collaborations/:id/psi', ...signedJsonBody(room, openBody), async (req, res) => {
     const { collaboration, principal } = who(req.params.id as string, res.locals.callerKey);
-    res.status(201).json(await room.openPsi(collaboration, principal, (res.locals.body as { partner: string }).partner));
+    res
+      .status(201)
+      .json(await room.openPsi(collaboration, principal, (res.locals.body as { partner: string }).partner));
   });
   router.get('/v1/collaborations/:id/psi/:session', ...signedJsonBody(room), (req, res) => {
     const { collaboration, principal } = who(req.params.id as string, res.locals.callerKey);
@@ -28,20 +33,25 @@ export function psiRoutes(room: Room): Router {
   for (const kind of KINDS) {
     // A message can be ~80 MB: caller, session, step, size and the room's byte budget are all
     // checked before the body is read, and the reservation is held until the message is handled.
-    router.put(`/v1/collaborations/:id/psi/:session/${kind}`, refuseUnreadBody(async (req, res) => {
-      const { collaboration, principal } = who(req.params.id as string, res.locals.callerKey);
-      const session = req.params.session as string;
-      const reservation = room.admitPsiMessage(collaboration, principal, session, kind, declaredLength(req));
-      try {
-        const bytes = await readSignedBytes(req, res.locals.contentSha256, reservation.limit);
-        res.json(await room.postPsiMessage(collaboration, principal, session, kind, bytes));
-      } finally {
-        reservation.release();
-      }
-    }));
+    router.put(
+      `/v1/collaborations/:id/psi/:session/${kind}`,
+      refuseUnreadBody(async (req, res) => {
+        const { collaboration, principal } = who(req.params.id as string, res.locals.callerKey);
+        const session = req.params.session as string;
+        const reservation = room.admitPsiMessage(collaboration, principal, session, kind, declaredLength(req));
+        try {
+          const bytes = await readSignedBytes(req, res.locals.contentSha256, reservation.limit);
+          res.json(await room.postPsiMessage(collaboration, principal, session, kind, bytes));
+        } finally {
+          reservation.release();
+        }
+      }),
+    );
     router.get(`/v1/collaborations/:id/psi/:session/${kind}`, ...signedJsonBody(room), (req, res) => {
       const { collaboration, principal } = who(req.params.id as string, res.locals.callerKey);
-      res.type('application/octet-stream').send(Buffer.from(room.readPsiMessage(collaboration, principal, req.params.session as string, kind)));
+      res
+        .type('application/octet-stream')
+        .send(Buffer.from(room.readPsiMessage(collaboration, principal, req.params.session as string, kind)));
     });
   }
   return router;

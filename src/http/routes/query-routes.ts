@@ -6,21 +6,29 @@ import type { Room } from '../../room/room.ts';
 import { signedJsonBody } from '../signed-request.ts';
 
 const queryBody = compileValidator<QueryRequest>({
-  type: 'object', additionalProperties: false,
+  type: 'object',
+  additionalProperties: false,
   properties: {
     sql: { type: 'string', minLength: 1, maxLength: 20000 },
     template: { type: 'string', pattern: '^[a-z][a-z0-9_]{0,62}$' },
     params: { type: 'object', maxProperties: 50 },
     dryRun: { type: 'boolean' },
     dp: {
-      type: 'object', additionalProperties: false, required: ['epsilon'],
-      properties: { epsilon: { type: 'number', exclusiveMinimum: 0 }, delta: { type: 'number', minimum: 0, exclusiveMaximum: 1 } },
+      type: 'object',
+      additionalProperties: false,
+      required: ['epsilon'],
+      properties: {
+        epsilon: { type: 'number', exclusiveMinimum: 0 },
+        delta: { type: 'number', minimum: 0, exclusiveMaximum: 1 },
+      },
     },
   },
 });
 
 const reviewBody = compileValidator<TemplateReviewRequest>({
-  type: 'object', additionalProperties: false, required: ['hash', 'decision', 'signature'],
+  type: 'object',
+  additionalProperties: false,
+  required: ['hash', 'decision', 'signature'],
   properties: {
     hash: { type: 'string', pattern: '^[0-9a-f]{64}$' },
     decision: { enum: ['approve', 'reject'] },
@@ -48,10 +56,23 @@ export function queryRoutes(room: Room): Router {
     const { collaboration } = collaborationAndCaller(req.params.id as string, res.locals.callerKey);
     res.json(await room.templateStatus(collaboration, req.params.name as string));
   });
-  router.post('/v1/collaborations/:id/templates/:name/approvals', ...signedJsonBody(room, reviewBody), async (req, res) => {
-    const { collaboration, caller } = collaborationAndCaller(req.params.id as string, res.locals.callerKey);
-    res.status(201).json(await room.reviewTemplate(collaboration, caller, req.params.name as string, res.locals.body as TemplateReviewRequest));
-  });
+  router.post(
+    '/v1/collaborations/:id/templates/:name/approvals',
+    ...signedJsonBody(room, reviewBody),
+    async (req, res) => {
+      const { collaboration, caller } = collaborationAndCaller(req.params.id as string, res.locals.callerKey);
+      res
+        .status(201)
+        .json(
+          await room.reviewTemplate(
+            collaboration,
+            caller,
+            req.params.name as string,
+            res.locals.body as TemplateReviewRequest,
+          ),
+        );
+    },
+  );
   router.get('/v1/collaborations/:id/budget', ...signedJsonBody(room), async (req, res) => {
     const { collaboration, caller } = collaborationAndCaller(req.params.id as string, res.locals.callerKey);
     res.json({ member: caller.memberId, budgets: await room.budgetReport(collaboration, caller.memberId) });

@@ -10,6 +10,11 @@ import { castLiterals, doubleAggregates } from './wrap-in-try-cast.ts';
 /** The rewrites the checker asked for, applied to a copy of the parsed tree in one walk. */
 export function applyCheckedRewrites(tree: SqlNode, edits: readonly RewriteEdit[]): RewrittenTree {
   return rewriteTree(tree, [
-    qualifyDatasets(edits), aliasSubqueries(edits), projectUnits(edits), tryCasts(edits), castLiterals(edits), doubleAggregates(edits),
+    qualifyDatasets(edits),
+    aliasSubqueries(edits),
+    projectUnits(edits),
+    tryCasts(edits),
+    castLiterals(edits),
+    doubleAggregates(edits),
   ]);
 }

@@ -3,7 +3,23 @@ import type { DominanceRule } from '../../policy/policy-document.ts';
 import { shapeKey } from '../dp-post-processing.ts';
 import type { CheckedRelease } from '../query-checker.ts';
 import {
-  aggregateCall, caseWhen, child, children, columnRef, compare, conjunction, double, fold, functionCall, integer, isNotNull, isNull, selectNode, subqueryRef, text, tryCast,
+  aggregateCall,
+  caseWhen,
+  child,
+  children,
+  columnRef,
+  compare,
+  conjunction,
+  double,
+  fold,
+  functionCall,
+  integer,
+  isNotNull,
+  isNull,
+  selectNode,
+  subqueryRef,
+  text,
+  tryCast,
   type SqlNode,
 } from '../sql-tree.ts';
 
@@ -72,9 +88,15 @@ export function dominanceChecks(inputs: DominanceInputs): Dominance {
     }
     const alias = `__cr_dom_${joins.length}`;
     const perPerson = selectNode({
-      select: [...keys.map((k) => ({ ...k.expr, alias: k.name })), ...measures.map((m, i) => ({ ...m, alias: `__cr_m_${i}` }))],
+      select: [
+        ...keys.map((k) => ({ ...k.expr, alias: k.name })),
+        ...measures.map((m, i) => ({ ...m, alias: `__cr_m_${i}` })),
+      ],
       from: child(root, 'from_table') as SqlNode,
-      where: conjunction('CONJUNCTION_AND', [...[child(root, 'where_clause')].filter((w): w is SqlNode => w !== undefined), isNotNull(unit.expression)]),
+      where: conjunction('CONJUNCTION_AND', [
+        ...[child(root, 'where_clause')].filter((w): w is SqlNode => w !== undefined),
+        isNotNull(unit.expression),
+      ]),
       groups: [...keys.map((k) => ({ ...k.expr, alias: '' })), unit.expression],
       cteMap: root.cte_map,
     });
@@ -82,13 +104,18 @@ export function dominanceChecks(inputs: DominanceInputs): Dominance {
     const perGroup = selectNode({
       select: [
         ...keys.map((k) => columnRef(['__cr_people', k.name], k.name)),
-        ...measures.flatMap((_, i) => [topOf(person(`__cr_m_${i}`), rule, `__cr_top_${i}`), aggregateCall('sum', [person(`__cr_m_${i}`)], { alias: `__cr_total_${i}` })]),
+        ...measures.flatMap((_, i) => [
+          topOf(person(`__cr_m_${i}`), rule, `__cr_top_${i}`),
+          aggregateCall('sum', [person(`__cr_m_${i}`)], { alias: `__cr_total_${i}` }),
+        ]),
       ],
       from: subqueryRef(perPerson, '__cr_people'),
       groups: keys.map((k) => person(k.name)),
     });
     joins.push({ alias, subquery: perGroup });
-    measures.forEach((_, i) => pass.push(within(rule, columnRef([alias, `__cr_top_${i}`]), columnRef([alias, `__cr_total_${i}`]))));
+    measures.forEach((_, i) =>
+      pass.push(within(rule, columnRef([alias, `__cr_top_${i}`]), columnRef([alias, `__cr_total_${i}`]))),
+    );
   }
   return { innerColumns, joins, pass };
 }
@@ -98,24 +125,41 @@ const topOf = (value: SqlNode, rule: DominanceRule, alias: string): SqlNode =>
   functionCall('list_sum', [aggregateCall('max', [value, integer(rule.topContributors)])], alias);
 
 /** top ≤ p × total, or no contribution at all (the dataset's people gave the group nothing to dominate). */
-const within = (rule: DominanceRule, top: SqlNode, total: SqlNode): SqlNode => conjunction('CONJUNCTION_OR', [
-  compare('COMPARE_LESSTHANOREQUALTO', tryCast(top, 'DOUBLE'), functionCall('*', [double(rule.maxShare), tryCast(total, 'DOUBLE')])),
-  isNull(top),
-]);
+const within = (rule: DominanceRule, top: SqlNode, total: SqlNode): SqlNode =>
+  conjunction('CONJUNCTION_OR', [
+    compare(
+      'COMPARE_LESSTHANOREQUALTO',
+      tryCast(top, 'DOUBLE'),
+      functionCall('*', [double(rule.maxShare), tryCast(total, 'DOUBLE')]),
+    ),
+    isNull(top),
+  ]);
 
 /**
  * The per-person contributions a dataset's people make to the released counts and sums, once each,
  * as aggregates over that person's rows (or, with one row per person, over the row itself).
  */
-function measuresFor(dataset: string, aggregates: readonly SqlNode[], release: CheckedRelease, skipCounts: boolean): SqlNode[] {
+function measuresFor(
+  dataset: string,
+  aggregates: readonly SqlNode[],
+  release: CheckedRelease,
+  skipCounts: boolean,
+): SqlNode[] {
   const measures = new Map<string, SqlNode>();
   for (const aggregate of aggregates) {
     const name = fold(text(aggregate, 'function_name'));
     const arg = children(aggregate, 'children')[0];
     let measure: SqlNode | undefined;
-    if (name === 'count_star' || (name === 'count' && arg === undefined)) measure = skipCounts ? undefined : aggregateCall('count_star', []);
-    else if (name === 'count' && aggregate.distinct !== true && arg) measure = skipCounts ? undefined : aggregateCall('count', [arg]);
-    else if ((name === 'sum' || name === 'avg' || name === 'mean') && aggregate.distinct !== true && arg && release.aggregateArguments.get(shapeKey(arg))?.has(dataset)) {
+    if (name === 'count_star' || (name === 'count' && arg === undefined))
+      measure = skipCounts ? undefined : aggregateCall('count_star', []);
+    else if (name === 'count' && aggregate.distinct !== true && arg)
+      measure = skipCounts ? undefined : aggregateCall('count', [arg]);
+    else if (
+      (name === 'sum' || name === 'avg' || name === 'mean') &&
+      aggregate.distinct !== true &&
+      arg &&
+      release.aggregateArguments.get(shapeKey(arg))?.has(dataset)
+    ) {
       // As DOUBLE, so neither abs() of the smallest integer nor the sum can raise.
       measure = aggregateCall('sum', [functionCall('abs', [tryCast(arg, 'DOUBLE')])]);
     }

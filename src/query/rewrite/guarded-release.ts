@@ -3,7 +3,23 @@ import { isAggregateCall, shapeKey } from '../dp-post-processing.ts';
 import { resolveGrouping } from '../grouping.ts';
 import type { Collaboration } from '../../policy/collaboration.ts';
 import { dominanceChecks } from './dominance.ts';
-import { FALSE_CONSTANT, aggregateCall, caseWhen, child, children, columnRef, compare, conjunction, fold, integer, joinRef, not, subqueryRef, text, type SqlNode } from '../sql-tree.ts';
+import {
+  FALSE_CONSTANT,
+  aggregateCall,
+  caseWhen,
+  child,
+  children,
+  columnRef,
+  compare,
+  conjunction,
+  fold,
+  integer,
+  joinRef,
+  not,
+  subqueryRef,
+  text,
+  type SqlNode,
+} from '../sql-tree.ts';
 
 export const GROUPS_ALIAS = '__cr_groups';
 export const PASS_COLUMN = '__cr_pass';
@@ -28,19 +44,32 @@ function outputName(item: SqlNode, i: number): string {
  * e.g. in a CASE over sum(x), would make the error itself an oracle on a one-person group.)
  * Returns the new root; LIMIT is dropped here and applied to released groups by the room.
  */
-export function guardRelease(collaboration: Collaboration, root: SqlNode, release: CheckedRelease, minGroupSize: number, uniqueUnits: ReadonlySet<string>): SqlNode {
+export function guardRelease(
+  collaboration: Collaboration,
+  root: SqlNode,
+  release: CheckedRelease,
+  minGroupSize: number,
+  uniqueUnits: ReadonlySet<string>,
+): SqlNode {
   const select = children(root, 'select_list');
-  const orders = children(root, 'modifiers').filter((m) => m.type === 'ORDER_MODIFIER').flatMap((m) => children(m, 'orders'));
+  const orders = children(root, 'modifiers')
+    .filter((m) => m.type === 'ORDER_MODIFIER')
+    .flatMap((m) => children(m, 'orders'));
   const having = child(root, 'having');
 
-  const keys = resolveGrouping(root).groups.map((expr, i) => ({ expr, key: shapeKey({ ...expr, alias: '' }), name: `__cr_key_${i}` }));
+  const keys = resolveGrouping(root).groups.map((expr, i) => ({
+    expr,
+    key: shapeKey({ ...expr, alias: '' }),
+    name: `__cr_key_${i}`,
+  }));
   const aggregates: { node: SqlNode; key: string; name: string }[] = [];
   const collect = (node: unknown): void => {
     if (Array.isArray(node)) node.forEach(collect);
     else if (typeof node === 'object' && node !== null) {
       if (isAggregateCall(node as SqlNode)) {
         const key = shapeKey({ ...(node as SqlNode), alias: '' });
-        if (!aggregates.some((a) => a.key === key)) aggregates.push({ node: node as SqlNode, key, name: `__cr_agg_${aggregates.length}` });
+        if (!aggregates.some((a) => a.key === key))
+          aggregates.push({ node: node as SqlNode, key, name: `__cr_agg_${aggregates.length}` });
       } else Object.values(node).forEach(collect);
     }
   };
@@ -68,11 +97,18 @@ export function guardRelease(collaboration: Collaboration, root: SqlNode, releas
   // With one dataset read straight from its table (no join, no view) and one row per person, every
   // row of a group is a different person: count(unit) is exactly count(DISTINCT unit), and cheaper.
   const rootFrom = child(root, 'from_table');
-  const singleTable = release.unitCounts.length === 1 && release.unitCounts[0]?.kind === 'column' && rootFrom?.type === 'BASE_TABLE' && text(rootFrom, 'schema_name') !== '';
+  const singleTable =
+    release.unitCounts.length === 1 &&
+    release.unitCounts[0]?.kind === 'column' &&
+    rootFrom?.type === 'BASE_TABLE' &&
+    text(rootFrom, 'schema_name') !== '';
   // An empty guard would release every group; the checker refuses such a query, so this is a bug.
   if (release.unitCounts.length === 0) throw new Error('guardRelease: a release with no privacy unit to count');
   const units = release.unitCounts.map(({ dataset, expression }, i) => ({
-    node: aggregateCall('count', [expression], { distinct: !(singleTable && uniqueUnits.has(dataset)), alias: `__cr_units_${i}` }),
+    node: aggregateCall('count', [expression], {
+      distinct: !(singleTable && uniqueUnits.has(dataset)),
+      alias: `__cr_units_${i}`,
+    }),
     name: `__cr_units_${i}`,
   }));
   const inner: Mutable = {
@@ -84,34 +120,65 @@ export function guardRelease(collaboration: Collaboration, root: SqlNode, releas
       ...aggregates.map((a) => ({ ...a.node, alias: a.name })),
       ...units.map((u) => u.node),
     ],
-    group_expressions: root.aggregate_handling === 'FORCE_AGGREGATES' ? [] : keys.map((k) => ({ ...k.expr, alias: '' })),
+    group_expressions:
+      root.aggregate_handling === 'FORCE_AGGREGATES' ? [] : keys.map((k) => ({ ...k.expr, alias: '' })),
   };
 
   // A group is released when it has at least k people of some dataset, and k of every dataset that
   // contributes at all, and no owner's dominance rule finds a few people giving most of a count or sum.
   const unit = (name: string) => groupsColumn(name);
   const dominance = dominanceChecks({
-    collaboration, root, release, keys, aggregates: aggregates.map((a) => a.node), minGroupSize, groups: GROUPS_ALIAS,
+    collaboration,
+    root,
+    release,
+    keys,
+    aggregates: aggregates.map((a) => a.node),
+    minGroupSize,
+    groups: GROUPS_ALIAS,
     onePersonPerRow: singleTable && uniqueUnits.has(release.unitCounts[0]?.dataset ?? ''),
   });
   const pass = conjunction('CONJUNCTION_AND', [
-    ...units.map((u) => conjunction('CONJUNCTION_OR', [compare('COMPARE_GREATERTHANOREQUALTO', unit(u.name), integer(minGroupSize)), compare('COMPARE_EQUAL', unit(u.name), integer(0))])),
-    conjunction('CONJUNCTION_OR', units.map((u) => compare('COMPARE_GREATERTHANOREQUALTO', unit(u.name), integer(minGroupSize)))),
+    ...units.map((u) =>
+      conjunction('CONJUNCTION_OR', [
+        compare('COMPARE_GREATERTHANOREQUALTO', unit(u.name), integer(minGroupSize)),
+        compare('COMPARE_EQUAL', unit(u.name), integer(0)),
+      ]),
+    ),
+    conjunction(
+      'CONJUNCTION_OR',
+      units.map((u) => compare('COMPARE_GREATERTHANOREQUALTO', unit(u.name), integer(minGroupSize))),
+    ),
     ...dominance.pass,
   ]);
-  const groups = subqueryRef({ ...inner, select_list: [...(inner.select_list as SqlNode[]), ...dominance.innerColumns] }, GROUPS_ALIAS);
-  const sameGroup = (alias: string) => conjunction('CONJUNCTION_AND', keys.map((k) => compare('COMPARE_NOT_DISTINCT_FROM', groupsColumn(k.name), columnRef([alias, k.name]))));
-  const from = dominance.joins.reduce((left, d) => joinRef(left, subqueryRef(d.subquery, d.alias), sameGroup(d.alias), 'LEFT'), groups);
+  const groups = subqueryRef(
+    { ...inner, select_list: [...(inner.select_list as SqlNode[]), ...dominance.innerColumns] },
+    GROUPS_ALIAS,
+  );
+  const sameGroup = (alias: string) =>
+    conjunction(
+      'CONJUNCTION_AND',
+      keys.map((k) => compare('COMPARE_NOT_DISTINCT_FROM', groupsColumn(k.name), columnRef([alias, k.name]))),
+    );
+  const from = dominance.joins.reduce(
+    (left, d) => joinRef(left, subqueryRef(d.subquery, d.alias), sameGroup(d.alias), 'LEFT'),
+    groups,
+  );
   const outputNames = new Set(select.map((item, i) => fold(outputName(item, i))));
-  const orderModifier = orders.length === 0 ? [] : [{
-    type: 'ORDER_MODIFIER',
-    orders: orders.map((o) => {
-      const expression = child(o, 'expression') as SqlNode;
-      const names = expression.class === 'COLUMN_REF' ? (expression.column_names as string[]) : [];
-      const refersToOutput = (names.length === 1 && outputNames.has(fold(names[0] as string))) || expression.class === 'CONSTANT';
-      return { ...o, expression: refersToOutput ? expression : guarded(pass, replace(expression)) };
-    }),
-  }];
+  const orderModifier =
+    orders.length === 0
+      ? []
+      : [
+          {
+            type: 'ORDER_MODIFIER',
+            orders: orders.map((o) => {
+              const expression = child(o, 'expression') as SqlNode;
+              const names = expression.class === 'COLUMN_REF' ? (expression.column_names as string[]) : [];
+              const refersToOutput =
+                (names.length === 1 && outputNames.has(fold(names[0] as string))) || expression.class === 'CONSTANT';
+              return { ...o, expression: refersToOutput ? expression : guarded(pass, replace(expression)) };
+            }),
+          },
+        ];
   return {
     type: 'SELECT_NODE',
     modifiers: orderModifier,
@@ -121,7 +188,9 @@ export function guardRelease(collaboration: Collaboration, root: SqlNode, releas
       { ...pass, alias: PASS_COLUMN },
     ],
     from_table: from,
-    where_clause: having ? conjunction('CONJUNCTION_OR', [not(pass), guarded(pass, replace(having), '', FALSE_CONSTANT)]) : null,
+    where_clause: having
+      ? conjunction('CONJUNCTION_OR', [not(pass), guarded(pass, replace(having), '', FALSE_CONSTANT)])
+      : null,
     group_expressions: [],
     group_sets: [],
     aggregate_handling: 'STANDARD_HANDLING',

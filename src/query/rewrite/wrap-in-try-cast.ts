@@ -4,7 +4,8 @@ import { editsByNode } from './edits-by-node.ts';
 import type { NodeRewrite } from './tree-walker.ts';
 
 /** TRY_CAST(node AS type), keeping the node's alias on the cast. */
-const wrap = (node: SqlNode, type: string): SqlNode => tryCast({ ...node, alias: '' }, type, typeof node.alias === 'string' ? node.alias : '');
+const wrap = (node: SqlNode, type: string): SqlNode =>
+  tryCast({ ...node, alias: '' }, type, typeof node.alias === 'string' ? node.alias : '');
 
 /**
  * A quoted literal that meets a typed value becomes TRY_CAST('…' AS type): DuckDB leaves a literal

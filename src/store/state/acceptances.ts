@@ -13,11 +13,17 @@ export interface Acceptance {
 
 /** The acceptances of one policy hash, one per member, ordered by member. */
 export async function acceptancesOf(db: StateReader, collaboration: string, policyHash: string): Promise<Acceptance[]> {
-  const rows = await db.all(
-    'SELECT * FROM acceptances WHERE collaboration = $1 AND policy_hash = $2 ORDER BY member', [collaboration, policyHash]);
+  const rows = await db.all('SELECT * FROM acceptances WHERE collaboration = $1 AND policy_hash = $2 ORDER BY member', [
+    collaboration,
+    policyHash,
+  ]);
   return rows.map((r) => ({
-    collaboration: String(r.collaboration), policyHash: String(r.policy_hash), member: String(r.member),
-    principal: String(r.principal), signature: String(r.signature), acceptedAt: String(r.accepted_at),
+    collaboration: String(r.collaboration),
+    policyHash: String(r.policy_hash),
+    member: String(r.member),
+    principal: String(r.principal),
+    signature: String(r.signature),
+    acceptedAt: String(r.accepted_at),
   }));
 }
 
@@ -27,9 +33,15 @@ export async function acceptancesOf(db: StateReader, collaboration: string, poli
  */
 export async function recordAcceptance(tx: StateTx, acceptance: Acceptance): Promise<boolean> {
   const { collaboration, policyHash, member } = acceptance;
-  const existing = await tx.all('SELECT 1 FROM acceptances WHERE collaboration = $1 AND policy_hash = $2 AND member = $3', [collaboration, policyHash, member]);
+  const existing = await tx.all(
+    'SELECT 1 FROM acceptances WHERE collaboration = $1 AND policy_hash = $2 AND member = $3',
+    [collaboration, policyHash, member],
+  );
   if (existing.length > 0) return false;
-  await tx.run('INSERT INTO acceptances (collaboration, policy_hash, member, principal, signature, accepted_at) VALUES ($1, $2, $3, $4, $5, $6)',
-    [collaboration, policyHash, member, acceptance.principal, acceptance.signature, acceptance.acceptedAt]);
+  await tx.run(
+    'INSERT INTO acceptances (collaboration, policy_hash, member, principal, signature, accepted_at) VALUES ' +
+      '($1, $2, $3, $4, $5, $6)',
+    [collaboration, policyHash, member, acceptance.principal, acceptance.signature, acceptance.acceptedAt],
+  );
   return true;
 }

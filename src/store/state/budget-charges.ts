@@ -21,15 +21,31 @@ export interface BudgetCharge extends BudgetAccount {
 /** What an account has spent so far (0 and 0 when nothing). */
 export async function spentOn(db: StateReader, account: BudgetAccount): Promise<{ epsilon: number; delta: number }> {
   const [row] = await db.all(
-    'SELECT coalesce(sum(epsilon), 0) AS e, coalesce(sum(delta), 0) AS d FROM budget_charges WHERE collaboration = $1 AND analyst_member = $2 AND dataset = $3 AND period_start = $4',
-    [account.collaboration, account.analystMember, account.dataset, account.periodStart]);
+    'SELECT coalesce(sum(epsilon), 0) AS e, coalesce(sum(delta), 0) AS d FROM budget_charges WHERE collaboration ' +
+      '= $1 AND analyst_member = $2 AND dataset = $3 AND period_start = $4',
+    [account.collaboration, account.analystMember, account.dataset, account.periodStart],
+  );
   return { epsilon: Number(row?.e ?? 0), delta: Number(row?.d ?? 0) };
 }
 
-/** Records a charge on one dataset; a charge id is charged at most once per dataset (its row key is `chargeId:dataset`). */
+/**
+ * Records a charge on one dataset; a charge id is charged at most once per dataset (its row key is `chargeId:dataset`).
+ */
 export async function recordCharge(tx: StateTx, charge: BudgetCharge): Promise<void> {
-  await tx.run('INSERT INTO budget_charges (charge_id, collaboration, analyst_member, dataset, period_start, epsilon, delta, charged_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-    [`${charge.chargeId}:${charge.dataset}`, charge.collaboration, charge.analystMember, charge.dataset, charge.periodStart, charge.epsilon, charge.delta, charge.chargedAt]);
+  await tx.run(
+    'INSERT INTO budget_charges (charge_id, collaboration, analyst_member, dataset, period_start, epsilon, ' +
+      'delta, charged_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
+    [
+      `${charge.chargeId}:${charge.dataset}`,
+      charge.collaboration,
+      charge.analystMember,
+      charge.dataset,
+      charge.periodStart,
+      charge.epsilon,
+      charge.delta,
+      charge.chargedAt,
+    ],
+  );
 }
 
 /** Removes a charge from every dataset it was recorded on. */

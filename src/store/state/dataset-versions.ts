@@ -22,14 +22,25 @@ export interface DatasetVersion {
 }
 
 const toVersion = (r: Row): DatasetVersion => ({
-  collaboration: String(r.collaboration), dataset: String(r.dataset), version: Number(r.version),
-  envelopeFile: String(r.envelope_file), envelopeSha256: String(r.envelope_sha256), manifest: String(r.manifest),
-  signature: String(r.signature), signer: String(r.signer), format: r.format === 'parquet' ? 'parquet' : 'csv',
-  rows: Number(r.row_count), plaintextBytes: Number(r.plaintext_bytes), wrappedDataKey: String(r.wrapped_data_key),
+  collaboration: String(r.collaboration),
+  dataset: String(r.dataset),
+  version: Number(r.version),
+  envelopeFile: String(r.envelope_file),
+  envelopeSha256: String(r.envelope_sha256),
+  manifest: String(r.manifest),
+  signature: String(r.signature),
+  signer: String(r.signer),
+  format: r.format === 'parquet' ? 'parquet' : 'csv',
+  rows: Number(r.row_count),
+  plaintextBytes: Number(r.plaintext_bytes),
+  wrappedDataKey: String(r.wrapped_data_key),
   uploadedAt: String(r.uploaded_at),
 });
 
-/** The newest version of every dataset of every collaboration, ordered by collaboration and dataset: what the room loads at start. */
+/**
+ * The newest version of every dataset of every collaboration, ordered by collaboration and dataset: what the room loads
+ * at start.
+ */
 export async function currentVersions(db: StateReader): Promise<DatasetVersion[]> {
   const rows = await db.all(`
     SELECT * FROM dataset_versions v
@@ -39,15 +50,24 @@ export async function currentVersions(db: StateReader): Promise<DatasetVersion[]
 }
 
 /** The newest version of one dataset, if it has any. */
-export async function currentVersion(db: StateReader, collaboration: string, dataset: string): Promise<DatasetVersion | undefined> {
+export async function currentVersion(
+  db: StateReader,
+  collaboration: string,
+  dataset: string,
+): Promise<DatasetVersion | undefined> {
   const [row] = await db.all(
-    'SELECT * FROM dataset_versions WHERE collaboration = $1 AND dataset = $2 ORDER BY version DESC LIMIT 1', [collaboration, dataset]);
+    'SELECT * FROM dataset_versions WHERE collaboration = $1 AND dataset = $2 ORDER BY version DESC LIMIT 1',
+    [collaboration, dataset],
+  );
   return row ? toVersion(row) : undefined;
 }
 
 /** The newest version number of one dataset, 0 when it has none. */
 export async function latestVersionNumber(db: StateReader, collaboration: string, dataset: string): Promise<number> {
-  const [row] = await db.all('SELECT max(version) AS v FROM dataset_versions WHERE collaboration = $1 AND dataset = $2', [collaboration, dataset]);
+  const [row] = await db.all(
+    'SELECT max(version) AS v FROM dataset_versions WHERE collaboration = $1 AND dataset = $2',
+    [collaboration, dataset],
+  );
   return Number(row?.v ?? 0);
 }
 
@@ -56,13 +76,29 @@ export async function envelopeFiles(db: StateReader): Promise<Set<string>> {
   return new Set((await db.all('SELECT envelope_file FROM dataset_versions')).map((r) => String(r.envelope_file)));
 }
 
-/** Records a version; (collaboration, dataset, version) and the envelope hash are unique, so a repeat fails the transaction. */
+/**
+ * Records a version; (collaboration, dataset, version) and the envelope hash are unique, so a repeat fails the
+ * transaction.
+ */
 export async function recordVersion(tx: StateTx, v: DatasetVersion): Promise<void> {
   await tx.run(
     `INSERT INTO dataset_versions (collaboration, dataset, version, envelope_file, envelope_sha256, manifest, signature, signer,
        format, row_count, plaintext_bytes, wrapped_data_key, uploaded_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-    [v.collaboration, v.dataset, v.version, v.envelopeFile, v.envelopeSha256, v.manifest, v.signature, v.signer,
-      v.format, v.rows, v.plaintextBytes, v.wrappedDataKey, v.uploadedAt],
+    [
+      v.collaboration,
+      v.dataset,
+      v.version,
+      v.envelopeFile,
+      v.envelopeSha256,
+      v.manifest,
+      v.signature,
+      v.signer,
+      v.format,
+      v.rows,
+      v.plaintextBytes,
+      v.wrappedDataKey,
+      v.uploadedAt,
+    ],
   );
 }

@@ -1,15 +1,33 @@
 import type { StateReader, StateTx } from '../state-db.ts';
 
 /** A dataset's storage key, wrapped under the master key (base64), if it has one yet. */
-export async function storageKeyOf(db: StateReader, collaboration: string, dataset: string): Promise<string | undefined> {
-  const [row] = await db.all('SELECT wrapped_key FROM storage_keys WHERE collaboration = $1 AND dataset = $2', [collaboration, dataset]);
+export async function storageKeyOf(
+  db: StateReader,
+  collaboration: string,
+  dataset: string,
+): Promise<string | undefined> {
+  const [row] = await db.all('SELECT wrapped_key FROM storage_keys WHERE collaboration = $1 AND dataset = $2', [
+    collaboration,
+    dataset,
+  ]);
   return row ? String(row.wrapped_key) : undefined;
 }
 
-/** The dataset's wrapped storage key: the stored one, or `wrapped`, stored now. One key per dataset, for every version. */
-export async function ensureStorageKey(tx: StateTx, collaboration: string, dataset: string, wrapped: string): Promise<string> {
+/**
+ * The dataset's wrapped storage key: the stored one, or `wrapped`, stored now. One key per dataset, for every version.
+ */
+export async function ensureStorageKey(
+  tx: StateTx,
+  collaboration: string,
+  dataset: string,
+  wrapped: string,
+): Promise<string> {
   const stored = await storageKeyOf(tx, collaboration, dataset);
   if (stored !== undefined) return stored;
-  await tx.run('INSERT INTO storage_keys (collaboration, dataset, wrapped_key) VALUES ($1, $2, $3)', [collaboration, dataset, wrapped]);
+  await tx.run('INSERT INTO storage_keys (collaboration, dataset, wrapped_key) VALUES ($1, $2, $3)', [
+    collaboration,
+    dataset,
+    wrapped,
+  ]);
   return wrapped;
 }

@@ -15,19 +15,32 @@ export interface StoredTemplate {
 }
 
 /** The newest proposal under a name (by proposal time), if any. */
-export async function latestTemplate(db: StateReader, collaboration: string, name: string): Promise<StoredTemplate | undefined> {
-  const [row] = await db.all('SELECT * FROM templates WHERE collaboration = $1 AND name = $2 ORDER BY proposed_at DESC LIMIT 1', [collaboration, name]);
+export async function latestTemplate(
+  db: StateReader,
+  collaboration: string,
+  name: string,
+): Promise<StoredTemplate | undefined> {
+  const [row] = await db.all(
+    'SELECT * FROM templates WHERE collaboration = $1 AND name = $2 ORDER BY proposed_at DESC LIMIT 1',
+    [collaboration, name],
+  );
   return row
     ? {
-        collaboration: String(row.collaboration), name: String(row.name), hash: String(row.hash), document: String(row.document),
-        proposedBy: String(row.proposed_by), proposedAt: String(row.proposed_at),
+        collaboration: String(row.collaboration),
+        name: String(row.name),
+        hash: String(row.hash),
+        document: String(row.document),
+        proposedBy: String(row.proposed_by),
+        proposedAt: String(row.proposed_at),
       }
     : undefined;
 }
 
 /** Every template name of a collaboration, once each, in name order. */
 export async function templateNames(db: StateReader, collaboration: string): Promise<string[]> {
-  return (await db.all('SELECT DISTINCT name FROM templates WHERE collaboration = $1 ORDER BY name', [collaboration])).map((r) => String(r.name));
+  return (
+    await db.all('SELECT DISTINCT name FROM templates WHERE collaboration = $1 ORDER BY name', [collaboration])
+  ).map((r) => String(r.name));
 }
 
 /**
@@ -35,9 +48,15 @@ export async function templateNames(db: StateReader, collaboration: string): Pro
  * proposed again, keeps its first proposal and its reviews). Answers whether it was recorded.
  */
 export async function recordTemplate(tx: StateTx, template: StoredTemplate): Promise<boolean> {
-  const exists = await tx.all('SELECT 1 FROM templates WHERE collaboration = $1 AND hash = $2', [template.collaboration, template.hash]);
+  const exists = await tx.all('SELECT 1 FROM templates WHERE collaboration = $1 AND hash = $2', [
+    template.collaboration,
+    template.hash,
+  ]);
   if (exists.length > 0) return false;
-  await tx.run('INSERT INTO templates (collaboration, name, hash, document, proposed_by, proposed_at) VALUES ($1, $2, $3, $4, $5, $6)',
-    [template.collaboration, template.name, template.hash, template.document, template.proposedBy, template.proposedAt]);
+  await tx.run(
+    'INSERT INTO templates (collaboration, name, hash, document, proposed_by, proposed_at) VALUES ($1, $2, ' +
+      '$3, $4, $5, $6)',
+    [template.collaboration, template.name, template.hash, template.document, template.proposedBy, template.proposedAt],
+  );
   return true;
 }

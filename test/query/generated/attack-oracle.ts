@@ -15,7 +15,11 @@ const DOMINANCE = { topContributors: 2, maxShare: 0.85 };
 const DP_IMPLAUSIBLE = 10;
 
 export type Outcome =
-  | { readonly kind: 'released'; readonly columns: readonly { name: string }[]; readonly rows: readonly (readonly Cell[])[] }
+  | {
+      readonly kind: 'released';
+      readonly columns: readonly { name: string }[];
+      readonly rows: readonly (readonly Cell[])[];
+    }
   | { readonly kind: 'error'; readonly status: number; readonly code: string; readonly text: string };
 
 export interface AttackRoom {
@@ -29,9 +33,10 @@ export interface AttackRoom {
 }
 
 const keyOf = (cells: readonly Cell[]): string => JSON.stringify(cells.map((c) => (c === null ? null : String(c))));
-const close = (a: Cell, b: Cell): boolean => (typeof a === 'number' && typeof b === 'number'
-  ? Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b))
-  : String(a) === String(b));
+const close = (a: Cell, b: Cell): boolean =>
+  typeof a === 'number' && typeof b === 'number'
+    ? Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(b))
+    : String(a) === String(b);
 
 /**
  * A room holding the committed fixtures, with budgets large enough for thousands of DP queries and a
@@ -40,13 +45,23 @@ const close = (a: Cell, b: Cell): boolean => (typeof a === 'number' && typeof b 
 export async function openAttackRoom(): Promise<AttackRoom> {
   const room = await startTestRoom({
     edit: (policy) => {
-      for (const dataset of policy.datasets) if (dataset.rules.dp) dataset.rules.dp.budget = { epsilon: 1000, delta: 0.0099, period: 'total' };
+      for (const dataset of policy.datasets)
+        if (dataset.rules.dp) dataset.rules.dp.budget = { epsilon: 1000, delta: 0.0099, period: 'total' };
     },
     randomSource: seededRandomSource(20261202),
   });
   await room.acceptAll();
-  for (const [principal, dataset] of [['acme-provider', 'advertiser_customers'], ['northwind-provider', 'publisher_impressions']] as const) {
-    await uploadFile({ client: room.client(principal), key: room.keys[principal]!, collaboration: 'demo', dataset, file: join(process.cwd(), 'fixtures', `${dataset}.csv`) });
+  for (const [principal, dataset] of [
+    ['acme-provider', 'advertiser_customers'],
+    ['northwind-provider', 'publisher_impressions'],
+  ] as const) {
+    await uploadFile({
+      client: room.client(principal),
+      key: room.keys[principal]!,
+      collaboration: 'demo',
+      dataset,
+      file: join(process.cwd(), 'fixtures', `${dataset}.csv`),
+    });
   }
   const data = {} as Record<DatasetKey, Record<string, Cell>[]>;
   const rawValues = new Set<string>();
@@ -68,17 +83,29 @@ export async function openAttackRoom(): Promise<AttackRoom> {
   }
   const analyst = room.client('acme-analyst');
   const stats: Record<string, number> = {};
-  const count = (name: string) => { stats[name] = (stats[name] ?? 0) + 1; };
+  const count = (name: string) => {
+    stats[name] = (stats[name] ?? 0) + 1;
+  };
 
   const send = async (query: GeneratedQuery): Promise<Outcome> => {
     try {
-      const body = await analyst.send<{ columns: { name: string }[]; rows: Cell[][] }>('POST', '/v1/collaborations/demo/queries', {
-        sql: query.sql, ...(query.mode === 'dp' ? { dp: { epsilon: 0.2 } } : {}),
-      });
+      const body = await analyst.send<{ columns: { name: string }[]; rows: Cell[][] }>(
+        'POST',
+        '/v1/collaborations/demo/queries',
+        {
+          sql: query.sql,
+          ...(query.mode === 'dp' ? { dp: { epsilon: 0.2 } } : {}),
+        },
+      );
       return { kind: 'released', columns: body.columns, rows: body.rows };
     } catch (error) {
       if (!(error instanceof RoomRequestError)) throw error;
-      return { kind: 'error', status: error.status, code: error.code, text: JSON.stringify({ message: error.message, details: error.details }) };
+      return {
+        kind: 'error',
+        status: error.status,
+        code: error.code,
+        text: JSON.stringify({ message: error.message, details: error.details }),
+      };
     }
   };
 
@@ -88,7 +115,10 @@ export async function openAttackRoom(): Promise<AttackRoom> {
       count(`${query.mode} ${outcome.status} ${outcome.code}`);
       const leaked = [...rawValues].filter((value) => outcome.text.includes(value) && !query.sql.includes(value));
       expect(leaked, `raw values in a ${outcome.code} answer: ${outcome.text.slice(0, 400)}${where}`).toEqual([]);
-      expect(outcome.status === 422 && outcome.code === 'QUERY_REFUSED', `only a checker refusal may fail a query; got ${outcome.status} ${outcome.code}: ${outcome.text.slice(0, 400)}${where}`).toBe(true);
+      expect(
+        outcome.status === 422 && outcome.code === 'QUERY_REFUSED',
+        `only a checker refusal may fail a query; got ${outcome.status} ${outcome.code}: ${outcome.text.slice(0, 400)}${where}`,
+      ).toBe(true);
       return;
     }
     count(`${query.mode} released`);
@@ -99,17 +129,25 @@ export async function openAttackRoom(): Promise<AttackRoom> {
     const oracle = await room.internals.engine.query(query.oracle);
     const groups = new Map(oracle.rows.map((row) => [keyOf(row.slice(0, query.keyCount)), row]));
     // Per row unit: each group's per-person contributions to the released counts and sums.
-    const dominance = query.mode === 'dp' ? [] : await Promise.all(query.perPerson.map(async (p) => {
-      const contributions = new Map<string, Cell[][]>();
-      for (const r of (await room.internals.engine.query(p.sql)).rows) {
-        const key = keyOf(r.slice(0, query.keyCount));
-        contributions.set(key, [...(contributions.get(key) ?? []), r.slice(query.keyCount) as Cell[]]);
-      }
-      return { unit: p.unit, measures: p.measures, contributions };
-    }));
+    const dominance =
+      query.mode === 'dp'
+        ? []
+        : await Promise.all(
+            query.perPerson.map(async (p) => {
+              const contributions = new Map<string, Cell[][]>();
+              for (const r of (await room.internals.engine.query(p.sql)).rows) {
+                const key = keyOf(r.slice(0, query.keyCount));
+                contributions.set(key, [...(contributions.get(key) ?? []), r.slice(query.keyCount) as Cell[]]);
+              }
+              return { unit: p.unit, measures: p.measures, contributions };
+            }),
+          );
     for (const row of outcome.rows) {
       const group = groups.get(keyOf(row.slice(0, query.keyCount)));
-      expect(group, `released group ${keyOf(row.slice(0, query.keyCount))} does not exist in the raw data${where}`).toBeDefined();
+      expect(
+        group,
+        `released group ${keyOf(row.slice(0, query.keyCount))} does not exist in the raw data${where}`,
+      ).toBeDefined();
       if (!group) return;
       const people = group.slice(query.keyCount, query.keyCount + query.units.length).map(Number);
       const label = people.map((n, i) => `${query.units[i]?.dataset}:${n}`).join(', ');
@@ -117,16 +155,23 @@ export async function openAttackRoom(): Promise<AttackRoom> {
       if (query.mode === 'dp') {
         // A global DP aggregate is always released (noised); partition selection guards keyed groups.
         if (query.keyCount === 0) continue;
-        expect(Math.max(...people), `DP released a group of ${label} people${where}`).toBeGreaterThanOrEqual(DP_IMPLAUSIBLE);
+        expect(Math.max(...people), `DP released a group of ${label} people${where}`).toBeGreaterThanOrEqual(
+          DP_IMPLAUSIBLE,
+        );
         continue;
       }
-      expect(people.every((n) => n === 0 || n >= MIN_GROUP) && people.some((n) => n >= MIN_GROUP),
-        `released group ${keyOf(row.slice(0, query.keyCount))} stands for ${label} people (each must be 0 or ≥ ${MIN_GROUP})${where}`).toBe(true);
+      expect(
+        people.every((n) => n === 0 || n >= MIN_GROUP) && people.some((n) => n >= MIN_GROUP),
+        `released group ${keyOf(row.slice(0, query.keyCount))} stands for ${label} people (each must be 0 or ` +
+          `≥ ${MIN_GROUP})${where}`,
+      ).toBe(true);
       for (const index of query.exactAggregates) {
         const exact = group[query.units.length + index] ?? null;
         const released = row[index] ?? null;
-        expect(released === null || exact === null ? released === exact : close(released, exact),
-          `column ${index} released ${String(released)}, the raw data gives ${String(exact)}${where}`).toBe(true);
+        expect(
+          released === null || exact === null ? released === exact : close(released, exact),
+          `column ${index} released ${String(released)}, the raw data gives ${String(exact)}${where}`,
+        ).toBe(true);
       }
       for (const check of dominance) {
         const people = check.contributions.get(keyOf(row.slice(0, query.keyCount))) ?? [];
@@ -134,8 +179,10 @@ export async function openAttackRoom(): Promise<AttackRoom> {
           const values = people.map((p) => Math.abs(Number(p[m] ?? 0))).sort((a, b) => b - a);
           const total = values.reduce((a, b) => a + b, 0);
           const top = values.slice(0, DOMINANCE.topContributors).reduce((a, b) => a + b, 0);
-          expect(total === 0 || top <= DOMINANCE.maxShare * total * (1 + 1e-9),
-            `released group ${keyOf(row.slice(0, query.keyCount))}: the top ${DOMINANCE.topContributors} people of ${query.units[check.unit]?.dataset} give ${top} of ${total} (${measure.kind}${measure.metric ? ` ${measure.metric}` : ''})${where}`).toBe(true);
+          expect(
+            total === 0 || top <= DOMINANCE.maxShare * total * (1 + 1e-9),
+            `released group ${keyOf(row.slice(0, query.keyCount))}: the top ${DOMINANCE.topContributors} people of ${query.units[check.unit]?.dataset} give ${top} of ${total} (${measure.kind}${measure.metric ? ` ${measure.metric}` : ''})${where}`,
+          ).toBe(true);
         });
       }
     }

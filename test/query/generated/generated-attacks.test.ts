@@ -23,20 +23,35 @@ beforeAll(async () => {
 afterAll(async () => attack?.close());
 
 describe('generated attacks', () => {
-  it(`releases no group under its minimum and no raw value, over ${runs} generated queries (seed ${seed})`, async () => {
-    const started = Date.now();
-    let executed = 0;
-    await fc.assert(fc.asyncProperty(queries(attack.data), async (query) => {
-      executed += 1;
-      await attack.check(query, await attack.send(query));
-    }), {
-      seed, numRuns: runs, interruptAfterTimeLimit: seconds * 1000, markInterruptAsFailure: false,
-      ...(process.env.FUZZ_PATH ? { path: process.env.FUZZ_PATH } : {}),
-    });
-    const summary = Object.entries(attack.stats).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}: ${v}`).join(', ');
-    console.log(`generated attacks: ${executed} queries in ${((Date.now() - started) / 1000).toFixed(1)} s (seed ${seed}); ${summary}`);
-    // A grammar that only produced refusals would prove nothing about releases.
-    expect(attack.stats['threshold released groups'] ?? 0).toBeGreaterThan(executed / 10);
-    expect(attack.stats['dp released groups'] ?? 0).toBeGreaterThan(0);
-  }, (seconds + 120) * 1000);
+  it(
+    `releases no group under its minimum and no raw value, over ${runs} generated queries (seed ${seed})`,
+    async () => {
+      const started = Date.now();
+      let executed = 0;
+      await fc.assert(
+        fc.asyncProperty(queries(attack.data), async (query) => {
+          executed += 1;
+          await attack.check(query, await attack.send(query));
+        }),
+        {
+          seed,
+          numRuns: runs,
+          interruptAfterTimeLimit: seconds * 1000,
+          markInterruptAsFailure: false,
+          ...(process.env.FUZZ_PATH ? { path: process.env.FUZZ_PATH } : {}),
+        },
+      );
+      const summary = Object.entries(attack.stats)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(', ');
+      console.log(
+        `generated attacks: ${executed} queries in ${((Date.now() - started) / 1000).toFixed(1)} s (seed ${seed}); ${summary}`,
+      );
+      // A grammar that only produced refusals would prove nothing about releases.
+      expect(attack.stats['threshold released groups'] ?? 0).toBeGreaterThan(executed / 10);
+      expect(attack.stats['dp released groups'] ?? 0).toBeGreaterThan(0);
+    },
+    (seconds + 120) * 1000,
+  );
 });

@@ -5,7 +5,13 @@ import { useTempStateDb } from '../../support/temp-state-db.ts';
 const state = useTempStateDb();
 const at = '2025-01-02T03:04:05.000Z';
 const acceptance = (member: string, over: Partial<Acceptance> = {}): Acceptance => ({
-  collaboration: 'demo', policyHash: 'h1', member, principal: `${member}-officer`, signature: `sig-${member}`, acceptedAt: at, ...over,
+  collaboration: 'demo',
+  policyHash: 'h1',
+  member,
+  principal: `${member}-officer`,
+  signature: `sig-${member}`,
+  acceptedAt: at,
+  ...over,
 });
 
 describe('acceptances', () => {
@@ -18,8 +24,14 @@ describe('acceptances', () => {
 
   it('keeps the first signature of a member for a hash and says the second was not recorded', async () => {
     await state().write((tx) => recordAcceptance(tx, acceptance('acme')));
-    expect(await state().write((tx) => recordAcceptance(tx, acceptance('acme', { principal: 'acme-other', signature: 'later' })))).toBe(false);
-    expect((await acceptancesOf(state(), 'demo', 'h1')).map((a) => [a.principal, a.signature])).toEqual([['acme-officer', 'sig-acme']]);
+    expect(
+      await state().write((tx) =>
+        recordAcceptance(tx, acceptance('acme', { principal: 'acme-other', signature: 'later' })),
+      ),
+    ).toBe(false);
+    expect((await acceptancesOf(state(), 'demo', 'h1')).map((a) => [a.principal, a.signature])).toEqual([
+      ['acme-officer', 'sig-acme'],
+    ]);
   });
 
   it('answers one hash of one collaboration, ordered by member', async () => {

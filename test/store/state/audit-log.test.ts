@@ -4,8 +4,16 @@ import { useTempStateDb } from '../../support/temp-state-db.ts';
 
 const state = useTempStateDb();
 const row = (collaboration: string, seq: number, over: Partial<AuditLogRow> = {}): AuditLogRow => ({
-  seq, at: `2025-01-01T00:00:0${seq}.000Z`, collaboration, actor: 'acme-analyst', action: 'query.run',
-  details: { seq, nested: { list: [1, 'two', null] } }, prevHash: `hash-${seq - 1}`, hash: `hash-${seq}`, signature: `sig-${seq}`, ...over,
+  seq,
+  at: `2025-01-01T00:00:0${seq}.000Z`,
+  collaboration,
+  actor: 'acme-analyst',
+  action: 'query.run',
+  details: { seq, nested: { list: [1, 'two', null] } },
+  prevHash: `hash-${seq - 1}`,
+  hash: `hash-${seq}`,
+  signature: `sig-${seq}`,
+  ...over,
 });
 
 describe('audit log', () => {
@@ -35,7 +43,9 @@ describe('audit log', () => {
 
   it('refuses a second entry at the same place in a chain', async () => {
     await state().write((tx) => insertAuditRow(tx, row('demo', 1)));
-    await expect(state().write((tx) => insertAuditRow(tx, row('demo', 1, { hash: 'forked' })))).rejects.toThrow(/constraint/i);
+    await expect(state().write((tx) => insertAuditRow(tx, row('demo', 1, { hash: 'forked' })))).rejects.toThrow(
+      /constraint/i,
+    );
     expect((await auditRows(state(), 'demo')).map((e) => e.hash)).toEqual(['hash-1']);
   });
 });

@@ -1,11 +1,27 @@
 import { describe, expect, it } from 'vitest';
-import { deleteCharge, recordCharge, spentOn, type BudgetAccount, type BudgetCharge } from '../../../src/store/state/budget-charges.ts';
+import {
+  deleteCharge,
+  recordCharge,
+  spentOn,
+  type BudgetAccount,
+  type BudgetCharge,
+} from '../../../src/store/state/budget-charges.ts';
 import { useTempStateDb } from '../../support/temp-state-db.ts';
 
 const state = useTempStateDb();
-const account: BudgetAccount = { collaboration: 'demo', analystMember: 'acme', dataset: 'customers', periodStart: '2025-01-01' };
+const account: BudgetAccount = {
+  collaboration: 'demo',
+  analystMember: 'acme',
+  dataset: 'customers',
+  periodStart: '2025-01-01',
+};
 const charge = (chargeId: string, over: Partial<BudgetCharge> = {}): BudgetCharge => ({
-  ...account, chargeId, epsilon: 0.5, delta: 1e-6, chargedAt: '2025-01-01T12:00:00.000Z', ...over,
+  ...account,
+  chargeId,
+  epsilon: 0.5,
+  delta: 1e-6,
+  chargedAt: '2025-01-01T12:00:00.000Z',
+  ...over,
 });
 
 describe('budget charges', () => {

@@ -23,10 +23,12 @@ describe('PSI sessions opened', () => {
   });
 
   it('counts nothing when the transaction fails', async () => {
-    await expect(state().write(async (tx) => {
-      await countSessionOpened(tx, today);
-      throw new Error('refused');
-    })).rejects.toThrow('refused');
+    await expect(
+      state().write(async (tx) => {
+        await countSessionOpened(tx, today);
+        throw new Error('refused');
+      }),
+    ).rejects.toThrow('refused');
     expect(await sessionsOpened(state(), today)).toBe(0);
   });
 });

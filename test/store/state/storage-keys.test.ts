@@ -18,15 +18,20 @@ describe('storage keys', () => {
       await ensureStorageKey(tx, 'demo', 'impressions', 'b');
       await ensureStorageKey(tx, 'other', 'customers', 'c');
     });
-    expect([await storageKeyOf(state(), 'demo', 'customers'), await storageKeyOf(state(), 'demo', 'impressions'), await storageKeyOf(state(), 'other', 'customers')])
-      .toEqual(['a', 'b', 'c']);
+    expect([
+      await storageKeyOf(state(), 'demo', 'customers'),
+      await storageKeyOf(state(), 'demo', 'impressions'),
+      await storageKeyOf(state(), 'other', 'customers'),
+    ]).toEqual(['a', 'b', 'c']);
   });
 
   it('stores nothing when the transaction fails', async () => {
-    await expect(state().write(async (tx) => {
-      await ensureStorageKey(tx, 'demo', 'customers', 'lost');
-      throw new Error('the act failed');
-    })).rejects.toThrow('the act failed');
+    await expect(
+      state().write(async (tx) => {
+        await ensureStorageKey(tx, 'demo', 'customers', 'lost');
+        throw new Error('the act failed');
+      }),
+    ).rejects.toThrow('the act failed');
     expect(await storageKeyOf(state(), 'demo', 'customers')).toBeUndefined();
   });
 });

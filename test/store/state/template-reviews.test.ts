@@ -4,8 +4,15 @@ import { useTempStateDb } from '../../support/temp-state-db.ts';
 
 const state = useTempStateDb();
 const review = (member: string, over: Partial<StoredTemplateReview> = {}): StoredTemplateReview => ({
-  collaboration: 'demo', templateHash: 'h1', member, principal: `${member}-officer`, decision: 'approve', reason: null,
-  signature: `sig-${member}`, reviewedAt: '2025-02-03T04:05:06.000Z', ...over,
+  collaboration: 'demo',
+  templateHash: 'h1',
+  member,
+  principal: `${member}-officer`,
+  decision: 'approve',
+  reason: null,
+  signature: `sig-${member}`,
+  reviewedAt: '2025-02-03T04:05:06.000Z',
+  ...over,
 });
 
 describe('template reviews', () => {
@@ -18,8 +25,12 @@ describe('template reviews', () => {
 
   it("keeps a member's last word on a hash", async () => {
     await state().write((tx) => replaceReview(tx, review('acme')));
-    await state().write((tx) => replaceReview(tx, review('acme', { decision: 'reject', reason: 'reads too much', signature: 'sig-2' })));
-    expect((await reviewsOf(state(), 'demo', 'h1')).map((r) => [r.member, r.decision, r.reason, r.signature])).toEqual([['acme', 'reject', 'reads too much', 'sig-2']]);
+    await state().write((tx) =>
+      replaceReview(tx, review('acme', { decision: 'reject', reason: 'reads too much', signature: 'sig-2' })),
+    );
+    expect((await reviewsOf(state(), 'demo', 'h1')).map((r) => [r.member, r.decision, r.reason, r.signature])).toEqual([
+      ['acme', 'reject', 'reads too much', 'sig-2'],
+    ]);
   });
 
   it('answers one hash of one collaboration, ordered by member', async () => {

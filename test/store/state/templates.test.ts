@@ -1,10 +1,26 @@
 import { describe, expect, it } from 'vitest';
-import { latestTemplate, recordTemplate, templateNames, type StoredTemplate } from '../../../src/store/state/templates.ts';
+import {
+  latestTemplate,
+  recordTemplate,
+  templateNames,
+  type StoredTemplate,
+} from '../../../src/store/state/templates.ts';
 import { useTempStateDb } from '../../support/temp-state-db.ts';
 
 const state = useTempStateDb();
-const template = (name: string, hash: string, proposedAt: string, over: Partial<StoredTemplate> = {}): StoredTemplate => ({
-  collaboration: 'demo', name, hash, document: JSON.stringify({ name, sql: `SELECT '${hash}'` }), proposedBy: 'acme-analyst', proposedAt, ...over,
+const template = (
+  name: string,
+  hash: string,
+  proposedAt: string,
+  over: Partial<StoredTemplate> = {},
+): StoredTemplate => ({
+  collaboration: 'demo',
+  name,
+  hash,
+  document: JSON.stringify({ name, sql: `SELECT '${hash}'` }),
+  proposedBy: 'acme-analyst',
+  proposedAt,
+  ...over,
 });
 
 describe('templates', () => {
@@ -29,9 +45,17 @@ describe('templates', () => {
 
   it('records a hash once per collaboration: the same content proposed again keeps its first proposal', async () => {
     await state().write((tx) => recordTemplate(tx, template('reach', 'h1', '2025-01-01T00:00:00.000Z')));
-    expect(await state().write((tx) => recordTemplate(tx, template('reach', 'h1', '2025-06-01T00:00:00.000Z', { proposedBy: 'room' })))).toBe(false);
+    expect(
+      await state().write((tx) =>
+        recordTemplate(tx, template('reach', 'h1', '2025-06-01T00:00:00.000Z', { proposedBy: 'room' })),
+      ),
+    ).toBe(false);
     expect((await latestTemplate(state(), 'demo', 'reach'))?.proposedBy).toBe('acme-analyst');
-    expect(await state().write((tx) => recordTemplate(tx, template('reach', 'h1', '2025-06-01T00:00:00.000Z', { collaboration: 'other' })))).toBe(true);
+    expect(
+      await state().write((tx) =>
+        recordTemplate(tx, template('reach', 'h1', '2025-06-01T00:00:00.000Z', { collaboration: 'other' })),
+      ),
+    ).toBe(true);
   });
 
   it('lists each name once, in name order', async () => {
