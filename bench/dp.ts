@@ -85,10 +85,10 @@ try {
       }
     }
     for (const stat of ['n', 'v'] as const) {
-      console.log(
-        `${String(epsilon).padEnd(8)} ${(stat === 'n' ? 'count' : 'sum').padEnd(10)} ${median(errors[stat]).toExponential(2).padEnd(10)} ` +
-          `${median(theory[stat]).toExponential(2)}`,
-      );
+      const kind = stat === 'n' ? 'count' : 'sum';
+      const measured = median(errors[stat]).toExponential(2);
+      const theoretical = median(theory[stat]).toExponential(2);
+      console.log(`${String(epsilon).padEnd(8)} ${kind.padEnd(10)} ${measured.padEnd(10)} ${theoretical}`);
     }
   }
   console.log('(sum error also includes clamping bias: purchase values above 2000 are cut to 2000)');
@@ -110,7 +110,8 @@ try {
     ],
     [
       'many rows per person, many groups (impressions by campaign, device)',
-      'SELECT campaign, device, count(*) AS n, avg(view_seconds) AS v FROM publisher_impressions GROUP BY campaign, device',
+      'SELECT campaign, device, count(*) AS n, avg(view_seconds) AS v FROM publisher_impressions ' +
+        'GROUP BY campaign, device',
     ],
     [
       'join on the units (customers x impressions by device)',
@@ -123,9 +124,9 @@ try {
   for (const [label, sql] of costs) {
     const plain = await time({ sql });
     const dp = await time({ sql, dp: { epsilon: 1 } });
-    console.log(
-      `${label.padEnd(72)} ${`${plain.toFixed(1)} ms`.padStart(10)} ${`${dp.toFixed(1)} ms`.padStart(10)}  ${(dp / plain).toFixed(2)}x`,
-    );
+    const plainMs = `${plain.toFixed(1)} ms`;
+    const dpMs = `${dp.toFixed(1)} ms`;
+    console.log(`${label.padEnd(72)} ${plainMs.padStart(10)} ${dpMs.padStart(10)}  ${(dp / plain).toFixed(2)}x`);
   }
 } finally {
   await t.close();

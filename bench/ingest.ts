@@ -70,9 +70,8 @@ async function measure(size: string, dataset: string): Promise<Measured> {
   const samples = new Map(paths.map((p) => [p, [] as IngestSample[]]));
   for (let i = 0; i < runs; i++) {
     for (const path of paths) samples.get(path)?.push((await child([path, dataset, file])) as IngestSample);
-    process.stderr.write(
-      `  ${size} ${dataset} run ${i + 1}/${runs}: ${paths.map((p) => `${p} ${fixed(samples.get(p)?.at(-1)?.seconds ?? NaN, 2)} s`).join(', ')}\n`,
-    );
+    const latest = paths.map((p) => `${p} ${fixed(samples.get(p)?.at(-1)?.seconds ?? NaN, 2)} s`).join(', ');
+    process.stderr.write(`  ${size} ${dataset} run ${i + 1}/${runs}: ${latest}\n`);
   }
   return { size, dataset, samples };
 }
@@ -126,8 +125,11 @@ function summary(m: Measured, path: string): string {
       'two-process': 'encrypted end to end, client in its own process',
       encrypted: 'encrypted end to end, one process',
     }[path] ?? 'room side (pre-sealed envelope)';
+  const datasetSuffix = m.dataset === 'advertiser_customers' ? '' : ` ${m.dataset}`;
+  const rowsPerSecond = Math.round(rows / secs).toLocaleString('en-US');
   return (
-    `ingest ${m.size}${m.dataset === 'advertiser_customers' ? '' : ` ${m.dataset}`}: ${label} ${fixed(secs, 1)} s (${fixed(bytes / MB / secs, 1)} MB/s, ${Math.round(rows / secs).toLocaleString('en-US')} rows/s) ` +
+    `ingest ${m.size}${datasetSuffix}: ${label} ${fixed(secs, 1)} s ` +
+    `(${fixed(bytes / MB / secs, 1)} MB/s, ${rowsPerSecond} rows/s) ` +
     `vs read_csv ${fixed(seconds(m, 'read_csv'), 1)} s → ratio ${fixed(ratioOf(m, path), 2)}`
   );
 }
@@ -168,8 +170,9 @@ async function breakdown(size: string, dataset: string, readCsvSeconds: number |
   const floor = (cpu: number, label: string) =>
     readCsvSeconds === undefined
       ? ''
-      : `\nCPU floor, ${label}: ${fixed(cpu, 2)} CPU s / ${cores} cores = ${fixed(cpu / cores, 2)} s = ${fixed(cpu / cores / readCsvSeconds, 2)}x ` +
-        `read_csv (${fixed(readCsvSeconds, 2)} s), with perfect overlap and no coordination cost`;
+      : `\nCPU floor, ${label}: ${fixed(cpu, 2)} CPU s / ${cores} cores = ${fixed(cpu / cores, 2)} s = ` +
+        `${fixed(cpu / cores / readCsvSeconds, 2)}x read_csv (${fixed(readCsvSeconds, 2)} s), ` +
+        `with perfect overlap and no coordination cost`;
   return (
     `breakdown ${size} ${dataset} (each stage alone, same fixture, ${runs} runs, median; envelope written ` +
     `once for the decrypt stages; CPU s = all threads of the process):\n` +
@@ -184,10 +187,13 @@ async function breakdown(size: string, dataset: string, readCsvSeconds: number |
 
 const say = (text = ''): void => console.log(text);
 
+const loadAverage = loadavg()
+  .map((l) => l.toFixed(2))
+  .join(' ');
 say(
-  `ingest bench ${new Date().toISOString()}: node ${process.version}, DuckDB threads ${ENGINE_THREADS} on both paths, memory_limit 16GB, ${runs} runs per measurement (median shown, runs listed), load average at start ${loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ')}`,
+  `ingest bench ${new Date().toISOString()}: node ${process.version}, ` +
+    `DuckDB threads ${ENGINE_THREADS} on both paths, memory_limit 16GB, ` +
+    `${runs} runs per measurement (median shown, runs listed), load average at start ${loadAverage}`,
 );
 say(
   'encrypted upload = uploadFile (read + count records + seal) → HTTP PUT over loopback → room: verify, ' +
@@ -218,9 +224,12 @@ for (const m of measured) {
     const peakExcl = med(s, (x) => x.rssPeak - (x.rssAfter - x.rssBefore));
     const clientPeak = med(s, (x) => x.clientRssPeak ?? Number.NaN);
     const client = Number.isNaN(clientPeak) ? '' : `; client peak ${fixed(clientPeak / GiB, 2)} GiB`;
+    const ratio = ratioOf(m, path);
+    const ratioTarget = ratio <= 2 ? 'met' : 'NOT met';
+    const peakTarget = peakExcl < 2 * GiB ? 'met' : 'NOT met';
     say(
-      `${m.size} ${m.dataset} ${path}: ratio ${fixed(ratioOf(m, path), 2)} (target ≤ 2.00 at 10m: ${ratioOf(m, path) <= 2 ? 'met' : 'NOT met'}); ` +
-        `peak excl table ${fixed(peakExcl / GiB, 2)} GiB (target < 2 GiB: ${peakExcl < 2 * GiB ? 'met' : 'NOT met'})${client}`,
+      `${m.size} ${m.dataset} ${path}: ratio ${fixed(ratio, 2)} (target ≤ 2.00 at 10m: ${ratioTarget}); ` +
+        `peak excl table ${fixed(peakExcl / GiB, 2)} GiB (target < 2 GiB: ${peakTarget})${client}`,
     );
   }
 }

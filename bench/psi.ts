@@ -123,16 +123,17 @@ console.log(
 for (const n of sizes) {
   const run = await chunked(n);
   const spans = [...run.phases].map(([phase, [from, to]]) => `${phase} ${seconds(from)}-${seconds(to)}s`).join(', ');
-  console.log(
-    `\n${n} x ${n}: chunked total ${seconds(run.total)} s, intersection ${run.size} (expected ${n - Math.floor(n / 2)})`,
-  );
+  const expected = n - Math.floor(n / 2);
+  console.log(`\n${n} x ${n}: chunked total ${seconds(run.total)} s, intersection ${run.size} (expected ${expected})`);
   console.log(`  phases (wall-clock spans from start; setup and request overlap): ${spans}`);
+  const wire = [...run.bytes]
+    .map(([kind, b]) => `${kind} ${(b / MiB).toFixed(2)} MiB (${(b / n).toFixed(1)} B/elem)`)
+    .join(', ');
+  console.log(`  wire: ${wire}`);
+  const msPerElementPass = ((run.cpu * 1000) / n / 4).toFixed(3);
   console.log(
-    `  wire: ${[...run.bytes].map(([kind, b]) => `${kind} ${(b / MiB).toFixed(2)} MiB (${(b / n).toFixed(1)} B/elem)`).join(', ')}`,
-  );
-  console.log(
-    `  peak RSS (process incl. workers) ${(run.peak / MiB).toFixed(0)} MiB; CPU ${run.cpu.toFixed(1)} s (${((run.cpu * 1000) / n / 4).toFixed(3)} ` +
-      `ms per element per pass)`,
+    `  peak RSS (process incl. workers) ${(run.peak / MiB).toFixed(0)} MiB; CPU ${run.cpu.toFixed(1)} s ` +
+      `(${msPerElementPass} ms per element per pass)`,
   );
   if (values['no-reference']) continue;
   const ref = await singleThread(n);

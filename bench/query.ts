@@ -142,12 +142,13 @@ async function queryTimings(t: TestRoom, name: string): Promise<QueryTimes> {
       )),
   ];
   await t.internals.engine.query(qualified(status.document.sql), bound); // warm-up, untimed
+  const last = (samples: number[]) => fixed(samples.at(-1) ?? NaN, 0);
   for (let i = 0; i < runs; i++) {
     // The order rotates run by run so no variant always follows the same one.
     for (let k = 0; k < variants.length; k++) await (variants[(i + k) % variants.length] as () => Promise<void>)();
     progress(
-      `${name} run ${i + 1}/${runs}: raw ${fixed(out.raw.at(-1) ?? NaN, 0)} ms, rewritten ${fixed(out.rewritten.at(-1) ?? NaN, 0)} ` +
-        `ms, runQuery ${fixed(out.inProcess.at(-1) ?? NaN, 0)} ms, HTTP ${fixed(out.http.at(-1) ?? NaN, 0)} ms`,
+      `${name} run ${i + 1}/${runs}: raw ${last(out.raw)} ms, rewritten ${last(out.rewritten)} ms, ` +
+        `runQuery ${last(out.inProcess)} ms, HTTP ${last(out.http)} ms`,
     );
   }
   return out;
@@ -170,14 +171,16 @@ async function benchSize(size: string): Promise<{
         values.load === 'upload'
           ? (await uploadFixture(t, dataset, file)).rows
           : await loadThroughPipe(t, dataset, file);
-      say(
-        `loaded ${dataset}: ${rows.toLocaleString('en-US')} rows in ${fixed((performance.now() - t0) / 1000, 1)} ` +
-          `s (${values.load === 'upload' ? 'encrypted upload' : 'named pipe → loadIncoming → commitIncoming, no encryption'})`,
-      );
+      const how =
+        values.load === 'upload' ? 'encrypted upload' : 'named pipe → loadIncoming → commitIncoming, no encryption';
+      const seconds = fixed((performance.now() - t0) / 1000, 1);
+      say(`loaded ${dataset}: ${rows.toLocaleString('en-US')} rows in ${seconds} s (${how})`);
     }
     const memory = await t.internals.engine.query('SELECT sum(memory_usage_bytes)::DOUBLE FROM duckdb_memory()');
+    const duckdbBytes = Number(memory.rows[0]?.[0] ?? NaN);
     say(
-      `process RSS after load ${fixed(process.memoryUsage().rss / GiB, 2)} GiB; DuckDB memory in use ${fixed(Number(memory.rows[0]?.[0] ?? NaN) / GiB, 2)} GiB`,
+      `process RSS after load ${fixed(process.memoryUsage().rss / GiB, 2)} GiB; ` +
+        `DuckDB memory in use ${fixed(duckdbBytes / GiB, 2)} GiB`,
     );
     await approveAllTemplates(t);
 
@@ -254,19 +257,22 @@ async function benchSize(size: string): Promise<{
   }
 }
 
+const loadAverage = loadavg()
+  .map((l) => l.toFixed(2))
+  .join(' ');
 say(
-  `query bench ${new Date().toISOString()}: node ${process.version}, DuckDB threads ${ENGINE_THREADS}, memory_limit 16GB, load average at start ${loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ')}`,
+  `query bench ${new Date().toISOString()}: node ${process.version}, DuckDB threads ${ENGINE_THREADS}, ` +
+    `memory_limit 16GB, load average at start ${loadAverage}`,
 );
 say(`params: ${JSON.stringify(PARAMS)}`);
 say();
 const results = [];
 for (const size of sizes) results.push(await benchSize(size));
 for (const r of results) {
+  const planTarget = r.planMax.full < 5 ? 'met' : r.planMax.pure < 5 ? 'met for planQuery only' : 'NOT met';
   say(
     `query ${r.size}: check+rewrite max median ${fixed(r.planMax.pure, 3)} ms pure, ${fixed(r.planMax.full, 2)} ` +
-      `ms with DuckDB (de)serialize (target < 5 ms: ${r.planMax.full < 5 ? 'met' : r.planMax.pure < 5 ? 'met for planQuery only' : 'NOT met'})`,
+      `ms with DuckDB (de)serialize (target < 5 ms: ${planTarget})`,
   );
   for (const [name, ratio] of r.ratios) {
     say(

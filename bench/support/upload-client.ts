@@ -13,6 +13,11 @@ const cpu0 = cpuSeconds();
 const t0 = performance.now();
 const result = await uploadFile({ client: new RoomClient(url, key), key, collaboration: 'demo', dataset, file });
 const seconds = (performance.now() - t0) / 1000;
-console.log(
-  `RESULT ${JSON.stringify({ seconds, cpuSeconds: cpuSeconds() - cpu0, rssPeak: sampler.stop(), rows: result.rows, bytes: result.plaintextBytes })}`,
-);
+const measured = {
+  seconds,
+  cpuSeconds: cpuSeconds() - cpu0,
+  rssPeak: sampler.stop(),
+  rows: result.rows,
+  bytes: result.plaintextBytes,
+};
+console.log(`RESULT ${JSON.stringify(measured)}`);

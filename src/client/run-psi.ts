@@ -108,10 +108,10 @@ export async function runPsi(options: PsiRunOptions): Promise<PsiRunResult> {
     session ??
     (partner === undefined ? undefined : await termsBeforeOpening(client, collaboration, partner)) ??
     (session = await open());
-  if (terms.role !== expected)
-    throw new Error(
-      `Under this PSI rule your member is the PSI ${terms.role}; use \`psi ${terms.role === 'server' ? 'serve' : 'join'}\`.`,
-    );
+  if (terms.role !== expected) {
+    const command = terms.role === 'server' ? 'serve' : 'join';
+    throw new Error(`Under this PSI rule your member is the PSI ${terms.role}; use \`psi ${command}\`.`);
+  }
   const { raw, ids } = await readIdentifiers(options, terms);
   session ??= await open();
   options.onSession?.(session);

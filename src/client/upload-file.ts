@@ -59,7 +59,8 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
   }>('/v1/room');
   const roomKey = fromBase64(room.sealingPublicKey, 32);
   if (!roomKey) throw new Error('The room published an invalid sealing key.');
-  const path = `/v1/collaborations/${encodeURIComponent(options.collaboration)}/datasets/${encodeURIComponent(options.dataset)}`;
+  const { collaboration, dataset } = options;
+  const path = `/v1/collaborations/${encodeURIComponent(collaboration)}/datasets/${encodeURIComponent(dataset)}`;
   const info = await client.send<{ dataset: DatasetDocument; current: { version: number } | null }>('GET', path);
   const format = info.dataset.format ?? 'csv';
   if (format === 'csv') {
@@ -67,8 +68,8 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
     const expected = info.dataset.columns.map((c) => c.name);
     if (found.join(',') !== expected.join(',')) {
       throw new Error(
-        `${options.file}: the header must be exactly the declared columns in order.\n  expected: ${expected.join(',')}\n ` +
-          ` found:    ${found.join(',')}`,
+        `${options.file}: the header must be exactly the declared columns in order.\n` +
+          `  expected: ${expected.join(',')}\n  found:    ${found.join(',')}`,
       );
     }
   }

@@ -37,7 +37,9 @@ function workerScript(): { entry: string | URL; eval: boolean } {
   if (!import.meta.url.endsWith('.ts')) return { entry: compiled, eval: false };
   const tsxApi = resolveTsxEsmApi();
   const target = new URL('./psi-worker.ts', import.meta.url).href;
-  const entry = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(target)}); });`;
+  const entry =
+    `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); ` +
+    `return import(${JSON.stringify(target)}); });`;
   return { entry, eval: true };
 }
 

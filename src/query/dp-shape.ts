@@ -72,7 +72,8 @@ export function dpShape(
     const unitB = collaboration.datasets.get(b.dataset)?.rules.privacyUnit;
     if (a.column !== unitA || b.column !== unitB)
       refuse(
-        `DP joins must be on the privacy units, so one person stays one person: ${a.dataset}.${a.column} = ${b.dataset}.${b.column} is not.`,
+        `DP joins must be on the privacy units, so one person stays one person: ` +
+          `${a.dataset}.${a.column} = ${b.dataset}.${b.column} is not.`,
         tree,
         'rules.privacyUnit',
       );

@@ -216,7 +216,8 @@ export class ExpressionChecker {
       else
         this.state.refuse(
           'COLUMN_UNKNOWN',
-          `"${shown}" is not a declared column of the datasets or views in scope (undeclared columns are never readable).`,
+          `"${shown}" is not a declared column of the datasets or views in scope ` +
+            `(undeclared columns are never readable).`,
           node,
         );
       return none;
@@ -381,8 +382,8 @@ export class ExpressionChecker {
         this.state.refuse(
           'CONSTRUCT_NOT_ALLOWED',
           `${name}() takes a column stored in a dataset; "${(a.column_names as string[]).join('.')}" is computed ` +
-            `in a view, and a computed value can single out one person of a large group. Aggregate the stored column, ` +
-            `and put conditions in WHERE or GROUP BY.`,
+            `in a view, and a computed value can single out one person of a large group. ` +
+            `Aggregate the stored column, and put conditions in WHERE or GROUP BY.`,
           a,
         );
       }
@@ -491,9 +492,11 @@ export class ExpressionChecker {
       // exact only when the subquery reads one dataset and selects that dataset's privacy unit.
       const dataset = selected.origin ? this.state.collaboration.datasets.get(selected.origin.dataset) : undefined;
       if (!dataset || view.datasets.size !== 1 || selected.origin?.column !== dataset.rules.privacyUnit) {
+        const unit = dataset ? ` (${dataset.name}.${dataset.rules.privacyUnit})` : '';
         this.state.refuse(
           'SUBQUERY_NOT_ALLOWED',
-          `IN (SELECT …) must read one dataset and select its privacy unit${dataset ? ` (${dataset.name}.${dataset.rules.privacyUnit})` : ''}, so the room can count that dataset's people in every group.`,
+          `IN (SELECT …) must read one dataset and select its privacy unit${unit}, ` +
+            `so the room can count that dataset's people in every group.`,
           inner,
           {
             rule: dataset ? `datasets.${dataset.name}.rules.privacyUnit` : 'rules.privacyUnit',

@@ -119,7 +119,8 @@ export function planQuery(
   if (release && options.mode !== 'dp') {
     for (const name of release.datasets) {
       if (collaboration.datasets.get(name)?.rules.dp?.required) {
-        const message = `The owner of ${name} requires differential privacy: send the query with "dp": { "epsilon": … }.`;
+        const message =
+          `The owner of ${name} requires differential privacy: ` + `send the query with "dp": { "epsilon": … }.`;
         diagnostics.push(diagnostic('DP_REQUIRED', message, `datasets.${name}.rules.dp.required`, { dataset: name }));
       }
     }
@@ -188,10 +189,11 @@ function reportOf(
     parameters: [...release.parameters],
     threshold: {
       minGroupSize,
-      privacyUnits: release.unitCounts.map(
-        (u) =>
-          `${u.dataset}.${collaboration.datasets.get(u.dataset)?.rules.privacyUnit ?? ''}${u.kind === 'semi-join' ? ' (matched through IN)' : ''}`,
-      ),
+      privacyUnits: release.unitCounts.map((u) => {
+        const unit = collaboration.datasets.get(u.dataset)?.rules.privacyUnit ?? '';
+        const through = u.kind === 'semi-join' ? ' (matched through IN)' : '';
+        return `${u.dataset}.${unit}${through}`;
+      }),
       maxResultRows,
       rule: `datasets.${strictest}.rules.minGroupSize (strictest owner)`,
     },

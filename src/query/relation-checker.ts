@@ -70,13 +70,19 @@ export class RelationChecker {
     for (const modifier of children(node, 'modifiers')) {
       if (modifier.type === 'DISTINCT_MODIFIER' && children(modifier, 'distinct_on_targets').length === 0)
         distinct = true;
-      else
+      else {
+        const clause =
+          modifier.type === 'LIMIT_MODIFIER'
+            ? 'LIMIT'
+            : modifier.type === 'ORDER_MODIFIER'
+              ? 'ORDER BY'
+              : 'DISTINCT ON';
         this.state.refuse(
           'CONSTRUCT_NOT_ALLOWED',
-          `View "${name}" may not use ${modifier.type === 'LIMIT_MODIFIER' ? 'LIMIT' : modifier.type === 'ORDER_MODIFIER' ? 'ORDER BY' : 'DISTINCT ON'}: ` +
-            `it would pick out particular rows.`,
+          `View "${name}" may not use ${clause}: it would pick out particular rows.`,
           node,
         );
+      }
     }
     this.rejectClauses(node, ['qualify', 'sample', 'having']);
     if (children(node, 'group_expressions').length > 0 || node.aggregate_handling === 'FORCE_AGGREGATES') {
@@ -184,8 +190,9 @@ export class RelationChecker {
         if (view.distinct && !outputOf(inner.semiJoin.probeSource)) {
           this.state.refuse(
             'VIEW_DROPS_PRIVACY_UNIT',
-            `View "${view.name}" is DISTINCT and filters on ${dataset} with IN (SELECT …) without selecting the compared ` +
-              `column, so ${dataset}'s people could not be counted; select that column too.`,
+            `View "${view.name}" is DISTINCT and filters on ${dataset} with IN (SELECT …) ` +
+              `without selecting the compared column, so ${dataset}'s people could not be counted; ` +
+              `select that column too.`,
             at,
             refusal,
           );
@@ -295,8 +302,8 @@ export class RelationChecker {
       case 'TABLE_FUNCTION':
         this.state.refuse(
           'TABLE_FUNCTION_NOT_ALLOWED',
-          'Table functions (read_csv, read_parquet, range, duckdb_settings, …) are not allowed: a query reads collaboration ' +
-            'datasets only.',
+          'Table functions (read_csv, read_parquet, range, duckdb_settings, …) are not allowed: ' +
+            'a query reads collaboration datasets only.',
           node,
         );
         return undefined;
@@ -423,8 +430,9 @@ export class RelationChecker {
       ) {
         this.state.refuse(
           'TYPE_MISMATCH',
-          `Joining ${a.origin.dataset}.${a.origin.column} (${typeName(a.type)}) with ${b.origin.dataset}.${b.origin.column} ` +
-            `(${typeName(b.type)}) would convert one to the other, which can fail on one row.`,
+          `Joining ${a.origin.dataset}.${a.origin.column} (${typeName(a.type)}) ` +
+            `with ${b.origin.dataset}.${b.origin.column} (${typeName(b.type)}) ` +
+            `would convert one to the other, which can fail on one row.`,
           at,
           { rule: 'types: no implicit conversion that can fail' },
         );

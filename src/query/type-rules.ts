@@ -227,10 +227,8 @@ export class TypeRules {
     )
       return;
     if (!literalSpells(type.value, target)) {
-      this.refuse(
-        `'${type.value}' is not a ${typeName(target)}${target.kind === 'date' ? " (write dates as 'YYYY-MM-DD')" : ''}.`,
-        operand.node,
-      );
+      const hint = target.kind === 'date' ? " (write dates as 'YYYY-MM-DD')" : '';
+      this.refuse(`'${type.value}' is not a ${typeName(target)}${hint}.`, operand.node);
       return;
     }
     this.state.edits.push({ kind: 'cast-literal', node: operand.node, type: castTarget(target) });

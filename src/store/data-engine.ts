@@ -87,14 +87,14 @@ export class DataEngine {
     return this.loads.run(async () => {
       await this.admin.run(`CREATE SCHEMA IF NOT EXISTS ${ident(shape.schema)}`);
       const target = `${ident(shape.schema)}.${ident(incomingName)}`;
+      const casts = shape.columns.map((c) => `CAST(${ident(c.name)} AS ${c.type}) AS ${ident(c.name)}`).join(', ');
       const select =
         source.kind === 'csv'
           ? `SELECT * FROM read_csv(${literal(source.path)}, header = true, auto_detect = false, strict_mode = true, ` +
             `delim = ',', quote = '"', escape = '"', null_padding = false, dateformat = '%Y-%m-%d', buffer_size = ` +
             `${PIPE_BUFFER_BYTES}, ` +
             `columns = {${shape.columns.map((c) => `${literal(c.name)}: ${literal(c.type)}`).join(', ')}})`
-          : `SELECT ${shape.columns.map((c) => `CAST(${ident(c.name)} AS ${c.type}) AS ${ident(c.name)}`).join(', ')} ` +
-            `FROM read_parquet(${literal(source.path)})`;
+          : `SELECT ${casts} FROM read_parquet(${literal(source.path)})`;
       try {
         await this.admin.run(`CREATE OR REPLACE TABLE ${target} AS ${select}`);
       } catch (error) {

@@ -62,7 +62,9 @@ const dates = (shape: Columns) => shape.columns.filter((c) => c.type.toUpperCase
 export function unsafeDatesSql(table: string, shape: Columns): string | undefined {
   const columns = dates(shape);
   if (columns.length === 0) return undefined;
-  return `SELECT ${columns.map((c) => `count(*) FILTER (WHERE ${ident(c.name)} IS NOT NULL AND TRY_CAST(${ident(c.name)} AS TIMESTAMP) IS NULL)`).join(', ')} FROM ${table}`;
+  const beyondRange = (column: string) =>
+    `count(*) FILTER (WHERE ${column} IS NOT NULL AND TRY_CAST(${column} AS TIMESTAMP) IS NULL)`;
+  return `SELECT ${columns.map((c) => beyondRange(ident(c.name))).join(', ')} FROM ${table}`;
 }
 
 /** The refusal for `unsafeDatesSql`'s counts, naming columns and counts, never a value. */
@@ -71,9 +73,11 @@ export function unsafeDatesRefusal(shape: Columns, counts: readonly unknown[]): 
     .map((c, i) => ({ column: c.name, beyondRange: Number(counts[i] ?? 0) }))
     .filter((c) => c.beyondRange > 0);
   if (columns.length === 0) return undefined;
+  const refused = columns.map((c) => `"${c.column}" (${c.beyondRange})`).join(', ');
   return new UnprocessableError(
     'UPLOAD_MALFORMED_DATA',
-    `DATE values must lie within TIMESTAMP's range (up to year 294246); refused in ${columns.map((c) => `"${c.column}" (${c.beyondRange})`).join(', ')}. Such values make date functions fail depending on one row, which would reveal it.`,
+    `DATE values must lie within TIMESTAMP's range (up to year 294246); refused in ${refused}. ` +
+      `Such values make date functions fail depending on one row, which would reveal it.`,
     { problem: 'unsafe-date', columns },
   );
 }

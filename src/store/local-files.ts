@@ -52,8 +52,10 @@ export async function readCsvColumn(path: string, column: string): Promise<(stri
 export async function writeCsvRows(input: string, rows: readonly number[], output: string): Promise<void> {
   await withLocalDuckDb(async (run) => {
     await run(
-      `COPY (SELECT * EXCLUDE (__row) FROM (SELECT *, row_number() OVER () - 1 AS __row FROM read_csv($input, header = true, all_varchar = true))
-             WHERE list_contains($rows, __row) ORDER BY __row) TO '${output.replaceAll("'", "''")}' (HEADER, DELIMITER ',')`,
+      `COPY (SELECT * EXCLUDE (__row)
+             FROM (SELECT *, row_number() OVER () - 1 AS __row FROM read_csv($input, header = true, all_varchar = true))
+             WHERE list_contains($rows, __row) ORDER BY __row)
+       TO '${output.replaceAll("'", "''")}' (HEADER, DELIMITER ',')`,
       { input, rows: [...rows] },
     );
   });

@@ -88,8 +88,8 @@ export function verifyLoadedRows(manifest: UploadManifest, loadedRows: number): 
   if (loadedRows === 0 && manifest.allowEmpty !== true) {
     throw new UnprocessableError(
       'UPLOAD_EMPTY',
-      'The upload holds no data rows, so it would replace the dataset with an empty table; upload it with --allow-empty ' +
-        '(signed into the manifest) if that is intended.',
+      'The upload holds no data rows, so it would replace the dataset with an empty table; ' +
+        'upload it with --allow-empty (signed into the manifest) if that is intended.',
       { rows: 0 },
     );
   }

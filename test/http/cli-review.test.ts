@@ -30,7 +30,7 @@ const approvals = async () => {
 };
 
 describe('officers sign only the hash they name', () => {
-  it('accept: a hash that is not the current policy is refused before signing; a named prefix of it is signed', async () => {
+  it('accept: a hash not of the current policy is refused before signing; a named prefix of it is signed', async () => {
     const policyHash = t.room.collaboration('demo').hash;
     expect(
       await refusal(acceptCollaboration(t.client('acme-officer'), t.keys['acme-officer']!, 'demo', '0'.repeat(64))),
@@ -59,7 +59,7 @@ describe('officers sign only the hash they name', () => {
     expect(status.active).toBe(true);
   }, 30_000);
 
-  it('template show → the template is re-proposed → template approve --hash <shown> is refused, and nothing is approved', async () => {
+  it('template show → re-proposal → template approve --hash <shown> is refused, and nothing is approved', async () => {
     await t.client('acme-analyst').send('POST', `${path}/templates`, proposal(SQL));
     const key = await keyFile(t, 'acme-officer');
     const common = ['--collab', 'demo', '--url', t.baseUrl, '--key', key, '--name', 'by_country'];
@@ -80,7 +80,7 @@ describe('officers sign only the hash they name', () => {
     expect(await approvals()).toBe(0);
   }, 60_000);
 
-  it('a re-proposal between the check and the signature is refused by the room (409), and nothing is approved', async () => {
+  it('a re-proposal between check and signature is refused by the room (409), and nothing is approved', async () => {
     const reviewed = (await current()).hash;
     /** A client whose GET of the template lets the analyst re-propose it just before the signed POST. */
     class RacingClient extends RoomClient {

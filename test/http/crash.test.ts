@@ -56,7 +56,7 @@ async function filesUnder(dir: string): Promise<string[]> {
 }
 
 describe('a room killed mid-upload', () => {
-  it('restarts with the previous version intact and queryable, and no partial envelope or staging directory left', async () => {
+  it('restarts with the old version intact and queryable, no partial envelope or staging directory left', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'cleanroom-crash-'));
     dirs.push(dir);
     const { policy, keys } = await demoPolicyWithFreshKeys();

@@ -30,10 +30,10 @@ function customers(): string {
   const lines = [
     'email_hash,phone,age_band,country,loyalty_tier,signup_date,zip_code,birth_year,purchases,purchase_value,converted',
   ];
-  for (let i = 0; i < 100; i++)
-    lines.push(
-      `${hash(`p${i}`)},+4400000${i},25-34,${i % 2 ? 'DE' : 'FR'},none,2024-01-01,10000,1990,1,${i === 0 ? 1_000_000 : 10},0`,
-    );
+  for (let i = 0; i < 100; i++) {
+    const spent = i === 0 ? 1_000_000 : 10;
+    lines.push(`${hash(`p${i}`)},+4400000${i},25-34,${i % 2 ? 'DE' : 'FR'},none,2024-01-01,10000,1990,1,${spent},0`);
+  }
   return `${lines.join('\n')}\n`;
 }
 
@@ -109,7 +109,8 @@ describe('dominance rule', () => {
     ]);
     expect((await ask(withRule, sum)).rows).toEqual([['DE', 50, 500]]);
     const joined = `WITH v AS (SELECT email_hash, segment, view_seconds FROM publisher_impressions)
-      SELECT c.country, sum(v.view_seconds) AS seconds FROM advertiser_customers AS c JOIN v ON c.email_hash = v.email_hash GROUP BY c.country ORDER BY c.country`;
+      SELECT c.country, sum(v.view_seconds) AS seconds
+      FROM advertiser_customers AS c JOIN v ON c.email_hash = v.email_hash GROUP BY c.country ORDER BY c.country`;
     const released = await ask(withRule, joined);
     expect(released.rows.map((r) => r[0])).toEqual(['DE']);
     expect(released.privacy.groupsSuppressed).toBe(1);

@@ -34,10 +34,9 @@ function heavyHitterImpressions(): string {
       lines.push(`${hash(`person${i}@example.com`)},192.0.2.1,2025-11-1${i % 9},${campaign},sports,mobile,0,10.0`);
   }
   const heavy = hash('heavy@example.com');
+  const campaigns = ['spring_sale', 'holiday', 'retargeting', 'brand_awareness', 'extra_a', 'extra_b'];
   for (let j = 0; j < 10_000; j++)
-    lines.push(
-      `${heavy},192.0.2.2,2025-11-01,${['spring_sale', 'holiday', 'retargeting', 'brand_awareness', 'extra_a', 'extra_b'][j % 6]},sports,mobile,1,100000.0`,
-    );
+    lines.push(`${heavy},192.0.2.2,2025-11-01,${campaigns[j % 6]},sports,mobile,1,100000.0`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -77,7 +76,7 @@ beforeAll(async () => {
 afterAll(async () => t.close());
 
 describe('contribution bounding', () => {
-  it('caps a person with 10,000 rows at maxRowsPerUnit per group and maxGroupsPerUnit groups, and clamps metrics', async () => {
+  it('caps a 10,000-row person at maxRowsPerUnit per group and maxGroupsPerUnit groups, clamping metrics', async () => {
     const dry = (await ask('northwind-analyst', {
       sql: 'SELECT campaign, count(*) AS n, sum(view_seconds) AS seconds FROM publisher_impressions GROUP BY campaign',
       dp: { epsilon: 1 },
@@ -209,7 +208,9 @@ describe('DP refusals', () => {
   it('refuses shapes that have no DP form, with the reason and position', async () => {
     const refused = await refusal(
       ask('northwind-analyst', {
-        sql: 'SELECT campaign, count(view_seconds) AS s FROM publisher_impressions GROUP BY campaign HAVING count(*) > 5',
+        sql:
+          'SELECT campaign, count(view_seconds) AS s FROM publisher_impressions ' +
+          'GROUP BY campaign HAVING count(*) > 5',
         dp: { epsilon: 1 },
       }),
       { details: true },
@@ -244,7 +245,7 @@ describe('DP refusals', () => {
 });
 
 describe('differencing', () => {
-  it('two queries that differ by one person give noisy answers whose difference does not reveal the person', async () => {
+  it('two queries differing by one person give noisy answers whose difference does not reveal the person', async () => {
     // "all sports viewers" vs "all sports viewers seen after 2025-11-01" differs by exactly the
     // heavy hitter; with DP the answers overlap instead of differing by exactly one.
     const a: number[] = [];

@@ -103,7 +103,7 @@ describe('Parquet uploads', () => {
 });
 
 describe('Parquet staging', () => {
-  it('writes nothing to the staging directory until the whole envelope, its signature and manifest have verified', async () => {
+  it('writes nothing to the staging directory until the whole envelope, signature and manifest verified', async () => {
     const bytes = new Uint8Array(await readFile(await parquet('staged', customersCsv(400, { seed: 3 }))));
     const sealed = (options: Parameters<typeof sealedEnvelope>[3]) =>
       sealedEnvelope(t, t.keys['acme-provider']!, bytes, options);

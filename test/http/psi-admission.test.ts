@@ -108,7 +108,7 @@ const openSession = async () =>
   (await t.client('northwind-provider').send<{ id: string }>('POST', path, { partner: 'acme' })).id;
 
 describe('the PSI relay decides before it reads a message body', () => {
-  it('refuses the caller, the session, the sender, the step and the declared size with the body never sent', async () => {
+  it('refuses the caller, session, sender, step and declared size with the body never sent', async () => {
     const session = await openSession();
     const cases: [string, string, number, string][] = [
       ['acme-officer', `${path}/${session}/setup`, 403, 'ROLE_REQUIRED'],
@@ -133,7 +133,7 @@ describe('the PSI relay decides before it reads a message body', () => {
     expect(t.internals.psiUploads.reservedBytes).toBe(0);
   });
 
-  it('16 concurrent 40 MB uploads to an unknown session are answered unread: the room neither reads nor buffers them', async () => {
+  it('16 concurrent 40 MB uploads to an unknown session are answered unread, neither read nor buffered', async () => {
     const sockets: Socket[] = [];
     let answers: Answer[] = [];
     const track = (socket: Socket) => void sockets.push(socket);
@@ -163,7 +163,7 @@ describe('the PSI relay decides before it reads a message body', () => {
     expect(answers.map((a) => `${a.status} ${a.code}`)).toEqual(Array(16).fill('404 PSI_SESSION_NOT_FOUND'));
   }, 60_000);
 
-  it('holds one message per session and a room-wide byte budget; over either, it refuses unread with a retry hint', async () => {
+  it('one message per session, a room-wide byte budget: over either, it refuses unread with a retry hint', async () => {
     const [a, b] = [await openSession(), await openSession()];
     const held = put('northwind-provider', `${path}/${a}/setup`, { declared: 2_000_000, send: 100_000 });
     await until(() => t.internals.psiUploads.reservedBytes === 2_000_000, 'the first upload to be admitted');

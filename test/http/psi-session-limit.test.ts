@@ -29,7 +29,7 @@ async function opened(): Promise<{ audited: number; counted: number }> {
 }
 
 describe('the daily PSI session limit', () => {
-  it('psi serve checks its file before it opens a session: a mistyped --column or a small set spends none', async () => {
+  it('psi serve checks its file before opening a session: a mistyped --column or a small set spends none', async () => {
     const common = [
       '--collab',
       'demo',

@@ -30,7 +30,7 @@ beforeAll(async () => {
 afterAll(async () => t.close());
 
 describe('PSI through a running room', () => {
-  it('two CLI processes intersect the fixture identifier columns and print the plain set intersection size', async () => {
+  it('two CLI processes intersect fixture identifier columns and print the plain set intersection size', async () => {
     const advertiser = resolve('fixtures/psi_advertiser_emails.csv');
     const publisher = resolve('fixtures/psi_publisher_emails.csv');
     const expected = await plainIntersection(advertiser, publisher);

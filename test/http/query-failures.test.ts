@@ -50,7 +50,7 @@ describe('failed queries', () => {
     expect((await actions()).map((e) => e.action)).not.toContain('budget.charged');
   });
 
-  it('an engine failure answers its class only; the operator log has the engine text and the audit log the attempt', async () => {
+  it('an engine failure answers its class only; the operator log has its text, the audit log the attempt', async () => {
     await uploadFile({
       client: t.client('acme-provider'),
       key: t.keys['acme-provider']!,

@@ -195,7 +195,7 @@ describe('refused uploads leave the previous version intact', () => {
     expect(await snapshot()).toEqual(before);
   });
 
-  it('and none of them leaves a file open: every partial envelope is closed, not left to the garbage collector', async () => {
+  it('and none leaves a file open: every partial envelope is closed, not left to the garbage collector', async () => {
     const open = readdirSync('/proc/self/fd').map((fd) => {
       try {
         return readlinkSync(`/proc/self/fd/${fd}`);

@@ -99,8 +99,8 @@ describe('templates', () => {
     expect((refused.details?.diagnostics as { code: string }[]).map((d) => d.code)).toEqual(['TYPE_MISMATCH']);
     expect(
       await typed(
-        'SELECT country, count(*) AS n FROM advertiser_customers WHERE signup_date >= $since AND list_contains($tiers, ' +
-          'loyalty_tier) GROUP BY country',
+        'SELECT country, count(*) AS n FROM advertiser_customers ' +
+          'WHERE signup_date >= $since AND list_contains($tiers, loyalty_tier) GROUP BY country',
         { since: { type: 'date' }, tiers: { type: 'list', items: { type: 'enum', values: ['gold', 'silver'] } } },
         'typed_good',
       ),
@@ -108,7 +108,8 @@ describe('templates', () => {
     expect(
       (
         await typed(
-          'SELECT country, count(*) AS n FROM advertiser_customers WHERE list_contains($days, loyalty_tier) GROUP BY country',
+          'SELECT country, count(*) AS n FROM advertiser_customers ' +
+            'WHERE list_contains($days, loyalty_tier) GROUP BY country',
           { days: { type: 'list', items: { type: 'date' } } },
           'typed_list_bad',
         )

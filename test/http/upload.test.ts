@@ -103,7 +103,7 @@ describe('encrypted upload', () => {
     expect(await liveRows()).toBe(120);
   });
 
-  it('keeps the data directory owner-only: directories 0700, the state file, its WAL and every other file 0600', async () => {
+  it('keeps the data directory owner-only: directories 0700, state file, WAL and every other file 0600', async () => {
     const modes: Record<string, number> = {};
     const walk = async (dir: string): Promise<void> => {
       modes[dir] = (await stat(dir)).mode & 0o777;
@@ -134,7 +134,7 @@ describe('encrypted upload', () => {
 });
 
 describe('what the room loads is what the manifest counts', () => {
-  it("accepts trailing blank lines and CRLF line endings: the client counts records as the room's DuckDB does", async () => {
+  it("accepts trailing blank lines and CRLF: the client counts records as the room's DuckDB does", async () => {
     const trailing = await writeCsv('trailing-blank.csv', `${customersCsv(40, { seed: 3 })}\n\n`);
     expect(await upload(trailing)).toMatchObject({ version: 3, rows: 40 });
     const crlf = await writeCsv('crlf.csv', `${customersCsv(30, { seed: 4 }).replaceAll('\n', '\r\n')}\r\n`);

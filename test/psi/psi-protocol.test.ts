@@ -69,7 +69,7 @@ async function intersect(
 }
 
 describe('PSI protocol over worker threads', () => {
-  it('reveals exactly the plain Set intersection, mapped to original rows, with duplicates and case variants', async () => {
+  it('reveals exactly the plain Set intersection, as original rows, with duplicates and case variants', async () => {
     const { server, client } = randomSets(1, 250, 300, 550);
     client.push(' USER1@example.com', client[0] ?? '', 'not-an-email', 'User2@Example.com ');
     const { clientResult, serverResult, view } = await intersect(server, client, { revealIntersection: true });

@@ -268,7 +268,9 @@ export const corpus: readonly CorpusEntry[] = [
   {
     category: 'views-and-ctes',
     name: 'view column alias with the reserved prefix',
-    sql: `SELECT s.country, count(*) FROM (SELECT country, purchases AS __cr_unit_0 FROM ${AC}) AS s GROUP BY s.country`,
+    sql:
+      `SELECT s.country, count(*) FROM (SELECT country, purchases AS __cr_unit_0 FROM ${AC}) AS s ` +
+      `GROUP BY s.country`,
     expect: refused('RESERVED_NAME'),
   },
   {
@@ -284,7 +286,8 @@ GROUP BY s.signup_date, s.country, s.age_band`,
   {
     category: 'views-and-ctes',
     name: 'duplicate view column names: the identifier passes as a dimension and is grouped on',
-    sql: `WITH s AS (SELECT c.email_hash AS d, c.country AS d, p.view_seconds AS u, c.email_hash AS u, p.view_seconds AS v, p.email_hash AS v
+    sql: `WITH s AS (SELECT c.email_hash AS d, c.country AS d, p.view_seconds AS u, c.email_hash AS u,
+                  p.view_seconds AS v, p.email_hash AS v
            FROM ${AC} AS c JOIN ${PI} AS p ON c.email_hash = p.email_hash)
 SELECT d, count(*) AS impressions FROM s GROUP BY d`,
     expect: {
@@ -319,7 +322,9 @@ SELECT d, count(*) AS impressions FROM s GROUP BY d`,
   {
     category: 'windows',
     name: 'one-row window frame over a metric',
-    sql: `SELECT sum(purchase_value) OVER (ORDER BY signup_date ROWS BETWEEN CURRENT ROW AND CURRENT ROW) AS v FROM ${AC}`,
+    sql:
+      `SELECT sum(purchase_value) OVER (ORDER BY signup_date ROWS BETWEEN CURRENT ROW AND CURRENT ROW) AS v ` +
+      `FROM ${AC}`,
     expect: refused('WINDOW_NOT_ALLOWED'),
   },
   {
@@ -641,7 +646,9 @@ SELECT d, count(*) AS impressions FROM s GROUP BY d`,
   {
     category: 'group-of-one',
     name: "one person's value via CASE inside sum()",
-    sql: `SELECT count(*) AS customers, sum(CASE WHEN ${TARGET.where} THEN purchase_value ELSE 0 END) AS target_value FROM ${AC}`,
+    sql:
+      `SELECT count(*) AS customers, sum(CASE WHEN ${TARGET.where} THEN purchase_value ELSE 0 END) AS target_value ` +
+      `FROM ${AC}`,
     expect: { thresholded: true, reveals: targetValue, orRefused: true },
   },
   {
@@ -653,7 +660,9 @@ SELECT d, count(*) AS impressions FROM s GROUP BY d`,
   {
     category: 'group-of-one',
     name: "one person's value via a 0/1 multiplier inside avg()",
-    sql: `SELECT count(*) AS customers, avg(purchase_value * CAST(${TARGET.where} AS INTEGER)) * count(*) AS target_value FROM ${AC}`,
+    sql:
+      `SELECT count(*) AS customers, avg(purchase_value * CAST(${TARGET.where} AS INTEGER)) * count(*) ` +
+      `AS target_value FROM ${AC}`,
     expect: { thresholded: true, reveals: targetValue, orRefused: true },
   },
   {
@@ -724,7 +733,9 @@ SELECT d, count(*) AS impressions FROM s GROUP BY d`,
   {
     category: 'blocked-and-quasi',
     name: 'blocked column passed through a CTE',
-    sql: `WITH v AS (SELECT email_hash, ip_address AS device FROM ${PI}) SELECT device, count(*) FROM v GROUP BY device`,
+    sql:
+      `WITH v AS (SELECT email_hash, ip_address AS device FROM ${PI}) ` +
+      `SELECT device, count(*) FROM v GROUP BY device`,
     expect: refused('COLUMN_BLOCKED'),
   },
   {
@@ -1093,7 +1104,9 @@ SELECT d, count(*) AS impressions FROM s GROUP BY d`,
   {
     category: 'subqueries',
     name: 'IN subquery on the same dataset (self semi-join)',
-    sql: `SELECT count(*) FROM ${AC} AS c WHERE c.email_hash IN (SELECT a.email_hash FROM ${AC} AS a WHERE a.country = 'DE')`,
+    sql:
+      `SELECT count(*) FROM ${AC} AS c ` +
+      `WHERE c.email_hash IN (SELECT a.email_hash FROM ${AC} AS a WHERE a.country = 'DE')`,
     expect: refused('JOIN_NOT_ALLOWED'),
   },
   {
@@ -1152,8 +1165,8 @@ SELECT d, count(*) AS impressions FROM s GROUP BY d`,
     category: 'joins',
     name: 'ASOF JOIN',
     sql:
-      `SELECT p.device, count(*) FROM ${AC} AS c ASOF JOIN ${PI} AS p ON c.email_hash = p.email_hash AND c.signup_date ` +
-      `>= p.impression_date GROUP BY p.device`,
+      `SELECT p.device, count(*) FROM ${AC} AS c ASOF JOIN ${PI} AS p ` +
+      `ON c.email_hash = p.email_hash AND c.signup_date >= p.impression_date GROUP BY p.device`,
     expect: refused('JOIN_NOT_ALLOWED'),
   },
   {
@@ -1173,7 +1186,9 @@ SELECT d, count(*) AS impressions FROM s GROUP BY d`,
   {
     category: 'joins',
     name: 'join on an expression of the identifier',
-    sql: `SELECT p.device, count(*) FROM ${AC} AS c JOIN ${PI} AS p ON lower(c.email_hash) = p.email_hash GROUP BY p.device`,
+    sql:
+      `SELECT p.device, count(*) FROM ${AC} AS c JOIN ${PI} AS p ON lower(c.email_hash) = p.email_hash ` +
+      `GROUP BY p.device`,
     expect: refused('JOIN_NOT_ALLOWED'),
   },
   {
@@ -1362,9 +1377,11 @@ SELECT d, count(*) AS impressions FROM s GROUP BY d`,
   {
     category: 'regressions',
     name: 'issue #8 leak 1: a view over a view drops its people from the threshold',
-    sql: `WITH a AS (SELECT email_hash, purchase_value, purchases FROM ${AC} WHERE age_band='35-44' AND country='DE' AND loyalty_tier='silver' AND signup_date='2023-12-11'),
+    sql: `WITH a AS (SELECT email_hash, purchase_value, purchases FROM ${AC}
+                 WHERE age_band='35-44' AND country='DE' AND loyalty_tier='silver' AND signup_date='2023-12-11'),
       b AS (SELECT email_hash, purchase_value, purchases FROM a)
-      SELECT p.device, count(DISTINCT b.email_hash) AS acme_people, sum(b.purchase_value) AS purchase_value, sum(b.purchases) AS purchases
+      SELECT p.device, count(DISTINCT b.email_hash) AS acme_people, sum(b.purchase_value) AS purchase_value,
+             sum(b.purchases) AS purchases
       FROM ${PI} AS p LEFT JOIN b ON p.email_hash = b.email_hash GROUP BY p.device`,
     expect: {
       thresholded: true,
@@ -1403,7 +1420,8 @@ SELECT d, count(*) AS impressions FROM s GROUP BY d`,
     category: 'regressions',
     name: 'found by generated attacks: a semi-join inside OR pins a handful of partner people',
     sql:
-      `SELECT avg(t1.purchase_value) AS a0 FROM ${AC} AS t1 WHERE (t1.signup_date <= DATE '2024-04-11' OR t1.email_hash ` +
+      `SELECT avg(t1.purchase_value) AS a0 FROM ${AC} AS t1 ` +
+      `WHERE (t1.signup_date <= DATE '2024-04-11' OR t1.email_hash ` +
       `IN (SELECT t2.email_hash FROM ${PI} AS t2 WHERE t2.email_hash IN (SELECT t3.email_hash FROM ${AC} AS ` +
       `t3 WHERE t3.email_hash IN (SELECT t4.email_hash FROM ${PI} AS t4 WHERE (t4.impression_date = '2025-10-13' ` +
       `AND t4.segment = 'fashion' AND t4.device = 'mobile')))))`,
@@ -1624,7 +1642,9 @@ SELECT d, count(*) AS impressions FROM s GROUP BY d`,
   {
     category: 'legitimate',
     name: 'USING join',
-    sql: `SELECT p.device, count(*) AS impressions FROM ${AC} AS c JOIN ${PI} AS p USING (email_hash) GROUP BY p.device`,
+    sql:
+      `SELECT p.device, count(*) AS impressions FROM ${AC} AS c JOIN ${PI} AS p USING (email_hash) ` +
+      `GROUP BY p.device`,
     expect: { thresholded: true, sizes: joinedByDevice },
   },
   {

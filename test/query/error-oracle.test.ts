@@ -49,11 +49,10 @@ describe('runtime errors are not an oracle on hidden groups', () => {
   );
 
   it('the same holds in HAVING and ORDER BY, and a well-typed guard answers the same either way', async () => {
-    const having = (
-      threshold: number,
-      compare: string,
-    ) => `SELECT age_band, count(*) AS n FROM advertiser_customers WHERE signup_date = DATE '2025-11-28' AND country = 'DE'
-      GROUP BY age_band HAVING CASE WHEN sum(purchase_value) > ${threshold} THEN age_band = ${compare} ELSE true END ORDER BY CASE WHEN sum(purchase_value) > ${threshold} THEN age_band = ${compare} END`;
+    const having = (threshold: number, compare: string) => `SELECT age_band, count(*) AS n FROM advertiser_customers
+      WHERE signup_date = DATE '2025-11-28' AND country = 'DE'
+      GROUP BY age_band HAVING CASE WHEN sum(purchase_value) > ${threshold} THEN age_band = ${compare} ELSE true END
+      ORDER BY CASE WHEN sum(purchase_value) > ${threshold} THEN age_band = ${compare} END`;
     const [a, b] = [await refusal(ask(having(40, '1'))), await refusal(ask(having(50, '1')))];
     expect(a).toMatchObject({ status: 422, code: 'QUERY_REFUSED' });
     expect(b).toEqual(a);

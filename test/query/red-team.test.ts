@@ -81,15 +81,17 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(async () => t?.close());
 
-describe("F1 (high): a CASE column of a view singles out one row; sum()/count(DISTINCT) of it releases that person's value", () => {
+describe("F1 (high): a view's CASE column singles out one row; sum()/count(DISTINCT) of it releases its value", () => {
   // The README refuses "conditions inside aggregates" because a condition can single out one person
   // of a large group; the same condition one level down, in a view column of class dimension, is
   // allowed, and year()/month()/day()/length() make a number of it that sum() accepts. Padding every
   // other row with a constant keeps the dominance rule quiet; count(*) in the same row removes the padding.
   it("Northwind learns an Acme customer's signup date (exact, one query) from its own impression data", async () => {
     const flag = (expr: string, pad: number) => `CASE WHEN ${HEAVY_PIN} THEN ${expr} ELSE ${pad} END`;
-    const sql = `SELECT sum(v.y) - 3000e0 * (count(*) - 1) AS y, sum(v.m) - 100e0 * (count(*) - 1) AS m, sum(v.d) - 100e0 * (count(*) - 1) AS d
-      FROM (SELECT a.email_hash, ${flag('year(a.signup_date)', 3000)} AS y, ${flag('month(a.signup_date)', 100)} AS m, ${flag('day(a.signup_date)', 100)} AS d
+    const sql = `SELECT sum(v.y) - 3000e0 * (count(*) - 1) AS y, sum(v.m) - 100e0 * (count(*) - 1) AS m,
+             sum(v.d) - 100e0 * (count(*) - 1) AS d
+      FROM (SELECT a.email_hash, ${flag('year(a.signup_date)', 3000)} AS y, ${flag('month(a.signup_date)', 100)} AS m,
+                   ${flag('day(a.signup_date)', 100)} AS d
             FROM advertiser_customers AS a JOIN publisher_impressions AS p ON a.email_hash = p.email_hash) AS v`;
     const outcome = await send('northwind-analyst', { sql });
     const [[year, month, day]] = (await raw(
@@ -102,10 +104,11 @@ describe("F1 (high): a CASE column of a view singles out one row; sum()/count(DI
     expect(leaked, `one person's Acme signup_date ${year}-${month}-${day} released: ${show(outcome)}`).toEqual([]);
   });
 
-  it('count(DISTINCT flag) answers one yes/no question per column about one person, no differencing needed', async () => {
+  it('count(DISTINCT flag) answers one yes/no question per column about one person, without differencing', async () => {
     const tier = (value: string) =>
       `CASE WHEN ${HEAVY_PIN} AND a.loyalty_tier = '${value}' THEN 'y' END AS is_${value}`;
-    const sql = `SELECT count(DISTINCT v.is_none) AS none_tier, count(DISTINCT v.is_silver) AS silver, count(DISTINCT v.is_gold) AS gold, count(DISTINCT v.is_platinum) AS platinum
+    const sql = `SELECT count(DISTINCT v.is_none) AS none_tier, count(DISTINCT v.is_silver) AS silver,
+             count(DISTINCT v.is_gold) AS gold, count(DISTINCT v.is_platinum) AS platinum
       FROM (SELECT a.email_hash, ${tier('none')}, ${tier('silver')}, ${tier('gold')}, ${tier('platinum')}
             FROM advertiser_customers AS a JOIN publisher_impressions AS p ON a.email_hash = p.email_hash) AS v`;
     const outcome = await send('northwind-analyst', { sql });
@@ -130,17 +133,20 @@ describe("F2 (high): RIGHT/FULL JOIN … USING in a view: the left dataset's peo
   // Rows: the 1,000 customers with no impression (p side NULL), plus customer C's impressions.
   const profile = (
     join: 'RIGHT' | 'FULL',
-  ) => `SELECT count(DISTINCT v.impression_date) AS dates, count(DISTINCT v.device) AS devices, count(DISTINCT v.segment) AS segments
+  ) => `SELECT count(DISTINCT v.impression_date) AS dates, count(DISTINCT v.device) AS devices,
+             count(DISTINCT v.segment) AS segments
       FROM ${view(join)} WHERE (v.device IS NULL AND v.country IS NOT NULL) OR (${C_PIN})`;
 
   for (const join of ['RIGHT', 'FULL'] as const) {
-    it(`${join} JOIN USING: Acme reads one customer's publisher profile from a group with one publisher person`, async () => {
+    it(`${join} JOIN USING: Acme reads a customer's publisher profile from a one-person publisher group`, async () => {
       const outcome = await send('acme-analyst', { sql: profile(join) });
-      const [truth] =
-        (await raw(`SELECT count(DISTINCT p.impression_date), count(DISTINCT p.device), count(DISTINCT p.segment), count(DISTINCT p.email_hash)
-        FROM demo.advertiser_customers AS a JOIN demo.publisher_impressions AS p ON a.email_hash = p.email_hash WHERE ${C_WHERE.replaceAll(/\b(signup_date|country|age_band)\b/g, 'a.$1')}`)) as [
-          Cell[],
-        ];
+      const customerWhere = C_WHERE.replaceAll(/\b(signup_date|country|age_band)\b/g, 'a.$1');
+      const [truth] = (await raw(
+        `SELECT count(DISTINCT p.impression_date), count(DISTINCT p.device), count(DISTINCT p.segment),
+                count(DISTINCT p.email_hash)
+         FROM demo.advertiser_customers AS a JOIN demo.publisher_impressions AS p ON a.email_hash = p.email_hash
+         WHERE ${customerWhere}`,
+      )) as [Cell[]];
       expect(num(truth?.[3]), 'the group holds exactly one publisher person').toBe(1);
       // The secure answer: the group is suppressed (1 publisher person < 50) or the query refused.
       expect(
@@ -173,8 +179,10 @@ describe("F4 (medium): a join chain on one person's rows turns their hidden data
   // (QUERY_OUT_OF_MEMORY at the test room's 1 GB, QUERY_TIMEOUT with more memory) vs 200 answers "did
   // this customer see the finance segment?" — an error oracle, not only the known timing channel.
   const chain = (segment: string) => `SELECT count(*) AS n FROM advertiser_customers AS a
-    JOIN publisher_impressions AS p1 ON a.email_hash = p1.email_hash JOIN publisher_impressions AS p2 ON a.email_hash = p2.email_hash
-    JOIN publisher_impressions AS p3 ON a.email_hash = p3.email_hash JOIN publisher_impressions AS p4 ON a.email_hash = p4.email_hash
+    JOIN publisher_impressions AS p1 ON a.email_hash = p1.email_hash
+    JOIN publisher_impressions AS p2 ON a.email_hash = p2.email_hash
+    JOIN publisher_impressions AS p3 ON a.email_hash = p3.email_hash
+    JOIN publisher_impressions AS p4 ON a.email_hash = p4.email_hash
     WHERE a.signup_date = DATE '2023-02-27' AND a.country = 'ES' AND p1.segment = '${segment}'`;
   it('answers "finance" and "tech" the same way', async () => {
     expect(
@@ -224,7 +232,8 @@ describe('F6 (low): checked input that answers 500', () => {
     'DOUBLE literal that overflows (LIMIT)':
       'SELECT country, count(*) AS n FROM advertiser_customers GROUP BY country LIMIT 1e400',
     'HUGEINT literal':
-      'SELECT country, count(*) + 170141183460469231731687303715884105727 AS n FROM advertiser_customers GROUP BY country',
+      'SELECT country, count(*) + 170141183460469231731687303715884105727 AS n ' +
+      'FROM advertiser_customers GROUP BY country',
   };
   for (const [name, sql] of Object.entries(cases)) {
     it(`${name} is refused, not a 500`, async () => {

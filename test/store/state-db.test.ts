@@ -19,7 +19,7 @@ const charge = (state: StateDb, id: string) =>
 const charges = async (state: StateDb) => Number((await state.all('SELECT count(*) AS n FROM budget_charges'))[0]?.n);
 
 describe('StateDb on a full disk', () => {
-  it('answers a failed COMMIT with STORAGE_UNAVAILABLE (not "cannot rollback"), keeps nothing of it, and stays usable', async () => {
+  it('answers a failed COMMIT with STORAGE_UNAVAILABLE (not "cannot rollback"), keeps none, stays usable', async () => {
     const path = join(dir, 'room-state.duckdb');
     const state = await StateDb.open(path);
     await charge(state, 'before');

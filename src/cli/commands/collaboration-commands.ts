@@ -76,9 +76,9 @@ export function registerCollaborationCommands(program: Command): void {
     .action(async (o: { collab: string; key: string; hash: string; url: string }) => {
       const { client, key } = await signedClient(o.url, o.key);
       const status = await acceptCollaboration(client, key, o.collab, o.hash);
-      print(
-        `accepted policy ${escapeTerminal(status.policyHash)}\n${status.active ? 'collaboration is active' : `awaiting: ${status.awaiting.map((m) => escapeTerminal(m)).join(', ')}`}\n`,
-      );
+      const awaiting = status.awaiting.map((m) => escapeTerminal(m)).join(', ');
+      const state = status.active ? 'collaboration is active' : `awaiting: ${awaiting}`;
+      print(`accepted policy ${escapeTerminal(status.policyHash)}\n${state}\n`);
     });
 
   program

@@ -9,12 +9,15 @@ export function describePsi(result: PsiRunResult): string {
   const input =
     `${result.rows.toLocaleString('en')} rows → ${result.distinct.toLocaleString('en')} distinct identifiers ` +
     `(${result.invalidRows} invalid, ${result.duplicateRows} duplicates dropped)`;
+  const theirs = result.serverSetSize.toLocaleString('en');
+  const ours = result.clientSetSize.toLocaleString('en');
   if (result.intersectionSize === undefined)
-    return (
-      `${input}\nserved ${result.serverSetSize.toLocaleString('en')} identifiers against ${result.clientSetSize.toLocaleString('en')}; ` +
-      `only the other member learns the result`
-    );
-  return `${input}\nintersection: ${result.intersectionSize.toLocaleString('en')} shared identifiers (their set ${result.serverSetSize.toLocaleString('en')}, ours ${result.clientSetSize.toLocaleString('en')})${result.matchingRows !== undefined ? `; ${result.matchingRows} matching rows written` : ''}`;
+    return `${input}\nserved ${theirs} identifiers against ${ours}; only the other member learns the result`;
+  const written = result.matchingRows !== undefined ? `; ${result.matchingRows} matching rows written` : '';
+  return (
+    `${input}\nintersection: ${result.intersectionSize.toLocaleString('en')} shared identifiers ` +
+    `(their set ${theirs}, ours ${ours})${written}`
+  );
 }
 
 export function registerPsiCommand(program: Command): void {
@@ -57,11 +60,13 @@ export function registerPsiCommand(program: Command): void {
             ...(o.partner ? { partner: o.partner } : {}),
             ...(o.session ? { session: o.session } : {}),
             ...(o.out ? { out: o.out } : {}),
-            onSession: (s) =>
+            onSession: (s) => {
+              const reveals = s.revealIntersection ? 'intersection revealed to the client' : 'size only';
               print(
-                `session: ${escapeTerminal(s.id)} (you are the ${escapeTerminal(s.role)}; ${s.revealIntersection ? 'intersection revealed to the client' : 'size only'}; ` +
+                `session: ${escapeTerminal(s.id)} (you are the ${escapeTerminal(s.role)}; ${reveals}; ` +
                   `normalisation ${escapeTerminal(s.normalisation)})\n`,
-              ),
+              );
+            },
             onProgress: (phase, done, total) => {
               if (!bars.has(phase)) bars.set(phase, progressBar(`psi ${phase}`, 'items'));
               bars.get(phase)?.update(done, total);

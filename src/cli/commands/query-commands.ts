@@ -65,9 +65,9 @@ export function describeTemplate(t: TemplateStatus, collaboration: string): stri
   const e = (value: unknown) => escapeTerminal(String(value));
   const review = (member: string) => {
     const r = t.reviews.find((x) => x.member === member);
-    return r
-      ? `${e(member)} ${r.decision === 'approve' ? 'approved' : 'rejected'} by ${e(r.principal)}${r.reason ? ` ("${e(r.reason)}")` : ''}`
-      : `${e(member)} (awaiting)`;
+    if (!r) return `${e(member)} (awaiting)`;
+    const reason = r.reason ? ` ("${e(r.reason)}")` : '';
+    return `${e(member)} ${r.decision === 'approve' ? 'approved' : 'rejected'} by ${e(r.principal)}${reason}`;
   };
   const params = Object.entries(t.document.parameters).map(([name, spec]) => `${e(name)} ${e(JSON.stringify(spec))}`);
   return [
@@ -121,8 +121,10 @@ export function printAnswer(answer: QueryResponse, write: (text: string) => void
     const left = Object.entries(p.remaining)
       .map(([dataset, r]) => `${escapeTerminal(dataset)} ε ${r.epsilon.toFixed(2)}`)
       .join(', ');
+    const delta = p.deltaSpent ? `, δ ${p.deltaSpent}` : '';
     write(
-      `DP (${p.mechanism}): paid ε ${p.epsilonSpent}${p.deltaSpent ? `, δ ${p.deltaSpent}` : ''}; left today: ${left}; noise ${noise}; audit #${answer.auditSeq}\n`,
+      `DP (${p.mechanism}): paid ε ${p.epsilonSpent}${delta}; left today: ${left}; noise ${noise}; ` +
+        `audit #${answer.auditSeq}\n`,
     );
   } else
     write(
@@ -224,9 +226,8 @@ export function registerQueryCommands(program: Command): void {
         const awaiting = t.requiredMembers
           .filter((m) => !t.reviews.some((r) => r.member === m && r.decision === 'approve'))
           .map((m) => escapeTerminal(m));
-        print(
-          `${escapeTerminal(t.name).padEnd(28)} ${escapeTerminal(t.hash.slice(0, 12))}  ${t.runnable ? 'runnable' : `awaiting ${awaiting.join(', ')}`}\n`,
-        );
+        const state = t.runnable ? 'runnable' : `awaiting ${awaiting.join(', ')}`;
+        print(`${escapeTerminal(t.name).padEnd(28)} ${escapeTerminal(t.hash.slice(0, 12))}  ${state}\n`);
       }
     });
   template
@@ -243,8 +244,9 @@ export function registerQueryCommands(program: Command): void {
         `/v1/collaborations/${o.collab}/templates`,
         JSON.parse(await readFile(o.file, 'utf8')),
       );
+      const approvers = status.requiredMembers.map((m) => escapeTerminal(m)).join(', ');
       print(
-        `proposed ${escapeTerminal(status.name)} ${escapeTerminal(status.hash)}\nneeds approval from: ${status.requiredMembers.map((m) => escapeTerminal(m)).join(', ')}\n`,
+        `proposed ${escapeTerminal(status.name)} ${escapeTerminal(status.hash)}\nneeds approval from: ${approvers}\n`,
       );
     });
   template
@@ -277,9 +279,8 @@ export function registerQueryCommands(program: Command): void {
       .action(async (o: { collab: string; key: string; name: string; hash: string; reason?: string; url: string }) => {
         const { client, key } = await signedClient(o.url, o.key);
         const status = await reviewTemplateAs(client, key, o.collab, o.name, decision, o.hash, o.reason);
-        print(
-          `signed "${decision}" over ${escapeTerminal(status.name)} ${escapeTerminal(status.hash)} → ${status.runnable ? 'runnable' : 'not runnable yet'}\n`,
-        );
+        const state = status.runnable ? 'runnable' : 'not runnable yet';
+        print(`signed "${decision}" over ${escapeTerminal(status.name)} ${escapeTerminal(status.hash)} → ${state}\n`);
       });
   }
 }

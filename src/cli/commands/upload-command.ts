@@ -30,9 +30,10 @@ export function registerUploadCommand(program: Command): void {
             onProgress: (p) => bar.update(p.bytesRead, p.totalBytes),
           });
           bar.stop();
+          const envelope = escapeTerminal(result.envelopeSha256.slice(0, 16));
           print(
-            `uploaded ${escapeTerminal(o.dataset)} version ${result.version}: ${result.rows} rows, envelope ${escapeTerminal(result.envelopeSha256.slice(0, 16))}…, ` +
-              `audit entry ${result.auditSeq}\n`,
+            `uploaded ${escapeTerminal(o.dataset)} version ${result.version}: ${result.rows} rows, ` +
+              `envelope ${envelope}…, audit entry ${result.auditSeq}\n`,
           );
         } finally {
           bar.stop();

@@ -73,10 +73,8 @@ export async function demoPsi(ctx: DemoContext, first: number): Promise<number> 
       file: publisher,
       column: 'email',
       onSession: (s) => {
-        say(
-          `northwind opened session ${s.id} (${s.revealIntersection ? 'intersection revealed' : 'size only'}, ${s.normalisation} ` +
-            `normalisation, min set ${s.minSetSize})`,
-        );
+        const reveals = s.revealIntersection ? 'intersection revealed' : 'size only';
+        say(`northwind opened session ${s.id} (${reveals}, ${s.normalisation} normalisation, min set ${s.minSetSize})`);
         announce(s.id);
       },
       onProgress: onProgress('northwind'),

@@ -68,8 +68,9 @@ export async function demoQueries(ctx: DemoContext, first: number): Promise<numb
   step(first + 1, 'Both officers sign approvals over the template hash they reviewed (`template approve --hash`)');
   for (const name of [AGE_BY_SEGMENT.name, ...DEMO_RUNS.map((r) => r.template)]) {
     const status = await approveEverywhere(ctx, name);
+    const approvers = status.reviews.map((r) => r.principal).join(' + ');
     say(
-      `${name.padEnd(28)} ${status.hash.slice(0, 16)}… approved by ${status.reviews.map((r) => r.principal).join(' + ')} ` +
+      `${name.padEnd(28)} ${status.hash.slice(0, 16)}… approved by ${approvers} ` +
         `→ ${status.runnable ? 'runnable' : 'not runnable'}`,
     );
   }
@@ -83,8 +84,8 @@ export async function demoQueries(ctx: DemoContext, first: number): Promise<numb
 
   step(first + 3, 'Ad hoc SQL, where both owners allow it, goes through the same checker and threshold');
   const adHoc =
-    'SELECT loyalty_tier, count(*) AS customers, round(avg(purchase_value), 2) AS avg_value FROM advertiser_customers ' +
-    "WHERE country = 'GB' GROUP BY loyalty_tier ORDER BY loyalty_tier";
+    'SELECT loyalty_tier, count(*) AS customers, round(avg(purchase_value), 2) AS avg_value ' +
+    "FROM advertiser_customers WHERE country = 'GB' GROUP BY loyalty_tier ORDER BY loyalty_tier";
   say(adHoc);
   printAnswer(
     await analyst.send<QueryResponse>('POST', `/v1/collaborations/${COLLABORATION}/queries`, { sql: adHoc }),
@@ -105,7 +106,8 @@ export async function demoQueries(ctx: DemoContext, first: number): Promise<numb
     },
     {
       why: 'pins one Acme customer in a view over a view and joins it to every Northwind group',
-      sql: `WITH a AS (SELECT email_hash, purchase_value FROM advertiser_customers WHERE age_band = '35-44' AND country = 'DE' AND loyalty_tier = 'silver' AND signup_date = '2023-12-11'),
+      sql: `WITH a AS (SELECT email_hash, purchase_value FROM advertiser_customers
+               WHERE age_band = '35-44' AND country = 'DE' AND loyalty_tier = 'silver' AND signup_date = '2023-12-11'),
      b AS (SELECT email_hash, purchase_value FROM a)
 SELECT p.device, count(DISTINCT b.email_hash) AS acme_people, sum(b.purchase_value) AS purchase_value
 FROM publisher_impressions AS p LEFT JOIN b ON p.email_hash = b.email_hash GROUP BY p.device ORDER BY p.device`,

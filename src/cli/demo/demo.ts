@@ -36,9 +36,11 @@ async function uploadFixtures(ctx: DemoContext): Promise<void> {
       onProgress: (p) => bar.update(p.bytesRead, p.totalBytes),
     });
     bar.stop();
+    const megabytes = (result.plaintextBytes / 1e6).toFixed(1);
     say(
-      `${provider} uploaded ${dataset} v${result.version}: ${result.rows.toLocaleString('en')} rows, ${(result.plaintextBytes / 1e6).toFixed(1)} ` +
-        `MB encrypted on this machine (ChaCha20-Poly1305 chunks, data key sealed to the room), audit #${result.auditSeq}`,
+      `${provider} uploaded ${dataset} v${result.version}: ${result.rows.toLocaleString('en')} rows, ${megabytes} MB ` +
+        `encrypted on this machine (ChaCha20-Poly1305 chunks, data key sealed to the room), ` +
+        `audit #${result.auditSeq}`,
     );
   }
 }
@@ -52,7 +54,8 @@ export async function runDemo(options: { url?: string }): Promise<void> {
     if (options.url) say(`using the committed demo keys in fixtures/keys against ${options.url}`);
     else
       say(
-        `created 6 key pairs in ${join(workspace.directory, 'keys')} (0600) and wrote the demo policy with their public keys`,
+        `created 6 key pairs in ${join(workspace.directory, 'keys')} (0600) ` +
+          `and wrote the demo policy with their public keys`,
       );
 
     step(2, 'The room: X25519 + Ed25519 keys wrapped under a master key, DuckDB in memory and locked down');
@@ -86,9 +89,8 @@ export async function runDemo(options: { url?: string }): Promise<void> {
         await ctx.client(officer).send<{ status: CollaborationStatus }>('GET', `/v1/collaborations/${COLLABORATION}`)
       ).status.policyHash;
       const status = await acceptCollaboration(ctx.client(officer), workspace.keys[officer], COLLABORATION, reviewed);
-      say(
-        `${officer} signed ${status.policyHash.slice(0, 16)}… → ${status.active ? 'active' : `awaiting ${status.awaiting.join(', ')}`}`,
-      );
+      const state = status.active ? 'active' : `awaiting ${status.awaiting.join(', ')}`;
+      say(`${officer} signed ${status.policyHash.slice(0, 16)}… → ${state}`);
     }
 
     step(4, 'Providers encrypt their datasets on their own machines and stream them in');

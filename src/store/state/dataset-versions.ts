@@ -44,7 +44,8 @@ const toVersion = (r: Row): DatasetVersion => ({
 export async function currentVersions(db: StateReader): Promise<DatasetVersion[]> {
   const rows = await db.all(`
     SELECT * FROM dataset_versions v
-    WHERE version = (SELECT max(version) FROM dataset_versions w WHERE w.collaboration = v.collaboration AND w.dataset = v.dataset)
+    WHERE version = (SELECT max(version) FROM dataset_versions w
+                     WHERE w.collaboration = v.collaboration AND w.dataset = v.dataset)
     ORDER BY collaboration, dataset`);
   return rows.map(toVersion);
 }
@@ -82,8 +83,8 @@ export async function envelopeFiles(db: StateReader): Promise<Set<string>> {
  */
 export async function recordVersion(tx: StateTx, v: DatasetVersion): Promise<void> {
   await tx.run(
-    `INSERT INTO dataset_versions (collaboration, dataset, version, envelope_file, envelope_sha256, manifest, signature, signer,
-       format, row_count, plaintext_bytes, wrapped_data_key, uploaded_at)
+    `INSERT INTO dataset_versions (collaboration, dataset, version, envelope_file, envelope_sha256, manifest, signature,
+       signer, format, row_count, plaintext_bytes, wrapped_data_key, uploaded_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
     [
       v.collaboration,

@@ -24,7 +24,8 @@ export async function sessionsOpened(db: StateReader, pairDay: PsiPairDay): Prom
 /** Counts one more session for the pair that day: one small row per collaboration, pair and day. */
 export async function countSessionOpened(tx: StateTx, pairDay: PsiPairDay): Promise<void> {
   await tx.run(
-    `INSERT INTO psi_sessions_opened (collaboration, server_member, client_member, day, opened) VALUES ($1, $2, $3, $4, 1)
+    `INSERT INTO psi_sessions_opened (collaboration, server_member, client_member, day, opened)
+     VALUES ($1, $2, $3, $4, 1)
      ON CONFLICT (collaboration, server_member, client_member, day) DO UPDATE SET opened = opened + 1`,
     key(pairDay),
   );

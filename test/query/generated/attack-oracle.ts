@@ -117,7 +117,8 @@ export async function openAttackRoom(): Promise<AttackRoom> {
       expect(leaked, `raw values in a ${outcome.code} answer: ${outcome.text.slice(0, 400)}${where}`).toEqual([]);
       expect(
         outcome.status === 422 && outcome.code === 'QUERY_REFUSED',
-        `only a checker refusal may fail a query; got ${outcome.status} ${outcome.code}: ${outcome.text.slice(0, 400)}${where}`,
+        `only a checker refusal may fail a query; got ${outcome.status} ${outcome.code}: ` +
+          `${outcome.text.slice(0, 400)}${where}`,
       ).toBe(true);
       return;
     }
@@ -179,9 +180,11 @@ export async function openAttackRoom(): Promise<AttackRoom> {
           const values = people.map((p) => Math.abs(Number(p[m] ?? 0))).sort((a, b) => b - a);
           const total = values.reduce((a, b) => a + b, 0);
           const top = values.slice(0, DOMINANCE.topContributors).reduce((a, b) => a + b, 0);
+          const metric = measure.metric ? ` ${measure.metric}` : '';
           expect(
             total === 0 || top <= DOMINANCE.maxShare * total * (1 + 1e-9),
-            `released group ${keyOf(row.slice(0, query.keyCount))}: the top ${DOMINANCE.topContributors} people of ${query.units[check.unit]?.dataset} give ${top} of ${total} (${measure.kind}${measure.metric ? ` ${measure.metric}` : ''})${where}`,
+            `released group ${keyOf(row.slice(0, query.keyCount))}: the top ${DOMINANCE.topContributors} people of ` +
+              `${query.units[check.unit]?.dataset} give ${top} of ${total} (${measure.kind}${metric})${where}`,
           ).toBe(true);
         });
       }

@@ -45,9 +45,8 @@ describe('generated attacks', () => {
         .sort(([a], [b]) => a.localeCompare(b))
         .map(([k, v]) => `${k}: ${v}`)
         .join(', ');
-      console.log(
-        `generated attacks: ${executed} queries in ${((Date.now() - started) / 1000).toFixed(1)} s (seed ${seed}); ${summary}`,
-      );
+      const elapsed = ((Date.now() - started) / 1000).toFixed(1);
+      console.log(`generated attacks: ${executed} queries in ${elapsed} s (seed ${seed}); ${summary}`);
       // A grammar that only produced refusals would prove nothing about releases.
       expect(attack.stats['threshold released groups'] ?? 0).toBeGreaterThan(executed / 10);
       expect(attack.stats['dp released groups'] ?? 0).toBeGreaterThan(0);

@@ -670,21 +670,23 @@ export function generateQuery(g: fc.GeneratorValue, data: SampleRows): Generated
           ? same(' GROUP BY ALL')
           : same('');
   const having = ctx.mode === 'threshold' && c.chance(0.2) ? same(` HAVING count(*) >= ${c.int(1, 300)}`) : same('');
-  const order = c.chance(0.3)
-    ? same(
-        ` ORDER BY ${c.pick([...keys.map((_, i) => `k${i}`), ...aggregates.map((_, i) => `a${i}`)])} ${c.pick(['ASC', 'DESC'])}`,
-      )
-    : same('');
+  const outputNames = [...keys.map((_, i) => `k${i}`), ...aggregates.map((_, i) => `a${i}`)];
+  const order = c.chance(0.3) ? same(` ORDER BY ${c.pick(outputNames)} ${c.pick(['ASC', 'DESC'])}`) : same('');
   const limit = c.chance(0.2) ? same(` LIMIT ${c.int(1, 30)}`) : same('');
   const withClause = (texts: readonly string[]) => (texts.length > 0 ? `WITH ${texts.join(', ')} ` : '');
-  const sql = `${withClause(ctx.ctes.map((t) => t.a))}SELECT ${outputs.map((o) => o.a).join(', ')} FROM ${from.from.a}${where.a}${groupText.a}${having.a}${order.a}${limit.a}`;
+  const sql =
+    `${withClause(ctx.ctes.map((t) => t.a))}SELECT ${outputs.map((o) => o.a).join(', ')} FROM ${from.from.a}` +
+    `${where.a}${groupText.a}${having.a}${order.a}${limit.a}`;
   const units = [...from.units, ...topUnits];
   const oracleSelect = [
     ...keys.map((k) => k.o),
     ...units.map((u) => `count(DISTINCT ${u.expr})`),
     ...aggregates.map((a) => a.text.o),
   ];
-  const oracle = `${withClause(ctx.ctes.map((t) => t.o))}SELECT ${oracleSelect.join(', ')} FROM ${from.from.o}${where.o}${keys.length > 0 ? ` GROUP BY ${keys.map((k) => k.o).join(', ')}` : ''}`;
+  const oracleGroupBy = keys.length > 0 ? ` GROUP BY ${keys.map((k) => k.o).join(', ')}` : '';
+  const oracle =
+    `${withClause(ctx.ctes.map((t) => t.o))}SELECT ${oracleSelect.join(', ')} FROM ${from.from.o}` +
+    `${where.o}${oracleGroupBy}`;
   const measures = aggregates.flatMap((a) => (a.measure ? [a.measure] : []));
   const perPerson = units.flatMap((unit, index) => {
     const own = measures.filter((m) => m.kind === 'rows' || m.dataset === unit.dataset);
