@@ -1,12 +1,12 @@
+/** Pieces below this size are copied together (see `accept`); network reads are usually ~64 KB. */
+const SMALL_PIECE = 16 * 1024;
+const GATHER_BYTES = 64 * 1024;
+
 /**
  * Reads exact byte counts from a stream of arbitrarily sized pieces, without concatenating the
  * whole stream: the envelope reader's framing needs "the next n bytes", the network gives whatever
  * it has.
  */
-/** Pieces below this size are copied together (see `accept`); network reads are usually ~64 KB. */
-const SMALL_PIECE = 16 * 1024;
-const GATHER_BYTES = 64 * 1024;
-
 export class ByteReader {
   private readonly iterator: AsyncIterator<Uint8Array>;
   private pieces: Uint8Array[] = [];
