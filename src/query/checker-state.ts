@@ -26,6 +26,9 @@ export class CheckerState {
   readonly joinTypes = new Set<string>();
   /** for each column an aggregate of the released query takes (by shape): the datasets it comes from */
   readonly aggregateArguments = new Map<string, ReadonlySet<string>>();
+  /** aggregate arguments (by shape) seen with a numeric or boolean type, and those seen with another type */
+  readonly summable = new Set<string>();
+  readonly notSummable = new Set<string>();
   private counter = 0;
 
   constructor(

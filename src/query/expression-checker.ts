@@ -413,8 +413,12 @@ export class ExpressionChecker {
       }
     }
     const merged = merge(argFacts);
-    if (single && args.length === 1 && argFacts[0])
-      this.state.aggregateArguments.set(shapeKey(single), argFacts[0].datasets);
+    if (single && args.length === 1 && argFacts[0]) {
+      const key = shapeKey(single);
+      this.state.aggregateArguments.set(key, argFacts[0].datasets);
+      const type = argFacts[0].type;
+      (isNumeric(type) || type.kind === 'boolean' ? this.state.summable : this.state.notSummable).add(key);
+    }
     const type = this.types.aggregate(
       name,
       node,

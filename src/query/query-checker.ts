@@ -42,6 +42,8 @@ export interface CheckedRelease {
   readonly joinTypes: ReadonlySet<string>;
   /** for each column an aggregate takes (by shape key): the datasets it comes from */
   readonly aggregateArguments: ReadonlyMap<string, ReadonlySet<string>>;
+  /** aggregate arguments (by shape key) that are numeric or boolean wherever they appear: sums of sums are exact */
+  readonly summableArguments: ReadonlySet<string>;
 }
 
 /**
@@ -239,6 +241,7 @@ export class QueryChecker {
       limit,
       joinPairs: [...this.state.joinPairs],
       aggregateArguments: new Map(this.state.aggregateArguments),
+      summableArguments: new Set([...this.state.summable].filter((k) => !this.state.notSummable.has(k))),
       joinTypes: new Set(this.state.joinTypes),
     };
   }

@@ -257,14 +257,14 @@ export const inSubquery = (probe: SqlNode, select: SqlNode): SqlNode => ({
   comparison_type: 'COMPARE_EQUAL',
 });
 
-/** WITH name AS (query), … as a SELECT's cte_map. */
-export const cteMap = (entries: readonly (readonly [string, SqlNode])[]): SqlNode => ({
+/** WITH name AS [MATERIALIZED] (query), … as a SELECT's cte_map. */
+export const cteMap = (entries: readonly (readonly [string, SqlNode])[], materialized = false): SqlNode => ({
   map: entries.map(([key, query]) => ({
     key,
     value: {
       aliases: [],
       query: { node: query, named_param_map: [] },
-      materialized: 'CTE_MATERIALIZE_DEFAULT',
+      materialized: materialized ? 'CTE_MATERIALIZE_ALWAYS' : 'CTE_MATERIALIZE_DEFAULT',
       key_targets: [],
     },
   })),
@@ -329,6 +329,15 @@ export const castTo = (inner: SqlNode, type: string): SqlNode => ({
   child: inner,
   cast_type: { id: type, type_info: null },
   try_cast: false,
+});
+
+/** coalesce(a, b, …): an operator in DuckDB's tree, not a function. */
+export const coalesce = (parts: readonly SqlNode[]): SqlNode => ({
+  class: 'OPERATOR',
+  type: 'OPERATOR_COALESCE',
+  alias: '',
+  query_location: -1,
+  children: [...parts],
 });
 
 export const isNull = (node: SqlNode): SqlNode => ({

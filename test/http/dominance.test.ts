@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uploadFile } from '../../src/client/upload-file.ts';
-import { startTestRoom, type TestRoom } from '../support/test-room.ts';
+import { startTestRoom, type PolicyDraft, type TestRoom } from '../support/test-room.ts';
 
 /**
  * The owners' (n, p) dominance rule in threshold mode: a group where the top n people give more
@@ -63,9 +63,14 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'cleanroom-dominance-'));
   await writeFile(join(dir, 'impressions.csv'), impressions());
   await writeFile(join(dir, 'customers.csv'), customers());
-  withRule = await startTestRoom();
+  // median does not decompose into per-person partials: allowed here to test the two-pass form too.
+  const allowMedian = (p: PolicyDraft) => {
+    for (const d of p.datasets) d.rules.aggregates = [...d.rules.aggregates, 'median'];
+  };
+  withRule = await startTestRoom({ edit: allowMedian });
   withoutRule = await startTestRoom({
     edit: (p) => {
+      allowMedian(p);
       for (const d of p.datasets) delete (d.rules as { dominance?: unknown }).dominance;
     },
   });
@@ -123,6 +128,24 @@ describe('dominance rule', () => {
         )
       ).rows.map((r) => r[0]),
     ).toEqual(['DE']);
+  });
+
+  it('measures contributions in a second pass when an aggregate does not decompose per person', async () => {
+    const sql =
+      'SELECT segment, median(view_seconds) AS m, count(*) AS n FROM publisher_impressions GROUP BY segment ' +
+      'ORDER BY segment';
+    const dry = await withRule
+      .client('acme-analyst')
+      .send<{ rewrittenSql: string }>('POST', `${path}/queries`, { sql, dryRun: true });
+    expect(dry.rewrittenSql).toContain('__cr_people');
+    expect(dry.rewrittenSql).not.toContain('__cr_rows');
+    expect((await ask(withoutRule, sql)).rows).toEqual([
+      ['sports', 100_000, 10_800],
+      ['travel', 10, 400],
+    ]);
+    const answer = await ask(withRule, sql);
+    expect(answer.rows).toEqual([['travel', 10, 400]]);
+    expect(answer.privacy.groupsSuppressed).toBe(1);
   });
 
   it('leaves groups where no few people dominate as they were', async () => {

@@ -213,7 +213,9 @@ describe('queries', () => {
         },
       );
     expect(dry.dryRun).toBe(true);
-    expect(dry.rewrittenSql).toContain('count(DISTINCT publisher_impressions.email_hash) AS __cr_units_0');
+    // The owner's dominance rule needs each person's rows per group: the groups are built from those.
+    expect(dry.rewrittenSql).toContain('publisher_impressions.email_hash AS __cr_level_0');
+    expect(dry.rewrittenSql).toContain('count(__cr_rows.__cr_level_0) AS __cr_units_0');
     expect(dry.report.threshold.privacyUnits).toEqual(['publisher_impressions.email_hash']);
   });
 
@@ -284,27 +286,31 @@ describe('counting people cheaply where it is exact', () => {
   const dry = (sql: string) =>
     t.client('acme-analyst').send<{ rewrittenSql: string }>('POST', `${path}/queries`, { sql, dryRun: true });
 
-  it('uses count(unit) only for one dataset read straight from a table with one row per person', async () => {
+  it('counts people without DISTINCT only where each row, or each per-person row, is one person', async () => {
     // advertiser_customers has one row per email_hash; publisher_impressions has many.
     expect((await dry('SELECT country, count(*) FROM advertiser_customers GROUP BY country')).rewrittenSql).toContain(
       'count(advertiser_customers.email_hash) AS __cr_units_0',
     );
-    expect((await dry('SELECT device, count(*) FROM publisher_impressions GROUP BY device')).rewrittenSql).toContain(
-      'count(DISTINCT publisher_impressions.email_hash) AS __cr_units_0',
-    );
+    // Many rows per person: counted over rows first grouped per (device, person), which the dominance rule needs too.
+    const many = (await dry('SELECT device, count(*) FROM publisher_impressions GROUP BY device')).rewrittenSql;
+    expect(many).toContain('GROUP BY device, publisher_impressions.email_hash');
+    expect(many).toContain('count(__cr_rows.__cr_level_0) AS __cr_units_0');
     const join = (
       await dry(
         'SELECT p.device, count(*) FROM advertiser_customers c JOIN publisher_impressions p ON c.email_hash = ' +
           'p.email_hash GROUP BY p.device',
       )
     ).rewrittenSql;
-    expect(join).toContain('count(DISTINCT c.email_hash) AS __cr_units_0');
+    // INNER JOIN ON c.email_hash = p.email_hash: one person key counts the people of both datasets.
+    expect(join).toContain('GROUP BY p.device, c.email_hash)');
+    expect(join).toContain('count(__cr_rows.__cr_level_0) AS __cr_units_0');
+    expect(join).toContain('count(__cr_rows.__cr_level_0) AS __cr_units_1');
     expect(
       (
         await dry(
           'WITH v AS (SELECT country FROM advertiser_customers) SELECT country, count(*) FROM v GROUP BY country',
         )
       ).rewrittenSql,
-    ).toContain('count(DISTINCT v.__cr_unit_');
+    ).toContain('GROUP BY country, v.__cr_unit_0)');
   });
 });

@@ -8,6 +8,7 @@ import { sign } from '../../src/crypto/signatures.ts';
 import type { PrincipalKey } from '../../src/keys/principal-key-file.ts';
 import { createLogger } from '../../src/log/logger.ts';
 import { openRoom, type OpenedRoom } from '../../src/room/open-room.ts';
+import { approvalSigningBytes } from '../../src/query/template.ts';
 import { acceptanceSigningBytes } from '../../src/room/policy-acceptance.ts';
 import { embeddedDefaults } from '../../src/room/room-config.ts';
 import type { Room } from '../../src/room/room.ts';
@@ -111,6 +112,66 @@ describe('room acts, without HTTP', () => {
     await ledger.refund('demo', 'acme-analyst', chargeId, 'test');
     expect(await remaining()).toEqual({ advertiser_customers: 3, publisher_impressions: 3 });
     expect((await actions()).slice(-2)).toEqual(['budget.charged', 'budget.refunded']);
+  });
+
+  it('takes a template from an analyst only, and makes it runnable once the owner signs this hash', async () => {
+    const demo = room.collaboration('demo');
+    const document = {
+      name: 'people_by_country',
+      collaboration: 'demo',
+      description: 'Acme customers by country.',
+      parameters: {},
+      sql: 'SELECT country, count(*) AS people FROM advertiser_customers GROUP BY country',
+    };
+    await expect(room.proposeTemplate(demo, principal('acme-officer'), document)).rejects.toMatchObject({
+      status: 403,
+      code: 'ROLE_REQUIRED',
+    });
+    const proposed = await room.proposeTemplate(demo, principal('northwind-analyst'), document);
+    expect(proposed).toMatchObject({ requiredMembers: ['acme'], reviews: [], runnable: false });
+    expect((await actions()).at(-1)).toBe('template.proposed');
+
+    const review = (officer: string, hash: string, decision: 'approve' | 'reject', signed = decision) => ({
+      hash,
+      decision,
+      signature: toBase64(sign(approvalSigningBytes('demo', hash, signed), (keys[officer] as PrincipalKey).secretKey)),
+    });
+    const before = (await actions()).length;
+    // Each refusal names its rule, and none records anything.
+    await expect(
+      room.reviewTemplate(
+        demo,
+        principal('acme-officer'),
+        document.name,
+        review('acme-officer', 'f'.repeat(64), 'approve'),
+      ),
+    ).rejects.toMatchObject({ status: 409, code: 'TEMPLATE_HASH_MISMATCH' });
+    await expect(
+      room.reviewTemplate(
+        demo,
+        principal('northwind-officer'),
+        document.name,
+        review('northwind-officer', proposed.hash, 'approve'),
+      ),
+    ).rejects.toMatchObject({ status: 403, code: 'NOT_A_DATA_OWNER' });
+    await expect(
+      room.reviewTemplate(
+        demo,
+        principal('acme-officer'),
+        document.name,
+        review('acme-officer', proposed.hash, 'approve', 'reject'),
+      ),
+    ).rejects.toMatchObject({ status: 422, code: 'REVIEW_BAD_SIGNATURE' });
+    expect((await actions()).length).toBe(before);
+
+    const approved = await room.reviewTemplate(
+      demo,
+      principal('acme-officer'),
+      document.name,
+      review('acme-officer', proposed.hash, 'approve'),
+    );
+    expect(approved).toMatchObject({ runnable: true, reviews: [{ member: 'acme', decision: 'approve' }] });
+    expect((await actions()).slice(before)).toEqual(['template.approved']);
   });
 
   it('answers a dataset with no upload yet as declared, with no current version', async () => {

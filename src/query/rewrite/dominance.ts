@@ -121,11 +121,11 @@ export function dominanceChecks(inputs: DominanceInputs): Dominance {
 }
 
 /** The sum of the n largest values in the group. */
-const topOf = (value: SqlNode, rule: DominanceRule, alias: string): SqlNode =>
+export const topOf = (value: SqlNode, rule: DominanceRule, alias: string): SqlNode =>
   functionCall('list_sum', [aggregateCall('max', [value, integer(rule.topContributors)])], alias);
 
 /** top ≤ p × total, or no contribution at all (the dataset's people gave the group nothing to dominate). */
-const within = (rule: DominanceRule, top: SqlNode, total: SqlNode): SqlNode =>
+export const within = (rule: DominanceRule, top: SqlNode, total: SqlNode): SqlNode =>
   conjunction('CONJUNCTION_OR', [
     compare(
       'COMPARE_LESSTHANOREQUALTO',
@@ -139,7 +139,7 @@ const within = (rule: DominanceRule, top: SqlNode, total: SqlNode): SqlNode =>
  * The per-person contributions a dataset's people make to the released counts and sums, once each,
  * as aggregates over that person's rows (or, with one row per person, over the row itself).
  */
-function measuresFor(
+export function measuresFor(
   dataset: string,
   aggregates: readonly SqlNode[],
   release: CheckedRelease,

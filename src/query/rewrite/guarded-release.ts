@@ -3,6 +3,7 @@ import { isAggregateCall, shapeKey } from '../dp-post-processing.ts';
 import { resolveGrouping } from '../grouping.ts';
 import type { Collaboration } from '../../policy/collaboration.ts';
 import { dominanceChecks } from './dominance.ts';
+import { perPersonGroups } from './per-person-groups.ts';
 import {
   FALSE_CONSTANT,
   aggregateCall,
@@ -12,6 +13,7 @@ import {
   columnRef,
   compare,
   conjunction,
+  cteMap,
   fold,
   integer,
   joinRef,
@@ -96,19 +98,26 @@ export function guardRelease(
 
   // With one dataset read straight from its table (no join, no view) and one row per person, every
   // row of a group is a different person: count(unit) is exactly count(DISTINCT unit), and cheaper.
+  // Semi-joins (IN, EXISTS) filter rows without repeating them, so they keep this true; their count
+  // of matched people is over the probe, and a probe that is that unique unit is one person per row too.
   const rootFrom = child(root, 'from_table');
-  const singleTable =
-    release.unitCounts.length === 1 &&
-    release.unitCounts[0]?.kind === 'column' &&
-    rootFrom?.type === 'BASE_TABLE' &&
-    text(rootFrom, 'schema_name') !== '';
+  const columnUnits = release.unitCounts.filter((u) => u.kind === 'column');
+  const base =
+    columnUnits.length === 1 && rootFrom?.type === 'BASE_TABLE' && text(rootFrom, 'schema_name') !== ''
+      ? columnUnits[0]
+      : undefined;
+  const onePersonPerRow = base !== undefined && uniqueUnits.has(base.dataset);
   // An empty guard would release every group; the checker refuses such a query, so this is a bug.
   if (release.unitCounts.length === 0) throw new Error('guardRelease: a release with no privacy unit to count');
-  const units = release.unitCounts.map(({ dataset, expression }, i) => ({
-    node: aggregateCall('count', [expression], {
-      distinct: !(singleTable && uniqueUnits.has(dataset)),
-      alias: `__cr_units_${i}`,
-    }),
+  const baseUnit = base && shapeKey({ ...base.expression, alias: '' });
+  const rowIsPerson = (u: (typeof release.unitCounts)[number]): boolean => {
+    if (!onePersonPerRow) return false;
+    if (u === base) return true;
+    const probe = (u.expression.case_checks as { then_expr?: SqlNode }[] | undefined)?.[0]?.then_expr;
+    return u.kind === 'semi-join' && probe !== undefined && shapeKey({ ...probe, alias: '' }) === baseUnit;
+  };
+  const units = release.unitCounts.map((u, i) => ({
+    node: aggregateCall('count', [u.expression], { distinct: !rowIsPerson(u), alias: `__cr_units_${i}` }),
     name: `__cr_units_${i}`,
   }));
   const inner: Mutable = {
@@ -127,7 +136,7 @@ export function guardRelease(
   // A group is released when it has at least k people of some dataset, and k of every dataset that
   // contributes at all, and no owner's dominance rule finds a few people giving most of a count or sum.
   const unit = (name: string) => groupsColumn(name);
-  const dominance = dominanceChecks({
+  const dominanceInputs = {
     collaboration,
     root,
     release,
@@ -135,8 +144,13 @@ export function guardRelease(
     aggregates: aggregates.map((a) => a.node),
     minGroupSize,
     groups: GROUPS_ALIAS,
-    onePersonPerRow: singleTable && uniqueUnits.has(release.unitCounts[0]?.dataset ?? ''),
-  });
+    onePersonPerRow,
+  };
+  // Per-person contributions from one pass over the rows where the aggregates allow it, else a second pass.
+  const perPerson = onePersonPerRow
+    ? undefined
+    : perPersonGroups({ ...dominanceInputs, named: aggregates, unitNames: units.map((u) => u.name) });
+  const dominance = perPerson ?? dominanceChecks(dominanceInputs);
   const pass = conjunction('CONJUNCTION_AND', [
     ...units.map((u) =>
       conjunction('CONJUNCTION_OR', [
@@ -151,7 +165,7 @@ export function guardRelease(
     ...dominance.pass,
   ]);
   const groups = subqueryRef(
-    { ...inner, select_list: [...(inner.select_list as SqlNode[]), ...dominance.innerColumns] },
+    perPerson?.groups ?? { ...inner, select_list: [...(inner.select_list as SqlNode[]), ...dominance.innerColumns] },
     GROUPS_ALIAS,
   );
   const sameGroup = (alias: string) =>
@@ -182,7 +196,7 @@ export function guardRelease(
   return {
     type: 'SELECT_NODE',
     modifiers: orderModifier,
-    cte_map: { map: [] },
+    cte_map: perPerson?.cte ? cteMap([perPerson.cte], true) : { map: [] },
     select_list: [
       ...select.map((item, i) => guarded(pass, { ...replace(item), alias: '' }, outputName(item, i))),
       { ...pass, alias: PASS_COLUMN },

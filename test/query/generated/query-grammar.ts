@@ -116,6 +116,12 @@ export interface GeneratedQuery {
   readonly units: readonly Unit[];
   /** released aggregate columns whose exact value the oracle computes (by output index) */
   readonly exactAggregates: readonly number[];
+  /**
+   * of those, the ones the query rounds to 2 decimals: a floating-point sum added up in another order
+   * (per person first, then per group) can land on the other side of a rounding boundary, so they may
+   * differ by one unit in the last place
+   */
+  readonly roundedAggregates: readonly number[];
   readonly description: string;
   /** the counts and sums the query releases, for the dominance check */
   readonly measures: readonly Measure[];
@@ -598,7 +604,10 @@ function groupKey(ctx: Context, scope: readonly Column[], units: Unit[]): Dual {
 }
 
 /** An aggregate output; `exact` when the oracle can recompute its value from the raw rows. */
-function aggregate(ctx: Context, scope: readonly Column[]): { text: Dual; exact: boolean; measure?: Measure } {
+function aggregate(
+  ctx: Context,
+  scope: readonly Column[],
+): { text: Dual; exact: boolean; rounded?: boolean; measure?: Measure } {
   const { c } = ctx;
   const metrics = scope.filter((col) => col.cls === 'metric');
   const ids = scope.filter((col) => col.cls === 'identifier' && col.source === 'email_hash');
@@ -629,7 +638,7 @@ function aggregate(ctx: Context, scope: readonly Column[]): { text: Dual; exact:
       return metric ? { text: wrap('sum(', metric.ref, ') / count(*)'), exact: true, measure: sumOf(metric) } : rows;
     case 'round':
       return metric
-        ? { text: wrap('round(100 * avg(', metric.ref, '), 2)'), exact: true, measure: sumOf(metric) }
+        ? { text: wrap('round(100 * avg(', metric.ref, '), 2)'), exact: true, rounded: true, measure: sumOf(metric) }
         : rows;
     case 'other': {
       const col = c.pick(scope);
@@ -707,6 +716,7 @@ export function generateQuery(g: fc.GeneratorValue, data: SampleRows): Generated
     measures,
     perPerson,
     exactAggregates: aggregates.flatMap((a, i) => (a.exact ? [keys.length + i] : [])),
+    roundedAggregates: aggregates.flatMap((a, i) => (a.exact && a.rounded ? [keys.length + i] : [])),
     description: `${mode}, ${units.length} unit(s) of ${[...new Set(units.map((u) => u.dataset))].join('+')}`,
   };
 }
