@@ -57,7 +57,29 @@ export interface AnalysisRules {
   /** threshold mode: suppress a group whose top `topContributors` people give more than `maxShare` of a count or sum */
   readonly dominance?: DominanceRule;
   readonly dp?: DpRules;
+  readonly extract?: ExtractRules;
 }
+
+/** Anonymized row-level extracts: k people per class of the generalised quasi-identifiers, optionally l and t. */
+export interface ExtractRules {
+  readonly k: number;
+  readonly l?: { readonly attribute: string; readonly l: number; readonly kind?: 'distinct' | 'entropy' };
+  readonly t?: { readonly attribute: string; readonly t: number };
+  /** share of people whose rows may be dropped (their classes are under k) */
+  readonly maxSuppression: number;
+  /** columns released as stored */
+  readonly attributes?: readonly string[];
+  /** per quasi-identifier, its hierarchy from finest to coarsest; the top level `*` is implied */
+  readonly quasiIdentifiers: Readonly<Record<string, Hierarchy>>;
+  readonly recipients: readonly string[];
+  readonly republish?: boolean;
+}
+
+export type Hierarchy =
+  | { readonly bands: readonly number[] }
+  | { readonly dateTrunc: readonly ('month' | 'quarter' | 'year')[] }
+  | { readonly prefix: readonly number[] }
+  | { readonly groups: readonly Readonly<Record<string, string>>[] };
 
 export interface DominanceRule {
   readonly topContributors: number;
