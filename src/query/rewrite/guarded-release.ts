@@ -4,6 +4,7 @@ import { resolveGrouping } from '../grouping.ts';
 import type { Collaboration } from '../../policy/collaboration.ts';
 import { dominanceChecks } from './dominance.ts';
 import { perPersonGroups } from './per-person-groups.ts';
+import { shareMemberships } from './shared-memberships.ts';
 import {
   FALSE_CONSTANT,
   aggregateCall,
@@ -48,11 +49,34 @@ function outputName(item: SqlNode, i: number): string {
  */
 export function guardRelease(
   collaboration: Collaboration,
-  root: SqlNode,
-  release: CheckedRelease,
+  parsed: SqlNode,
+  checked: CheckedRelease,
   minGroupSize: number,
   uniqueUnits: ReadonlySet<string>,
 ): SqlNode {
+  // With one dataset read straight from its table (no join, no view) and one row per person, every
+  // row of a group is a different person: count(unit) is exactly count(DISTINCT unit), and cheaper.
+  // Semi-joins (IN, EXISTS) filter rows without repeating them, so they keep this true; their count
+  // of matched people is over the probe, and a probe that is that unique unit is one person per row too.
+  const rootFrom = child(parsed, 'from_table');
+  const columnUnits = checked.unitCounts.filter((u) => u.kind === 'column');
+  const base =
+    columnUnits.length === 1 && rootFrom?.type === 'BASE_TABLE' && text(rootFrom, 'schema_name') !== ''
+      ? columnUnits[0]
+      : undefined;
+  const onePersonPerRow = base !== undefined && uniqueUnits.has(base.dataset);
+  // An empty guard would release every group; the checker refuses such a query, so this is a bug.
+  if (checked.unitCounts.length === 0) throw new Error('guardRelease: a release with no privacy unit to count');
+  const baseUnit = base && shapeKey({ ...base.expression, alias: '' });
+  const rowIsPerson = (u: (typeof checked.unitCounts)[number]): boolean => {
+    if (!onePersonPerRow) return false;
+    if (u.kind === 'column') return true;
+    const probe = (u.expression.case_checks as { then_expr?: SqlNode }[] | undefined)?.[0]?.then_expr;
+    return probe !== undefined && shapeKey({ ...probe, alias: '' }) === baseUnit;
+  };
+  const distinctUnits = checked.unitCounts.map((u) => !rowIsPerson(u));
+  const { root, release } = shareMemberships(parsed, checked);
+
   const select = children(root, 'select_list');
   const orders = children(root, 'modifiers')
     .filter((m) => m.type === 'ORDER_MODIFIER')
@@ -96,28 +120,8 @@ export function guardRelease(
   };
   const replace = (node: SqlNode): SqlNode => rewrite(node) as SqlNode;
 
-  // With one dataset read straight from its table (no join, no view) and one row per person, every
-  // row of a group is a different person: count(unit) is exactly count(DISTINCT unit), and cheaper.
-  // Semi-joins (IN, EXISTS) filter rows without repeating them, so they keep this true; their count
-  // of matched people is over the probe, and a probe that is that unique unit is one person per row too.
-  const rootFrom = child(root, 'from_table');
-  const columnUnits = release.unitCounts.filter((u) => u.kind === 'column');
-  const base =
-    columnUnits.length === 1 && rootFrom?.type === 'BASE_TABLE' && text(rootFrom, 'schema_name') !== ''
-      ? columnUnits[0]
-      : undefined;
-  const onePersonPerRow = base !== undefined && uniqueUnits.has(base.dataset);
-  // An empty guard would release every group; the checker refuses such a query, so this is a bug.
-  if (release.unitCounts.length === 0) throw new Error('guardRelease: a release with no privacy unit to count');
-  const baseUnit = base && shapeKey({ ...base.expression, alias: '' });
-  const rowIsPerson = (u: (typeof release.unitCounts)[number]): boolean => {
-    if (!onePersonPerRow) return false;
-    if (u === base) return true;
-    const probe = (u.expression.case_checks as { then_expr?: SqlNode }[] | undefined)?.[0]?.then_expr;
-    return u.kind === 'semi-join' && probe !== undefined && shapeKey({ ...probe, alias: '' }) === baseUnit;
-  };
   const units = release.unitCounts.map((u, i) => ({
-    node: aggregateCall('count', [u.expression], { distinct: !rowIsPerson(u), alias: `__cr_units_${i}` }),
+    node: aggregateCall('count', [u.expression], { distinct: distinctUnits[i], alias: `__cr_units_${i}` }),
     name: `__cr_units_${i}`,
   }));
   const inner: Mutable = {
