@@ -100,24 +100,42 @@ export function dominanceChecks(inputs: DominanceInputs): Dominance {
       groups: [...keys.map((k) => ({ ...k.expr, alias: '' })), unit.expression],
       cteMap: root.cte_map,
     });
-    const person = (name: string) => columnRef(['__cr_people', name]);
-    const perGroup = selectNode({
-      select: [
-        ...keys.map((k) => columnRef(['__cr_people', k.name], k.name)),
-        ...measures.flatMap((_, i) => [
-          topOf(person(`__cr_m_${i}`), rule, `__cr_top_${i}`),
-          aggregateCall('sum', [person(`__cr_m_${i}`)], { alias: `__cr_total_${i}` }),
-        ]),
-      ],
-      from: subqueryRef(perPerson, '__cr_people'),
-      groups: keys.map((k) => person(k.name)),
-    });
-    joins.push({ alias, subquery: perGroup });
-    measures.forEach((_, i) =>
-      pass.push(within(rule, columnRef([alias, `__cr_top_${i}`]), columnRef([alias, `__cr_total_${i}`]))),
-    );
+    const shares = sharesPerGroup(alias, keys, perPerson, measures.length, rule);
+    joins.push(shares.join);
+    pass.push(...shares.pass);
   }
   return { innerColumns, joins, pass };
+}
+
+/**
+ * From per-person contributions (`people`: the group keys by name, then `__cr_m_i` per measure),
+ * the per-group subquery to join on the keys, with each measure's top n and total, and what each
+ * group must meet.
+ */
+export function sharesPerGroup(
+  alias: string,
+  keys: readonly GroupKey[],
+  people: SqlNode,
+  measures: number,
+  rule: DominanceRule,
+): { join: { alias: string; subquery: SqlNode }; pass: SqlNode[] } {
+  const person = (name: string) => columnRef(['__cr_people', name]);
+  const indexes = Array.from({ length: measures }, (_, i) => i);
+  const subquery = selectNode({
+    select: [
+      ...keys.map((k) => columnRef(['__cr_people', k.name], k.name)),
+      ...indexes.flatMap((i) => [
+        topOf(person(`__cr_m_${i}`), rule, `__cr_top_${i}`),
+        aggregateCall('sum', [person(`__cr_m_${i}`)], { alias: `__cr_total_${i}` }),
+      ]),
+    ],
+    from: subqueryRef(people, '__cr_people'),
+    groups: keys.map((k) => person(k.name)),
+  });
+  const pass = indexes.map((i) =>
+    within(rule, columnRef([alias, `__cr_top_${i}`]), columnRef([alias, `__cr_total_${i}`])),
+  );
+  return { join: { alias, subquery }, pass };
 }
 
 /** The sum of the n largest values in the group. */

@@ -18,7 +18,7 @@ import {
   tryCast,
   type SqlNode,
 } from '../sql-tree.ts';
-import { measuresFor, topOf, within, type Dominance, type DominanceInputs } from './dominance.ts';
+import { measuresFor, sharesPerGroup, topOf, within, type Dominance, type DominanceInputs } from './dominance.ts';
 
 /** The name of the per-person rows when the grouped query and the dominance joins share them. */
 export const ROWS_CTE = '__cr_rows';
@@ -158,24 +158,9 @@ export function perPersonGroups(inputs: PerPersonInputs): PerPersonGroups | unde
       where: isNotNull(level(unit)),
       groups: [...keys.map(keyRef), level(unit)],
     });
-    const person = (name: string) => columnRef(['__cr_people', name]);
-    joins.push({
-      alias,
-      subquery: selectNode({
-        select: [
-          ...keys.map((k) => columnRef(['__cr_people', k.name], k.name)),
-          ...measures.flatMap((_, i) => [
-            topOf(person(`__cr_m_${i}`), rule, `__cr_top_${i}`),
-            aggregateCall('sum', [person(`__cr_m_${i}`)], { alias: `__cr_total_${i}` }),
-          ]),
-        ],
-        from: subqueryRef(people, '__cr_people'),
-        groups: keys.map((k) => person(k.name)),
-      }),
-    });
-    measures.forEach((_, i) =>
-      pass.push(within(rule, columnRef([alias, `__cr_top_${i}`]), columnRef([alias, `__cr_total_${i}`]))),
-    );
+    const shares = sharesPerGroup(alias, keys, people, measures.length, rule);
+    joins.push(shares.join);
+    pass.push(...shares.pass);
   }
   const groups = selectNode({
     select: [
