@@ -131,45 +131,31 @@ describe('room acts, without HTTP', () => {
     expect(proposed).toMatchObject({ requiredMembers: ['acme'], reviews: [], runnable: false });
     expect((await actions()).at(-1)).toBe('template.proposed');
 
-    const review = (officer: string, hash: string, decision: 'approve' | 'reject', signed = decision) => ({
-      hash,
-      decision,
-      signature: toBase64(sign(approvalSigningBytes('demo', hash, signed), (keys[officer] as PrincipalKey).secretKey)),
-    });
+    const review = (officer: string, hash: string, decision: 'approve' | 'reject', signed = decision) =>
+      room.reviewTemplate(demo, principal(officer), document.name, {
+        hash,
+        decision,
+        signature: toBase64(
+          sign(approvalSigningBytes('demo', hash, signed), (keys[officer] as PrincipalKey).secretKey),
+        ),
+      });
     const before = (await actions()).length;
     // Each refusal names its rule, and none records anything.
-    await expect(
-      room.reviewTemplate(
-        demo,
-        principal('acme-officer'),
-        document.name,
-        review('acme-officer', 'f'.repeat(64), 'approve'),
-      ),
-    ).rejects.toMatchObject({ status: 409, code: 'TEMPLATE_HASH_MISMATCH' });
-    await expect(
-      room.reviewTemplate(
-        demo,
-        principal('northwind-officer'),
-        document.name,
-        review('northwind-officer', proposed.hash, 'approve'),
-      ),
-    ).rejects.toMatchObject({ status: 403, code: 'NOT_A_DATA_OWNER' });
-    await expect(
-      room.reviewTemplate(
-        demo,
-        principal('acme-officer'),
-        document.name,
-        review('acme-officer', proposed.hash, 'approve', 'reject'),
-      ),
-    ).rejects.toMatchObject({ status: 422, code: 'REVIEW_BAD_SIGNATURE' });
+    await expect(review('acme-officer', 'f'.repeat(64), 'approve')).rejects.toMatchObject({
+      status: 409,
+      code: 'TEMPLATE_HASH_MISMATCH',
+    });
+    await expect(review('northwind-officer', proposed.hash, 'approve')).rejects.toMatchObject({
+      status: 403,
+      code: 'NOT_A_DATA_OWNER',
+    });
+    await expect(review('acme-officer', proposed.hash, 'approve', 'reject')).rejects.toMatchObject({
+      status: 422,
+      code: 'REVIEW_BAD_SIGNATURE',
+    });
     expect((await actions()).length).toBe(before);
 
-    const approved = await room.reviewTemplate(
-      demo,
-      principal('acme-officer'),
-      document.name,
-      review('acme-officer', proposed.hash, 'approve'),
-    );
+    const approved = await review('acme-officer', proposed.hash, 'approve');
     expect(approved).toMatchObject({ runnable: true, reviews: [{ member: 'acme', decision: 'approve' }] });
     expect((await actions()).slice(before)).toEqual(['template.approved']);
   });
