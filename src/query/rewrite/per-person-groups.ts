@@ -78,8 +78,8 @@ export function perPersonGroups(inputs: PerPersonInputs): PerPersonGroups | unde
   const partial = (node: SqlNode) => rows(`__cr_part_${partialOf(node)}`);
 
   // Units first: the per-person rows are keyed by them. A semi-join's count is over its probe where
-  // it matched (CASE WHEN probe IN (…) THEN probe END), a value fixed by the probe: when the probe is
-  // already a key, the count adds a column but no rows.
+  // it matched (CASE WHEN probe IN (…) THEN probe END): when the probe is already a key, that is one
+  // more column of the per-person rows (whether the person matched), not one more key.
   const dependent = new Set<number>();
   const columnsFirst = [...release.unitCounts.keys()].sort(
     (a, b) => Number(release.unitCounts[a]?.kind !== 'column') - Number(release.unitCounts[b]?.kind !== 'column'),
@@ -121,12 +121,17 @@ export function perPersonGroups(inputs: PerPersonInputs): PerPersonGroups | unde
   const perRow = selectNode({
     select: [
       ...keys.map((k) => ({ ...k.expr, alias: k.name })),
-      ...levels.map((l, i) => ({ ...l, alias: `__cr_level_${i}` })),
+      // A semi-join's matched person, per (group, person): matched on any of their rows. Grouping by
+      // it would do the same today (the checker refuses correlated memberships, so it depends on the
+      // probe alone), but would split a person in two, and their shares with them, if that changed.
+      ...levels.map((l, i) =>
+        dependent.has(i) ? aggregateCall('max', [l], { alias: `__cr_level_${i}` }) : { ...l, alias: `__cr_level_${i}` },
+      ),
       ...partials.map((p, i) => ({ ...p, alias: `__cr_part_${i}` })),
     ],
     from: child(root, 'from_table') as SqlNode,
     where: child(root, 'where_clause') ?? null,
-    groups: [...keys.map((k) => ({ ...k.expr, alias: '' })), ...levels],
+    groups: [...keys.map((k) => ({ ...k.expr, alias: '' })), ...levels.filter((_, i) => !dependent.has(i))],
     cteMap: root.cte_map,
   });
   // One person key (every other key fixed by it): every per-person row is one person of its group.
