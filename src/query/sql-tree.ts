@@ -122,6 +122,7 @@ export const FALSE_CONSTANT: SqlNode = constant('BOOLEAN', false);
 export const TRUE_CONSTANT: SqlNode = constant('BOOLEAN', true);
 export const integer = (value: number): SqlNode => constant('BIGINT', value);
 export const double = (value: number): SqlNode => constant('DOUBLE', value);
+export const stringConstant = (value: string): SqlNode => constant('VARCHAR', value);
 
 export const compare = (type: string, left: SqlNode, right: SqlNode): SqlNode => ({
   class: 'COMPARISON',
