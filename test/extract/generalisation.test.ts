@@ -1,33 +1,19 @@
 import fc from 'fast-check';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { levelExpressions } from '../../src/extract/generalisation.ts';
 import type { ColumnDocument, Hierarchy } from '../../src/policy/policy-document.ts';
-import { jsonSqlParser } from '../../src/query/sql-parser.ts';
 import { columnRef, type SerializedSql, type SqlNode } from '../../src/query/sql-tree.ts';
-import { DataEngine } from '../../src/store/data-engine.ts';
+import { openScratchEngine } from '../support/scratch-engine.ts';
 
-let engine: DataEngine;
-let staging: string;
+let scratch: Awaited<ReturnType<typeof openScratchEngine>>;
 beforeAll(async () => {
-  staging = await mkdtemp(join(tmpdir(), 'cleanroom-generalise-'));
-  engine = await DataEngine.open({
-    stagingDirectory: staging,
-    memoryLimit: '256MB',
-    threads: 1,
-    statementTimeoutMs: 5000,
-  });
+  scratch = await openScratchEngine('generalise');
 });
-afterAll(async () => {
-  await engine?.close();
-  await rm(staging, { recursive: true, force: true });
-});
+afterAll(() => scratch?.close());
 
 /** Every level of each value, as DuckDB computes the expressions the room would run. */
 async function levels(column: ColumnDocument, hierarchy: Hierarchy, values: readonly string[]): Promise<string[][]> {
-  const parser = jsonSqlParser(engine);
+  const { parser, engine } = scratch;
   const rows = values.map((v) => `(${v})`).join(', ');
   const parsed = (await parser.parse(`SELECT 1 FROM (VALUES ${rows}) AS t(v)`)) as SerializedSql;
   const tree = parsed.statements?.[0]?.node as SqlNode;

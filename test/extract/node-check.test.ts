@@ -1,33 +1,17 @@
 import fc from 'fast-check';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lattice, type LevelVector } from '../../src/extract/lattice.ts';
 import { exhaustiveSearch, flashSearch } from '../../src/extract/lattice-search.ts';
 import { decomposedLoss } from '../../src/extract/information-loss.ts';
 import { nodeCheckTree, topLevels, type NodeCheck, type QuasiIdentifier } from '../../src/extract/node-check.ts';
-import { jsonSqlParser, type SqlParser } from '../../src/query/sql-parser.ts';
 import { columnRef, type SerializedSql, type SqlNode } from '../../src/query/sql-tree.ts';
-import { DataEngine } from '../../src/store/data-engine.ts';
+import { openScratchEngine } from '../support/scratch-engine.ts';
 
-let engine: DataEngine;
-let parser: SqlParser;
-let staging: string;
+let scratch: Awaited<ReturnType<typeof openScratchEngine>>;
 beforeAll(async () => {
-  staging = await mkdtemp(join(tmpdir(), 'cleanroom-node-check-'));
-  engine = await DataEngine.open({
-    stagingDirectory: staging,
-    memoryLimit: '256MB',
-    threads: 1,
-    statementTimeoutMs: 5000,
-  });
-  parser = jsonSqlParser(engine);
+  scratch = await openScratchEngine('node-check');
 });
-afterAll(async () => {
-  await engine?.close();
-  await rm(staging, { recursive: true, force: true });
-});
+afterAll(() => scratch?.close());
 
 interface Person {
   readonly age: number;
@@ -75,6 +59,7 @@ function jsCheck(people: readonly Person[], node: LevelVector, k: number): NodeC
 /** Runs one node's check in DuckDB over the people as a VALUES relation. */
 async function duckCheck(people: readonly Person[], node: LevelVector, k: number): Promise<NodeCheck> {
   const rows = people.map((p) => `(${p.age}, '${p.zip}', '${p.sex}')`).join(', ');
+  const { parser, engine } = scratch;
   const parsed = (await parser.parse(`SELECT 1 FROM (VALUES ${rows}) AS p(age, zip, sex)`)) as SerializedSql;
   const from = parsed.statements?.[0]?.node.from_table as SqlNode;
   const sql = await parser.render(nodeCheckTree(from, quasi, node, k), parsed);
