@@ -5,6 +5,8 @@ import {
   coalesce,
   columnRef,
   compare,
+  conjunction,
+  double,
   integer,
   NULL_CONSTANT,
   selectNode,
@@ -35,12 +37,27 @@ export interface NodeCheck {
 export const topLevels = (quasi: readonly QuasiIdentifier[]): number[] =>
   quasi.map((q) => levelExpressions(q.column, q.hierarchy, q.ref).length - 1);
 
+/** l-diversity of a sensitive attribute in every class: at least l distinct values, or entropy of at least log2(l). */
+export interface Diversity {
+  readonly ref: SqlNode;
+  readonly l: number;
+  readonly kind: 'distinct' | 'entropy';
+}
+
 /**
  * One DuckDB query per lattice node: the rows (one per person) grouped by every quasi-identifier at
- * the node's level, then only the class sizes summed: people in classes under k, the number of
- * classes, the smallest released class and everyone. No value of any class leaves the query.
+ * the node's level, then only the class sizes summed: people in classes that fail (under k people,
+ * or, with `diversity`, too few or too evenly skewed sensitive values), the number of classes, the
+ * smallest released class and everyone. A failing class is suppressed whole, so its people count
+ * against the suppression limit. No value of any class leaves the query.
  */
-export function nodeCheckTree(from: SqlNode, quasi: readonly QuasiIdentifier[], node: LevelVector, k: number): SqlNode {
+export function nodeCheckTree(
+  from: SqlNode,
+  quasi: readonly QuasiIdentifier[],
+  node: LevelVector,
+  k: number,
+  diversity?: Diversity,
+): SqlNode {
   if (node.length !== quasi.length) throw new RangeError('a node has one level per quasi-identifier');
   const generalised = quasi.map((q, i) => {
     const level = levelExpressions(q.column, q.hierarchy, q.ref)[node[i] as number];
@@ -48,17 +65,38 @@ export function nodeCheckTree(from: SqlNode, quasi: readonly QuasiIdentifier[], 
     return level;
   });
   const classes = selectNode({
-    select: [aggregateCall('count_star', [], { alias: '__cr_n' })],
+    select: [
+      aggregateCall('count_star', [], { alias: '__cr_n' }),
+      ...(diversity
+        ? [
+            diversity.kind === 'distinct'
+              ? aggregateCall('count', [diversity.ref], { distinct: true, alias: '__cr_l' })
+              : aggregateCall('entropy', [diversity.ref], { alias: '__cr_l' }),
+          ]
+        : []),
+    ],
     from,
     groups: generalised,
   });
   const n = columnRef(['__cr_classes', '__cr_n']);
-  const underK = compare('COMPARE_LESSTHAN', n, integer(k));
+  const fails = conjunction('CONJUNCTION_OR', [
+    compare('COMPARE_LESSTHAN', n, integer(k)),
+    ...(diversity
+      ? [
+          compare(
+            'COMPARE_LESSTHAN',
+            columnRef(['__cr_classes', '__cr_l']),
+            // Entropy is in bits (DuckDB's entropy() is log-2): l equally frequent values give log2(l).
+            diversity.kind === 'distinct' ? integer(Math.ceil(diversity.l)) : double(Math.log2(diversity.l)),
+          ),
+        ]
+      : []),
+  ]);
   return selectNode({
     select: [
-      { ...coalesce([aggregateCall('sum', [caseWhen(underK, n, '', integer(0))]), integer(0)]), alias: 'suppressed' },
+      { ...coalesce([aggregateCall('sum', [caseWhen(fails, n, '', integer(0))]), integer(0)]), alias: 'suppressed' },
       aggregateCall('count_star', [], { alias: 'classes' }),
-      { ...coalesce([aggregateCall('min', [caseWhen(underK, NULL_CONSTANT, '', n)]), integer(0)]), alias: 'smallest' },
+      { ...coalesce([aggregateCall('min', [caseWhen(fails, NULL_CONSTANT, '', n)]), integer(0)]), alias: 'smallest' },
       { ...coalesce([aggregateCall('sum', [n]), integer(0)]), alias: 'people' },
     ],
     from: subqueryRef(classes, '__cr_classes'),
