@@ -9,8 +9,8 @@ import type { SerializedSql } from '../src/query/sql-tree.ts';
 import { bindParameters } from '../src/query/template.ts';
 import { planThroughParser } from '../src/release/plan-query.ts';
 import type { ResultTable } from '../src/store/result-values.ts';
-import type { TestRoom } from '../test/support/test-room.ts';
-import { ENGINE_THREADS, approveAllTemplates, startBenchRoom, uploadFixture } from './support/bench-room.ts';
+import { uploadDemoDataset, type TestRoom } from '../test/support/test-room.ts';
+import { ENGINE_THREADS, approveAllTemplates, startBenchRoom } from './support/bench-room.ts';
 import { loadThroughPipe } from './support/load-tables.ts';
 import { GiB, fixed, median, mib, table } from './support/measure.ts';
 
@@ -169,7 +169,7 @@ async function benchSize(size: string): Promise<{
       const t0 = performance.now();
       const rows =
         values.load === 'upload'
-          ? (await uploadFixture(t, dataset, file)).rows
+          ? (await uploadDemoDataset(t, dataset, file)).rows
           : await loadThroughPipe(t, dataset, file);
       const how =
         values.load === 'upload' ? 'encrypted upload' : 'named pipe → loadIncoming → commitIncoming, no encryption';

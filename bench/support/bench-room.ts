@@ -1,5 +1,4 @@
 import { resolve } from 'node:path';
-import { uploadFile, type UploadResult } from '../../src/client/upload-file.ts';
 import { toBase64 } from '../../src/crypto/bytes.ts';
 import { sign } from '../../src/crypto/signatures.ts';
 import type { PrincipalKey } from '../../src/keys/principal-key-file.ts';
@@ -8,10 +7,6 @@ import { startTestRoom, type TestRoom } from '../../test/support/test-room.ts';
 
 // The room's default (CLEANROOM_THREADS=2); BENCH_ENGINE_THREADS overrides it for experiments.
 export const ENGINE_THREADS = Number(process.env.BENCH_ENGINE_THREADS ?? 2);
-export const OWNER: Record<string, string> = {
-  advertiser_customers: 'acme-provider',
-  publisher_impressions: 'northwind-provider',
-};
 
 /** A real room on loopback (the test harness) sized for the large fixtures, with the demo policy active. */
 export async function startBenchRoom(): Promise<TestRoom> {
@@ -24,19 +19,6 @@ export async function startBenchRoom(): Promise<TestRoom> {
   });
   await room.acceptAll();
   return room;
-}
-
-/** The encrypted upload as a provider runs it: client encrypt, HTTP stream, room decrypt and load, commit. */
-export function uploadFixture(t: TestRoom, dataset: string, file: string): Promise<UploadResult> {
-  const principal = OWNER[dataset];
-  if (!principal) throw new Error(`No provider for dataset ${dataset}.`);
-  return uploadFile({
-    client: t.client(principal),
-    key: t.keys[principal] as PrincipalKey,
-    collaboration: 'demo',
-    dataset,
-    file,
-  });
 }
 
 /** Both officers approve the current hash of every template in sql/, over HTTP as in production. */

@@ -20,7 +20,8 @@ import { DataEngine } from '../../src/store/data-engine.ts';
 import { CsvRecordCounter } from '../../src/upload/csv-records.ts';
 import { decryptIntoEngine } from '../../src/upload/decrypt-into-engine.ts';
 import { StagingArea } from '../../src/upload/staging-area.ts';
-import { ENGINE_THREADS, OWNER, startBenchRoom, uploadFixture } from './bench-room.ts';
+import { DEMO_PROVIDERS, uploadDemoDataset } from '../../test/support/test-room.ts';
+import { ENGINE_THREADS, startBenchRoom } from './bench-room.ts';
 import { keyFile } from '../../test/support/cli.ts';
 import { toBase64 } from '../../src/crypto/bytes.ts';
 import { sign } from '../../src/crypto/signatures.ts';
@@ -50,7 +51,7 @@ export interface IngestSample {
   clientRssPeak?: number;
 }
 
-async function encrypted(upload: typeof uploadFixture): Promise<IngestSample> {
+async function encrypted(upload: typeof uploadDemoDataset): Promise<IngestSample> {
   const t = await startBenchRoom();
   try {
     const rssBefore = settledRss();
@@ -264,7 +265,7 @@ async function components(): Promise<Record<string, number[] | number>> {
 async function twoProcesses(): Promise<IngestSample> {
   const t = await startBenchRoom();
   try {
-    const keyPath = await keyFile(t, OWNER[dataset] as string);
+    const keyPath = await keyFile(t, DEMO_PROVIDERS[dataset] as string);
     const rssBefore = settledRss();
     const sampler = rssSampler(100);
     const cpu0 = cpuSeconds();
@@ -310,7 +311,7 @@ async function roomSide(): Promise<IngestSample> {
   const t = await startBenchRoom();
   const work = await mkdtemp(join(tmpdir(), 'cleanroom-bench-envelope-'));
   try {
-    const provider = OWNER[dataset] as string;
+    const provider = DEMO_PROVIDERS[dataset] as string;
     const key = t.keys[provider] as PrincipalKey;
     const roomKey = fromBase64(
       (await t.client(provider).getPublic<{ sealingPublicKey: string }>('/v1/room')).sealingPublicKey,
@@ -377,7 +378,7 @@ async function roomSide(): Promise<IngestSample> {
   }
 }
 
-if (mode === 'encrypted') report(await encrypted(uploadFixture));
+if (mode === 'encrypted') report(await encrypted(uploadDemoDataset));
 else if (mode === 'two-process') report(await twoProcesses());
 else if (mode === 'room') report(await roomSide());
 else if (mode === 'read_csv') report(await readCsv());

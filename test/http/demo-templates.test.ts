@@ -1,10 +1,9 @@
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { uploadFile } from '../../src/client/upload-file.ts';
 import { review } from '../support/approve.ts';
 import { seededRandomSource } from '../support/seeded-random-source.ts';
 import { cli, keyFile } from '../support/cli.ts';
-import { startTestRoom, type TestRoom } from '../support/test-room.ts';
+import { startTestRoom, uploadDemoDataset, type TestRoom } from '../support/test-room.ts';
 
 let t: TestRoom;
 const RUNS = [
@@ -44,18 +43,7 @@ beforeAll(async () => {
     randomSource: seededRandomSource(20261130),
   });
   await t.acceptAll();
-  for (const [dataset, provider] of [
-    ['advertiser_customers', 'acme-provider'],
-    ['publisher_impressions', 'northwind-provider'],
-  ] as const) {
-    await uploadFile({
-      client: t.client(provider),
-      key: t.keys[provider]!,
-      collaboration: 'demo',
-      dataset,
-      file: resolve(`fixtures/${dataset}.csv`),
-    });
-  }
+  for (const dataset of ['advertiser_customers', 'publisher_impressions']) await uploadDemoDataset(t, dataset);
   for (const { template } of RUNS) {
     const status = await t
       .client('acme-analyst')

@@ -1,9 +1,7 @@
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { uploadFile } from '../../src/client/upload-file.ts';
 import { UnavailableError, UnprocessableError } from '../../src/errors/cleanroom-error.ts';
 import { refusal } from '../support/refusal.ts';
-import { startTestRoom, type TestRoom } from '../support/test-room.ts';
+import { startTestRoom, uploadDemoDataset, type TestRoom } from '../support/test-room.ts';
 
 /**
  * What an analyst learns when a query fails after the checker passed it: the class of failure and
@@ -51,13 +49,7 @@ describe('failed queries', () => {
   });
 
   it('an engine failure answers its class only; the operator log has its text, the audit log the attempt', async () => {
-    await uploadFile({
-      client: t.client('acme-provider'),
-      key: t.keys['acme-provider']!,
-      collaboration: 'demo',
-      dataset: 'advertiser_customers',
-      file: resolve('fixtures/advertiser_customers.csv'),
-    });
+    await uploadDemoDataset(t, 'advertiser_customers');
     // No checked SQL reaches a conversion error any more (test/query/type-safety.test.ts), so the
     // engine is made to fail the way DuckDB does, quoting a value.
     const engineText = `Conversion Error: Could not convert string '${SECRET}' to INT32`;

@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolve } from 'node:path';
-import { uploadFile } from '../../src/client/upload-file.ts';
 import { RoomRequestError } from '../../src/client/room-client.ts';
-import { startTestRoom, type TestRoom } from '../support/test-room.ts';
+import { startTestRoom, uploadDemoDataset, type TestRoom } from '../support/test-room.ts';
 
 /**
  * Issue #9.5: the checker, DP planning and budgets, PSI rules and steps, and the validation of
@@ -19,18 +17,7 @@ beforeAll(async () => {
     },
   });
   await t.acceptAll();
-  for (const [dataset, provider] of [
-    ['advertiser_customers', 'acme-provider'],
-    ['publisher_impressions', 'northwind-provider'],
-  ] as const) {
-    await uploadFile({
-      client: t.client(provider),
-      key: t.keys[provider]!,
-      collaboration: 'demo',
-      dataset,
-      file: resolve(`fixtures/${dataset}.csv`),
-    });
-  }
+  for (const dataset of ['advertiser_customers', 'publisher_impressions']) await uploadDemoDataset(t, dataset);
 });
 afterAll(async () => t.close());
 

@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolve } from 'node:path';
-import { uploadFile } from '../../src/client/upload-file.ts';
 import { review } from '../support/approve.ts';
-import { startTestRoom, type TestRoom } from '../support/test-room.ts';
+import { startTestRoom, uploadDemoDataset, type TestRoom } from '../support/test-room.ts';
 import { refusal } from '../support/refusal.ts';
 
 let t: TestRoom;
@@ -34,18 +33,7 @@ interface Answer {
 beforeAll(async () => {
   t = await startTestRoom({ config: { templatesDirectory: resolve('sql') } });
   await t.acceptAll();
-  for (const [dataset, provider] of [
-    ['advertiser_customers', 'acme-provider'],
-    ['publisher_impressions', 'northwind-provider'],
-  ] as const) {
-    await uploadFile({
-      client: t.client(provider),
-      key: t.keys[provider]!,
-      collaboration: 'demo',
-      dataset,
-      file: resolve(`fixtures/${dataset}.csv`),
-    });
-  }
+  for (const dataset of ['advertiser_customers', 'publisher_impressions']) await uploadDemoDataset(t, dataset);
 });
 afterAll(async () => t.close());
 

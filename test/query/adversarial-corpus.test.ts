@@ -1,10 +1,9 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RoomRequestError } from '../../src/client/room-client.ts';
-import { uploadFile } from '../../src/client/upload-file.ts';
 import type { PrivacyBlock } from '../../src/room/run-query.ts';
 import type { Cell } from '../../src/store/result-values.ts';
-import { startTestRoom, type TestRoom } from '../support/test-room.ts';
+import { startTestRoom, uploadDemoDataset, type TestRoom } from '../support/test-room.ts';
 import { corpus, type CorpusEntry, type Expectation } from './adversarial-corpus.ts';
 
 /**
@@ -166,16 +165,8 @@ async function checkThresholded(
 beforeAll(async () => {
   t = await startTestRoom({ config: { templatesDirectory: join(process.cwd(), 'sql') } });
   await t.acceptAll();
-  const upload = (principal: string, dataset: string) =>
-    uploadFile({
-      client: t.client(principal),
-      key: t.keys[principal]!,
-      collaboration: 'demo',
-      dataset,
-      file: join(process.cwd(), 'fixtures', `${dataset}.csv`),
-    });
-  expect(await upload('acme-provider', 'advertiser_customers')).toMatchObject({ rows: 5000 });
-  expect(await upload('northwind-provider', 'publisher_impressions')).toMatchObject({ rows: 20000 });
+  expect(await uploadDemoDataset(t, 'advertiser_customers')).toMatchObject({ rows: 5000 });
+  expect(await uploadDemoDataset(t, 'publisher_impressions')).toMatchObject({ rows: 20000 });
   for (const [sql, set] of [
     [
       'SELECT email_hash FROM demo.advertiser_customers UNION SELECT email_hash FROM demo.publisher_impressions',

@@ -1,8 +1,6 @@
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { uploadFile } from '../../src/client/upload-file.ts';
 import { refusal } from '../support/refusal.ts';
-import { startTestRoom, type TestRoom } from '../support/test-room.ts';
+import { startTestRoom, uploadDemoDataset, type TestRoom } from '../support/test-room.ts';
 import { TARGET } from './adversarial-corpus.ts';
 
 let t: TestRoom;
@@ -10,13 +8,7 @@ let t: TestRoom;
 beforeAll(async () => {
   t = await startTestRoom();
   await t.acceptAll();
-  await uploadFile({
-    client: t.client('acme-provider'),
-    key: t.keys['acme-provider']!,
-    collaboration: 'demo',
-    dataset: 'advertiser_customers',
-    file: resolve('fixtures/advertiser_customers.csv'),
-  });
+  await uploadDemoDataset(t, 'advertiser_customers');
 });
 afterAll(async () => t.close());
 

@@ -1,9 +1,7 @@
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RoomRequestError } from '../../src/client/room-client.ts';
-import { uploadFile } from '../../src/client/upload-file.ts';
 import type { Cell } from '../../src/store/result-values.ts';
-import { startTestRoom, type TestRoom } from '../support/test-room.ts';
+import { startTestRoom, uploadDemoDataset, type TestRoom } from '../support/test-room.ts';
 
 /**
  * Red-team findings (an attacker who did not write the checker, against commit 9d38347). Every test
@@ -61,16 +59,8 @@ const C_WHERE = "signup_date = DATE '2023-01-10' AND country = 'DE' AND age_band
 beforeAll(async () => {
   t = await startTestRoom();
   await t.acceptAll();
-  const upload = (principal: string, dataset: string) =>
-    uploadFile({
-      client: t.client(principal),
-      key: t.keys[principal]!,
-      collaboration: 'demo',
-      dataset,
-      file: join(process.cwd(), 'fixtures', `${dataset}.csv`),
-    });
-  expect(await upload('acme-provider', 'advertiser_customers')).toMatchObject({ rows: 5000 });
-  expect(await upload('northwind-provider', 'publisher_impressions')).toMatchObject({ rows: 20000 });
+  expect(await uploadDemoDataset(t, 'advertiser_customers')).toMatchObject({ rows: 5000 });
+  expect(await uploadDemoDataset(t, 'publisher_impressions')).toMatchObject({ rows: 20000 });
   // The pins really single out one person each.
   expect(
     await raw(

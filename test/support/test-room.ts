@@ -18,6 +18,7 @@ import type { RoomServices } from '../../src/room/room-services.ts';
 import type { Room } from '../../src/room/room.ts';
 import type { OpenPartialFile } from '../../src/room/ciphertext-tee.ts';
 import { RoomClient } from '../../src/client/room-client.ts';
+import { uploadFile, type UploadResult } from '../../src/client/upload-file.ts';
 import { inProcessFetch } from './in-process-fetch.ts';
 
 type Mutable<T> = {
@@ -47,6 +48,32 @@ export interface TestRoom {
   acceptAll(): Promise<void>;
   restart(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Which demo provider uploads each demo dataset. */
+export const DEMO_PROVIDERS: Readonly<Record<string, string>> = {
+  advertiser_customers: 'acme-provider',
+  publisher_impressions: 'northwind-provider',
+};
+
+/**
+ * The encrypted upload as the dataset's provider runs it (client encrypt, HTTP stream, room decrypt
+ * and load, commit); by default of the committed fixture `fixtures/<dataset>.csv`.
+ */
+export function uploadDemoDataset(
+  t: TestRoom,
+  dataset: string,
+  file = join(process.cwd(), 'fixtures', `${dataset}.csv`),
+): Promise<UploadResult> {
+  const principal = DEMO_PROVIDERS[dataset];
+  if (!principal) throw new Error(`No provider for dataset ${dataset}.`);
+  return uploadFile({
+    client: t.client(principal),
+    key: t.keys[principal] as PrincipalKey,
+    collaboration: 'demo',
+    dataset,
+    file,
+  });
 }
 
 /** The demo policy with fresh keys for every principal, so tests never depend on committed keys. */

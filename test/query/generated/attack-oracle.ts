@@ -1,9 +1,7 @@
-import { join } from 'node:path';
 import { expect } from 'vitest';
 import { RoomRequestError } from '../../../src/client/room-client.ts';
-import { uploadFile } from '../../../src/client/upload-file.ts';
 import type { Cell } from '../../../src/store/result-values.ts';
-import { startTestRoom, type TestRoom } from '../../support/test-room.ts';
+import { startTestRoom, uploadDemoDataset, type TestRoom } from '../../support/test-room.ts';
 import { seededRandomSource } from '../../support/seeded-random-source.ts';
 import { DATASETS, type DatasetKey, type GeneratedQuery, type SampleRows } from './query-grammar.ts';
 
@@ -51,18 +49,7 @@ export async function openAttackRoom(): Promise<AttackRoom> {
     randomSource: seededRandomSource(20261202),
   });
   await room.acceptAll();
-  for (const [principal, dataset] of [
-    ['acme-provider', 'advertiser_customers'],
-    ['northwind-provider', 'publisher_impressions'],
-  ] as const) {
-    await uploadFile({
-      client: room.client(principal),
-      key: room.keys[principal]!,
-      collaboration: 'demo',
-      dataset,
-      file: join(process.cwd(), 'fixtures', `${dataset}.csv`),
-    });
-  }
+  for (const dataset of ['advertiser_customers', 'publisher_impressions']) await uploadDemoDataset(room, dataset);
   const data = {} as Record<DatasetKey, Record<string, Cell>[]>;
   const rawValues = new Set<string>();
   const sensitive = new Set<string>();
