@@ -78,12 +78,7 @@ export function dominanceChecks(inputs: DominanceInputs): Dominance {
     const measures = measuresFor(unit.dataset, inputs.aggregates, release, countsCannotDominate);
     if (measures.length === 0) continue;
     if (inputs.onePersonPerRow) {
-      for (const measure of measures) {
-        const name = `__cr_dom_${innerColumns.length / 2}`;
-        const value = rowValue(measure);
-        innerColumns.push(topOf(value, rule, `${name}_top`), aggregateCall('sum', [value], { alias: `${name}_total` }));
-        pass.push(within(rule, columnRef([inputs.groups, `${name}_top`]), columnRef([inputs.groups, `${name}_total`])));
-      }
+      for (const measure of measures) sharesInGroups(rowValue(measure), rule, inputs.groups, innerColumns, pass);
       continue;
     }
     const alias = `__cr_dom_${joins.length}`;
@@ -105,6 +100,22 @@ export function dominanceChecks(inputs: DominanceInputs): Dominance {
     pass.push(...shares.pass);
   }
   return { innerColumns, joins, pass };
+}
+
+/**
+ * When each row of the grouped query is one person's contribution (`value`), the top n and the
+ * total are two more columns of the groups: appends them to `columns` and the rule to `pass`.
+ */
+export function sharesInGroups(
+  value: SqlNode,
+  rule: DominanceRule,
+  groups: string,
+  columns: SqlNode[],
+  pass: SqlNode[],
+): void {
+  const name = `__cr_dom_${columns.length / 2}`;
+  columns.push(topOf(value, rule, `${name}_top`), aggregateCall('sum', [value], { alias: `${name}_total` }));
+  pass.push(within(rule, columnRef([groups, `${name}_top`]), columnRef([groups, `${name}_total`])));
 }
 
 /**
@@ -139,11 +150,11 @@ export function sharesPerGroup(
 }
 
 /** The sum of the n largest values in the group. */
-export const topOf = (value: SqlNode, rule: DominanceRule, alias: string): SqlNode =>
+const topOf = (value: SqlNode, rule: DominanceRule, alias: string): SqlNode =>
   functionCall('list_sum', [aggregateCall('max', [value, integer(rule.topContributors)])], alias);
 
 /** top ≤ p × total, or no contribution at all (the dataset's people gave the group nothing to dominate). */
-export const within = (rule: DominanceRule, top: SqlNode, total: SqlNode): SqlNode =>
+const within = (rule: DominanceRule, top: SqlNode, total: SqlNode): SqlNode =>
   conjunction('CONJUNCTION_OR', [
     compare(
       'COMPARE_LESSTHANOREQUALTO',

@@ -18,7 +18,7 @@ import {
   tryCast,
   type SqlNode,
 } from '../sql-tree.ts';
-import { measuresFor, sharesPerGroup, topOf, within, type Dominance, type DominanceInputs } from './dominance.ts';
+import { measuresFor, sharesInGroups, sharesPerGroup, type Dominance, type DominanceInputs } from './dominance.ts';
 
 /** The name of the per-person rows when the grouped query and the dominance joins share them. */
 export const ROWS_CTE = '__cr_rows';
@@ -143,20 +143,13 @@ export function perPersonGroups(inputs: PerPersonInputs): PerPersonGroups | unde
     // Rows whose person is unknown (NULL) are nobody's contribution.
     const ofPerson = (m: SqlNode) => caseWhen(isNotNull(level(unit)), partial(m));
     if (onePass) {
-      for (const m of measures) {
-        const name = `__cr_dom_${innerColumns.length / 2}`;
-        innerColumns.push(
-          topOf(ofPerson(m), rule, `${name}_top`),
-          aggregateCall('sum', [ofPerson(m)], { alias: `${name}_total` }),
-        );
-        pass.push(within(rule, columnRef([inputs.groups, `${name}_top`]), columnRef([inputs.groups, `${name}_total`])));
-      }
+      for (const m of measures) sharesInGroups(ofPerson(m), rule, inputs.groups, innerColumns, pass);
       continue;
     }
     const alias = `__cr_dom_${joins.length}`;
     const people = selectNode({
       select: [
-        ...keys.map((k) => keyRef(k)).map((r, i) => ({ ...r, alias: keys[i]?.name ?? '' })),
+        ...keys.map((k) => columnRef([ROWS_CTE, k.name], k.name)),
         ...measures.map((m, i) => aggregateCall('sum', [partial(m)], { alias: `__cr_m_${i}` })),
       ],
       from: tableRef(ROWS_CTE),
@@ -169,7 +162,7 @@ export function perPersonGroups(inputs: PerPersonInputs): PerPersonGroups | unde
   }
   const groups = selectNode({
     select: [
-      ...keys.map((k) => keyRef(k)).map((r, i) => ({ ...r, alias: keys[i]?.name ?? '' })),
+      ...keys.map((k) => columnRef([ROWS_CTE, k.name], k.name)),
       ...aggregates.map((a) => ({ ...a.value(), alias: a.name })),
       ...inputs.unitNames.map((name, i) =>
         aggregateCall('count', [level(unitLevels[i] as number)], { distinct: !onePass, alias: name }),
