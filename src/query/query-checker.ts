@@ -19,6 +19,8 @@ export interface UnitCount {
   readonly expression: SqlNode;
   /** for a unit column: its reference in the released query's FROM */
   readonly ref?: readonly string[];
+  /** for a semi-join: `expression` is CASE WHEN membership THEN probe END, the matched probe values */
+  readonly semiJoin?: { readonly membership: SqlNode; readonly probe: SqlNode };
 }
 
 /** What a released query reads, releases and needs from the rewriter. */
@@ -194,6 +196,7 @@ export class QueryChecker {
         dataset: j.dataset,
         kind: 'semi-join' as const,
         expression: caseWhen(j.membership, j.probe),
+        semiJoin: { membership: j.membership, probe: j.probe },
       })),
     ];
     // A dataset read twice in FROM (joined to itself through another, or through two views)

@@ -137,7 +137,13 @@ export function planQuery(
   // The counts the checker planned point into the parsed tree; the guard uses their rewritten copies.
   const checked: CheckedRelease = {
     ...release,
-    unitCounts: release.unitCounts.map((u) => ({ ...u, expression: rewritten.rewrite(u.expression) })),
+    unitCounts: release.unitCounts.map((u) => ({
+      ...u,
+      expression: rewritten.rewrite(u.expression),
+      ...(u.semiJoin && {
+        semiJoin: { membership: rewritten.rewrite(u.semiJoin.membership), probe: rewritten.rewrite(u.semiJoin.probe) },
+      }),
+    })),
   };
   const report = reportOf(collaboration, checked, strictest.name, strictest.rules.minGroupSize, maxResultRows);
   if (options.mode === 'dp') {

@@ -71,8 +71,7 @@ export function guardRelease(
   const rowIsPerson = (u: (typeof checked.unitCounts)[number]): boolean => {
     if (!onePersonPerRow) return false;
     if (u.kind === 'column') return true;
-    const probe = (u.expression.case_checks as { then_expr?: SqlNode }[] | undefined)?.[0]?.then_expr;
-    return probe !== undefined && shapeKey({ ...probe, alias: '' }) === baseUnit;
+    return u.semiJoin !== undefined && shapeKey({ ...u.semiJoin.probe, alias: '' }) === baseUnit;
   };
   const distinctUnits = checked.unitCounts.map((u) => !rowIsPerson(u));
   const { root, release } = shareMemberships(parsed, checked);

@@ -87,8 +87,8 @@ export function perPersonGroups(inputs: PerPersonInputs): PerPersonGroups | unde
   const unitLevels: number[] = [];
   for (const i of columnsFirst) {
     const unit = release.unitCounts[i] as (typeof release.unitCounts)[number];
-    const probe = (unit.expression.case_checks as { then_expr?: SqlNode }[] | undefined)?.[0]?.then_expr;
-    const keyed = unit.kind === 'semi-join' && probe !== undefined && levels.some((l) => keyOf(l) === keyOf(probe));
+    const probe = unit.semiJoin?.probe;
+    const keyed = probe !== undefined && levels.some((l) => keyOf(l) === keyOf(probe));
     const lv = levelOf(unit.expression);
     if (keyed) dependent.add(lv);
     unitLevels[i] = lv;

@@ -20,7 +20,7 @@ export function shareMemberships(
   const alias = text(from, 'alias') || text(from, 'table_name');
   const memberships = new Map<string, { node: SqlNode; name: string }>();
   for (const unit of semiJoins) {
-    const membership = (unit.expression.case_checks as { when_expr?: SqlNode }[] | undefined)?.[0]?.when_expr;
+    const membership = unit.semiJoin?.membership;
     if (!membership) continue;
     const key = shapeKey(membership);
     if (!memberships.has(key)) memberships.set(key, { node: membership, name: `__cr_in_${memberships.size}` });
@@ -45,7 +45,11 @@ export function shareMemberships(
     root: { ...rewritten, from_table: subqueryRef(rows, alias) },
     release: {
       ...release,
-      unitCounts: release.unitCounts.map((u) => ({ ...u, expression: substitute(u.expression) as SqlNode })),
+      unitCounts: release.unitCounts.map((u) => ({
+        ...u,
+        expression: substitute(u.expression) as SqlNode,
+        ...(u.semiJoin && { semiJoin: { ...u.semiJoin, membership: substitute(u.semiJoin.membership) as SqlNode } }),
+      })),
     },
   };
 }
