@@ -105,7 +105,7 @@ console.log(
 const results: string[][] = [];
 for (const k of ks) {
   const check = async (node: LevelVector) => {
-    const [row] = await run(nodeCheckTree(fromQualified, QUASI, node, k));
+    const [row] = await run(nodeCheckTree(fromQualified, QUASI, node, { k }));
     return Number(row?.[0]) <= limit;
   };
   const timedSearch = async (name: string, search: typeof flashSearch): Promise<[SearchResult, number]> => {

@@ -66,6 +66,11 @@ export function extractRuleProblems(
         `the sensitive attribute "${rule.attribute}" must be one of the released attributes`,
       );
   }
+  if (rules.l && rules.t && rules.l.attribute !== rules.t.attribute)
+    problem(
+      '/t/attribute',
+      `l and t must protect the same sensitive attribute ("${rules.l.attribute}"): one attribute per dataset is checked`,
+    );
   return problems;
 }
 

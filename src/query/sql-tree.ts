@@ -272,15 +272,28 @@ export const cteMap = (entries: readonly (readonly [string, SqlNode])[], materia
 });
 
 /** row_number() OVER (PARTITION BY … ORDER BY …). */
-export const rowNumber = (partitions: readonly SqlNode[], orders: readonly SqlNode[]): SqlNode => ({
+export const rowNumber = (partitions: readonly SqlNode[], orders: readonly SqlNode[]): SqlNode =>
+  windowCall('WINDOW_ROW_NUMBER', 'row_number', [], partitions, orders);
+
+/** An aggregate over a whole partition, e.g. sum(x) OVER (PARTITION BY …); no partitions: over every row. */
+export const windowAggregate = (name: string, args: readonly SqlNode[], partitions: readonly SqlNode[]): SqlNode =>
+  windowCall('WINDOW_AGGREGATE', name, args, partitions, []);
+
+const windowCall = (
+  type: string,
+  name: string,
+  args: readonly SqlNode[],
+  partitions: readonly SqlNode[],
+  orders: readonly SqlNode[],
+): SqlNode => ({
   class: 'WINDOW',
-  type: 'WINDOW_ROW_NUMBER',
+  type,
   alias: '',
   query_location: -1,
-  function_name: 'row_number',
+  function_name: name,
   schema: '',
   catalog: '',
-  children: [],
+  children: [...args],
   partitions: [...partitions],
   orders: orders.map((expression) => ({ type: 'ORDER_DEFAULT', null_order: 'ORDER_DEFAULT', expression })),
   start: 'UNBOUNDED_PRECEDING',

@@ -3,7 +3,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lattice, type LevelVector } from '../../src/extract/lattice.ts';
 import { exhaustiveSearch, flashSearch } from '../../src/extract/lattice-search.ts';
 import { decomposedLoss } from '../../src/extract/information-loss.ts';
-import { nodeCheckTree, topLevels, type NodeCheck, type QuasiIdentifier } from '../../src/extract/node-check.ts';
+import {
+  nodeCheckTree,
+  readNodeCheck,
+  topLevels,
+  type NodeCheck,
+  type QuasiIdentifier,
+} from '../../src/extract/node-check.ts';
 import { columnRef, type SerializedSql, type SqlNode } from '../../src/query/sql-tree.ts';
 import { openScratchEngine } from '../support/scratch-engine.ts';
 
@@ -40,7 +46,13 @@ const jsLevels = (p: Person): string[][] => [
   [p.zip, `${p.zip.slice(0, 3)}*`, `${p.zip.slice(0, 1)}*`, '*'],
   [p.sex, '*'],
 ];
-function jsCheck(people: readonly Person[], node: LevelVector, k: number, diversity?: JsDiversity): NodeCheck {
+function jsCheck(
+  people: readonly Person[],
+  node: LevelVector,
+  k: number,
+  diversity?: JsDiversity,
+  t?: number,
+): NodeCheck {
   const classes = new Map<string, Person[]>();
   for (const p of people) {
     const key = jsLevels(p)
@@ -48,22 +60,40 @@ function jsCheck(people: readonly Person[], node: LevelVector, k: number, divers
       .join('|');
     classes.set(key, [...(classes.get(key) ?? []), p]);
   }
-  const fails = (members: readonly Person[]) => {
-    if (members.length < k) return true;
-    if (!diversity) return false;
+  const histogram = (members: readonly Person[]) => {
     const counts = new Map<string, number>();
     for (const m of members) counts.set(m.tier, (counts.get(m.tier) ?? 0) + 1);
-    if (diversity.kind === 'distinct') return counts.size < diversity.l;
-    const entropy = [...counts.values()].reduce((h, c) => h - (c / members.length) * Math.log2(c / members.length), 0);
-    return entropy < Math.log2(diversity.l);
+    return counts;
+  };
+  const whole = histogram(people);
+  const lOf = (members: readonly Person[]) => {
+    const counts = histogram(members);
+    if (diversity?.kind === 'distinct') return counts.size;
+    return [...counts.values()].reduce((h, c) => h - (c / members.length) * Math.log2(c / members.length), 0);
+  };
+  // Earth mover's distance with every pair of values 1 apart: half the L1 distance of the histograms.
+  const emd = (members: readonly Person[]) => {
+    const counts = histogram(members);
+    let sum = 0;
+    for (const [value, c] of whole) sum += Math.abs((counts.get(value) ?? 0) / members.length - c / people.length);
+    return sum / 2;
+  };
+  const fails = (members: readonly Person[]) => {
+    if (members.length < k) return true;
+    if (t !== undefined && emd(members) > t) return true;
+    if (!diversity) return false;
+    return diversity.kind === 'distinct' ? lOf(members) < diversity.l : lOf(members) < Math.log2(diversity.l);
   };
   const groups = [...classes.values()];
-  const released = groups.filter((g) => !fails(g)).map((g) => g.length);
+  const released = groups.filter((g) => !fails(g));
+  const lowestL = released.length ? Math.min(...released.map(lOf)) : undefined;
   return {
     suppressed: groups.filter(fails).reduce((a, g) => a + g.length, 0),
     classes: groups.length,
-    smallest: released.length ? Math.min(...released) : 0,
+    smallest: released.length ? Math.min(...released.map((g) => g.length)) : 0,
     people: people.length,
+    ...(diversity && lowestL !== undefined ? { diversity: diversity.kind === 'entropy' ? 2 ** lowestL : lowestL } : {}),
+    ...(t !== undefined && released.length ? { closeness: Math.max(...released.map(emd)) } : {}),
   };
 }
 interface JsDiversity {
@@ -77,16 +107,32 @@ async function duckCheck(
   node: LevelVector,
   k: number,
   diversity?: JsDiversity,
+  t?: number,
 ): Promise<NodeCheck> {
   const rows = people.map((p) => `(${p.age}, '${p.zip}', '${p.sex}', '${p.tier}')`).join(', ');
   const { parser, engine } = scratch;
   const parsed = (await parser.parse(`SELECT 1 FROM (VALUES ${rows}) AS p(age, zip, sex, tier)`)) as SerializedSql;
   const from = parsed.statements?.[0]?.node.from_table as SqlNode;
-  const tree = nodeCheckTree(from, quasi, node, k, diversity && { ...diversity, ref: columnRef(['p', 'tier']) });
-  const sql = await parser.render(tree, parsed);
+  const tier = columnRef(['p', 'tier']);
+  const criteria = {
+    k,
+    ...(diversity ? { diversity: { ...diversity, ref: tier } } : {}),
+    ...(t !== undefined ? { closeness: { ref: tier, t } } : {}),
+  };
+  const sql = await parser.render(nodeCheckTree(from, quasi, node, criteria), parsed);
   const [row] = (await engine.query(sql)).rows;
-  const [suppressed, classes, smallest, total] = (row ?? []).map(Number);
-  return { suppressed: suppressed!, classes: classes!, smallest: smallest!, people: total! };
+  return readNodeCheck(row ?? [], criteria);
+}
+
+/** Equal up to rounding in the last bits of the achieved l and t (DuckDB sums in another order). */
+function expectSameCheck(actual: NodeCheck, expected: NodeCheck): void {
+  const { diversity, closeness, ...sizes } = actual;
+  const { diversity: expectedDiversity, closeness: expectedCloseness, ...expectedSizes } = expected;
+  expect(sizes).toEqual(expectedSizes);
+  if (expectedDiversity === undefined) expect(diversity).toBeUndefined();
+  else expect(diversity).toBeCloseTo(expectedDiversity, 9);
+  if (expectedCloseness === undefined) expect(closeness).toBeUndefined();
+  else expect(closeness).toBeCloseTo(expectedCloseness, 9);
 }
 
 const people = fc.array(
@@ -129,7 +175,7 @@ describe('the per-node check in DuckDB', () => {
         async (population, k, diversity) => {
           for (const node of lattice.nodes().filter((_, i) => i % 3 === 0)) {
             const expected = jsCheck(population, node, k, diversity);
-            expect(await duckCheck(population, node, k, diversity)).toEqual(expected);
+            expectSameCheck(await duckCheck(population, node, k, diversity), expected);
             if (expected.suppressed > jsCheck(population, node, k).suppressed) diversityMattered += 1;
           }
         },
@@ -138,6 +184,29 @@ describe('the per-node check in DuckDB', () => {
     );
     // The property must have met classes that k alone would have released.
     expect(diversityMattered).toBeGreaterThan(20);
+  });
+
+  it('suppresses classes farther than t from the whole distribution (with and without l), as a recount does', async () => {
+    const lattice = new Lattice(topLevels(quasi));
+    let closenessMattered = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        people,
+        fc.integer({ min: 2, max: 5 }),
+        fc.constantFrom(0.05, 0.15, 0.3),
+        fc.constantFrom<JsDiversity | undefined>(undefined, { kind: 'distinct', l: 2 }, { kind: 'entropy', l: 1.3 }),
+        async (population, k, t, diversity) => {
+          for (const node of lattice.nodes().filter((_, i) => i % 3 === 1)) {
+            const expected = jsCheck(population, node, k, diversity, t);
+            expectSameCheck(await duckCheck(population, node, k, diversity, t), expected);
+            if (expected.suppressed > jsCheck(population, node, k, diversity).suppressed) closenessMattered += 1;
+            if (expected.closeness !== undefined) expect(expected.closeness).toBeLessThanOrEqual(t);
+          }
+        },
+      ),
+      { numRuns: 25, seed: 8 },
+    );
+    expect(closenessMattered).toBeGreaterThan(20);
   });
 
   it('drives the search to the exhaustive optimum through DuckDB, checking fewer nodes', async () => {

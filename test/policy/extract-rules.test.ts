@@ -98,7 +98,10 @@ describe('extract rules in the policy', () => {
     expect(problems({ ...valid, t: { attribute: 'purchases', t: 0.2 }, recipients: ['acme', 'globex'] })).toEqual([
       `${at}/recipients/1: recipient "globex" is not a member of this collaboration`,
       `${at}/t/attribute: the sensitive attribute "purchases" must be one of the released attributes`,
+      `${at}/t/attribute: l and t must protect the same sensitive attribute ("loyalty_tier"): one attribute ` +
+        'per dataset is checked',
     ]);
+    expect(problems({ ...valid, t: { attribute: 'loyalty_tier', t: 0.2 } })).toEqual([]);
   });
 
   it('bounds the lattice the search walks', () => {
