@@ -186,7 +186,7 @@ describe('the per-node check in DuckDB', () => {
     expect(diversityMattered).toBeGreaterThan(20);
   });
 
-  it('suppresses classes farther than t from the whole distribution (with and without l), as a recount does', async () => {
+  it('suppresses classes farther than t from the whole (with and without l), as a recount does', async () => {
     const lattice = new Lattice(topLevels(quasi));
     let closenessMattered = 0;
     await fc.assert(
