@@ -128,7 +128,7 @@ async function* clientEnvelope(path: string, roomKey: Uint8Array): AsyncGenerato
     }
   }
   yield* writeEnvelope(counted(), {
-    roomSealingPublicKey: roomKey,
+    recipientPublicKey: roomKey,
     trailer: () => ({ manifest: { rows: counter.dataRecords }, signature: '', signer: '' }),
   });
 }
@@ -190,7 +190,7 @@ async function components(): Promise<Record<string, number[] | number>> {
       await time('client: read + seal, no record count (writeEnvelope → /dev/null)', () =>
         drain(
           writeEnvelope(fileChunks(file), {
-            roomSealingPublicKey: sealing.publicKey,
+            recipientPublicKey: sealing.publicKey,
             trailer: () => ({ manifest: {}, signature: '', signer: '' }),
           }),
         ),
@@ -326,7 +326,7 @@ async function roomSide(): Promise<IngestSample> {
       }
     }
     const sealed = writeEnvelope(counted(), {
-      roomSealingPublicKey: roomKey,
+      recipientPublicKey: roomKey,
       trailer: (facts) => {
         const manifest: UploadManifest = {
           v: 1,

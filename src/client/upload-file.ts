@@ -99,7 +99,7 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
   }
   const parquetRows = format === 'parquet' ? await parquetRowCount(options.file) : undefined;
   const envelope = writeEnvelope(observed(), {
-    roomSealingPublicKey: roomKey,
+    recipientPublicKey: roomKey,
     trailer: (facts) => {
       const manifest: UploadManifest = {
         v: 1,

@@ -18,7 +18,8 @@ export interface SealedFacts {
 }
 
 export interface EnvelopeWriterOptions {
-  readonly roomSealingPublicKey: Uint8Array;
+  /** the X25519 key the data key is sealed to: the room for uploads, the recipient for extracts */
+  readonly recipientPublicKey: Uint8Array;
   readonly chunkSize?: number;
   /** Builds the signed trailer once every chunk is sealed. */
   readonly trailer: (facts: SealedFacts) => EnvelopeTrailer | Promise<EnvelopeTrailer>;
@@ -67,7 +68,7 @@ async function* fixedSizePieces(source: AsyncIterable<Uint8Array>, size: number)
 
 /**
  * Seals a plaintext stream into an envelope, one chunk in memory at a time. A fresh random data
- * key per envelope is sealed to the room; the caller never sees it. The source must not reuse a
+ * key per envelope is sealed to the recipient; the caller never sees it. The source must not reuse a
  * buffer it has yielded (Node streams never do): chunks are held as views of its pieces, not copies.
  */
 export async function* writeEnvelope(
@@ -90,7 +91,7 @@ export async function* writeEnvelope(
     cipher: 'chacha20-poly1305',
     chunkSize,
     noncePrefix: toBase64(noncePrefix),
-    sealedKey: toBase64(sealTo(options.roomSealingPublicKey, dataKey)),
+    sealedKey: toBase64(sealTo(options.recipientPublicKey, dataKey)),
   };
   yield emit(ENVELOPE_MAGIC);
   yield emit(frame(FrameType.header, new TextEncoder().encode(JSON.stringify(header))));

@@ -1,4 +1,5 @@
 import nacl from 'tweetnacl';
+import ed2curve from 'ed2curve';
 
 /** An X25519 key pair for sealing data keys to the room. */
 export interface SealingKeyPair {
@@ -61,3 +62,17 @@ export function unwrapKey(wrappingKey: Uint8Array, wrapped: Uint8Array): Uint8Ar
 
 /** 32 random bytes from tweetnacl's CSPRNG (which uses node:crypto underneath). */
 export const randomKey = (): Uint8Array => nacl.randomBytes(32);
+
+/**
+ * The X25519 public key a principal's Ed25519 signing key stands for (the birational map of
+ * RFC 7748 §4.1, through ed2curve): what the room seals an extract to, so a recipient needs no
+ * second key. Undefined when the bytes are not a valid Ed25519 point.
+ */
+export function sealingKeyOfSigningKey(signingPublicKey: Uint8Array): Uint8Array | undefined {
+  return ed2curve.convertPublicKey(signingPublicKey) ?? undefined;
+}
+
+/** The X25519 secret key that opens what was sealed to `sealingKeyOfSigningKey` of the same principal. */
+export function sealingSecretOfSigningKey(signingSecretKey: Uint8Array): Uint8Array {
+  return ed2curve.convertSecretKey(signingSecretKey);
+}

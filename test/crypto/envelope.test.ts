@@ -14,7 +14,7 @@ const trailer: EnvelopeTrailer = { manifest: { dataset: 'd' }, signature: 'sig',
 async function seal(plaintext: Uint8Array, chunkSize = 1024): Promise<Uint8Array> {
   return collect(
     writeEnvelope(piecesOf(plaintext, 777), {
-      roomSealingPublicKey: room.publicKey,
+      recipientPublicKey: room.publicKey,
       chunkSize,
       trailer: () => trailer,
     }),
@@ -97,7 +97,7 @@ describe('sealed envelope', () => {
     let signed = '';
     const envelope = await collect(
       writeEnvelope(piecesOf(new Uint8Array(5000)), {
-        roomSealingPublicKey: room.publicKey,
+        recipientPublicKey: room.publicKey,
         chunkSize: 1024,
         trailer: (facts) => {
           signed = facts.envelopeSha256;
@@ -140,7 +140,7 @@ describe('sealed envelope', () => {
   it('refuses an envelope sealed to another room, and bytes after the trailer', async () => {
     const other = generateSealingKeyPair();
     const foreign = await collect(
-      writeEnvelope(piecesOf(new Uint8Array(10)), { roomSealingPublicKey: other.publicKey, trailer: () => trailer }),
+      writeEnvelope(piecesOf(new Uint8Array(10)), { recipientPublicKey: other.publicKey, trailer: () => trailer }),
     );
     expect(await refusal(open(foreign))).toBe('ENVELOPE_TAMPERED');
     const envelope = await seal(new Uint8Array(10));

@@ -27,7 +27,7 @@ export async function sealedEnvelope(
   counter.push(bytes);
   return collect(
     writeEnvelope(piecesOf(bytes, 1000), {
-      roomSealingPublicKey: roomKey,
+      recipientPublicKey: roomKey,
       chunkSize: options.chunkSize ?? 1024,
       trailer: (facts) => {
         const manifest: UploadManifest = {
