@@ -113,6 +113,50 @@ export class RoomClient {
     return parseAnswer<T>(status, response.statusMessage ?? '', Buffer.concat(chunks).toString('utf8'));
   }
 
+  /**
+   * A signed JSON request whose answer streams as NDJSON lines (`{"progress"}` … then `{"result"}` or
+   * `{"error"}`): each progress line goes to `onProgress`, the result is returned, an error line thrown
+   * as the room's refusal. A room that answers plain JSON (an early refusal) is handled as `send`.
+   */
+  async sendWithProgress<T, P>(method: string, path: string, body: unknown, onProgress: (progress: P) => void) {
+    const text = JSON.stringify(body);
+    const headers: Record<string, string> = {
+      ...this.sign(method, path, sha256Hex(text)),
+      'content-type': 'application/json',
+      accept: 'application/x-ndjson',
+    };
+    const response = await this.#fetch(new URL(path, this.baseUrl), { method, headers, body: text });
+    if (!response.ok || !response.headers.get('content-type')?.includes('ndjson') || !response.body)
+      return answer<T>(response);
+    let pending = '';
+    let result: T | undefined;
+    const decoder = new TextDecoder();
+    const handle = (line: string) => {
+      if (!line.trim()) return;
+      const parsed = JSON.parse(line) as { progress?: P; result?: T; error?: unknown; status?: number };
+      if (parsed.progress !== undefined) onProgress(parsed.progress);
+      else if (parsed.result !== undefined) result = parsed.result;
+      else if (parsed.error !== undefined) parseAnswer<never>(parsed.status ?? 500, 'error', line);
+    };
+    for await (const piece of response.body as AsyncIterable<Uint8Array>) {
+      pending += decoder.decode(piece, { stream: true });
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      lines.forEach(handle);
+    }
+    handle(pending + decoder.decode());
+    if (result === undefined) throw new Error('The room ended its answer without a result.');
+    return result;
+  }
+
+  /** A signed GET answering raw bytes (a sealed extract). */
+  async receiveBytes(path: string): Promise<Uint8Array> {
+    const headers = this.sign('GET', path, sha256Hex(''));
+    const response = await this.#fetch(new URL(path, this.baseUrl), { method: 'GET', headers });
+    if (!response.ok) return answer<never>(response);
+    return new Uint8Array(await response.arrayBuffer());
+  }
+
   /** A signed request whose body is raw bytes (PSI protocol messages), answering raw bytes. */
   async sendBytes(method: string, path: string, body?: Uint8Array): Promise<Uint8Array> {
     const bytes = body ?? new Uint8Array(0);

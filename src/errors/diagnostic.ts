@@ -90,6 +90,26 @@ export interface DiagnosticData {
   readonly PSI_REVEAL_MISMATCH: { readonly requested: boolean; readonly allowed: boolean };
   readonly PSI_MESSAGE_TOO_LARGE: { readonly bytes: number; readonly limit: number };
   readonly PSI_MALFORMED_MESSAGE: { readonly reason: string } & Readonly<Record<string, unknown>>;
+  // Anonymized extracts: what a template asks for, and what the data and earlier extracts allow.
+  readonly EXTRACT_NOT_ALLOWED: { readonly dataset: string; readonly column?: string };
+  readonly EXTRACT_NOT_A_RECIPIENT: { readonly dataset: string; readonly recipient: string };
+  readonly EXTRACT_NOT_ONE_ROW_PER_PERSON: { readonly dataset: string; readonly privacyUnit: string };
+  readonly EXTRACT_SUPPRESSION_EXCEEDED: {
+    readonly dataset: string;
+    readonly people: number;
+    readonly maxSuppressed: number;
+  };
+  readonly EXTRACT_DATA_CHANGED: {
+    readonly dataset: string;
+    readonly extract: string;
+    readonly extractedVersion: number;
+    readonly currentVersion: number;
+  };
+  readonly EXTRACT_COMPOSITION: {
+    readonly dataset: string;
+    readonly extract: string;
+    readonly quasiIdentifiers: readonly string[];
+  };
   // A value of a JSON document (policy, template, manifest, request body) at a JSON pointer.
   readonly INVALID_VALUE: { readonly pointer: string };
 }

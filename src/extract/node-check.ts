@@ -11,6 +11,8 @@ import {
   functionCall,
   integer,
   isNull,
+  joinRef,
+  not,
   NULL_CONSTANT,
   selectNode,
   subqueryRef,
@@ -67,6 +69,11 @@ export interface Criteria {
   readonly k: number;
   readonly diversity?: Diversity;
   readonly closeness?: Closeness;
+  /**
+   * Further keys every class is split by: an earlier extract's quasi-identifiers at the levels it
+   * released, so that a class must meet the rules in the union of both extracts (composition).
+   */
+  readonly alsoGroupedBy?: readonly SqlNode[];
 }
 
 const col = (table: string, name: string) => columnRef([table, name]);
@@ -75,9 +82,11 @@ const ratio = (a: SqlNode, b: SqlNode) => functionCall('/', [castTo(a, 'DOUBLE')
 /** One row per class: `__cr_n` people, `__cr_l` (with diversity), `__cr_t` (with closeness). */
 function classSizes(from: SqlNode, generalised: readonly SqlNode[], criteria: Criteria): SqlNode {
   const { diversity, closeness } = criteria;
+  const keys = generalised.map((_, i) => `__cr_g${i}`);
   if (!closeness) {
     return selectNode({
       select: [
+        ...generalised.map((g, i) => ({ ...g, alias: keys[i] as string })),
         aggregateCall('count_star', [], { alias: '__cr_n' }),
         ...(diversity
           ? [
@@ -95,7 +104,6 @@ function classSizes(from: SqlNode, generalised: readonly SqlNode[], criteria: Cr
   // value's share of everyone come from window sums over the cells, so one pass over the rows serves
   // k, l and t. l-diversity (when it is on the same attribute) is taken from the same cells, with NULL
   // not a value, as DuckDB's count(DISTINCT) and entropy() count them.
-  const keys = generalised.map((_, i) => `__cr_g${i}`);
   const cells = selectNode({
     select: [
       ...generalised.map((g, i) => ({ ...g, alias: keys[i] as string })),
@@ -150,7 +158,12 @@ function classSizes(from: SqlNode, generalised: readonly SqlNode[], criteria: Cr
     ];
   }
   return selectNode({
-    select: [aggregateCall('max', [w('__cr_n')], { alias: '__cr_n' }), ...l, { ...emd, alias: '__cr_t' }],
+    select: [
+      ...keys.map((k) => w(k)),
+      aggregateCall('max', [w('__cr_n')], { alias: '__cr_n' }),
+      ...l,
+      { ...emd, alias: '__cr_t' },
+    ],
     from: subqueryRef(weighted, '__cr_weighted'),
     groups: keys.map((k) => w(k)),
   });
@@ -170,10 +183,32 @@ export function nodeCheckTree(
   node: LevelVector,
   criteria: Criteria,
 ): SqlNode {
-  const { k, diversity, closeness } = criteria;
-  const classes = classSizes(from, generalisedAt(quasi, node), criteria);
+  const { diversity, closeness } = criteria;
   const n = col('__cr_classes', '__cr_n');
-  const fails = conjunction('CONJUNCTION_OR', [
+  const fails = failing(criteria);
+  const released = (value: SqlNode) => caseWhen(fails, NULL_CONSTANT, '', value);
+  return selectNode({
+    select: [
+      { ...coalesce([aggregateCall('sum', [caseWhen(fails, n, '', integer(0))]), integer(0)]), alias: 'suppressed' },
+      aggregateCall('count_star', [], { alias: 'classes' }),
+      { ...coalesce([aggregateCall('min', [released(n)]), integer(0)]), alias: 'smallest' },
+      { ...coalesce([aggregateCall('sum', [n]), integer(0)]), alias: 'people' },
+      ...(diversity ? [aggregateCall('min', [released(col('__cr_classes', '__cr_l'))], { alias: 'diversity' })] : []),
+      ...(closeness ? [aggregateCall('max', [released(col('__cr_classes', '__cr_t'))], { alias: 'closeness' })] : []),
+    ],
+    from: subqueryRef(classesAt(from, quasi, node, criteria), '__cr_classes'),
+  });
+}
+
+/** The classes of a node (split by `alsoGroupedBy` too), keys `__cr_g0…`, with their sizes, l and t. */
+function classesAt(from: SqlNode, quasi: readonly QuasiIdentifier[], node: LevelVector, criteria: Criteria): SqlNode {
+  return classSizes(from, [...generalisedAt(quasi, node), ...(criteria.alsoGroupedBy ?? [])], criteria);
+}
+
+/** Whether a class of `__cr_classes` fails: under k people, or not l-diverse, or farther than t. */
+function failing({ k, diversity, closeness }: Criteria): SqlNode {
+  const n = col('__cr_classes', '__cr_n');
+  return conjunction('CONJUNCTION_OR', [
     compare('COMPARE_LESSTHAN', n, integer(k)),
     ...(diversity
       ? [
@@ -187,17 +222,46 @@ export function nodeCheckTree(
       : []),
     ...(closeness ? [compare('COMPARE_GREATERTHAN', col('__cr_classes', '__cr_t'), double(closeness.t))] : []),
   ]);
-  const released = (value: SqlNode) => caseWhen(fails, NULL_CONSTANT, '', value);
+}
+
+/**
+ * The rows of a node's release: each quasi-identifier generalised to the node's level, then the
+ * `columns` as stored, only from classes that meet the criteria (a failing class is dropped whole,
+ * never partly shown). `columns` are (alias, expression) pairs: the attributes, and anything the
+ * room verifies the release with before it leaves (the sensitive attribute).
+ */
+export function releaseTree(
+  from: SqlNode,
+  quasi: readonly QuasiIdentifier[],
+  node: LevelVector,
+  criteria: Criteria,
+  columns: readonly (readonly [string, SqlNode])[],
+): SqlNode {
+  const keys = [...generalisedAt(quasi, node), ...(criteria.alsoGroupedBy ?? [])];
+  const rows = selectNode({
+    select: [
+      ...keys.map((g, i) => ({ ...g, alias: `__cr_g${i}` })),
+      ...columns.map(([, value], i) => ({ ...value, alias: `__cr_a${i}` })),
+    ],
+    from,
+  });
+  const passing = selectNode({
+    select: keys.map((_, i) => col('__cr_classes', `__cr_g${i}`)),
+    from: subqueryRef(classesAt(from, quasi, node, criteria), '__cr_classes'),
+    where: not(failing(criteria)),
+  });
+  const matches = conjunction(
+    'CONJUNCTION_AND',
+    keys.map((_, i) =>
+      compare('COMPARE_NOT_DISTINCT_FROM', col('__cr_rows', `__cr_g${i}`), col('__cr_passing', `__cr_g${i}`)),
+    ),
+  );
   return selectNode({
     select: [
-      { ...coalesce([aggregateCall('sum', [caseWhen(fails, n, '', integer(0))]), integer(0)]), alias: 'suppressed' },
-      aggregateCall('count_star', [], { alias: 'classes' }),
-      { ...coalesce([aggregateCall('min', [released(n)]), integer(0)]), alias: 'smallest' },
-      { ...coalesce([aggregateCall('sum', [n]), integer(0)]), alias: 'people' },
-      ...(diversity ? [aggregateCall('min', [released(col('__cr_classes', '__cr_l'))], { alias: 'diversity' })] : []),
-      ...(closeness ? [aggregateCall('max', [released(col('__cr_classes', '__cr_t'))], { alias: 'closeness' })] : []),
+      ...quasi.map((q, i) => ({ ...col('__cr_rows', `__cr_g${i}`), alias: q.column.name })),
+      ...columns.map(([alias], i) => ({ ...col('__cr_rows', `__cr_a${i}`), alias })),
     ],
-    from: subqueryRef(classes, '__cr_classes'),
+    from: joinRef(subqueryRef(rows, '__cr_rows'), subqueryRef(passing, '__cr_passing'), matches, 'INNER'),
   });
 }
 

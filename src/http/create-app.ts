@@ -5,6 +5,7 @@ import type { Room } from '../room/room.ts';
 import { errorHandler, notFoundHandler } from './error-handler.ts';
 import { collaborationRoutes } from './routes/collaboration-routes.ts';
 import { datasetRoutes } from './routes/dataset-routes.ts';
+import { extractRoutes } from './routes/extract-routes.ts';
 import { queryRoutes } from './routes/query-routes.ts';
 import { psiRoutes } from './routes/psi-routes.ts';
 import { roomRoutes } from './routes/room-routes.ts';
@@ -26,6 +27,7 @@ export function createApp({ room, log }: AppDeps): Express {
   app.use(collaborationRoutes(room));
   app.use(datasetRoutes(room));
   app.use(queryRoutes(room));
+  app.use(extractRoutes(room, log));
   app.use(psiRoutes(room));
   app.use(notFoundHandler);
   app.use(errorHandler(log));

@@ -10,7 +10,7 @@ export interface ErrorBody {
   };
 }
 
-const body = (code: string, message: string, details: Record<string, unknown> = {}): ErrorBody => ({
+export const body = (code: string, message: string, details: Record<string, unknown> = {}): ErrorBody => ({
   error: { code, message, details },
 });
 

@@ -69,7 +69,8 @@ export function extractRuleProblems(
   if (rules.l && rules.t && rules.l.attribute !== rules.t.attribute)
     problem(
       '/t/attribute',
-      `l and t must protect the same sensitive attribute ("${rules.l.attribute}"): one attribute per dataset is checked`,
+      `l and t must protect the same sensitive attribute ("${rules.l.attribute}"): ` +
+        'one attribute per dataset is checked',
     );
   return problems;
 }

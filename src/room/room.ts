@@ -8,6 +8,17 @@ import type { PsiReservation } from '../psi/message-budget.ts';
 import { auditTrail } from './audit-trail.ts';
 import { budgetReport, type DatasetBudget } from './budget-ledger.ts';
 import { datasetStatus, type DatasetStatus } from './dataset-status.ts';
+import type { SearchProgress } from '../extract/lattice-search.ts';
+import {
+  extractTemplateStatus,
+  listExtractTemplates,
+  proposeExtractTemplate,
+  reviewExtractTemplate,
+  runExtract,
+  sealedExtract,
+  type ExtractAnswer,
+  type ExtractTemplateStatus,
+} from './extracts.ts';
 import { uploadDataset, type UploadReceipt } from './dataset-upload.ts';
 import { acceptPolicy, collaborationStatus, type CollaborationStatus } from './policy-acceptance.ts';
 import {
@@ -176,6 +187,44 @@ export class Room {
 
   runQuery(collaboration: Collaboration, analyst: Principal, request: QueryRequest): Promise<QueryResponse> {
     return runQuery(this.services, collaboration, analyst, request);
+  }
+
+  listExtractTemplates(collaboration: Collaboration): Promise<ExtractTemplateStatus[]> {
+    return listExtractTemplates(this.services, collaboration);
+  }
+
+  extractTemplateStatus(collaboration: Collaboration, name: string): Promise<ExtractTemplateStatus> {
+    return extractTemplateStatus(this.services, collaboration, name);
+  }
+
+  proposeExtractTemplate(
+    collaboration: Collaboration,
+    proposer: Principal,
+    document: unknown,
+  ): Promise<ExtractTemplateStatus> {
+    return proposeExtractTemplate(this.services, collaboration, proposer, document);
+  }
+
+  reviewExtractTemplate(
+    collaboration: Collaboration,
+    officer: Principal,
+    name: string,
+    review: TemplateReviewRequest,
+  ): Promise<ExtractTemplateStatus> {
+    return reviewExtractTemplate(this.services, collaboration, officer, name, review);
+  }
+
+  runExtract(
+    collaboration: Collaboration,
+    caller: Principal,
+    request: { template: string; dryRun?: boolean },
+    onProgress?: (progress: SearchProgress) => void,
+  ): Promise<ExtractAnswer> {
+    return runExtract(this.services, collaboration, caller, request, onProgress);
+  }
+
+  sealedExtract(collaboration: Collaboration, caller: Principal, id: string): Promise<Uint8Array> {
+    return sealedExtract(this.services, collaboration, caller, id);
   }
 
   openPsi(collaboration: Collaboration, principal: Principal, partner: string): Promise<PsiSessionAnswer> {

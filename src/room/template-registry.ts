@@ -121,7 +121,7 @@ export async function templateForRun(
 }
 
 /** The reviews of a hash as members see them (the signatures stay in the audit chain). */
-async function reviewsOf(db: StateReader, collaborationId: string, hash: string): Promise<TemplateReview[]> {
+export async function reviewsOf(db: StateReader, collaborationId: string, hash: string): Promise<TemplateReview[]> {
   return (await storedReviewsOf(db, collaborationId, hash)).map((r) => ({
     member: r.member,
     principal: r.principal,
@@ -208,6 +208,22 @@ export async function reviewTemplate(
 ): Promise<TemplateStatus> {
   requireRole(officer, 'officer', 'review a template');
   const current = await templateStatus(services, collaboration, name);
+  await recordReview(services, collaboration, officer, { kind: 'template', ...current }, review);
+  return templateStatus(services, collaboration, name);
+}
+
+/**
+ * Records an officer's signed review of a template's current hash (query or extract template: both
+ * are signed the same way), with its audit entry, after checking the hash is current, the officer's
+ * member owns data the template reads, a rejection says why, and the signature verifies.
+ */
+export async function recordReview(
+  services: RoomServices,
+  collaboration: Collaboration,
+  officer: Principal,
+  current: { kind: 'template' | 'extract_template'; name: string; hash: string; requiredMembers: readonly string[] },
+  review: TemplateReviewRequest,
+): Promise<void> {
   if (review.hash !== current.hash) {
     throw new ConflictError(
       'TEMPLATE_HASH_MISMATCH',
@@ -248,11 +264,17 @@ export async function reviewTemplate(
     await recordAudit(services, tx, {
       collaboration: collaboration.id,
       actor: officer.id,
-      action: review.decision === 'approve' ? 'template.approved' : 'template.rejected',
-      details: { template: name, hash: review.hash, reason: review.reason ?? null, signature: review.signature },
+      action: `${current.kind === 'template' ? 'template' : 'extract_template'}.${
+        review.decision === 'approve' ? 'approved' : 'rejected'
+      }`,
+      details: {
+        template: current.name,
+        hash: review.hash,
+        reason: review.reason ?? null,
+        signature: review.signature,
+      },
     });
   });
-  return templateStatus(services, collaboration, name);
 }
 
 /**

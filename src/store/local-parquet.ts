@@ -18,3 +18,30 @@ export async function parquetRowCount(path: string): Promise<number> {
     instance.closeSync();
   }
 }
+
+/**
+ * Converts a local CSV (header, RFC 4180, an empty unquoted cell is NULL, `""` an empty string) to
+ * Parquet with the given column types, on the member's own machine: a throwaway DuckDB, no network.
+ */
+export async function csvToParquet(
+  csvPath: string,
+  columns: readonly { readonly name: string; readonly type: string }[],
+  out: string,
+): Promise<void> {
+  const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
+  try {
+    const connection = await instance.connect();
+    try {
+      const quote = (text: string) => `'${text.replaceAll("'", "''")}'`;
+      const typed = columns.map((c) => `${quote(c.name)}: ${quote(c.type)}`).join(', ');
+      await connection.run(
+        `COPY (SELECT * FROM read_csv(${quote(csvPath)}, header = true, auto_detect = false, ` +
+          `allow_quoted_nulls = false, columns = {${typed}})) TO ${quote(out)} (FORMAT parquet)`,
+      );
+    } finally {
+      connection.closeSync();
+    }
+  } finally {
+    instance.closeSync();
+  }
+}

@@ -18,6 +18,16 @@ export const STATE_SCHEMA: readonly string[] = [
      collaboration VARCHAR NOT NULL, name VARCHAR NOT NULL, hash VARCHAR NOT NULL,
      document VARCHAR NOT NULL, proposed_by VARCHAR NOT NULL, proposed_at TIMESTAMPTZ NOT NULL,
      PRIMARY KEY (collaboration, hash))`,
+  `CREATE TABLE IF NOT EXISTS extract_templates (
+     collaboration VARCHAR NOT NULL, name VARCHAR NOT NULL, hash VARCHAR NOT NULL,
+     document VARCHAR NOT NULL, proposed_by VARCHAR NOT NULL, proposed_at TIMESTAMPTZ NOT NULL,
+     PRIMARY KEY (collaboration, hash))`,
+  `CREATE TABLE IF NOT EXISTS extracts (
+     collaboration VARCHAR NOT NULL, id VARCHAR NOT NULL, template VARCHAR NOT NULL,
+     template_hash VARCHAR NOT NULL, dataset VARCHAR NOT NULL, data_version INTEGER NOT NULL,
+     recipient VARCHAR NOT NULL, requested_by VARCHAR NOT NULL, levels VARCHAR NOT NULL,
+     report VARCHAR NOT NULL, file VARCHAR NOT NULL, file_sha256 VARCHAR NOT NULL,
+     created_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (collaboration, id))`,
   `CREATE TABLE IF NOT EXISTS template_reviews (
      collaboration VARCHAR NOT NULL, template_hash VARCHAR NOT NULL, member VARCHAR NOT NULL,
      principal VARCHAR NOT NULL, decision VARCHAR NOT NULL, reason VARCHAR, signature VARCHAR NOT NULL,

@@ -25,7 +25,7 @@ const queryBody = compileValidator<QueryRequest>({
   },
 });
 
-const reviewBody = compileValidator<TemplateReviewRequest>({
+export const reviewBody = compileValidator<TemplateReviewRequest>({
   type: 'object',
   additionalProperties: false,
   required: ['hash', 'decision', 'signature'],

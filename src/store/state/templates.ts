@@ -1,5 +1,8 @@
 import type { StateReader, StateTx } from '../state-db.ts';
 
+/** Query templates and extract templates are stored alike, each kind in its own table (names do not clash). */
+export type TemplateTable = 'templates' | 'extract_templates';
+
 /** One proposed version of a template; a name's newest proposal is its current version. */
 export interface StoredTemplate {
   readonly collaboration: string;
@@ -19,9 +22,10 @@ export async function latestTemplate(
   db: StateReader,
   collaboration: string,
   name: string,
+  table: TemplateTable = 'templates',
 ): Promise<StoredTemplate | undefined> {
   const [row] = await db.all(
-    'SELECT * FROM templates WHERE collaboration = $1 AND name = $2 ORDER BY proposed_at DESC LIMIT 1',
+    `SELECT * FROM ${table} WHERE collaboration = $1 AND name = $2 ORDER BY proposed_at DESC LIMIT 1`,
     [collaboration, name],
   );
   return row
@@ -37,9 +41,13 @@ export async function latestTemplate(
 }
 
 /** Every template name of a collaboration, once each, in name order. */
-export async function templateNames(db: StateReader, collaboration: string): Promise<string[]> {
+export async function templateNames(
+  db: StateReader,
+  collaboration: string,
+  table: TemplateTable = 'templates',
+): Promise<string[]> {
   return (
-    await db.all('SELECT DISTINCT name FROM templates WHERE collaboration = $1 ORDER BY name', [collaboration])
+    await db.all(`SELECT DISTINCT name FROM ${table} WHERE collaboration = $1 ORDER BY name`, [collaboration])
   ).map((r) => String(r.name));
 }
 
@@ -47,14 +55,18 @@ export async function templateNames(db: StateReader, collaboration: string): Pro
  * Records a proposal unless its hash is already stored in the collaboration (the same content,
  * proposed again, keeps its first proposal and its reviews). Answers whether it was recorded.
  */
-export async function recordTemplate(tx: StateTx, template: StoredTemplate): Promise<boolean> {
-  const exists = await tx.all('SELECT 1 FROM templates WHERE collaboration = $1 AND hash = $2', [
+export async function recordTemplate(
+  tx: StateTx,
+  template: StoredTemplate,
+  table: TemplateTable = 'templates',
+): Promise<boolean> {
+  const exists = await tx.all(`SELECT 1 FROM ${table} WHERE collaboration = $1 AND hash = $2`, [
     template.collaboration,
     template.hash,
   ]);
   if (exists.length > 0) return false;
   await tx.run(
-    'INSERT INTO templates (collaboration, name, hash, document, proposed_by, proposed_at) VALUES ($1, $2, ' +
+    `INSERT INTO ${table} (collaboration, name, hash, document, proposed_by, proposed_at) VALUES ($1, $2, ` +
       '$3, $4, $5, $6)',
     [template.collaboration, template.name, template.hash, template.document, template.proposedBy, template.proposedAt],
   );

@@ -1,0 +1,348 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { toBase64 } from '../crypto/bytes.ts';
+import { writeEnvelope } from '../crypto/envelope-writer.ts';
+import { sha256Hex } from '../crypto/hashing.ts';
+import { sealingKeyOfSigningKey } from '../crypto/sealing.ts';
+import { sign } from '../crypto/signatures.ts';
+import { ConflictError, ForbiddenError, NotFoundError } from '../errors/cleanroom-error.ts';
+import { diagnostic } from '../errors/diagnostic.ts';
+import { refuseIf } from '../errors/refused-error.ts';
+import { toCsv } from '../extract/extract-csv.ts';
+import { extractManifestSigningBytes, type ExtractManifest } from '../extract/extract-manifest.ts';
+import {
+  checkedExtractTemplate,
+  extractTemplateHash,
+  type ExtractTemplateDocument,
+} from '../extract/extract-template.ts';
+import type { SearchProgress } from '../extract/lattice-search.ts';
+import type { Collaboration, Dataset, Principal } from '../policy/collaboration.ts';
+import {
+  planExtract,
+  releaseExtractRows,
+  type EarlierExtract,
+  type ExtractReport,
+} from '../release/extract-release.ts';
+import { currentVersion } from '../store/state/dataset-versions.ts';
+import { extractById, extractsTo, recordExtract } from '../store/state/extracts.ts';
+import { latestTemplate, recordTemplate, templateNames } from '../store/state/templates.ts';
+import { recordAudit } from './audit-trail.ts';
+import { requireActive } from './policy-acceptance.ts';
+import { requireRole } from './require-role.ts';
+import type { RoomServices } from './room-services.ts';
+import { recordReview, reviewsOf, type TemplateReview, type TemplateReviewRequest } from './template-registry.ts';
+
+const TABLE = 'extract_templates';
+
+export interface ExtractTemplateStatus {
+  readonly name: string;
+  readonly hash: string;
+  readonly document: ExtractTemplateDocument;
+  readonly proposedBy: string;
+  /** the dataset's owner: an officer of it must approve this hash */
+  readonly requiredMembers: readonly string[];
+  readonly reviews: readonly TemplateReview[];
+  readonly runnable: boolean;
+}
+
+/** What a run answers: the extract's id and report, or (dry run) the report of what it would release. */
+export interface ExtractAnswer {
+  readonly dryRun: boolean;
+  readonly extract?: string;
+  readonly template: string;
+  readonly templateHash: string;
+  readonly recipient: string;
+  readonly format: 'csv' | 'parquet';
+  readonly report: ExtractReport;
+  readonly auditSeq?: number;
+}
+
+const extractDirectory = (services: RoomServices, collaboration: string) =>
+  join(services.config.dataDirectory, 'extracts', collaboration);
+
+async function currentTemplate(services: RoomServices, collaboration: Collaboration, name: string) {
+  const found = await latestTemplate(services.state, collaboration.id, name, TABLE);
+  if (!found)
+    throw new NotFoundError(
+      'TEMPLATE_NOT_FOUND',
+      `Collaboration "${collaboration.id}" has no extract template "${name}".`,
+      { template: name },
+    );
+  return { ...found, document: JSON.parse(found.document) as ExtractTemplateDocument };
+}
+
+/** The extract template with its reviews: what an officer reviews before signing. */
+export async function extractTemplateStatus(
+  services: RoomServices,
+  collaboration: Collaboration,
+  name: string,
+): Promise<ExtractTemplateStatus> {
+  const found = await currentTemplate(services, collaboration, name);
+  const owner = collaboration.datasets.get(found.document.dataset)?.owner;
+  const requiredMembers = owner ? [owner] : [];
+  const reviews = await reviewsOf(services.state, collaboration.id, found.hash);
+  const approved = new Set(reviews.filter((r) => r.decision === 'approve').map((r) => r.member));
+  return {
+    name,
+    hash: found.hash,
+    document: found.document,
+    proposedBy: found.proposedBy,
+    requiredMembers,
+    reviews,
+    runnable: requiredMembers.length > 0 && requiredMembers.every((m) => approved.has(m)),
+  };
+}
+
+export async function listExtractTemplates(
+  services: RoomServices,
+  collaboration: Collaboration,
+): Promise<ExtractTemplateStatus[]> {
+  const names = await templateNames(services.state, collaboration.id, TABLE);
+  return Promise.all(names.map((name) => extractTemplateStatus(services, collaboration, name)));
+}
+
+/** A modeler or analyst proposes an extract template; it is checked against the policy before it is stored. */
+export async function proposeExtractTemplate(
+  services: RoomServices,
+  collaboration: Collaboration,
+  proposer: Principal,
+  value: unknown,
+): Promise<ExtractTemplateStatus> {
+  if (!proposer.roles.has('modeler')) requireRole(proposer, 'analyst', 'propose an extract template');
+  const document = checkedExtractTemplate(value, collaboration);
+  const hash = extractTemplateHash(document);
+  await services.state.write(async (tx) => {
+    const recorded = await recordTemplate(
+      tx,
+      {
+        collaboration: collaboration.id,
+        name: document.name,
+        hash,
+        document: JSON.stringify(document),
+        proposedBy: proposer.id,
+        proposedAt: new Date().toISOString(),
+      },
+      TABLE,
+    );
+    if (!recorded) return;
+    await recordAudit(services, tx, {
+      collaboration: collaboration.id,
+      actor: proposer.id,
+      action: 'extract_template.proposed',
+      details: { template: document.name, hash, dataset: document.dataset, recipient: document.recipient },
+    });
+  });
+  return extractTemplateStatus(services, collaboration, document.name);
+}
+
+/** An officer of the dataset's owner signs approve or reject over the current hash. */
+export async function reviewExtractTemplate(
+  services: RoomServices,
+  collaboration: Collaboration,
+  officer: Principal,
+  name: string,
+  review: TemplateReviewRequest,
+): Promise<ExtractTemplateStatus> {
+  requireRole(officer, 'officer', 'review an extract template');
+  const current = await extractTemplateStatus(services, collaboration, name);
+  await recordReview(services, collaboration, officer, { kind: 'extract_template', ...current }, review);
+  return extractTemplateStatus(services, collaboration, name);
+}
+
+/**
+ * Earlier extracts of the dataset to the same recipient, as the search must respect them. Refuses
+ * when the data changed since one of them and the rules do not allow re-publication: two
+ * generalisations of different data compose into less than either (Ganta et al., KDD 2008).
+ */
+async function earlierExtracts(
+  services: RoomServices,
+  collaboration: Collaboration,
+  dataset: Dataset,
+  recipient: string,
+  version: number,
+): Promise<EarlierExtract[]> {
+  const stored = await extractsTo(services.state, collaboration.id, dataset.name, recipient);
+  const changed = stored.filter((e) => e.dataVersion !== version);
+  const last = changed[changed.length - 1];
+  if (last && !dataset.rules.extract?.republish)
+    refuseIf([
+      diagnostic(
+        'EXTRACT_DATA_CHANGED',
+        `"${dataset.name}" changed since extract ${last.id} (version ${last.dataVersion}, now ${version}) went to ` +
+          `${recipient}; its rules do not allow re-publication, as a new extract would compose with the old one.`,
+        `datasets.${dataset.name}.rules.extract.republish`,
+        { dataset: dataset.name, extract: last.id, extractedVersion: last.dataVersion, currentVersion: version },
+      ),
+    ]);
+  // With re-publication allowed, only extracts of the current version constrain the new one.
+  return stored
+    .filter((e) => e.dataVersion === version)
+    .map((e) => ({ id: e.id, levels: JSON.parse(e.levels) as Record<string, number> }));
+}
+
+/**
+ * Runs an approved extract template for its recipient: search, release, recount, seal to the
+ * recipient principal's key, store, record (for composition) and audit, in that order; nothing is
+ * stored or recorded unless every step succeeded. A dry run (officers of the owner, or the
+ * recipient) answers the report only: what would be released, and how generalised.
+ */
+export async function runExtract(
+  services: RoomServices,
+  collaboration: Collaboration,
+  caller: Principal,
+  request: { template: string; dryRun?: boolean },
+  onProgress?: (progress: SearchProgress) => void,
+): Promise<ExtractAnswer> {
+  await requireActive(services, collaboration);
+  const status = await extractTemplateStatus(services, collaboration, request.template);
+  const template = status.document;
+  const dataset = collaboration.datasets.get(template.dataset);
+  // The policy may have changed since the proposal: the template is checked again.
+  checkedExtractTemplate(template, collaboration);
+  if (!dataset) throw new Error('a checked template names a dataset of its collaboration');
+  const dryRun = request.dryRun === true;
+  const ownerOfficer = caller.roles.has('officer') && caller.memberId === dataset.owner;
+  if (!(dryRun && ownerOfficer)) {
+    requireRole(caller, 'modeler', 'run an extract');
+    if (caller.memberId !== template.recipient)
+      throw new ForbiddenError(
+        'NOT_THE_RECIPIENT',
+        `Extract template "${template.name}" is sealed to ${template.recipient}; ${caller.memberId} cannot run it.`,
+        { recipient: template.recipient },
+      );
+  }
+  if (!dryRun && !status.runnable)
+    throw new ForbiddenError(
+      'TEMPLATE_NOT_APPROVED',
+      `Extract template "${template.name}" (${status.hash.slice(0, 12)}) awaits approval by an officer of ` +
+        `${status.requiredMembers.join(', ')}.`,
+      { template: template.name, hash: status.hash, requiredMembers: status.requiredMembers },
+    );
+  const version = await currentVersion(services.state, collaboration.id, dataset.name);
+  if (!version || !services.engine.tableExists(collaboration.id, dataset.name))
+    throw new ConflictError(
+      'DATASET_NOT_LOADED',
+      `No version of ${dataset.name} has been uploaded yet; the extract reads it.`,
+      { datasets: [dataset.name] },
+    );
+  const earlier = await earlierExtracts(services, collaboration, dataset, template.recipient, version.version);
+  const ctx = services.release;
+  const plan = await planExtract(ctx, collaboration, dataset, template, earlier, onProgress);
+  const answer = {
+    template: template.name,
+    templateHash: status.hash,
+    recipient: template.recipient,
+    format: template.format,
+    report: plan.report,
+  };
+  if (dryRun) return { dryRun: true, ...answer };
+
+  const released = await releaseExtractRows(ctx, plan, template);
+  const neutralised = template.format === 'csv';
+  const plaintext = toCsv(
+    released.columns.map((c) => c.name),
+    released.rows,
+    neutralised,
+  );
+  const recipientKey = sealingKeyOfSigningKey(caller.publicKey);
+  if (!recipientKey) throw new Error("a principal's key in a loaded policy is a valid Ed25519 point");
+  const id = `x-${randomUUID()}`;
+  const createdAt = new Date().toISOString();
+  const signing = services.keys.signing;
+  const pieces: Uint8Array[] = [];
+  for await (const piece of writeEnvelope(
+    (async function* () {
+      yield plaintext;
+    })(),
+    {
+      recipientPublicKey: recipientKey,
+      trailer: (facts) => {
+        const manifest: ExtractManifest = {
+          v: 1,
+          kind: 'extract',
+          collaboration: collaboration.id,
+          extract: id,
+          template: template.name,
+          templateHash: status.hash,
+          dataset: dataset.name,
+          dataVersion: version.version,
+          recipient: template.recipient,
+          format: template.format,
+          neutralised,
+          columns: released.columns,
+          rows: released.rows.length,
+          plaintextBytes: facts.plaintextBytes,
+          plaintextSha256: facts.plaintextSha256,
+          envelopeSha256: facts.envelopeSha256,
+          createdAt,
+          report: plan.report as unknown as Record<string, unknown>,
+        };
+        return {
+          manifest: manifest as unknown as Record<string, unknown>,
+          signature: toBase64(sign(extractManifestSigningBytes(manifest), signing.secretKey)),
+          signer: toBase64(signing.publicKey),
+        };
+      },
+    },
+  ))
+    pieces.push(piece);
+  const sealed = Buffer.concat(pieces);
+  const directory = extractDirectory(services, collaboration.id);
+  await mkdir(directory, { recursive: true, mode: 0o700 });
+  const file = `${id}.clrm`;
+  await writeFile(join(directory, file), sealed, { mode: 0o600 });
+  let entry;
+  try {
+    entry = await services.state.write(async (tx) => {
+      await recordExtract(tx, {
+        collaboration: collaboration.id,
+        id,
+        template: template.name,
+        templateHash: status.hash,
+        dataset: dataset.name,
+        dataVersion: version.version,
+        recipient: template.recipient,
+        requestedBy: caller.id,
+        levels: JSON.stringify(Object.fromEntries(Object.entries(plan.report.levels).map(([q, l]) => [q, l.level]))),
+        report: JSON.stringify(plan.report),
+        file,
+        fileSha256: sha256Hex(sealed),
+        createdAt,
+      });
+      return recordAudit(services, tx, {
+        collaboration: collaboration.id,
+        actor: caller.id,
+        action: 'extract.released',
+        details: {
+          extract: id,
+          template: template.name,
+          templateHash: status.hash,
+          dataset: dataset.name,
+          dataVersion: version.version,
+          recipient: template.recipient,
+          sealedSha256: sha256Hex(sealed),
+          report: plan.report,
+          policyHash: collaboration.hash,
+        },
+      });
+    });
+  } catch (error) {
+    await unlink(join(directory, file)).catch(() => undefined);
+    throw error;
+  }
+  return { dryRun: false, extract: id, ...answer, auditSeq: entry.seq };
+}
+
+/** The sealed file of an extract, for principals of its recipient member only (it opens only with their key). */
+export async function sealedExtract(
+  services: RoomServices,
+  collaboration: Collaboration,
+  caller: Principal,
+  id: string,
+): Promise<Uint8Array> {
+  const found = await extractById(services.state, collaboration.id, id);
+  if (!found || found.recipient !== caller.memberId || found.requestedBy !== caller.id)
+    throw new NotFoundError('EXTRACT_NOT_FOUND', `There is no extract "${id}" sealed to you.`, { extract: id });
+  return readFile(join(extractDirectory(services, collaboration.id), found.file));
+}
