@@ -5,6 +5,7 @@ import { createLogger } from '../log/logger.ts';
 import { registerCollaborationCommands } from './commands/collaboration-commands.ts';
 import { registerUploadCommand } from './commands/upload-command.ts';
 import { registerQueryCommands } from './commands/query-commands.ts';
+import { registerExtractCommands } from './commands/extract-commands.ts';
 import { registerPsiCommand } from './commands/psi-command.ts';
 import { runDemo } from './demo/demo.ts';
 import { escapeTerminal } from './escape-terminal.ts';
@@ -41,6 +42,7 @@ program
 registerCollaborationCommands(program);
 registerUploadCommand(program);
 registerQueryCommands(program);
+registerExtractCommands(program);
 registerPsiCommand(program);
 
 try {

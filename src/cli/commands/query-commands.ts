@@ -41,14 +41,16 @@ export async function reviewTemplateAs(
   decision: 'approve' | 'reject',
   named: string,
   reason?: string,
+  kind: 'templates' | 'extract-templates' = 'templates',
 ): Promise<TemplateStatus> {
-  const current = await client.send<TemplateStatus>('GET', `/v1/collaborations/${collaboration}/templates/${name}`);
+  const current = await client.send<TemplateStatus>('GET', `/v1/collaborations/${collaboration}/${kind}/${name}`);
+  const command = kind === 'templates' ? 'template' : 'extract';
   const hash = hashToSign(named, current.hash, {
     code: 'TEMPLATE_HASH_MISMATCH',
-    what: `template "${name}"`,
-    review: `cleanroom template show --collab ${collaboration} --name ${name}`,
+    what: `${kind === 'templates' ? 'template' : 'extract template'} "${name}"`,
+    review: `cleanroom ${command} show --collab ${collaboration} --name ${name}`,
   });
-  return client.send<TemplateStatus>('POST', `/v1/collaborations/${collaboration}/templates/${name}/approvals`, {
+  return client.send<TemplateStatus>('POST', `/v1/collaborations/${collaboration}/${kind}/${name}/approvals`, {
     hash,
     decision,
     ...(reason ? { reason } : {}),

@@ -10,6 +10,7 @@ import { progressBar } from '../progress.ts';
 import { serveRoom, type RunningRoom } from '../serve.ts';
 import { demoQueries } from './demo-queries.ts';
 import { demoDifferentialPrivacy, demoPsi } from './demo-dp-psi.ts';
+import { demoExtract } from './demo-extract.ts';
 import { committedWorkspace, freshWorkspace, type DemoPrincipal, type DemoWorkspace } from './demo-setup.ts';
 
 export interface DemoContext {
@@ -99,6 +100,7 @@ export async function runDemo(options: { url?: string }): Promise<void> {
     let next = await demoQueries(ctx, 5);
     next = await demoDifferentialPrivacy(ctx, next);
     next = await demoPsi(ctx, next);
+    next = await demoExtract(ctx, next);
 
     step(next, 'Anyone in the collaboration can verify the audit chain offline');
     const { entries, verdict } = await verifyRemoteAudit(ctx.client('northwind-officer'), COLLABORATION);
