@@ -184,8 +184,8 @@ async function earlierExtracts(
 /**
  * Runs an approved extract template for its recipient: search, release, recount, seal to the
  * recipient principal's key, store, record (for composition) and audit, in that order; nothing is
- * stored or recorded unless every step succeeded. A dry run (officers of the owner, or the
- * recipient) answers the report only: what would be released, and how generalised.
+ * stored or recorded unless every step succeeded. A dry run answers the report only (what would be
+ * released, how generalised): to the owner's officers at any time, to the recipient once approved.
  */
 export async function runExtract(
   services: RoomServices,
@@ -212,7 +212,8 @@ export async function runExtract(
         { recipient: template.recipient },
       );
   }
-  if (!dryRun && !status.runnable)
+  // Before approval nothing runs on the data for the recipient, not even a dry run (its report counts people).
+  if (!status.runnable && !(dryRun && ownerOfficer))
     throw new ForbiddenError(
       'TEMPLATE_NOT_APPROVED',
       `Extract template "${template.name}" (${status.hash.slice(0, 12)}) awaits approval by an officer of ` +

@@ -132,10 +132,12 @@ describe('extract templates', () => {
       );
     expect(status.runnable).toBe(false);
     expect(status.requiredMembers).toEqual(['acme']);
-    expect(await refusal(run('northwind-analyst', 'customers_for_modeling'))).toEqual({
-      status: 403,
-      code: 'TEMPLATE_NOT_APPROVED',
-    });
+    // Nothing runs on the data for the recipient before approval, not even a dry run.
+    for (const dryRun of [false, true])
+      expect(await refusal(run('northwind-analyst', 'customers_for_modeling', dryRun))).toEqual({
+        status: 403,
+        code: 'TEMPLATE_NOT_APPROVED',
+      });
     // Only the owner's officer is asked; the recipient's own officer cannot approve it.
     expect(await refusal(approve('customers_for_modeling', 'northwind-officer'))).toEqual({
       status: 403,
