@@ -228,7 +228,9 @@ function failing({ k, diversity, closeness }: Criteria): SqlNode {
  * The rows of a node's release: each quasi-identifier generalised to the node's level, then the
  * `columns` as stored, only from classes that meet the criteria (a failing class is dropped whole,
  * never partly shown). `columns` are (alias, expression) pairs: the attributes, and anything the
- * room verifies the release with before it leaves (the sensitive attribute).
+ * room verifies the release with before it leaves (the sensitive attribute). With `generalised: false`
+ * only the columns are answered: the people a release would contain, as stored (what a later extract
+ * to the same recipient is restricted to).
  */
 export function releaseTree(
   from: SqlNode,
@@ -236,6 +238,7 @@ export function releaseTree(
   node: LevelVector,
   criteria: Criteria,
   columns: readonly (readonly [string, SqlNode])[],
+  options: { readonly generalised?: boolean } = {},
 ): SqlNode {
   const keys = [...generalisedAt(quasi, node), ...(criteria.alsoGroupedBy ?? [])];
   const rows = selectNode({
@@ -258,7 +261,9 @@ export function releaseTree(
   );
   return selectNode({
     select: [
-      ...quasi.map((q, i) => ({ ...col('__cr_rows', `__cr_g${i}`), alias: q.column.name })),
+      ...(options.generalised === false
+        ? []
+        : quasi.map((q, i) => ({ ...col('__cr_rows', `__cr_g${i}`), alias: q.column.name }))),
       ...columns.map(([alias], i) => ({ ...col('__cr_rows', `__cr_a${i}`), alias })),
     ],
     from: joinRef(subqueryRef(rows, '__cr_rows'), subqueryRef(passing, '__cr_passing'), matches, 'INNER'),

@@ -18,15 +18,34 @@ import {
 import { verifyRelease, type ReleaseRules } from '../extract/verify-release.ts';
 import type { Collaboration, Dataset } from '../policy/collaboration.ts';
 import type { Hierarchy } from '../policy/policy-document.ts';
-import { aggregateCall, columnRef, selectNode, tableRef, type SqlNode } from '../query/sql-tree.ts';
+import {
+  aggregateCall,
+  columnRef,
+  functionCall,
+  selectNode,
+  subqueryRef,
+  tableRef,
+  type SqlNode,
+} from '../query/sql-tree.ts';
 import type { Cell } from '../store/result-values.ts';
 import type { ReleaseContext } from './release-context.ts';
 
-/** An earlier extract of the same dataset to the same recipient: what a new one must compose with. */
+/**
+ * How an extract generalised and chose its rows, as recorded with it: enough to recompute which
+ * people it released and their classes, whatever the policy says later.
+ */
+export interface ExtractRelease {
+  /** quasi-identifier → the lattice level it was released at, and the hierarchy as the policy said then */
+  readonly levels: Readonly<Record<string, { readonly level: number; readonly hierarchy: Hierarchy }>>;
+  readonly k: number;
+  readonly l?: { readonly attribute: string; readonly l: number; readonly kind: 'distinct' | 'entropy' };
+  readonly t?: { readonly attribute: string; readonly t: number };
+}
+
+/** An earlier extract of the same dataset version to the same recipient: what a new one must compose with. */
 export interface EarlierExtract {
   readonly id: string;
-  /** quasi-identifier → the lattice level it was released at */
-  readonly levels: Readonly<Record<string, number>>;
+  readonly release: ExtractRelease;
 }
 
 /** What the room reports of an extract (response, audit entry, dry run): never a value of the data. */
@@ -53,11 +72,14 @@ export interface ExtractReport {
   readonly search: { readonly nodes: number; readonly checked: number };
   /** earlier extracts this one had to compose with */
   readonly composedWith: readonly string[];
+  /** with earlier extracts: only the people the first of them released were eligible (no more, no fewer) */
+  readonly restrictedTo?: string;
 }
 
 /** A chosen generalisation, ready to release. */
 export interface ExtractPlan {
   readonly report: ExtractReport;
+  readonly release: ExtractRelease;
   readonly node: LevelVector;
   readonly quasi: readonly QuasiIdentifier[];
   readonly criteria: Criteria;
@@ -100,42 +122,79 @@ export async function planExtract(
   const rules = dataset.rules.extract;
   if (!rules) throw new Error('planExtract needs a dataset with extract rules (the template check ensures it)');
   const unit = dataset.rules.privacyUnit;
-  if (!(await ctx.engine.columnIsUnique(collaboration.id, dataset.name, unit)))
+  const table: SqlNode = { ...tableRef(dataset.name, '__cr_x'), schema_name: collaboration.id };
+  const run = async (tree: SqlNode) => (await ctx.engine.query(await ctx.parser.render(tree), {})).rows;
+  const [units] = await run(
+    selectNode({
+      select: [
+        functionCall('-', [aggregateCall('count_star', []), aggregateCall('count', [columnRef(['__cr_x', unit])])]),
+      ],
+      from: table,
+    }),
+  );
+  // k counts people: a row without a person, or a person in two rows, would count as more than one.
+  if (Number(units?.[0] ?? 0) > 0 || !(await ctx.engine.columnIsUnique(collaboration.id, dataset.name, unit)))
     refuseIf([
       diagnostic(
         'EXTRACT_NOT_ONE_ROW_PER_PERSON',
-        `"${dataset.name}" holds more than one row for some ${unit}: k counts people, so extracts need one row each.`,
+        `"${dataset.name}" holds rows without a ${unit}, or more than one row for some ${unit}: k counts people, ` +
+          'so extracts need exactly one row each.',
         `datasets.${dataset.name}.rules.privacyUnit`,
         { dataset: dataset.name, privacyUnit: unit },
       ),
     ]);
-  const from: SqlNode = { ...tableRef(dataset.name, '__cr_x'), schema_name: collaboration.id };
-  const ref = (column: string) => columnRef(['__cr_x', column]);
-  const quasiOf = (name: string): QuasiIdentifier => {
+  const quasiOver = (alias: string, name: string, hierarchy: Hierarchy | undefined): QuasiIdentifier => {
     const column = dataset.column.get(name);
-    const hierarchy = rules.quasiIdentifiers[name];
     if (!column || !hierarchy)
       throw new Error(`quasi-identifier ${name} is not in the rules (the template check ensures it)`);
-    return { column, hierarchy, ref: ref(name) };
+    return { column, hierarchy, ref: columnRef([alias, name]) };
   };
+  const quasiOf = (name: string) => quasiOver('__cr_x', name, rules.quasiIdentifiers[name]);
   const quasi = template.quasiIdentifiers.map(quasiOf);
   const names = quasi.map((q) => q.column.name).join(', ');
   const sensitiveName = rules.l?.attribute ?? rules.t?.attribute;
-  const sensitive = sensitiveName === undefined ? undefined : ref(sensitiveName);
+  const sensitive = sensitiveName === undefined ? undefined : columnRef(['__cr_x', sensitiveName]);
 
-  // Composition with earlier extracts to the same recipient.
+  // Composition with earlier extracts of this version to the same recipient (Ganta et al. 2008). Every
+  // later extract releases exactly the people the first released: no more (a person it suppressed
+  // would appear by difference, B minus A), no fewer (A minus B). Its classes are split by every
+  // earlier extract's generalised values (rows can be linked across extracts by their attributes), and
+  // with the same quasi-identifiers it is never finer than an earlier one.
+  const first = earlier[0];
+  const releasedBy = (e: EarlierExtract, alias: string) => {
+    const names = Object.keys(e.release.levels).sort();
+    return {
+      quasi: names.map((n) => quasiOver(alias, n, e.release.levels[n]?.hierarchy)),
+      node: names.map((n) => e.release.levels[n]?.level ?? 0),
+    };
+  };
+  let from = table;
+  if (first) {
+    const inner: SqlNode = { ...tableRef(dataset.name, '__cr_y'), schema_name: collaboration.id };
+    const { quasi: firstQuasi, node: firstNode } = releasedBy(first, '__cr_y');
+    const firstSensitive = first.release.l?.attribute ?? first.release.t?.attribute;
+    const sensitiveY = firstSensitive === undefined ? undefined : columnRef(['__cr_y', firstSensitive]);
+    const firstCriteria: Criteria = {
+      k: first.release.k,
+      ...(first.release.l && sensitiveY ? { diversity: { ref: sensitiveY, ...first.release.l } } : {}),
+      ...(first.release.t && sensitiveY ? { closeness: { ref: sensitiveY, t: first.release.t.t } } : {}),
+    };
+    const columns = dataset.columns.map((c) => [c.name, columnRef(['__cr_y', c.name])] as const);
+    from = subqueryRef(
+      releaseTree(inner, firstQuasi, firstNode, firstCriteria, columns, { generalised: false }),
+      '__cr_x',
+    );
+  }
   const sameSet = (e: EarlierExtract) =>
-    Object.keys(e.levels).length === quasi.length && quasi.every((q) => q.column.name in e.levels);
-  const minimum = quasi.map((q) => Math.max(0, ...earlier.filter(sameSet).map((e) => e.levels[q.column.name] ?? 0)));
-  const alsoGroupedBy = earlier
-    .filter((e) => !sameSet(e))
-    .flatMap((e) => {
-      const names = Object.keys(e.levels).sort();
-      return generalisedAt(
-        names.map(quasiOf),
-        names.map((n) => e.levels[n] ?? 0),
-      );
-    });
+    Object.keys(e.release.levels).length === quasi.length && quasi.every((q) => q.column.name in e.release.levels);
+  const minimum = quasi.map((q) =>
+    Math.max(0, ...earlier.filter(sameSet).map((e) => e.release.levels[q.column.name]?.level ?? 0)),
+  );
+  const distinctEarlier = [...new Map(earlier.map((e) => [JSON.stringify(e.release.levels), e])).values()];
+  const alsoGroupedBy = distinctEarlier.flatMap((e) => {
+    const { quasi: q, node } = releasedBy(e, '__cr_x');
+    return generalisedAt(q, node);
+  });
   const criteria: Criteria = {
     k: rules.k,
     ...(rules.l && sensitive ? { diversity: { ref: sensitive, l: rules.l.l, kind: rules.l.kind ?? 'distinct' } } : {}),
@@ -143,7 +202,6 @@ export async function planExtract(
     ...(alsoGroupedBy.length > 0 ? { alsoGroupedBy } : {}),
   };
 
-  const run = async (tree: SqlNode) => (await ctx.engine.query(await ctx.parser.render(tree), {})).rows;
   // Information loss per attribute and level, once: people per stored value with its generalisations.
   const byLevel: number[][] = [];
   let people = 0;
@@ -165,7 +223,7 @@ export async function planExtract(
   }
   const loss = decomposedLoss(byLevel);
   const lattice = new Lattice(topLevels(quasi));
-  const maxSuppressed = Math.floor(rules.maxSuppression * people);
+  const maxSuppressed = first ? 0 : Math.floor(rules.maxSuppression * people);
   const checks = new Map<string, NodeCheck>();
   const checkNode = async (node: LevelVector): Promise<NodeCheck> => {
     const key = node.join(',');
@@ -196,10 +254,10 @@ export async function planExtract(
         ? diagnostic(
             'EXTRACT_COMPOSITION',
             `No generalisation of ${names} meets ${meets} together with the ${earlier.length} earlier extract(s) ` +
-              `of "${dataset.name}" to this recipient (the last: ${last.id}): a new extract may not be finer than ` +
-              'an earlier one, and must meet the rules in their union.',
+              `of "${dataset.name}" to this recipient (the last: ${last.id}): a new extract releases exactly the ` +
+              'people the first released, never finer than an earlier one, meeting the rules in their union.',
             `${rule}.republish`,
-            { dataset: dataset.name, extract: last.id, quasiIdentifiers: Object.keys(last.levels).sort() },
+            { dataset: dataset.name, extract: last.id, quasiIdentifiers: Object.keys(last.release.levels).sort() },
           )
         : diagnostic(
             'EXTRACT_SUPPRESSION_EXCEEDED',
@@ -243,8 +301,17 @@ export async function planExtract(
     informationLoss: loss(node),
     search: { nodes: lattice.size, checked: result.checked },
     composedWith: earlier.map((e) => e.id),
+    ...(first ? { restrictedTo: first.id } : {}),
   };
-  return { report, node, quasi, criteria, from, ...(sensitive ? { sensitive } : {}) };
+  const release: ExtractRelease = {
+    levels: Object.fromEntries(quasi.map((q, i) => [q.column.name, { level: node[i] ?? 0, hierarchy: q.hierarchy }])),
+    k: rules.k,
+    ...(rules.l && sensitiveName
+      ? { l: { attribute: sensitiveName, l: rules.l.l, kind: rules.l.kind ?? 'distinct' } }
+      : {}),
+    ...(rules.t && sensitiveName ? { t: { attribute: sensitiveName, t: rules.t.t } } : {}),
+  };
+  return { report, release, node, quasi, criteria, from, ...(sensitive ? { sensitive } : {}) };
 }
 
 /**

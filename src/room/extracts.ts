@@ -22,6 +22,7 @@ import {
   planExtract,
   releaseExtractRows,
   type EarlierExtract,
+  type ExtractRelease,
   type ExtractReport,
 } from '../release/extract-release.ts';
 import { currentVersion } from '../store/state/dataset-versions.ts';
@@ -178,7 +179,7 @@ async function earlierExtracts(
   // With re-publication allowed, only extracts of the current version constrain the new one.
   return stored
     .filter((e) => e.dataVersion === version)
-    .map((e) => ({ id: e.id, levels: JSON.parse(e.levels) as Record<string, number> }));
+    .map((e) => ({ id: e.id, release: JSON.parse(e.levels) as ExtractRelease }));
 }
 
 /**
@@ -227,7 +228,61 @@ export async function runExtract(
       `No version of ${dataset.name} has been uploaded yet; the extract reads it.`,
       { datasets: [dataset.name] },
     );
-  const earlier = await earlierExtracts(services, collaboration, dataset, template.recipient, version.version);
+  // Runs to one recipient of one dataset go one at a time: each must see the extracts before it (two
+  // at once would each compose with neither). Dry runs release nothing and need no turn.
+  const turn = dryRun ? undefined : await takeTurn(services, collaboration.id, dataset.name, template.recipient);
+  try {
+    return await searchAndRelease(
+      services,
+      collaboration,
+      caller,
+      status,
+      dataset,
+      version.version,
+      dryRun,
+      onProgress,
+    );
+  } finally {
+    turn?.();
+  }
+}
+
+const queues = new Map<string, Promise<void>>();
+
+/** Waits for earlier runs to the same recipient of the same dataset in this room; answers the release of the turn. */
+async function takeTurn(
+  services: RoomServices,
+  collaboration: string,
+  dataset: string,
+  recipient: string,
+): Promise<() => void> {
+  const key = JSON.stringify([services.config.dataDirectory, collaboration, dataset, recipient]);
+  const before = queues.get(key) ?? Promise.resolve();
+  let release!: () => void;
+  const mine = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const tail = before.then(() => mine);
+  queues.set(key, tail);
+  await before;
+  return () => {
+    release();
+    if (queues.get(key) === tail) queues.delete(key);
+  };
+}
+
+async function searchAndRelease(
+  services: RoomServices,
+  collaboration: Collaboration,
+  caller: Principal,
+  status: ExtractTemplateStatus,
+  dataset: Dataset,
+  dataVersion: number,
+  dryRun: boolean,
+  onProgress?: (progress: SearchProgress) => void,
+): Promise<ExtractAnswer> {
+  const template = status.document;
+  const earlier = await earlierExtracts(services, collaboration, dataset, template.recipient, dataVersion);
   const ctx = services.release;
   const plan = await planExtract(ctx, collaboration, dataset, template, earlier, onProgress);
   const answer = {
@@ -240,6 +295,13 @@ export async function runExtract(
   if (dryRun) return { dryRun: true, ...answer };
 
   const released = await releaseExtractRows(ctx, plan, template);
+  // An upload that replaced the data during the search: the plan and the rows may disagree; start again.
+  if ((await currentVersion(services.state, collaboration.id, dataset.name))?.version !== dataVersion)
+    throw new ConflictError(
+      'DATASET_CHANGED_DURING_EXTRACT',
+      `A new version of ${dataset.name} was uploaded while the extract ran; nothing was released. Run it again.`,
+      { dataset: dataset.name },
+    );
   const neutralised = template.format === 'csv';
   const plaintext = toCsv(
     released.columns.map((c) => c.name),
@@ -267,7 +329,7 @@ export async function runExtract(
           template: template.name,
           templateHash: status.hash,
           dataset: dataset.name,
-          dataVersion: version.version,
+          dataVersion,
           recipient: template.recipient,
           format: template.format,
           neutralised,
@@ -302,10 +364,10 @@ export async function runExtract(
         template: template.name,
         templateHash: status.hash,
         dataset: dataset.name,
-        dataVersion: version.version,
+        dataVersion,
         recipient: template.recipient,
         requestedBy: caller.id,
-        levels: JSON.stringify(Object.fromEntries(Object.entries(plan.report.levels).map(([q, l]) => [q, l.level]))),
+        levels: JSON.stringify(plan.release),
         report: JSON.stringify(plan.report),
         file,
         fileSha256: sha256Hex(sealed),
@@ -320,7 +382,7 @@ export async function runExtract(
           template: template.name,
           templateHash: status.hash,
           dataset: dataset.name,
-          dataVersion: version.version,
+          dataVersion,
           recipient: template.recipient,
           sealedSha256: sha256Hex(sealed),
           report: plan.report,

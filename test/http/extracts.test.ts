@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openExtract } from '../../src/client/extract-file.ts';
 import { fromBase64, toBase64 } from '../../src/crypto/bytes.ts';
 import { sign } from '../../src/crypto/signatures.ts';
-import type { ExtractReport } from '../../src/release/extract-release.ts';
+import type { ExtractRelease, ExtractReport } from '../../src/release/extract-release.ts';
 import type { ExtractAnswer } from '../../src/room/extracts.ts';
 import { approvalSigningBytes } from '../../src/query/template.ts';
 import { extractsTo, recordExtract } from '../../src/store/state/extracts.ts';
@@ -75,12 +75,13 @@ async function rawCustomers(): Promise<Raw[]> {
  * fewer than 2 loyalty tiers or farther than t = 0.3 from the whole dropped whole, the rest as lines.
  */
 function expectedRelease(raws: readonly Raw[], keyOf: (raw: Raw) => string, lineOf: (raw: Raw) => string) {
-  const classes = new Map<string, { lines: string[]; tiers: Map<string, number> }>();
+  const classes = new Map<string, { lines: string[]; raws: Raw[]; tiers: Map<string, number> }>();
   const whole = new Map<string, number>();
   for (const raw of raws) {
     const key = keyOf(raw);
-    const found = classes.get(key) ?? { lines: [] as string[], tiers: new Map<string, number>() };
+    const found = classes.get(key) ?? { lines: [] as string[], raws: [] as Raw[], tiers: new Map<string, number>() };
     found.lines.push(lineOf(raw));
+    found.raws.push(raw);
     const tier = String(raw.loyalty_tier);
     found.tiers.set(tier, (found.tiers.get(tier) ?? 0) + 1);
     whole.set(tier, (whole.get(tier) ?? 0) + 1);
@@ -89,12 +90,15 @@ function expectedRelease(raws: readonly Raw[], keyOf: (raw: Raw) => string, line
   const emd = (tiers: Map<string, number>, n: number) =>
     [...whole].reduce((d, [tier, c]) => d + Math.abs((tiers.get(tier) ?? 0) / n - c / raws.length), 0) / 2;
   const lines: string[] = [];
+  const released: Raw[] = [];
   let suppressed = 0;
   for (const c of classes.values()) {
-    if (c.lines.length >= 10 && c.tiers.size >= 2 && emd(c.tiers, c.lines.length) <= 0.3) lines.push(...c.lines);
-    else suppressed += c.lines.length;
+    if (c.lines.length >= 10 && c.tiers.size >= 2 && emd(c.tiers, c.lines.length) <= 0.3) {
+      lines.push(...c.lines);
+      released.push(...c.raws);
+    } else suppressed += c.lines.length;
   }
-  return { lines, suppressed };
+  return { lines, released, suppressed };
 }
 
 const keyAt = (raw: Raw, levels: Readonly<Record<string, number>>) =>
@@ -269,18 +273,38 @@ describe('an approved extract', () => {
 });
 
 describe('repeated extracts (composition)', () => {
-  it('never goes finer than an earlier extract of the same quasi-identifiers', async () => {
-    const first = await run('northwind-analyst', 'customers_for_modeling');
-    // An earlier, coarser extract on record: the next may only be as coarse or coarser.
-    const coarse = Object.fromEntries(
-      QUASI.map((q) => [q, Math.max(first.report.levels[q]!.level, q === 'zip_code' ? 3 : 0)]),
+  /** The people the first extract released (everything later releases exactly them), and its levels. */
+  async function firstRelease() {
+    const [first] = await extractsTo(t.internals.state, 'demo', 'advertiser_customers', 'northwind');
+    const release = JSON.parse(first!.levels) as ExtractRelease;
+    const levels = Object.fromEntries(Object.entries(release.levels).map(([q, l]) => [q, l.level]));
+    const { released } = expectedRelease(
+      await rawCustomers(),
+      (raw) => keyAt(raw, levels),
+      () => '',
     );
+    return { id: first!.id, release, levels, released };
+  }
+  const openRun = async (answer: ExtractAnswer) => {
+    const sealed = await t.client('northwind-analyst').receiveBytes(`${path}/extracts/${answer.extract}`);
+    const roomKey = fromBase64(t.room.publicKeys().signingPublicKey, 32)!;
+    const { plaintext } = await openExtract(sealed, t.keys['northwind-analyst']!, roomKey);
+    return parseCsv(new TextDecoder().decode(plaintext)).rows.map((r) => r.map((c) => c ?? '').join(','));
+  };
+
+  it('is never finer than an earlier extract of the same quasi-identifiers, with the same people', async () => {
+    const first = await firstRelease();
+    // An earlier, coarser extract on record: the next may only be as coarse or coarser.
+    const coarse: ExtractRelease = {
+      ...first.release,
+      levels: { ...first.release.levels, zip_code: { ...first.release.levels.zip_code!, level: 3 } },
+    };
     await t.internals.state.write((tx) =>
       recordExtract(tx, {
         collaboration: 'demo',
         id: 'x-earlier-coarse',
         template: 'customers_for_modeling',
-        templateHash: first.templateHash,
+        templateHash: '0'.repeat(64),
         dataset: 'advertiser_customers',
         dataVersion: 1,
         recipient: 'northwind',
@@ -293,42 +317,48 @@ describe('repeated extracts (composition)', () => {
       }),
     );
     const next = await run('northwind-analyst', 'customers_for_modeling');
-    for (const q of QUASI) expect(next.report.levels[q]!.level).toBeGreaterThanOrEqual(coarse[q]!);
+    for (const q of QUASI) expect(next.report.levels[q]!.level).toBeGreaterThanOrEqual(coarse.levels[q]!.level);
     expect(next.report.composedWith).toContain('x-earlier-coarse');
+    expect(next.report.restrictedTo).toBe(first.id);
+    expect(next.report.suppressed).toBe(0);
+    // Exactly the first extract's people, at the new levels.
+    const levels = levelsOf(next.report);
+    const expected = first.released.map((raw) => [keyAt(raw, levels), ...attributesOf(raw)].join(','));
+    expect((await openRun(next)).sort()).toEqual(expected.sort());
   });
 
-  it('splits classes by an earlier extract of other quasi-identifiers, so the union meets k', async () => {
+  it('releases the first extract’s people under other quasi-identifiers, every union class passing', async () => {
     await t.client('northwind-analyst').send('POST', `${path}/extract-templates`, {
       ...template({ name: 'birth_years_only', quasiIdentifiers: ['birth_year'] }),
     });
     await approve('birth_years_only');
     const answer = await run('northwind-analyst', 'birth_years_only');
-    expect(answer.report.composedWith.length).toBeGreaterThan(0);
-    const sealed = await t.client('northwind-analyst').receiveBytes(`${path}/extracts/${answer.extract}`);
-    const roomKey = fromBase64(t.room.publicKeys().signingPublicKey, 32)!;
-    const { plaintext } = await openExtract(sealed, t.keys['northwind-analyst']!, roomKey);
-    // Recount the union: raw rows classed by every earlier extract's levels and this one's.
-    const earlier = await extractsTo(t.internals.state, 'demo', 'advertiser_customers', 'northwind');
-    const earlierLevels = earlier
+    const first = await firstRelease();
+    expect(answer.report.restrictedTo).toBe(first.id);
+    expect(answer.report.suppressed).toBe(0);
+    const earlier = (await extractsTo(t.internals.state, 'demo', 'advertiser_customers', 'northwind'))
       .filter((e) => e.id !== answer.extract)
-      .map((e) => JSON.parse(e.levels) as Record<string, number>);
-    expect(earlierLevels.length).toBe(answer.report.composedWith.length);
+      .map((e) => (JSON.parse(e.levels) as ExtractRelease).levels)
+      .map((l) => Object.fromEntries(Object.entries(l).map(([q, x]) => [q, x.level])));
+    expect(earlier.length).toBe(answer.report.composedWith.length);
     const levels = levelsOf(answer.report);
-    const { lines, suppressed } = expectedRelease(
-      await rawCustomers(),
-      (raw) => [keyAt(raw, levels), ...earlierLevels.map((l) => keyAt(raw, l))].join('|'),
+    // Recount the union over the first extract's people: every class split by every earlier extract passes.
+    const union = expectedRelease(
+      first.released,
+      (raw) => [keyAt(raw, levels), ...earlier.map((l) => keyAt(raw, l))].join('|'),
       (raw) => [keyAt(raw, levels), ...attributesOf(raw)].join(','),
     );
-    const released = parseCsv(new TextDecoder().decode(plaintext)).rows.map((r) => r.map((c) => c ?? '').join(','));
-    expect(released.slice().sort()).toEqual(lines.slice().sort());
-    expect(suppressed).toBe(answer.report.suppressed);
-    // Alone, birth year at this level would have suppressed fewer: the union did bite.
-    const alone = expectedRelease(
-      await rawCustomers(),
-      (raw) => keyAt(raw, levels),
-      () => '',
-    );
-    expect(alone.suppressed).toBeLessThan(suppressed);
+    expect(union.suppressed).toBe(0);
+    expect((await openRun(answer)).sort()).toEqual(union.lines.sort());
+  });
+
+  it('takes runs to one recipient one at a time, so each composes with the one before', async () => {
+    const [a, b] = await Promise.all([
+      run('northwind-analyst', 'birth_years_only'),
+      run('northwind-analyst', 'customers_for_modeling'),
+    ]);
+    const [earlier, later] = a.auditSeq! < b.auditSeq! ? [a, b] : [b, a];
+    expect(later.report.composedWith).toContain(earlier.extract);
   });
 
   it('refuses an extract after the data changed, unless the rules allow re-publication', async () => {
