@@ -1,7 +1,9 @@
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toBase64 } from '../../src/crypto/bytes.ts';
+import { reviewTemplateAs } from '../../src/cli/commands/query-commands.ts';
+import { openExtract, writeExtract } from '../../src/client/extract-file.ts';
+import { fromBase64, toBase64 } from '../../src/crypto/bytes.ts';
 import { sign } from '../../src/crypto/signatures.ts';
 import { acceptanceSigningBytes } from '../../src/room/policy-acceptance.ts';
 import { cli, keyFile, runCli } from '../support/cli.ts';
@@ -94,23 +96,33 @@ describe('a modeler, through the CLI', () => {
     await t
       .client('northwind-analyst')
       .send('POST', '/v1/collaborations/demo/extract-templates', template('customers_pq', 'parquet'));
-    const officer = await keyFile(t, 'acme-officer');
-    const shown = await cli([
-      'extract',
-      'show',
-      '--name',
-      'customers_pq',
-      '--collab',
+    // In process (the CLI's own functions), to keep the suite fast: the CSV test above spawned the CLI.
+    const status = await reviewTemplateAs(
+      t.client('acme-officer'),
+      t.keys['acme-officer']!,
       'demo',
-      '--url',
-      t.baseUrl,
-      '--key',
-      officer,
-    ]);
-    const hash = /hash {5}([0-9a-f]{64})/.exec(shown)?.[1];
-    await cli(await as('acme-officer', 'extract', 'approve', '--name', 'customers_pq', '--hash', hash!));
+      'customers_pq',
+      'approve',
+      (
+        await t
+          .client('acme-officer')
+          .send<{ hash: string }>('GET', '/v1/collaborations/demo/extract-templates/customers_pq')
+      ).hash,
+      undefined,
+      'extract-templates',
+    );
+    expect(status.runnable).toBe(true);
+    const answer = await t
+      .client('northwind-analyst')
+      .send<{ extract: string }>('POST', '/v1/collaborations/demo/extracts', { template: 'customers_pq' });
+    const sealed = await t
+      .client('northwind-analyst')
+      .receiveBytes(`/v1/collaborations/demo/extracts/${answer.extract}`);
     const out = join(t.dir, 'customers.parquet');
-    await cli(await as('northwind-analyst', 'extract', 'run', '--template', 'customers_pq', '--out', out));
+    await writeExtract(
+      await openExtract(sealed, t.keys['northwind-analyst']!, fromBase64(t.room.publicKeys().signingPublicKey, 32)!),
+      out,
+    );
     const { DuckDBInstance } = await import('@duckdb/node-api');
     const instance = await DuckDBInstance.create(':memory:');
     const connection = await instance.connect();
