@@ -204,7 +204,7 @@ describe('the per-node check in DuckDB', () => {
           }
         },
       ),
-      { numRuns: 25, seed: 8 },
+      { numRuns: 12, seed: 8 },
     );
     expect(closenessMattered).toBeGreaterThan(20);
   });

@@ -103,3 +103,40 @@ describe('extract attacks', () => {
     expect(refused.code).toBe('EXTRACT_NOT_ONE_ROW_PER_PERSON');
   });
 });
+
+describe('the suppression limit', () => {
+  let small: TestRoom;
+  beforeAll(async () => {
+    small = await startTestRoom({
+      edit: (policy) => {
+        policy.datasets.find((d) => d.name === 'advertiser_customers')!.rules.extract!.k = 500;
+      },
+    });
+    await small.acceptAll();
+    const file = `${small.dir}/crafted.csv`;
+    await writeFile(file, crafted());
+    await uploadDemoDataset(small, 'advertiser_customers', file);
+  });
+  afterAll(async () => small.close());
+
+  it('refuses, naming the rule, when no generalisation meets k within it (411 people, k 500)', async () => {
+    await small.client('northwind-analyst').send('POST', `${path}/extract-templates`, {
+      kind: 'extract',
+      name: 'too_few',
+      collaboration: 'demo',
+      description: 'too few people for k',
+      dataset: 'advertiser_customers',
+      quasiIdentifiers: ['zip_code'],
+      attributes: ['loyalty_tier'],
+      recipient: 'northwind',
+    });
+    const refused = await refusal(
+      small.client('acme-officer').send('POST', `${path}/extracts`, { template: 'too_few', dryRun: true }),
+      { details: true },
+    );
+    expect(refused).toMatchObject({ status: 422, code: 'EXTRACT_SUPPRESSION_EXCEEDED' });
+    expect(refused.details).toMatchObject({ people: 411, maxSuppressed: 20 });
+    const [first] = refused.details?.diagnostics as { rule: string }[];
+    expect(first?.rule).toBe('datasets.advertiser_customers.rules.extract.maxSuppression');
+  });
+});
