@@ -1,0 +1,54 @@
+import { CholeskyDecomposition, EigenvalueDecomposition, Matrix } from 'ml-matrix';
+
+/**
+ * The linear algebra models need, from `ml-matrix` (the one file that imports it): solving the
+ * normal equations of a symmetric matrix, and its smallest eigenvalue (AdaSSP's adaptive ridge).
+ * Plain number arrays in and out, so the rest of src/model stays library-free.
+ */
+
+/** How `solveSymmetric` solved: by Cholesky, or with the smallest ridge that made the matrix positive definite. */
+export interface SymmetricSolution {
+  readonly solution: number[];
+  readonly method: 'cholesky' | 'ridge';
+  /** the ridge added to the diagonal (0 for a plain Cholesky solve) */
+  readonly ridge: number;
+}
+
+/**
+ * Solves A x = b for a symmetric A (X'X of a regression): Cholesky when A is positive definite,
+ * else A + λI with λ growing from 1e-10 of A's mean diagonal until it is (a rank-deficient design:
+ * collinear or constant features), which gives the minimum-norm-like regularised solution.
+ */
+export function solveSymmetric(a: readonly (readonly number[])[], b: readonly number[]): SymmetricSolution {
+  const d = b.length;
+  if (a.length !== d || a.some((row) => row.length !== d)) throw new RangeError('A must be d × d for b of length d');
+  const matrix = new Matrix(a.map((row) => [...row]));
+  const rhs = Matrix.columnVector([...b]);
+  const attempt = (m: Matrix) => {
+    const cholesky = new CholeskyDecomposition(m);
+    return cholesky.isPositiveDefinite() ? cholesky.solve(rhs).to1DArray() : undefined;
+  };
+  const plain = attempt(matrix);
+  if (plain && plain.every(Number.isFinite)) return { solution: plain, method: 'cholesky', ridge: 0 };
+  const scale = Math.max(Number.MIN_VALUE, matrix.diag().reduce((s, v) => s + Math.abs(v), 0) / Math.max(1, d));
+  for (let ridge = scale * 1e-10; ridge <= scale * 1e6; ridge *= 10) {
+    const solved = attempt(Matrix.add(matrix, Matrix.eye(d, d).mul(ridge)));
+    if (solved && solved.every(Number.isFinite)) return { solution: solved, method: 'ridge', ridge };
+  }
+  throw new RangeError('the system could not be solved even with a large ridge');
+}
+
+/** A + λI solved by Cholesky (λ > 0 makes any symmetric positive semi-definite A positive definite). */
+export function solveRidge(a: readonly (readonly number[])[], b: readonly number[], ridge: number): number[] {
+  const d = b.length;
+  const matrix = Matrix.add(new Matrix(a.map((row) => [...row])), Matrix.eye(d, d).mul(ridge));
+  const cholesky = new CholeskyDecomposition(matrix);
+  if (!cholesky.isPositiveDefinite()) return solveSymmetric(matrix.to2DArray(), b).solution;
+  return cholesky.solve(Matrix.columnVector([...b])).to1DArray();
+}
+
+/** The smallest eigenvalue of a symmetric matrix. */
+export function smallestEigenvalue(a: readonly (readonly number[])[]): number {
+  const eig = new EigenvalueDecomposition(new Matrix(a.map((row) => [...row])), { assumeSymmetric: true });
+  return Math.min(...eig.realEigenvalues);
+}

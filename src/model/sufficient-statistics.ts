@@ -1,0 +1,66 @@
+import {
+  aggregateCall,
+  castTo,
+  conjunction,
+  functionCall,
+  double,
+  isNotNull,
+  selectNode,
+  type SqlNode,
+} from '../query/sql-tree.ts';
+import type { SufficientStatistics } from './linear-regression.ts';
+
+/** A model column: its expression over the feature view and the bounds it is clipped to (from policy, never data). */
+export interface BoundedColumn {
+  readonly value: SqlNode;
+  readonly bounds: readonly [number, number];
+}
+
+const clip = ({ value, bounds: [low, high] }: BoundedColumn): SqlNode =>
+  functionCall('greatest', [double(low), functionCall('least', [double(high), castTo(value, 'DOUBLE')])]);
+
+/**
+ * One DuckDB pass for a linear model: n, the upper triangle of X'X, X'y and y'y over the rows where
+ * every feature and the label are present, each clipped to its declared bounds first (so one
+ * person's row moves every sum by a bounded amount: what DP needs). With `intercept`, X's first
+ * column is the constant 1 (its sums are n and Σx, Σy).
+ */
+export function sufficientStatisticsTree(
+  from: SqlNode,
+  features: readonly BoundedColumn[],
+  label: BoundedColumn,
+  intercept: boolean,
+): SqlNode {
+  const x = [...(intercept ? [double(1)] : []), ...features.map(clip)];
+  const y = clip(label);
+  const product = (a: SqlNode, b: SqlNode) => functionCall('*', [a, b]);
+  const sums: SqlNode[] = [];
+  x.forEach((xi, i) =>
+    x.slice(i).forEach((xj, j) => sums.push({ ...aggregateCall('sum', [product(xi, xj)]), alias: `xx_${i}_${i + j}` })),
+  );
+  x.forEach((xi, i) => sums.push({ ...aggregateCall('sum', [product(xi, y)]), alias: `xy_${i}` }));
+  return selectNode({
+    select: [
+      { ...aggregateCall('count_star', []), alias: 'n' },
+      ...sums,
+      { ...aggregateCall('sum', [product(y, y)]), alias: 'yy' },
+    ],
+    from,
+    where: conjunction('CONJUNCTION_AND', [...features.map((f) => isNotNull(f.value)), isNotNull(label.value)]),
+  });
+}
+
+/** Reads the one row `sufficientStatisticsTree` answers, for `d` columns of X (intercept included). */
+export function readSufficientStatistics(row: readonly unknown[], d: number): SufficientStatistics {
+  const values = row.map((v) => (v === null || v === undefined ? 0 : Number(v)));
+  let at = 1;
+  const xtx = Array.from({ length: d }, () => new Array<number>(d).fill(0));
+  for (let i = 0; i < d; i += 1)
+    for (let j = i; j < d; j += 1) {
+      const v = values[at++] ?? 0;
+      (xtx[i] as number[])[j] = v;
+      (xtx[j] as number[])[i] = v;
+    }
+  const xty = Array.from({ length: d }, () => values[at++] ?? 0);
+  return { n: values[0] ?? 0, xtx, xty, yty: values[at] ?? 0 };
+}
