@@ -11,6 +11,8 @@ export type { NoiseSpec, GridNoise } from './noise-calibration.ts';
 export { calibrateLaplace, calibrateGaussian } from './noise-calibration.ts';
 export type { ValueDomain, LaplaceOutput, GaussianOutput } from './mechanisms.ts';
 export { laplaceMechanism, gaussianMechanism } from './mechanisms.ts';
+export type { GaussianVectorOutput } from './vector-gaussian.ts';
+export { gaussianVectorMechanism } from './vector-gaussian.ts';
 export type { ContributionBounds, ClampBounds, Sensitivity } from './sensitivity.ts';
 export { countSensitivity, sumSensitivity, countDistinctUnitsSensitivity } from './sensitivity.ts';
 export type { DpLimits } from './dp-parameters.ts';
