@@ -19,27 +19,6 @@ export interface ExtractTemplateDocument {
   readonly attributes: readonly string[];
   readonly recipient: string;
   readonly format: 'csv' | 'parquet';
-  /** a second dataset joined one-to-one on an identifier pair both owners allow; its attributes leave as stored */
-  readonly join?: { readonly dataset: string; readonly attributes: readonly string[] };
-}
-
-/** The identifier pair a join uses: `dataset.column = partner.partnerColumn`, allowed by both owners' rules. */
-export interface ExtractJoin {
-  readonly dataset: string;
-  readonly column: string;
-  readonly partner: string;
-  readonly partnerColumn: string;
-}
-
-/** The first identifier pair both datasets' `rules.joins` allow between them, if any. */
-export function allowedJoin(collaboration: Collaboration, dataset: string, partner: string): ExtractJoin | undefined {
-  const back = collaboration.datasets.get(partner)?.rules.joins ?? [];
-  const pair = (collaboration.datasets.get(dataset)?.rules.joins ?? []).find(
-    (j) =>
-      j.dataset === partner &&
-      back.some((b) => b.dataset === dataset && b.column === j.partnerColumn && b.partnerColumn === j.column),
-  );
-  return pair && { dataset, column: pair.column, partner, partnerColumn: pair.partnerColumn };
 }
 
 const slug = { type: 'string', pattern: '^[a-z][a-z0-9_]{0,62}$' };
@@ -59,12 +38,6 @@ export const validateExtractTemplate = compileValidator<ExtractTemplateDocument>
     attributes: columnList,
     recipient: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,62}$' },
     format: { enum: ['csv', 'parquet'], default: 'csv' },
-    join: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['dataset', 'attributes'],
-      properties: { dataset: slug, attributes: { ...columnList, minItems: 1 } },
-    },
   },
 });
 
@@ -122,78 +95,6 @@ export function extractTemplateProblems(doc: ExtractTemplateDocument, collaborat
         `Member "${doc.recipient}" is not a recipient the extract rules of "${doc.dataset}" name.`,
         `${rule}.recipients`,
         { dataset: doc.dataset, recipient: doc.recipient },
-      ),
-    );
-  if (doc.join) problems.push(...joinProblems(doc, doc.join, collaboration));
-  return problems;
-}
-
-/**
- * A joined dataset: its owner allows extracts of it too (its attributes among its rules' attributes,
- * the recipient among its recipients), both owners allow the identifier pair, and its rules ask for no
- * l or t of their own (one sensitive attribute per extract: the first dataset's).
- */
-function joinProblems(
-  doc: ExtractTemplateDocument,
-  join: NonNullable<ExtractTemplateDocument['join']>,
-  collaboration: Collaboration,
-): Diagnostic[] {
-  const partner = collaboration.datasets.get(join.dataset);
-  const rules = partner?.rules.extract;
-  const rule = `datasets.${join.dataset}.rules.extract`;
-  if (!partner || !rules || join.dataset === doc.dataset)
-    return [
-      diagnostic(
-        'EXTRACT_NOT_ALLOWED',
-        !partner
-          ? `There is no dataset "${join.dataset}" in collaboration "${collaboration.id}".`
-          : join.dataset === doc.dataset
-            ? `An extract cannot join "${doc.dataset}" with itself.`
-            : `Dataset "${join.dataset}" has no extract rules: its owner allows none of its columns in an extract.`,
-        rule,
-        { dataset: join.dataset },
-      ),
-    ];
-  const problems: Diagnostic[] = [];
-  if (!allowedJoin(collaboration, doc.dataset, join.dataset))
-    problems.push(
-      diagnostic(
-        'EXTRACT_NOT_ALLOWED',
-        `"${doc.dataset}" and "${join.dataset}" have no identifier pair both owners allow in rules.joins.`,
-        `datasets.${doc.dataset}.rules.joins`,
-        { dataset: join.dataset },
-      ),
-    );
-  const released = new Set(rules.attributes ?? []);
-  for (const column of join.attributes)
-    if (!released.has(column) || doc.attributes.includes(column) || doc.quasiIdentifiers.includes(column))
-      problems.push(
-        diagnostic(
-          'EXTRACT_NOT_ALLOWED',
-          released.has(column)
-            ? `"${column}" is named twice: columns of an extract need distinct names.`
-            : `"${column}" is not among the attributes the extract rules of "${join.dataset}" release as stored.`,
-          `${rule}.attributes`,
-          { dataset: join.dataset, column },
-        ),
-      );
-  if (!rules.recipients.includes(doc.recipient))
-    problems.push(
-      diagnostic(
-        'EXTRACT_NOT_A_RECIPIENT',
-        `Member "${doc.recipient}" is not a recipient the extract rules of "${join.dataset}" name.`,
-        `${rule}.recipients`,
-        { dataset: join.dataset, recipient: doc.recipient },
-      ),
-    );
-  if (rules.l || rules.t)
-    problems.push(
-      diagnostic(
-        'EXTRACT_NOT_ALLOWED',
-        `"${join.dataset}" asks for l or t of its own: a joined extract checks one sensitive attribute, the first ` +
-          "dataset's.",
-        `${rule}.${rules.l ? 'l' : 't'}`,
-        { dataset: join.dataset },
       ),
     );
   return problems;

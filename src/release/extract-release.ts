@@ -1,6 +1,6 @@
 import { diagnostic } from '../errors/diagnostic.ts';
 import { refuseIf } from '../errors/refused-error.ts';
-import { allowedJoin, type ExtractJoin, type ExtractTemplateDocument } from '../extract/extract-template.ts';
+import type { ExtractTemplateDocument } from '../extract/extract-template.ts';
 import { levelExpressions } from '../extract/generalisation.ts';
 import { decomposedLoss, nonUniformEntropyByLevel } from '../extract/information-loss.ts';
 import { Lattice, type LevelVector } from '../extract/lattice.ts';
@@ -21,9 +21,7 @@ import type { Hierarchy } from '../policy/policy-document.ts';
 import {
   aggregateCall,
   columnRef,
-  compare,
   functionCall,
-  joinRef,
   selectNode,
   subqueryRef,
   tableRef,
@@ -42,8 +40,6 @@ export interface ExtractRelease {
   readonly k: number;
   readonly l?: { readonly attribute: string; readonly l: number; readonly kind: 'distinct' | 'entropy' };
   readonly t?: { readonly attribute: string; readonly t: number };
-  /** the dataset joined in, on which identifier pair, and its version then */
-  readonly join?: ExtractJoin & { readonly version?: number };
 }
 
 /** An earlier extract of the same dataset version to the same recipient: what a new one must compose with. */
@@ -89,8 +85,6 @@ export interface ExtractPlan {
   readonly criteria: Criteria;
   readonly from: SqlNode;
   readonly sensitive?: SqlNode;
-  /** the released attributes as (name, reference into `from`): the dataset's, then the joined one's */
-  readonly attributes: readonly (readonly [string, SqlNode])[];
 }
 
 /** The rows that leave, shuffled, with their columns, and the recount that let them leave. */
@@ -149,31 +143,6 @@ export async function planExtract(
         { dataset: dataset.name, privacyUnit: unit },
       ),
     ]);
-  // A joined dataset: one row per person on its side of the pair too, so the join is one-to-one.
-  const join = template.join ? allowedJoin(collaboration, dataset.name, template.join.dataset) : undefined;
-  const partner = join && collaboration.datasets.get(join.partner);
-  if (join && partner && !(await ctx.engine.columnIsUnique(collaboration.id, partner.name, join.partnerColumn)))
-    refuseIf([
-      diagnostic(
-        'EXTRACT_NOT_ONE_ROW_PER_PERSON',
-        `"${partner.name}" holds more than one row for some ${join.partnerColumn}: an extract joins one row per ` +
-          'person on each side.',
-        `datasets.${partner.name}.rules.joins`,
-        { dataset: partner.name, privacyUnit: join.partnerColumn },
-      ),
-    ]);
-  const joined = (left: SqlNode, leftAlias: string, rightAlias: string, on: ExtractJoin | undefined): SqlNode =>
-    on
-      ? joinRef(
-          left,
-          { ...tableRef(on.partner, rightAlias), schema_name: collaboration.id },
-          compare('COMPARE_EQUAL', columnRef([leftAlias, on.column]), columnRef([rightAlias, on.partnerColumn])),
-          'INNER',
-        )
-      : left;
-  const partnerRules = partner?.rules.extract;
-  const k = Math.max(rules.k, partnerRules?.k ?? 0);
-  const maxSuppression = Math.min(rules.maxSuppression, partnerRules?.maxSuppression ?? 1);
   const quasiOver = (alias: string, name: string, hierarchy: Hierarchy | undefined): QuasiIdentifier => {
     const column = dataset.column.get(name);
     if (!column || !hierarchy)
@@ -192,21 +161,6 @@ export async function planExtract(
   // earlier extract's generalised values (rows can be linked across extracts by their attributes), and
   // with the same quasi-identifiers it is never finer than an earlier one.
   const first = earlier[0];
-  const sameJoin = (e: EarlierExtract) =>
-    (e.release.join?.partner ?? null) === (join?.partner ?? null) &&
-    (e.release.join?.column ?? null) === (join?.column ?? null);
-  const other = earlier.find((e) => !sameJoin(e));
-  if (other)
-    refuseIf([
-      diagnostic(
-        'EXTRACT_COMPOSITION',
-        `Extract ${other.id} of "${dataset.name}" went to this recipient ` +
-          `${other.release.join ? `joined with "${other.release.join.partner}"` : 'without a join'}; an extract of ` +
-          'another population of the same people would tell the recipient who is in which.',
-        `datasets.${dataset.name}.rules.extract.republish`,
-        { dataset: dataset.name, extract: other.id, quasiIdentifiers: Object.keys(other.release.levels).sort() },
-      ),
-    ]);
   const releasedBy = (e: EarlierExtract, alias: string) => {
     const names = Object.keys(e.release.levels).sort();
     return {
@@ -216,12 +170,7 @@ export async function planExtract(
   };
   let from = table;
   if (first) {
-    const inner = joined(
-      { ...tableRef(dataset.name, '__cr_y'), schema_name: collaboration.id },
-      '__cr_y',
-      '__cr_yj',
-      first.release.join,
-    );
+    const inner: SqlNode = { ...tableRef(dataset.name, '__cr_y'), schema_name: collaboration.id };
     const { quasi: firstQuasi, node: firstNode } = releasedBy(first, '__cr_y');
     const firstSensitive = first.release.l?.attribute ?? first.release.t?.attribute;
     const sensitiveY = firstSensitive === undefined ? undefined : columnRef(['__cr_y', firstSensitive]);
@@ -236,7 +185,6 @@ export async function planExtract(
       '__cr_x',
     );
   }
-  from = joined(from, '__cr_x', '__cr_j', join);
   const sameSet = (e: EarlierExtract) =>
     Object.keys(e.release.levels).length === quasi.length && quasi.every((q) => q.column.name in e.release.levels);
   const minimum = quasi.map((q) =>
@@ -248,7 +196,7 @@ export async function planExtract(
     return generalisedAt(q, node);
   });
   const criteria: Criteria = {
-    k,
+    k: rules.k,
     ...(rules.l && sensitive ? { diversity: { ref: sensitive, l: rules.l.l, kind: rules.l.kind ?? 'distinct' } } : {}),
     ...(rules.t && sensitive ? { closeness: { ref: sensitive, t: rules.t.t } } : {}),
     ...(alsoGroupedBy.length > 0 ? { alsoGroupedBy } : {}),
@@ -273,9 +221,18 @@ export async function planExtract(
     people = values.reduce((a, v) => a + v.people, 0);
     byLevel.push(nonUniformEntropyByLevel({ values }));
   }
+  if (people === 0)
+    refuseIf([
+      diagnostic(
+        'EXTRACT_SUPPRESSION_EXCEEDED',
+        `"${dataset.name}" holds no one to extract.`,
+        `datasets.${dataset.name}.rules.extract`,
+        { dataset: dataset.name, people: 0, maxSuppressed: 0 },
+      ),
+    ]);
   const loss = decomposedLoss(byLevel);
   const lattice = new Lattice(topLevels(quasi));
-  const maxSuppressed = first ? 0 : Math.floor(maxSuppression * people);
+  const maxSuppressed = first ? 0 : Math.floor(rules.maxSuppression * people);
   const checks = new Map<string, NodeCheck>();
   const checkNode = async (node: LevelVector): Promise<NodeCheck> => {
     const key = node.join(',');
@@ -298,8 +255,8 @@ export async function planExtract(
   if (!node || people === 0) {
     const rule = `datasets.${dataset.name}.rules.extract`;
     const meets =
-      `k = ${k}${rules.l ? `, l = ${rules.l.l}` : ''}${rules.t ? `, t = ${rules.t.t}` : ''} while ` +
-      `suppressing at most ${maxSuppression * 100}% of ${people} people`;
+      `k = ${rules.k}${rules.l ? `, l = ${rules.l.l}` : ''}${rules.t ? `, t = ${rules.t.t}` : ''} while ` +
+      `suppressing at most ${rules.maxSuppression * 100}% of ${people} people`;
     const last = earlier[earlier.length - 1];
     refuseIf([
       last
@@ -330,7 +287,7 @@ export async function planExtract(
         { level: node[i] ?? 0, generalisation: levelName(q.hierarchy, node[i] ?? 0, top[i] ?? 0) },
       ]),
     ),
-    k: { required: k, achieved: chosen.smallest },
+    k: { required: rules.k, achieved: chosen.smallest },
     ...(rules.l && sensitiveName
       ? {
           l: {
@@ -347,7 +304,7 @@ export async function planExtract(
     people,
     suppressed: chosen.suppressed,
     suppressedShare: people === 0 ? 0 : chosen.suppressed / people,
-    maxSuppression,
+    maxSuppression: rules.maxSuppression,
     classes: chosen.classes,
     rows: people - chosen.suppressed,
     informationLoss: loss(node),
@@ -357,18 +314,13 @@ export async function planExtract(
   };
   const release: ExtractRelease = {
     levels: Object.fromEntries(quasi.map((q, i) => [q.column.name, { level: node[i] ?? 0, hierarchy: q.hierarchy }])),
-    k,
-    ...(join ? { join } : {}),
+    k: rules.k,
     ...(rules.l && sensitiveName
       ? { l: { attribute: sensitiveName, l: rules.l.l, kind: rules.l.kind ?? 'distinct' } }
       : {}),
     ...(rules.t && sensitiveName ? { t: { attribute: sensitiveName, t: rules.t.t } } : {}),
   };
-  const attributes = [
-    ...template.attributes.map((name) => [name, columnRef(['__cr_x', name])] as const),
-    ...(template.join?.attributes ?? []).map((name) => [name, columnRef(['__cr_j', name])] as const),
-  ];
-  return { report, release, node, quasi, criteria, from, attributes, ...(sensitive ? { sensitive } : {}) };
+  return { report, release, node, quasi, criteria, from, ...(sensitive ? { sensitive } : {}) };
 }
 
 /**
@@ -377,8 +329,12 @@ export async function planExtract(
  * any shortfall refuses the release: it would be a bug, never a leak), then shuffled with the room's
  * random source so row order says nothing about the stored order.
  */
-export async function releaseExtractRows(ctx: ReleaseContext, plan: ExtractPlan): Promise<ExtractRows> {
-  const attributes = plan.attributes;
+export async function releaseExtractRows(
+  ctx: ReleaseContext,
+  plan: ExtractPlan,
+  template: ExtractTemplateDocument,
+): Promise<ExtractRows> {
+  const attributes = template.attributes.map((name) => [name, columnRef(['__cr_x', name])] as const);
   const hidden = plan.sensitive ? [['__cr_sensitive', plan.sensitive] as const] : [];
   const tree = releaseTree(plan.from, plan.quasi, plan.node, plan.criteria, [...attributes, ...hidden]);
   const result = await ctx.engine.query(await ctx.parser.render(tree), {});

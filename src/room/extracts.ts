@@ -80,10 +80,8 @@ export async function extractTemplateStatus(
   name: string,
 ): Promise<ExtractTemplateStatus> {
   const found = await currentTemplate(services, collaboration, name);
-  const owners = [found.document.dataset, ...(found.document.join ? [found.document.join.dataset] : [])].map(
-    (d) => collaboration.datasets.get(d)?.owner,
-  );
-  const requiredMembers = [...new Set(owners.filter((m) => m !== undefined))].sort();
+  const owner = collaboration.datasets.get(found.document.dataset)?.owner;
+  const requiredMembers = owner ? [owner] : [];
   const reviews = await reviewsOf(services.state, collaboration.id, found.hash);
   const approved = new Set(reviews.filter((r) => r.decision === 'approve').map((r) => r.member));
   return {
@@ -164,22 +162,15 @@ async function earlierExtracts(
   dataset: Dataset,
   recipient: string,
   version: number,
-  versionOf: (dataset: string) => Promise<number>,
 ): Promise<EarlierExtract[]> {
   const stored = await extractsTo(services.state, collaboration.id, dataset.name, recipient);
-  const current = new Set<string>();
-  for (const e of stored) {
-    const join = (JSON.parse(e.levels) as ExtractRelease).join;
-    if (e.dataVersion === version && (!join || join.version === (await versionOf(join.partner)))) current.add(e.id);
-  }
-  const changed = stored.filter((e) => !current.has(e.id));
+  const changed = stored.filter((e) => e.dataVersion !== version);
   const last = changed[changed.length - 1];
   if (last && !dataset.rules.extract?.republish)
     refuseIf([
       diagnostic(
         'EXTRACT_DATA_CHANGED',
-        `"${dataset.name}" (or the dataset it joined) changed since extract ${last.id} (version ` +
-          `${last.dataVersion}, now ${version}) went to ` +
+        `"${dataset.name}" changed since extract ${last.id} (version ${last.dataVersion}, now ${version}) went to ` +
           `${recipient}; its rules do not allow re-publication, as a new extract would compose with the old one.`,
         `datasets.${dataset.name}.rules.extract.republish`,
         { dataset: dataset.name, extract: last.id, extractedVersion: last.dataVersion, currentVersion: version },
@@ -187,7 +178,7 @@ async function earlierExtracts(
     ]);
   // With re-publication allowed, only extracts of the current version constrain the new one.
   return stored
-    .filter((e) => current.has(e.id))
+    .filter((e) => e.dataVersion === version)
     .map((e) => ({ id: e.id, release: JSON.parse(e.levels) as ExtractRelease }));
 }
 
@@ -212,7 +203,7 @@ export async function runExtract(
   checkedExtractTemplate(template, collaboration);
   if (!dataset) throw new Error('a checked template names a dataset of its collaboration');
   const dryRun = request.dryRun === true;
-  const ownerOfficer = caller.roles.has('officer') && status.requiredMembers.includes(caller.memberId);
+  const ownerOfficer = caller.roles.has('officer') && caller.memberId === dataset.owner;
   if (!(dryRun && ownerOfficer)) {
     requireRole(caller, 'modeler', 'run an extract');
     if (caller.memberId !== template.recipient)
@@ -230,21 +221,13 @@ export async function runExtract(
         `${status.requiredMembers.join(', ')}.`,
       { template: template.name, hash: status.hash, requiredMembers: status.requiredMembers },
     );
-  const read = [dataset.name, ...(template.join ? [template.join.dataset] : [])];
-  const missing = [];
-  for (const name of read)
-    if (
-      !(await currentVersion(services.state, collaboration.id, name)) ||
-      !services.engine.tableExists(collaboration.id, name)
-    )
-      missing.push(name);
-  if (missing.length > 0)
+  const version = await currentVersion(services.state, collaboration.id, dataset.name);
+  if (!version || !services.engine.tableExists(collaboration.id, dataset.name))
     throw new ConflictError(
       'DATASET_NOT_LOADED',
-      `No version of ${missing.join(', ')} has been uploaded yet; the extract reads it.`,
-      { datasets: missing },
+      `No version of ${dataset.name} has been uploaded yet; the extract reads it.`,
+      { datasets: [dataset.name] },
     );
-  const version = (await currentVersion(services.state, collaboration.id, dataset.name)) as { version: number };
   // Runs to one recipient of one dataset go one at a time: each must see the extracts before it (two
   // at once would each compose with neither). Dry runs release nothing and need no turn.
   const turn = dryRun ? undefined : await takeTurn(services, collaboration.id, dataset.name, template.recipient);
@@ -299,10 +282,7 @@ async function searchAndRelease(
   onProgress?: (progress: SearchProgress) => void,
 ): Promise<ExtractAnswer> {
   const template = status.document;
-  const versionOf = async (name: string) =>
-    (await currentVersion(services.state, collaboration.id, name))?.version ?? 0;
-  const joinVersion = template.join ? await versionOf(template.join.dataset) : undefined;
-  const earlier = await earlierExtracts(services, collaboration, dataset, template.recipient, dataVersion, versionOf);
+  const earlier = await earlierExtracts(services, collaboration, dataset, template.recipient, dataVersion);
   const ctx = services.release;
   const plan = await planExtract(ctx, collaboration, dataset, template, earlier, onProgress);
   const answer = {
@@ -312,14 +292,20 @@ async function searchAndRelease(
     format: template.format,
     report: plan.report,
   };
-  if (dryRun) return { dryRun: true, ...answer };
+  if (dryRun) {
+    // A dry run reads the data too: officers can prove later who looked at what it would release.
+    const entry = await ctx.audit({
+      collaboration: collaboration.id,
+      actor: caller.id,
+      action: 'extract.dry_run',
+      details: { template: template.name, templateHash: status.hash, dataset: dataset.name, report: plan.report },
+    });
+    return { dryRun: true, ...answer, auditSeq: entry.seq };
+  }
 
-  const released = await releaseExtractRows(ctx, plan);
+  const released = await releaseExtractRows(ctx, plan, template);
   // An upload that replaced the data during the search: the plan and the rows may disagree; start again.
-  if (
-    (await versionOf(dataset.name)) !== dataVersion ||
-    (template.join && (await versionOf(template.join.dataset)) !== joinVersion)
-  )
+  if ((await currentVersion(services.state, collaboration.id, dataset.name))?.version !== dataVersion)
     throw new ConflictError(
       'DATASET_CHANGED_DURING_EXTRACT',
       `A new version of ${dataset.name} was uploaded while the extract ran; nothing was released. Run it again.`,
@@ -390,9 +376,7 @@ async function searchAndRelease(
         dataVersion,
         recipient: template.recipient,
         requestedBy: caller.id,
-        levels: JSON.stringify(
-          plan.release.join ? { ...plan.release, join: { ...plan.release.join, version: joinVersion } } : plan.release,
-        ),
+        levels: JSON.stringify(plan.release),
         report: JSON.stringify(plan.report),
         file,
         fileSha256: sha256Hex(sealed),

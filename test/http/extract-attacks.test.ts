@@ -5,6 +5,7 @@ import { fromBase64, toBase64 } from '../../src/crypto/bytes.ts';
 import { sign } from '../../src/crypto/signatures.ts';
 import { approvalSigningBytes } from '../../src/query/template.ts';
 import type { ExtractAnswer } from '../../src/room/extracts.ts';
+import { uploadFile } from '../../src/client/upload-file.ts';
 import { refusal } from '../support/refusal.ts';
 import { startTestRoom, uploadDemoDataset, type TestRoom } from '../support/test-room.ts';
 
@@ -101,6 +102,25 @@ describe('extract attacks', () => {
     );
     expect(refused.status).toBe(422);
     expect(refused.code).toBe('EXTRACT_NOT_ONE_ROW_PER_PERSON');
+  });
+});
+
+describe('an empty dataset', () => {
+  it('is refused with a rule, never an internal error', async () => {
+    const file = `${t.dir}/empty.csv`;
+    await writeFile(file, `${HEADER}\n`);
+    await uploadFile({
+      client: t.client('acme-provider'),
+      key: t.keys['acme-provider']!,
+      collaboration: 'demo',
+      dataset: 'advertiser_customers',
+      file,
+      allowEmpty: true,
+    });
+    const refused = await refusal(
+      t.client('acme-officer').send('POST', `${path}/extracts`, { template: 'zips', dryRun: true }),
+    );
+    expect(refused).toEqual({ status: 422, code: 'EXTRACT_SUPPRESSION_EXCEEDED' });
   });
 });
 

@@ -269,6 +269,11 @@ describe('an approved extract', () => {
       report: JSON.parse(JSON.stringify(answer.report)),
     });
     expect(entries.map((e) => e.action)).toContain('extract_template.approved');
+    // The officer's dry run is on record too, with its report.
+    expect(entries.find((e) => e.action === 'extract.dry_run')?.details).toMatchObject({
+      template: 'customers_for_modeling',
+      dataset: 'advertiser_customers',
+    });
   });
 });
 
