@@ -1,0 +1,137 @@
+import {
+  aggregateCall,
+  castTo,
+  conjunction,
+  double,
+  functionCall,
+  isNotNull,
+  selectNode,
+  type SqlNode,
+} from '../query/sql-tree.ts';
+import { solveRidge } from './linear-algebra.ts';
+import type { BoundedColumn } from './sufficient-statistics.ts';
+
+/** What one pass at the current β gives Newton's method: the Hessian Σ p(1−p)·x·xᵀ, the gradient Σ (p − y)·x, n, the log-loss. */
+export interface LogisticPass {
+  readonly n: number;
+  readonly hessian: number[][];
+  readonly gradient: number[];
+  readonly logLoss: number;
+}
+
+const clip = ({ value, bounds: [low, high] }: BoundedColumn): SqlNode =>
+  functionCall('greatest', [double(low), functionCall('least', [double(high), castTo(value, 'DOUBLE')])]);
+
+/**
+ * One DuckDB pass of IRLS at `beta` (room-built constants, never caller text): for every row with
+ * all features and a 0/1 label, p = σ(x·β) with x clipped to its declared bounds (and a leading 1
+ * with `intercept`), then the sums of p(1−p)·xᵢ·xⱼ (upper triangle), (p − y)·xᵢ, and the log-loss
+ * −[y·log p + (1−y)·log(1−p)] (p kept inside [1e-15, 1 − 1e-15]).
+ */
+export function logisticPassTree(
+  from: SqlNode,
+  features: readonly BoundedColumn[],
+  label: SqlNode,
+  intercept: boolean,
+  beta: readonly number[],
+): SqlNode {
+  const x = [...(intercept ? [double(1)] : []), ...features.map(clip)];
+  if (beta.length !== x.length) throw new RangeError('β needs one coefficient per column of X');
+  const times = (a: SqlNode, b: SqlNode) => functionCall('*', [a, b]);
+  const plus = (a: SqlNode, b: SqlNode) => functionCall('+', [a, b]);
+  const minus = (a: SqlNode, b: SqlNode) => functionCall('-', [a, b]);
+  const eta = x.map((xi, i) => times(xi, double(beta[i] ?? 0))).reduce(plus);
+  const p = functionCall('/', [double(1), plus(double(1), functionCall('exp', [functionCall('-', [eta])]))]);
+  const bounded = functionCall('greatest', [double(1e-15), functionCall('least', [double(1 - 1e-15), p])]);
+  const y = castTo(label, 'DOUBLE');
+  const weight = times(p, minus(double(1), p));
+  const sums: SqlNode[] = [];
+  x.forEach((xi, i) =>
+    x
+      .slice(i)
+      .forEach((xj, j) =>
+        sums.push({ ...aggregateCall('sum', [times(weight, times(xi, xj))]), alias: `h_${i}_${i + j}` }),
+      ),
+  );
+  x.forEach((xi, i) => sums.push({ ...aggregateCall('sum', [times(minus(p, y), xi)]), alias: `g_${i}` }));
+  const loss = functionCall('-', [
+    plus(
+      times(y, functionCall('ln', [bounded])),
+      times(minus(double(1), y), functionCall('ln', [minus(double(1), bounded)])),
+    ),
+  ]);
+  return selectNode({
+    select: [
+      { ...aggregateCall('count_star', []), alias: 'n' },
+      ...sums,
+      { ...aggregateCall('sum', [loss]), alias: 'loss' },
+    ],
+    from,
+    where: conjunction('CONJUNCTION_AND', [...features.map((f) => isNotNull(f.value)), isNotNull(label)]),
+  });
+}
+
+/** Reads the one row `logisticPassTree` answers, for `d` columns of X. */
+export function readLogisticPass(row: readonly unknown[], d: number): LogisticPass {
+  const values = row.map((v) => (v === null || v === undefined ? 0 : Number(v)));
+  let at = 1;
+  const hessian = Array.from({ length: d }, () => new Array<number>(d).fill(0));
+  for (let i = 0; i < d; i += 1)
+    for (let j = i; j < d; j += 1) {
+      const v = values[at++] ?? 0;
+      (hessian[i] as number[])[j] = v;
+      (hessian[j] as number[])[i] = v;
+    }
+  const gradient = Array.from({ length: d }, () => values[at++] ?? 0);
+  return { n: values[0] ?? 0, hessian, gradient, logLoss: values[at] ?? 0 };
+}
+
+export interface LogisticFit {
+  readonly coefficients: number[];
+  readonly passes: number;
+  readonly converged: boolean;
+  /** mean log-loss at the returned coefficients' last pass */
+  readonly meanLogLoss: number;
+}
+
+/**
+ * Newton's method (IRLS) for L2-regularised logistic regression, one data pass per step:
+ * β ← β − (H + λI)⁻¹ (g + λβ), the intercept unpenalised, from β = 0 until the step is below
+ * `tolerance` (relative) or `maxPasses` passes; `pass` runs one DuckDB pass at β.
+ */
+export async function fitLogistic(
+  d: number,
+  pass: (beta: readonly number[]) => Promise<LogisticPass>,
+  options: {
+    readonly ridge?: number;
+    readonly intercept?: boolean;
+    readonly maxPasses?: number;
+    readonly tolerance?: number;
+    readonly onPass?: (passNumber: number, meanLogLoss: number) => void;
+  } = {},
+): Promise<LogisticFit> {
+  const lambda = options.ridge ?? 1e-6;
+  const penalised = (i: number) => !(options.intercept && i === 0);
+  let beta = new Array<number>(d).fill(0);
+  let last: LogisticPass | undefined;
+  for (let passes = 1; passes <= (options.maxPasses ?? 25); passes += 1) {
+    last = await pass(beta);
+    const meanLoss = last.n > 0 ? last.logLoss / last.n : 0;
+    options.onPass?.(passes, meanLoss);
+    const gradient = last.gradient.map((g, i) => g + (penalised(i) ? lambda * (beta[i] ?? 0) : 0));
+    const ridgeMatrix = last.hessian.map((row, i) => row.map((v, j) => (i === j && penalised(i) ? v + lambda : v)));
+    const step = solveRidge(ridgeMatrix, gradient, 0);
+    const next = beta.map((b, i) => b - (step[i] ?? 0));
+    const size = Math.sqrt(step.reduce((s, v) => s + v * v, 0));
+    const scale = Math.max(1, Math.sqrt(next.reduce((s, v) => s + v * v, 0)));
+    beta = next;
+    if (size / scale < (options.tolerance ?? 1e-8))
+      return { coefficients: beta, passes, converged: true, meanLogLoss: meanLoss };
+  }
+  return {
+    coefficients: beta,
+    passes: options.maxPasses ?? 25,
+    converged: false,
+    meanLogLoss: last && last.n > 0 ? last.logLoss / last.n : 0,
+  };
+}
