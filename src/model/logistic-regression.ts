@@ -11,7 +11,10 @@ import {
 import { solveRidge } from './linear-algebra.ts';
 import type { BoundedColumn } from './sufficient-statistics.ts';
 
-/** What one pass at the current β gives Newton's method: the Hessian Σ p(1−p)·x·xᵀ, the gradient Σ (p − y)·x, n, the log-loss. */
+/**
+ * What one pass at the current β gives Newton's method: the Hessian Σ p(1−p)·x·xᵀ, the gradient
+ * Σ (p − y)·x, n and the log-loss.
+ */
 export interface LogisticPass {
   readonly n: number;
   readonly hessian: number[][];

@@ -23,7 +23,7 @@ function synthetic(n: number, seed: number) {
 }
 
 describe('logistic regression by IRLS, one DuckDB pass per Newton step', () => {
-  it('reaches the optimum of the raw rows’ penalised log-loss in a few passes, near the true coefficients', async () => {
+  it('reaches the optimum of the raw rows’ penalised log-loss in a few passes, near the true β', async () => {
     const rows = synthetic(3000, 5);
     const { parser, engine } = scratch;
     const values = rows.map((r) => `(${[...r.x, r.y].join(', ')})`).join(', ');
