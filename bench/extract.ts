@@ -10,6 +10,7 @@ import { exhaustiveSearch, flashSearch, type SearchResult } from '../src/extract
 import { nodeCheckTree, topLevels, type QuasiIdentifier } from '../src/extract/node-check.ts';
 import type { ColumnDocument, Hierarchy } from '../src/policy/policy-document.ts';
 import { aggregateCall, columnRef, selectNode, tableRef, type SqlNode } from '../src/query/sql-tree.ts';
+import { DEMO_EXTRACT } from '../src/cli/demo/demo-extract.ts';
 import { openExtract } from '../src/client/extract-file.ts';
 import { fromBase64, toBase64 } from '../src/crypto/bytes.ts';
 import { sign } from '../src/crypto/signatures.ts';
@@ -156,17 +157,7 @@ for (const row of results)
 // audit), fetch and open on the recipient's side.
 const path = '/v1/collaborations/demo';
 const modeler = t.client('northwind-analyst');
-await modeler.send('POST', `${path}/extract-templates`, {
-  kind: 'extract',
-  name: 'bench_customers',
-  collaboration: 'demo',
-  description: 'bench',
-  dataset: 'advertiser_customers',
-  quasiIdentifiers: ['birth_year', 'zip_code', 'signup_date', 'country'],
-  attributes: ['loyalty_tier', 'purchases', 'converted'],
-  recipient: 'northwind',
-  format: 'csv',
-});
+await modeler.send('POST', `${path}/extract-templates`, { ...DEMO_EXTRACT, name: 'bench_customers' });
 const officer = t.client('acme-officer');
 const { hash } = await officer.send<{ hash: string }>('GET', `${path}/extract-templates/bench_customers`);
 await officer.send('POST', `${path}/extract-templates/bench_customers/approvals`, {

@@ -1,15 +1,6 @@
-import {
-  aggregateCall,
-  castTo,
-  conjunction,
-  double,
-  functionCall,
-  isNotNull,
-  selectNode,
-  type SqlNode,
-} from '../query/sql-tree.ts';
+import { aggregateCall, castTo, double, functionCall, selectNode, type SqlNode } from '../query/sql-tree.ts';
 import { solveRidge } from './linear-algebra.ts';
-import type { BoundedColumn } from './sufficient-statistics.ts';
+import { completeRows, designColumns, type BoundedColumn } from './sufficient-statistics.ts';
 
 /**
  * What one pass at the current β gives Newton's method: the Hessian Σ p(1−p)·x·xᵀ, the gradient
@@ -21,9 +12,6 @@ export interface LogisticPass {
   readonly gradient: number[];
   readonly logLoss: number;
 }
-
-const clip = ({ value, bounds: [low, high] }: BoundedColumn): SqlNode =>
-  functionCall('greatest', [double(low), functionCall('least', [double(high), castTo(value, 'DOUBLE')])]);
 
 /**
  * One DuckDB pass of IRLS at `beta` (room-built constants, never caller text): for every row with
@@ -38,7 +26,7 @@ export function logisticPassTree(
   intercept: boolean,
   beta: readonly number[],
 ): SqlNode {
-  const x = [...(intercept ? [double(1)] : []), ...features.map(clip)];
+  const x = designColumns(features, intercept);
   if (beta.length !== x.length) throw new RangeError('β needs one coefficient per column of X');
   const times = (a: SqlNode, b: SqlNode) => functionCall('*', [a, b]);
   const plus = (a: SqlNode, b: SqlNode) => functionCall('+', [a, b]);
@@ -70,7 +58,7 @@ export function logisticPassTree(
       { ...aggregateCall('sum', [loss]), alias: 'loss' },
     ],
     from,
-    where: conjunction('CONJUNCTION_AND', [...features.map((f) => isNotNull(f.value)), isNotNull(label)]),
+    where: completeRows(features, label),
   });
 }
 

@@ -19,6 +19,16 @@ export interface BoundedColumn {
 const clip = ({ value, bounds: [low, high] }: BoundedColumn): SqlNode =>
   functionCall('greatest', [double(low), functionCall('least', [double(high), castTo(value, 'DOUBLE')])]);
 
+/** The columns of X as a pass computes them: a leading 1 with `intercept`, then each feature clipped to its bounds. */
+export const designColumns = (features: readonly BoundedColumn[], intercept: boolean): SqlNode[] => [
+  ...(intercept ? [double(1)] : []),
+  ...features.map(clip),
+];
+
+/** Only rows where every feature and the label are present take part. */
+export const completeRows = (features: readonly BoundedColumn[], label: SqlNode): SqlNode =>
+  conjunction('CONJUNCTION_AND', [...features.map((f) => isNotNull(f.value)), isNotNull(label)]);
+
 /**
  * One DuckDB pass for a linear model: n, the upper triangle of X'X, X'y and y'y over the rows where
  * every feature and the label are present, each clipped to its declared bounds first (so one
@@ -31,7 +41,7 @@ export function sufficientStatisticsTree(
   label: BoundedColumn,
   intercept: boolean,
 ): SqlNode {
-  const x = [...(intercept ? [double(1)] : []), ...features.map(clip)];
+  const x = designColumns(features, intercept);
   const y = clip(label);
   const product = (a: SqlNode, b: SqlNode) => functionCall('*', [a, b]);
   const sums: SqlNode[] = [];
@@ -46,7 +56,7 @@ export function sufficientStatisticsTree(
       { ...aggregateCall('sum', [product(y, y)]), alias: 'yy' },
     ],
     from,
-    where: conjunction('CONJUNCTION_AND', [...features.map((f) => isNotNull(f.value)), isNotNull(label.value)]),
+    where: completeRows(features, label.value),
   });
 }
 

@@ -32,20 +32,12 @@ import { recordAudit } from './audit-trail.ts';
 import { requireActive } from './policy-acceptance.ts';
 import { requireRole } from './require-role.ts';
 import type { RoomServices } from './room-services.ts';
-import { recordReview, reviewsOf, type TemplateReview, type TemplateReviewRequest } from './template-registry.ts';
+import { recordReview, reviewsOf, type ReviewedTemplate, type TemplateReviewRequest } from './template-registry.ts';
 
 const TABLE = 'extract_templates';
 
-export interface ExtractTemplateStatus {
-  readonly name: string;
-  readonly hash: string;
-  readonly document: ExtractTemplateDocument;
-  readonly proposedBy: string;
-  /** the dataset's owner: an officer of it must approve this hash */
-  readonly requiredMembers: readonly string[];
-  readonly reviews: readonly TemplateReview[];
-  readonly runnable: boolean;
-}
+/** An extract template as reviewed: `requiredMembers` is the dataset's owner. */
+export type ExtractTemplateStatus = ReviewedTemplate<ExtractTemplateDocument>;
 
 /** What a run answers: the extract's id and report, or (dry run) the report of what it would release. */
 export interface ExtractAnswer {
@@ -320,6 +312,15 @@ async function searchAndRelease(
   const recipientKey = sealingKeyOfSigningKey(caller.publicKey);
   if (!recipientKey) throw new Error("a principal's key in a loaded policy is a valid Ed25519 point");
   const id = `x-${randomUUID()}`;
+  // What the manifest and the audit entry both say the extract is.
+  const described = {
+    extract: id,
+    template: template.name,
+    templateHash: status.hash,
+    dataset: dataset.name,
+    dataVersion,
+    recipient: template.recipient,
+  };
   const createdAt = new Date().toISOString();
   const signing = services.keys.signing;
   const pieces: Uint8Array[] = [];
@@ -334,12 +335,7 @@ async function searchAndRelease(
           v: 1,
           kind: 'extract',
           collaboration: collaboration.id,
-          extract: id,
-          template: template.name,
-          templateHash: status.hash,
-          dataset: dataset.name,
-          dataVersion,
-          recipient: template.recipient,
+          ...described,
           format: template.format,
           neutralised,
           columns: released.columns,
@@ -387,12 +383,7 @@ async function searchAndRelease(
         actor: caller.id,
         action: 'extract.released',
         details: {
-          extract: id,
-          template: template.name,
-          templateHash: status.hash,
-          dataset: dataset.name,
-          dataVersion,
-          recipient: template.recipient,
+          ...described,
           sealedSha256: sha256Hex(sealed),
           report: plan.report,
           policyHash: collaboration.hash,

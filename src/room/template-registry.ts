@@ -28,15 +28,19 @@ export interface TemplateReview {
   readonly reviewedAt: string;
 }
 
-export interface TemplateStatus {
+/** A template of either kind as its reviewers see it: the document, its hash, who must approve, who did. */
+export interface ReviewedTemplate<D> {
   readonly name: string;
   readonly hash: string;
-  readonly document: TemplateDocument;
+  readonly document: D;
   readonly proposedBy: string;
   /** members whose data the template reads: an officer of each must approve this hash */
   readonly requiredMembers: readonly string[];
   readonly reviews: readonly TemplateReview[];
   readonly runnable: boolean;
+}
+
+export interface TemplateStatus extends ReviewedTemplate<TemplateDocument> {
   readonly report: QueryReport;
   readonly rewrittenSql: string;
 }

@@ -2,6 +2,7 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reviewTemplateAs } from '../../src/cli/commands/query-commands.ts';
+import { DEMO_EXTRACT } from '../../src/cli/demo/demo-extract.ts';
 import { openExtract, writeExtract } from '../../src/client/extract-file.ts';
 import { fromBase64, toBase64 } from '../../src/crypto/bytes.ts';
 import { sign } from '../../src/crypto/signatures.ts';
@@ -10,17 +11,7 @@ import { cli, keyFile, runCli } from '../support/cli.ts';
 import { startTestRoom, uploadDemoDataset, type TestRoom } from '../support/test-room.ts';
 
 let t: TestRoom;
-const template = (name: string, format: 'csv' | 'parquet') => ({
-  kind: 'extract',
-  name,
-  collaboration: 'demo',
-  description: 'Generalised customers for a model',
-  dataset: 'advertiser_customers',
-  quasiIdentifiers: ['birth_year', 'zip_code', 'signup_date', 'country'],
-  attributes: ['loyalty_tier', 'purchases', 'converted'],
-  recipient: 'northwind',
-  format,
-});
+const template = (name: string, format: 'csv' | 'parquet') => ({ ...DEMO_EXTRACT, name, format });
 
 beforeAll(async () => {
   t = await startTestRoom();

@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_EXTRACT } from '../../src/cli/demo/demo-extract.ts';
 import { openExtract } from '../../src/client/extract-file.ts';
 import { fromBase64, toBase64 } from '../../src/crypto/bytes.ts';
 import { sign } from '../../src/crypto/signatures.ts';
@@ -15,18 +16,7 @@ const path = '/v1/collaborations/demo';
 const QUASI = ['birth_year', 'zip_code', 'signup_date', 'country'];
 const ATTRIBUTES = ['loyalty_tier', 'purchases', 'converted'];
 
-const template = (overrides: Record<string, unknown> = {}) => ({
-  kind: 'extract',
-  name: 'customers_for_modeling',
-  collaboration: 'demo',
-  description: 'Generalised customer attributes for a conversion model',
-  dataset: 'advertiser_customers',
-  quasiIdentifiers: QUASI,
-  attributes: ATTRIBUTES,
-  recipient: 'northwind',
-  format: 'csv',
-  ...overrides,
-});
+const template = (overrides: Record<string, unknown> = {}) => ({ ...DEMO_EXTRACT, ...overrides });
 
 async function approve(name: string, officer = 'acme-officer') {
   const { hash } = await t.client(officer).send<{ hash: string }>('GET', `${path}/extract-templates/${name}`);

@@ -13,6 +13,19 @@ import type { DemoContext } from './demo.ts';
 
 const indent = (text: string) => say(text.trimEnd());
 
+/** The demo's extract template: Acme customers for Northwind's model (the bench and tests start from it too). */
+export const DEMO_EXTRACT = {
+  kind: 'extract',
+  name: 'customers_for_modeling',
+  collaboration: 'demo',
+  description: "Acme customers' loyalty, purchases and conversion, generalised, for Northwind's lookalike model",
+  dataset: 'advertiser_customers',
+  quasiIdentifiers: ['birth_year', 'zip_code', 'signup_date', 'country'],
+  attributes: ['loyalty_tier', 'purchases', 'converted'],
+  recipient: 'northwind',
+  format: 'csv',
+} as const;
+
 /** Issue 10's walkthrough: a k-anonymous, l-diverse, t-close extract for Northwind's modeler, sealed to them. */
 export async function demoExtract(ctx: DemoContext, first: number): Promise<number> {
   step(
@@ -22,17 +35,7 @@ export async function demoExtract(ctx: DemoContext, first: number): Promise<numb
   );
   const path = '/v1/collaborations/demo';
   const modeler = ctx.client('northwind-analyst');
-  const proposed = await modeler.send<ExtractTemplateStatus>('POST', `${path}/extract-templates`, {
-    kind: 'extract',
-    name: 'customers_for_modeling',
-    collaboration: 'demo',
-    description: "Acme customers' loyalty, purchases and conversion, generalised, for Northwind's lookalike model",
-    dataset: 'advertiser_customers',
-    quasiIdentifiers: ['birth_year', 'zip_code', 'signup_date', 'country'],
-    attributes: ['loyalty_tier', 'purchases', 'converted'],
-    recipient: 'northwind',
-    format: 'csv',
-  });
+  const proposed = await modeler.send<ExtractTemplateStatus>('POST', `${path}/extract-templates`, DEMO_EXTRACT);
   say(`northwind-analyst (modeler) proposed extract template customers_for_modeling ${proposed.hash.slice(0, 12)}…`);
 
   const officer = ctx.client('acme-officer');
