@@ -6,6 +6,11 @@ import { CholeskyDecomposition, EigenvalueDecomposition, Matrix } from 'ml-matri
  * Plain number arrays in and out, so the rest of src/model stays library-free.
  */
 
+/** (A + Aᵀ)/2: sums accumulated in another order differ in their last bits, and Cholesky wants exact symmetry. */
+function symmetric(a: readonly (readonly number[])[]): Matrix {
+  return new Matrix(a.map((row, i) => row.map((v, j) => (v + (a[j]?.[i] ?? v)) / 2)));
+}
+
 /** How `solveSymmetric` solved: by Cholesky, or with the smallest ridge that made the matrix positive definite. */
 export interface SymmetricSolution {
   readonly solution: number[];
@@ -22,7 +27,7 @@ export interface SymmetricSolution {
 export function solveSymmetric(a: readonly (readonly number[])[], b: readonly number[]): SymmetricSolution {
   const d = b.length;
   if (a.length !== d || a.some((row) => row.length !== d)) throw new RangeError('A must be d × d for b of length d');
-  const matrix = new Matrix(a.map((row) => [...row]));
+  const matrix = symmetric(a);
   const rhs = Matrix.columnVector([...b]);
   const attempt = (m: Matrix) => {
     const cholesky = new CholeskyDecomposition(m);
@@ -41,7 +46,7 @@ export function solveSymmetric(a: readonly (readonly number[])[], b: readonly nu
 /** A + λI solved by Cholesky (λ > 0 makes any symmetric positive semi-definite A positive definite). */
 export function solveRidge(a: readonly (readonly number[])[], b: readonly number[], ridge: number): number[] {
   const d = b.length;
-  const matrix = Matrix.add(new Matrix(a.map((row) => [...row])), Matrix.eye(d, d).mul(ridge));
+  const matrix = Matrix.add(symmetric(a), Matrix.eye(d, d).mul(ridge));
   const cholesky = new CholeskyDecomposition(matrix);
   if (!cholesky.isPositiveDefinite()) return solveSymmetric(matrix.to2DArray(), b).solution;
   return cholesky.solve(Matrix.columnVector([...b])).to1DArray();
@@ -49,6 +54,6 @@ export function solveRidge(a: readonly (readonly number[])[], b: readonly number
 
 /** The smallest eigenvalue of a symmetric matrix. */
 export function smallestEigenvalue(a: readonly (readonly number[])[]): number {
-  const eig = new EigenvalueDecomposition(new Matrix(a.map((row) => [...row])), { assumeSymmetric: true });
+  const eig = new EigenvalueDecomposition(symmetric(a), { assumeSymmetric: true });
   return Math.min(...eig.realEigenvalues);
 }

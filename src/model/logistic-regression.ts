@@ -1,4 +1,10 @@
 import { aggregateCall, castTo, double, functionCall, selectNode, type SqlNode } from '../query/sql-tree.ts';
+import {
+  LOGISTIC_CURVATURE,
+  planObjectivePerturbation,
+  sampleObjectiveNoise,
+  type RandomSource,
+} from '../privacy/index.ts';
 import { solveRidge } from './linear-algebra.ts';
 import { completeRows, designColumns, type BoundedColumn } from './sufficient-statistics.ts';
 
@@ -125,4 +131,62 @@ export async function fitLogistic(
     converged: false,
     meanLogLoss: last && last.n > 0 ? last.logLoss / last.n : 0,
   };
+}
+
+/** A DP logistic fit: the coefficients, and what the mechanism used. */
+export interface PrivateLogisticFit extends LogisticFit {
+  readonly epsilon: number;
+  /** Λ of the sum-form objective, in the scaled space where every row has ‖x‖ ≤ 1 */
+  readonly ridge: number;
+}
+
+/**
+ * Logistic regression with ε-DP by objective perturbation (`privacy/objective-perturbation.ts`):
+ * rows are scaled by 1/xNorm so every ‖x‖ ≤ 1, the perturbed objective Σ ℓ + (Λ/2)‖β‖² + bᵀβ (every
+ * coefficient penalised, the intercept too: the proof needs it) is minimised by Newton's method to
+ * convergence, one pass per step, and the exact minimiser is returned in the original scale. A run
+ * that does not converge releases nothing (the guarantee is for the minimiser, not an iterate).
+ */
+export async function fitLogisticPrivately(
+  d: number,
+  pass: (beta: readonly number[]) => Promise<LogisticPass>,
+  options: {
+    readonly epsilon: number;
+    readonly ridge: number;
+    /** the bound on every row's ‖x‖ (intercept included), from the declared clipping bounds */
+    readonly xNorm: number;
+    readonly random: RandomSource;
+    readonly maxPasses?: number;
+    readonly onPass?: (passNumber: number, meanLogLoss: number) => void;
+  },
+): Promise<PrivateLogisticFit> {
+  const plan = planObjectivePerturbation({
+    epsilon: options.epsilon,
+    ridge: options.ridge,
+    curvature: LOGISTIC_CURVATURE,
+  });
+  const b = sampleObjectiveNoise(d, plan.noiseEpsilon, options.random);
+  const scale = options.xNorm;
+  // Scaled coordinates: x_s = x / scale, β_s = scale·β, so x_s·β_s = x·β and the pass is unchanged.
+  let betaScaled = new Array<number>(d).fill(0);
+  for (let passes = 1; passes <= (options.maxPasses ?? 40); passes += 1) {
+    const at = await pass(betaScaled.map((v) => v / scale));
+    const meanLoss = at.n > 0 ? at.logLoss / at.n : 0;
+    options.onPass?.(passes, meanLoss);
+    const gradient = at.gradient.map((g, i) => g / scale + plan.ridge * (betaScaled[i] ?? 0) + (b[i] ?? 0));
+    const hessian = at.hessian.map((row, i) => row.map((h, j) => h / (scale * scale) + (i === j ? plan.ridge : 0)));
+    const step = solveRidge(hessian, gradient, 0);
+    betaScaled = betaScaled.map((v, i) => v - (step[i] ?? 0));
+    const size = Math.sqrt(step.reduce((s, v) => s + v * v, 0));
+    if (size / Math.max(1, Math.sqrt(betaScaled.reduce((s, v) => s + v * v, 0))) < 1e-10)
+      return {
+        coefficients: betaScaled.map((v) => v / scale),
+        passes,
+        converged: true,
+        meanLogLoss: meanLoss,
+        epsilon: plan.epsilon,
+        ridge: plan.ridge,
+      };
+  }
+  throw new Error('objective perturbation did not reach the minimiser; nothing is released');
 }

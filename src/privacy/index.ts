@@ -13,6 +13,8 @@ export type { ValueDomain, LaplaceOutput, GaussianOutput } from './mechanisms.ts
 export { laplaceMechanism, gaussianMechanism } from './mechanisms.ts';
 export type { GaussianVectorOutput } from './vector-gaussian.ts';
 export { gaussianVectorMechanism } from './vector-gaussian.ts';
+export type { ObjectivePerturbationPlan } from './objective-perturbation.ts';
+export { LOGISTIC_CURVATURE, planObjectivePerturbation, sampleObjectiveNoise } from './objective-perturbation.ts';
 export type { ContributionBounds, ClampBounds, Sensitivity } from './sensitivity.ts';
 export { countSensitivity, sumSensitivity, countDistinctUnitsSensitivity } from './sensitivity.ts';
 export type { DpLimits } from './dp-parameters.ts';
