@@ -58,6 +58,21 @@ export interface AnalysisRules {
   readonly dominance?: DominanceRule;
   readonly dp?: DpRules;
   readonly extract?: ExtractRules;
+  readonly model?: ModelRules;
+}
+
+/** Models trained inside the room: which columns may be features or labels, and the bounds the room clips them to. */
+export interface ModelRules {
+  /** numeric feature columns and their clipping bounds */
+  readonly features: Readonly<Record<string, readonly [number, number]>>;
+  /** dimension columns one-hot encoded with exactly these levels */
+  readonly categories?: Readonly<Record<string, readonly string[]>>;
+  /** label columns and their bounds */
+  readonly labels: Readonly<Record<string, readonly [number, number]>>;
+  readonly minPeople: number;
+  readonly dpRequired?: boolean;
+  readonly maxEpsilonPerModel?: number;
+  readonly recipients: readonly string[];
 }
 
 /** Anonymized row-level extracts: k people per class of the generalised quasi-identifiers, optionally l and t. */

@@ -1,6 +1,7 @@
 import type { Diagnostic } from '../errors/diagnostic.ts';
 import { invalidValue } from '../validation/json-validator.ts';
 import { extractRuleProblems } from './extract-rule-checks.ts';
+import { modelRuleProblems } from './model-rule-checks.ts';
 import type { CollaborationDocument } from './policy-document.ts';
 
 function duplicates(values: readonly string[]): Set<string> {
@@ -88,6 +89,7 @@ export function semanticProblems(doc: CollaborationDocument): Diagnostic[] {
         problem(`${at}/rules/dp/clamp/${name}`, `clamp bounds must satisfy lower < upper, got [${lower}, ${upper}]`);
     });
     for (const { pointer, message } of extractRuleProblems(d, at, memberIds)) problem(pointer, message);
+    for (const { pointer, message } of modelRuleProblems(d, at, memberIds)) problem(pointer, message);
     if (d.rules.dp?.mechanism === 'gaussian' && !(d.rules.dp.budget.delta && d.rules.dp.budget.delta > 0)) {
       problem(`${at}/rules/dp/budget/delta`, 'the Gaussian mechanism needs a delta budget greater than 0');
     }
