@@ -110,6 +110,12 @@ export interface DiagnosticData {
     readonly extract: string;
     readonly quasiIdentifiers: readonly string[];
   };
+  // Models trained in the room: what a template asks for, and what the data allows.
+  readonly MODEL_NOT_ALLOWED: { readonly dataset: string; readonly column?: string };
+  readonly MODEL_NOT_A_RECIPIENT: { readonly dataset: string; readonly recipient: string };
+  readonly MODEL_DP_REQUIRED: { readonly dataset: string; readonly maxEpsilon?: number };
+  readonly MODEL_TOO_FEW_PEOPLE: { readonly dataset: string; readonly minPeople: number };
+  readonly MODEL_NOT_ONE_ROW_PER_PERSON: { readonly dataset: string; readonly privacyUnit: string };
   // A value of a JSON document (policy, template, manifest, request body) at a JSON pointer.
   readonly INVALID_VALUE: { readonly pointer: string };
 }

@@ -18,16 +18,9 @@ import {
 import { verifyRelease, type ReleaseRules } from '../extract/verify-release.ts';
 import type { Collaboration, Dataset } from '../policy/collaboration.ts';
 import type { Hierarchy } from '../policy/policy-document.ts';
-import {
-  aggregateCall,
-  columnRef,
-  functionCall,
-  selectNode,
-  subqueryRef,
-  tableRef,
-  type SqlNode,
-} from '../query/sql-tree.ts';
+import { aggregateCall, columnRef, selectNode, subqueryRef, tableRef, type SqlNode } from '../query/sql-tree.ts';
 import type { Cell } from '../store/result-values.ts';
+import { requireOneRowPerPerson } from './one-row-per-person.ts';
 import type { ReleaseContext } from './release-context.ts';
 
 /**
@@ -121,28 +114,9 @@ export async function planExtract(
 ): Promise<ExtractPlan> {
   const rules = dataset.rules.extract;
   if (!rules) throw new Error('planExtract needs a dataset with extract rules (the template check ensures it)');
-  const unit = dataset.rules.privacyUnit;
   const table: SqlNode = { ...tableRef(dataset.name, '__cr_x'), schema_name: collaboration.id };
   const run = async (tree: SqlNode) => (await ctx.engine.query(await ctx.parser.render(tree), {})).rows;
-  const [units] = await run(
-    selectNode({
-      select: [
-        functionCall('-', [aggregateCall('count_star', []), aggregateCall('count', [columnRef(['__cr_x', unit])])]),
-      ],
-      from: table,
-    }),
-  );
-  // k counts people: a row without a person, or a person in two rows, would count as more than one.
-  if (Number(units?.[0] ?? 0) > 0 || !(await ctx.engine.columnIsUnique(collaboration.id, dataset.name, unit)))
-    refuseIf([
-      diagnostic(
-        'EXTRACT_NOT_ONE_ROW_PER_PERSON',
-        `"${dataset.name}" holds rows without a ${unit}, or more than one row for some ${unit}: k counts people, ` +
-          'so extracts need exactly one row each.',
-        `datasets.${dataset.name}.rules.privacyUnit`,
-        { dataset: dataset.name, privacyUnit: unit },
-      ),
-    ]);
+  await requireOneRowPerPerson(ctx, collaboration, dataset, 'EXTRACT_NOT_ONE_ROW_PER_PERSON');
   const quasiOver = (alias: string, name: string, hierarchy: Hierarchy | undefined): QuasiIdentifier => {
     const column = dataset.column.get(name);
     if (!column || !hierarchy)

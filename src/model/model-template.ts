@@ -1,0 +1,173 @@
+import { contentHash } from '../crypto/hashing.ts';
+import { diagnostic, type Diagnostic } from '../errors/diagnostic.ts';
+import { documentRefused, refuseIf } from '../errors/refused-error.ts';
+import type { Collaboration } from '../policy/collaboration.ts';
+import { compileValidator, invalidValue } from '../validation/json-validator.ts';
+
+/**
+ * A model template: which model of which label on which features of one dataset (one row per
+ * person), with which privacy, for which member. Officers of the dataset's owner sign its hash.
+ */
+export interface ModelTemplateDocument {
+  readonly kind: 'model';
+  readonly name: string;
+  readonly collaboration: string;
+  readonly description: string;
+  readonly dataset: string;
+  readonly model: 'linear' | 'logistic';
+  readonly label: string;
+  /** numeric features, clipped to the policy's bounds */
+  readonly features: readonly string[];
+  /** dimensions one-hot encoded with the policy's levels */
+  readonly categories: readonly string[];
+  /** differential privacy: ε (and δ, which AdaSSP needs); absent only where the rules do not require DP */
+  readonly dp?: { readonly epsilon: number; readonly delta?: number };
+  /** ridge penalty (Λ), at least what the mechanism needs */
+  readonly ridge?: number;
+  readonly recipient: string;
+}
+
+const slug = { type: 'string', pattern: '^[a-z][a-z0-9_]{0,62}$' };
+
+export const validateModelTemplate = compileValidator<ModelTemplateDocument>({
+  type: 'object',
+  additionalProperties: false,
+  required: ['kind', 'name', 'collaboration', 'description', 'dataset', 'model', 'label', 'features', 'recipient'],
+  properties: {
+    kind: { const: 'model' },
+    name: slug,
+    collaboration: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,62}$' },
+    description: { type: 'string', maxLength: 2000 },
+    dataset: slug,
+    model: { enum: ['linear', 'logistic'] },
+    label: slug,
+    features: { type: 'array', uniqueItems: true, maxItems: 50, items: slug },
+    categories: { type: 'array', uniqueItems: true, maxItems: 20, items: slug, default: [] },
+    dp: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['epsilon'],
+      properties: {
+        epsilon: { type: 'number', exclusiveMinimum: 0, maximum: 10 },
+        delta: { type: 'number', exclusiveMinimum: 0, maximum: 0.001 },
+      },
+    },
+    ridge: { type: 'number', minimum: 0, maximum: 1e9 },
+    recipient: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,62}$' },
+  },
+});
+
+export const modelTemplateHash = (doc: ModelTemplateDocument): string => contentHash(doc);
+
+/**
+ * Checks a model template against the owner's `rules.model`: every feature, category and the label
+ * allowed there (a logistic label bounded [0, 1]), the recipient named, DP present where required,
+ * within `maxEpsilonPerModel`, paid from a dataset that has a DP budget, and δ for AdaSSP. Each
+ * refusal names its rule.
+ */
+export function modelTemplateProblems(doc: ModelTemplateDocument, collaboration: Collaboration): Diagnostic[] {
+  const dataset = collaboration.datasets.get(doc.dataset);
+  const rules = dataset?.rules.model;
+  const rule = `datasets.${doc.dataset}.rules.model`;
+  if (!dataset || !rules)
+    return [
+      diagnostic(
+        'MODEL_NOT_ALLOWED',
+        dataset
+          ? `Dataset "${doc.dataset}" has no model rules: its owner allows no model to be trained on it.`
+          : `There is no dataset "${doc.dataset}" in collaboration "${collaboration.id}".`,
+        rule,
+        { dataset: doc.dataset },
+      ),
+    ];
+  const problems: Diagnostic[] = [];
+  const notAllowed = (column: string, what: string, where: string) =>
+    problems.push(
+      diagnostic(
+        'MODEL_NOT_ALLOWED',
+        `"${column}" is not among the ${what} the model rules of "${doc.dataset}" allow.`,
+        `${rule}.${where}`,
+        { dataset: doc.dataset, column },
+      ),
+    );
+  for (const f of doc.features) if (!(f in rules.features)) notAllowed(f, 'features', 'features');
+  for (const c of doc.categories ?? []) if (!(c in (rules.categories ?? {}))) notAllowed(c, 'categories', 'categories');
+  const label = rules.labels[doc.label];
+  if (!label) notAllowed(doc.label, 'labels', 'labels');
+  else if (doc.model === 'logistic' && (label[0] !== 0 || label[1] !== 1))
+    problems.push(
+      diagnostic(
+        'MODEL_NOT_ALLOWED',
+        `A logistic model needs a 0/1 label; "${doc.label}" is bounded [${label[0]}, ${label[1]}].`,
+        `${rule}.labels.${doc.label}`,
+        { dataset: doc.dataset, column: doc.label },
+      ),
+    );
+  if ([...doc.features, ...(doc.categories ?? [])].includes(doc.label)) notAllowed(doc.label, 'features', 'labels');
+  if (!rules.recipients.includes(doc.recipient))
+    problems.push(
+      diagnostic(
+        'MODEL_NOT_A_RECIPIENT',
+        `Member "${doc.recipient}" is not a recipient the model rules of "${doc.dataset}" name.`,
+        `${rule}.recipients`,
+        { dataset: doc.dataset, recipient: doc.recipient },
+      ),
+    );
+  const maxEpsilon = rules.maxEpsilonPerModel ?? 1;
+  if (!doc.dp && rules.dpRequired !== false)
+    problems.push(
+      diagnostic(
+        'MODEL_DP_REQUIRED',
+        `Models of "${doc.dataset}" must be trained with differential privacy: state dp.epsilon ` +
+          `(at most ${maxEpsilon}).`,
+        `${rule}.dpRequired`,
+        { dataset: doc.dataset, maxEpsilon },
+      ),
+    );
+  if (doc.dp && doc.dp.epsilon > maxEpsilon)
+    problems.push(
+      diagnostic(
+        'MODEL_DP_REQUIRED',
+        `ε ${doc.dp.epsilon} is more than the ${maxEpsilon} a model of "${doc.dataset}" may spend.`,
+        `${rule}.maxEpsilonPerModel`,
+        { dataset: doc.dataset, maxEpsilon },
+      ),
+    );
+  if (doc.dp && !dataset.rules.dp)
+    problems.push(
+      diagnostic(
+        'MODEL_DP_REQUIRED',
+        `"${doc.dataset}" has no DP budget (rules.dp) to pay a DP model from.`,
+        `datasets.${doc.dataset}.rules.dp`,
+        { dataset: doc.dataset },
+      ),
+    );
+  if (doc.dp && doc.model === 'linear' && doc.dp.delta === undefined)
+    problems.push(
+      diagnostic(
+        'MODEL_DP_REQUIRED',
+        'A DP linear model (AdaSSP, Gaussian noise) needs dp.delta as well as dp.epsilon.',
+        `${rule}.dpRequired`,
+        { dataset: doc.dataset, maxEpsilon },
+      ),
+    );
+  return problems;
+}
+
+/** Validates a proposed document (schema, its collaboration, the policy); answers it with its defaults. */
+export function checkedModelTemplate(value: unknown, collaboration: Collaboration): ModelTemplateDocument {
+  const checked = validateModelTemplate(value);
+  if (!checked.ok)
+    throw documentRefused('MODEL_TEMPLATE_INVALID', 'The model template is invalid:', checked.diagnostics);
+  const doc = { ...checked.value, categories: checked.value.categories ?? [] };
+  if (doc.collaboration !== collaboration.id)
+    throw documentRefused('MODEL_TEMPLATE_INVALID', 'The model template is invalid:', [
+      invalidValue(
+        '/collaboration',
+        `names collaboration "${doc.collaboration}", not "${collaboration.id}"`,
+        'a template belongs to its collaboration',
+      ),
+    ]);
+  refuseIf(modelTemplateProblems(doc, collaboration));
+  return doc;
+}
