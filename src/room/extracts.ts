@@ -27,14 +27,26 @@ import {
 } from '../release/extract-release.ts';
 import { currentVersion } from '../store/state/dataset-versions.ts';
 import { extractById, extractsTo, recordExtract } from '../store/state/extracts.ts';
-import { latestTemplate, recordTemplate, templateNames } from '../store/state/templates.ts';
 import { recordAudit } from './audit-trail.ts';
 import { requireActive } from './policy-acceptance.ts';
 import { requireRole } from './require-role.ts';
 import type { RoomServices } from './room-services.ts';
-import { recordReview, reviewsOf, type ReviewedTemplate, type TemplateReviewRequest } from './template-registry.ts';
+import {
+  datasetTemplateStatus,
+  listDatasetTemplates,
+  proposeDatasetTemplate,
+  reviewDatasetTemplate,
+  type DatasetTemplateKind,
+} from './dataset-templates.ts';
+import type { ReviewedTemplate, TemplateReviewRequest } from './template-registry.ts';
 
-const TABLE = 'extract_templates';
+const EXTRACT_TEMPLATES: DatasetTemplateKind<ExtractTemplateDocument> = {
+  table: 'extract_templates',
+  what: 'extract template',
+  action: 'extract_template',
+  check: checkedExtractTemplate,
+  hash: extractTemplateHash,
+};
 
 /** An extract template as reviewed: `requiredMembers` is the dataset's owner. */
 export type ExtractTemplateStatus = ReviewedTemplate<ExtractTemplateDocument>;
@@ -54,94 +66,29 @@ export interface ExtractAnswer {
 const extractDirectory = (services: RoomServices, collaboration: string) =>
   join(services.config.dataDirectory, 'extracts', collaboration);
 
-async function currentTemplate(services: RoomServices, collaboration: Collaboration, name: string) {
-  const found = await latestTemplate(services.state, collaboration.id, name, TABLE);
-  if (!found)
-    throw new NotFoundError(
-      'TEMPLATE_NOT_FOUND',
-      `Collaboration "${collaboration.id}" has no extract template "${name}".`,
-      { template: name },
-    );
-  return { ...found, document: JSON.parse(found.document) as ExtractTemplateDocument };
-}
-
 /** The extract template with its reviews: what an officer reviews before signing. */
-export async function extractTemplateStatus(
-  services: RoomServices,
-  collaboration: Collaboration,
-  name: string,
-): Promise<ExtractTemplateStatus> {
-  const found = await currentTemplate(services, collaboration, name);
-  const owner = collaboration.datasets.get(found.document.dataset)?.owner;
-  const requiredMembers = owner ? [owner] : [];
-  const reviews = await reviewsOf(services.state, collaboration.id, found.hash);
-  const approved = new Set(reviews.filter((r) => r.decision === 'approve').map((r) => r.member));
-  return {
-    name,
-    hash: found.hash,
-    document: found.document,
-    proposedBy: found.proposedBy,
-    requiredMembers,
-    reviews,
-    runnable: requiredMembers.length > 0 && requiredMembers.every((m) => approved.has(m)),
-  };
-}
+export const extractTemplateStatus = (services: RoomServices, collaboration: Collaboration, name: string) =>
+  datasetTemplateStatus(EXTRACT_TEMPLATES, services, collaboration, name);
 
-export async function listExtractTemplates(
-  services: RoomServices,
-  collaboration: Collaboration,
-): Promise<ExtractTemplateStatus[]> {
-  const names = await templateNames(services.state, collaboration.id, TABLE);
-  return Promise.all(names.map((name) => extractTemplateStatus(services, collaboration, name)));
-}
+export const listExtractTemplates = (services: RoomServices, collaboration: Collaboration) =>
+  listDatasetTemplates(EXTRACT_TEMPLATES, services, collaboration);
 
 /** A modeler or analyst proposes an extract template; it is checked against the policy before it is stored. */
-export async function proposeExtractTemplate(
+export const proposeExtractTemplate = (
   services: RoomServices,
   collaboration: Collaboration,
   proposer: Principal,
   value: unknown,
-): Promise<ExtractTemplateStatus> {
-  if (!proposer.roles.has('modeler')) requireRole(proposer, 'analyst', 'propose an extract template');
-  const document = checkedExtractTemplate(value, collaboration);
-  const hash = extractTemplateHash(document);
-  await services.state.write(async (tx) => {
-    const recorded = await recordTemplate(
-      tx,
-      {
-        collaboration: collaboration.id,
-        name: document.name,
-        hash,
-        document: JSON.stringify(document),
-        proposedBy: proposer.id,
-        proposedAt: new Date().toISOString(),
-      },
-      TABLE,
-    );
-    if (!recorded) return;
-    await recordAudit(services, tx, {
-      collaboration: collaboration.id,
-      actor: proposer.id,
-      action: 'extract_template.proposed',
-      details: { template: document.name, hash, dataset: document.dataset, recipient: document.recipient },
-    });
-  });
-  return extractTemplateStatus(services, collaboration, document.name);
-}
+) => proposeDatasetTemplate(EXTRACT_TEMPLATES, services, collaboration, proposer, value);
 
 /** An officer of the dataset's owner signs approve or reject over the current hash. */
-export async function reviewExtractTemplate(
+export const reviewExtractTemplate = (
   services: RoomServices,
   collaboration: Collaboration,
   officer: Principal,
   name: string,
   review: TemplateReviewRequest,
-): Promise<ExtractTemplateStatus> {
-  requireRole(officer, 'officer', 'review an extract template');
-  const current = await extractTemplateStatus(services, collaboration, name);
-  await recordReview(services, collaboration, officer, { kind: 'extract_template', ...current }, review);
-  return extractTemplateStatus(services, collaboration, name);
-}
+) => reviewDatasetTemplate(EXTRACT_TEMPLATES, services, collaboration, officer, name, review);
 
 /**
  * Earlier extracts of the dataset to the same recipient, as the search must respect them. Refuses

@@ -225,7 +225,12 @@ export async function recordReview(
   services: RoomServices,
   collaboration: Collaboration,
   officer: Principal,
-  current: { kind: 'template' | 'extract_template'; name: string; hash: string; requiredMembers: readonly string[] },
+  current: {
+    kind: 'template' | 'extract_template' | 'model_template';
+    name: string;
+    hash: string;
+    requiredMembers: readonly string[];
+  },
   review: TemplateReviewRequest,
 ): Promise<void> {
   if (review.hash !== current.hash) {
@@ -268,9 +273,7 @@ export async function recordReview(
     await recordAudit(services, tx, {
       collaboration: collaboration.id,
       actor: officer.id,
-      action: `${current.kind === 'template' ? 'template' : 'extract_template'}.${
-        review.decision === 'approve' ? 'approved' : 'rejected'
-      }`,
+      action: `${current.kind}.${review.decision === 'approve' ? 'approved' : 'rejected'}`,
       details: {
         template: current.name,
         hash: review.hash,

@@ -22,6 +22,10 @@ export const STATE_SCHEMA: readonly string[] = [
      collaboration VARCHAR NOT NULL, name VARCHAR NOT NULL, hash VARCHAR NOT NULL,
      document VARCHAR NOT NULL, proposed_by VARCHAR NOT NULL, proposed_at TIMESTAMPTZ NOT NULL,
      PRIMARY KEY (collaboration, hash))`,
+  `CREATE TABLE IF NOT EXISTS model_templates (
+     collaboration VARCHAR NOT NULL, name VARCHAR NOT NULL, hash VARCHAR NOT NULL,
+     document VARCHAR NOT NULL, proposed_by VARCHAR NOT NULL, proposed_at TIMESTAMPTZ NOT NULL,
+     PRIMARY KEY (collaboration, hash))`,
   `CREATE TABLE IF NOT EXISTS extracts (
      collaboration VARCHAR NOT NULL, id VARCHAR NOT NULL, template VARCHAR NOT NULL,
      template_hash VARCHAR NOT NULL, dataset VARCHAR NOT NULL, data_version INTEGER NOT NULL,

@@ -1,7 +1,7 @@
 import type { StateReader, StateTx } from '../state-db.ts';
 
 /** Query templates and extract templates are stored alike, each kind in its own table (names do not clash). */
-export type TemplateTable = 'templates' | 'extract_templates';
+export type TemplateTable = 'templates' | 'extract_templates' | 'model_templates';
 
 /** One proposed version of a template; a name's newest proposal is its current version. */
 export interface StoredTemplate {
