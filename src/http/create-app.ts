@@ -6,6 +6,7 @@ import { errorHandler, notFoundHandler } from './error-handler.ts';
 import { collaborationRoutes } from './routes/collaboration-routes.ts';
 import { datasetRoutes } from './routes/dataset-routes.ts';
 import { extractRoutes } from './routes/extract-routes.ts';
+import { modelRoutes } from './routes/model-routes.ts';
 import { queryRoutes } from './routes/query-routes.ts';
 import { psiRoutes } from './routes/psi-routes.ts';
 import { roomRoutes } from './routes/room-routes.ts';
@@ -28,6 +29,7 @@ export function createApp({ room, log }: AppDeps): Express {
   app.use(datasetRoutes(room));
   app.use(queryRoutes(room));
   app.use(extractRoutes(room, log));
+  app.use(modelRoutes(room));
   app.use(psiRoutes(room));
   app.use(notFoundHandler);
   app.use(errorHandler(log));

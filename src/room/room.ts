@@ -30,6 +30,15 @@ import {
   type PsiMessageKind,
   type PsiSessionAnswer,
 } from './psi-relay.ts';
+import {
+  listModelTemplates,
+  modelTemplateStatus,
+  proposeModelTemplate,
+  reviewModelTemplate,
+  trainModelTemplate,
+  type ModelCard,
+  type ModelTemplateStatus,
+} from './models.ts';
 import type { RoomServices } from './room-services.ts';
 import { runQuery, type QueryRequest, type QueryResponse } from './run-query.ts';
 import {
@@ -225,6 +234,40 @@ export class Room {
 
   sealedExtract(collaboration: Collaboration, caller: Principal, id: string): Promise<Uint8Array> {
     return sealedExtract(this.services, collaboration, caller, id);
+  }
+
+  listModelTemplates(collaboration: Collaboration): Promise<ModelTemplateStatus[]> {
+    return listModelTemplates(this.services, collaboration);
+  }
+
+  modelTemplateStatus(collaboration: Collaboration, name: string): Promise<ModelTemplateStatus> {
+    return modelTemplateStatus(this.services, collaboration, name);
+  }
+
+  proposeModelTemplate(
+    collaboration: Collaboration,
+    proposer: Principal,
+    document: unknown,
+  ): Promise<ModelTemplateStatus> {
+    return proposeModelTemplate(this.services, collaboration, proposer, document);
+  }
+
+  reviewModelTemplate(
+    collaboration: Collaboration,
+    officer: Principal,
+    name: string,
+    review: TemplateReviewRequest,
+  ): Promise<ModelTemplateStatus> {
+    return reviewModelTemplate(this.services, collaboration, officer, name, review);
+  }
+
+  trainModel(
+    collaboration: Collaboration,
+    caller: Principal,
+    request: { template: string },
+    onPass?: (pass: number) => void,
+  ): Promise<ModelCard> {
+    return trainModelTemplate(this.services, collaboration, caller, request, onPass);
   }
 
   openPsi(collaboration: Collaboration, principal: Principal, partner: string): Promise<PsiSessionAnswer> {

@@ -1,0 +1,48 @@
+import { Router } from 'express';
+import type { Room } from '../../room/room.ts';
+import type { TemplateReviewRequest } from '../../room/template-registry.ts';
+import { compileValidator } from '../../validation/json-validator.ts';
+import { signedJsonBody } from '../signed-request.ts';
+import { reviewBody } from './query-routes.ts';
+
+const trainBody = compileValidator<{ template: string }>({
+  type: 'object',
+  additionalProperties: false,
+  required: ['template'],
+  properties: { template: { type: 'string', pattern: '^[a-z][a-z0-9_]{0,62}$' } },
+});
+
+/** Model templates (propose, review) and training runs, which answer the model card. */
+export function modelRoutes(room: Room): Router {
+  const router = Router();
+  const collaborationAndCaller = (id: string, key: string) => {
+    const collaboration = room.collaboration(id);
+    return { collaboration, caller: room.principal(collaboration.id, key) };
+  };
+  router.get('/v1/collaborations/:id/model-templates', ...signedJsonBody(room), async (req, res) => {
+    const { collaboration } = collaborationAndCaller(req.params.id as string, res.locals.callerKey);
+    res.json({ templates: await room.listModelTemplates(collaboration) });
+  });
+  router.post('/v1/collaborations/:id/model-templates', ...signedJsonBody(room), async (req, res) => {
+    const { collaboration, caller } = collaborationAndCaller(req.params.id as string, res.locals.callerKey);
+    res.status(201).json(await room.proposeModelTemplate(collaboration, caller, res.locals.body));
+  });
+  router.get('/v1/collaborations/:id/model-templates/:name', ...signedJsonBody(room), async (req, res) => {
+    const { collaboration } = collaborationAndCaller(req.params.id as string, res.locals.callerKey);
+    res.json(await room.modelTemplateStatus(collaboration, req.params.name as string));
+  });
+  router.post(
+    '/v1/collaborations/:id/model-templates/:name/approvals',
+    ...signedJsonBody(room, reviewBody),
+    async (req, res) => {
+      const { collaboration, caller } = collaborationAndCaller(req.params.id as string, res.locals.callerKey);
+      const review = res.locals.body as TemplateReviewRequest;
+      res.status(201).json(await room.reviewModelTemplate(collaboration, caller, req.params.name as string, review));
+    },
+  );
+  router.post('/v1/collaborations/:id/models', ...signedJsonBody(room, trainBody), async (req, res) => {
+    const { collaboration, caller } = collaborationAndCaller(req.params.id as string, res.locals.callerKey);
+    res.json(await room.trainModel(collaboration, caller, res.locals.body as { template: string }));
+  });
+  return router;
+}

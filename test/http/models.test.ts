@@ -1,0 +1,113 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toBase64 } from '../../src/crypto/bytes.ts';
+import { sign } from '../../src/crypto/signatures.ts';
+import { approvalSigningBytes } from '../../src/query/template.ts';
+import type { ModelCard } from '../../src/room/models.ts';
+import { refusal } from '../support/refusal.ts';
+import { startTestRoom, uploadDemoDataset, type TestRoom } from '../support/test-room.ts';
+
+let t: TestRoom;
+const path = '/v1/collaborations/demo';
+const template = (overrides: Record<string, unknown> = {}) => ({
+  kind: 'model',
+  name: 'conversion',
+  collaboration: 'demo',
+  description: 'Conversion by purchases, country and loyalty, for Northwind',
+  dataset: 'advertiser_customers',
+  model: 'logistic',
+  label: 'converted',
+  features: ['purchases', 'purchase_value'],
+  categories: ['country', 'loyalty_tier'],
+  dp: { epsilon: 1 },
+  recipient: 'northwind',
+  ...overrides,
+});
+
+beforeAll(async () => {
+  t = await startTestRoom();
+  await t.acceptAll();
+  await uploadDemoDataset(t, 'advertiser_customers');
+});
+afterAll(async () => t.close());
+
+describe('models over HTTP', () => {
+  it('a modeler proposes, the owner’s officer approves, the modeler trains and gets a card; ε is charged', async () => {
+    const proposed = await t
+      .client('northwind-analyst')
+      .send<{ hash: string; runnable: boolean; requiredMembers: string[] }>(
+        'POST',
+        `${path}/model-templates`,
+        template(),
+      );
+    expect(proposed.requiredMembers).toEqual(['acme']);
+    expect(
+      await refusal(t.client('northwind-analyst').send('POST', `${path}/models`, { template: 'conversion' })),
+    ).toEqual({
+      status: 403,
+      code: 'TEMPLATE_NOT_APPROVED',
+    });
+    const approved = await t
+      .client('acme-officer')
+      .send<{ runnable: boolean }>('POST', `${path}/model-templates/conversion/approvals`, {
+        hash: proposed.hash,
+        decision: 'approve',
+        signature: toBase64(
+          sign(approvalSigningBytes('demo', proposed.hash, 'approve'), t.keys['acme-officer']!.secretKey),
+        ),
+      });
+    expect(approved.runnable).toBe(true);
+    expect(await refusal(t.client('acme-analyst').send('POST', `${path}/models`, { template: 'conversion' }))).toEqual({
+      status: 403,
+      code: 'NOT_THE_RECIPIENT',
+    });
+
+    const card = await t
+      .client('northwind-analyst')
+      .send<ModelCard>('POST', `${path}/models`, { template: 'conversion' });
+    expect(card).toMatchObject({
+      kind: 'cleanroom-model-card',
+      template: 'conversion',
+      templateHash: proposed.hash,
+      dataset: 'advertiser_customers',
+      dataVersion: 1,
+      recipient: 'northwind',
+      model: 'logistic',
+      dp: { epsilon: 1 },
+    });
+    expect(card.coefficients).toHaveLength(card.features.length);
+    expect(card).not.toHaveProperty('people');
+    // Charged to the recipient member's DP budget on the dataset, and audited with the card.
+    const { budgets } = await t
+      .client('northwind-analyst')
+      .send<{ budgets: { dataset: string; spent: { epsilon: number } }[] }>('GET', `${path}/budget`);
+    expect(budgets.find((b) => b.dataset === 'advertiser_customers')?.spent.epsilon).toBe(1);
+    const { entries } = await t
+      .client('acme-officer')
+      .send<{ entries: { seq: number; action: string; details: { coefficients?: number[] } }[] }>(
+        'GET',
+        `${path}/audit`,
+      );
+    const trained = entries.find((e) => e.action === 'model.trained');
+    expect(trained?.seq).toBe(card.auditSeq);
+    expect(trained?.details.coefficients).toEqual(card.coefficients);
+  });
+
+  it('refuses a model the rules do not allow, naming the rule', async () => {
+    const refused = await refusal(
+      t.client('northwind-analyst').send('POST', `${path}/model-templates`, template({ name: 'no_dp', dp: undefined })),
+      { details: true },
+    );
+    expect(refused).toMatchObject({ status: 422, code: 'MODEL_DP_REQUIRED' });
+    const leaky = await refusal(
+      t
+        .client('northwind-analyst')
+        .send('POST', `${path}/model-templates`, template({ name: 'leaky', features: ['email_hash'] })),
+    );
+    expect(leaky).toEqual({ status: 422, code: 'MODEL_NOT_ALLOWED' });
+    expect(
+      await refusal(
+        t.client('acme-provider').send('POST', `${path}/model-templates`, template({ name: 'by_provider' })),
+      ),
+    ).toEqual({ status: 403, code: 'ROLE_REQUIRED' });
+  });
+});
