@@ -6,6 +6,7 @@ import { registerCollaborationCommands } from './commands/collaboration-commands
 import { registerUploadCommand } from './commands/upload-command.ts';
 import { registerQueryCommands } from './commands/query-commands.ts';
 import { registerExtractCommands } from './commands/extract-commands.ts';
+import { registerModelCommands } from './commands/model-commands.ts';
 import { registerPsiCommand } from './commands/psi-command.ts';
 import { runDemo } from './demo/demo.ts';
 import { escapeTerminal } from './escape-terminal.ts';
@@ -43,6 +44,7 @@ registerCollaborationCommands(program);
 registerUploadCommand(program);
 registerQueryCommands(program);
 registerExtractCommands(program);
+registerModelCommands(program);
 registerPsiCommand(program);
 
 try {

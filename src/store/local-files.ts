@@ -60,3 +60,54 @@ export async function writeCsvRows(input: string, rows: readonly number[], outpu
     );
   });
 }
+
+/** One column of a model, as the scorer needs it: how to compute it from a row and its coefficient. */
+export type ScoringTerm =
+  | { readonly encoding: 'intercept'; readonly coefficient: number }
+  | {
+      readonly encoding: 'numeric';
+      readonly column: string;
+      readonly bounds: readonly [number, number];
+      readonly coefficient: number;
+    }
+  | { readonly encoding: 'one-hot'; readonly column: string; readonly level: string; readonly coefficient: number };
+
+/**
+ * Scores a member's own CSV with a model's coefficients on its own machine: every input column kept,
+ * plus `score` (x·β, clipped and one-hot encoded as in training; for a logistic model σ(x·β)), written
+ * to `out` as CSV. Names and levels are passed as bound values or quoted identifiers, never spliced raw.
+ */
+export async function scoreCsv(
+  path: string,
+  terms: readonly ScoringTerm[],
+  logistic: boolean,
+  out: string,
+): Promise<number> {
+  const ident = (name: string) => `"${name.replaceAll('"', '""')}"`;
+  const literal = (text: string) => `'${text.replaceAll("'", "''")}'`;
+  const number = (v: number) => {
+    if (!Number.isFinite(v)) throw new RangeError('a model coefficient or bound is not a finite number');
+    return `CAST(${String(v)} AS DOUBLE)`;
+  };
+  const parts = terms.map((t) => {
+    if (t.encoding === 'intercept') return number(t.coefficient);
+    if (t.encoding === 'numeric') {
+      const value = `TRY_CAST(${ident(t.column)} AS DOUBLE)`;
+      // greatest/least skip NULL: a missing value must give no score, not the bound.
+      const clipped = `greatest(${number(t.bounds[0])}, least(${number(t.bounds[1])}, ${value}))`;
+      return `${number(t.coefficient)} * (CASE WHEN ${value} IS NULL THEN NULL ELSE ${clipped} END)`;
+    }
+    const matches = `CAST(${ident(t.column)} AS VARCHAR) = ${literal(t.level)}`;
+    return `${number(t.coefficient)} * (CASE WHEN ${matches} THEN 1 ELSE 0 END)`;
+  });
+  const eta = parts.length > 0 ? parts.join(' + ') : '0';
+  const score = logistic ? `1 / (1 + exp(-(${eta})))` : `(${eta})`;
+  return withLocalDuckDb(async (run) => {
+    await run(
+      `COPY (SELECT *, ${score} AS score FROM read_csv(${literal(path)}, header = true, all_varchar = true)) ` +
+        `TO ${literal(out)} (HEADER, DELIMITER ',')`,
+    );
+    const [[rows]] = (await run(`SELECT count(*) FROM read_csv(${literal(out)}, header = true)`)) as [[bigint]];
+    return Number(rows);
+  });
+}

@@ -41,13 +41,13 @@ export async function reviewTemplateAs(
   decision: 'approve' | 'reject',
   named: string,
   reason?: string,
-  kind: 'templates' | 'extract-templates' = 'templates',
+  kind: 'templates' | 'extract-templates' | 'model-templates' = 'templates',
 ): Promise<TemplateStatus> {
   const current = await client.send<TemplateStatus>('GET', `/v1/collaborations/${collaboration}/${kind}/${name}`);
-  const command = kind === 'templates' ? 'template' : 'extract';
+  const command = { templates: 'template', 'extract-templates': 'extract', 'model-templates': 'model' }[kind];
   const hash = hashToSign(named, current.hash, {
     code: 'TEMPLATE_HASH_MISMATCH',
-    what: `${kind === 'templates' ? 'template' : 'extract template'} "${name}"`,
+    what: `${command === 'template' ? 'template' : `${command} template`} "${name}"`,
     review: `cleanroom ${command} show --collab ${collaboration} --name ${name}`,
   });
   return client.send<TemplateStatus>('POST', `/v1/collaborations/${collaboration}/${kind}/${name}/approvals`, {
