@@ -21,6 +21,8 @@ import {
   castTo,
   columnRef,
   compare,
+  double,
+  functionCall,
   integer,
   stringConstant,
   tableRef,
@@ -52,6 +54,16 @@ export interface TrainedModel {
 /** Released coefficients keep 10 significant digits: the low bits of a continuous mechanism's output stay inside. */
 const rounded = (values: readonly number[]) => values.map((v) => Number(v.toPrecision(10)));
 
+/** β on features rescaled to (x − low)/width, as β on x itself: divide by the width, move the intercept. */
+function inOriginalUnits(beta: readonly number[], scales: readonly { index: number; low: number; width: number }[]) {
+  const out = [...beta];
+  for (const { index, low, width } of scales) {
+    out[index] = (beta[index] ?? 0) / width;
+    out[0] = (out[0] ?? 0) - ((beta[index] ?? 0) * low) / width;
+  }
+  return out;
+}
+
 /**
  * Trains a model template's model on its dataset: one row per person or refuse; the design matrix
  * from the policy (numeric features clipped to their bounds, categories one-hot on the policy's
@@ -73,9 +85,19 @@ export async function trainModel(
   const ref = (column: string) => columnRef(['__cr_x', column]);
   const columns: BoundedColumn[] = [];
   const encoded: EncodedFeature[] = [{ name: '(intercept)', encoding: 'intercept' }];
+  // Numeric features are trained rescaled from their declared bounds to [0, 1] (public, so it costs no
+  // privacy): every column then weighs alike in ‖x‖, which the DP mechanisms' noise and ridge scale with.
+  // The coefficients are mapped back to the original units below.
+  const scales: { index: number; low: number; width: number }[] = [];
   for (const name of template.features) {
     const bounds = rules.features[name] as readonly [number, number];
-    columns.push({ value: ref(name), bounds });
+    const [low, high] = bounds;
+    const rescaled = functionCall('/', [
+      functionCall('-', [castTo(ref(name), 'DOUBLE'), double(low)]),
+      double(high - low),
+    ]);
+    scales.push({ index: columns.length + 1, low, width: high - low });
+    columns.push({ value: rescaled, bounds: [0, 1] });
     encoded.push({ name, encoding: 'numeric', bounds });
   }
   for (const name of template.categories) {
@@ -128,7 +150,7 @@ export async function trainModel(
       const fit = adassp(stats, { xNorm, yBound }, { epsilon: template.dp.epsilon, delta }, ctx.random);
       return {
         ...base,
-        coefficients: rounded(fit.coefficients),
+        coefficients: rounded(inOriginalUnits(fit.coefficients, scales)),
         dp: { epsilon: template.dp.epsilon, delta, mechanism: 'AdaSSP (Wang 2018), discrete Gaussian' },
         passes: 1,
       };
@@ -136,7 +158,7 @@ export async function trainModel(
     const fit = fitLinear(stats, { intercept: true, ...(template.ridge ? { ridge: template.ridge } : {}) });
     return {
       ...base,
-      coefficients: rounded(fit.coefficients),
+      coefficients: rounded(inOriginalUnits(fit.coefficients, scales)),
       dp: null,
       people: stats.n,
       passes: 1,
@@ -164,7 +186,7 @@ export async function trainModel(
     });
     return {
       ...base,
-      coefficients: rounded(fit.coefficients),
+      coefficients: rounded(inOriginalUnits(fit.coefficients, scales)),
       dp: { epsilon: template.dp.epsilon, delta: 0, mechanism: 'objective perturbation (Chaudhuri et al. 2011)' },
       passes: fit.passes,
     };
@@ -176,7 +198,7 @@ export async function trainModel(
   });
   return {
     ...base,
-    coefficients: rounded(fit.coefficients),
+    coefficients: rounded(inOriginalUnits(fit.coefficients, scales)),
     dp: null,
     passes: fit.passes,
     fit: { meanLogLoss: fit.meanLogLoss },

@@ -28,7 +28,7 @@ export function describeCard(card: ModelCard): string {
       : `privacy: none (exact); trained on ${card.people} people`,
     formatTable(
       ['feature', 'encoding', 'coefficient'],
-      card.features.map((f, i) => [name(f), encoding(f), card.coefficients[i]]),
+      card.features.map((f, i) => [name(f), encoding(f), (card.coefficients[i] ?? 0).toPrecision(4)]),
     ),
     '',
   ].join('\n');

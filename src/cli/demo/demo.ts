@@ -11,6 +11,7 @@ import { serveRoom, type RunningRoom } from '../serve.ts';
 import { demoQueries } from './demo-queries.ts';
 import { demoDifferentialPrivacy, demoPsi } from './demo-dp-psi.ts';
 import { demoExtract } from './demo-extract.ts';
+import { demoModel } from './demo-model.ts';
 import { committedWorkspace, freshWorkspace, type DemoPrincipal, type DemoWorkspace } from './demo-setup.ts';
 
 export interface DemoContext {
@@ -101,6 +102,7 @@ export async function runDemo(options: { url?: string }): Promise<void> {
     next = await demoDifferentialPrivacy(ctx, next);
     next = await demoPsi(ctx, next);
     next = await demoExtract(ctx, next);
+    next = await demoModel(ctx, next);
 
     step(next, 'Anyone in the collaboration can verify the audit chain offline');
     const { entries, verdict } = await verifyRemoteAudit(ctx.client('northwind-officer'), COLLABORATION);

@@ -1,0 +1,56 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { scoreFile } from '../../client/score-file.ts';
+import type { ModelCard, ModelTemplateStatus } from '../../room/models.ts';
+import { describeCard } from '../commands/model-commands.ts';
+import { reviewTemplateAs } from '../commands/query-commands.ts';
+import { escapeTerminal } from '../escape-terminal.ts';
+import { say, step } from '../output.ts';
+import type { DemoContext } from './demo.ts';
+
+/** Issue 11's walkthrough so far: a DP conversion model trained inside the room, its card, scoring at home. */
+export async function demoModel(ctx: DemoContext, first: number): Promise<number> {
+  step(
+    first,
+    "A model, not rows: Northwind's modeler trains a DP logistic model of Acme's conversions inside the room " +
+      'and scores its own file with the card',
+  );
+  const path = '/v1/collaborations/demo';
+  const modeler = ctx.client('northwind-analyst');
+  const proposed = await modeler.send<ModelTemplateStatus>('POST', `${path}/model-templates`, {
+    kind: 'model',
+    name: 'conversion_model',
+    collaboration: 'demo',
+    description: 'Conversion by purchases, country and loyalty tier (logistic, ε 1)',
+    dataset: 'advertiser_customers',
+    model: 'logistic',
+    label: 'converted',
+    features: ['purchases', 'purchase_value'],
+    categories: ['country', 'loyalty_tier'],
+    dp: { epsilon: 1 },
+    recipient: 'northwind',
+  });
+  const approved = await reviewTemplateAs(
+    ctx.client('acme-officer'),
+    ctx.workspace.keys['acme-officer'],
+    'demo',
+    'conversion_model',
+    'approve',
+    proposed.hash,
+    undefined,
+    'model-templates',
+  );
+  say(`northwind-analyst proposed conversion_model; acme-officer approved ${approved.hash.slice(0, 12)}…`);
+  const card = await modeler.send<ModelCard>('POST', `${path}/models`, { template: 'conversion_model' });
+  say(describeCard(card).trimEnd());
+  const mine = join(ctx.workspace.directory, 'northwind-prospects.csv');
+  await writeFile(
+    mine,
+    'prospect,purchases,purchase_value,country,loyalty_tier\np1,2,80,GB,none\np2,25,900,DE,gold\np3,9,300,FR,silver\n',
+  );
+  const scored = join(ctx.workspace.directory, 'northwind-prospects-scored.csv');
+  const rows = await scoreFile(card, mine, scored);
+  say(`scored ${rows} of Northwind's own prospects on its own machine (${scored}):`);
+  for (const line of (await readFile(scored, 'utf8')).trimEnd().split('\n')) say(`   ${escapeTerminal(line)}`);
+  return first + 1;
+}
