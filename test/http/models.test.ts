@@ -1,3 +1,4 @@
+import { DEMO_MODEL } from '../../src/cli/demo/demo-model.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toBase64 } from '../../src/crypto/bytes.ts';
 import { sign } from '../../src/crypto/signatures.ts';
@@ -8,20 +9,7 @@ import { startTestRoom, uploadDemoDataset, type TestRoom } from '../support/test
 
 let t: TestRoom;
 const path = '/v1/collaborations/demo';
-const template = (overrides: Record<string, unknown> = {}) => ({
-  kind: 'model',
-  name: 'conversion',
-  collaboration: 'demo',
-  description: 'Conversion by purchases, country and loyalty, for Northwind',
-  dataset: 'advertiser_customers',
-  model: 'logistic',
-  label: 'converted',
-  features: ['purchases', 'purchase_value'],
-  categories: ['country', 'loyalty_tier'],
-  dp: { epsilon: 1 },
-  recipient: 'northwind',
-  ...overrides,
-});
+const template = (overrides: Record<string, unknown> = {}) => ({ ...DEMO_MODEL, name: 'conversion', ...overrides });
 
 beforeAll(async () => {
   t = await startTestRoom();

@@ -1,3 +1,4 @@
+import { DEMO_MODEL } from '../../src/cli/demo/demo-model.ts';
 import { Matrix, QrDecomposition } from 'ml-matrix';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkedModelTemplate, type ModelTemplateDocument } from '../../src/model/model-template.ts';
@@ -7,17 +8,8 @@ import { startTestRoom, uploadDemoDataset, type TestRoom } from '../support/test
 
 let t: TestRoom;
 const template = (overrides: Partial<ModelTemplateDocument> = {}): ModelTemplateDocument => ({
-  kind: 'model',
+  ...(structuredClone(DEMO_MODEL) as unknown as ModelTemplateDocument),
   name: 'conversion',
-  collaboration: 'demo',
-  description: 'conversion by purchases, country and loyalty',
-  dataset: 'advertiser_customers',
-  model: 'logistic',
-  label: 'converted',
-  features: ['purchases', 'purchase_value'],
-  categories: ['country', 'loyalty_tier'],
-  dp: { epsilon: 1 },
-  recipient: 'northwind',
   ...overrides,
 });
 

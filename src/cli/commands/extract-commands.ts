@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { openExtract, writeExtract, type OpenedExtract } from '../../client/extract-file.ts';
 import { RoomRequestError, type RoomClient } from '../../client/room-client.ts';
@@ -7,11 +6,11 @@ import type { SearchProgress } from '../../extract/lattice-search.ts';
 import type { PrincipalKey } from '../../keys/principal-key-file.ts';
 import type { ExtractReport } from '../../release/extract-release.ts';
 import type { ExtractAnswer, ExtractTemplateStatus } from '../../room/extracts.ts';
-import { DEFAULT_URL, signedClient } from '../client-options.ts';
+import { signedClient } from '../client-options.ts';
+import { registerDatasetTemplateCommands, withRoomOptions, type CommonOptions } from './dataset-template-commands.ts';
 import { escapeTerminal } from '../escape-terminal.ts';
 import { formatTable, print, printError, printJson } from '../output.ts';
 import { progressBar } from '../progress.ts';
-import { reviewTemplateAs } from './query-commands.ts';
 
 const percent = (share: number) => `${(share * 100).toFixed(2)}%`;
 
@@ -90,57 +89,18 @@ async function fetchAndWrite(
   return opened;
 }
 
-interface Common {
-  collab: string;
-  key: string;
-  url: string;
-}
+type Common = CommonOptions;
 
 export function registerExtractCommands(program: Command): void {
   const extract = program
     .command('extract')
     .description('anonymized row-level extracts: propose and review templates, run them, fetch sealed files');
-  const common = (command: Command) =>
-    command
-      .requiredOption('--collab <id>')
-      .requiredOption('--key <file>')
-      .option('--url <url>', 'room URL', DEFAULT_URL);
-
-  common(extract.command('list').description('list extract templates and whether each can run')).action(
-    async (o: Common) => {
-      const { client } = await signedClient(o.url, o.key);
-      const { templates } = await client.send<{ templates: ExtractTemplateStatus[] }>(
-        'GET',
-        `/v1/collaborations/${o.collab}/extract-templates`,
-      );
-      for (const t of templates) {
-        const state = t.runnable
-          ? 'runnable'
-          : `awaiting ${t.requiredMembers.map((m) => escapeTerminal(m)).join(', ')}`;
-        print(`${escapeTerminal(t.name).padEnd(28)} ${escapeTerminal(t.hash.slice(0, 12))}  ${state}\n`);
-      }
-    },
-  );
-
-  common(
-    extract
-      .command('propose')
-      .description(
-        'propose an extract template from a JSON file { kind: "extract", name, collaboration, description, dataset, ' +
-          'quasiIdentifiers, attributes, recipient, format }',
-      )
-      .requiredOption('--file <json>'),
-  ).action(async (o: Common & { file: string }) => {
-    const { client } = await signedClient(o.url, o.key);
-    const status = await client.send<ExtractTemplateStatus>(
-      'POST',
-      `/v1/collaborations/${o.collab}/extract-templates`,
-      JSON.parse(await readFile(o.file, 'utf8')),
-    );
-    print(
-      `proposed ${escapeTerminal(status.name)} ${escapeTerminal(status.hash)}\nneeds approval from: ` +
-        `${status.requiredMembers.map((m) => escapeTerminal(m)).join(', ')}\n`,
-    );
+  const common = withRoomOptions;
+  registerDatasetTemplateCommands(extract, {
+    route: 'extract-templates',
+    what: 'extract template',
+    shape:
+      '{ kind: "extract", name, collaboration, description, dataset, quasiIdentifiers, attributes, recipient, format }',
   });
 
   common(
@@ -177,30 +137,6 @@ export function registerExtractCommands(program: Command): void {
     if (dryRun) print(`dry run on the current data (nothing released):\n${describeReport(dryRun.report)}`);
     else print(`no dry run: ${escapeTerminal(why ?? '')}\n`);
   });
-
-  for (const decision of ['approve', 'reject'] as const)
-    common(
-      extract
-        .command(decision)
-        .description(`as the data owner's officer, sign "${decision}" over the extract template hash you reviewed`)
-        .requiredOption('--name <template>')
-        .requiredOption('--hash <sha256>', 'the hash `extract show` printed: 64 hex digits, or at least the first 12')
-        .option('--reason <text>'),
-    ).action(async (o: Common & { name: string; hash: string; reason?: string }) => {
-      const { client, key } = await signedClient(o.url, o.key);
-      const status = await reviewTemplateAs(
-        client,
-        key,
-        o.collab,
-        o.name,
-        decision,
-        o.hash,
-        o.reason,
-        'extract-templates',
-      );
-      const state = status.runnable ? 'runnable' : 'not runnable yet';
-      print(`signed "${decision}" over ${escapeTerminal(status.name)} ${escapeTerminal(status.hash)} → ${state}\n`);
-    });
 
   common(
     extract

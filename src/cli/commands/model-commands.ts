@@ -3,16 +3,12 @@ import type { Command } from 'commander';
 import type { EncodedFeature } from '../../release/model-release.ts';
 import type { ModelCard, ModelTemplateStatus } from '../../room/models.ts';
 import { scoreFile } from '../../client/score-file.ts';
-import { DEFAULT_URL, signedClient } from '../client-options.ts';
+import { signedClient } from '../client-options.ts';
+import { registerDatasetTemplateCommands, withRoomOptions, type CommonOptions } from './dataset-template-commands.ts';
 import { escapeTerminal } from '../escape-terminal.ts';
 import { formatTable, print, printError, printJson } from '../output.ts';
-import { reviewTemplateAs } from './query-commands.ts';
 
-interface Common {
-  collab: string;
-  key: string;
-  url: string;
-}
+type Common = CommonOptions;
 
 /** A card as people read it: what was trained, with what privacy, and each coefficient. */
 export function describeCard(card: ModelCard): string {
@@ -38,46 +34,13 @@ export function registerModelCommands(program: Command): void {
   const model = program
     .command('model')
     .description('models trained inside the room: propose and review templates, train, read the card');
-  const common = (command: Command) =>
-    command
-      .requiredOption('--collab <id>')
-      .requiredOption('--key <file>')
-      .option('--url <url>', 'room URL', DEFAULT_URL);
-
-  common(model.command('list').description('list model templates and whether each can be trained')).action(
-    async (o: Common) => {
-      const { client } = await signedClient(o.url, o.key);
-      const { templates } = await client.send<{ templates: ModelTemplateStatus[] }>(
-        'GET',
-        `/v1/collaborations/${o.collab}/model-templates`,
-      );
-      for (const t of templates)
-        print(
-          `${escapeTerminal(t.name).padEnd(28)} ${escapeTerminal(t.hash.slice(0, 12))}  ` +
-            `${t.runnable ? 'runnable' : `awaiting ${t.requiredMembers.map((m) => escapeTerminal(m)).join(', ')}`}\n`,
-        );
-    },
-  );
-
-  common(
-    model
-      .command('propose')
-      .description(
-        'propose a model template from a JSON file { kind: "model", name, collaboration, description, dataset, ' +
-          'model, label, features, categories, dp: { epsilon, delta? }, ridge?, recipient }',
-      )
-      .requiredOption('--file <json>'),
-  ).action(async (o: Common & { file: string }) => {
-    const { client } = await signedClient(o.url, o.key);
-    const status = await client.send<ModelTemplateStatus>(
-      'POST',
-      `/v1/collaborations/${o.collab}/model-templates`,
-      JSON.parse(await readFile(o.file, 'utf8')),
-    );
-    print(
-      `proposed ${escapeTerminal(status.name)} ${escapeTerminal(status.hash)}\nneeds approval from: ` +
-        `${status.requiredMembers.map((m) => escapeTerminal(m)).join(', ')}\n`,
-    );
+  const common = withRoomOptions;
+  registerDatasetTemplateCommands(model, {
+    route: 'model-templates',
+    what: 'model template',
+    shape:
+      '{ kind: "model", name, collaboration, description, dataset, model, label, features, categories, ' +
+      'dp: { epsilon, delta? }, ridge?, recipient }',
   });
 
   common(
@@ -105,32 +68,6 @@ export function registerModelCommands(program: Command): void {
       ].join('\n'),
     );
   });
-
-  for (const decision of ['approve', 'reject'] as const)
-    common(
-      model
-        .command(decision)
-        .description(`as the data owner's officer, sign "${decision}" over the model template hash you reviewed`)
-        .requiredOption('--name <template>')
-        .requiredOption('--hash <sha256>', 'the hash `model show` printed: 64 hex digits, or at least the first 12')
-        .option('--reason <text>'),
-    ).action(async (o: Common & { name: string; hash: string; reason?: string }) => {
-      const { client, key } = await signedClient(o.url, o.key);
-      const status = await reviewTemplateAs(
-        client,
-        key,
-        o.collab,
-        o.name,
-        decision,
-        o.hash,
-        o.reason,
-        'model-templates',
-      );
-      print(
-        `signed "${decision}" over ${escapeTerminal(status.name)} ${escapeTerminal(status.hash)} → ` +
-          `${status.runnable ? 'runnable' : 'not runnable yet'}\n`,
-      );
-    });
 
   common(
     model

@@ -8,6 +8,21 @@ import { escapeTerminal } from '../escape-terminal.ts';
 import { say, step } from '../output.ts';
 import type { DemoContext } from './demo.ts';
 
+/** The demo's model template: Acme's conversions for Northwind, DP (the tests start from it too). */
+export const DEMO_MODEL = {
+  kind: 'model',
+  name: 'conversion_model',
+  collaboration: 'demo',
+  description: 'Conversion by purchases, country and loyalty tier (logistic, ε 1)',
+  dataset: 'advertiser_customers',
+  model: 'logistic',
+  label: 'converted',
+  features: ['purchases', 'purchase_value'],
+  categories: ['country', 'loyalty_tier'],
+  dp: { epsilon: 1 },
+  recipient: 'northwind',
+} as const;
+
 /** Issue 11's walkthrough so far: a DP conversion model trained inside the room, its card, scoring at home. */
 export async function demoModel(ctx: DemoContext, first: number): Promise<number> {
   step(
@@ -17,19 +32,7 @@ export async function demoModel(ctx: DemoContext, first: number): Promise<number
   );
   const path = '/v1/collaborations/demo';
   const modeler = ctx.client('northwind-analyst');
-  const proposed = await modeler.send<ModelTemplateStatus>('POST', `${path}/model-templates`, {
-    kind: 'model',
-    name: 'conversion_model',
-    collaboration: 'demo',
-    description: 'Conversion by purchases, country and loyalty tier (logistic, ε 1)',
-    dataset: 'advertiser_customers',
-    model: 'logistic',
-    label: 'converted',
-    features: ['purchases', 'purchase_value'],
-    categories: ['country', 'loyalty_tier'],
-    dp: { epsilon: 1 },
-    recipient: 'northwind',
-  });
+  const proposed = await modeler.send<ModelTemplateStatus>('POST', `${path}/model-templates`, DEMO_MODEL);
   const approved = await reviewTemplateAs(
     ctx.client('acme-officer'),
     ctx.workspace.keys['acme-officer'],
