@@ -1,4 +1,13 @@
-import { aggregateCall, castTo, double, functionCall, selectNode, type SqlNode } from '../query/sql-tree.ts';
+import {
+  aggregateCall,
+  castTo,
+  columnRef,
+  double,
+  functionCall,
+  selectNode,
+  subqueryRef,
+  type SqlNode,
+} from '../query/sql-tree.ts';
 import {
   LOGISTIC_CURVATURE,
   planObjectivePerturbation,
@@ -32,15 +41,38 @@ export function logisticPassTree(
   intercept: boolean,
   beta: readonly number[],
 ): SqlNode {
-  const x = designColumns(features, intercept);
-  if (beta.length !== x.length) throw new RangeError('β needs one coefficient per column of X');
+  const design = designColumns(features, intercept);
+  if (beta.length !== design.length) throw new RangeError('β needs one coefficient per column of X');
   const times = (a: SqlNode, b: SqlNode) => functionCall('*', [a, b]);
   const plus = (a: SqlNode, b: SqlNode) => functionCall('+', [a, b]);
   const minus = (a: SqlNode, b: SqlNode) => functionCall('-', [a, b]);
-  const eta = x.map((xi, i) => times(xi, double(beta[i] ?? 0))).reduce(plus);
-  const p = functionCall('/', [double(1), plus(double(1), functionCall('exp', [functionCall('-', [eta])]))]);
+  // Clipped columns, then p, each computed once per row (subqueries), not once per sum they enter.
+  const clipped = selectNode({
+    select: [
+      ...design.map((xi, i) => ({ ...xi, alias: `__cr_x${i}` })),
+      { ...castTo(label, 'DOUBLE'), alias: '__cr_y' },
+    ],
+    from,
+    where: completeRows(features, label),
+  });
+  const col = (name: string) => columnRef(['__cr_clipped', name]);
+  const eta = design.map((_, i) => times(col(`__cr_x${i}`), double(beta[i] ?? 0))).reduce(plus);
+  const withP = selectNode({
+    select: [
+      ...design.map((_, i) => col(`__cr_x${i}`)),
+      col('__cr_y'),
+      {
+        ...functionCall('/', [double(1), plus(double(1), functionCall('exp', [functionCall('-', [eta])]))]),
+        alias: '__cr_p',
+      },
+    ],
+    from: subqueryRef(clipped, '__cr_clipped'),
+  });
+  const row = (name: string) => columnRef(['__cr_rows', name]);
+  const x = design.map((_, i) => row(`__cr_x${i}`));
+  const p = row('__cr_p');
+  const y = row('__cr_y');
   const bounded = functionCall('greatest', [double(1e-15), functionCall('least', [double(1 - 1e-15), p])]);
-  const y = castTo(label, 'DOUBLE');
   const weight = times(p, minus(double(1), p));
   const sums: SqlNode[] = [];
   x.forEach((xi, i) =>
@@ -63,8 +95,7 @@ export function logisticPassTree(
       ...sums,
       { ...aggregateCall('sum', [loss]), alias: 'loss' },
     ],
-    from,
-    where: completeRows(features, label),
+    from: subqueryRef(withP, '__cr_rows'),
   });
 }
 

@@ -1,6 +1,8 @@
 import {
   aggregateCall,
   castTo,
+  columnRef,
+  subqueryRef,
   conjunction,
   functionCall,
   double,
@@ -41,8 +43,18 @@ export function sufficientStatisticsTree(
   label: BoundedColumn,
   intercept: boolean,
 ): SqlNode {
-  const x = designColumns(features, intercept);
-  const y = clip(label);
+  // Each clipped column is computed once per row in a subquery, not once per product it enters.
+  const rows = selectNode({
+    select: [
+      ...designColumns(features, intercept).map((xi, i) => ({ ...xi, alias: `__cr_x${i}` })),
+      { ...clip(label), alias: '__cr_y' },
+    ],
+    from,
+    where: completeRows(features, label.value),
+  });
+  const d = features.length + (intercept ? 1 : 0);
+  const x = Array.from({ length: d }, (_, i) => columnRef(['__cr_rows', `__cr_x${i}`]));
+  const y = columnRef(['__cr_rows', '__cr_y']);
   const product = (a: SqlNode, b: SqlNode) => functionCall('*', [a, b]);
   const sums: SqlNode[] = [];
   x.forEach((xi, i) =>
@@ -55,8 +67,7 @@ export function sufficientStatisticsTree(
       ...sums,
       { ...aggregateCall('sum', [product(y, y)]), alias: 'yy' },
     ],
-    from,
-    where: completeRows(features, label.value),
+    from: subqueryRef(rows, '__cr_rows'),
   });
 }
 

@@ -98,4 +98,31 @@ describe('models over HTTP', () => {
       ),
     ).toEqual({ status: 403, code: 'ROLE_REQUIRED' });
   });
+
+  it('refuses training once the member’s ε budget is spent, charging and auditing no model', async () => {
+    // The demo budget is ε 3 a day on advertiser_customers; the first test spent 1.
+    for (let i = 0; i < 2; i += 1)
+      await t.client('northwind-analyst').send('POST', `${path}/models`, { template: 'conversion' });
+    const audit = async () =>
+      (await t.client('acme-officer').send<{ entries: { action: string }[] }>('GET', `${path}/audit`)).entries;
+    const before = await audit();
+    const refused = await refusal(
+      t.client('northwind-analyst').send('POST', `${path}/models`, { template: 'conversion' }),
+      { details: true },
+    );
+    expect(refused).toMatchObject({ status: 429, code: 'DP_BUDGET_EXHAUSTED' });
+    const after = await audit();
+    expect(after.filter((e) => e.action === 'model.trained')).toHaveLength(
+      before.filter((e) => e.action === 'model.trained').length,
+    );
+    expect(after.filter((e) => e.action === 'budget.charged')).toHaveLength(
+      before.filter((e) => e.action === 'budget.charged').length,
+    );
+  });
+
+  it('refuses a malformed template document', async () => {
+    expect(
+      await refusal(t.client('northwind-analyst').send('POST', `${path}/model-templates`, template({ extra: 1 }))),
+    ).toEqual({ status: 422, code: 'MODEL_TEMPLATE_INVALID' });
+  });
 });
