@@ -2,7 +2,7 @@ import { contentHash } from '../crypto/hashing.ts';
 import { diagnostic, type Diagnostic } from '../errors/diagnostic.ts';
 import { documentRefused, refuseIf } from '../errors/refused-error.ts';
 import type { Collaboration } from '../policy/collaboration.ts';
-import { compileValidator, invalidValue } from '../validation/json-validator.ts';
+import { collaborationMismatch, compileValidator } from '../validation/json-validator.ts';
 
 /**
  * An extract template: which quasi-identifiers (generalised) and attributes (as stored) of which
@@ -106,14 +106,9 @@ export function checkedExtractTemplate(value: unknown, collaboration: Collaborat
   if (!checked.ok)
     throw documentRefused('EXTRACT_TEMPLATE_INVALID', 'The extract template is invalid:', checked.diagnostics);
   const doc = { ...checked.value, format: checked.value.format ?? 'csv' };
-  if (doc.collaboration !== collaboration.id)
-    throw documentRefused('EXTRACT_TEMPLATE_INVALID', 'The extract template is invalid:', [
-      invalidValue(
-        '/collaboration',
-        `names collaboration "${doc.collaboration}", not "${collaboration.id}"`,
-        'a template belongs to its collaboration',
-      ),
-    ]);
+  const elsewhere = collaborationMismatch(doc.collaboration, collaboration.id);
+  if (elsewhere.length > 0)
+    throw documentRefused('EXTRACT_TEMPLATE_INVALID', 'The extract template is invalid:', elsewhere);
   refuseIf(extractTemplateProblems(doc, collaboration));
   return doc;
 }

@@ -2,7 +2,7 @@ import { contentHash } from '../crypto/hashing.ts';
 import { diagnostic, type Diagnostic } from '../errors/diagnostic.ts';
 import { documentRefused, refuseIf } from '../errors/refused-error.ts';
 import type { Collaboration } from '../policy/collaboration.ts';
-import { compileValidator, invalidValue } from '../validation/json-validator.ts';
+import { collaborationMismatch, compileValidator } from '../validation/json-validator.ts';
 
 /**
  * A model template: which model of which label on which features of one dataset (one row per
@@ -160,14 +160,9 @@ export function checkedModelTemplate(value: unknown, collaboration: Collaboratio
   if (!checked.ok)
     throw documentRefused('MODEL_TEMPLATE_INVALID', 'The model template is invalid:', checked.diagnostics);
   const doc = { ...checked.value, categories: checked.value.categories ?? [] };
-  if (doc.collaboration !== collaboration.id)
-    throw documentRefused('MODEL_TEMPLATE_INVALID', 'The model template is invalid:', [
-      invalidValue(
-        '/collaboration',
-        `names collaboration "${doc.collaboration}", not "${collaboration.id}"`,
-        'a template belongs to its collaboration',
-      ),
-    ]);
+  const elsewhere = collaborationMismatch(doc.collaboration, collaboration.id);
+  if (elsewhere.length > 0)
+    throw documentRefused('MODEL_TEMPLATE_INVALID', 'The model template is invalid:', elsewhere);
   refuseIf(modelTemplateProblems(doc, collaboration));
   return doc;
 }

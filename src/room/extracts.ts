@@ -31,16 +31,11 @@ import { recordAudit } from './audit-trail.ts';
 import { requireActive } from './policy-acceptance.ts';
 import { requireRole } from './require-role.ts';
 import type { RoomServices } from './room-services.ts';
-import {
-  datasetTemplateStatus,
-  listDatasetTemplates,
-  proposeDatasetTemplate,
-  reviewDatasetTemplate,
-  type DatasetTemplateKind,
-} from './dataset-templates.ts';
-import type { ReviewedTemplate, TemplateReviewRequest } from './template-registry.ts';
+import { datasetTemplateStatus, type DatasetTemplateKind } from './dataset-templates.ts';
+import type { ReviewedTemplate } from './template-registry.ts';
 
-const EXTRACT_TEMPLATES: DatasetTemplateKind<ExtractTemplateDocument> = {
+/** Extract templates: stored, checked and reviewed by `dataset-templates.ts`. */
+export const EXTRACT_TEMPLATES: DatasetTemplateKind<ExtractTemplateDocument> = {
   table: 'extract_templates',
   what: 'extract template',
   action: 'extract_template',
@@ -65,30 +60,6 @@ export interface ExtractAnswer {
 
 const extractDirectory = (services: RoomServices, collaboration: string) =>
   join(services.config.dataDirectory, 'extracts', collaboration);
-
-/** The extract template with its reviews: what an officer reviews before signing. */
-export const extractTemplateStatus = (services: RoomServices, collaboration: Collaboration, name: string) =>
-  datasetTemplateStatus(EXTRACT_TEMPLATES, services, collaboration, name);
-
-export const listExtractTemplates = (services: RoomServices, collaboration: Collaboration) =>
-  listDatasetTemplates(EXTRACT_TEMPLATES, services, collaboration);
-
-/** A modeler or analyst proposes an extract template; it is checked against the policy before it is stored. */
-export const proposeExtractTemplate = (
-  services: RoomServices,
-  collaboration: Collaboration,
-  proposer: Principal,
-  value: unknown,
-) => proposeDatasetTemplate(EXTRACT_TEMPLATES, services, collaboration, proposer, value);
-
-/** An officer of the dataset's owner signs approve or reject over the current hash. */
-export const reviewExtractTemplate = (
-  services: RoomServices,
-  collaboration: Collaboration,
-  officer: Principal,
-  name: string,
-  review: TemplateReviewRequest,
-) => reviewDatasetTemplate(EXTRACT_TEMPLATES, services, collaboration, officer, name, review);
 
 /**
  * Earlier extracts of the dataset to the same recipient, as the search must respect them. Refuses
@@ -135,7 +106,7 @@ export async function runExtract(
   onProgress?: (progress: SearchProgress) => void,
 ): Promise<ExtractAnswer> {
   await requireActive(services, collaboration);
-  const status = await extractTemplateStatus(services, collaboration, request.template);
+  const status = await datasetTemplateStatus(EXTRACT_TEMPLATES, services, collaboration, request.template);
   const template = status.document;
   const dataset = collaboration.datasets.get(template.dataset);
   // The policy may have changed since the proposal: the template is checked again.

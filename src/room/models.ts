@@ -4,19 +4,14 @@ import type { Collaboration, Principal } from '../policy/collaboration.ts';
 import { trainModel, type TrainedModel } from '../release/model-release.ts';
 import { isDataIndependentFailure } from '../release/run-on-engine.ts';
 import { currentVersion } from '../store/state/dataset-versions.ts';
-import {
-  datasetTemplateStatus,
-  listDatasetTemplates,
-  proposeDatasetTemplate,
-  reviewDatasetTemplate,
-  type DatasetTemplateKind,
-} from './dataset-templates.ts';
+import { datasetTemplateStatus, type DatasetTemplateKind } from './dataset-templates.ts';
 import { requireActive } from './policy-acceptance.ts';
 import { requireRole } from './require-role.ts';
 import type { RoomServices } from './room-services.ts';
-import type { ReviewedTemplate, TemplateReviewRequest } from './template-registry.ts';
+import type { ReviewedTemplate } from './template-registry.ts';
 
-const MODEL_TEMPLATES: DatasetTemplateKind<ModelTemplateDocument> = {
+/** Model templates: stored, checked and reviewed by `dataset-templates.ts`. */
+export const MODEL_TEMPLATES: DatasetTemplateKind<ModelTemplateDocument> = {
   table: 'model_templates',
   what: 'model template',
   action: 'model_template',
@@ -45,27 +40,6 @@ export interface ModelCard extends TrainedModel {
   readonly auditSeq: number;
 }
 
-export const modelTemplateStatus = (services: RoomServices, collaboration: Collaboration, name: string) =>
-  datasetTemplateStatus(MODEL_TEMPLATES, services, collaboration, name);
-
-export const listModelTemplates = (services: RoomServices, collaboration: Collaboration) =>
-  listDatasetTemplates(MODEL_TEMPLATES, services, collaboration);
-
-export const proposeModelTemplate = (
-  services: RoomServices,
-  collaboration: Collaboration,
-  proposer: Principal,
-  value: unknown,
-) => proposeDatasetTemplate(MODEL_TEMPLATES, services, collaboration, proposer, value);
-
-export const reviewModelTemplate = (
-  services: RoomServices,
-  collaboration: Collaboration,
-  officer: Principal,
-  name: string,
-  review: TemplateReviewRequest,
-) => reviewDatasetTemplate(MODEL_TEMPLATES, services, collaboration, officer, name, review);
-
 /**
  * Trains an approved model template for its recipient's modeler: active policy, approval, recipient,
  * loaded data; the DP budget charged durably before the data is read (refunded only if the engine
@@ -81,7 +55,7 @@ export async function trainModelTemplate(
 ): Promise<ModelCard> {
   await requireActive(services, collaboration);
   requireRole(caller, 'modeler', 'train a model');
-  const status = await modelTemplateStatus(services, collaboration, request.template);
+  const status = await datasetTemplateStatus(MODEL_TEMPLATES, services, collaboration, request.template);
   const template = checkedModelTemplate(status.document, collaboration);
   if (caller.memberId !== template.recipient)
     throw new ForbiddenError(

@@ -10,10 +10,7 @@ import { budgetReport, type DatasetBudget } from './budget-ledger.ts';
 import { datasetStatus, type DatasetStatus } from './dataset-status.ts';
 import type { SearchProgress } from '../extract/lattice-search.ts';
 import {
-  extractTemplateStatus,
-  listExtractTemplates,
-  proposeExtractTemplate,
-  reviewExtractTemplate,
+  EXTRACT_TEMPLATES,
   runExtract,
   sealedExtract,
   type ExtractAnswer,
@@ -30,15 +27,13 @@ import {
   type PsiMessageKind,
   type PsiSessionAnswer,
 } from './psi-relay.ts';
+import { MODEL_TEMPLATES, trainModelTemplate, type ModelCard, type ModelTemplateStatus } from './models.ts';
 import {
-  listModelTemplates,
-  modelTemplateStatus,
-  proposeModelTemplate,
-  reviewModelTemplate,
-  trainModelTemplate,
-  type ModelCard,
-  type ModelTemplateStatus,
-} from './models.ts';
+  datasetTemplateStatus,
+  listDatasetTemplates,
+  proposeDatasetTemplate,
+  reviewDatasetTemplate,
+} from './dataset-templates.ts';
 import type { RoomServices } from './room-services.ts';
 import { runQuery, type QueryRequest, type QueryResponse } from './run-query.ts';
 import {
@@ -199,11 +194,11 @@ export class Room {
   }
 
   listExtractTemplates(collaboration: Collaboration): Promise<ExtractTemplateStatus[]> {
-    return listExtractTemplates(this.services, collaboration);
+    return listDatasetTemplates(EXTRACT_TEMPLATES, this.services, collaboration);
   }
 
   extractTemplateStatus(collaboration: Collaboration, name: string): Promise<ExtractTemplateStatus> {
-    return extractTemplateStatus(this.services, collaboration, name);
+    return datasetTemplateStatus(EXTRACT_TEMPLATES, this.services, collaboration, name);
   }
 
   proposeExtractTemplate(
@@ -211,7 +206,7 @@ export class Room {
     proposer: Principal,
     document: unknown,
   ): Promise<ExtractTemplateStatus> {
-    return proposeExtractTemplate(this.services, collaboration, proposer, document);
+    return proposeDatasetTemplate(EXTRACT_TEMPLATES, this.services, collaboration, proposer, document);
   }
 
   reviewExtractTemplate(
@@ -220,7 +215,7 @@ export class Room {
     name: string,
     review: TemplateReviewRequest,
   ): Promise<ExtractTemplateStatus> {
-    return reviewExtractTemplate(this.services, collaboration, officer, name, review);
+    return reviewDatasetTemplate(EXTRACT_TEMPLATES, this.services, collaboration, officer, name, review);
   }
 
   runExtract(
@@ -237,11 +232,11 @@ export class Room {
   }
 
   listModelTemplates(collaboration: Collaboration): Promise<ModelTemplateStatus[]> {
-    return listModelTemplates(this.services, collaboration);
+    return listDatasetTemplates(MODEL_TEMPLATES, this.services, collaboration);
   }
 
   modelTemplateStatus(collaboration: Collaboration, name: string): Promise<ModelTemplateStatus> {
-    return modelTemplateStatus(this.services, collaboration, name);
+    return datasetTemplateStatus(MODEL_TEMPLATES, this.services, collaboration, name);
   }
 
   proposeModelTemplate(
@@ -249,7 +244,7 @@ export class Room {
     proposer: Principal,
     document: unknown,
   ): Promise<ModelTemplateStatus> {
-    return proposeModelTemplate(this.services, collaboration, proposer, document);
+    return proposeDatasetTemplate(MODEL_TEMPLATES, this.services, collaboration, proposer, document);
   }
 
   reviewModelTemplate(
@@ -258,7 +253,7 @@ export class Room {
     name: string,
     review: TemplateReviewRequest,
   ): Promise<ModelTemplateStatus> {
-    return reviewModelTemplate(this.services, collaboration, officer, name, review);
+    return reviewDatasetTemplate(MODEL_TEMPLATES, this.services, collaboration, officer, name, review);
   }
 
   trainModel(

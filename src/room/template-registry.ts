@@ -10,7 +10,7 @@ import {
   validateTemplateDocument,
   type TemplateDocument,
 } from '../query/template.ts';
-import { invalidValue } from '../validation/json-validator.ts';
+import { collaborationMismatch, invalidValue } from '../validation/json-validator.ts';
 import { documentRefused } from '../errors/refused-error.ts';
 import { planThroughParser, type PlannedQuery } from '../release/plan-query.ts';
 import type { StateReader } from '../store/state-db.ts';
@@ -151,12 +151,8 @@ export async function proposeTemplate(
   const checked = validateTemplateDocument(value);
   if (!checked.ok) throw documentRefused('TEMPLATE_INVALID', 'The template is invalid:', checked.diagnostics);
   const document = checked.value;
-  if (document.collaboration !== collaboration.id) {
-    const message = `names collaboration "${document.collaboration}", not "${collaboration.id}"`;
-    throw documentRefused('TEMPLATE_INVALID', 'The template is invalid:', [
-      invalidValue('/collaboration', message, 'a template belongs to its collaboration'),
-    ]);
-  }
+  const elsewhere = collaborationMismatch(document.collaboration, collaboration.id);
+  if (elsewhere.length > 0) throw documentRefused('TEMPLATE_INVALID', 'The template is invalid:', elsewhere);
   const planned = await planThroughParser(services.release, collaboration, document.sql, {
     adHoc: false,
     mode: 'threshold',

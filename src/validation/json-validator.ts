@@ -58,3 +58,15 @@ export function compileValidator<T>(schema: object): Validator<T> {
 /** An INVALID_VALUE diagnostic for a check the schema cannot state (cross-field rules). */
 export const invalidValue = (pointer: string, message: string, rule: string): Diagnostic =>
   diagnostic('INVALID_VALUE', message, rule, { pointer });
+
+/** A template names the collaboration it is proposed to: a diagnostic when it names another, else none. */
+export const collaborationMismatch = (named: string, collaborationId: string): Diagnostic[] =>
+  named === collaborationId
+    ? []
+    : [
+        invalidValue(
+          '/collaboration',
+          `names collaboration "${named}", not "${collaborationId}"`,
+          'a template belongs to its collaboration',
+        ),
+      ];
