@@ -16,6 +16,8 @@ export interface AdasspFit {
   readonly sigmas: { readonly xtx: number; readonly xty: number; readonly eigenvalue: number };
   readonly epsilon: number;
   readonly delta: number;
+  /** X'X[0][0] after noise: a noisy n when X's first column is the intercept (post-processing, free) */
+  readonly noisyCount: number;
 }
 
 /** Failure probability of the spectral bound on the noise matrix (Wang's ρ). */
@@ -73,6 +75,7 @@ export function adassp(
     sigmas: { xtx: noisyUpper.sigma, xty: noisyXty.sigma, eigenvalue: eigen.sigma },
     epsilon: privacy.epsilon,
     delta: privacy.delta,
+    noisyCount: xtx[0]?.[0] ?? 0,
   };
 }
 

@@ -57,3 +57,11 @@ export function smallestEigenvalue(a: readonly (readonly number[])[]): number {
   const eig = new EigenvalueDecomposition(symmetric(a), { assumeSymmetric: true });
   return Math.min(...eig.realEigenvalues);
 }
+
+/** The inverse of a symmetric positive definite matrix, or undefined when it is not (a collinear design). */
+export function inverseSymmetric(a: readonly (readonly number[])[]): number[][] | undefined {
+  const cholesky = new CholeskyDecomposition(symmetric(a));
+  if (!cholesky.isPositiveDefinite()) return undefined;
+  const inverse = cholesky.solve(Matrix.eye(a.length, a.length)).to2DArray();
+  return inverse.every((row) => row.every(Number.isFinite)) ? inverse : undefined;
+}

@@ -1,4 +1,4 @@
-import { solveSymmetric } from './linear-algebra.ts';
+import { inverseSymmetric, solveSymmetric } from './linear-algebra.ts';
 
 /**
  * What one pass over the rows gives a linear model: n, X'X, X'y and y'y (X with an intercept
@@ -20,6 +20,11 @@ export interface LinearFit {
   readonly rss: number;
   /** in-sample R² (needs an intercept column to mean the usual thing) */
   readonly r2: number;
+  /**
+   * σ̂²·(X'X)⁻¹ with σ̂² = RSS/(n − d): the classical OLS covariance of the coefficients, only for a
+   * plain (unpenalised) solve of a full-rank design with n > d; absent otherwise.
+   */
+  readonly covariance?: number[][];
 }
 
 const dot = (a: readonly number[], b: readonly number[]) => a.reduce((s, v, i) => s + v * (b[i] ?? 0), 0);
@@ -46,5 +51,15 @@ export function fitLinear(
   const sumY = options.intercept ? (stats.xty[0] ?? 0) : 0;
   const tss = stats.yty - (options.intercept && stats.n > 0 ? (sumY * sumY) / stats.n : 0);
   if (d === 0) throw new RangeError('a model needs at least one column');
-  return { coefficients: beta, method: solved.method, ridge: solved.ridge, rss, r2: tss > 0 ? 1 - rss / tss : 0 };
+  const inverse =
+    solved.method === 'cholesky' && penalty === 0 && stats.n > d ? inverseSymmetric(stats.xtx) : undefined;
+  const sigma2 = rss / (stats.n - d);
+  return {
+    coefficients: beta,
+    method: solved.method,
+    ridge: solved.ridge,
+    rss,
+    r2: tss > 0 ? 1 - rss / tss : 0,
+    ...(inverse ? { covariance: inverse.map((row) => row.map((v) => v * sigma2)) } : {}),
+  };
 }

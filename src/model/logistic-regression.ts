@@ -14,7 +14,7 @@ import {
   sampleObjectiveNoise,
   type RandomSource,
 } from '../privacy/index.ts';
-import { solveRidge } from './linear-algebra.ts';
+import { inverseSymmetric, solveRidge } from './linear-algebra.ts';
 import { completeRows, designColumns, type BoundedColumn } from './sufficient-statistics.ts';
 
 /**
@@ -120,6 +120,8 @@ export interface LogisticFit {
   readonly converged: boolean;
   /** mean log-loss at the returned coefficients' last pass */
   readonly meanLogLoss: number;
+  /** (H + λI)⁻¹ at the last pass: the coefficients' asymptotic covariance, when converged and invertible */
+  readonly covariance?: number[][];
 }
 
 /**
@@ -153,8 +155,16 @@ export async function fitLogistic(
     const size = Math.sqrt(step.reduce((s, v) => s + v * v, 0));
     const scale = Math.max(1, Math.sqrt(next.reduce((s, v) => s + v * v, 0)));
     beta = next;
-    if (size / scale < (options.tolerance ?? 1e-8))
-      return { coefficients: beta, passes, converged: true, meanLogLoss: meanLoss };
+    if (size / scale < (options.tolerance ?? 1e-8)) {
+      const covariance = inverseSymmetric(ridgeMatrix);
+      return {
+        coefficients: beta,
+        passes,
+        converged: true,
+        meanLogLoss: meanLoss,
+        ...(covariance ? { covariance } : {}),
+      };
+    }
   }
   return {
     coefficients: beta,

@@ -9,7 +9,21 @@ import {
   readLogisticPass,
   type LogisticPass,
 } from '../model/logistic-regression.ts';
-import type { ModelTemplateDocument } from '../model/model-template.ts';
+import {
+  HOLDOUT_PER_MILLE,
+  holdoutPredicate,
+  linearHoldoutMetrics,
+  linearHoldoutTree,
+  logisticHoldoutMetrics,
+  logisticHoldoutTree,
+  privateLinearHoldoutMetrics,
+  privateLogisticHoldoutMetrics,
+  readLinearHoldout,
+  readLogisticHoldout,
+  type HoldoutMetrics,
+} from '../model/holdout-metrics.ts';
+import { modelTemplateHash, type ModelTemplateDocument } from '../model/model-template.ts';
+import { laplaceMechanism } from '../privacy/index.ts';
 import {
   readSufficientStatistics,
   sufficientStatisticsTree,
@@ -24,7 +38,11 @@ import {
   double,
   functionCall,
   integer,
+  not,
+  selectNode,
+  STAR,
   stringConstant,
+  subqueryRef,
   tableRef,
   type SqlNode,
 } from '../query/sql-tree.ts';
@@ -43,19 +61,27 @@ export interface TrainedModel {
   readonly label: { readonly column: string; readonly bounds: readonly [number, number] };
   readonly features: readonly EncodedFeature[];
   readonly coefficients: readonly number[];
+  /**
+   * Classical standard errors (OLS: σ̂²(X'X)⁻¹; logistic: the inverse Hessian at the optimum), only
+   * without DP: neither AdaSSP nor objective perturbation gives valid ones.
+   */
+  readonly standardErrors?: readonly number[];
   readonly dp: { readonly epsilon: number; readonly delta: number; readonly mechanism: string } | null;
-  /** the people trained on: exact without DP, omitted with it (a count is not released for free) */
-  readonly people?: number;
+  /** people trained on and held out: exact without DP, noisy with it */
+  readonly people: { readonly training: number; readonly holdout: number; readonly exact: boolean };
   readonly passes: number;
-  /** in-sample fit without DP (R² for linear, mean log-loss for logistic); DP metrics are not built yet */
-  readonly fit?: { readonly r2?: number; readonly meanLogLoss?: number };
+  readonly holdout: { readonly share: number; readonly split: string };
+  /** measured on the holdout at the released coefficients; noisy with DP */
+  readonly metrics: HoldoutMetrics;
 }
 
 /** Released coefficients keep 10 significant digits: the low bits of a continuous mechanism's output stay inside. */
 const rounded = (values: readonly number[]) => values.map((v) => Number(v.toPrecision(10)));
 
+type Scale = { readonly index: number; readonly low: number; readonly width: number };
+
 /** β on features rescaled to (x − low)/width, as β on x itself: divide by the width, move the intercept. */
-function inOriginalUnits(beta: readonly number[], scales: readonly { index: number; low: number; width: number }[]) {
+function inOriginalUnits(beta: readonly number[], scales: readonly Scale[]) {
   const out = [...beta];
   for (const { index, low, width } of scales) {
     out[index] = (beta[index] ?? 0) / width;
@@ -64,31 +90,56 @@ function inOriginalUnits(beta: readonly number[], scales: readonly { index: numb
   return out;
 }
 
+/** Standard errors in the original units: the covariance carried through the same linear map (A·Σ·Aᵀ). */
+function standardErrorsInOriginalUnits(covariance: readonly (readonly number[])[], scales: readonly Scale[]) {
+  const d = covariance.length;
+  const map = Array.from({ length: d }, (_, i) => Array.from({ length: d }, (_, j) => (i === j ? 1 : 0)));
+  for (const { index, low, width } of scales) {
+    (map[index] as number[])[index] = 1 / width;
+    (map[0] as number[])[index] = -low / width;
+  }
+  return map.map((row) => {
+    let variance = 0;
+    for (let j = 0; j < d; j += 1)
+      for (let k = 0; k < d; k += 1) variance += (row[j] ?? 0) * (covariance[j]?.[k] ?? 0) * (row[k] ?? 0);
+    return Math.sqrt(Math.max(0, variance));
+  });
+}
+
+/** Share of a DP logistic model's ε spent on the noisy count of people trained on (objective perturbation gets the rest). */
+const LOGISTIC_COUNT_SHARE = 0.05;
+
 /**
  * Trains a model template's model on its dataset: one row per person or refuse; the design matrix
  * from the policy (numeric features clipped to their bounds, categories one-hot on the policy's
- * levels, an intercept); at least `minPeople` complete rows or refuse; then OLS or AdaSSP (linear,
- * one pass) or IRLS or objective perturbation (logistic, one pass per Newton step). The caller
- * charges the DP budget before and audits after.
+ * levels, an intercept); people split by a salted hash of the privacy unit into training (82%) and
+ * holdout (18%); at least `minPeople` complete training rows or refuse; then OLS or AdaSSP (linear,
+ * one pass) or IRLS or objective perturbation (logistic, one pass per Newton step); then one pass
+ * of metrics over the holdout. The caller charges the DP budget before and audits after.
  */
 export async function trainModel(
   ctx: ReleaseContext,
   collaboration: Collaboration,
   dataset: Dataset,
   template: ModelTemplateDocument,
-  onPass?: (pass: number) => void,
+  onPass?: (pass: number, stage: 'training' | 'holdout') => void,
 ): Promise<TrainedModel> {
   const rules = dataset.rules.model;
   if (!rules) throw new Error('trainModel needs a dataset with model rules (the template check ensures it)');
   await requireOneRowPerPerson(ctx, collaboration, dataset, 'MODEL_NOT_ONE_ROW_PER_PERSON');
-  const from: SqlNode = { ...tableRef(dataset.name, '__cr_x'), schema_name: collaboration.id };
+  const table: SqlNode = { ...tableRef(dataset.name), schema_name: collaboration.id };
+  const salt = modelTemplateHash(template);
+  const inHoldout = holdoutPredicate(columnRef([dataset.rules.privacyUnit]), salt);
+  const side = (where: SqlNode) => subqueryRef(selectNode({ select: [STAR], from: table, where }), '__cr_x');
+  const from = side(not(inHoldout));
+  const holdoutFrom = side(inHoldout);
   const ref = (column: string) => columnRef(['__cr_x', column]);
   const columns: BoundedColumn[] = [];
   const encoded: EncodedFeature[] = [{ name: '(intercept)', encoding: 'intercept' }];
   // Numeric features are trained rescaled from their declared bounds to [0, 1] (public, so it costs no
   // privacy): every column then weighs alike in ‖x‖, which the DP mechanisms' noise and ridge scale with.
   // The coefficients are mapped back to the original units below.
-  const scales: { index: number; low: number; width: number }[] = [];
+  const scales: Scale[] = [];
   for (const name of template.features) {
     const bounds = rules.features[name] as readonly [number, number];
     const [low, high] = bounds;
@@ -126,81 +177,112 @@ export async function trainModel(
       refuseIf([
         diagnostic(
           'MODEL_TOO_FEW_PEOPLE',
-          `"${dataset.name}" has fewer than ${rules.minPeople} people with every feature and the label: a model ` +
-            'needs at least that many.',
+          `"${dataset.name}" has fewer than ${rules.minPeople} people outside the holdout with every feature and ` +
+            'the label: a model trains on at least that many.',
           `datasets.${dataset.name}.rules.model.minPeople`,
           { dataset: dataset.name, minPeople: rules.minPeople },
         ),
       ]);
   };
-  const base = {
-    model: template.model,
-    label: { column: template.label, bounds: labelBounds },
-    features: encoded,
-  } as const;
+  const dp = template.dp ? { epsilon: template.dp.epsilon, delta: template.dp.delta ?? 0 } : undefined;
+  // Training and holdout hold different people (a function of each person alone), so each side may
+  // spend the whole ε: parallel composition, one charge.
+  const evaluate = async (beta: readonly number[]): Promise<HoldoutMetrics> => {
+    let metrics: HoldoutMetrics;
+    if (template.model === 'linear') {
+      const sums = readLinearHoldout((await run(linearHoldoutTree(holdoutFrom, columns, label, beta)))[0] ?? []);
+      metrics = dp
+        ? privateLinearHoldoutMetrics(sums, labelBounds, dp.epsilon, ctx.random)
+        : linearHoldoutMetrics(sums);
+    } else {
+      const cells = readLogisticHoldout(await run(logisticHoldoutTree(holdoutFrom, columns, label.value, beta)));
+      metrics = dp ? privateLogisticHoldoutMetrics(cells, dp, ctx.random) : logisticHoldoutMetrics(cells);
+    }
+    onPass?.(1, 'holdout');
+    return metrics;
+  };
+  const release = async (fit: {
+    coefficients: readonly number[];
+    covariance?: readonly (readonly number[])[];
+    trainingPeople: number;
+    passes: number;
+    mechanism?: string;
+  }): Promise<TrainedModel> => {
+    const metrics = await evaluate(fit.coefficients);
+    return {
+      model: template.model,
+      label: { column: template.label, bounds: labelBounds },
+      features: encoded,
+      coefficients: rounded(inOriginalUnits(fit.coefficients, scales)),
+      ...(fit.covariance && !dp
+        ? { standardErrors: rounded(standardErrorsInOriginalUnits(fit.covariance, scales)) }
+        : {}),
+      dp: dp && fit.mechanism ? { ...dp, mechanism: fit.mechanism } : null,
+      people: { training: Math.max(0, Math.round(fit.trainingPeople)), holdout: metrics.people, exact: !dp },
+      passes: fit.passes,
+      holdout: {
+        share: HOLDOUT_PER_MILLE / 1000,
+        split: `hash(templateHash ‖ ${dataset.rules.privacyUnit}) mod 1000 < ${HOLDOUT_PER_MILLE}`,
+      },
+      metrics,
+    };
+  };
 
   if (template.model === 'linear') {
     const [row] = await run(sufficientStatisticsTree(from, columns, label, true));
-    onPass?.(1);
+    onPass?.(1, 'training');
     const stats = readSufficientStatistics(row ?? [], d);
     tooFew(stats.n);
-    if (template.dp) {
-      const delta = template.dp.delta ?? 0;
+    if (dp) {
       const yBound = Math.max(Math.abs(labelBounds[0]), Math.abs(labelBounds[1]));
-      const fit = adassp(stats, { xNorm, yBound }, { epsilon: template.dp.epsilon, delta }, ctx.random);
-      return {
-        ...base,
-        coefficients: rounded(inOriginalUnits(fit.coefficients, scales)),
-        dp: { epsilon: template.dp.epsilon, delta, mechanism: 'AdaSSP (Wang 2018), discrete Gaussian' },
+      const fit = adassp(stats, { xNorm, yBound }, dp, ctx.random);
+      return release({
+        coefficients: fit.coefficients,
+        trainingPeople: fit.noisyCount,
         passes: 1,
-      };
+        mechanism: 'AdaSSP (Wang 2018), discrete Gaussian',
+      });
     }
     const fit = fitLinear(stats, { intercept: true, ...(template.ridge ? { ridge: template.ridge } : {}) });
-    return {
-      ...base,
-      coefficients: rounded(inOriginalUnits(fit.coefficients, scales)),
-      dp: null,
-      people: stats.n,
-      passes: 1,
-      fit: { r2: fit.r2 },
-    };
+    return release({ ...fit, trainingPeople: stats.n, passes: 1 });
   }
 
-  let counted = false;
+  let counted: number | undefined;
   const pass = async (beta: readonly number[]): Promise<LogisticPass> => {
     const [row] = await run(logisticPassTree(from, columns, label.value, true, beta));
     const result = readLogisticPass(row ?? [], d);
-    if (!counted) {
+    if (counted === undefined) {
       tooFew(result.n);
-      counted = true;
+      counted = result.n;
     }
     return result;
   };
-  if (template.dp) {
+  if (dp) {
     const fit = await fitLogisticPrivately(d, pass, {
-      epsilon: template.dp.epsilon,
+      epsilon: dp.epsilon * (1 - LOGISTIC_COUNT_SHARE),
       ridge: template.ridge ?? 1,
       xNorm,
       random: ctx.random,
-      onPass: (n) => onPass?.(n),
+      onPass: (n) => onPass?.(n, 'training'),
     });
-    return {
-      ...base,
-      coefficients: rounded(inOriginalUnits(fit.coefficients, scales)),
-      dp: { epsilon: template.dp.epsilon, delta: 0, mechanism: 'objective perturbation (Chaudhuri et al. 2011)' },
+    const people = laplaceMechanism({
+      value: counted ?? 0,
+      l1Sensitivity: 1,
+      epsilon: dp.epsilon * LOGISTIC_COUNT_SHARE,
+      random: ctx.random,
+      domain: 'integer',
+    });
+    return release({
+      coefficients: fit.coefficients,
+      trainingPeople: people.value,
       passes: fit.passes,
-    };
+      mechanism: 'objective perturbation (Chaudhuri et al. 2011); noisy count by discrete Laplace',
+    });
   }
   const fit = await fitLogistic(d, pass, {
     intercept: true,
     ridge: template.ridge ?? 1e-6,
-    onPass: (n) => onPass?.(n),
+    onPass: (n) => onPass?.(n, 'training'),
   });
-  return {
-    ...base,
-    coefficients: rounded(inOriginalUnits(fit.coefficients, scales)),
-    dp: null,
-    passes: fit.passes,
-    fit: { meanLogLoss: fit.meanLogLoss },
-  };
+  return release({ ...fit, trainingPeople: counted ?? 0 });
 }

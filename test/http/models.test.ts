@@ -63,7 +63,8 @@ describe('models over HTTP', () => {
       dp: { epsilon: 1 },
     });
     expect(card.coefficients).toHaveLength(card.features.length);
-    expect(card).not.toHaveProperty('people');
+    expect(card.people.exact).toBe(false);
+    expect(card).not.toHaveProperty('standardErrors');
     // Charged to the recipient member's DP budget on the dataset, and audited with the card.
     const { budgets } = await t
       .client('northwind-analyst')

@@ -1,7 +1,7 @@
 import { DEMO_MODEL } from '../../src/cli/demo/demo-model.ts';
-import { Matrix, QrDecomposition } from 'ml-matrix';
+import { inverse as inverse_, Matrix, QrDecomposition } from 'ml-matrix';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkedModelTemplate, type ModelTemplateDocument } from '../../src/model/model-template.ts';
+import { checkedModelTemplate, modelTemplateHash, type ModelTemplateDocument } from '../../src/model/model-template.ts';
 import { trainModel } from '../../src/release/model-release.ts';
 import { refusal } from '../support/refusal.ts';
 import { startTestRoom, uploadDemoDataset, type TestRoom } from '../support/test-room.ts';
@@ -65,7 +65,29 @@ describe('model templates against the owner’s rules', () => {
 });
 
 describe('training inside the room', () => {
-  it('fits a linear model equal to a QR solve of the raw rows, clipped and one-hot encoded by the policy', async () => {
+  /** The raw rows, each marked training or holdout by the split the card states (recomputed here in SQL). */
+  const rawRows = async (doc: ModelTemplateDocument) => {
+    const salt = modelTemplateHash(checkedModelTemplate(doc, t.room.collaboration('demo')));
+    const raw = await t.internals.engine.query(
+      'SELECT purchases, purchase_value, country, loyalty_tier, converted, ' +
+        `hash(concat('${salt}', CAST(email_hash AS VARCHAR))) % 1000 < 180 FROM demo.advertiser_customers`,
+    );
+    const clip = (v: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, v));
+    return raw.rows.map(([p, v, c, l, y, holdout]) => ({
+      x: [
+        1,
+        clip(Number(p), 0, 50),
+        clip(Number(v), 0, 2000),
+        ...['GB', 'DE', 'FR', 'NL', 'IE', 'ES'].map((x) => (c === x ? 1 : 0)),
+        ...['none', 'silver', 'gold', 'platinum'].map((x) => (l === x ? 1 : 0)),
+      ],
+      y: Number(y),
+      holdout: holdout === true,
+    }));
+  };
+  const dot = (row: readonly number[], beta: readonly number[]) => row.reduce((s, v, i) => s + v * beta[i]!, 0);
+
+  it('fits a linear model equal to a QR solve of the raw training rows; holdout R² and RMSE recomputed', async () => {
     const { dp: _dp, ...noDp } = template({ model: 'linear', label: 'converted' });
     const model = await train(noDp);
     expect(model.dp).toBeNull();
@@ -76,45 +98,94 @@ describe('training inside the room', () => {
       ...['GB', 'DE', 'FR', 'NL', 'IE', 'ES'].map((c) => `country=${c}`),
       ...['none', 'silver', 'gold', 'platinum'].map((l) => `loyalty_tier=${l}`),
     ]);
-    // The oracle: raw rows, encoded in JavaScript, solved by QR. The one-hot blocks are collinear with the
-    // intercept, so compare fitted values (unique) rather than coefficients (not).
-    const raw = await t.internals.engine.query(
-      'SELECT purchases, purchase_value, country, loyalty_tier, converted FROM demo.advertiser_customers',
-    );
-    const clip = (v: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, v));
-    const design = raw.rows.map(([p, v, c, l]) => [
-      1,
-      clip(Number(p), 0, 50),
-      clip(Number(v), 0, 2000),
-      ...['GB', 'DE', 'FR', 'NL', 'IE', 'ES'].map((x) => (c === x ? 1 : 0)),
-      ...['none', 'silver', 'gold', 'platinum'].map((x) => (l === x ? 1 : 0)),
-    ]);
-    const y = raw.rows.map((r) => Number(r[4]));
+    // The oracle: raw rows, encoded in JavaScript, solved by QR on the training side only. The one-hot
+    // blocks are collinear with the intercept, so compare fitted values (unique) rather than coefficients.
+    const rows = await rawRows(noDp);
+    const training = rows.filter((r) => !r.holdout);
+    const holdout = rows.filter((r) => r.holdout);
+    expect(holdout.length / rows.length).toBeGreaterThan(0.15);
+    expect(holdout.length / rows.length).toBeLessThan(0.21);
     // Drop the last level of each block for the oracle's full-rank solve; fitted values are the same.
-    const reduced = design.map((row) => row.filter((_, i) => i !== 8 && i !== 12));
-    const qr = new QrDecomposition(new Matrix(reduced)).solve(Matrix.columnVector(y)).to1DArray();
-    const fitted = (row: number[], beta: readonly number[]) => row.reduce((s, v, i) => s + v * beta[i]!, 0);
-    for (const [i, row] of design.entries())
-      if (i % 50 === 0) expect(fitted(row, model.coefficients)).toBeCloseTo(fitted(reduced[i]!, qr), 4);
-    expect(model.people).toBe(5000);
+    const reduce = (x: number[]) => x.filter((_, i) => i !== 8 && i !== 12);
+    const qr = new QrDecomposition(new Matrix(training.map((r) => reduce(r.x))))
+      .solve(Matrix.columnVector(training.map((r) => r.y)))
+      .to1DArray();
+    for (const [i, r] of rows.entries())
+      if (i % 50 === 0) expect(dot(r.x, model.coefficients)).toBeCloseTo(dot(reduce(r.x), qr), 4);
+    expect(model.people).toEqual({ training: training.length, holdout: holdout.length, exact: true });
+    // Holdout metrics at the released coefficients, predictions kept inside the label's bounds [0, 1].
+    const predicted = holdout.map((r) => Math.max(0, Math.min(1, dot(reduce(r.x), qr))));
+    const mean = holdout.reduce((s, r) => s + r.y, 0) / holdout.length;
+    const sse = holdout.reduce((s, r, i) => s + (r.y - predicted[i]!) ** 2, 0);
+    const sst = holdout.reduce((s, r) => s + (r.y - mean) ** 2, 0);
+    expect(model.metrics.people).toBe(holdout.length);
+    expect(model.metrics.rmse).toBeCloseTo(Math.sqrt(sse / holdout.length), 6);
+    expect(model.metrics.r2).toBeCloseTo(1 - sse / sst, 6);
+    // Every level of each category alongside the intercept: no unique coefficients, so no standard errors.
+    expect(model.standardErrors).toBeUndefined();
   });
 
-  it('trains a DP logistic model by objective perturbation in a few passes, releasing no count', async () => {
-    const passes: number[] = [];
+  it('states OLS standard errors for a full-rank design, equal to σ̂²(X′X)⁻¹ on the raw training rows', async () => {
+    const { dp: _dp, ...noDp } = template({ model: 'linear', label: 'converted', categories: [] });
+    const model = await train(noDp);
+    const training = (await rawRows(noDp)).filter((r) => !r.holdout).map((r) => ({ x: r.x.slice(0, 3), y: r.y }));
+    const x = new Matrix(training.map((r) => r.x));
+    const beta = new QrDecomposition(x).solve(Matrix.columnVector(training.map((r) => r.y))).to1DArray();
+    const rss = training.reduce((s, r) => s + (r.y - dot(r.x, beta)) ** 2, 0);
+    const inverse = inverse_(x.transpose().mmul(x));
+    const se = beta.map((_, i) => Math.sqrt((rss / (training.length - 3)) * inverse.get(i, i)));
+    expect(model.coefficients).toHaveLength(3);
+    model.coefficients.forEach((b, i) => expect(b).toBeCloseTo(beta[i]!, 8));
+    model.standardErrors!.forEach((s, i) => expect(s / se[i]!).toBeCloseTo(1, 6));
+  });
+
+  it('exact logistic holdout AUC, accuracy and log-loss equal a recount of the raw holdout rows', async () => {
+    const { dp: _dp, ...noDp } = template({ categories: [] });
+    const model = await train(noDp);
+    const holdout = (await rawRows(noDp)).filter((r) => r.holdout).map((r) => ({ x: r.x.slice(0, 3), y: r.y }));
+    const p = holdout.map((r) => 1 / (1 + Math.exp(-dot(r.x, model.coefficients))));
+    let wins = 0;
+    const positives = holdout.filter((r) => r.y === 1).length;
+    for (const [i, a] of holdout.entries())
+      if (a.y === 1)
+        for (const [j, b] of holdout.entries()) if (b.y === 0) wins += p[i]! > p[j]! ? 1 : p[i] === p[j] ? 0.5 : 0;
+    const auc = wins / (positives * (holdout.length - positives));
+    const accuracy = holdout.filter((r, i) => (p[i]! >= 0.5 ? 1 : 0) === r.y).length / holdout.length;
+    const bounded = p.map((v) => Math.max(1e-3, Math.min(1 - 1e-3, v)));
+    const logLoss =
+      holdout.reduce((s, r, i) => s - (r.y * Math.log(bounded[i]!) + (1 - r.y) * Math.log(1 - bounded[i]!)), 0) /
+      holdout.length;
+    expect(model.metrics.positives).toBe(positives);
+    expect(model.metrics.auc).toBeCloseTo(auc, 6);
+    expect(model.metrics.accuracy).toBeCloseTo(accuracy, 3);
+    expect(model.metrics.logLoss).toBeCloseTo(logLoss, 3);
+    expect(model.standardErrors).toHaveLength(3);
+  });
+
+  it('trains a DP logistic model by objective perturbation in a few passes, with noisy counts and metrics', async () => {
+    const passes: string[] = [];
     const collaboration = t.room.collaboration('demo');
     const model = await trainModel(
       t.internals.release,
       collaboration,
       collaboration.datasets.get('advertiser_customers')!,
       checkedModelTemplate(template(), collaboration),
-      (n) => passes.push(n),
+      (n, stage) => passes.push(`${stage} ${n}`),
     );
     expect(model.dp?.epsilon).toBe(1);
-    expect(model.people).toBeUndefined();
+    expect(model.people.exact).toBe(false);
+    // Noisy (Laplace of scale 20 and 4 on counts near 4,100 and 900), never exact by design: near, not equal.
+    const holdout = (await rawRows(template())).filter((r) => r.holdout).length;
+    expect(Math.abs(model.people.holdout - holdout)).toBeLessThan(100);
+    expect(Math.abs(model.people.training - (5000 - holdout))).toBeLessThan(400);
+    expect(model.standardErrors).toBeUndefined();
     expect(model.coefficients).toHaveLength(13);
     expect(model.coefficients.every(Number.isFinite)).toBe(true);
-    expect(passes.length).toBe(model.passes);
+    expect(passes.filter((p) => p.startsWith('training'))).toHaveLength(model.passes);
+    expect(passes.at(-1)).toBe('holdout 1');
     expect(model.passes).toBeLessThanOrEqual(12);
+    expect(model.metrics.accuracy).toBeGreaterThanOrEqual(0);
+    expect(model.metrics.accuracy).toBeLessThanOrEqual(1);
   });
 
   it('refuses too few people with the rule', async () => {

@@ -16,15 +16,36 @@ export function describeCard(card: ModelCard): string {
   const name = (f: EncodedFeature) => (f.encoding === 'one-hot' ? `${f.name} = ${f.level}` : f.name);
   const encoding = (f: EncodedFeature) =>
     f.encoding === 'numeric' ? `clipped to [${f.bounds[0]}, ${f.bounds[1]}]` : f.encoding;
+  const m = card.metrics;
+  const figure = (label: string, v: number | undefined) => (v === undefined ? [] : [`${label} ${v.toPrecision(3)}`]);
+  const measured = [
+    ...figure('R²', m.r2),
+    ...figure('RMSE', m.rmse),
+    ...figure('AUC', m.auc),
+    ...figure('accuracy', m.accuracy),
+    ...figure('log-loss', m.logLoss),
+  ];
+  const withheld = Object.entries(m.withheld ?? {}).map(([k, why]) => `${e(k)} withheld: ${e(why)}`);
+  const about = card.people.exact ? '' : 'about ';
+  const se = card.standardErrors;
   return [
     `model ${e(card.template)} (${e(card.model)} regression of ${e(card.label.column)}) on ${e(card.dataset)} ` +
       `v${card.dataVersion}, template ${e(card.templateHash.slice(0, 12))}, audit #${card.auditSeq}`,
     card.dp
       ? `privacy: ε ${card.dp.epsilon}${card.dp.delta ? `, δ ${card.dp.delta}` : ''} by ${e(card.dp.mechanism)}`
-      : `privacy: none (exact); trained on ${card.people} people`,
+      : 'privacy: none (exact)',
+    `people: ${about}${card.people.training} trained on, ${about}${card.people.holdout} held out ` +
+      `(${Math.round(card.holdout.share * 100)}%, ${e(card.holdout.split)})`,
+    `holdout${card.dp ? ' (noisy)' : ''}: ${measured.join(', ')}`,
+    ...withheld,
     formatTable(
-      ['feature', 'encoding', 'coefficient'],
-      card.features.map((f, i) => [name(f), encoding(f), (card.coefficients[i] ?? 0).toPrecision(4)]),
+      ['feature', 'encoding', 'coefficient', ...(se ? ['std. error'] : [])],
+      card.features.map((f, i) => [
+        name(f),
+        encoding(f),
+        (card.coefficients[i] ?? 0).toPrecision(4),
+        ...(se ? [(se[i] ?? 0).toPrecision(3)] : []),
+      ]),
     ),
     '',
   ].join('\n');
