@@ -285,7 +285,7 @@ export function privateLogisticHoldoutMetrics(
   else {
     const m = Math.min(positives, negatives) - (1 / share) * Math.log(1 / privacy.delta);
     if (m < MIN_AUC_CLASS || exactAuc === undefined)
-      withheld.auc = `too few positives or negatives in the holdout for a DP AUC (needs about ${MIN_AUC_CLASS} of each)`;
+      withheld.auc = `too few positives or negatives in the holdout for a DP AUC (about ${MIN_AUC_CLASS} of each)`;
     else auc = clamp01(laplaceMechanism({ value: exactAuc, l1Sensitivity: 1 / m, epsilon: share, random }).value);
   }
   return {

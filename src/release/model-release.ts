@@ -106,7 +106,7 @@ function standardErrorsInOriginalUnits(covariance: readonly (readonly number[])[
   });
 }
 
-/** Share of a DP logistic model's ε spent on the noisy count of people trained on (objective perturbation gets the rest). */
+/** Share of a DP logistic model's ε for the noisy count of people trained on (objective perturbation gets the rest). */
 const LOGISTIC_COUNT_SHARE = 0.05;
 
 /**

@@ -162,7 +162,7 @@ describe('training inside the room', () => {
     expect(model.standardErrors).toHaveLength(3);
   });
 
-  it('trains a DP logistic model by objective perturbation in a few passes, with noisy counts and metrics', async () => {
+  it('trains a DP logistic model by objective perturbation in a few passes, noisy counts and metrics', async () => {
     const passes: string[] = [];
     const collaboration = t.room.collaboration('demo');
     const model = await trainModel(
