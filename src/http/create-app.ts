@@ -29,7 +29,7 @@ export function createApp({ room, log }: AppDeps): Express {
   app.use(datasetRoutes(room));
   app.use(queryRoutes(room));
   app.use(extractRoutes(room, log));
-  app.use(modelRoutes(room));
+  app.use(modelRoutes(room, log));
   app.use(psiRoutes(room));
   app.use(notFoundHandler);
   app.use(errorHandler(log));

@@ -29,6 +29,7 @@ import {
   sufficientStatisticsTree,
   type BoundedColumn,
 } from '../model/sufficient-statistics.ts';
+import type { EncodedFeature, TrainedModel } from '../model/model-card.ts';
 import type { Collaboration, Dataset } from '../policy/collaboration.ts';
 import {
   caseWhen,
@@ -49,31 +50,7 @@ import {
 import { requireOneRowPerPerson } from './one-row-per-person.ts';
 import type { ReleaseContext } from './release-context.ts';
 
-/** One column of the design matrix as the card states it: how it is computed from the data. */
-export type EncodedFeature =
-  | { readonly name: string; readonly encoding: 'intercept' }
-  | { readonly name: string; readonly encoding: 'numeric'; readonly bounds: readonly [number, number] }
-  | { readonly name: string; readonly encoding: 'one-hot'; readonly level: string };
-
-/** What leaves: coefficients and how to use them, never a row or a per-record score. */
-export interface TrainedModel {
-  readonly model: 'linear' | 'logistic';
-  readonly label: { readonly column: string; readonly bounds: readonly [number, number] };
-  readonly features: readonly EncodedFeature[];
-  readonly coefficients: readonly number[];
-  /**
-   * Classical standard errors (OLS: σ̂²(X'X)⁻¹; logistic: the inverse Hessian at the optimum), only
-   * without DP: neither AdaSSP nor objective perturbation gives valid ones.
-   */
-  readonly standardErrors?: readonly number[];
-  readonly dp: { readonly epsilon: number; readonly delta: number; readonly mechanism: string } | null;
-  /** people trained on and held out: exact without DP, noisy with it */
-  readonly people: { readonly training: number; readonly holdout: number; readonly exact: boolean };
-  readonly passes: number;
-  readonly holdout: { readonly share: number; readonly split: string };
-  /** measured on the holdout at the released coefficients; noisy with DP */
-  readonly metrics: HoldoutMetrics;
-}
+export type { EncodedFeature, TrainedModel } from '../model/model-card.ts';
 
 /** Released coefficients keep 10 significant digits: the low bits of a continuous mechanism's output stay inside. */
 const rounded = (values: readonly number[]) => values.map((v) => Number(v.toPrecision(10)));

@@ -1,7 +1,10 @@
 import { ConflictError, ForbiddenError } from '../errors/cleanroom-error.ts';
 import { checkedModelTemplate, modelTemplateHash, type ModelTemplateDocument } from '../model/model-template.ts';
 import type { Collaboration, Principal } from '../policy/collaboration.ts';
-import { trainModel, type TrainedModel } from '../release/model-release.ts';
+import { modelCardSigningBytes, type ModelCard, type TrainedModel } from '../model/model-card.ts';
+import { trainModel } from '../release/model-release.ts';
+import { toBase64 } from '../crypto/bytes.ts';
+import { sign } from '../crypto/signatures.ts';
 import { isDataIndependentFailure } from '../release/run-on-engine.ts';
 import { currentVersion } from '../store/state/dataset-versions.ts';
 import { datasetTemplateStatus, type DatasetTemplateKind } from './dataset-templates.ts';
@@ -21,37 +24,26 @@ export const MODEL_TEMPLATES: DatasetTemplateKind<ModelTemplateDocument> = {
 
 export type ModelTemplateStatus = ReviewedTemplate<ModelTemplateDocument>;
 
-/**
- * The model card: what was trained on what, how, with which privacy, and its coefficients. It is
- * the whole release (recorded in the audit entry); scoring happens on the recipient's own machine.
- */
-export interface ModelCard extends TrainedModel {
-  readonly kind: 'cleanroom-model-card';
-  readonly v: 1;
-  readonly collaboration: string;
-  readonly template: string;
-  readonly templateHash: string;
-  readonly dataset: string;
-  readonly dataVersion: number;
-  readonly policyHash: string;
-  readonly recipient: string;
-  readonly trainedBy: string;
-  readonly trainedAt: string;
-  readonly auditSeq: number;
+/** What a training run reports as it goes: each pass over the training rows, then the holdout's. */
+export interface TrainingProgress {
+  readonly stage: 'training' | 'holdout';
+  readonly pass: number;
 }
+
+export type { ModelCard } from '../model/model-card.ts';
 
 /**
  * Trains an approved model template for its recipient's modeler: active policy, approval, recipient,
  * loaded data; the DP budget charged durably before the data is read (refunded only if the engine
  * never ran); training; the card audited as `model.trained`. A failure after the data was read keeps
- * the charge and is audited as `model.failed`.
+ * the charge and is audited as `model.failed`. The card is signed by the room's key.
  */
 export async function trainModelTemplate(
   services: RoomServices,
   collaboration: Collaboration,
   caller: Principal,
   request: { template: string },
-  onPass?: (pass: number) => void,
+  onProgress?: (progress: TrainingProgress) => void,
 ): Promise<ModelCard> {
   await requireActive(services, collaboration);
   requireRole(caller, 'modeler', 'train a model');
@@ -87,7 +79,7 @@ export async function trainModelTemplate(
     : undefined;
   let model: TrainedModel;
   try {
-    model = await trainModel(ctx, collaboration, dataset, template, onPass);
+    model = await trainModel(ctx, collaboration, dataset, template, (pass, stage) => onProgress?.({ stage, pass }));
   } catch (error) {
     const refunded = charge !== undefined && isDataIndependentFailure(error);
     if (refunded) await ctx.ledger.refund(collaboration.id, caller.id, charge.chargeId, 'the engine never ran');
@@ -125,5 +117,14 @@ export async function trainModelTemplate(
     action: 'model.trained',
     details: { ...described, ...(charge ? { chargeId: charge.chargeId } : {}) },
   });
-  return { ...described, auditSeq: entry.seq };
+  // Signed after the audit entry exists, so the signature covers where the release is recorded.
+  const unsigned = { ...described, auditSeq: entry.seq };
+  const signing = services.keys.signing;
+  return {
+    ...unsigned,
+    signature: {
+      signer: toBase64(signing.publicKey),
+      value: toBase64(sign(modelCardSigningBytes(unsigned), signing.secretKey)),
+    },
+  };
 }

@@ -27,7 +27,13 @@ import {
   type PsiMessageKind,
   type PsiSessionAnswer,
 } from './psi-relay.ts';
-import { MODEL_TEMPLATES, trainModelTemplate, type ModelCard, type ModelTemplateStatus } from './models.ts';
+import {
+  MODEL_TEMPLATES,
+  trainModelTemplate,
+  type ModelCard,
+  type ModelTemplateStatus,
+  type TrainingProgress,
+} from './models.ts';
 import {
   datasetTemplateStatus,
   listDatasetTemplates,
@@ -260,9 +266,9 @@ export class Room {
     collaboration: Collaboration,
     caller: Principal,
     request: { template: string },
-    onPass?: (pass: number) => void,
+    onProgress?: (progress: TrainingProgress) => void,
   ): Promise<ModelCard> {
-    return trainModelTemplate(this.services, collaboration, caller, request, onPass);
+    return trainModelTemplate(this.services, collaboration, caller, request, onProgress);
   }
 
   openPsi(collaboration: Collaboration, principal: Principal, partner: string): Promise<PsiSessionAnswer> {

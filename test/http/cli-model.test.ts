@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reviewTemplateAs } from '../../src/cli/commands/query-commands.ts';
 import type { ModelCard } from '../../src/room/models.ts';
-import { cli, keyFile } from '../support/cli.ts';
+import { cli, keyFile, runCli } from '../support/cli.ts';
 import { startTestRoom, uploadDemoDataset, type TestRoom } from '../support/test-room.ts';
 
 let t: TestRoom;
@@ -43,7 +43,7 @@ describe('a modeler, through the CLI', () => {
   it('trains a DP model in the room, reads its card, and scores its own file on its own machine', async () => {
     const key = await keyFile(t, 'northwind-analyst');
     const cardFile = join(t.dir, 'card.json');
-    const shown = await cli([
+    const trained = await runCli([
       'model',
       'train',
       '--template',
@@ -57,7 +57,16 @@ describe('a modeler, through the CLI', () => {
       '--key',
       key,
     ]);
+    expect(trained.code).toBe(0);
+    const shown = trained.stdout;
+    // Progress per pass as the room streams it, on stderr; the card on stdout.
+    expect(trained.stderr).toMatch(/pass 1 over the training rows\n {2}pass 2 over the training rows\n/);
+    expect(trained.stderr).toMatch(/metrics on the holdout\n/);
+    expect(trained.stderr).toMatch(/signed by the room/);
     expect(shown).toMatch(/privacy: ε 1 by objective perturbation/);
+    expect(shown).toMatch(/holdout \(noisy\): accuracy/);
+    // No δ in this template: the AUC (whose noise depends on the class sizes) is withheld, and the card says why.
+    expect(shown).toMatch(/auc withheld: .*dp\.delta/);
     expect(shown).toMatch(/loyalty_tier = platinum/);
     const card = JSON.parse(await readFile(cardFile, 'utf8')) as ModelCard;
     expect(card.coefficients).toHaveLength(6);
@@ -77,5 +86,19 @@ describe('a modeler, through the CLI', () => {
     expect(Number(rows[1]!.split(',')[4])).toBeCloseTo(expected[1]!, 9);
     // A missing feature gives no score, never a guess.
     expect(rows[2]!.split(',')[4]).toBe('');
+
+    // A card changed after the room signed it (a coefficient nudged) is refused before it scores anything.
+    const tampered = join(t.dir, 'tampered.json');
+    await writeFile(
+      tampered,
+      JSON.stringify({ ...card, coefficients: card.coefficients.map((b, i) => (i ? b : b + 1)) }),
+    );
+    const refused = await runCli(['score', '--model', tampered, '--file', mine, '--out', join(t.dir, 'never.csv')]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/signature does not verify/);
+    const notACard = join(t.dir, 'not-a-card.json');
+    await writeFile(notACard, JSON.stringify({ ...card, coefficients: ['1; DROP'] }));
+    expect((await runCli(['model', 'card', '--model', notACard])).stderr).toMatch(/not a Cleanroom model card/);
+    expect(await cli(['model', 'card', '--model', cardFile])).toMatch(/trained on/);
   }, 60_000);
 });

@@ -1,8 +1,9 @@
 import { DEMO_MODEL } from '../../src/cli/demo/demo-model.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { toBase64 } from '../../src/crypto/bytes.ts';
+import { fromBase64, toBase64 } from '../../src/crypto/bytes.ts';
 import { sign } from '../../src/crypto/signatures.ts';
 import { approvalSigningBytes } from '../../src/query/template.ts';
+import { checkModelCard } from '../../src/client/score-file.ts';
 import type { ModelCard } from '../../src/room/models.ts';
 import { refusal } from '../support/refusal.ts';
 import { startTestRoom, uploadDemoDataset, type TestRoom } from '../support/test-room.ts';
@@ -64,6 +65,9 @@ describe('models over HTTP', () => {
     });
     expect(card.coefficients).toHaveLength(card.features.length);
     expect(card.people.exact).toBe(false);
+    // The card meets its schema and carries the room's own signature.
+    const room = await t.client('northwind-analyst').getPublic<{ signingPublicKey: string }>('/v1/room');
+    expect(checkModelCard(card, fromBase64(room.signingPublicKey, 32))).toEqual(card);
     expect(card).not.toHaveProperty('standardErrors');
     // Charged to the recipient member's DP budget on the dataset, and audited with the card.
     const { budgets } = await t

@@ -1,8 +1,10 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import type { EncodedFeature } from '../../release/model-release.ts';
-import type { ModelCard, ModelTemplateStatus } from '../../room/models.ts';
-import { scoreFile } from '../../client/score-file.ts';
+import type { EncodedFeature } from '../../model/model-card.ts';
+import { MODEL_CARD_SCHEMA } from '../../model/model-card.ts';
+import { fromBase64 } from '../../crypto/bytes.ts';
+import type { ModelCard, ModelTemplateStatus, TrainingProgress } from '../../room/models.ts';
+import { checkModelCard, readModelCard, scoreFile } from '../../client/score-file.ts';
 import { signedClient } from '../client-options.ts';
 import { registerDatasetTemplateCommands, withRoomOptions, type CommonOptions } from './dataset-template-commands.ts';
 import { escapeTerminal } from '../escape-terminal.ts';
@@ -93,21 +95,48 @@ export function registerModelCommands(program: Command): void {
   common(
     model
       .command('train')
-      .description('train an approved model template inside the room and write its card (JSON) to --out')
+      .description(
+        'train an approved model template inside the room (progress per pass on stderr), check the room signed ' +
+          'its card and write the card (JSON) to --out',
+      )
       .requiredOption('--template <name>')
       .requiredOption('--out <file>', 'where to write the model card')
       .option('--json', 'print the card as JSON on stdout'),
   ).action(async (o: Common & { template: string; out: string; json?: boolean }) => {
     const { client } = await signedClient(o.url, o.key);
+    const room = await client.getPublic<{ signingPublicKey: string }>('/v1/room');
+    const roomKey = fromBase64(room.signingPublicKey, 32);
+    if (!roomKey) throw new Error('The room published no valid signing key.');
     printError(`training ${escapeTerminal(o.template)} inside the room…\n`);
-    const card = await client.send<ModelCard>('POST', `/v1/collaborations/${o.collab}/models`, {
-      template: o.template,
-    });
+    const answer = await client.sendWithProgress<unknown, TrainingProgress>(
+      'POST',
+      `/v1/collaborations/${o.collab}/models`,
+      { template: o.template },
+      (p) =>
+        printError(p.stage === 'training' ? `  pass ${p.pass} over the training rows\n` : '  metrics on the holdout\n'),
+    );
+    const card = checkModelCard(answer, roomKey);
     await writeFile(o.out, `${JSON.stringify(card, null, 2)}\n`);
-    printError(`wrote the model card to ${escapeTerminal(o.out)}\n`);
+    printError(`wrote the model card (signed by the room) to ${escapeTerminal(o.out)}\n`);
     if (o.json) printJson(card);
     else print(describeCard(card));
   });
+
+  model
+    .command('schema')
+    .description('print the JSON Schema of a model card')
+    .action(() => printJson(MODEL_CARD_SCHEMA));
+
+  model
+    .command('card')
+    .description('check a model card file (schema and the room’s signature) and describe it')
+    .requiredOption('--model <card.json>')
+    .option('--json', 'print the checked card as JSON on stdout')
+    .action(async (o: { model: string; json?: boolean }) => {
+      const card = await readModelCard(o.model);
+      if (o.json) printJson(card);
+      else print(describeCard(card));
+    });
 
   program
     .command('score')
@@ -116,8 +145,7 @@ export function registerModelCommands(program: Command): void {
     .requiredOption('--file <csv>')
     .requiredOption('--out <csv>')
     .action(async (o: { model: string; file: string; out: string }) => {
-      const card = JSON.parse(await readFile(o.model, 'utf8')) as ModelCard;
-      const rows = await scoreFile(card, o.file, o.out);
+      const rows = await scoreFile(await readModelCard(o.model), o.file, o.out);
       printError(`scored ${rows} rows of ${escapeTerminal(o.file)} into ${escapeTerminal(o.out)}\n`);
     });
 }

@@ -1,11 +1,10 @@
 import { Router } from 'express';
-import { CleanroomError } from '../../errors/cleanroom-error.ts';
 import type { SearchProgress } from '../../extract/lattice-search.ts';
 import type { Logger } from '../../log/logger.ts';
 import type { Room } from '../../room/room.ts';
 import type { TemplateReviewRequest } from '../../room/template-registry.ts';
 import { compileValidator } from '../../validation/json-validator.ts';
-import { body as errorBody } from '../error-handler.ts';
+import { answerWithProgress } from '../progress-answer.ts';
 import { reviewBody } from './query-routes.ts';
 import { signedJsonBody } from '../signed-request.ts';
 
@@ -19,12 +18,7 @@ const runBody = compileValidator<{ template: string; dryRun?: boolean }>({
   },
 });
 
-/**
- * Extract templates (propose, review) and extract runs. A run asked for with
- * `accept: application/x-ndjson` answers as lines: `{"progress": …}` while the search walks the
- * lattice, then `{"result": …}` or `{"error": …}`. The status line is written with the first progress
- * line, so a refusal before the search (role, approval, recipient) is an ordinary error answer.
- */
+/** Extract templates (propose, review) and extract runs (progress as NDJSON while the search walks the lattice). */
 export function extractRoutes(room: Room, log: Logger): Router {
   const router = Router();
   const collaborationAndCaller = (id: string, key: string) => {
@@ -55,32 +49,9 @@ export function extractRoutes(room: Room, log: Logger): Router {
   router.post('/v1/collaborations/:id/extracts', ...signedJsonBody(room, runBody), async (req, res) => {
     const { collaboration, caller } = collaborationAndCaller(req.params.id as string, res.locals.callerKey);
     const request = res.locals.body as { template: string; dryRun?: boolean };
-    if (!(req.get('accept') ?? '').includes('application/x-ndjson')) {
-      res.json(await room.runExtract(collaboration, caller, request));
-      return;
-    }
-    const line = (value: unknown) => res.write(`${JSON.stringify(value)}\n`);
-    const onProgress = (progress: SearchProgress) => {
-      if (!res.headersSent) res.status(200).type('application/x-ndjson');
-      line({ progress });
-    };
-    let result;
-    try {
-      result = await room.runExtract(collaboration, caller, request, onProgress);
-    } catch (error) {
-      if (!res.headersSent) throw error;
-      if (error instanceof CleanroomError)
-        line({ ...errorBody(error.code, error.message, { ...error.details }), status: error.status });
-      else {
-        log.error({ err: error, path: req.path }, 'unexpected error');
-        line({ ...errorBody('INTERNAL', 'The room hit an unexpected error; it has been logged.'), status: 500 });
-      }
-      res.end();
-      return;
-    }
-    if (!res.headersSent) res.status(200).type('application/x-ndjson');
-    line({ result });
-    res.end();
+    await answerWithProgress<SearchProgress, unknown>(req, res, log, (onProgress) =>
+      room.runExtract(collaboration, caller, request, onProgress),
+    );
   });
   router.get('/v1/collaborations/:id/extracts/:extract', ...signedJsonBody(room), async (req, res) => {
     const { collaboration, caller } = collaborationAndCaller(req.params.id as string, res.locals.callerKey);

@@ -1,5 +1,8 @@
 import { Router } from 'express';
+import type { Logger } from '../../log/logger.ts';
+import type { TrainingProgress } from '../../room/models.ts';
 import type { Room } from '../../room/room.ts';
+import { answerWithProgress } from '../progress-answer.ts';
 import type { TemplateReviewRequest } from '../../room/template-registry.ts';
 import { compileValidator } from '../../validation/json-validator.ts';
 import { signedJsonBody } from '../signed-request.ts';
@@ -12,8 +15,8 @@ const trainBody = compileValidator<{ template: string }>({
   properties: { template: { type: 'string', pattern: '^[a-z][a-z0-9_]{0,62}$' } },
 });
 
-/** Model templates (propose, review) and training runs, which answer the model card. */
-export function modelRoutes(room: Room): Router {
+/** Model templates (propose, review) and training runs, which answer the model card (progress per pass as NDJSON). */
+export function modelRoutes(room: Room, log: Logger): Router {
   const router = Router();
   const collaborationAndCaller = (id: string, key: string) => {
     const collaboration = room.collaboration(id);
@@ -42,7 +45,9 @@ export function modelRoutes(room: Room): Router {
   );
   router.post('/v1/collaborations/:id/models', ...signedJsonBody(room, trainBody), async (req, res) => {
     const { collaboration, caller } = collaborationAndCaller(req.params.id as string, res.locals.callerKey);
-    res.json(await room.trainModel(collaboration, caller, res.locals.body as { template: string }));
+    await answerWithProgress<TrainingProgress, unknown>(req, res, log, (onProgress) =>
+      room.trainModel(collaboration, caller, res.locals.body as { template: string }, onProgress),
+    );
   });
   return router;
 }
