@@ -5,7 +5,13 @@ import type { HoldoutMetrics } from './holdout-metrics.ts';
 /** One column of the design matrix as the card states it: how it is computed from the data. */
 export type EncodedFeature =
   | { readonly name: string; readonly encoding: 'intercept' }
-  | { readonly name: string; readonly encoding: 'numeric'; readonly bounds: readonly [number, number] }
+  | {
+      readonly name: string;
+      readonly encoding: 'numeric';
+      readonly bounds: readonly [number, number];
+      /** for a joined feature: the per-person aggregate of another dataset it is */
+      readonly from?: { readonly dataset: string; readonly aggregate: string; readonly column?: string };
+    }
   | { readonly name: string; readonly encoding: 'one-hot'; readonly level: string };
 
 /** What leaves: coefficients and how to use them, never a row or a per-record score. */
@@ -41,6 +47,8 @@ export interface ModelCard extends TrainedModel {
   readonly templateHash: string;
   readonly dataset: string;
   readonly dataVersion: number;
+  /** the datasets the feature view joined, at the versions read */
+  readonly joined?: readonly { readonly dataset: string; readonly dataVersion: number }[];
   readonly policyHash: string;
   readonly recipient: string;
   readonly trainedBy: string;
@@ -100,6 +108,16 @@ export const MODEL_CARD_SCHEMA = {
     templateHash: { type: 'string', pattern: '^[0-9a-f]{64}$' },
     dataset: name,
     dataVersion: count,
+    joined: {
+      type: 'array',
+      maxItems: 3,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['dataset', 'dataVersion'],
+        properties: { dataset: name, dataVersion: count },
+      },
+    },
     policyHash: { type: 'string', pattern: '^[0-9a-f]{64}$' },
     recipient: name,
     trainedBy: name,
@@ -128,7 +146,17 @@ export const MODEL_CARD_SCHEMA = {
             type: 'object',
             additionalProperties: false,
             required: ['name', 'encoding', 'bounds'],
-            properties: { name, encoding: { const: 'numeric' }, bounds },
+            properties: {
+              name,
+              encoding: { const: 'numeric' },
+              bounds,
+              from: {
+                type: 'object',
+                additionalProperties: false,
+                required: ['dataset', 'aggregate'],
+                properties: { dataset: name, aggregate: { enum: ['count', 'sum', 'avg', 'min', 'max'] }, column: name },
+              },
+            },
           },
           {
             type: 'object',

@@ -1,7 +1,7 @@
 import { contentHash } from '../crypto/hashing.ts';
 import { diagnostic, type Diagnostic } from '../errors/diagnostic.ts';
 import { documentRefused, refuseIf } from '../errors/refused-error.ts';
-import type { Collaboration } from '../policy/collaboration.ts';
+import type { Collaboration, Dataset } from '../policy/collaboration.ts';
 import { collaborationMismatch, compileValidator } from '../validation/json-validator.ts';
 
 /**
@@ -20,6 +20,11 @@ export interface ModelTemplateDocument {
   readonly features: readonly string[];
   /** dimensions one-hot encoded with the policy's levels */
   readonly categories: readonly string[];
+  /**
+   * The feature view's joins: per-person aggregates of other datasets (their owners' `perPerson`
+   * rules), joined on the two privacy units, each a numeric feature named as the rule names it.
+   */
+  readonly joined?: readonly { readonly dataset: string; readonly features: readonly string[] }[];
   /** differential privacy: ε (and δ, which AdaSSP needs); absent only where the rules do not require DP */
   readonly dp?: { readonly epsilon: number; readonly delta?: number };
   /** ridge penalty (Λ), at least what the mechanism needs */
@@ -43,6 +48,19 @@ export const validateModelTemplate = compileValidator<ModelTemplateDocument>({
     label: slug,
     features: { type: 'array', uniqueItems: true, maxItems: 50, items: slug },
     categories: { type: 'array', uniqueItems: true, maxItems: 20, items: slug, default: [] },
+    joined: {
+      type: 'array',
+      maxItems: 3,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['dataset', 'features'],
+        properties: {
+          dataset: slug,
+          features: { type: 'array', minItems: 1, uniqueItems: true, maxItems: 20, items: slug },
+        },
+      },
+    },
     dp: {
       type: 'object',
       additionalProperties: false,
@@ -58,6 +76,95 @@ export const validateModelTemplate = compileValidator<ModelTemplateDocument>({
 });
 
 export const modelTemplateHash = (doc: ModelTemplateDocument): string => contentHash(doc);
+
+/** Every dataset a model template reads: its own, then each joined one. Each owner's officer approves it. */
+export const modelDatasets = (doc: ModelTemplateDocument): string[] => [
+  doc.dataset,
+  ...(doc.joined ?? []).map((j) => j.dataset),
+];
+
+/** Both datasets allow joining each other on their privacy units (`rules.joins`, as queries need). */
+function joinsOnUnits(a: Dataset, b: Dataset): boolean {
+  const declares = (from: Dataset, to: Dataset) =>
+    (from.rules.joins ?? []).some(
+      (j) => j.dataset === to.name && j.column === from.rules.privacyUnit && j.partnerColumn === to.rules.privacyUnit,
+    );
+  return declares(a, b) && declares(b, a);
+}
+
+/**
+ * The joined datasets' problems: each exists once, is not the model's own, lends the named per-person
+ * features (`rules.model.perPerson`) to this recipient, joins on both privacy units as both owners
+ * allow, and no feature name is used twice. Its DP rules are the caller's (`modelTemplateProblems`).
+ */
+function joinedProblems(doc: ModelTemplateDocument, collaboration: Collaboration, base: Dataset): Diagnostic[] {
+  const problems: Diagnostic[] = [];
+  const names = new Set<string>([base.rules.privacyUnit, doc.label, ...doc.features, ...(doc.categories ?? [])]);
+  const seen = new Set<string>([doc.dataset]);
+  for (const join of doc.joined ?? []) {
+    const dataset = collaboration.datasets.get(join.dataset);
+    const rule = `datasets.${join.dataset}.rules.model`;
+    const rules = dataset?.rules.model;
+    if (!dataset || !rules || seen.has(join.dataset)) {
+      problems.push(
+        diagnostic(
+          'MODEL_NOT_ALLOWED',
+          !dataset
+            ? `There is no dataset "${join.dataset}" in collaboration "${collaboration.id}".`
+            : seen.has(join.dataset)
+              ? `"${join.dataset}" is joined twice (or is the model's own dataset).`
+              : `Dataset "${join.dataset}" has no model rules: its owner lends no features to models.`,
+          rule,
+          { dataset: join.dataset },
+        ),
+      );
+      continue;
+    }
+    seen.add(join.dataset);
+    for (const feature of join.features) {
+      if (!rules.perPerson?.[feature])
+        problems.push(
+          diagnostic(
+            'MODEL_NOT_ALLOWED',
+            `"${feature}" is not among the per-person features the model rules of "${join.dataset}" lend.`,
+            `${rule}.perPerson`,
+            { dataset: join.dataset, column: feature },
+          ),
+        );
+      else if (names.has(feature))
+        problems.push(
+          diagnostic(
+            'MODEL_NOT_ALLOWED',
+            `"${feature}" names two columns of the model; a joined feature needs a name of its own.`,
+            `${rule}.perPerson.${feature}`,
+            { dataset: join.dataset, column: feature },
+          ),
+        );
+      names.add(feature);
+    }
+    if (!rules.recipients.includes(doc.recipient))
+      problems.push(
+        diagnostic(
+          'MODEL_NOT_A_RECIPIENT',
+          `Member "${doc.recipient}" is not a recipient the model rules of "${join.dataset}" name.`,
+          `${rule}.recipients`,
+          { dataset: join.dataset, recipient: doc.recipient },
+        ),
+      );
+    if (!joinsOnUnits(base, dataset))
+      problems.push(
+        diagnostic(
+          'MODEL_NOT_ALLOWED',
+          `"${doc.dataset}" and "${join.dataset}" do not both allow a join on their privacy units ` +
+            `(${base.rules.privacyUnit} = ${dataset.rules.privacyUnit}): a feature view joins each person to ` +
+            'themselves only.',
+          `datasets.${join.dataset}.rules.joins`,
+          { dataset: join.dataset },
+        ),
+      );
+  }
+  return problems;
+}
 
 /**
  * Checks a model template against the owner's `rules.model`: every feature, category and the label
@@ -113,35 +220,44 @@ export function modelTemplateProblems(doc: ModelTemplateDocument, collaboration:
         { dataset: doc.dataset, recipient: doc.recipient },
       ),
     );
+  problems.push(...joinedProblems(doc, collaboration, dataset));
+  // Every dataset read has its say: DP if any requires it, ε within the smallest allowance, a budget in each.
+  const read = modelDatasets(doc).flatMap((name) => {
+    const d = collaboration.datasets.get(name);
+    return d?.rules.model ? [{ dataset: d, rules: d.rules.model }] : [];
+  });
+  for (const { dataset: d, rules: r } of read) {
+    const maxEpsilon = r.maxEpsilonPerModel ?? 1;
+    const at = `datasets.${d.name}.rules.model`;
+    if (!doc.dp && r.dpRequired !== false)
+      problems.push(
+        diagnostic(
+          'MODEL_DP_REQUIRED',
+          `Models of "${d.name}" must be trained with differential privacy: state dp.epsilon (at most ${maxEpsilon}).`,
+          `${at}.dpRequired`,
+          { dataset: d.name, maxEpsilon },
+        ),
+      );
+    if (doc.dp && doc.dp.epsilon > maxEpsilon)
+      problems.push(
+        diagnostic(
+          'MODEL_DP_REQUIRED',
+          `ε ${doc.dp.epsilon} is more than the ${maxEpsilon} a model of "${d.name}" may spend.`,
+          `${at}.maxEpsilonPerModel`,
+          { dataset: d.name, maxEpsilon },
+        ),
+      );
+    if (doc.dp && !d.rules.dp)
+      problems.push(
+        diagnostic(
+          'MODEL_DP_REQUIRED',
+          `"${d.name}" has no DP budget (rules.dp) to pay a DP model from.`,
+          `datasets.${d.name}.rules.dp`,
+          { dataset: d.name },
+        ),
+      );
+  }
   const maxEpsilon = rules.maxEpsilonPerModel ?? 1;
-  if (!doc.dp && rules.dpRequired !== false)
-    problems.push(
-      diagnostic(
-        'MODEL_DP_REQUIRED',
-        `Models of "${doc.dataset}" must be trained with differential privacy: state dp.epsilon ` +
-          `(at most ${maxEpsilon}).`,
-        `${rule}.dpRequired`,
-        { dataset: doc.dataset, maxEpsilon },
-      ),
-    );
-  if (doc.dp && doc.dp.epsilon > maxEpsilon)
-    problems.push(
-      diagnostic(
-        'MODEL_DP_REQUIRED',
-        `ε ${doc.dp.epsilon} is more than the ${maxEpsilon} a model of "${doc.dataset}" may spend.`,
-        `${rule}.maxEpsilonPerModel`,
-        { dataset: doc.dataset, maxEpsilon },
-      ),
-    );
-  if (doc.dp && !dataset.rules.dp)
-    problems.push(
-      diagnostic(
-        'MODEL_DP_REQUIRED',
-        `"${doc.dataset}" has no DP budget (rules.dp) to pay a DP model from.`,
-        `datasets.${doc.dataset}.rules.dp`,
-        { dataset: doc.dataset },
-      ),
-    );
   if (doc.dp && doc.model === 'linear' && doc.dp.delta === undefined)
     problems.push(
       diagnostic(

@@ -5,7 +5,8 @@ const NUMERIC = new Set(['INTEGER', 'BIGINT', 'DOUBLE', 'BOOLEAN']);
 /**
  * The cross-checks of one dataset's model rules, as (pointer, message) pairs: features and labels
  * are numeric metric or dimension columns with bounds lower < upper, categories are dimensions,
- * nothing is an identifier, blocked or quasi-identifier column, and recipients are members.
+ * nothing is an identifier, blocked or quasi-identifier column, per-person aggregates read such a
+ * column (a count reads none), and recipients are members.
  */
 export function modelRuleProblems(
   dataset: DatasetDocument,
@@ -37,6 +38,17 @@ export function modelRuleProblems(
       usable(`/${kind}/${name}`, name, true);
       if (!(lower < upper)) problem(`/${kind}/${name}`, `bounds must satisfy lower < upper, got [${lower}, ${upper}]`);
     }
+  for (const [name, feature] of Object.entries(rules.perPerson ?? {})) {
+    const pointer = `/perPerson/${name}`;
+    if (feature.aggregate === 'count' && feature.column !== undefined)
+      problem(pointer, "a count counts the person's rows: it names no column");
+    if (feature.aggregate !== 'count') {
+      if (feature.column === undefined) problem(pointer, `${feature.aggregate} needs the column it reads`);
+      else usable(`${pointer}/column`, feature.column, true);
+    }
+    const [lower, upper] = feature.bounds;
+    if (!(lower < upper)) problem(pointer, `bounds must satisfy lower < upper, got [${lower}, ${upper}]`);
+  }
   for (const name of Object.keys(rules.categories ?? {})) {
     usable(`/categories/${name}`, name, false);
     if (columns.get(name)?.class === 'metric')

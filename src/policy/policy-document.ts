@@ -61,6 +61,12 @@ export interface AnalysisRules {
   readonly model?: ModelRules;
 }
 
+export interface PerPersonFeature {
+  readonly aggregate: 'count' | 'sum' | 'avg' | 'min' | 'max';
+  readonly column?: string;
+  readonly bounds: readonly [number, number];
+}
+
 /** Models trained inside the room: which columns may be features or labels, and the bounds the room clips them to. */
 export interface ModelRules {
   /** numeric feature columns and their clipping bounds */
@@ -69,6 +75,12 @@ export interface ModelRules {
   readonly categories?: Readonly<Record<string, readonly string[]>>;
   /** label columns and their bounds */
   readonly labels: Readonly<Record<string, readonly [number, number]>>;
+  /**
+   * Per-person aggregates of this dataset's rows that another dataset's model may join as features
+   * (on the two privacy units): the aggregate, the column it reads (none for count) and the bounds
+   * the per-person value is clipped to.
+   */
+  readonly perPerson?: Readonly<Record<string, PerPersonFeature>>;
   readonly minPeople: number;
   readonly dpRequired?: boolean;
   readonly maxEpsilonPerModel?: number;

@@ -30,7 +30,9 @@ import {
   type BoundedColumn,
 } from '../model/sufficient-statistics.ts';
 import type { EncodedFeature, TrainedModel } from '../model/model-card.ts';
+import { featureView, type JoinedFeatures } from '../model/feature-view.ts';
 import type { Collaboration, Dataset } from '../policy/collaboration.ts';
+import type { PerPersonFeature } from '../policy/policy-document.ts';
 import {
   caseWhen,
   castTo,
@@ -40,11 +42,7 @@ import {
   functionCall,
   integer,
   not,
-  selectNode,
-  STAR,
   stringConstant,
-  subqueryRef,
-  tableRef,
   type SqlNode,
 } from '../query/sql-tree.ts';
 import { requireOneRowPerPerson } from './one-row-per-person.ts';
@@ -104,12 +102,24 @@ export async function trainModel(
   const rules = dataset.rules.model;
   if (!rules) throw new Error('trainModel needs a dataset with model rules (the template check ensures it)');
   await requireOneRowPerPerson(ctx, collaboration, dataset, 'MODEL_NOT_ONE_ROW_PER_PERSON');
-  const table: SqlNode = { ...tableRef(dataset.name), schema_name: collaboration.id };
   const salt = modelTemplateHash(template);
-  const inHoldout = holdoutPredicate(columnRef([dataset.rules.privacyUnit]), salt);
-  const side = (where: SqlNode) => subqueryRef(selectNode({ select: [STAR], from: table, where }), '__cr_x');
-  const from = side(not(inHoldout));
-  const holdoutFrom = side(inHoldout);
+  const joined: JoinedFeatures[] = (template.joined ?? []).map((j) => {
+    const lender = collaboration.datasets.get(j.dataset) as Dataset;
+    const perPerson = lender.rules.model?.perPerson ?? {};
+    return {
+      dataset: lender,
+      features: j.features.map((name) => ({ name, rule: perPerson[name] as PerPersonFeature })),
+    };
+  });
+  const baseColumns = [
+    ...new Set([dataset.rules.privacyUnit, template.label, ...template.features, ...template.categories]),
+  ];
+  const side = (holdout: boolean) =>
+    featureView(collaboration.id, dataset, baseColumns, joined, (unit) =>
+      holdout ? holdoutPredicate(unit, salt) : not(holdoutPredicate(unit, salt)),
+    );
+  const from = side(false);
+  const holdoutFrom = side(true);
   const ref = (column: string) => columnRef(['__cr_x', column]);
   const columns: BoundedColumn[] = [];
   const encoded: EncodedFeature[] = [{ name: '(intercept)', encoding: 'intercept' }];
@@ -128,6 +138,19 @@ export async function trainModel(
     columns.push({ value: rescaled, bounds: [0, 1] });
     encoded.push({ name, encoding: 'numeric', bounds });
   }
+  for (const { dataset: lender, features } of joined)
+    for (const { name, rule } of features) {
+      const [low, high] = rule.bounds;
+      const rescaled = functionCall('/', [functionCall('-', [ref(name), double(low)]), double(high - low)]);
+      scales.push({ index: columns.length + 1, low, width: high - low });
+      columns.push({ value: rescaled, bounds: [0, 1] });
+      const source = {
+        dataset: lender.name,
+        aggregate: rule.aggregate,
+        ...(rule.column ? { column: rule.column } : {}),
+      };
+      encoded.push({ name, encoding: 'numeric', bounds: rule.bounds, from: source });
+    }
   for (const name of template.categories) {
     for (const level of rules.categories?.[name] ?? []) {
       const oneHot = caseWhen(
@@ -149,19 +172,31 @@ export async function trainModel(
     true,
   );
   const run = async (tree: SqlNode) => (await ctx.engine.query(await ctx.parser.render(tree), {})).rows;
+  // The strictest minimum of every dataset read.
+  const strictest = [dataset, ...joined.map((j) => j.dataset)].reduce((a, b) =>
+    (b.rules.model?.minPeople ?? 0) > (a.rules.model?.minPeople ?? 0) ? b : a,
+  );
+  const minPeople = strictest.rules.model?.minPeople ?? rules.minPeople;
   const tooFew = (people: number) => {
-    if (people < rules.minPeople)
+    if (people < minPeople)
       refuseIf([
         diagnostic(
           'MODEL_TOO_FEW_PEOPLE',
-          `"${dataset.name}" has fewer than ${rules.minPeople} people outside the holdout with every feature and ` +
-            'the label: a model trains on at least that many.',
-          `datasets.${dataset.name}.rules.model.minPeople`,
-          { dataset: dataset.name, minPeople: rules.minPeople },
+          `The feature view has fewer than ${minPeople} people outside the holdout with every feature and the ` +
+            `label: a model of "${strictest.name}" trains on at least that many.`,
+          `datasets.${strictest.name}.rules.model.minPeople`,
+          { dataset: strictest.name, minPeople },
         ),
       ]);
   };
-  const dp = template.dp ? { epsilon: template.dp.epsilon, delta: template.dp.delta ?? 0 } : undefined;
+  // A person of a joined dataset does not add or remove a row: they change one row's joined features,
+  // which is a removal and an addition. The mechanisms run at (ε/2, δ/(1 + e^(ε/2))) so that change
+  // costs at most the template's (ε, δ) (group privacy for two steps).
+  const stated = template.dp ? { epsilon: template.dp.epsilon, delta: template.dp.delta ?? 0 } : undefined;
+  const dp =
+    stated && joined.length > 0
+      ? { epsilon: stated.epsilon / 2, delta: stated.delta / (1 + Math.exp(stated.epsilon / 2)) }
+      : stated;
   // Training and holdout hold different people (a function of each person alone), so each side may
   // spend the whole ε: parallel composition, one charge.
   const evaluate = async (beta: readonly number[]): Promise<HoldoutMetrics> => {
@@ -194,7 +229,14 @@ export async function trainModel(
       ...(fit.covariance && !dp
         ? { standardErrors: rounded(standardErrorsInOriginalUnits(fit.covariance, scales)) }
         : {}),
-      dp: dp && fit.mechanism ? { ...dp, mechanism: fit.mechanism } : null,
+      dp:
+        stated && fit.mechanism
+          ? {
+              ...stated,
+              mechanism:
+                fit.mechanism + (joined.length > 0 ? '; run at ε/2 (a joined person changes a row: two steps)' : ''),
+            }
+          : null,
       people: { training: Math.max(0, Math.round(fit.trainingPeople)), holdout: metrics.people, exact: !dp },
       passes: fit.passes,
       holdout: {

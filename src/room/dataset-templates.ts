@@ -9,7 +9,7 @@ import { recordReview, reviewsOf, type ReviewedTemplate, type TemplateReviewRequ
 /**
  * A kind of template over one dataset (extracts, models): where it is stored, how a proposal is
  * checked against the policy, and what its audit entries are called. Proposed by a modeler (or
- * analyst) of any member, approved by an officer of the dataset's owner, signed like query templates.
+ * analyst) of any member, approved by an officer of each read dataset's owner, signed like query templates.
  */
 export interface DatasetTemplateKind<D extends { name: string; dataset: string; recipient: string }> {
   readonly table: TemplateTable;
@@ -19,6 +19,8 @@ export interface DatasetTemplateKind<D extends { name: string; dataset: string; 
   readonly action: 'extract_template' | 'model_template';
   readonly check: (value: unknown, collaboration: Collaboration) => D;
   readonly hash: (document: D) => string;
+  /** every dataset the template reads (the officers of all their owners approve); default: its own */
+  readonly datasets?: (document: D) => readonly string[];
 }
 
 export async function datasetTemplateStatus<D extends { name: string; dataset: string; recipient: string }>(
@@ -37,8 +39,9 @@ export async function datasetTemplateStatus<D extends { name: string; dataset: s
       },
     );
   const document = JSON.parse(found.document) as D;
-  const owner = collaboration.datasets.get(document.dataset)?.owner;
-  const requiredMembers = owner ? [owner] : [];
+  const owners = (kind.datasets?.(document) ?? [document.dataset]).map((d) => collaboration.datasets.get(d)?.owner);
+  // A dataset the policy no longer declares has no owner to approve: nothing runs until the policy names one.
+  const requiredMembers = owners.every((o) => o !== undefined) ? [...new Set(owners)] : [];
   const reviews = await reviewsOf(services.state, collaboration.id, found.hash);
   const approved = new Set(reviews.filter((r) => r.decision === 'approve').map((r) => r.member));
   return {

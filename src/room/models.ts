@@ -1,5 +1,10 @@
 import { ConflictError, ForbiddenError } from '../errors/cleanroom-error.ts';
-import { checkedModelTemplate, modelTemplateHash, type ModelTemplateDocument } from '../model/model-template.ts';
+import {
+  checkedModelTemplate,
+  modelDatasets,
+  modelTemplateHash,
+  type ModelTemplateDocument,
+} from '../model/model-template.ts';
 import type { Collaboration, Principal } from '../policy/collaboration.ts';
 import { modelCardSigningBytes, type ModelCard, type TrainedModel } from '../model/model-card.ts';
 import { trainModel } from '../release/model-release.ts';
@@ -20,6 +25,7 @@ export const MODEL_TEMPLATES: DatasetTemplateKind<ModelTemplateDocument> = {
   action: 'model_template',
   check: checkedModelTemplate,
   hash: modelTemplateHash,
+  datasets: modelDatasets,
 };
 
 export type ModelTemplateStatus = ReviewedTemplate<ModelTemplateDocument>;
@@ -62,17 +68,20 @@ export async function trainModelTemplate(
         `${status.requiredMembers.join(', ')}.`,
       { template: template.name, hash: status.hash, requiredMembers: status.requiredMembers },
     );
+  const names = modelDatasets(template);
+  const versions = await Promise.all(names.map((name) => currentVersion(services.state, collaboration.id, name)));
+  const missing = names.filter((name, i) => !versions[i] || !services.engine.tableExists(collaboration.id, name));
   const dataset = collaboration.datasets.get(template.dataset);
-  const version = await currentVersion(services.state, collaboration.id, template.dataset);
-  if (!dataset || !version || !services.engine.tableExists(collaboration.id, template.dataset))
+  if (!dataset || missing.length > 0)
     throw new ConflictError(
       'DATASET_NOT_LOADED',
-      `No version of ${template.dataset} has been uploaded yet; the model reads it.`,
-      { datasets: [template.dataset] },
+      `No version of ${missing.join(', ')} has been uploaded yet; the model reads it.`,
+      { datasets: missing },
     );
   const ctx = services.release;
+  // Every dataset the feature view reads pays: a joined person's features move the model as much as a row.
   const charge = template.dp
-    ? await ctx.ledger.charge(collaboration, caller.memberId, caller.id, [dataset.name], {
+    ? await ctx.ledger.charge(collaboration, caller.memberId, caller.id, names, {
         epsilon: template.dp.epsilon,
         delta: template.dp.delta ?? 0,
       })
@@ -104,7 +113,10 @@ export async function trainModelTemplate(
     template: template.name,
     templateHash: status.hash,
     dataset: dataset.name,
-    dataVersion: version.version,
+    dataVersion: versions[0]?.version ?? 0,
+    ...(names.length > 1
+      ? { joined: names.slice(1).map((name, i) => ({ dataset: name, dataVersion: versions[i + 1]?.version ?? 0 })) }
+      : {}),
     policyHash: collaboration.hash,
     recipient: template.recipient,
     trainedBy: caller.id,

@@ -16,6 +16,7 @@ beforeAll(async () => {
   t = await startTestRoom();
   await t.acceptAll();
   await uploadDemoDataset(t, 'advertiser_customers');
+  await uploadDemoDataset(t, 'publisher_impressions');
 });
 afterAll(async () => t.close());
 
@@ -28,22 +29,25 @@ describe('models over HTTP', () => {
         `${path}/model-templates`,
         template(),
       );
-    expect(proposed.requiredMembers).toEqual(['acme']);
+    // The feature view reads Acme's customers and Northwind's impressions: both owners' officers approve.
+    expect(proposed.requiredMembers).toEqual(['acme', 'northwind']);
     expect(
       await refusal(t.client('northwind-analyst').send('POST', `${path}/models`, { template: 'conversion' })),
     ).toEqual({
       status: 403,
       code: 'TEMPLATE_NOT_APPROVED',
     });
-    const approved = await t
-      .client('acme-officer')
-      .send<{ runnable: boolean }>('POST', `${path}/model-templates/conversion/approvals`, {
+    const approve = (officer: string) =>
+      t.client(officer).send<{ runnable: boolean }>('POST', `${path}/model-templates/conversion/approvals`, {
         hash: proposed.hash,
         decision: 'approve',
-        signature: toBase64(
-          sign(approvalSigningBytes('demo', proposed.hash, 'approve'), t.keys['acme-officer']!.secretKey),
-        ),
+        signature: toBase64(sign(approvalSigningBytes('demo', proposed.hash, 'approve'), t.keys[officer]!.secretKey)),
       });
+    expect((await approve('acme-officer')).runnable).toBe(false);
+    expect(
+      await refusal(t.client('northwind-analyst').send('POST', `${path}/models`, { template: 'conversion' })),
+    ).toEqual({ status: 403, code: 'TEMPLATE_NOT_APPROVED' });
+    const approved = await approve('northwind-officer');
     expect(approved.runnable).toBe(true);
     expect(await refusal(t.client('acme-analyst').send('POST', `${path}/models`, { template: 'conversion' }))).toEqual({
       status: 403,
@@ -74,6 +78,14 @@ describe('models over HTTP', () => {
       .client('northwind-analyst')
       .send<{ budgets: { dataset: string; spent: { epsilon: number } }[] }>('GET', `${path}/budget`);
     expect(budgets.find((b) => b.dataset === 'advertiser_customers')?.spent.epsilon).toBe(1);
+    expect(budgets.find((b) => b.dataset === 'publisher_impressions')?.spent.epsilon).toBe(1);
+    expect(card.joined).toEqual([{ dataset: 'publisher_impressions', dataVersion: 1 }]);
+    expect(card.features.find((f) => f.name === 'impressions')).toEqual({
+      name: 'impressions',
+      encoding: 'numeric',
+      bounds: [0, 20],
+      from: { dataset: 'publisher_impressions', aggregate: 'count' },
+    });
     const { entries } = await t
       .client('acme-officer')
       .send<{ entries: { seq: number; action: string; details: { coefficients?: number[] } }[] }>(

@@ -3,25 +3,28 @@ import { inverse as inverse_, Matrix, QrDecomposition } from 'ml-matrix';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkedModelTemplate, modelTemplateHash, type ModelTemplateDocument } from '../../src/model/model-template.ts';
 import { trainModel } from '../../src/release/model-release.ts';
+import { parseCollaboration } from '../../src/policy/load-policies.ts';
 import { refusal } from '../support/refusal.ts';
 import { startTestRoom, uploadDemoDataset, type TestRoom } from '../support/test-room.ts';
 
 let t: TestRoom;
-const template = (overrides: Partial<ModelTemplateDocument> = {}): ModelTemplateDocument => ({
-  ...(structuredClone(DEMO_MODEL) as unknown as ModelTemplateDocument),
-  name: 'conversion',
-  ...overrides,
-});
+/** The demo's template on Acme's customers alone (the join has its own tests below). */
+const template = (overrides: Partial<ModelTemplateDocument> = {}): ModelTemplateDocument => {
+  const { joined: _joined, ...alone } = structuredClone(DEMO_MODEL) as unknown as ModelTemplateDocument;
+  return { ...alone, name: 'conversion', ...overrides };
+};
 
 beforeAll(async () => {
   // DP stays the demo's default; this room lets non-DP models through to compare against raw rows.
   t = await startTestRoom({
     edit: (policy) => {
       policy.datasets.find((d) => d.name === 'advertiser_customers')!.rules.model!.dpRequired = false;
+      policy.datasets.find((d) => d.name === 'publisher_impressions')!.rules.model!.dpRequired = false;
     },
   });
   await t.acceptAll();
   await uploadDemoDataset(t, 'advertiser_customers');
+  await uploadDemoDataset(t, 'publisher_impressions');
 });
 afterAll(async () => t.close());
 
@@ -55,11 +58,12 @@ describe('model templates against the owner’s rules', () => {
     expect(await refused(template({ dp: { epsilon: 5 } }))).toBe(
       'MODEL_DP_REQUIRED datasets.advertiser_customers.rules.model.maxEpsilonPerModel',
     );
-    expect(await refused(template({ model: 'linear' }))).toBe(
+    expect(await refused(template({ model: 'linear', dp: { epsilon: 1 } }))).toBe(
       'MODEL_DP_REQUIRED datasets.advertiser_customers.rules.model.dpRequired',
     );
+    // Northwind's impressions lend per-person features only: none of its columns is a feature or label of its own.
     expect(await refused(template({ dataset: 'publisher_impressions' }))).toBe(
-      'MODEL_NOT_ALLOWED datasets.publisher_impressions.rules.model',
+      'MODEL_NOT_ALLOWED datasets.publisher_impressions.rules.model.features',
     );
   });
 });
@@ -186,6 +190,99 @@ describe('training inside the room', () => {
     expect(model.passes).toBeLessThanOrEqual(12);
     expect(model.metrics.accuracy).toBeGreaterThanOrEqual(0);
     expect(model.metrics.accuracy).toBeLessThanOrEqual(1);
+  });
+
+  it('joins per-person impressions and clicks: equal to a QR solve on the raw tables joined in JS', async () => {
+    const { dp: _dp, ...noDp } = template({
+      model: 'linear',
+      categories: [],
+      joined: [{ dataset: 'publisher_impressions', features: ['impressions', 'clicks', 'avg_view_seconds'] }],
+    });
+    const model = await train(noDp);
+    expect(model.features.map((f) => f.name)).toEqual([
+      '(intercept)',
+      'purchases',
+      'purchase_value',
+      'impressions',
+      'clicks',
+      'avg_view_seconds',
+    ]);
+    // The oracle: every impression row read raw and aggregated per person here, not by the room's SQL.
+    const impressions = await t.internals.engine.query(
+      'SELECT email_hash, clicks, view_seconds FROM demo.publisher_impressions',
+    );
+    const perPerson = new Map<string, { n: number; clicks: number; seconds: number }>();
+    for (const [email, clicks, seconds] of impressions.rows) {
+      const p = perPerson.get(String(email)) ?? { n: 0, clicks: 0, seconds: 0 };
+      perPerson.set(String(email), {
+        n: p.n + 1,
+        clicks: p.clicks + Number(clicks),
+        seconds: p.seconds + Number(seconds),
+      });
+    }
+    const salt = modelTemplateHash(checkedModelTemplate(noDp, t.room.collaboration('demo')));
+    const customers = await t.internals.engine.query(
+      'SELECT email_hash, purchases, purchase_value, converted, ' +
+        `hash(concat('${salt}', CAST(email_hash AS VARCHAR))) % 1000 < 180 FROM demo.advertiser_customers`,
+    );
+    const clip = (v: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, v));
+    // A customer with no impressions has 0 impressions and clicks, and no average: that row is left out.
+    const rows = customers.rows.flatMap(([email, p, v, y, holdout]) => {
+      const seen = perPerson.get(String(email));
+      if (!seen) return [];
+      const x = [1, clip(Number(p), 0, 50), clip(Number(v), 0, 2000), clip(seen.n, 0, 20), clip(seen.clicks, 0, 10)];
+      return [{ x: [...x, clip(seen.seconds / seen.n, 0, 120)], y: Number(y), holdout: holdout === true }];
+    });
+    const training = rows.filter((r) => !r.holdout);
+    expect(training.length).toBeGreaterThan(1000);
+    expect(training.length).toBeLessThan(customers.rows.length * 0.82);
+    const beta = new QrDecomposition(new Matrix(training.map((r) => r.x)))
+      .solve(Matrix.columnVector(training.map((r) => r.y)))
+      .to1DArray();
+    model.coefficients.forEach((b, i) => expect(b).toBeCloseTo(beta[i]!, 8));
+    expect(model.people).toMatchObject({ training: training.length, holdout: rows.length - training.length });
+  });
+
+  it('refuses joins the owners do not allow, each naming its rule', async () => {
+    const joined = (dataset: string, features: string[]) => template({ joined: [{ dataset, features }] });
+    const refused = (doc: ModelTemplateDocument, collaboration = t.room.collaboration('demo')) => {
+      try {
+        checkedModelTemplate(doc, collaboration);
+        return 'ACCEPTED';
+      } catch (error) {
+        const { code, diagnostics } = error as { code: string; diagnostics: { rule: string }[] };
+        return `${code} ${diagnostics.map((d) => d.rule).join(' ')}`;
+      }
+    };
+    expect(refused(joined('publisher_impressions', ['impressions']))).toBe('ACCEPTED');
+    // view_seconds is a column of publisher_impressions, but not a per-person feature its owner lends.
+    expect(refused(joined('publisher_impressions', ['view_seconds']))).toBe(
+      'MODEL_NOT_ALLOWED datasets.publisher_impressions.rules.model.perPerson',
+    );
+    expect(refused(joined('advertiser_customers', ['impressions']))).toBe(
+      'MODEL_NOT_ALLOWED datasets.advertiser_customers.rules.model',
+    );
+    expect(refused(joined('nowhere', ['impressions']))).toBe('MODEL_NOT_ALLOWED datasets.nowhere.rules.model');
+    // Without both sides' join declarations on the privacy units, nothing joins.
+    const document = structuredClone(t.room.collaboration('demo').document) as unknown as {
+      datasets: { name: string; rules: { joins?: unknown } }[];
+    };
+    delete document.datasets.find((d) => d.name === 'publisher_impressions')!.rules.joins;
+    expect(refused(joined('publisher_impressions', ['impressions']), parseCollaboration(document))).toBe(
+      'MODEL_NOT_ALLOWED datasets.publisher_impressions.rules.joins',
+    );
+    // The lender's own limits hold too: its recipients, and DP where it requires it.
+    const strict = structuredClone(t.room.collaboration('demo').document) as unknown as {
+      datasets: { name: string; rules: { model?: { recipients: string[]; dpRequired?: boolean } } }[];
+    };
+    const lender = strict.datasets.find((d) => d.name === 'publisher_impressions')!.rules.model!;
+    lender.recipients = ['acme'];
+    lender.dpRequired = true;
+    const { dp: _dp, ...noDp } = joined('publisher_impressions', ['impressions']);
+    expect(refused(noDp, parseCollaboration(strict))).toBe(
+      'MODEL_NOT_A_RECIPIENT datasets.publisher_impressions.rules.model.recipients ' +
+        'datasets.publisher_impressions.rules.model.dpRequired',
+    );
   });
 
   it('refuses too few people with the rule', async () => {

@@ -61,6 +61,26 @@ describe('model rules in the policy', () => {
     ]);
   });
 
+  it('per-person aggregates: a count reads no column, the others a usable numeric column, bounds ordered', () => {
+    const perPerson = {
+      orders: { aggregate: 'count', bounds: [0, 20] },
+      spend: { aggregate: 'sum', column: 'purchase_value', bounds: [0, 5000] },
+      counted: { aggregate: 'count', column: 'purchases', bounds: [0, 5] },
+      bare: { aggregate: 'max', bounds: [0, 5] },
+      secret: { aggregate: 'avg', column: 'email_hash', bounds: [0, 1] },
+      flat: { aggregate: 'min', column: 'purchases', bounds: [3, 1] },
+    };
+    expect(problems({ ...valid, perPerson })).toEqual([
+      `${at}/perPerson/counted: a count counts the person's rows: it names no column`,
+      `${at}/perPerson/bare: max needs the column it reads`,
+      `${at}/perPerson/secret/column: "email_hash" is identifier: it never feeds a model`,
+      `${at}/perPerson/flat: bounds must satisfy lower < upper, got [3, 1]`,
+    ]);
+    expect(problems({ ...valid, perPerson: { x: { aggregate: 'median', bounds: [0, 1] } } })[0]).toMatch(
+      /perPerson\/x\/aggregate: must be one of: "count", "sum"/,
+    );
+  });
+
   it('need a label, a minimum of people and bounds of two numbers (schema)', () => {
     const { labels: _labels, ...noLabels } = valid;
     expect(problems(noLabels)).toEqual([`${at}/labels: is required but missing`]);

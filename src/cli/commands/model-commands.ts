@@ -16,8 +16,13 @@ type Common = CommonOptions;
 export function describeCard(card: ModelCard): string {
   const e = (v: unknown) => escapeTerminal(String(v));
   const name = (f: EncodedFeature) => (f.encoding === 'one-hot' ? `${f.name} = ${f.level}` : f.name);
-  const encoding = (f: EncodedFeature) =>
-    f.encoding === 'numeric' ? `clipped to [${f.bounds[0]}, ${f.bounds[1]}]` : f.encoding;
+  const encoding = (f: EncodedFeature) => {
+    if (f.encoding !== 'numeric') return f.encoding;
+    const source = f.from
+      ? `${e(f.from.aggregate)}${f.from.column ? ` of ${e(f.from.column)}` : ''} per person in ${e(f.from.dataset)}, `
+      : '';
+    return `${source}clipped to [${f.bounds[0]}, ${f.bounds[1]}]`;
+  };
   const m = card.metrics;
   const figure = (label: string, v: number | undefined) => (v === undefined ? [] : [`${label} ${v.toPrecision(3)}`]);
   const measured = [
@@ -30,9 +35,10 @@ export function describeCard(card: ModelCard): string {
   const withheld = Object.entries(m.withheld ?? {}).map(([k, why]) => `${e(k)} withheld: ${e(why)}`);
   const about = card.people.exact ? '' : 'about ';
   const se = card.standardErrors;
+  const joins = (card.joined ?? []).map((j) => ` joined with ${e(j.dataset)} v${j.dataVersion}`).join('');
   return [
     `model ${e(card.template)} (${e(card.model)} regression of ${e(card.label.column)}) on ${e(card.dataset)} ` +
-      `v${card.dataVersion}, template ${e(card.templateHash.slice(0, 12))}, audit #${card.auditSeq}`,
+      `v${card.dataVersion}${joins}, template ${e(card.templateHash.slice(0, 12))}, audit #${card.auditSeq}`,
     card.dp
       ? `privacy: ε ${card.dp.epsilon}${card.dp.delta ? `, δ ${card.dp.delta}` : ''} by ${e(card.dp.mechanism)}`
       : 'privacy: none (exact)',

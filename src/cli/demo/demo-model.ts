@@ -8,28 +8,36 @@ import { escapeTerminal } from '../escape-terminal.ts';
 import { say, step } from '../output.ts';
 import type { DemoContext } from './demo.ts';
 
-/** The demo's model template: Acme's conversions for Northwind, DP (the tests start from it too). */
+/**
+ * The demo's model template: Acme's conversions for Northwind, with Northwind's impressions and
+ * clicks per person joined on the e-mail hash (each owner lends them in its policy), DP (the tests
+ * start from it too).
+ */
 export const DEMO_MODEL = {
   kind: 'model',
   name: 'conversion_model',
   collaboration: 'demo',
-  description: 'Conversion by purchases, country and loyalty tier (logistic, ε 1)',
+  description: 'Conversion by ad impressions and clicks, purchases, country and loyalty tier (logistic, ε 1)',
   dataset: 'advertiser_customers',
   model: 'logistic',
   label: 'converted',
   features: ['purchases', 'purchase_value'],
   categories: ['country', 'loyalty_tier'],
+  joined: [{ dataset: 'publisher_impressions', features: ['impressions', 'clicks'] }],
   // δ lets the holdout AUC be released (its noise depends on the class sizes; see holdout-metrics.ts).
   dp: { epsilon: 1, delta: 1e-6 },
   recipient: 'northwind',
 } as const;
 
-/** Issue 11's walkthrough so far: a DP conversion model trained inside the room, its card, scoring at home. */
+/**
+ * Issue 11's walkthrough: a DP conversion model on the joined fixtures trained inside the room (both
+ * owners approve), its card and held-out metrics, and scoring at home.
+ */
 export async function demoModel(ctx: DemoContext, first: number): Promise<number> {
   step(
     first,
-    "A model, not rows: Northwind's modeler trains a DP logistic model of Acme's conversions inside the room " +
-      'and scores its own file with the card',
+    "A model, not rows: Northwind's modeler trains a DP logistic model of Acme's conversions on Northwind's " +
+      'impressions inside the room and scores its own file with the card',
   );
   const path = '/v1/collaborations/demo';
   const modeler = ctx.client('northwind-analyst');
@@ -44,13 +52,27 @@ export async function demoModel(ctx: DemoContext, first: number): Promise<number
     undefined,
     'model-templates',
   );
-  say(`northwind-analyst proposed conversion_model; acme-officer approved ${approved.hash.slice(0, 12)}…`);
+  await reviewTemplateAs(
+    ctx.client('northwind-officer'),
+    ctx.workspace.keys['northwind-officer'],
+    'demo',
+    'conversion_model',
+    'approve',
+    proposed.hash,
+    undefined,
+    'model-templates',
+  );
+  say(
+    `northwind-analyst proposed conversion_model; the officers of acme (customers) and northwind (impressions) ` +
+      `approved ${approved.hash.slice(0, 12)}…`,
+  );
   const card = await modeler.send<ModelCard>('POST', `${path}/models`, { template: 'conversion_model' });
   say(describeCard(card).trimEnd());
   const mine = join(ctx.workspace.directory, 'northwind-prospects.csv');
   await writeFile(
     mine,
-    'prospect,purchases,purchase_value,country,loyalty_tier\np1,2,80,GB,none\np2,25,900,DE,gold\np3,9,300,FR,silver\n',
+    'prospect,impressions,clicks,purchases,purchase_value,country,loyalty_tier\n' +
+      'p1,0,0,2,80,GB,none\np2,6,1,25,900,DE,gold\np3,12,2,9,300,FR,silver\n',
   );
   const scored = join(ctx.workspace.directory, 'northwind-prospects-scored.csv');
   const rows = await scoreFile(card, mine, scored);
