@@ -73,6 +73,15 @@ export class RoomClient {
     return answer<T>(await this.#fetch(new URL(path, this.baseUrl), { method, headers, body: text || undefined }));
   }
 
+  /** A signed JSON request whose answer is raw bytes (CSV scores); a refusal is thrown as `send` would. */
+  async sendForBytes(method: string, path: string, body: unknown): Promise<Uint8Array> {
+    const text = JSON.stringify(body);
+    const headers = { ...this.sign(method, path, sha256Hex(text)), 'content-type': 'application/json' };
+    const response = await this.#fetch(new URL(path, this.baseUrl), { method, headers, body: text });
+    if (!response.ok) return answer<never>(response);
+    return new Uint8Array(await response.arrayBuffer());
+  }
+
   /**
    * A signed streamed upload of envelope bytes, through node:http rather than fetch: undici's fetch
    * keeps a streamed request body in memory (nodejs/undici#4058; measured here: 1.4 GB of client

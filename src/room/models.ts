@@ -1,4 +1,6 @@
-import { ConflictError, ForbiddenError } from '../errors/cleanroom-error.ts';
+import { ConflictError, ForbiddenError, NotFoundError, UnprocessableError } from '../errors/cleanroom-error.ts';
+import { toCsv } from '../extract/extract-csv.ts';
+import { scoringTree } from '../model/scoring.ts';
 import {
   checkedModelTemplate,
   modelDatasets,
@@ -12,6 +14,8 @@ import { toBase64 } from '../crypto/bytes.ts';
 import { sign } from '../crypto/signatures.ts';
 import { isDataIndependentFailure } from '../release/run-on-engine.ts';
 import { currentVersion } from '../store/state/dataset-versions.ts';
+import { modelBySeq, modelsOf, recordModel } from '../store/state/models.ts';
+import { recordAudit } from './audit-trail.ts';
 import { datasetTemplateStatus, type DatasetTemplateKind } from './dataset-templates.ts';
 import { requireActive } from './policy-acceptance.ts';
 import { requireRole } from './require-role.ts';
@@ -123,20 +127,147 @@ export async function trainModelTemplate(
     trainedAt: new Date().toISOString(),
     ...model,
   };
+  // The audit entry, the signed card (which names that entry) and the stored model commit together.
+  const signing = services.keys.signing;
+  return services.state.write(async (tx) => {
+    const entry = await recordAudit(services, tx, {
+      collaboration: collaboration.id,
+      actor: caller.id,
+      action: 'model.trained',
+      details: { ...described, ...(charge ? { chargeId: charge.chargeId } : {}) },
+    });
+    const unsigned = { ...described, auditSeq: entry.seq };
+    const card: ModelCard = {
+      ...unsigned,
+      signature: {
+        signer: toBase64(signing.publicKey),
+        value: toBase64(sign(modelCardSigningBytes(unsigned), signing.secretKey)),
+      },
+    };
+    await recordModel(tx, {
+      collaboration: collaboration.id,
+      auditSeq: entry.seq,
+      template: template.name,
+      dataset: dataset.name,
+      recipient: template.recipient,
+      dp: card.dp !== null,
+      card: JSON.stringify(card),
+      createdAt: card.trainedAt,
+    });
+    return card;
+  });
+}
+
+/** A stored model's card, for its recipient's principals and the officers and analysts of every dataset it read. */
+async function visibleModel(services: RoomServices, collaboration: Collaboration, caller: Principal, seq: number) {
+  const stored = await modelBySeq(services.state, collaboration.id, seq);
+  const card = stored ? (JSON.parse(stored.card) as ModelCard) : undefined;
+  const owners = card ? [card.dataset, ...(card.joined ?? []).map((j) => j.dataset)] : [];
+  const mayRead =
+    card &&
+    (card.recipient === caller.memberId ||
+      owners.some((d) => collaboration.datasets.get(d)?.owner === caller.memberId));
+  if (!card || !mayRead)
+    throw new NotFoundError('MODEL_NOT_FOUND', `Collaboration "${collaboration.id}" has no model #${seq} for you.`, {
+      model: seq,
+    });
+  return card;
+}
+
+/** The cards of the models a principal may read: those sent to its member, and those trained on its member's data. */
+export async function listModels(
+  services: RoomServices,
+  collaboration: Collaboration,
+  caller: Principal,
+): Promise<ModelCard[]> {
+  const cards = (await modelsOf(services.state, collaboration.id)).map((m) => JSON.parse(m.card) as ModelCard);
+  return cards.filter(
+    (card) =>
+      card.recipient === caller.memberId ||
+      [card.dataset, ...(card.joined ?? []).map((j) => j.dataset)].some(
+        (d) => collaboration.datasets.get(d)?.owner === caller.memberId,
+      ),
+  );
+}
+
+export const getModel = visibleModel;
+
+/** Per-row scores of a member's own dataset: its privacy unit and `score`, as CSV for that member only. */
+export interface OwnScores {
+  readonly csv: Uint8Array;
+  readonly rows: number;
+  readonly auditSeq: number;
+}
+
+/**
+ * Scores the rows of a dataset with a model, inside the room, for the dataset's owner only: the
+ * scores of one member's rows go to that member and no one else, and only with a DP-trained model
+ * (its coefficients are then a DP release; scoring one's own rows with them is post-processing). Every
+ * feature must be a column of that dataset itself (a joined feature is never looked up in another
+ * member's rows). Audited as `model.scored`; nothing is charged.
+ */
+export async function scoreOwnRows(
+  services: RoomServices,
+  collaboration: Collaboration,
+  caller: Principal,
+  request: { model: number; dataset: string },
+): Promise<OwnScores> {
+  await requireActive(services, collaboration);
+  requireRole(caller, 'analyst', 'score rows in the room');
+  const card = await visibleModel(services, collaboration, caller, request.model);
+  if (!card.dp)
+    throw new ForbiddenError(
+      'MODEL_NOT_DP',
+      `Model #${request.model} was trained without differential privacy: only DP models score rows in the room.`,
+      { model: request.model },
+    );
+  const dataset = collaboration.datasets.get(request.dataset);
+  if (!dataset || dataset.owner !== caller.memberId)
+    throw new ForbiddenError(
+      'NOT_THE_OWNER',
+      `Only the owner of "${request.dataset}" may have its rows scored: scores go to whoever owns the rows.`,
+      { dataset: request.dataset },
+    );
+  const missing = card.features
+    .filter((f) => f.encoding !== 'intercept')
+    .map((f) => f.name)
+    .filter((name, i, all) => all.indexOf(name) === i)
+    .filter((name) => {
+      const column = dataset.column.get(name);
+      return !column || column.class === 'blocked';
+    });
+  if (missing.length > 0)
+    throw new UnprocessableError(
+      'MODEL_FEATURES_MISSING',
+      `"${dataset.name}" has no usable column for the model's features ${missing.join(', ')}: the room scores ` +
+        "a dataset's rows from that dataset's own columns only.",
+      { dataset: dataset.name, columns: missing },
+    );
+  const version = await currentVersion(services.state, collaboration.id, dataset.name);
+  if (!version || !services.engine.tableExists(collaboration.id, dataset.name))
+    throw new ConflictError('DATASET_NOT_LOADED', `No version of ${dataset.name} has been uploaded yet.`, {
+      datasets: [dataset.name],
+    });
+  const ctx = services.release;
+  const unit = dataset.rules.privacyUnit;
+  const tree = scoringTree(collaboration.id, dataset.name, unit, card);
+  const { rows } = await ctx.engine.query(await ctx.parser.render(tree), {});
+  const csv = toCsv(
+    [unit, 'score'],
+    rows.map(([u, s]) => [u === null || u === undefined ? null : String(u), s === null ? null : Number(s)]),
+    true,
+  );
   const entry = await ctx.audit({
     collaboration: collaboration.id,
     actor: caller.id,
-    action: 'model.trained',
-    details: { ...described, ...(charge ? { chargeId: charge.chargeId } : {}) },
-  });
-  // Signed after the audit entry exists, so the signature covers where the release is recorded.
-  const unsigned = { ...described, auditSeq: entry.seq };
-  const signing = services.keys.signing;
-  return {
-    ...unsigned,
-    signature: {
-      signer: toBase64(signing.publicKey),
-      value: toBase64(sign(modelCardSigningBytes(unsigned), signing.secretKey)),
+    action: 'model.scored',
+    details: {
+      model: request.model,
+      template: card.template,
+      dataset: dataset.name,
+      dataVersion: version.version,
+      rows: rows.length,
     },
-  };
+  });
+  return { csv, rows: rows.length, auditSeq: entry.seq };
 }

@@ -28,8 +28,12 @@ import {
   type PsiSessionAnswer,
 } from './psi-relay.ts';
 import {
+  getModel,
+  listModels,
   MODEL_TEMPLATES,
+  scoreOwnRows,
   trainModelTemplate,
+  type OwnScores,
   type ModelCard,
   type ModelTemplateStatus,
   type TrainingProgress,
@@ -269,6 +273,22 @@ export class Room {
     onProgress?: (progress: TrainingProgress) => void,
   ): Promise<ModelCard> {
     return trainModelTemplate(this.services, collaboration, caller, request, onProgress);
+  }
+
+  listModels(collaboration: Collaboration, caller: Principal): Promise<ModelCard[]> {
+    return listModels(this.services, collaboration, caller);
+  }
+
+  model(collaboration: Collaboration, caller: Principal, seq: number): Promise<ModelCard> {
+    return getModel(this.services, collaboration, caller, seq);
+  }
+
+  scoreOwnRows(
+    collaboration: Collaboration,
+    caller: Principal,
+    request: { model: number; dataset: string },
+  ): Promise<OwnScores> {
+    return scoreOwnRows(this.services, collaboration, caller, request);
   }
 
   openPsi(collaboration: Collaboration, principal: Principal, partner: string): Promise<PsiSessionAnswer> {

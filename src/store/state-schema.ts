@@ -32,6 +32,10 @@ export const STATE_SCHEMA: readonly string[] = [
      recipient VARCHAR NOT NULL, requested_by VARCHAR NOT NULL, levels VARCHAR NOT NULL,
      report VARCHAR NOT NULL, file VARCHAR NOT NULL, file_sha256 VARCHAR NOT NULL,
      created_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (collaboration, id))`,
+  `CREATE TABLE IF NOT EXISTS models (
+     collaboration VARCHAR NOT NULL, audit_seq INTEGER NOT NULL, template VARCHAR NOT NULL,
+     dataset VARCHAR NOT NULL, recipient VARCHAR NOT NULL, dp BOOLEAN NOT NULL, card VARCHAR NOT NULL,
+     created_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (collaboration, audit_seq))`,
   `CREATE TABLE IF NOT EXISTS template_reviews (
      collaboration VARCHAR NOT NULL, template_hash VARCHAR NOT NULL, member VARCHAR NOT NULL,
      principal VARCHAR NOT NULL, decision VARCHAR NOT NULL, reason VARCHAR, signature VARCHAR NOT NULL,

@@ -128,6 +128,53 @@ export function registerModelCommands(program: Command): void {
     else print(describeCard(card));
   });
 
+  common(
+    model
+      .command('cards')
+      .description('list the model cards you may read: models sent to your member, and models trained on its data'),
+  ).action(async (o: Common & { json?: boolean }) => {
+    const { client } = await signedClient(o.url, o.key);
+    const { models } = await client.send<{ models: ModelCard[] }>('GET', `/v1/collaborations/${o.collab}/models`);
+    print(
+      formatTable(
+        ['model', 'template', 'kind', 'dataset', 'recipient', 'privacy', 'trained at'],
+        models.map((c) => [
+          `#${c.auditSeq}`,
+          c.template,
+          c.model,
+          [c.dataset, ...(c.joined ?? []).map((j) => j.dataset)].join(' + '),
+          c.recipient,
+          c.dp ? `ε ${c.dp.epsilon}` : 'none',
+          c.trainedAt,
+        ]),
+      ),
+    );
+  });
+
+  common(
+    model
+      .command('score-rows')
+      .description(
+        "score your own member's dataset inside the room with a DP model (its privacy unit and score, as CSV); " +
+          'scores of rows go only to their owner',
+      )
+      .requiredOption('--model <n>', 'the model, by its audit number (`model cards` lists them)')
+      .requiredOption('--dataset <name>', 'a dataset your member owns')
+      .requiredOption('--out <csv>'),
+  ).action(async (o: Common & { model: string; dataset: string; out: string }) => {
+    const { client } = await signedClient(o.url, o.key);
+    const seq = o.model.replace(/^#/, '');
+    const csv = await client.sendForBytes(
+      'POST',
+      `/v1/collaborations/${o.collab}/models/${encodeURIComponent(seq)}/scores`,
+      {
+        dataset: o.dataset,
+      },
+    );
+    await writeFile(o.out, csv, { mode: 0o600 });
+    printError(`wrote the scores of ${escapeTerminal(o.dataset)} to ${escapeTerminal(o.out)}\n`);
+  });
+
   model
     .command('schema')
     .description('print the JSON Schema of a model card')

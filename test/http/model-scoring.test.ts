@@ -1,0 +1,117 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_MODEL } from '../../src/cli/demo/demo-model.ts';
+import { reviewTemplateAs } from '../../src/cli/commands/query-commands.ts';
+import type { ModelCard } from '../../src/room/models.ts';
+import { refusal } from '../support/refusal.ts';
+import { startTestRoom, uploadDemoDataset, type TestRoom } from '../support/test-room.ts';
+
+let t: TestRoom;
+const path = '/v1/collaborations/demo';
+
+/** Proposes a model template as Northwind's modeler, has Acme's officer approve it, and trains it. */
+async function trained(overrides: Record<string, unknown>): Promise<ModelCard> {
+  const { joined: _joined, ...alone } = DEMO_MODEL;
+  const doc = JSON.parse(JSON.stringify({ ...alone, ...overrides })) as Record<string, unknown>;
+  const modeler = t.client('northwind-analyst');
+  const proposed = await modeler.send<{ hash: string }>('POST', `${path}/model-templates`, doc);
+  const name = String(doc.name);
+  await reviewTemplateAs(
+    t.client('acme-officer'),
+    t.keys['acme-officer']!,
+    'demo',
+    name,
+    'approve',
+    proposed.hash,
+    undefined,
+    'model-templates',
+  );
+  return modeler.send<ModelCard>('POST', `${path}/models`, { template: name });
+}
+
+beforeAll(async () => {
+  // This room lets a model be trained without DP, to show such a model never scores rows in the room.
+  t = await startTestRoom({
+    edit: (policy) => {
+      policy.datasets.find((d) => d.name === 'advertiser_customers')!.rules.model!.dpRequired = false;
+    },
+  });
+  await t.acceptAll();
+  await uploadDemoDataset(t, 'advertiser_customers');
+}, 60_000);
+afterAll(async () => t.close());
+
+describe('scoring rows inside the room', () => {
+  it('scores every row of a dataset for its owner only, equal to the card applied to the raw rows', async () => {
+    const card = await trained({ name: 'dp_conversion' });
+    expect(card.dp?.epsilon).toBe(1);
+    // Acme owns the rows: its analyst lists the card (trained on its data) and has its rows scored.
+    const acme = t.client('acme-analyst');
+    const { models } = await acme.send<{ models: ModelCard[] }>('GET', `${path}/models`);
+    expect(models.map((m) => m.auditSeq)).toContain(card.auditSeq);
+    const csv = Buffer.from(
+      await acme.sendForBytes('POST', `${path}/models/${card.auditSeq}/scores`, { dataset: 'advertiser_customers' }),
+    ).toString('utf8');
+    const [header, ...lines] = csv.trimEnd().split(/\r?\n/);
+    expect(header).toBe('email_hash,score');
+    // The oracle: raw rows, encoded here from the card as a scorer elsewhere would.
+    const raw = await t.internals.engine.query(
+      'SELECT email_hash, purchases, purchase_value, country, loyalty_tier FROM demo.advertiser_customers',
+    );
+    expect(lines).toHaveLength(raw.rows.length);
+    const scores = new Map(lines.map((l) => l.split(',') as [string, string]));
+    const clip = (v: number, [lo, hi]: readonly [number, number]) => Math.max(lo, Math.min(hi, v));
+    for (const [i, row] of raw.rows.entries()) {
+      if (i % 97 !== 0) continue;
+      const values: Record<string, unknown> = {
+        purchases: row[1],
+        purchase_value: row[2],
+        country: row[3],
+        loyalty_tier: row[4],
+      };
+      const eta = card.features.reduce((s, f, j) => {
+        const beta = card.coefficients[j]!;
+        if (f.encoding === 'intercept') return s + beta;
+        if (f.encoding === 'numeric') return s + beta * clip(Number(values[f.name]), f.bounds);
+        return s + (values[f.name] === f.level ? beta : 0);
+      }, 0);
+      expect(Number(scores.get(String(row[0])))).toBeCloseTo(1 / (1 + Math.exp(-eta)), 9);
+    }
+    // Scored rows go to whoever owns them: Northwind (the model's recipient) cannot have Acme's rows scored.
+    expect(
+      await refusal(
+        t.client('northwind-analyst').send('POST', `${path}/models/${card.auditSeq}/scores`, {
+          dataset: 'advertiser_customers',
+        }),
+      ),
+    ).toEqual({ status: 403, code: 'NOT_THE_OWNER' });
+    const audit = await t
+      .client('acme-officer')
+      .send<{ entries: { action: string; details: { rows?: number } }[] }>('GET', `${path}/audit`);
+    expect(audit.entries.filter((e) => e.action === 'model.scored').map((e) => e.details.rows)).toEqual([
+      raw.rows.length,
+    ]);
+  });
+
+  it('refuses a model trained without DP, an unknown model, and features the dataset lacks', async () => {
+    const card = await trained({ name: 'exact_conversion', dp: undefined });
+    expect(card.dp).toBeNull();
+    const acme = t.client('acme-analyst');
+    expect(
+      await refusal(acme.send('POST', `${path}/models/${card.auditSeq}/scores`, { dataset: 'advertiser_customers' })),
+    ).toEqual({ status: 403, code: 'MODEL_NOT_DP' });
+    expect(
+      await refusal(acme.send('POST', `${path}/models/99999/scores`, { dataset: 'advertiser_customers' })),
+    ).toEqual({ status: 404, code: 'MODEL_NOT_FOUND' });
+    expect(await refusal(acme.send('GET', `${path}/models/0`))).toEqual({ status: 400, code: 'INVALID_REQUEST' });
+    // A DP model scored on a dataset without its features: the room never looks them up in another member's rows.
+    const dp = await trained({ name: 'dp_alone' });
+    expect(
+      await refusal(
+        t.client('northwind-analyst').send('POST', `${path}/models/${dp.auditSeq}/scores`, {
+          dataset: 'publisher_impressions',
+        }),
+        { details: true },
+      ),
+    ).toMatchObject({ status: 422, code: 'MODEL_FEATURES_MISSING' });
+  });
+});
