@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 
 /** Lowercase hex SHA-256. */
 export const sha256Hex = (data: Uint8Array | string): string => createHash('sha256').update(data).digest('hex');
@@ -21,3 +21,7 @@ export const contentHash = (value: unknown): string => sha256Hex(canonicalJson(v
 
 /** Streaming SHA-256 for bodies that never sit in memory whole. */
 export const createSha256 = () => createHash('sha256');
+
+/** HMAC-SHA-256 of `text` under `key`, hex. */
+export const keyedHashHex = (key: Uint8Array, text: string): string =>
+  createHmac('sha256', key).update(text).digest('hex');

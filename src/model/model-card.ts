@@ -28,7 +28,8 @@ export interface TrainedModel {
   readonly dp: { readonly epsilon: number; readonly delta: number; readonly mechanism: string } | null;
   /** people trained on and held out: exact without DP, noisy with it */
   readonly people: { readonly training: number; readonly holdout: number; readonly exact: boolean };
-  readonly passes: number;
+  /** passes over the training rows, only without DP (a DP fit's step count depends on more than its minimiser) */
+  readonly passes?: number;
   readonly holdout: { readonly share: number; readonly split: string };
   /** measured on the holdout at the released coefficients; noisy with DP */
   readonly metrics: HoldoutMetrics;
@@ -95,7 +96,6 @@ export const MODEL_CARD_SCHEMA = {
     'coefficients',
     'dp',
     'people',
-    'passes',
     'holdout',
     'metrics',
     'signature',

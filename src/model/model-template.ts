@@ -66,7 +66,9 @@ export const validateModelTemplate = compileValidator<ModelTemplateDocument>({
       additionalProperties: false,
       required: ['epsilon'],
       properties: {
-        epsilon: { type: 'number', exclusiveMinimum: 0, maximum: 10 },
+        // At least 0.01: below it the noise swamps any model, and each mechanism's share of it (5% for
+        // a logistic model's count, halved again with a join) must stay a usable ε.
+        epsilon: { type: 'number', minimum: 0.01, maximum: 10 },
         delta: { type: 'number', exclusiveMinimum: 0, maximum: 0.001 },
       },
     },
@@ -94,8 +96,8 @@ function joinsOnUnits(a: Dataset, b: Dataset): boolean {
 
 /**
  * The joined datasets' problems: each exists once, is not the model's own, lends the named per-person
- * features (`rules.model.perPerson`) to this recipient, joins on both privacy units as both owners
- * allow, and no feature name is used twice. Its DP rules are the caller's (`modelTemplateProblems`).
+ * features (`rules.model.perPerson`), joins on both privacy units as both owners allow, and no feature
+ * name is used twice. Recipients and DP rules, checked for every dataset read, are the caller's.
  */
 function joinedProblems(doc: ModelTemplateDocument, collaboration: Collaboration, base: Dataset): Diagnostic[] {
   const problems: Diagnostic[] = [];
@@ -142,15 +144,6 @@ function joinedProblems(doc: ModelTemplateDocument, collaboration: Collaboration
         );
       names.add(feature);
     }
-    if (!rules.recipients.includes(doc.recipient))
-      problems.push(
-        diagnostic(
-          'MODEL_NOT_A_RECIPIENT',
-          `Member "${doc.recipient}" is not a recipient the model rules of "${join.dataset}" name.`,
-          `${rule}.recipients`,
-          { dataset: join.dataset, recipient: doc.recipient },
-        ),
-      );
     if (!joinsOnUnits(base, dataset))
       problems.push(
         diagnostic(
@@ -211,15 +204,6 @@ export function modelTemplateProblems(doc: ModelTemplateDocument, collaboration:
       ),
     );
   if ([...doc.features, ...(doc.categories ?? [])].includes(doc.label)) notAllowed(doc.label, 'features', 'labels');
-  if (!rules.recipients.includes(doc.recipient))
-    problems.push(
-      diagnostic(
-        'MODEL_NOT_A_RECIPIENT',
-        `Member "${doc.recipient}" is not a recipient the model rules of "${doc.dataset}" name.`,
-        `${rule}.recipients`,
-        { dataset: doc.dataset, recipient: doc.recipient },
-      ),
-    );
   problems.push(...joinedProblems(doc, collaboration, dataset));
   // Every dataset read has its say: DP if any requires it, ε within the smallest allowance, a budget in each.
   const read = modelDatasets(doc).flatMap((name) => {
@@ -229,6 +213,15 @@ export function modelTemplateProblems(doc: ModelTemplateDocument, collaboration:
   for (const { dataset: d, rules: r } of read) {
     const maxEpsilon = r.maxEpsilonPerModel ?? 1;
     const at = `datasets.${d.name}.rules.model`;
+    if (!r.recipients.includes(doc.recipient))
+      problems.push(
+        diagnostic(
+          'MODEL_NOT_A_RECIPIENT',
+          `Member "${doc.recipient}" is not a recipient the model rules of "${d.name}" name.`,
+          `${at}.recipients`,
+          { dataset: d.name, recipient: doc.recipient },
+        ),
+      );
     if (!doc.dp && r.dpRequired !== false)
       problems.push(
         diagnostic(
@@ -257,6 +250,17 @@ export function modelTemplateProblems(doc: ModelTemplateDocument, collaboration:
         ),
       );
   }
+  const owners = new Set(read.map(({ dataset: d }) => d.owner));
+  if (!doc.dp && owners.size > 1)
+    problems.push(
+      diagnostic(
+        'MODEL_DP_REQUIRED',
+        `The feature view joins the data of ${[...owners].join(' and ')}: a model of two members' data is trained ` +
+          'with differential privacy (an exact one could be differenced through one member’s uploads).',
+        `datasets.${doc.joined?.[0]?.dataset ?? doc.dataset}.rules.model.dpRequired`,
+        { dataset: doc.dataset },
+      ),
+    );
   const maxEpsilon = rules.maxEpsilonPerModel ?? 1;
   if (doc.dp && doc.model === 'linear' && doc.dp.delta === undefined)
     problems.push(

@@ -22,7 +22,7 @@ import {
   readLogisticHoldout,
   type HoldoutMetrics,
 } from '../model/holdout-metrics.ts';
-import { modelTemplateHash, type ModelTemplateDocument } from '../model/model-template.ts';
+import type { ModelTemplateDocument } from '../model/model-template.ts';
 import { laplaceMechanism } from '../privacy/index.ts';
 import {
   readSufficientStatistics,
@@ -43,6 +43,8 @@ import {
   integer,
   not,
   stringConstant,
+  isNull,
+  NULL_CONSTANT,
   type SqlNode,
 } from '../query/sql-tree.ts';
 import { requireOneRowPerPerson } from './one-row-per-person.ts';
@@ -97,12 +99,19 @@ export async function trainModel(
   collaboration: Collaboration,
   dataset: Dataset,
   template: ModelTemplateDocument,
-  onPass?: (pass: number, stage: 'training' | 'holdout') => void,
+  options: {
+    /**
+     * The room's secret salt of the holdout split, fixed per collaboration and dataset: a modeler can
+     * neither compute who is held out nor pick a split by rewording a template.
+     */
+    readonly splitSalt: string;
+    readonly onPass?: (pass: number, stage: 'training' | 'holdout') => void;
+  },
 ): Promise<TrainedModel> {
+  const { splitSalt: salt, onPass } = options;
   const rules = dataset.rules.model;
   if (!rules) throw new Error('trainModel needs a dataset with model rules (the template check ensures it)');
   await requireOneRowPerPerson(ctx, collaboration, dataset, 'MODEL_NOT_ONE_ROW_PER_PERSON');
-  const salt = modelTemplateHash(template);
   const joined: JoinedFeatures[] = (template.joined ?? []).map((j) => {
     const lender = collaboration.datasets.get(j.dataset) as Dataset;
     const perPerson = lender.rules.model?.perPerson ?? {};
@@ -165,7 +174,23 @@ export async function trainModel(
     }
   }
   const labelBounds = rules.labels[template.label] as readonly [number, number];
-  const label: BoundedColumn = { value: ref(template.label), bounds: labelBounds };
+  // A logistic label is 1 at ½ and above, else 0 (NULL stays NULL: no row). Objective perturbation and
+  // the holdout counts need y ∈ {0, 1}; the upload does not enforce a column's declared range.
+  const labelValue =
+    template.model === 'logistic'
+      ? caseWhen(
+          isNull(ref(template.label)),
+          NULL_CONSTANT,
+          '',
+          caseWhen(
+            compare('COMPARE_GREATERTHANOREQUALTO', castTo(ref(template.label), 'DOUBLE'), double(0.5)),
+            double(1),
+            '',
+            double(0),
+          ),
+        )
+      : ref(template.label);
+  const label: BoundedColumn = { value: labelValue, bounds: labelBounds };
   const d = columns.length + 1;
   const xNorm = rowNorm(
     columns.map((c) => c.bounds),
@@ -177,13 +202,15 @@ export async function trainModel(
     (b.rules.model?.minPeople ?? 0) > (a.rules.model?.minPeople ?? 0) ? b : a,
   );
   const minPeople = strictest.rules.model?.minPeople ?? rules.minPeople;
+  // With DP the count compared is the mechanism's noisy one (a refusal is then post-processing of a DP
+  // release); an exact comparison would tell whether one person is in the view.
   const tooFew = (people: number) => {
     if (people < minPeople)
       refuseIf([
         diagnostic(
           'MODEL_TOO_FEW_PEOPLE',
           `The feature view has fewer than ${minPeople} people outside the holdout with every feature and the ` +
-            `label: a model of "${strictest.name}" trains on at least that many.`,
+            `label${template.dp ? ' (by a noisy count)' : ''}: a model of "${strictest.name}" trains on at least that many.`,
           `datasets.${strictest.name}.rules.model.minPeople`,
           { dataset: strictest.name, minPeople },
         ),
@@ -211,6 +238,14 @@ export async function trainModel(
       metrics = dp ? privateLogisticHoldoutMetrics(cells, dp, ctx.random) : logisticHoldoutMetrics(cells);
     }
     onPass?.(1, 'holdout');
+    // Exact metrics of a handful of people would describe those people: below the dataset's group
+    // minimum they are withheld (with DP the noise covers any size).
+    const least = dataset.rules.minGroupSize;
+    if (!dp && metrics.people < least)
+      return {
+        people: metrics.people,
+        withheld: { metrics: `fewer than ${least} people held out: exact metrics need at least minGroupSize` },
+      };
     return metrics;
   };
   const release = async (fit: {
@@ -238,10 +273,11 @@ export async function trainModel(
             }
           : null,
       people: { training: Math.max(0, Math.round(fit.trainingPeople)), holdout: metrics.people, exact: !dp },
-      passes: fit.passes,
+      // How many Newton steps a DP fit took depends on the data, not only on the released minimiser.
+      ...(dp ? {} : { passes: fit.passes }),
       holdout: {
         share: HOLDOUT_PER_MILLE / 1000,
-        split: `hash(templateHash ‖ ${dataset.rules.privacyUnit}) mod 1000 < ${HOLDOUT_PER_MILLE}`,
+        split: `hash(room secret ‖ ${dataset.rules.privacyUnit}) mod 1000 < ${HOLDOUT_PER_MILLE}`,
       },
       metrics,
     };
@@ -251,10 +287,10 @@ export async function trainModel(
     const [row] = await run(sufficientStatisticsTree(from, columns, label, true));
     onPass?.(1, 'training');
     const stats = readSufficientStatistics(row ?? [], d);
-    tooFew(stats.n);
     if (dp) {
       const yBound = Math.max(Math.abs(labelBounds[0]), Math.abs(labelBounds[1]));
       const fit = adassp(stats, { xNorm, yBound }, dp, ctx.random);
+      tooFew(fit.noisyCount);
       return release({
         coefficients: fit.coefficients,
         trainingPeople: fit.noisyCount,
@@ -262,17 +298,28 @@ export async function trainModel(
         mechanism: 'AdaSSP (Wang 2018), discrete Gaussian',
       });
     }
+    tooFew(stats.n);
     const fit = fitLinear(stats, { intercept: true, ...(template.ridge ? { ridge: template.ridge } : {}) });
     return release({ ...fit, trainingPeople: stats.n, passes: 1 });
   }
 
+  // The people trained on: exact without DP; with DP drawn once, at the first pass, from its own share
+  // of ε, and the minimum checked on that noisy count before any further pass.
   let counted: number | undefined;
   const pass = async (beta: readonly number[]): Promise<LogisticPass> => {
     const [row] = await run(logisticPassTree(from, columns, label.value, true, beta));
     const result = readLogisticPass(row ?? [], d);
     if (counted === undefined) {
-      tooFew(result.n);
-      counted = result.n;
+      counted = dp
+        ? laplaceMechanism({
+            value: result.n,
+            l1Sensitivity: 1,
+            epsilon: dp.epsilon * LOGISTIC_COUNT_SHARE,
+            random: ctx.random,
+            domain: 'integer',
+          }).value
+        : result.n;
+      tooFew(counted);
     }
     return result;
   };
@@ -284,16 +331,9 @@ export async function trainModel(
       random: ctx.random,
       onPass: (n) => onPass?.(n, 'training'),
     });
-    const people = laplaceMechanism({
-      value: counted ?? 0,
-      l1Sensitivity: 1,
-      epsilon: dp.epsilon * LOGISTIC_COUNT_SHARE,
-      random: ctx.random,
-      domain: 'integer',
-    });
     return release({
       coefficients: fit.coefficients,
-      trainingPeople: people.value,
+      trainingPeople: counted ?? 0,
       passes: fit.passes,
       mechanism: 'objective perturbation (Chaudhuri et al. 2011); noisy count by discrete Laplace',
     });

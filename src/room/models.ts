@@ -11,6 +11,7 @@ import type { Collaboration, Principal } from '../policy/collaboration.ts';
 import { modelCardSigningBytes, type ModelCard, type TrainedModel } from '../model/model-card.ts';
 import { trainModel } from '../release/model-release.ts';
 import { toBase64 } from '../crypto/bytes.ts';
+import { keyedHashHex } from '../crypto/hashing.ts';
 import { sign } from '../crypto/signatures.ts';
 import { isDataIndependentFailure } from '../release/run-on-engine.ts';
 import { currentVersion } from '../store/state/dataset-versions.ts';
@@ -41,6 +42,16 @@ export interface TrainingProgress {
 }
 
 export type { ModelCard } from '../model/model-card.ts';
+
+/**
+ * The holdout split's salt: a room secret (keyed by its signing key) per collaboration and dataset,
+ * so every model of a dataset holds out the same people and no member can compute which.
+ */
+export const holdoutSalt = (services: RoomServices, collaboration: string, dataset: string): string =>
+  keyedHashHex(services.keys.signing.secretKey, `cleanroom-model-holdout-v1\n${collaboration}\n${dataset}`).slice(
+    0,
+    32,
+  );
 
 /**
  * Trains an approved model template for its recipient's modeler: active policy, approval, recipient,
@@ -92,7 +103,19 @@ export async function trainModelTemplate(
     : undefined;
   let model: TrainedModel;
   try {
-    model = await trainModel(ctx, collaboration, dataset, template, (pass, stage) => onProgress?.({ stage, pass }));
+    model = await trainModel(ctx, collaboration, dataset, template, {
+      splitSalt: holdoutSalt(services, collaboration.id, dataset.name),
+      onPass: (pass, stage) => onProgress?.({ stage, pass }),
+    });
+    // Each pass reads the live tables: a version uploaded meanwhile would mix two datasets in one model.
+    const after = await Promise.all(names.map((name) => currentVersion(services.state, collaboration.id, name)));
+    const changed = names.filter((_, i) => after[i]?.version !== versions[i]?.version);
+    if (changed.length > 0)
+      throw new ConflictError(
+        'DATASET_CHANGED_DURING_TRAINING',
+        `${changed.join(', ')} changed while the model trained: nothing is released (the ε stays spent); train again.`,
+        { datasets: changed },
+      );
   } catch (error) {
     const refunded = charge !== undefined && isDataIndependentFailure(error);
     if (refunded) await ctx.ledger.refund(collaboration.id, caller.id, charge.chargeId, 'the engine never ran');

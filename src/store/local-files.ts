@@ -1,4 +1,5 @@
 import { DuckDBInstance, BIGINT, LIST, listValue } from '@duckdb/node-api';
+import { UnprocessableError } from '../errors/cleanroom-error.ts';
 
 /**
  * Reading and writing a member's own files on its own machine (the CLI side of PSI), with a
@@ -103,6 +104,20 @@ export async function scoreCsv(
   const eta = parts.length > 0 ? parts.join(' + ') : '0';
   const score = logistic ? `1 / (1 + exp(-(${eta})))` : `(${eta})`;
   return withLocalDuckDb(async (run) => {
+    const header = (await run(
+      `SELECT column_name FROM (DESCRIBE SELECT * FROM read_csv(${literal(path)}, header = true, all_varchar = true))`,
+    )) as [string][];
+    const present = new Set(header.map(([name]) => name));
+    const missing = [
+      ...new Set(terms.flatMap((t) => (t.encoding === 'intercept' || present.has(t.column) ? [] : [t.column]))),
+    ];
+    if (missing.length > 0)
+      throw new UnprocessableError(
+        'MODEL_FEATURES_MISSING',
+        `${path} has no column ${missing.join(', ')}: the model needs one per feature (a missing value in a row ` +
+          'gives that row no score; a missing column scores nothing).',
+        { columns: missing },
+      );
     await run(
       `COPY (SELECT *, ${score} AS score FROM read_csv(${literal(path)}, header = true, all_varchar = true)) ` +
         `TO ${literal(out)} (HEADER, DELIMITER ',')`,

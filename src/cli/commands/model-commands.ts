@@ -5,6 +5,7 @@ import { MODEL_CARD_SCHEMA } from '../../model/model-card.ts';
 import { fromBase64 } from '../../crypto/bytes.ts';
 import type { ModelCard, ModelTemplateStatus, TrainingProgress } from '../../room/models.ts';
 import { checkModelCard, readModelCard, scoreFile } from '../../client/score-file.ts';
+import { RoomClient } from '../../client/room-client.ts';
 import { signedClient } from '../client-options.ts';
 import { registerDatasetTemplateCommands, withRoomOptions, type CommonOptions } from './dataset-template-commands.ts';
 import { escapeTerminal } from '../escape-terminal.ts';
@@ -57,6 +58,26 @@ export function describeCard(card: ModelCard): string {
     ),
     '',
   ].join('\n');
+}
+
+/**
+ * Reads and checks a card file: schema, and a signature by the room at `url` when given (its published
+ * key). Without a room to ask, the signature only shows the card is intact: anyone can sign a card with
+ * a key of their own, so the origin is reported as unchecked.
+ */
+async function readCardFrom(path: string, url: string | undefined): Promise<ModelCard> {
+  if (!url) {
+    const card = await readModelCard(path);
+    printError(
+      `the card is intact, signed by key ${escapeTerminal(card.signature.signer.slice(0, 12))}…; its origin is not ` +
+        'checked (pass --url ROOM to check it is that room’s key)\n',
+    );
+    return card;
+  }
+  const room = await new RoomClient(url).getPublic<{ signingPublicKey: string }>('/v1/room');
+  const roomKey = fromBase64(room.signingPublicKey, 32);
+  if (!roomKey) throw new Error('The room published no valid signing key.');
+  return readModelCard(path, roomKey);
 }
 
 export function registerModelCommands(program: Command): void {
@@ -184,9 +205,10 @@ export function registerModelCommands(program: Command): void {
     .command('card')
     .description('check a model card file (schema and the room’s signature) and describe it')
     .requiredOption('--model <card.json>')
+    .option('--url <url>', 'check the card was signed by the room at this address (else: intact, origin unchecked)')
     .option('--json', 'print the checked card as JSON on stdout')
-    .action(async (o: { model: string; json?: boolean }) => {
-      const card = await readModelCard(o.model);
+    .action(async (o: { model: string; url?: string; json?: boolean }) => {
+      const card = await readCardFrom(o.model, o.url);
       if (o.json) printJson(card);
       else print(describeCard(card));
     });
@@ -197,8 +219,9 @@ export function registerModelCommands(program: Command): void {
     .requiredOption('--model <card.json>')
     .requiredOption('--file <csv>')
     .requiredOption('--out <csv>')
-    .action(async (o: { model: string; file: string; out: string }) => {
-      const rows = await scoreFile(await readModelCard(o.model), o.file, o.out);
+    .option('--url <url>', 'check the card was signed by the room at this address (else: intact, origin unchecked)')
+    .action(async (o: { model: string; file: string; out: string; url?: string }) => {
+      const rows = await scoreFile(await readCardFrom(o.model, o.url), o.file, o.out);
       printError(`scored ${rows} rows of ${escapeTerminal(o.file)} into ${escapeTerminal(o.out)}\n`);
     });
 }
