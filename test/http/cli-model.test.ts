@@ -3,6 +3,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reviewTemplateAs } from '../../src/cli/commands/query-commands.ts';
 import type { ModelCard } from '../../src/room/models.ts';
+import { toBase64 } from '../../src/crypto/bytes.ts';
+import { sign } from '../../src/crypto/signatures.ts';
+import { generateSigningKeyPair } from '../../src/crypto/signing-keys.ts';
+import { modelCardSigningBytes } from '../../src/model/model-card.ts';
 import { cli, keyFile, runCli } from '../support/cli.ts';
 import { startTestRoom, uploadDemoDataset, type TestRoom } from '../support/test-room.ts';
 
@@ -99,6 +103,32 @@ describe('a modeler, through the CLI', () => {
     const notACard = join(t.dir, 'not-a-card.json');
     await writeFile(notACard, JSON.stringify({ ...card, coefficients: ['1; DROP'] }));
     expect((await runCli(['model', 'card', '--model', notACard])).stderr).toMatch(/not a Cleanroom model card/);
-    expect(await cli(['model', 'card', '--model', cardFile])).toMatch(/trained on/);
+    expect(await cli(['model', 'card', '--model', cardFile, '--url', t.baseUrl])).toMatch(/trained on/);
+
+    // A card signed by someone else's key is intact, but not this room's: --url says so; without it the
+    // CLI says the origin is unchecked.
+    const forger = generateSigningKeyPair();
+    const { signature: _signature, ...unsigned } = card;
+    const claims = { ...unsigned, dp: { epsilon: 1e-7, delta: 0, mechanism: 'trust me' } };
+    const forged = {
+      ...claims,
+      signature: {
+        signer: toBase64(forger.publicKey),
+        value: toBase64(sign(modelCardSigningBytes(claims), forger.secretKey)),
+      },
+    };
+    const forgedFile = join(t.dir, 'forged.json');
+    await writeFile(forgedFile, JSON.stringify(forged));
+    const checked = await runCli(['model', 'card', '--model', forgedFile, '--url', t.baseUrl]);
+    expect(checked.code).not.toBe(0);
+    expect(checked.stderr).toMatch(/not signed by this room's signing key/);
+    expect((await runCli(['model', 'card', '--model', forgedFile])).stderr).toMatch(/origin is not checked/);
+
+    // A file without a column the model needs is refused by name before anything is written.
+    const partial = join(t.dir, 'partial.csv');
+    await writeFile(partial, 'id,purchases\na,3\n');
+    const missing = await runCli(['score', '--model', cardFile, '--file', partial, '--out', join(t.dir, 'never.csv')]);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toMatch(/has no column loyalty_tier/);
   }, 60_000);
 });
