@@ -210,7 +210,8 @@ export async function trainModel(
         diagnostic(
           'MODEL_TOO_FEW_PEOPLE',
           `The feature view has fewer than ${minPeople} people outside the holdout with every feature and the ` +
-            `label${template.dp ? ' (by a noisy count)' : ''}: a model of "${strictest.name}" trains on at least that many.`,
+            `label${template.dp ? ' (by a noisy count)' : ''}: a model of "${strictest.name}" trains on at least ` +
+            'that many.',
           `datasets.${strictest.name}.rules.model.minPeople`,
           { dataset: strictest.name, minPeople },
         ),
