@@ -74,7 +74,7 @@ describe('model templates against the owner’s rules', () => {
 
 describe('training inside the room', () => {
   /** The raw rows, each marked training or holdout by the split the card states (recomputed here in SQL). */
-  const rawRows = async (doc: ModelTemplateDocument) => {
+  const rawRows = async () => {
     const salt = SALT;
     const raw = await t.internals.engine.query(
       'SELECT purchases, purchase_value, country, loyalty_tier, converted, ' +
@@ -108,7 +108,7 @@ describe('training inside the room', () => {
     ]);
     // The oracle: raw rows, encoded in JavaScript, solved by QR on the training side only. The one-hot
     // blocks are collinear with the intercept, so compare fitted values (unique) rather than coefficients.
-    const rows = await rawRows(noDp);
+    const rows = await rawRows();
     const training = rows.filter((r) => !r.holdout);
     const holdout = rows.filter((r) => r.holdout);
     expect(holdout.length / rows.length).toBeGreaterThan(0.15);
@@ -136,7 +136,7 @@ describe('training inside the room', () => {
   it('states OLS standard errors for a full-rank design, equal to σ̂²(X′X)⁻¹ on the raw training rows', async () => {
     const { dp: _dp, ...noDp } = template({ model: 'linear', label: 'converted', categories: [] });
     const model = await train(noDp);
-    const training = (await rawRows(noDp)).filter((r) => !r.holdout).map((r) => ({ x: r.x.slice(0, 3), y: r.y }));
+    const training = (await rawRows()).filter((r) => !r.holdout).map((r) => ({ x: r.x.slice(0, 3), y: r.y }));
     const x = new Matrix(training.map((r) => r.x));
     const beta = new QrDecomposition(x).solve(Matrix.columnVector(training.map((r) => r.y))).to1DArray();
     const rss = training.reduce((s, r) => s + (r.y - dot(r.x, beta)) ** 2, 0);
@@ -150,7 +150,7 @@ describe('training inside the room', () => {
   it('exact logistic holdout AUC, accuracy and log-loss equal a recount of the raw holdout rows', async () => {
     const { dp: _dp, ...noDp } = template({ categories: [] });
     const model = await train(noDp);
-    const holdout = (await rawRows(noDp)).filter((r) => r.holdout).map((r) => ({ x: r.x.slice(0, 3), y: r.y }));
+    const holdout = (await rawRows()).filter((r) => r.holdout).map((r) => ({ x: r.x.slice(0, 3), y: r.y }));
     const p = holdout.map((r) => 1 / (1 + Math.exp(-dot(r.x, model.coefficients))));
     let wins = 0;
     const positives = holdout.filter((r) => r.y === 1).length;
@@ -183,7 +183,7 @@ describe('training inside the room', () => {
     expect(model.dp?.epsilon).toBe(1);
     expect(model.people.exact).toBe(false);
     // Noisy (Laplace of scale 20 and 4 on counts near 4,100 and 900), never exact by design: near, not equal.
-    const holdout = (await rawRows(template())).filter((r) => r.holdout).length;
+    const holdout = (await rawRows()).filter((r) => r.holdout).length;
     expect(Math.abs(model.people.holdout - holdout)).toBeLessThan(100);
     expect(Math.abs(model.people.training - (5000 - holdout))).toBeLessThan(400);
     expect(model.standardErrors).toBeUndefined();
@@ -306,11 +306,11 @@ describe('training inside the room', () => {
     );
   });
 
-  it('with DP, compares the minimum of people with a noisy count: at the exact boundary either answer comes', async () => {
+  it('with DP, compares the minimum of people with a noisy count: at the boundary either answer comes', async () => {
     // An exact comparison would say whether one person is in the view (hostile review: a count oracle).
     const collaboration = t.room.collaboration('demo');
     const base = collaboration.datasets.get('advertiser_customers')!;
-    const training = (await rawRows(template())).filter((r) => !r.holdout).length;
+    const training = (await rawRows()).filter((r) => !r.holdout).length;
     const atBoundary = { ...base, rules: { ...base.rules, model: { ...base.rules.model!, minPeople: training } } };
     const outcomes = new Set<string>();
     for (let i = 0; i < 12 && outcomes.size < 2; i += 1)
