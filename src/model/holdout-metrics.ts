@@ -7,12 +7,14 @@ import {
   double,
   functionCall,
   integer,
+  rank,
   selectNode,
   stringConstant,
   subqueryRef,
+  windowAggregate,
   type SqlNode,
 } from '../query/sql-tree.ts';
-import { completeRows, designColumns, type BoundedColumn } from './sufficient-statistics.ts';
+import { clipTo, completeRows, designColumns, type BoundedColumn } from './sufficient-statistics.ts';
 
 /**
  * Held-out metrics: a public, salted hash of the privacy unit sends 18% of the people to a holdout
@@ -35,8 +37,7 @@ export function holdoutPredicate(unit: SqlNode, salt: string): SqlNode {
 const times = (a: SqlNode, b: SqlNode) => functionCall('*', [a, b]);
 const plus = (a: SqlNode, b: SqlNode) => functionCall('+', [a, b]);
 const minus = (a: SqlNode, b: SqlNode) => functionCall('-', [a, b]);
-const between = (value: SqlNode, low: number, high: number) =>
-  functionCall('greatest', [double(low), functionCall('least', [double(high), value])]);
+const between = clipTo;
 
 /** The holdout's rows: the design columns (clipped), the label, and x·β. */
 function scoredRows(from: SqlNode, features: readonly BoundedColumn[], label: SqlNode, beta: readonly number[]) {
@@ -91,16 +92,16 @@ const LOSS_P = 1e-3;
 const LOSS_BOUND = Math.log(1 / LOSS_P);
 
 /**
- * Per label and distinct score: people, correct predictions (p ≥ ½ ⇔ y = 1) and summed log-loss.
- * Grouping by the exact score (at most one cell per holdout person; it stays in the room) gives the
- * exact AUC with ties counted ½.
+ * The exact holdout sums of a logistic model, in one row: positives and negatives, correct predictions
+ * (p ≥ ½ ⇔ y = 1), summed log-loss, and the sum of the positives' ranks among all held-out scores
+ * (ties averaged), from which the AUC follows (Mann–Whitney).
  */
-export interface LogisticHoldoutCell {
-  readonly y: 0 | 1;
-  readonly score: number;
-  readonly n: number;
+export interface LogisticHoldoutSums {
+  readonly positives: number;
+  readonly negatives: number;
   readonly correct: number;
   readonly loss: number;
+  readonly positiveRankSum: number;
 }
 
 export function logisticHoldoutTree(
@@ -118,7 +119,23 @@ export function logisticHoldoutTree(
     ],
     from: rows.clipped,
   });
-  const col = (name: string) => columnRef(['__cr_scored', name]);
+  const scored = (name: string) => columnRef(['__cr_scored', name]);
+  // A score's average rank: its first rank plus half the other rows tied with it.
+  const ranked = selectNode({
+    select: [
+      scored('__cr_y'),
+      scored('__cr_p'),
+      {
+        ...plus(
+          rank([scored('__cr_p')]),
+          functionCall('/', [minus(windowAggregate('count_star', [], [scored('__cr_p')]), double(1)), double(2)]),
+        ),
+        alias: '__cr_rank',
+      },
+    ],
+    from: subqueryRef(withP, '__cr_scored'),
+  });
+  const col = (name: string) => columnRef(['__cr_ranked', name]);
   const y = col('__cr_y');
   const pp = col('__cr_p');
   const predicted = castTo(compare('COMPARE_GREATERTHANOREQUALTO', pp, double(0.5)), 'DOUBLE');
@@ -131,44 +148,34 @@ export function logisticHoldoutTree(
     ),
   ]);
   return selectNode({
-    select: [y, pp, aggregateCall('count_star', []), aggregateCall('sum', [correct]), aggregateCall('sum', [loss])],
-    from: subqueryRef(withP, '__cr_scored'),
-    groups: [y, pp],
+    select: [
+      aggregateCall('sum', [y]),
+      aggregateCall('sum', [minus(double(1), y)]),
+      aggregateCall('sum', [correct]),
+      aggregateCall('sum', [loss]),
+      aggregateCall('sum', [times(y, col('__cr_rank'))]),
+    ],
+    from: subqueryRef(ranked, '__cr_ranked'),
   });
 }
 
-export function readLogisticHoldout(rows: readonly (readonly unknown[])[]): LogisticHoldoutCell[] {
-  return rows.map(([y, score, n, correct, loss]) => ({
-    y: Number(y) >= 0.5 ? 1 : 0,
-    score: Number(score),
-    n: Number(n ?? 0),
-    correct: Number(correct ?? 0),
-    loss: Number(loss ?? 0),
-  }));
+export function readLogisticHoldout(row: readonly unknown[]): LogisticHoldoutSums {
+  const [positives, negatives, correct, loss, positiveRankSum] = row.map((v) =>
+    v === null || v === undefined ? 0 : Number(v),
+  );
+  return {
+    positives: positives ?? 0,
+    negatives: negatives ?? 0,
+    correct: correct ?? 0,
+    loss: loss ?? 0,
+    positiveRankSum: positiveRankSum ?? 0,
+  };
 }
 
-/** AUC: the share of (positive, negative) pairs ranked right, a tie counting ½. */
-export function holdoutAuc(cells: readonly LogisticHoldoutCell[]): number | undefined {
-  const positives = new Map<number, number>();
-  const negatives = new Map<number, number>();
-  for (const c of cells) {
-    const side = c.y === 1 ? positives : negatives;
-    side.set(c.score, (side.get(c.score) ?? 0) + c.n);
-  }
-  const scores = [...new Set([...positives.keys(), ...negatives.keys()])].sort((a, b) => a - b);
-  let below = 0;
-  let wins = 0;
-  let p = 0;
-  let n = 0;
-  for (const score of scores) {
-    const pos = positives.get(score) ?? 0;
-    const neg = negatives.get(score) ?? 0;
-    wins += pos * below + (pos * neg) / 2;
-    below += neg;
-    p += pos;
-    n += neg;
-  }
-  return p > 0 && n > 0 ? wins / (p * n) : undefined;
+/** AUC: the share of (positive, negative) pairs ranked right, a tie counting ½ (Mann–Whitney U / (P·N)). */
+export function holdoutAuc(s: LogisticHoldoutSums): number | undefined {
+  const { positives: p, negatives: n } = s;
+  return p > 0 && n > 0 ? (s.positiveRankSum - (p * (p + 1)) / 2) / (p * n) : undefined;
 }
 
 /** Metrics as the card states them: values, and whether (and with what) noise was added. */
@@ -223,22 +230,10 @@ export function privateLinearHoldoutMetrics(
   });
 }
 
-function totals(cells: readonly LogisticHoldoutCell[]) {
-  const sum = (pick: (c: LogisticHoldoutCell) => number, y?: 0 | 1) =>
-    cells.filter((c) => y === undefined || c.y === y).reduce((s, c) => s + pick(c), 0);
-  return {
-    positives: sum((c) => c.n, 1),
-    negatives: sum((c) => c.n, 0),
-    correct: sum((c) => c.correct),
-    loss: sum((c) => c.loss),
-  };
-}
-
 /** Exact holdout metrics of a logistic model (no DP). */
-export function logisticHoldoutMetrics(cells: readonly LogisticHoldoutCell[]): HoldoutMetrics {
-  const t = totals(cells);
+export function logisticHoldoutMetrics(t: LogisticHoldoutSums): HoldoutMetrics {
   const n = t.positives + t.negatives;
-  const auc = holdoutAuc(cells);
+  const auc = holdoutAuc(t);
   return {
     people: n,
     positives: t.positives,
@@ -261,12 +256,11 @@ export const MIN_AUC_CLASS = 30;
  *   m ≥ MIN_AUC_CLASS (a propose-test-release argument: (ε, δ)). Without δ the AUC is withheld.
  */
 export function privateLogisticHoldoutMetrics(
-  cells: readonly LogisticHoldoutCell[],
+  t: LogisticHoldoutSums,
   privacy: { readonly epsilon: number; readonly delta: number },
   random: RandomSource,
 ): HoldoutMetrics {
   const share = privacy.epsilon / 4;
-  const t = totals(cells);
   const count = (value: number) =>
     Math.max(
       0,
@@ -279,7 +273,7 @@ export function privateLogisticHoldoutMetrics(
   const loss = laplaceMechanism({ value: t.loss, l1Sensitivity: LOSS_BOUND, epsilon: share, random });
   const withheld: Record<string, string> = {};
   let auc: number | undefined;
-  const exactAuc = holdoutAuc(cells);
+  const exactAuc = holdoutAuc(t);
   if (privacy.delta <= 0)
     withheld.auc = "a DP AUC needs the template's dp.delta (its noise depends on the class sizes)";
   else {

@@ -15,7 +15,7 @@ import {
   type RandomSource,
 } from '../privacy/index.ts';
 import { inverseSymmetric, solveRidge } from './linear-algebra.ts';
-import { completeRows, designColumns, type BoundedColumn } from './sufficient-statistics.ts';
+import { clipTo, completeRows, designColumns, type BoundedColumn } from './sufficient-statistics.ts';
 
 /**
  * What one pass at the current β gives Newton's method: the Hessian Σ p(1−p)·x·xᵀ, the gradient
@@ -72,7 +72,7 @@ export function logisticPassTree(
   const x = design.map((_, i) => row(`__cr_x${i}`));
   const p = row('__cr_p');
   const y = row('__cr_y');
-  const bounded = functionCall('greatest', [double(1e-15), functionCall('least', [double(1 - 1e-15), p])]);
+  const bounded = clipTo(p, 1e-15, 1 - 1e-15);
   const weight = times(p, minus(double(1), p));
   const sums: SqlNode[] = [];
   x.forEach((xi, i) =>

@@ -6,14 +6,13 @@ import {
   double,
   functionCall,
   integer,
-  isNull,
-  NULL_CONSTANT,
   selectNode,
   stringConstant,
   tableRef,
   type SqlNode,
 } from '../query/sql-tree.ts';
 import type { ModelCard } from './model-card.ts';
+import { clipTo } from './sufficient-statistics.ts';
 
 /**
  * The SQL the room runs to score one dataset's own rows with a model card, for the dataset's owner:
@@ -34,12 +33,8 @@ export function scoringTree(
     const beta = double(card.coefficients[i] ?? 0);
     if (f.encoding === 'intercept') return beta;
     if (f.encoding === 'numeric') {
-      const value = castTo(ref(f.name), 'DOUBLE');
-      const clipped = functionCall('greatest', [
-        double(f.bounds[0]),
-        functionCall('least', [double(f.bounds[1]), value]),
-      ]);
-      return times(beta, caseWhen(isNull(value), NULL_CONSTANT, '', clipped));
+      // A missing value stays NULL through the clip: no score, never the bound.
+      return times(beta, clipTo(castTo(ref(f.name), 'DOUBLE'), f.bounds[0], f.bounds[1]));
     }
     const matches = compare('COMPARE_EQUAL', castTo(ref(f.name), 'VARCHAR'), stringConstant(f.level));
     return times(beta, caseWhen(matches, integer(1), '', integer(0)));

@@ -1,5 +1,7 @@
 import {
   aggregateCall,
+  caseWhen,
+  compare,
   castTo,
   columnRef,
   subqueryRef,
@@ -18,8 +20,16 @@ export interface BoundedColumn {
   readonly bounds: readonly [number, number];
 }
 
-const clip = ({ value, bounds: [low, high] }: BoundedColumn): SqlNode =>
-  functionCall('greatest', [double(low), functionCall('least', [double(high), castTo(value, 'DOUBLE')])]);
+/**
+ * `value` kept inside [low, high] as a CASE (DuckDB runs it ~2x faster per row than greatest/least,
+ * measured by bench:models). NULL stays NULL; NaN compares above every number, so it becomes `high`.
+ */
+export function clipTo(value: SqlNode, low: number, high: number): SqlNode {
+  const inside = caseWhen(compare('COMPARE_GREATERTHAN', value, double(high)), double(high), '', value);
+  return caseWhen(compare('COMPARE_LESSTHAN', value, double(low)), double(low), '', inside);
+}
+
+const clip = ({ value, bounds: [low, high] }: BoundedColumn): SqlNode => clipTo(castTo(value, 'DOUBLE'), low, high);
 
 /** The columns of X as a pass computes them: a leading 1 with `intercept`, then each feature clipped to its bounds. */
 export const designColumns = (features: readonly BoundedColumn[], intercept: boolean): SqlNode[] => [

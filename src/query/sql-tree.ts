@@ -275,6 +275,9 @@ export const cteMap = (entries: readonly (readonly [string, SqlNode])[], materia
 export const rowNumber = (partitions: readonly SqlNode[], orders: readonly SqlNode[]): SqlNode =>
   windowCall('WINDOW_ROW_NUMBER', 'row_number', [], partitions, orders);
 
+/** rank() OVER (ORDER BY …): the first position of each row's value (ties share it). */
+export const rank = (orders: readonly SqlNode[]): SqlNode => windowCall('WINDOW_RANK', 'rank', [], [], orders);
+
 /** An aggregate over a whole partition, e.g. sum(x) OVER (PARTITION BY …); no partitions: over every row. */
 export const windowAggregate = (name: string, args: readonly SqlNode[], partitions: readonly SqlNode[]): SqlNode =>
   windowCall('WINDOW_AGGREGATE', name, args, partitions, []);

@@ -1,4 +1,5 @@
 import { diagnostic } from '../errors/diagnostic.ts';
+import { UnprocessableError } from '../errors/cleanroom-error.ts';
 import { refuseIf } from '../errors/refused-error.ts';
 import { adassp, rowNorm } from '../model/adassp.ts';
 import { fitLinear } from '../model/linear-regression.ts';
@@ -132,27 +133,28 @@ export async function trainModel(
   const ref = (column: string) => columnRef(['__cr_x', column]);
   const columns: BoundedColumn[] = [];
   const encoded: EncodedFeature[] = [{ name: '(intercept)', encoding: 'intercept' }];
-  // Numeric features are trained rescaled from their declared bounds to [0, 1] (public, so it costs no
-  // privacy): every column then weighs alike in ‖x‖, which the DP mechanisms' noise and ridge scale with.
-  // The coefficients are mapped back to the original units below.
+  // Numeric features are trained rescaled from their declared bounds to [−1, 1] around their middle
+  // (public, so it costs no privacy): every column weighs alike in ‖x‖, which the DP mechanisms' noise
+  // and ridge scale with, and centred columns keep X'X well conditioned (bench:models: AdaSSP's error at
+  // 100k people, ε 1 fell from 22% with [0, 1] to ~5%). The coefficients are mapped back below.
   const scales: Scale[] = [];
+  const numeric = (name: string, value: SqlNode, [low, high]: readonly [number, number]) => {
+    const middle = (low + high) / 2;
+    const half = (high - low) / 2;
+    scales.push({ index: columns.length + 1, low: middle, width: half });
+    columns.push({
+      value: functionCall('/', [functionCall('-', [castTo(value, 'DOUBLE'), double(middle)]), double(half)]),
+      bounds: [-1, 1],
+    });
+  };
   for (const name of template.features) {
     const bounds = rules.features[name] as readonly [number, number];
-    const [low, high] = bounds;
-    const rescaled = functionCall('/', [
-      functionCall('-', [castTo(ref(name), 'DOUBLE'), double(low)]),
-      double(high - low),
-    ]);
-    scales.push({ index: columns.length + 1, low, width: high - low });
-    columns.push({ value: rescaled, bounds: [0, 1] });
+    numeric(name, ref(name), bounds);
     encoded.push({ name, encoding: 'numeric', bounds });
   }
   for (const { dataset: lender, features } of joined)
     for (const { name, rule } of features) {
-      const [low, high] = rule.bounds;
-      const rescaled = functionCall('/', [functionCall('-', [ref(name), double(low)]), double(high - low)]);
-      scales.push({ index: columns.length + 1, low, width: high - low });
-      columns.push({ value: rescaled, bounds: [0, 1] });
+      numeric(name, ref(name), rule.bounds);
       const source = {
         dataset: lender.name,
         aggregate: rule.aggregate,
@@ -191,6 +193,16 @@ export async function trainModel(
         )
       : ref(template.label);
   const label: BoundedColumn = { value: labelValue, bounds: labelBounds };
+  // A linear model trains on the label less the middle of its bounds (public): the noise AdaSSP adds to
+  // X'y scales with the largest |y|, which centring halves at best. Predictions add it back.
+  const labelMiddle = template.model === 'linear' ? (labelBounds[0] + labelBounds[1]) / 2 : 0;
+  const trainingLabel: BoundedColumn =
+    labelMiddle === 0
+      ? label
+      : {
+          value: functionCall('-', [castTo(labelValue, 'DOUBLE'), double(labelMiddle)]),
+          bounds: [labelBounds[0] - labelMiddle, labelBounds[1] - labelMiddle],
+        };
   const d = columns.length + 1;
   const xNorm = rowNorm(
     columns.map((c) => c.bounds),
@@ -235,8 +247,10 @@ export async function trainModel(
         ? privateLinearHoldoutMetrics(sums, labelBounds, dp.epsilon, ctx.random)
         : linearHoldoutMetrics(sums);
     } else {
-      const cells = readLogisticHoldout(await run(logisticHoldoutTree(holdoutFrom, columns, label.value, beta)));
-      metrics = dp ? privateLogisticHoldoutMetrics(cells, dp, ctx.random) : logisticHoldoutMetrics(cells);
+      const sums = readLogisticHoldout(
+        (await run(logisticHoldoutTree(holdoutFrom, columns, label.value, beta)))[0] ?? [],
+      );
+      metrics = dp ? privateLogisticHoldoutMetrics(sums, dp, ctx.random) : logisticHoldoutMetrics(sums);
     }
     onPass?.(1, 'holdout');
     // Exact metrics of a handful of people would describe those people: below the dataset's group
@@ -256,12 +270,13 @@ export async function trainModel(
     passes: number;
     mechanism?: string;
   }): Promise<TrainedModel> => {
-    const metrics = await evaluate(fit.coefficients);
+    const beta = fit.coefficients.map((b, i) => (i === 0 ? b + labelMiddle : b));
+    const metrics = await evaluate(beta);
     return {
       model: template.model,
       label: { column: template.label, bounds: labelBounds },
       features: encoded,
-      coefficients: rounded(inOriginalUnits(fit.coefficients, scales)),
+      coefficients: rounded(inOriginalUnits(beta, scales)),
       ...(fit.covariance && !dp
         ? { standardErrors: rounded(standardErrorsInOriginalUnits(fit.covariance, scales)) }
         : {}),
@@ -285,11 +300,11 @@ export async function trainModel(
   };
 
   if (template.model === 'linear') {
-    const [row] = await run(sufficientStatisticsTree(from, columns, label, true));
+    const [row] = await run(sufficientStatisticsTree(from, columns, trainingLabel, true));
     onPass?.(1, 'training');
     const stats = readSufficientStatistics(row ?? [], d);
     if (dp) {
-      const yBound = Math.max(Math.abs(labelBounds[0]), Math.abs(labelBounds[1]));
+      const yBound = Math.max(...trainingLabel.bounds.map(Math.abs));
       const fit = adassp(stats, { xNorm, yBound }, dp, ctx.random);
       tooFew(fit.noisyCount);
       return release({
@@ -344,5 +359,12 @@ export async function trainModel(
     ridge: template.ridge ?? 1e-6,
     onPass: (n) => onPass?.(n, 'training'),
   });
+  if (!fit.converged)
+    throw new UnprocessableError(
+      'MODEL_DID_NOT_CONVERGE',
+      `The logistic fit did not converge in ${fit.passes} passes (the classes may be separable by the ` +
+        'features): nothing is released; a larger ridge in the template keeps the coefficients finite.',
+      { passes: fit.passes },
+    );
   return release({ ...fit, trainingPeople: counted ?? 0 });
 }
