@@ -367,3 +367,39 @@ describe('training inside the room', () => {
     }
   });
 });
+
+describe('training on data that cannot be fitted', () => {
+  it('releases nothing when an exact logistic fit does not converge (every label 1: no finite intercept)', async () => {
+    const room = await startTestRoom({
+      edit: (policy) => {
+        policy.datasets.find((d) => d.name === 'advertiser_customers')!.rules.model!.dpRequired = false;
+      },
+    });
+    try {
+      await room.acceptAll();
+      const collaboration = room.room.collaboration('demo');
+      const dataset = collaboration.datasets.get('advertiser_customers')!;
+      // 2,000 customers who all converted: the unpenalised intercept's maximum likelihood is at infinity.
+      const engine = room.internals.engine;
+      await engine.query('CREATE SCHEMA IF NOT EXISTS demo', {});
+      const columns = dataset.columns.map((c) => ({ name: c.name, type: c.type }));
+      const values = columns.map(({ name, type }) => {
+        if (name === 'email_hash') return `sha256(CAST(i AS VARCHAR)) AS ${name}`;
+        if (name === 'purchases') return `CAST(i % 51 AS INTEGER) AS ${name}`;
+        if (name === 'converted') return `1 AS ${name}`;
+        return `CAST(NULL AS ${type}) AS ${name}`;
+      });
+      await engine.query(
+        `CREATE TABLE demo.__incoming_separable AS SELECT ${values.join(', ')} FROM range(2000) r(i)`,
+        {},
+      );
+      await engine.commitIncoming({ schema: 'demo', table: 'advertiser_customers', columns }, '__incoming_separable');
+      const doc = { ...template({ features: ['purchases'], categories: [] }) };
+      delete (doc as { dp?: unknown }).dp;
+      const attempt = trainModel(room.internals.release, collaboration, dataset, doc, { splitSalt: SALT });
+      expect(await refusal(attempt)).toEqual({ status: 0, code: 'MODEL_DID_NOT_CONVERGE' });
+    } finally {
+      await room.close();
+    }
+  });
+});
