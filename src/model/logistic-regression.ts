@@ -137,7 +137,8 @@ export async function fitLogistic(
     readonly intercept?: boolean;
     readonly maxPasses?: number;
     readonly tolerance?: number;
-    readonly onPass?: (passNumber: number, meanLogLoss: number) => void;
+    /** awaited: a caller may hold the next pass back (e.g. until its progress line is written) */
+    readonly onPass?: (passNumber: number, meanLogLoss: number) => void | Promise<void>;
   } = {},
 ): Promise<LogisticFit> {
   const lambda = options.ridge ?? 1e-6;
@@ -147,7 +148,7 @@ export async function fitLogistic(
   for (let passes = 1; passes <= (options.maxPasses ?? 25); passes += 1) {
     last = await pass(beta);
     const meanLoss = last.n > 0 ? last.logLoss / last.n : 0;
-    options.onPass?.(passes, meanLoss);
+    await options.onPass?.(passes, meanLoss);
     const gradient = last.gradient.map((g, i) => g + (penalised(i) ? lambda * (beta[i] ?? 0) : 0));
     const ridgeMatrix = last.hessian.map((row, i) => row.map((v, j) => (i === j && penalised(i) ? v + lambda : v)));
     const step = solveRidge(ridgeMatrix, gradient, 0);
@@ -198,7 +199,8 @@ export async function fitLogisticPrivately(
     readonly xNorm: number;
     readonly random: RandomSource;
     readonly maxPasses?: number;
-    readonly onPass?: (passNumber: number, meanLogLoss: number) => void;
+    /** awaited: a caller may hold the next pass back (e.g. until its progress line is written) */
+    readonly onPass?: (passNumber: number, meanLogLoss: number) => void | Promise<void>;
   },
 ): Promise<PrivateLogisticFit> {
   const plan = planObjectivePerturbation({
@@ -213,7 +215,7 @@ export async function fitLogisticPrivately(
   for (let passes = 1; passes <= (options.maxPasses ?? 40); passes += 1) {
     const at = await pass(betaScaled.map((v) => v / scale));
     const meanLoss = at.n > 0 ? at.logLoss / at.n : 0;
-    options.onPass?.(passes, meanLoss);
+    await options.onPass?.(passes, meanLoss);
     const gradient = at.gradient.map((g, i) => g / scale + plan.ridge * (betaScaled[i] ?? 0) + (b[i] ?? 0));
     const hessian = at.hessian.map((row, i) => row.map((h, j) => h / (scale * scale) + (i === j ? plan.ridge : 0)));
     const step = solveRidge(hessian, gradient, 0);

@@ -106,7 +106,8 @@ export async function trainModel(
      * neither compute who is held out nor pick a split by rewording a template.
      */
     readonly splitSalt: string;
-    readonly onPass?: (pass: number, stage: 'training' | 'holdout') => void;
+    /** awaited after each pass */
+    readonly onPass?: (pass: number, stage: 'training' | 'holdout') => void | Promise<void>;
   },
 ): Promise<TrainedModel> {
   const { splitSalt: salt, onPass } = options;
@@ -252,7 +253,7 @@ export async function trainModel(
       );
       metrics = dp ? privateLogisticHoldoutMetrics(sums, dp, ctx.random) : logisticHoldoutMetrics(sums);
     }
-    onPass?.(1, 'holdout');
+    await onPass?.(1, 'holdout');
     // Exact metrics of a handful of people would describe those people: below the dataset's group
     // minimum they are withheld (with DP the noise covers any size).
     const least = dataset.rules.minGroupSize;
@@ -301,7 +302,7 @@ export async function trainModel(
 
   if (template.model === 'linear') {
     const [row] = await run(sufficientStatisticsTree(from, columns, trainingLabel, true));
-    onPass?.(1, 'training');
+    await onPass?.(1, 'training');
     const stats = readSufficientStatistics(row ?? [], d);
     if (dp) {
       const yBound = Math.max(...trainingLabel.bounds.map(Math.abs));

@@ -64,7 +64,7 @@ export async function trainModelTemplate(
   collaboration: Collaboration,
   caller: Principal,
   request: { template: string },
-  onProgress?: (progress: TrainingProgress) => void,
+  onProgress?: (progress: TrainingProgress) => void | Promise<void>,
 ): Promise<ModelCard> {
   await requireActive(services, collaboration);
   requireRole(caller, 'modeler', 'train a model');

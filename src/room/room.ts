@@ -270,7 +270,7 @@ export class Room {
     collaboration: Collaboration,
     caller: Principal,
     request: { template: string },
-    onProgress?: (progress: TrainingProgress) => void,
+    onProgress?: (progress: TrainingProgress) => void | Promise<void>,
   ): Promise<ModelCard> {
     return trainModelTemplate(this.services, collaboration, caller, request, onProgress);
   }

@@ -2,14 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_MODEL } from '../../src/cli/demo/demo-model.ts';
 import { reviewTemplateAs } from '../../src/cli/commands/query-commands.ts';
 import type { ModelCard } from '../../src/room/models.ts';
+import { recordVersion, currentVersion } from '../../src/store/state/dataset-versions.ts';
 import { refusal } from '../support/refusal.ts';
 import { startTestRoom, uploadDemoDataset, type TestRoom } from '../support/test-room.ts';
 
 let t: TestRoom;
 const path = '/v1/collaborations/demo';
 
-/** Proposes a model template as Northwind's modeler, has Acme's officer approve it, and trains it. */
-async function trained(overrides: Record<string, unknown>): Promise<ModelCard> {
+/** Proposes a model template as Northwind's modeler and has Acme's officer approve it; answers its name. */
+async function approved(overrides: Record<string, unknown>): Promise<string> {
   const { joined: _joined, ...alone } = DEMO_MODEL;
   const doc = JSON.parse(JSON.stringify({ ...alone, ...overrides })) as Record<string, unknown>;
   const modeler = t.client('northwind-analyst');
@@ -25,7 +26,13 @@ async function trained(overrides: Record<string, unknown>): Promise<ModelCard> {
     undefined,
     'model-templates',
   );
-  return modeler.send<ModelCard>('POST', `${path}/models`, { template: name });
+  return name;
+}
+
+/** Proposes, approves and trains a model template. */
+async function trained(overrides: Record<string, unknown>): Promise<ModelCard> {
+  const name = await approved(overrides);
+  return t.client('northwind-analyst').send<ModelCard>('POST', `${path}/models`, { template: name });
 }
 
 beforeAll(async () => {
@@ -113,5 +120,40 @@ describe('scoring rows inside the room', () => {
         { details: true },
       ),
     ).toMatchObject({ status: 422, code: 'MODEL_FEATURES_MISSING' });
+  });
+});
+
+describe('a dataset that changes while a model trains', () => {
+  it('releases nothing if a dataset read gets a new version mid-training; the ε stays spent', async () => {
+    const name = await approved({ name: 'racing' });
+    const collaboration = t.room.collaboration('demo');
+    const caller = t.room.principal('demo', t.keys['northwind-analyst']!.publicKeyText);
+    const current = (await currentVersion(t.internals.state, 'demo', 'advertiser_customers'))!;
+    // A new version recorded (as an upload would) once the first pass has read the data; training waits.
+    let uploaded = false;
+    const attempt = t.room.trainModel(collaboration, caller, { template: name }, async () => {
+      if (uploaded) return;
+      uploaded = true;
+      await t.internals.state.write((tx) =>
+        recordVersion(tx, {
+          ...current,
+          version: current.version + 1,
+          envelopeSha256: 'f'.repeat(64),
+          envelopeFile: 'racing.cre',
+          uploadedAt: new Date().toISOString(),
+        }),
+      );
+    });
+    expect(await refusal(attempt)).toEqual({ status: 0, code: 'DATASET_CHANGED_DURING_TRAINING' });
+    const { entries } = await t
+      .client('acme-officer')
+      .send<{ entries: { action: string; details: { errorClass?: string; refunded?: boolean } }[] }>(
+        'GET',
+        `${path}/audit`,
+      );
+    expect(entries.at(-1)).toMatchObject({
+      action: 'model.failed',
+      details: { errorClass: 'DATASET_CHANGED_DURING_TRAINING', refunded: false },
+    });
   });
 });

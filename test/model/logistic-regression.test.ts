@@ -38,7 +38,7 @@ describe('logistic regression by IRLS, one DuckDB pass per Newton step', () => {
         const [row] = (await engine.query(await parser.render(tree, parsed))).rows;
         return readLogisticPass(row ?? [], 4);
       },
-      { intercept: true, ridge: 1e-6, onPass: (_, loss) => losses.push(loss) },
+      { intercept: true, ridge: 1e-6, onPass: (_, loss) => void losses.push(loss) },
     );
     expect(fit.converged).toBe(true);
     expect(fit.passes).toBeLessThanOrEqual(8);

@@ -178,7 +178,7 @@ describe('training inside the room', () => {
       collaboration,
       collaboration.datasets.get('advertiser_customers')!,
       checkedModelTemplate(template(), collaboration),
-      { splitSalt: SALT, onPass: (n, stage) => passes.push(`${stage} ${n}`) },
+      { splitSalt: SALT, onPass: (n, stage) => void passes.push(`${stage} ${n}`) },
     );
     expect(model.dp?.epsilon).toBe(1);
     expect(model.people.exact).toBe(false);
