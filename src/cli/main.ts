@@ -8,6 +8,7 @@ import { registerQueryCommands } from './commands/query-commands.ts';
 import { registerExtractCommands } from './commands/extract-commands.ts';
 import { registerModelCommands } from './commands/model-commands.ts';
 import { registerPsiCommand } from './commands/psi-command.ts';
+import { registerPolicyCommands } from './commands/policy-commands.ts';
 import { runDemo } from './demo/demo.ts';
 import { escapeTerminal } from './escape-terminal.ts';
 import { describeRefusalDetails } from './describe-refusal.ts';
@@ -46,6 +47,7 @@ registerQueryCommands(program);
 registerExtractCommands(program);
 registerModelCommands(program);
 registerPsiCommand(program);
+registerPolicyCommands(program);
 
 try {
   await program.parseAsync();
