@@ -1,8 +1,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Diagnostic } from '../errors/diagnostic.ts';
-import { documentRefused, type RefusedError } from '../errors/refused-error.ts';
-import { compileValidator, invalidValue } from '../validation/json-validator.ts';
+import { documentRefused, RefusedError } from '../errors/refused-error.ts';
+import { compileValidator } from '../validation/json-validator.ts';
 import type { Collaboration } from './collaboration.ts';
 import { compileCollaboration } from './compile-collaboration.ts';
 import type { CollaborationDocument } from './policy-document.ts';
@@ -11,7 +11,7 @@ import schema from '../../policies/schema/collaboration.schema.json' with { type
 
 const validateDocument = compileValidator<CollaborationDocument>(schema);
 
-/** A policy file the room refuses to start with; details list every problem with its pointer. */
+/** A policy document that does not validate; details list every problem with its pointer. */
 const policyInvalid = (file: string, diagnostics: readonly Diagnostic[]): RefusedError =>
   documentRefused('POLICY_INVALID', `Policy ${file} is invalid:`, diagnostics, { file });
 
@@ -24,27 +24,54 @@ export function parseCollaboration(value: unknown, file = '<document>'): Collabo
   return compileCollaboration(checked.value);
 }
 
-/** Loads every `*.json` in the folder (not its schema/ subfolder); one bad file refuses them all. */
-export async function loadPolicies(directory: string): Promise<Collaboration[]> {
+/** A policy file the room could not serve, and why (JSON pointers and sentences). */
+export interface QuarantinedPolicy {
+  readonly file: string;
+  readonly problems: readonly { readonly pointer: string; readonly message: string }[];
+}
+
+/**
+ * Loads every `*.json` in the folder (not its schema/ subfolder). A file that does not parse or
+ * validate, or reuses another file's collaboration id, is quarantined with its problems: the other
+ * collaborations serve, and no member of the quarantined one can act until its file is fixed.
+ */
+export async function loadPolicies(
+  directory: string,
+): Promise<{ collaborations: Collaboration[]; quarantined: QuarantinedPolicy[] }> {
   const files = (await readdir(directory, { withFileTypes: true }))
     .filter((entry) => entry.isFile() && entry.name.endsWith('.json'))
     .map((entry) => entry.name)
     .sort();
   const collaborations: Collaboration[] = [];
+  const quarantined: QuarantinedPolicy[] = [];
+  const pointed = (diagnostics: readonly Diagnostic[]) =>
+    diagnostics.map((d) => ({ pointer: String((d.data as { pointer?: unknown }).pointer ?? ''), message: d.message }));
   for (const name of files) {
     const path = join(directory, name);
     let value: unknown;
     try {
       value = JSON.parse(await readFile(path, 'utf8'));
     } catch (error) {
-      throw policyInvalid(path, [invalidValue('/', `is not valid JSON (${(error as Error).message})`, 'JSON')]);
+      quarantined.push({
+        file: name,
+        problems: [{ pointer: '', message: `is not valid JSON (${(error as Error).message})` }],
+      });
+      continue;
     }
-    const collaboration = parseCollaboration(value, path);
+    let collaboration: Collaboration;
+    try {
+      collaboration = parseCollaboration(value, path);
+    } catch (error) {
+      if (!(error instanceof RefusedError)) throw error;
+      quarantined.push({ file: name, problems: pointed(error.diagnostics) });
+      continue;
+    }
     if (collaborations.some((c) => c.id === collaboration.id)) {
       const message = `collaboration id "${collaboration.id}" is already used by another policy file`;
-      throw policyInvalid(path, [invalidValue('/id', message, 'one policy file per collaboration')]);
+      quarantined.push({ file: name, problems: [{ pointer: '/id', message }] });
+      continue;
     }
     collaborations.push(collaboration);
   }
-  return collaborations;
+  return { collaborations, quarantined };
 }

@@ -43,8 +43,8 @@ function ownerOnlyFiles(): void {
 }
 
 /**
- * The composition root: starts a room. Validates every policy first (a bad policy refuses the start
- * with its problems), then opens keys, the state database, the staging area and the locked-down
+ * The composition root: starts a room. Validates every policy first (a bad file is quarantined with
+ * its problems, logged and reported by /v1/health; the others serve), then opens keys, the state database, the staging area and the locked-down
  * engine, wires the release stage to them, reloads the stored datasets and registers sql/.
  */
 export async function openRoom(
@@ -52,7 +52,12 @@ export async function openRoom(
   log: Logger,
   dependencies: RoomDependencies = {},
 ): Promise<OpenedRoom> {
-  const collaborations = await loadPolicies(config.policiesDirectory);
+  const { collaborations, quarantined } = await loadPolicies(config.policiesDirectory);
+  for (const q of quarantined)
+    log.error(
+      { file: q.file, problems: q.problems },
+      'policy file quarantined: its collaboration does not serve until the file is fixed',
+    );
   ownerOnlyFiles();
   // The directory may predate the room (an operator's mkdir, an older version): its mode is ours to fix.
   await mkdir(config.dataDirectory, { recursive: true, mode: 0o700 });
@@ -76,6 +81,7 @@ export async function openRoom(
   const services: RoomServices = {
     config,
     collaborations: new Map(collaborations.map((c) => [c.id, c])),
+    quarantinedPolicies: quarantined,
     keys,
     state,
     engine,

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { Logger } from '../log/logger.ts';
+import type { QuarantinedPolicy } from '../policy/load-policies.ts';
 import type { Collaboration } from '../policy/collaboration.ts';
 import type { RandomSource } from '../privacy/index.ts';
 import type { PsiMessageBudget } from '../psi/message-budget.ts';
@@ -21,6 +22,8 @@ import type { RoomKeys } from './room-keys.ts';
 export interface RoomServices {
   readonly config: RoomConfig;
   readonly collaborations: ReadonlyMap<string, Collaboration>;
+  /** policy files that did not validate: their collaborations do not serve */
+  readonly quarantinedPolicies: readonly QuarantinedPolicy[];
   readonly keys: RoomKeys;
   readonly state: StateDb;
   readonly engine: DataEngine;

@@ -3,6 +3,7 @@ import { NonceCache } from '../auth/nonce-cache.ts';
 import { verifyRequest } from '../auth/verify-request.ts';
 import { toBase64 } from '../crypto/bytes.ts';
 import { ForbiddenError, NotFoundError } from '../errors/cleanroom-error.ts';
+import type { QuarantinedPolicy } from '../policy/load-policies.ts';
 import type { Collaboration, Principal } from '../policy/collaboration.ts';
 import type { PsiReservation } from '../psi/message-budget.ts';
 import { auditTrail } from './audit-trail.ts';
@@ -109,6 +110,11 @@ export class Room {
 
   collaborationIds(): string[] {
     return [...this.services.collaborations.keys()];
+  }
+
+  /** Policy files that did not validate at start (their collaborations do not serve), and why. */
+  quarantinedPolicies(): readonly QuarantinedPolicy[] {
+    return this.services.quarantinedPolicies;
   }
 
   collaboration(id: string): Collaboration {
