@@ -44,8 +44,9 @@ function ownerOnlyFiles(): void {
 
 /**
  * The composition root: starts a room. Validates every policy first (a bad file is quarantined with
- * its problems, logged and reported by /v1/health; the others serve), then opens keys, the state database, the staging area and the locked-down
- * engine, wires the release stage to them, reloads the stored datasets and registers sql/.
+ * its problems, logged and reported by /v1/health; the others serve), then opens keys, the state
+ * database, the staging area and the locked-down engine, wires the release stage to them, reloads
+ * the stored datasets and registers sql/.
  */
 export async function openRoom(
   config: RoomConfig,
