@@ -36,11 +36,29 @@ export function jsonSqlParser(codec: SqlTextCodec): SqlParser {
         return { error: true, error_type: UNREPRESENTABLE, error_message: 'a number past the range of DOUBLE' };
       }
     },
-    render(tree, parsed) {
+    async render(tree, parsed) {
+      requireFromEverywhere(tree);
       const statement = parsed?.statements?.[0];
       return codec.deserialize(
         treeToJson({ error: false, statements: [{ node: tree, named_param_map: statement?.named_param_map ?? [] }] }),
       );
     },
   };
+}
+
+/**
+ * DuckDB's json_deserialize_sql crashes the whole process (a segfault, not an error) on a SELECT
+ * node without `from_table` (measured: a tree built by hand). Trees from a parse always carry one
+ * (EMPTY_FROM for `SELECT 1`); a tree the room built without one is a bug, refused here.
+ */
+function requireFromEverywhere(node: unknown): void {
+  if (Array.isArray(node)) {
+    for (const item of node) requireFromEverywhere(item);
+    return;
+  }
+  if (typeof node !== 'object' || node === null) return;
+  const record = node as Record<string, unknown>;
+  if (record.type === 'SELECT_NODE' && (typeof record.from_table !== 'object' || record.from_table === null))
+    throw new Error('internal error: a SELECT node without from_table would crash the engine');
+  for (const value of Object.values(record)) requireFromEverywhere(value);
 }
