@@ -19,7 +19,7 @@ export interface PolicyChange {
 // Arrays of named things are compared by name, so reordering them is not a change.
 const KEYS: Readonly<Record<string, string>> = {
   members: 'id',
-  principals: 'name',
+  principals: 'id',
   datasets: 'name',
   columns: 'name',
   joins: 'dataset',

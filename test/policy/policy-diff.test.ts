@@ -40,6 +40,7 @@ describe('policy diff', () => {
       doc.datasets.reverse();
       doc.members.reverse();
       for (const d of doc.datasets) d.columns.reverse();
+      for (const m of doc.members) m.principals.reverse();
     });
     expect(diffPolicies(demo, reordered)).toEqual([]);
   });
@@ -79,7 +80,7 @@ describe('policy diff', () => {
   it('reports whole entries added or removed: a dataset, a principal, a rule block', () => {
     const after = edit((doc) => {
       doc.datasets.pop();
-      doc.members[0]!.principals.push({ name: 'acme-intern', publicKey: 'x', roles: ['analyst'] } as never);
+      doc.members[0]!.principals.push({ id: 'acme-intern', publicKey: 'x', roles: ['analyst'] } as never);
       delete doc.datasets[0]!.rules.model;
     });
     expect(summary(diffPolicies(demo, after)).sort()).toEqual(
