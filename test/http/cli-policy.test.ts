@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../support/cli.ts';
+import { keyFile, runCli } from '../support/cli.ts';
 import { startTestRoom, type TestRoom } from '../support/test-room.ts';
 
 let t: TestRoom;
@@ -37,5 +37,28 @@ describe('policy as code, offline', () => {
     expect(diffed.stderr).toMatch(/broken\.json#\/datasets\/1\/rules\/minGroupSize/);
     const same = await runCli(['policy', 'diff', file, file, '--json']);
     expect(JSON.parse(same.stdout)).toEqual({ old: status.policyHash, new: status.policyHash, changes: [] });
+  }, 60_000);
+
+  it('status summarises the policy; accept without --hash shows it and its hash, and signs nothing', async () => {
+    const key = await keyFile(t, 'acme-officer');
+    const room = ['--collab', 'demo', '--key', key, '--url', t.baseUrl];
+    const status = await runCli(['status', ...room]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/^dataset advertiser_customers \(owner acme, region eu-west, kept \d+ days\)$/m);
+    expect(status.stdout).toMatch(/aggregates: groups of at least 50 people/);
+    expect(status.stdout).toMatch(/lends per person: impressions \(count \[0, 20\]\)/);
+    expect(status.stdout).toMatch(/^PSI northwind serves acme: its size only/m);
+    const hash = t.room.collaboration('demo').hash;
+    expect(status.stdout).toContain(`policy hash ${hash}`);
+    expect(status.stdout).toMatch(/accepted by no one yet; awaiting acme, northwind/);
+
+    const unsigned = await runCli(['accept', ...room]);
+    expect(unsigned.code).toBe(2);
+    expect(unsigned.stdout).toContain(`policy hash ${hash}`);
+    expect(unsigned.stderr).toContain(`--hash ${hash.slice(0, 12)}`);
+    const after = await t
+      .client('acme-officer')
+      .send<{ status: { acceptedBy: unknown[] } }>('GET', '/v1/collaborations/demo');
+    expect(after.status.acceptedBy).toEqual([]);
   }, 60_000);
 });

@@ -10,7 +10,9 @@ import type { PrincipalKey } from '../../keys/principal-key-file.ts';
 import { DEFAULT_URL, signedClient } from '../client-options.ts';
 import { escapeTerminal } from '../escape-terminal.ts';
 import { hashToSign } from '../named-hash.ts';
-import { print, printJson } from '../output.ts';
+import { print, printError, printJson } from '../output.ts';
+import { summarisePolicy } from '../../policy/policy-summary.ts';
+import type { CollaborationDocument } from '../../policy/policy-document.ts';
 
 /**
  * An officer signs the policy hash they reviewed (`named`: full, or a prefix of at least 12 hex
@@ -41,6 +43,27 @@ export async function verifyRemoteAudit(client: RoomClient, collaboration: strin
   return { entries, verdict: verifyAuditChain(entries, fromBase64(room.signingPublicKey, 32) ?? new Uint8Array()) };
 }
 
+/** What GET /v1/collaborations/:id answers. */
+interface CollaborationView {
+  readonly caller: { readonly principal: string; readonly member: string; readonly roles: readonly string[] };
+  readonly status: CollaborationStatus;
+  readonly policy: CollaborationDocument;
+}
+
+/** The policy summarised, its hash and acceptance state, and who is asking. */
+function describeCollaboration(view: CollaborationView): string {
+  const s = view.status;
+  const accepted = s.acceptedBy.map((a) => `${a.member} (${a.principal})`).join(', ') || 'no one yet';
+  return [
+    ...summarisePolicy(view.policy),
+    '',
+    `policy hash ${s.policyHash}`,
+    `accepted by ${accepted}; ${s.active ? 'active' : `awaiting ${s.awaiting.join(', ')}`}`,
+    `you: ${view.caller.principal} of ${view.caller.member} [${view.caller.roles.join(', ')}]`,
+    '',
+  ].join('\n');
+}
+
 export function registerCollaborationCommands(program: Command): void {
   const keys = program.command('keys').description('principal keys');
   keys
@@ -55,13 +78,16 @@ export function registerCollaborationCommands(program: Command): void {
 
   program
     .command('status')
-    .description('show a collaboration: policy hash, acceptances, your roles')
+    .description('show a collaboration: the policy summarised, its hash, who accepted it, your roles')
     .requiredOption('--collab <id>')
     .requiredOption('--key <file>')
     .option('--url <url>', 'room URL', DEFAULT_URL)
-    .action(async (o: { collab: string; key: string; url: string }) => {
+    .option('--json', "print the room's answer (status, caller, the whole policy document) as JSON")
+    .action(async (o: { collab: string; key: string; url: string; json?: boolean }) => {
       const { client } = await signedClient(o.url, o.key);
-      printJson(await client.send('GET', `/v1/collaborations/${o.collab}`));
+      const view = await client.send<CollaborationView>('GET', `/v1/collaborations/${o.collab}`);
+      if (o.json) printJson(view);
+      else print(describeCollaboration(view));
     });
 
   program
@@ -71,10 +97,21 @@ export function registerCollaborationCommands(program: Command): void {
     )
     .requiredOption('--collab <id>')
     .requiredOption('--key <file>')
-    .requiredOption('--hash <sha256>', 'the policyHash you reviewed: 64 hex digits, or at least the first 12')
+    .option('--hash <sha256>', 'the policyHash you reviewed: 64 hex digits, or at least the first 12')
     .option('--url <url>', 'room URL', DEFAULT_URL)
-    .action(async (o: { collab: string; key: string; hash: string; url: string }) => {
+    .action(async (o: { collab: string; key: string; hash?: string; url: string }) => {
       const { client, key } = await signedClient(o.url, o.key);
+      if (!o.hash) {
+        // Nothing is signed without the officer naming the hash of what they read.
+        const view = await client.send<CollaborationView>('GET', `/v1/collaborations/${o.collab}`);
+        print(describeCollaboration(view));
+        printError(
+          `review the policy above; to sign it run again with --hash ${view.status.policyHash.slice(0, 12)} ` +
+            '(or the full hash)\n',
+        );
+        process.exitCode = 2;
+        return;
+      }
       const status = await acceptCollaboration(client, key, o.collab, o.hash);
       const awaiting = status.awaiting.map((m) => escapeTerminal(m)).join(', ');
       const state = status.active ? 'collaboration is active' : `awaiting: ${awaiting}`;
