@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keyFile, runCli } from '../support/cli.ts';
@@ -60,5 +60,27 @@ describe('policy as code, offline', () => {
       .client('acme-officer')
       .send<{ status: { acceptedBy: unknown[] } }>('GET', '/v1/collaborations/demo');
     expect(after.status.acceptedBy).toEqual([]);
+  }, 60_000);
+
+  it('audit --json is one JSON document; --out exports NDJSON that audit-verify checks offline', async () => {
+    await t.acceptAll();
+    const key = await keyFile(t, 'northwind-officer');
+    const room = ['--collab', 'demo', '--key', key, '--url', t.baseUrl];
+    const listed = await runCli(['audit', ...room, '--json']);
+    const entries = JSON.parse(listed.stdout) as { seq: number; action: string }[];
+    expect(entries.map((e) => e.action)).toContain('policy.accepted');
+    expect(listed.stderr).toMatch(/chain verified/);
+    const file = join(t.dir, 'audit.ndjson');
+    await runCli(['audit', ...room, '--out', file]);
+    const { signingPublicKey } = await t.client('acme-officer').getPublic<{ signingPublicKey: string }>('/v1/room');
+    const verified = await runCli(['audit-verify', '--file', file, '--room-key', signingPublicKey]);
+    expect(verified.stdout).toMatch(new RegExp(`chain verified: ${entries.length} entries`));
+    // An entry edited after export breaks the chain, and the exit code says so.
+    const lines = (await readFile(file, 'utf8')).trimEnd().split('\n');
+    lines[0] = lines[0]!.replace('"policy.accepted"', '"policy.rejected"');
+    await writeFile(file, `${lines.join('\n')}\n`);
+    const broken = await runCli(['audit-verify', '--file', file, '--url', t.baseUrl]);
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toMatch(/CHAIN BROKEN at 1/);
   }, 60_000);
 });

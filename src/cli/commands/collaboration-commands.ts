@@ -5,7 +5,8 @@ import type { AuditEntry } from '../../audit/audit-entry.ts';
 import { verifyAuditChain } from '../../audit/verify-audit-chain.ts';
 import { createPrincipalKeyFiles } from '../../keys/principal-key-file.ts';
 import { acceptanceSigningBytes, type CollaborationStatus } from '../../room/policy-acceptance.ts';
-import type { RoomClient } from '../../client/room-client.ts';
+import { RoomClient } from '../../client/room-client.ts';
+import { readFile, writeFile } from 'node:fs/promises';
 import type { PrincipalKey } from '../../keys/principal-key-file.ts';
 import { DEFAULT_URL, signedClient } from '../client-options.ts';
 import { escapeTerminal } from '../escape-terminal.ts';
@@ -42,6 +43,29 @@ export async function verifyRemoteAudit(client: RoomClient, collaboration: strin
   const { entries } = await client.send<{ entries: AuditEntry[] }>('GET', `/v1/collaborations/${collaboration}/audit`);
   return { entries, verdict: verifyAuditChain(entries, fromBase64(room.signingPublicKey, 32) ?? new Uint8Array()) };
 }
+
+/** The NDJSON export of an audit chain (`audit --out`), one entry per line. */
+export const auditExport = (entries: readonly AuditEntry[]): string =>
+  entries.map((e) => `${JSON.stringify(e)}\n`).join('');
+
+/** Verifies an NDJSON export of an audit chain against the room's signing key, offline. */
+export function verifyAuditExport(text: string, roomKey: Uint8Array, file = 'the export') {
+  let entries: AuditEntry[];
+  try {
+    entries = text
+      .split('\n')
+      .filter((l) => l.trim())
+      .map((l) => JSON.parse(l) as AuditEntry);
+  } catch {
+    throw new Error(`${file} is not NDJSON: one audit entry per line, as \`cleanroom audit --out\` writes.`);
+  }
+  return verifyAuditChain(entries, roomKey);
+}
+
+const describeVerdict = (verdict: ReturnType<typeof verifyAuditChain>): string =>
+  verdict.ok
+    ? `chain verified: ${verdict.entries} entries, head ${escapeTerminal(verdict.head)}\n`
+    : `CHAIN BROKEN at ${verdict.seq}: ${escapeTerminal(verdict.reason)}\n`;
 
 /** What GET /v1/collaborations/:id answers. */
 interface CollaborationView {
@@ -124,19 +148,36 @@ export function registerCollaborationCommands(program: Command): void {
     .requiredOption('--collab <id>')
     .requiredOption('--key <file>')
     .option('--url <url>', 'room URL', DEFAULT_URL)
-    .option('--json', 'print the entries as JSON')
-    .action(async (o: { collab: string; key: string; url: string; json?: boolean }) => {
+    .option('--json', 'print the entries as one JSON array on stdout (the verdict goes to stderr)')
+    .option('--out <file>', 'also write the entries as NDJSON, one per line: an export `audit-verify` checks offline')
+    .action(async (o: { collab: string; key: string; url: string; json?: boolean; out?: string }) => {
       const { client } = await signedClient(o.url, o.key);
       const { entries, verdict } = await verifyRemoteAudit(client, o.collab);
+      if (o.out) await writeFile(o.out, auditExport(entries), { mode: 0o600 });
       if (o.json) printJson(entries);
       else
         for (const e of entries)
           print(`${[e.seq, e.at, e.actor, e.action].map((v) => escapeTerminal(String(v))).join('\t')}\n`);
-      print(
-        verdict.ok
-          ? `chain verified: ${verdict.entries} entries, head ${escapeTerminal(verdict.head)}\n`
-          : `CHAIN BROKEN at ${verdict.seq}: ${escapeTerminal(verdict.reason)}\n`,
-      );
+      (o.json ? printError : print)(describeVerdict(verdict));
+      if (!verdict.ok) process.exitCode = 1;
+    });
+
+  program
+    .command('audit-verify')
+    .description("verify an exported audit chain (NDJSON from `audit --out`) offline against the room's signing key")
+    .requiredOption('--file <ndjson>')
+    .option('--room-key <base64>', "the room's Ed25519 signing key, as GET /v1/room publishes it")
+    .option('--url <url>', 'fetch the room key from this room instead of --room-key')
+    .action(async (o: { file: string; roomKey?: string; url?: string }) => {
+      const text =
+        o.roomKey ??
+        (o.url
+          ? (await new RoomClient(o.url).getPublic<{ signingPublicKey: string }>('/v1/room')).signingPublicKey
+          : undefined);
+      const roomKey = text ? fromBase64(text, 32) : undefined;
+      if (!roomKey) throw new Error('audit-verify needs the room key: --room-key BASE64 or --url ROOM.');
+      const verdict = verifyAuditExport(await readFile(o.file, 'utf8'), roomKey, o.file);
+      print(describeVerdict(verdict));
       if (!verdict.ok) process.exitCode = 1;
     });
 }

@@ -1,10 +1,16 @@
-import { rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { RoomClient } from '../../client/room-client.ts';
 import { uploadFile } from '../../client/upload-file.ts';
 import { createLogger } from '../../log/logger.ts';
 import type { CollaborationStatus } from '../../room/policy-acceptance.ts';
-import { acceptCollaboration, verifyRemoteAudit } from '../commands/collaboration-commands.ts';
+import {
+  acceptCollaboration,
+  auditExport,
+  verifyAuditExport,
+  verifyRemoteAudit,
+} from '../commands/collaboration-commands.ts';
+import { fromBase64 } from '../../crypto/bytes.ts';
 import { print, say, step } from '../output.ts';
 import { progressBar } from '../progress.ts';
 import { serveRoom, type RunningRoom } from '../serve.ts';
@@ -104,12 +110,19 @@ export async function runDemo(options: { url?: string }): Promise<void> {
     next = await demoExtract(ctx, next);
     next = await demoModel(ctx, next);
 
-    step(next, 'Anyone in the collaboration can verify the audit chain offline');
-    const { entries, verdict } = await verifyRemoteAudit(ctx.client('northwind-officer'), COLLABORATION);
+    step(next, 'Anyone in the collaboration can export the audit chain and verify it offline');
+    const { entries } = await verifyRemoteAudit(ctx.client('northwind-officer'), COLLABORATION);
     for (const e of entries.slice(-8)) say(`#${e.seq} ${e.actor.padEnd(18)} ${e.action}`);
+    // The export as `cleanroom audit --out` writes it, checked from the file as `cleanroom audit-verify` does.
+    const exported = join(workspace.directory, 'audit.ndjson');
+    await writeFile(exported, auditExport(entries));
+    const verdict = verifyAuditExport(
+      await readFile(exported, 'utf8'),
+      fromBase64(room.signingPublicKey, 32) ?? new Uint8Array(),
+    );
     say(
       verdict.ok
-        ? `chain verified against the room's signing key: ${verdict.entries} entries`
+        ? `exported ${verdict.entries} entries to ${exported}; chain verified offline against the room's signing key`
         : `CHAIN BROKEN at ${verdict.seq}: ${verdict.reason}`,
     );
     print('\nDemo complete.\n');
