@@ -14,6 +14,7 @@ import {
   windowAggregate,
   type SqlNode,
 } from '../query/sql-tree.ts';
+import { logLoss } from './logistic-regression.ts';
 import { clipTo, completeRows, designColumns, type BoundedColumn } from './sufficient-statistics.ts';
 
 /**
@@ -141,12 +142,7 @@ export function logisticHoldoutTree(
   const predicted = castTo(compare('COMPARE_GREATERTHANOREQUALTO', pp, double(0.5)), 'DOUBLE');
   const correct = minus(double(1), functionCall('abs', [minus(predicted, y)]));
   const bounded = between(pp, LOSS_P, 1 - LOSS_P);
-  const loss = functionCall('-', [
-    plus(
-      times(y, functionCall('ln', [bounded])),
-      times(minus(double(1), y), functionCall('ln', [minus(double(1), bounded)])),
-    ),
-  ]);
+  const loss = logLoss(y, bounded);
   return selectNode({
     select: [
       aggregateCall('sum', [y]),

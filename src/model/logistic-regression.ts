@@ -28,6 +28,18 @@ export interface LogisticPass {
   readonly logLoss: number;
 }
 
+/** −[y·ln p + (1 − y)·ln(1 − p)] for a p already kept away from 0 and 1. */
+export function logLoss(y: SqlNode, p: SqlNode): SqlNode {
+  const times = (a: SqlNode, b: SqlNode) => functionCall('*', [a, b]);
+  const minus = (a: SqlNode, b: SqlNode) => functionCall('-', [a, b]);
+  return functionCall('-', [
+    functionCall('+', [
+      times(y, functionCall('ln', [p])),
+      times(minus(double(1), y), functionCall('ln', [minus(double(1), p)])),
+    ]),
+  ]);
+}
+
 /**
  * One DuckDB pass of IRLS at `beta` (room-built constants, never caller text): for every row with
  * all features and a 0/1 label, p = σ(x·β) with x clipped to its declared bounds (and a leading 1
@@ -83,12 +95,7 @@ export function logisticPassTree(
       ),
   );
   x.forEach((xi, i) => sums.push({ ...aggregateCall('sum', [times(minus(p, y), xi)]), alias: `g_${i}` }));
-  const loss = functionCall('-', [
-    plus(
-      times(y, functionCall('ln', [bounded])),
-      times(minus(double(1), y), functionCall('ln', [minus(double(1), bounded)])),
-    ),
-  ]);
+  const loss = logLoss(y, bounded);
   return selectNode({
     select: [
       { ...aggregateCall('count_star', []), alias: 'n' },
