@@ -90,7 +90,7 @@ export function registerModelCommands(program: Command): void {
     what: 'model template',
     shape:
       '{ kind: "model", name, collaboration, description, dataset, model, label, features, categories, ' +
-      'dp: { epsilon, delta? }, ridge?, recipient }',
+      'joined?: [{ dataset, features }], dp: { epsilon, delta? }, ridge?, recipient }',
   });
 
   common(
