@@ -181,16 +181,23 @@ export async function trainModelTemplate(
   });
 }
 
-/** A stored model's card, for its recipient's principals and the officers and analysts of every dataset it read. */
-async function visibleModel(services: RoomServices, collaboration: Collaboration, caller: Principal, seq: number) {
+/** Who may read a card: principals of its recipient, and of the owner of any dataset it read. */
+const mayRead = (card: ModelCard, caller: Principal, collaboration: Collaboration): boolean =>
+  card.recipient === caller.memberId ||
+  [card.dataset, ...(card.joined ?? []).map((j) => j.dataset)].some(
+    (d) => collaboration.datasets.get(d)?.owner === caller.memberId,
+  );
+
+/** A stored model's card, if the caller may read it (else not found: its existence is not told). */
+export async function getModel(
+  services: RoomServices,
+  collaboration: Collaboration,
+  caller: Principal,
+  seq: number,
+): Promise<ModelCard> {
   const stored = await modelBySeq(services.state, collaboration.id, seq);
   const card = stored ? (JSON.parse(stored.card) as ModelCard) : undefined;
-  const owners = card ? [card.dataset, ...(card.joined ?? []).map((j) => j.dataset)] : [];
-  const mayRead =
-    card &&
-    (card.recipient === caller.memberId ||
-      owners.some((d) => collaboration.datasets.get(d)?.owner === caller.memberId));
-  if (!card || !mayRead)
+  if (!card || !mayRead(card, caller, collaboration))
     throw new NotFoundError('MODEL_NOT_FOUND', `Collaboration "${collaboration.id}" has no model #${seq} for you.`, {
       model: seq,
     });
@@ -204,16 +211,8 @@ export async function listModels(
   caller: Principal,
 ): Promise<ModelCard[]> {
   const cards = (await modelsOf(services.state, collaboration.id)).map((m) => JSON.parse(m.card) as ModelCard);
-  return cards.filter(
-    (card) =>
-      card.recipient === caller.memberId ||
-      [card.dataset, ...(card.joined ?? []).map((j) => j.dataset)].some(
-        (d) => collaboration.datasets.get(d)?.owner === caller.memberId,
-      ),
-  );
+  return cards.filter((card) => mayRead(card, caller, collaboration));
 }
-
-export const getModel = visibleModel;
 
 /** Per-row scores of a member's own dataset: its privacy unit and `score`, as CSV for that member only. */
 export interface OwnScores {
@@ -237,7 +236,7 @@ export async function scoreOwnRows(
 ): Promise<OwnScores> {
   await requireActive(services, collaboration);
   requireRole(caller, 'analyst', 'score rows in the room');
-  const card = await visibleModel(services, collaboration, caller, request.model);
+  const card = await getModel(services, collaboration, caller, request.model);
   if (!card.dp)
     throw new ForbiddenError(
       'MODEL_NOT_DP',
