@@ -14,8 +14,8 @@ import {
   windowAggregate,
   type SqlNode,
 } from '../query/sql-tree.ts';
-import { logLoss } from './logistic-regression.ts';
-import { clipTo, completeRows, designColumns, type BoundedColumn } from './sufficient-statistics.ts';
+import { logLoss, scoredRows } from './logistic-regression.ts';
+import { clipTo, type BoundedColumn } from './sufficient-statistics.ts';
 
 /**
  * Held-out metrics: a public, salted hash of the privacy unit sends 18% of the people to a holdout
@@ -40,20 +40,6 @@ const plus = (a: SqlNode, b: SqlNode) => functionCall('+', [a, b]);
 const minus = (a: SqlNode, b: SqlNode) => functionCall('-', [a, b]);
 const between = clipTo;
 
-/** The holdout's rows: the design columns (clipped), the label, and x·β. */
-function scoredRows(from: SqlNode, features: readonly BoundedColumn[], label: SqlNode, beta: readonly number[]) {
-  const design = designColumns(features, true);
-  if (beta.length !== design.length) throw new RangeError('β needs one coefficient per column of X');
-  const clipped = selectNode({
-    select: [...design.map((x, i) => ({ ...x, alias: `__cr_x${i}` })), { ...castTo(label, 'DOUBLE'), alias: '__cr_y' }],
-    from,
-    where: completeRows(features, label),
-  });
-  const col = (name: string) => columnRef(['__cr_clipped', name]);
-  const eta = design.map((_, i) => times(col(`__cr_x${i}`), double(beta[i] ?? 0))).reduce(plus);
-  return { clipped: subqueryRef(clipped, '__cr_clipped'), y: col('__cr_y'), eta };
-}
-
 /** The exact holdout sums of a linear model: n, Σy, Σy², Σ(y − ŷ)² with ŷ kept inside the label's bounds. */
 export interface LinearHoldoutSums {
   readonly n: number;
@@ -69,7 +55,7 @@ export function linearHoldoutTree(
   beta: readonly number[],
 ): SqlNode {
   const [low, high] = label.bounds;
-  const rows = scoredRows(from, features, label.value, beta);
+  const rows = scoredRows(from, features, true, label.value, beta);
   const y = between(rows.y, low, high);
   const residual = minus(y, between(rows.eta, low, high));
   return selectNode({
@@ -111,7 +97,7 @@ export function logisticHoldoutTree(
   label: SqlNode,
   beta: readonly number[],
 ): SqlNode {
-  const rows = scoredRows(from, features, label, beta);
+  const rows = scoredRows(from, features, true, label, beta);
   const p = functionCall('/', [double(1), plus(double(1), functionCall('exp', [functionCall('-', [rows.eta])]))]);
   const withP = selectNode({
     select: [
@@ -189,7 +175,8 @@ export interface HoldoutMetrics {
 
 const clamp01 = (v: number) => Math.min(1, Math.max(0, v));
 
-function linearFrom(s: LinearHoldoutSums): HoldoutMetrics {
+/** Exact holdout metrics of a linear model (no DP); the DP ones are this over noisy sums. */
+export function linearHoldoutMetrics(s: LinearHoldoutSums): HoldoutMetrics {
   const n = Math.max(1, s.n);
   const sst = s.sumY2 - (s.sumY * s.sumY) / n;
   return {
@@ -198,9 +185,6 @@ function linearFrom(s: LinearHoldoutSums): HoldoutMetrics {
     rmse: Math.sqrt(Math.max(0, s.sse) / n),
   };
 }
-
-/** Exact holdout metrics of a linear model (no DP). */
-export const linearHoldoutMetrics = (sums: LinearHoldoutSums): HoldoutMetrics => linearFrom(sums);
 
 /**
  * DP holdout metrics of a linear model, ε split in four (basic composition): n (sensitivity 1),
@@ -218,7 +202,7 @@ export function privateLinearHoldoutMetrics(
   const yBound = Math.max(Math.abs(low), Math.abs(high));
   const noisy = (value: number, l1Sensitivity: number, domain: 'integer' | 'real' = 'real') =>
     laplaceMechanism({ value, l1Sensitivity, epsilon: share, random, domain }).value;
-  return linearFrom({
+  return linearHoldoutMetrics({
     n: Math.max(0, Math.round(noisy(sums.n, 1, 'integer'))),
     sumY: noisy(sums.sumY, yBound),
     sumY2: noisy(sums.sumY2, yBound * yBound),

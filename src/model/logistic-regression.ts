@@ -28,6 +28,32 @@ export interface LogisticPass {
   readonly logLoss: number;
 }
 
+/**
+ * The rows a pass at β reads, as a subquery `__cr_clipped`: each column of X clipped to its bounds
+ * (`__cr_x0`…, a leading 1 with `intercept`) and the label as DOUBLE (`__cr_y`), complete rows only;
+ * with `col` to name them and `eta` = x·β over them. Training passes and the holdout share it.
+ */
+export function scoredRows(
+  from: SqlNode,
+  features: readonly BoundedColumn[],
+  intercept: boolean,
+  label: SqlNode,
+  beta: readonly number[],
+) {
+  const design = designColumns(features, intercept);
+  if (beta.length !== design.length) throw new RangeError('β needs one coefficient per column of X');
+  const rows = selectNode({
+    select: [...design.map((x, i) => ({ ...x, alias: `__cr_x${i}` })), { ...castTo(label, 'DOUBLE'), alias: '__cr_y' }],
+    from,
+    where: completeRows(features, label),
+  });
+  const col = (name: string) => columnRef(['__cr_clipped', name]);
+  const eta = design
+    .map((_, i) => functionCall('*', [col(`__cr_x${i}`), double(beta[i] ?? 0)]))
+    .reduce((a, b) => functionCall('+', [a, b]));
+  return { design, clipped: subqueryRef(rows, '__cr_clipped'), col, y: col('__cr_y'), eta };
+}
+
 /** −[y·ln p + (1 − y)·ln(1 − p)] for a p already kept away from 0 and 1. */
 export function logLoss(y: SqlNode, p: SqlNode): SqlNode {
   const times = (a: SqlNode, b: SqlNode) => functionCall('*', [a, b]);
@@ -53,22 +79,11 @@ export function logisticPassTree(
   intercept: boolean,
   beta: readonly number[],
 ): SqlNode {
-  const design = designColumns(features, intercept);
-  if (beta.length !== design.length) throw new RangeError('β needs one coefficient per column of X');
   const times = (a: SqlNode, b: SqlNode) => functionCall('*', [a, b]);
   const plus = (a: SqlNode, b: SqlNode) => functionCall('+', [a, b]);
   const minus = (a: SqlNode, b: SqlNode) => functionCall('-', [a, b]);
   // Clipped columns, then p, each computed once per row (subqueries), not once per sum they enter.
-  const clipped = selectNode({
-    select: [
-      ...design.map((xi, i) => ({ ...xi, alias: `__cr_x${i}` })),
-      { ...castTo(label, 'DOUBLE'), alias: '__cr_y' },
-    ],
-    from,
-    where: completeRows(features, label),
-  });
-  const col = (name: string) => columnRef(['__cr_clipped', name]);
-  const eta = design.map((_, i) => times(col(`__cr_x${i}`), double(beta[i] ?? 0))).reduce(plus);
+  const { design, clipped, col, eta } = scoredRows(from, features, intercept, label, beta);
   const withP = selectNode({
     select: [
       ...design.map((_, i) => col(`__cr_x${i}`)),
@@ -78,7 +93,7 @@ export function logisticPassTree(
         alias: '__cr_p',
       },
     ],
-    from: subqueryRef(clipped, '__cr_clipped'),
+    from: clipped,
   });
   const row = (name: string) => columnRef(['__cr_rows', name]);
   const x = design.map((_, i) => row(`__cr_x${i}`));

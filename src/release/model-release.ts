@@ -139,7 +139,7 @@ export async function trainModel(
   // and ridge scale with, and centred columns keep X'X well conditioned (bench:models: AdaSSP's error at
   // 100k people, ε 1 fell from 22% with [0, 1] to ~5%). The coefficients are mapped back below.
   const scales: Scale[] = [];
-  const numeric = (name: string, value: SqlNode, [low, high]: readonly [number, number]) => {
+  const numeric = (value: SqlNode, [low, high]: readonly [number, number]) => {
     const middle = (low + high) / 2;
     const half = (high - low) / 2;
     scales.push({ index: columns.length + 1, low: middle, width: half });
@@ -150,12 +150,12 @@ export async function trainModel(
   };
   for (const name of template.features) {
     const bounds = rules.features[name] as readonly [number, number];
-    numeric(name, ref(name), bounds);
+    numeric(ref(name), bounds);
     encoded.push({ name, encoding: 'numeric', bounds });
   }
   for (const { dataset: lender, features } of joined)
     for (const { name, rule } of features) {
-      numeric(name, ref(name), rule.bounds);
+      numeric(ref(name), rule.bounds);
       const source = {
         dataset: lender.name,
         aggregate: rule.aggregate,
