@@ -15,17 +15,17 @@ import {
   type RandomSource,
 } from '../privacy/index.ts';
 import { inverseSymmetric, solveRidge } from './linear-algebra.ts';
-import { clipTo, completeRows, designColumns, type BoundedColumn } from './sufficient-statistics.ts';
+import { completeRows, designColumns, type BoundedColumn } from './sufficient-statistics.ts';
 
 /**
  * What one pass at the current β gives Newton's method: the Hessian Σ p(1−p)·x·xᵀ, the gradient
- * Σ (p − y)·x, n and the log-loss.
+ * Σ (p − y)·x and n. (No log-loss: Newton's step does not need it, and two logarithms per row
+ * per pass cost a third of the pass; the holdout measures it once.)
  */
 export interface LogisticPass {
   readonly n: number;
   readonly hessian: number[][];
   readonly gradient: number[];
-  readonly logLoss: number;
 }
 
 /**
@@ -69,8 +69,7 @@ export function logLoss(y: SqlNode, p: SqlNode): SqlNode {
 /**
  * One DuckDB pass of IRLS at `beta` (room-built constants, never caller text): for every row with
  * all features and a 0/1 label, p = σ(x·β) with x clipped to its declared bounds (and a leading 1
- * with `intercept`), then the sums of p(1−p)·xᵢ·xⱼ (upper triangle), (p − y)·xᵢ, and the log-loss
- * −[y·log p + (1−y)·log(1−p)] (p kept inside [1e-15, 1 − 1e-15]).
+ * with `intercept`), then n and the sums of p(1−p)·xᵢ·xⱼ (upper triangle) and (p − y)·xᵢ.
  */
 export function logisticPassTree(
   from: SqlNode,
@@ -95,12 +94,20 @@ export function logisticPassTree(
     ],
     from: clipped,
   });
+  // p(1 − p) and p − y once per row, in their own projection: not once per product they enter.
+  const at = (name: string) => columnRef(['__cr_p', name]);
+  const pAt = at('__cr_p');
+  const withWeight = selectNode({
+    select: [
+      ...design.map((_, i) => at(`__cr_x${i}`)),
+      { ...times(pAt, minus(double(1), pAt)), alias: '__cr_w' },
+      { ...minus(pAt, at('__cr_y')), alias: '__cr_r' },
+    ],
+    from: subqueryRef(withP, '__cr_p'),
+  });
   const row = (name: string) => columnRef(['__cr_rows', name]);
   const x = design.map((_, i) => row(`__cr_x${i}`));
-  const p = row('__cr_p');
-  const y = row('__cr_y');
-  const bounded = clipTo(p, 1e-15, 1 - 1e-15);
-  const weight = times(p, minus(double(1), p));
+  const weight = row('__cr_w');
   const sums: SqlNode[] = [];
   x.forEach((xi, i) =>
     x
@@ -109,15 +116,10 @@ export function logisticPassTree(
         sums.push({ ...aggregateCall('sum', [times(weight, times(xi, xj))]), alias: `h_${i}_${i + j}` }),
       ),
   );
-  x.forEach((xi, i) => sums.push({ ...aggregateCall('sum', [times(minus(p, y), xi)]), alias: `g_${i}` }));
-  const loss = logLoss(y, bounded);
+  x.forEach((xi, i) => sums.push({ ...aggregateCall('sum', [times(row('__cr_r'), xi)]), alias: `g_${i}` }));
   return selectNode({
-    select: [
-      { ...aggregateCall('count_star', []), alias: 'n' },
-      ...sums,
-      { ...aggregateCall('sum', [loss]), alias: 'loss' },
-    ],
-    from: subqueryRef(withP, '__cr_rows'),
+    select: [{ ...aggregateCall('count_star', []), alias: 'n' }, ...sums],
+    from: subqueryRef(withWeight, '__cr_rows'),
   });
 }
 
@@ -133,15 +135,13 @@ export function readLogisticPass(row: readonly unknown[], d: number): LogisticPa
       (hessian[j] as number[])[i] = v;
     }
   const gradient = Array.from({ length: d }, () => values[at++] ?? 0);
-  return { n: values[0] ?? 0, hessian, gradient, logLoss: values[at] ?? 0 };
+  return { n: values[0] ?? 0, hessian, gradient };
 }
 
 export interface LogisticFit {
   readonly coefficients: number[];
   readonly passes: number;
   readonly converged: boolean;
-  /** mean log-loss at the returned coefficients' last pass */
-  readonly meanLogLoss: number;
   /** (H + λI)⁻¹ at the last pass: the coefficients' asymptotic covariance, when converged and invertible */
   readonly covariance?: number[][];
 }
@@ -160,7 +160,7 @@ export async function fitLogistic(
     readonly maxPasses?: number;
     readonly tolerance?: number;
     /** awaited: a caller may hold the next pass back (e.g. until its progress line is written) */
-    readonly onPass?: (passNumber: number, meanLogLoss: number) => void | Promise<void>;
+    readonly onPass?: (passNumber: number) => void | Promise<void>;
   } = {},
 ): Promise<LogisticFit> {
   const lambda = options.ridge ?? 1e-6;
@@ -169,8 +169,7 @@ export async function fitLogistic(
   let last: LogisticPass | undefined;
   for (let passes = 1; passes <= (options.maxPasses ?? 25); passes += 1) {
     last = await pass(beta);
-    const meanLoss = last.n > 0 ? last.logLoss / last.n : 0;
-    await options.onPass?.(passes, meanLoss);
+    await options.onPass?.(passes);
     const gradient = last.gradient.map((g, i) => g + (penalised(i) ? lambda * (beta[i] ?? 0) : 0));
     const ridgeMatrix = last.hessian.map((row, i) => row.map((v, j) => (i === j && penalised(i) ? v + lambda : v)));
     const step = solveRidge(ridgeMatrix, gradient, 0);
@@ -184,7 +183,6 @@ export async function fitLogistic(
         coefficients: beta,
         passes,
         converged: true,
-        meanLogLoss: meanLoss,
         ...(covariance ? { covariance } : {}),
       };
     }
@@ -193,7 +191,6 @@ export async function fitLogistic(
     coefficients: beta,
     passes: options.maxPasses ?? 25,
     converged: false,
-    meanLogLoss: last && last.n > 0 ? last.logLoss / last.n : 0,
   };
 }
 
@@ -222,7 +219,7 @@ export async function fitLogisticPrivately(
     readonly random: RandomSource;
     readonly maxPasses?: number;
     /** awaited: a caller may hold the next pass back (e.g. until its progress line is written) */
-    readonly onPass?: (passNumber: number, meanLogLoss: number) => void | Promise<void>;
+    readonly onPass?: (passNumber: number) => void | Promise<void>;
   },
 ): Promise<PrivateLogisticFit> {
   const plan = planObjectivePerturbation({
@@ -236,8 +233,7 @@ export async function fitLogisticPrivately(
   let betaScaled = new Array<number>(d).fill(0);
   for (let passes = 1; passes <= (options.maxPasses ?? 40); passes += 1) {
     const at = await pass(betaScaled.map((v) => v / scale));
-    const meanLoss = at.n > 0 ? at.logLoss / at.n : 0;
-    await options.onPass?.(passes, meanLoss);
+    await options.onPass?.(passes);
     const gradient = at.gradient.map((g, i) => g / scale + plan.ridge * (betaScaled[i] ?? 0) + (b[i] ?? 0));
     const hessian = at.hessian.map((row, i) => row.map((h, j) => h / (scale * scale) + (i === j ? plan.ridge : 0)));
     const step = solveRidge(hessian, gradient, 0);
@@ -248,7 +244,6 @@ export async function fitLogisticPrivately(
         coefficients: betaScaled.map((v) => v / scale),
         passes,
         converged: true,
-        meanLogLoss: meanLoss,
         epsilon: plan.epsilon,
         ridge: plan.ridge,
       };

@@ -14,11 +14,20 @@ import {
 } from '../query/sql-tree.ts';
 import type { SufficientStatistics } from './linear-regression.ts';
 
-/** A model column: its expression over the feature view and the bounds it is clipped to (from policy, never data). */
+/**
+ * A model column: its expression over the feature view and the bounds it is clipped to (from policy,
+ * never data); with `affine`, trained as (clipped − shift) / scale (public constants, so every column
+ * can weigh alike in the DP mechanisms' norms).
+ */
 export interface BoundedColumn {
   readonly value: SqlNode;
   readonly bounds: readonly [number, number];
+  readonly affine?: { readonly shift: number; readonly scale: number };
 }
+
+/** The range of a column as trained: its bounds, through its affine map (the same arithmetic as the pass). */
+export const trainedRange = ({ bounds, affine }: BoundedColumn): readonly [number, number] =>
+  affine ? [(bounds[0] - affine.shift) / affine.scale, (bounds[1] - affine.shift) / affine.scale] : bounds;
 
 /**
  * `value` kept inside [low, high] as a CASE (DuckDB runs it ~2x faster per row than greatest/least,
@@ -29,7 +38,14 @@ export function clipTo(value: SqlNode, low: number, high: number): SqlNode {
   return caseWhen(compare('COMPARE_LESSTHAN', value, double(low)), double(low), '', inside);
 }
 
-const clip = ({ value, bounds: [low, high] }: BoundedColumn): SqlNode => clipTo(castTo(value, 'DOUBLE'), low, high);
+// Clipped first and mapped after: the CASE then compares the column itself, not an expression DuckDB
+// would evaluate once per branch (bench:models: the linear pass went from 0.23 s to 0.11 s at 1M × 8).
+const clip = ({ value, bounds: [low, high], affine }: BoundedColumn): SqlNode => {
+  const clipped = clipTo(castTo(value, 'DOUBLE'), low, high);
+  return affine
+    ? functionCall('/', [functionCall('-', [clipped, double(affine.shift)]), double(affine.scale)])
+    : clipped;
+};
 
 /** The columns of X as a pass computes them: a leading 1 with `intercept`, then each feature clipped to its bounds. */
 export const designColumns = (features: readonly BoundedColumn[], intercept: boolean): SqlNode[] => [

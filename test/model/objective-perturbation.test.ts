@@ -21,16 +21,14 @@ const passOver =
     const d = beta.length;
     const hessian = Array.from({ length: d }, () => new Array<number>(d).fill(0));
     const gradient = new Array<number>(d).fill(0);
-    let logLoss = 0;
     for (const { x, y } of rows) {
       const p = 1 / (1 + Math.exp(-x.reduce((s, v, i) => s + v * beta[i]!, 0)));
       for (let i = 0; i < d; i += 1) {
         gradient[i]! += (p - y) * x[i]!;
         for (let j = 0; j < d; j += 1) hessian[i]![j]! += p * (1 - p) * x[i]! * x[j]!;
       }
-      logLoss -= y * Math.log(p) + (1 - y) * Math.log(1 - p);
     }
-    return { n: rows.length, hessian, gradient, logLoss };
+    return { n: rows.length, hessian, gradient };
   };
 const xNorm = rowNorm(
   [
