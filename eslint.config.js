@@ -29,6 +29,16 @@ export default tseslint.config(
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
+  {
+    // The console's page script runs in the browser (no build step): browser globals only.
+    files: ['src/console/**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        ['document', 'window', 'location', 'fetch', 'crypto', 'btoa', 'atob', 'Node', 'URL', 'URLSearchParams',
+          'Blob', 'FormData', 'TextEncoder', 'nacl', 'globalThis'].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
   ...tseslint.configs.recommended,
   {
     rules: {

@@ -3,6 +3,7 @@ import { pinoHttp } from 'pino-http';
 import type { Logger } from '../log/logger.ts';
 import type { Room } from '../room/room.ts';
 import { errorHandler, notFoundHandler } from './error-handler.ts';
+import { consoleRoutes } from './routes/console-routes.ts';
 import { collaborationRoutes } from './routes/collaboration-routes.ts';
 import { datasetRoutes } from './routes/dataset-routes.ts';
 import { extractRoutes } from './routes/extract-routes.ts';
@@ -24,6 +25,7 @@ export function createApp({ room, log }: AppDeps): Express {
   app.set('query parser', 'simple');
   app.use(pinoHttp({ logger: log, autoLogging: { ignore: (req) => req.url === '/v1/health' } }));
   app.use(roomRoutes(room));
+  app.use(consoleRoutes());
   app.use('/v1', signedHeaders(room));
   app.use(collaborationRoutes(room));
   app.use(datasetRoutes(room));

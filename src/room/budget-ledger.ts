@@ -3,7 +3,7 @@ import { checkBudget, type PrivacyCost } from '../privacy/index.ts';
 import { refusalOf } from '../errors/refused-error.ts';
 import type { Collaboration } from '../policy/collaboration.ts';
 import type { DpRules } from '../policy/policy-document.ts';
-import { deleteCharge, recordCharge, spentOn } from '../store/state/budget-charges.ts';
+import { deleteCharge, recordCharge, spentByMember, spentOn } from '../store/state/budget-charges.ts';
 import { recordAudit } from './audit-trail.ts';
 import type { RoomServices } from './room-services.ts';
 
@@ -65,6 +65,43 @@ export async function budgetReport(
       limit,
       spent,
       remaining: { epsilon: Math.max(0, limit.epsilon - spent.epsilon), delta: Math.max(0, limit.delta - spent.delta) },
+    });
+  }
+  return out;
+}
+
+/** What every member spent of one owner's DP datasets in the current period: the owner's view of its budgets. */
+export interface OwnedDatasetSpending {
+  readonly dataset: string;
+  readonly period: string;
+  readonly periodStart: string;
+  /** the budget each analyst member has on this dataset per period */
+  readonly limit: PrivacyCost;
+  readonly byMember: readonly { readonly member: string; readonly spent: PrivacyCost }[];
+}
+
+export async function spendingOnOwnedDatasets(
+  services: RoomServices,
+  collaboration: Collaboration,
+  owner: string,
+  now = new Date(),
+): Promise<OwnedDatasetSpending[]> {
+  const out: OwnedDatasetSpending[] = [];
+  for (const dataset of collaboration.datasets.values()) {
+    const dp = dataset.rules.dp;
+    if (!dp || dataset.owner !== owner) continue;
+    const start = periodStart(dp.budget.period, now);
+    const spent = await spentByMember(services.state, {
+      collaboration: collaboration.id,
+      dataset: dataset.name,
+      periodStart: start,
+    });
+    out.push({
+      dataset: dataset.name,
+      period: dp.budget.period,
+      periodStart: start,
+      limit: limitOf(dp),
+      byMember: spent.map((s) => ({ member: s.member, spent: { epsilon: s.epsilon, delta: s.delta } })),
     });
   }
   return out;

@@ -7,7 +7,12 @@ import type { QuarantinedPolicy } from '../policy/load-policies.ts';
 import type { Collaboration, Principal } from '../policy/collaboration.ts';
 import type { PsiReservation } from '../psi/message-budget.ts';
 import { auditTrail } from './audit-trail.ts';
-import { budgetReport, type DatasetBudget } from './budget-ledger.ts';
+import {
+  budgetReport,
+  spendingOnOwnedDatasets,
+  type DatasetBudget,
+  type OwnedDatasetSpending,
+} from './budget-ledger.ts';
 import { datasetStatus, type DatasetStatus } from './dataset-status.ts';
 import type { SearchProgress } from '../extract/lattice-search.ts';
 import {
@@ -203,6 +208,11 @@ export class Room {
 
   budgetReport(collaboration: Collaboration, member: string): Promise<DatasetBudget[]> {
     return budgetReport(this.services, collaboration, member);
+  }
+
+  /** What every member spent of `owner`'s DP datasets this period. */
+  spendingOnOwnedDatasets(collaboration: Collaboration, owner: string): Promise<OwnedDatasetSpending[]> {
+    return spendingOnOwnedDatasets(this.services, collaboration, owner);
   }
 
   runQuery(collaboration: Collaboration, analyst: Principal, request: QueryRequest): Promise<QueryResponse> {

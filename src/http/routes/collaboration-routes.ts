@@ -1,4 +1,6 @@
 import { Router } from 'express';
+import { AUDIT_QUERY_SCHEMA, selectAuditEntries, type AuditQuery } from '../../audit/audit-query.ts';
+import { documentRefused } from '../../errors/refused-error.ts';
 import { compileValidator } from '../../validation/json-validator.ts';
 import type { Room } from '../../room/room.ts';
 import { signedJsonBody } from '../signed-request.ts';
@@ -12,6 +14,22 @@ const acceptanceBody = compileValidator<{ policyHash: string; signature: string 
     signature: { type: 'string', maxLength: 200 },
   },
 });
+
+const auditQuery = compileValidator<Record<string, string>>(AUDIT_QUERY_SCHEMA);
+
+/** The audit route's query string, checked: undefined when there is none (the whole chain, in order). */
+function readAuditQuery(query: unknown): AuditQuery | undefined {
+  const raw = (query ?? {}) as Record<string, unknown>;
+  if (Object.keys(raw).length === 0) return undefined;
+  const checked = auditQuery(raw);
+  if (!checked.ok) throw documentRefused('INVALID_QUERY_STRING', 'The audit query is invalid:', checked.diagnostics);
+  const { offset, limit, ...filters } = checked.value;
+  return {
+    ...filters,
+    ...(offset !== undefined ? { offset: Number(offset) } : {}),
+    ...(limit !== undefined ? { limit: Number(limit) } : {}),
+  };
+}
 
 /** Policy, status, officer acceptances and the audit chain of one collaboration. */
 export function collaborationRoutes(room: Room): Router {
@@ -34,7 +52,14 @@ export function collaborationRoutes(room: Room): Router {
   router.get('/v1/collaborations/:id/audit', ...signedJsonBody(room), async (req, res) => {
     const collaboration = room.collaboration(req.params.id as string);
     room.principal(collaboration.id, res.locals.callerKey);
-    res.json({ collaboration: collaboration.id, entries: await room.auditTrail(collaboration) });
+    const query = readAuditQuery(req.query);
+    const chain = await room.auditTrail(collaboration);
+    // With a query: one page, newest first, and the count that matched; without: the whole chain in order.
+    res.json(
+      query
+        ? { collaboration: collaboration.id, ...selectAuditEntries(chain, query) }
+        : { collaboration: collaboration.id, entries: chain, total: chain.length },
+    );
   });
   return router;
 }

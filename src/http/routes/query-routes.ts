@@ -77,6 +77,14 @@ export function queryRoutes(room: Room): Router {
     const { collaboration, caller } = collaborationAndCaller(req.params.id as string, res.locals.callerKey);
     res.json({ member: caller.memberId, budgets: await room.budgetReport(collaboration, caller.memberId) });
   });
+  // A data owner's view: every member's spending on the owner's datasets (any principal of the owner).
+  router.get('/v1/collaborations/:id/budget/spending', ...signedJsonBody(room), async (req, res) => {
+    const { collaboration, caller } = collaborationAndCaller(req.params.id as string, res.locals.callerKey);
+    res.json({
+      member: caller.memberId,
+      datasets: await room.spendingOnOwnedDatasets(collaboration, caller.memberId),
+    });
+  });
   router.post('/v1/collaborations/:id/queries', ...signedJsonBody(room, queryBody), async (req, res) => {
     const { collaboration, caller } = collaborationAndCaller(req.params.id as string, res.locals.callerKey);
     res.json(await room.runQuery(collaboration, caller, res.locals.body as QueryRequest));

@@ -52,3 +52,16 @@ export async function recordCharge(tx: StateTx, charge: BudgetCharge): Promise<v
 export async function deleteCharge(tx: StateTx, chargeId: string): Promise<void> {
   await tx.run('DELETE FROM budget_charges WHERE starts_with(charge_id, $1)', [`${chargeId}:`]);
 }
+
+/** What each analyst member has spent on one dataset in one period, most first. */
+export async function spentByMember(
+  db: StateReader,
+  on: { readonly collaboration: string; readonly dataset: string; readonly periodStart: string },
+): Promise<{ member: string; epsilon: number; delta: number }[]> {
+  const rows = await db.all(
+    'SELECT analyst_member AS m, sum(epsilon) AS e, sum(delta) AS d FROM budget_charges WHERE collaboration = $1 ' +
+      'AND dataset = $2 AND period_start = $3 GROUP BY analyst_member ORDER BY e DESC, analyst_member',
+    [on.collaboration, on.dataset, on.periodStart],
+  );
+  return rows.map((r) => ({ member: String(r.m), epsilon: Number(r.e ?? 0), delta: Number(r.d ?? 0) }));
+}
