@@ -230,7 +230,7 @@ console.log(
 const phase = (calls: EngineCalls[], pick: (c: EngineCalls) => number) => median(calls.map(pick));
 console.log(
   `where the time goes (medians of ${runs}, s): the room's engine calls in order (null check: rows without a ` +
-    'person; uniqueness: count(DISTINCT person_id), cached per table version; render: tree to SQL text in ' +
+    'person; uniqueness: distinct hashes of person_id, cached per table version; render: tree to SQL text in ' +
     'DuckDB; JS: the rest), and the raw fits (JS: the ml-matrix solves)',
 );
 console.log(
