@@ -231,7 +231,8 @@ async function reviews() {
 const CLAUSES =
   /^(SELECT|FROM|WHERE|GROUP BY|HAVING|ORDER BY|LIMIT|OFFSET|UNION ALL|UNION|QUALIFY|WINDOW|(?:LEFT |RIGHT |FULL |INNER |CROSS |SEMI |ANTI )?(?:OUTER )?JOIN|ON)\b/i;
 export function formatSql(sql) {
-  const tokens = sql.match(/'(?:[^']|'')*'|"(?:[^"]|"")*"|\s+|[(),]|[^\s(),'"]+/g) ?? [];
+  // A quote left open is one character like any other: nothing of the text may be dropped.
+  const tokens = sql.match(/'(?:[^']|'')*'|"(?:[^"]|"")*"|\s+|[(),]|[^\s(),'"]+|['"]/g) ?? [];
   let out = '';
   let depth = 0;
   let line = '';
@@ -363,8 +364,21 @@ async function review(kind, name) {
       h('details', {}, h('summary', {}, 'Rewritten by the checker'), h('pre', {}, h('code', {}, t.rewrittenSql))),
     ],
     document.parameters && [
-      h('h3', {}, 'Parameters'),
-      h('pre', {}, h('code', {}, JSON.stringify(document.parameters, null, 2))),
+      h('h3', {}, 'Parameters the analyst fills in'),
+      table(
+        ['Parameter', 'Type', 'Allowed'],
+        Object.entries(document.parameters).map(([name, spec]) => {
+          const { type, ...limits } = spec ?? {};
+          const allowed = Array.isArray(limits.values) ? limits.values.join(', ') : JSON.stringify(limits);
+          return h(
+            'tr',
+            {},
+            h('td', {}, name),
+            h('td', {}, type ?? '—'),
+            h('td', {}, allowed === '{}' ? 'any' : allowed),
+          );
+        }),
+      ),
     ],
     reportSection(t.report),
     dpSection(document),

@@ -1,7 +1,9 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuditEntry } from '../../src/audit/audit-entry.ts';
+import { verifyAuditChain } from '../../src/audit/verify-audit-chain.ts';
 import type { PrincipalKey } from '../../src/keys/principal-key-file.ts';
 import { startTestRoom, uploadDemoDataset, type TestRoom } from '../support/test-room.ts';
 import { browserExecutable } from '../support/browser.ts';
@@ -164,6 +166,11 @@ describe('the officers’ console, in chromium', { timeout: 120_000 }, () => {
   });
 
   it('shows the policy, budgets, datasets and a filtered, paged audit trail', async () => {
+    // Another member spends on Northwind's dataset: Northwind's officer sees it, by member.
+    await t.client('acme-analyst').send('POST', `${path}/queries`, {
+      sql: 'SELECT campaign, count(*) AS n FROM publisher_impressions GROUP BY campaign',
+      dp: { epsilon: 0.5 },
+    });
     const page = await signIn('northwind-officer');
     await page.click('nav a[data-section=policy]');
     await page.waitForSelector('#policy-hash');
@@ -174,6 +181,15 @@ describe('the officers’ console, in chromium', { timeout: 120_000 }, () => {
     await shot(page, 'policy');
     await page.click('nav a[data-section=budgets]');
     await page.waitForSelector('h2:has-text("Privacy budgets")');
+    const spentRow = page.locator('tr:has(td:text-is("publisher_impressions")):has(td:text-is("acme"))');
+    await expect(spentRow.locator('td').nth(3).textContent()).resolves.toMatch(/^ε 0\.5(,|$)/);
+    const spending = await t.client('northwind-officer').send<{
+      datasets: { dataset: string; byMember: { member: string; spent: { epsilon: number } }[] }[];
+    }>('GET', `${path}/budget/spending`);
+    expect(spending.datasets.map((d) => d.dataset)).toEqual(['publisher_impressions']);
+    expect(spending.datasets[0]?.byMember).toEqual([
+      expect.objectContaining({ member: 'acme', spent: expect.objectContaining({ epsilon: 0.5 }) }),
+    ]);
     await shot(page, 'budgets');
     await page.click('nav a[data-section=datasets]');
     await page.waitForSelector('td:has-text("publisher_impressions")');
@@ -201,6 +217,14 @@ describe('the officers’ console, in chromium', { timeout: 120_000 }, () => {
     expect(actors.length).toBe(chain.entries.filter((e) => e.actor === 'acme-officer').length);
     await expect(page.locator('.pager span').textContent()).resolves.toMatch(new RegExp(`^${actors.length} matching`));
     await shot(page, 'audit');
+    // The export is the whole chain, and it verifies offline with nothing but the room's public key.
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
+    const exported = (await readFile(await download.path(), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as AuditEntry);
+    expect(exported).toEqual(chain.entries);
+    expect(verifyAuditChain(exported, t.internals.keys.signing.publicKey)).toMatchObject({ ok: true });
     await page.close();
   });
 });

@@ -84,7 +84,9 @@ export async function runDemo(options: { url?: string }): Promise<void> {
     );
     say(
       `room at ${url}\nsealing key (uploads are sealed to it): ${room.sealingPublicKey}\nsigning key (audit ` +
-        `entries):         ${room.signingPublicKey}`,
+        `entries):         ${room.signingPublicKey}\nofficers' console: ${url}/console (sign in with ` +
+        `${join(options.url ? 'fixtures' : workspace.directory, 'keys')}/acme-officer.key; it signs the same bytes ` +
+        `as the approvals below)`,
     );
 
     step(
