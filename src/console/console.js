@@ -728,6 +728,16 @@ async function start() {
     return;
   }
   try {
+    // A policy file the room could not load is quarantined; officers see it before anything else.
+    const health = await (await fetch('/v1/health')).json();
+    if (health.status !== 'ok')
+      say(
+        `The room is ${health.status}: ` +
+          (health.quarantinedPolicies ?? [])
+            .map((q) => `policy file ${q.file} is quarantined (${q.problems} problems; the operator's log lists them)`)
+            .join('; '),
+        'bad',
+      );
     const room = await (await fetch('/v1/room')).json();
     $('collaboration').replaceChildren(...room.collaborations.map((id) => h('option', { value: id }, id)));
   } catch {

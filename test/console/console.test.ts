@@ -1,5 +1,5 @@
-import { mkdir, readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEntry } from '../../src/audit/audit-entry.ts';
@@ -225,6 +225,19 @@ describe('the officers’ console, in chromium', { timeout: 120_000 }, () => {
       .map((line) => JSON.parse(line) as AuditEntry);
     expect(exported).toEqual(chain.entries);
     expect(verifyAuditChain(exported, t.internals.keys.signing.publicKey)).toMatchObject({ ok: true });
+    await page.close();
+  });
+
+  it('says so first when a policy file is quarantined', async () => {
+    await writeFile(join(t.dir, 'policies', 'junk.json'), '{ not json');
+    await t.restart();
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(`${t.baseUrl}/console`);
+    await page.waitForSelector('#status.bad');
+    await expect(page.locator('#status').textContent()).resolves.toMatch(
+      /degraded: policy file junk\.json is quarantined \(1 problems/,
+    );
+    await shot(page, 'quarantined-policy');
     await page.close();
   });
 });
