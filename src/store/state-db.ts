@@ -25,6 +25,8 @@ function plain(value: unknown): string | number | boolean | null {
   if (value === null || value === undefined) return null;
   if (typeof value === 'bigint') return Number(value);
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'string') return value;
+  // Timestamps leave as ISO 8601 UTC (2026-12-02T00:56:35.123Z), never a Date's locale text.
+  if (value instanceof Date) return value.toISOString();
   return String(value);
 }
 

@@ -7,7 +7,7 @@ export interface Acceptance {
   readonly member: string;
   readonly principal: string;
   readonly signature: string;
-  /** written as ISO 8601; read back as the TIMESTAMPTZ's JavaScript Date text (what answers carry) */
+  /** ISO 8601 UTC, written and read back (state-db returns timestamps as ISO text) */
   readonly acceptedAt: string;
 }
 

@@ -17,7 +17,7 @@ export interface DatasetVersion {
   readonly plaintextBytes: number;
   /** the data key, wrapped under the dataset's storage key (base64) */
   readonly wrappedDataKey: string;
-  /** written as ISO 8601; read back as the TIMESTAMPTZ's JavaScript Date text */
+  /** ISO 8601 UTC, written and read back (state-db returns timestamps as ISO text) */
   readonly uploadedAt: string;
 }
 

@@ -19,7 +19,7 @@ export interface StoredExtract {
   /** the sealed envelope's path under the room's extract directory */
   readonly file: string;
   readonly fileSha256: string;
-  /** written as ISO 8601; read back as the TIMESTAMPTZ's JavaScript Date text */
+  /** ISO 8601 UTC, written and read back (state-db returns timestamps as ISO text) */
   readonly createdAt: string;
 }
 

@@ -9,7 +9,7 @@ export interface StoredTemplateReview {
   readonly decision: 'approve' | 'reject';
   readonly reason: string | null;
   readonly signature: string;
-  /** written as ISO 8601; read back as the TIMESTAMPTZ's JavaScript Date text */
+  /** ISO 8601 UTC, written and read back (state-db returns timestamps as ISO text) */
   readonly reviewedAt: string;
 }
 

@@ -13,7 +13,7 @@ export interface StoredTemplate {
   readonly document: string;
   /** principal id, or "room" for the files in sql/ */
   readonly proposedBy: string;
-  /** written as ISO 8601; read back as the TIMESTAMPTZ's JavaScript Date text */
+  /** ISO 8601 UTC, written and read back (state-db returns timestamps as ISO text) */
   readonly proposedAt: string;
 }
 
