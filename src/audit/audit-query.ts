@@ -16,6 +16,24 @@ export interface AuditQuery {
 
 export const AUDIT_PAGE_MAX = 500;
 
+/** A UTC date, or a date and time to the minute, second or millisecond (Z optional: always UTC). */
+const MOMENT = '^\\d{4}-\\d{2}-\\d{2}(T\\d{2}:\\d{2}(:\\d{2}(\\.\\d{1,3})?)?Z?)?$';
+
+/**
+ * The moments of a query that name no real instant (2024-02-31, 25:00): Date.parse would roll them
+ * over to another day or give NaN, and a filter on them would quietly match the wrong entries.
+ */
+export function impossibleMoments(query: { since?: string; until?: string }): ('since' | 'until')[] {
+  return (['since', 'until'] as const).filter((name) => {
+    const text = query[name];
+    if (text === undefined) return false;
+    const ms = Date.parse(text.length === 10 ? `${text}T00:00:00Z` : text.endsWith('Z') ? text : `${text}Z`);
+    if (Number.isNaN(ms)) return true;
+    const iso = new Date(ms).toISOString();
+    return iso.slice(0, 10) !== text.slice(0, 10) || (text.length > 10 && iso.slice(11, 16) !== text.slice(11, 16));
+  });
+}
+
 /** The JSON Schema of the query string the audit route accepts (all values arrive as strings). */
 export const AUDIT_QUERY_SCHEMA = {
   type: 'object',
@@ -24,8 +42,8 @@ export const AUDIT_QUERY_SCHEMA = {
     actor: { type: 'string', minLength: 1, maxLength: 200 },
     action: { type: 'string', minLength: 1, maxLength: 100 },
     dataset: { type: 'string', minLength: 1, maxLength: 100 },
-    since: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}(T[0-9:.]+Z?)?$' },
-    until: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}(T[0-9:.]+Z?)?$' },
+    since: { type: 'string', pattern: MOMENT },
+    until: { type: 'string', pattern: MOMENT },
     offset: { type: 'string', pattern: '^\\d{1,9}$' },
     limit: { type: 'string', pattern: '^[1-9]\\d{0,2}$' },
   },

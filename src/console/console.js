@@ -14,6 +14,15 @@ const hex = (buffer) => [...new Uint8Array(buffer)].map((b) => b.toString(16).pa
 const sha256Hex = async (bytes) => hex(await crypto.subtle.digest('SHA-256', bytes));
 
 // ---------- DOM ----------
+// Characters that change what text looks like without being seen (bidi overrides and isolates,
+// zero-width marks, other controls but newline and tab): another member's text could show `'GB'`
+// while holding a literal that never equals it. They are shown as \u{…} escapes, like the CLI does.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const HIDDEN = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u061C\u200B-\u200F\u2028-\u202E\u2060-\u2069\uFEFF]/g;
+export const visible = (text) =>
+  text.replace(HIDDEN, (c) => `\\u{${c.codePointAt(0).toString(16).toUpperCase().padStart(4, '0')}}`);
+const hasHidden = (text) => new RegExp(HIDDEN.source).test(text);
+
 /** h('td', { class: 'num' }, 'text', node): an element; strings become text nodes, never markup. */
 function h(tag, attributes = {}, ...children) {
   const element = document.createElement(tag);
@@ -24,7 +33,7 @@ function h(tag, attributes = {}, ...children) {
   }
   for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null || child === false) continue;
-    element.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    element.append(child instanceof Node ? child : document.createTextNode(visible(String(child))));
   }
   return element;
 }
@@ -160,8 +169,11 @@ const isOfficer = () => session.caller?.roles.includes('officer');
 // ---------- views ----------
 const VIEWS = { reviews, review, policy, budgets, audit, datasets };
 
+let routing = 0;
 async function route() {
   if (!session.key) return;
+  // Only the latest navigation renders: a slow answer for a page left behind is dropped.
+  const turn = ++routing;
   const [section, ...rest] = location.hash.replace(/^#\/?/, '').split('?')[0].split('/');
   const name = VIEWS[section] ? section : 'reviews';
   for (const link of document.querySelectorAll('nav a'))
@@ -171,9 +183,10 @@ async function route() {
   view.replaceChildren(h('p', { class: 'muted' }, 'Loading…'));
   try {
     const content = await VIEWS[name](...rest.map(decodeURIComponent));
+    if (turn !== routing) return;
     view.replaceChildren(...[content].flat(Infinity).filter((node) => node instanceof Node));
   } catch (error) {
-    view.replaceChildren(h('p', {}, explain(error)));
+    if (turn === routing) view.replaceChildren(h('p', {}, explain(error)));
   }
   document.title = `Cleanroom console · ${name}`;
 }
@@ -231,8 +244,13 @@ async function reviews() {
 const CLAUSES =
   /^(SELECT|FROM|WHERE|GROUP BY|HAVING|ORDER BY|LIMIT|OFFSET|UNION ALL|UNION|QUALIFY|WINDOW|(?:LEFT |RIGHT |FULL |INNER |CROSS |SEMI |ANTI )?(?:OUTER )?JOIN|ON)\b/i;
 export function formatSql(sql) {
-  // A quote left open is one character like any other: nothing of the text may be dropped.
-  const tokens = sql.match(/'(?:[^']|'')*'|"(?:[^"]|"")*"|\s+|[(),]|[^\s(),'"]+|['"]/g) ?? [];
+  // Comments are tokens (a line comment runs to its newline, and the line ends after it: joining the
+  // next line onto it would show live code as commented out); a word stops where a comment starts;
+  // a quote left open is one character like any other. Nothing of the text may be dropped.
+  const tokens =
+    sql.match(
+      /--[^\n]*|\/\*[\s\S]*?(?:\*\/|$)|'(?:[^']|'')*'|"(?:[^"]|"")*"|\s+|[(),]|(?:[^\s(),'"\-/]|-(?!-)|\/(?!\*))+|['"]/g,
+    ) ?? [];
   let out = '';
   let depth = 0;
   let line = '';
@@ -262,6 +280,11 @@ export function formatSql(sql) {
       }
       i -= 1;
       line = line.toUpperCase();
+      continue;
+    }
+    if (token.startsWith('--')) {
+      line += token;
+      flush();
       continue;
     }
     if (token === '(') depth += 1;
@@ -328,6 +351,9 @@ async function review(kind, name) {
   const hashCell = h('code', { class: 'hash', id: 'review-hash', 'data-testid': 'review-hash' }, t.hash);
   const reason = h('textarea', { id: 'review-reason', rows: 2, cols: 60, maxlength: 2000 });
   const mayReview = isOfficer() && t.requiredMembers.includes(session.caller.member);
+  const texts = [];
+  JSON.stringify(document, (_key, value) => (typeof value === 'string' && texts.push(value), value));
+  const hidden = texts.some(hasHidden);
   const decide = async (decision) => {
     // The hash signed is the one this page shows (read back from the page at the moment of signing).
     const shown = $('review-hash').textContent.trim();
@@ -358,6 +384,13 @@ async function review(kind, name) {
       h('dt', {}, 'Needs approval of'),
       h('dd', {}, t.requiredMembers.join(', ')),
     ),
+    hidden &&
+      h(
+        'p',
+        { class: 'status bad', id: 'hidden-characters' },
+        'This template contains invisible or direction-changing characters. They are shown below as \\u{…} ' +
+          'escapes: read the text as escaped, not as it would otherwise appear.',
+      ),
     document.sql && [h('h3', {}, 'SQL as proposed'), h('pre', {}, h('code', {}, formatSql(document.sql)))],
     t.rewrittenSql && [
       h('h3', {}, 'SQL as the room runs it'),
@@ -369,14 +402,13 @@ async function review(kind, name) {
         ['Parameter', 'Type', 'Allowed'],
         Object.entries(document.parameters).map(([name, spec]) => {
           const { type, ...limits } = spec ?? {};
-          const allowed = Array.isArray(limits.values) ? limits.values.join(', ') : JSON.stringify(limits);
-          return h(
-            'tr',
-            {},
-            h('td', {}, name),
-            h('td', {}, type ?? '—'),
-            h('td', {}, allowed === '{}' ? 'any' : allowed),
-          );
+          // Each allowed value on its own, as JSON: "GB, DE" and "GB", "DE" must not look alike.
+          const allowed = Array.isArray(limits.values)
+            ? limits.values.map((v) => h('code', {}, JSON.stringify(v)))
+            : Object.keys(limits).length > 0
+              ? h('code', {}, JSON.stringify(limits))
+              : 'any';
+          return h('tr', {}, h('td', {}, name), h('td', {}, type ?? '—'), h('td', { class: 'values' }, allowed));
         }),
       ),
     ],
@@ -436,6 +468,7 @@ async function review(kind, name) {
 
 async function policy() {
   await refreshCollaboration();
+  const since = await signedFetch('GET', collaborationPath('/policy/changes'));
   const s = session.status;
   const p = session.policy;
   const accepted = new Set(s.acceptedBy.map((a) => a.member));
@@ -472,13 +505,16 @@ async function policy() {
           h('button', { type: 'button', id: 'accept', onclick: accept }, 'Accept and sign'),
         )
       : null,
+    changesSection(since),
     h('h3', {}, 'Acceptances'),
-    table(
-      ['Member', 'Officer', 'When'],
-      s.acceptedBy.map((a) =>
-        h('tr', {}, h('td', {}, a.member), h('td', {}, a.principal), h('td', {}, when(a.acceptedAt))),
-      ),
-    ),
+    s.acceptedBy.length === 0
+      ? h('p', {}, 'No member has accepted this version yet.')
+      : table(
+          ['Member', 'Officer', 'When'],
+          s.acceptedBy.map((a) =>
+            h('tr', {}, h('td', {}, a.member), h('td', {}, a.principal), h('td', {}, when(a.acceptedAt))),
+          ),
+        ),
     h('h3', {}, 'Members'),
     table(
       ['Member', 'Principals and roles'],
@@ -509,6 +545,31 @@ async function policy() {
       ),
     ),
     h('details', {}, h('summary', {}, 'The policy document'), h('pre', {}, h('code', {}, JSON.stringify(p, null, 2)))),
+  ];
+}
+
+/** What changed since the signed-in member last accepted the policy (the room keeps every served version). */
+function changesSection(since) {
+  if (!since.accepted) return h('p', {}, `${since.member} has not accepted any version of this policy yet.`);
+  const accepted = `${since.member} accepted ${shortHash(since.accepted.policyHash)} on ${when(since.accepted.acceptedAt)}`;
+  if (since.changes === null) return h('p', {}, `${accepted}; the room has no copy of that version to compare with.`);
+  if (since.changes.length === 0) return h('p', { class: 'muted' }, `${accepted}: the current version.`);
+  const effect = { loosens: 'bad', tightens: 'good', changes: 'warn' };
+  return [
+    h('h3', { id: 'policy-changes' }, `What changed since ${accepted}`),
+    table(
+      ['Concerns', 'Effect', 'Change', 'Where'],
+      since.changes.map((c) =>
+        h(
+          'tr',
+          {},
+          h('td', {}, c.scope),
+          h('td', {}, tag(c.effect, effect[c.effect] ?? 'warn')),
+          h('td', {}, c.sentence),
+          h('td', {}, h('code', {}, c.pointer)),
+        ),
+      ),
+    ),
   ];
 }
 

@@ -2,6 +2,7 @@ import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../log/logger.ts';
 import { loadPolicies } from '../policy/load-policies.ts';
+import { recordPolicyVersion } from '../store/state/policy-versions.ts';
 import { cryptoRandomSource, type RandomSource } from '../privacy/index.ts';
 import { PsiMessageBudget } from '../psi/message-budget.ts';
 import { PsiSessionRegistry } from '../psi/session-registry.ts';
@@ -106,6 +107,16 @@ export async function openRoom(
       log,
     },
   };
+  const servedAt = new Date().toISOString();
+  await state.write(async (tx) => {
+    for (const c of collaborations)
+      await recordPolicyVersion(tx, {
+        collaboration: c.id,
+        policyHash: c.hash,
+        document: JSON.stringify(c.document),
+        servedAt,
+      });
+  });
   const room = new Room(services);
   const reloaded = await reloadDatasets(services);
   const templates = await loadTemplateFiles(services);

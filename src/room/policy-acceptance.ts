@@ -2,10 +2,13 @@ import { fromBase64 } from '../crypto/bytes.ts';
 import { verify } from '../crypto/signatures.ts';
 import { ConflictError, UnprocessableError } from '../errors/cleanroom-error.ts';
 import type { Collaboration, Principal } from '../policy/collaboration.ts';
-import { acceptancesOf, recordAcceptance } from '../store/state/acceptances.ts';
+import { acceptancesOf, latestAcceptance, recordAcceptance } from '../store/state/acceptances.ts';
 import { recordAudit } from './audit-trail.ts';
 import { requireRole } from './require-role.ts';
 import type { RoomServices } from './room-services.ts';
+import { diffPolicies, type PolicyChange } from '../policy/policy-diff.ts';
+import type { CollaborationDocument } from '../policy/policy-document.ts';
+import { policyVersion } from '../store/state/policy-versions.ts';
 
 /** What an officer signs to accept a policy: its id and content hash. */
 export const acceptanceSigningBytes = (collaborationId: string, policyHash: string): Uint8Array =>
@@ -98,4 +101,28 @@ export async function acceptPolicy(
     });
   });
   return collaborationStatus(services, collaboration);
+}
+
+/** What changed in a collaboration's policy since a member last accepted it: the officer's diff. */
+export interface PolicyChangesSinceAcceptance {
+  readonly member: string;
+  readonly currentHash: string;
+  /** the member's latest acceptance, of any version; null when it never accepted one */
+  readonly accepted: { readonly policyHash: string; readonly acceptedAt: string; readonly principal: string } | null;
+  /** empty when the accepted version is the current one; null when there is nothing to compare with */
+  readonly changes: readonly PolicyChange[] | null;
+}
+
+export async function policyChangesSinceAcceptance(
+  services: RoomServices,
+  collaboration: Collaboration,
+  member: string,
+): Promise<PolicyChangesSinceAcceptance> {
+  const accepted = (await latestAcceptance(services.state, collaboration.id, member)) ?? null;
+  const base = { member, currentHash: collaboration.hash, accepted };
+  if (!accepted) return { ...base, changes: null };
+  if (accepted.policyHash === collaboration.hash) return { ...base, changes: [] };
+  const before = await policyVersion(services.state, collaboration.id, accepted.policyHash);
+  if (before === undefined) return { ...base, changes: null };
+  return { ...base, changes: diffPolicies(JSON.parse(before) as CollaborationDocument, collaboration.document) };
 }

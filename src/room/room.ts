@@ -23,7 +23,13 @@ import {
   type ExtractTemplateStatus,
 } from './extracts.ts';
 import { uploadDataset, type UploadReceipt } from './dataset-upload.ts';
-import { acceptPolicy, collaborationStatus, type CollaborationStatus } from './policy-acceptance.ts';
+import {
+  acceptPolicy,
+  collaborationStatus,
+  policyChangesSinceAcceptance,
+  type CollaborationStatus,
+  type PolicyChangesSinceAcceptance,
+} from './policy-acceptance.ts';
 import {
   admitPsiMessage,
   openPsi,
@@ -166,6 +172,11 @@ export class Room {
     signature: string,
   ): Promise<CollaborationStatus> {
     return acceptPolicy(this.services, collaboration, officer, policyHash, signature);
+  }
+
+  /** What changed in the policy since `member` last accepted it. */
+  policyChangesSinceAcceptance(collaboration: Collaboration, member: string): Promise<PolicyChangesSinceAcceptance> {
+    return policyChangesSinceAcceptance(this.services, collaboration, member);
   }
 
   auditTrail(collaboration: Collaboration): Promise<AuditEntry[]> {

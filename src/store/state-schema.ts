@@ -4,6 +4,11 @@ export const STATE_SCHEMA: readonly string[] = [
      collaboration VARCHAR NOT NULL, policy_hash VARCHAR NOT NULL, member VARCHAR NOT NULL,
      principal VARCHAR NOT NULL, signature VARCHAR NOT NULL, accepted_at TIMESTAMPTZ NOT NULL,
      PRIMARY KEY (collaboration, policy_hash, member))`,
+  // Every policy document the room has served, by content hash: what an officer accepted stays readable
+  // after the file changes, so the console can say what changed since.
+  `CREATE TABLE IF NOT EXISTS policy_versions (
+     collaboration VARCHAR NOT NULL, policy_hash VARCHAR NOT NULL, document VARCHAR NOT NULL,
+     first_served_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (collaboration, policy_hash))`,
   `CREATE TABLE IF NOT EXISTS storage_keys (
      collaboration VARCHAR NOT NULL, dataset VARCHAR NOT NULL, wrapped_key VARCHAR NOT NULL,
      PRIMARY KEY (collaboration, dataset))`,

@@ -228,9 +228,54 @@ describe('the officers’ console, in chromium', { timeout: 120_000 }, () => {
     await page.close();
   });
 
-  it('says so first when a policy file is quarantined', async () => {
+  it('shows invisible and direction-changing characters in another member’s template as escapes', async () => {
+    await t.client('acme-analyst').send('POST', `${path}/templates`, {
+      ...proposal('excludes_gb'),
+      description: 'Excludes GB (UK) customers',
+      sql: SQL.replace('c.country = $country', "c.country <> '\u202EBG\u202C'"),
+      parameters: {},
+    });
+    const page = await signIn('acme-officer');
+    await page.goto(`${t.baseUrl}/console#/review/query/excludes_gb`);
+    await page.waitForSelector('#hidden-characters');
+    const sql = await page.locator('pre code').first().textContent();
+    expect(sql).toContain("<> '\\u{202E}BG\\u{202C}'");
+    expect(sql).not.toMatch(/[\u202A-\u202E]/);
+    await shot(page, 'hidden-characters');
+    await page.close();
+  });
+
+  it('after the policy file changes: says what changed since the member accepted, and accepts by signing', async () => {
+    const before = t.room.collaboration('demo').hash;
+    const policyFile = join(t.dir, 'policies', 'demo.json');
+    const edited = JSON.parse(await readFile(policyFile, 'utf8')) as {
+      datasets: { name: string; rules: { minGroupSize: number } }[];
+    };
+    edited.datasets.find((d) => d.name === 'publisher_impressions')!.rules.minGroupSize = 40;
+    await writeFile(policyFile, JSON.stringify(edited, null, 2));
     await writeFile(join(t.dir, 'policies', 'junk.json'), '{ not json');
     await t.restart();
+    const after = t.room.collaboration('demo').hash;
+    expect(after).not.toBe(before);
+
+    const page = await signIn('northwind-officer');
+    await page.click('nav a[data-section=policy]');
+    await page.waitForSelector('#policy-changes');
+    await expect(page.locator('#policy-changes').textContent()).resolves.toContain(before.slice(0, 12));
+    const change = page.locator('tr:has(code:text-is("/datasets/1/rules/minGroupSize"))');
+    await expect(change.locator('.tag').textContent()).resolves.toBe('loosens');
+    await shot(page, 'policy-changed');
+    await page.click('#accept');
+    await page.waitForSelector('#status.good');
+    const { status } = await t.client('northwind-officer').send<{
+      status: { policyHash: string; acceptedBy: { member: string }[] };
+    }>('GET', path);
+    expect(status.policyHash).toBe(after);
+    expect(status.acceptedBy.map((a) => a.member)).toEqual(['northwind']);
+    await page.close();
+  });
+
+  it('says so first when a policy file is quarantined', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     await page.goto(`${t.baseUrl}/console`);
     await page.waitForSelector('#status.bad');

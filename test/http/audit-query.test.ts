@@ -84,6 +84,10 @@ describe('GET …/audit with a query', () => {
     ['limit=1000', 'limit'],
     ['offset=-1', 'offset'],
     ['since=yesterday', 'since'],
+    ['since=2024-02-31', 'since'],
+    ['until=2099-13-45', 'until'],
+    ['until=2099-01-01T25:00', 'until'],
+    ['since=2020-01-01T1', 'since'],
     ['actor=a&actor=b', 'actor'],
     ['sort=seq', 'sort'],
   ])('refuses ?%s with the parameter named, and answers no entries', async (query, parameter) => {

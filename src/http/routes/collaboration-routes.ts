@@ -1,5 +1,6 @@
 import { Router } from 'express';
-import { AUDIT_QUERY_SCHEMA, selectAuditEntries, type AuditQuery } from '../../audit/audit-query.ts';
+import { AUDIT_QUERY_SCHEMA, impossibleMoments, selectAuditEntries, type AuditQuery } from '../../audit/audit-query.ts';
+import { diagnostic } from '../../errors/diagnostic.ts';
 import { documentRefused } from '../../errors/refused-error.ts';
 import { compileValidator } from '../../validation/json-validator.ts';
 import type { Room } from '../../room/room.ts';
@@ -23,6 +24,15 @@ function readAuditQuery(query: unknown): AuditQuery | undefined {
   if (Object.keys(raw).length === 0) return undefined;
   const checked = auditQuery(raw);
   if (!checked.ok) throw documentRefused('INVALID_QUERY_STRING', 'The audit query is invalid:', checked.diagnostics);
+  const impossible = impossibleMoments(checked.value);
+  if (impossible.length > 0)
+    throw documentRefused(
+      'INVALID_QUERY_STRING',
+      'The audit query is invalid:',
+      impossible.map((name) =>
+        diagnostic('INVALID_VALUE', `${name} is not a real UTC date or time`, 'audit query', { pointer: `/${name}` }),
+      ),
+    );
   const { offset, limit, ...filters } = checked.value;
   return {
     ...filters,
@@ -42,6 +52,11 @@ export function collaborationRoutes(room: Room): Router {
       status: await room.collaborationStatus(collaboration),
       policy: collaboration.document,
     });
+  });
+  router.get('/v1/collaborations/:id/policy/changes', ...signedJsonBody(room), async (req, res) => {
+    const collaboration = room.collaboration(req.params.id as string);
+    const caller = room.principal(collaboration.id, res.locals.callerKey);
+    res.json(await room.policyChangesSinceAcceptance(collaboration, caller.memberId));
   });
   router.post('/v1/collaborations/:id/acceptances', ...signedJsonBody(room, acceptanceBody), async (req, res) => {
     const collaboration = room.collaboration(req.params.id as string);

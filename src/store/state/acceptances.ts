@@ -45,3 +45,19 @@ export async function recordAcceptance(tx: StateTx, acceptance: Acceptance): Pro
   );
   return true;
 }
+
+/** The policy hash a member accepted last (any version), with when. */
+export async function latestAcceptance(
+  db: StateReader,
+  collaboration: string,
+  member: string,
+): Promise<{ policyHash: string; acceptedAt: string; principal: string } | undefined> {
+  const [row] = await db.all(
+    'SELECT policy_hash, accepted_at, principal FROM acceptances WHERE collaboration = $1 AND member = $2 ' +
+      'ORDER BY accepted_at DESC LIMIT 1',
+    [collaboration, member],
+  );
+  return row
+    ? { policyHash: String(row.policy_hash), acceptedAt: String(row.accepted_at), principal: String(row.principal) }
+    : undefined;
+}
