@@ -116,6 +116,13 @@ export interface DiagnosticData {
   readonly MODEL_DP_REQUIRED: { readonly dataset: string; readonly maxEpsilon?: number };
   readonly MODEL_TOO_FEW_PEOPLE: { readonly dataset: string; readonly minPeople: number };
   readonly MODEL_NOT_ONE_ROW_PER_PERSON: { readonly dataset: string; readonly privacyUnit: string };
+  // Residency: a dataset declared in a region the room may not process.
+  readonly REGION_NOT_ALLOWED: {
+    readonly dataset: string;
+    readonly region: string;
+    readonly roomRegion: string;
+    readonly processes: readonly string[];
+  };
   // A value of a JSON document (policy, template, manifest, request body) at a JSON pointer.
   readonly INVALID_VALUE: { readonly pointer: string };
 }

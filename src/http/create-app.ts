@@ -23,6 +23,11 @@ export function createApp({ room, log }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  // Every answer says where it was processed (issue #12: residency in every response's provenance).
+  app.use((_req, res, next) => {
+    res.set('x-cleanroom-region', room.residency.region);
+    next();
+  });
   app.use(pinoHttp({ logger: log, autoLogging: { ignore: (req) => req.url === '/v1/health' } }));
   app.use(roomRoutes(room));
   app.use(consoleRoutes());

@@ -7,7 +7,7 @@ import { planOrRefuse } from './plan-or-refuse.ts';
 import type { QueryResponse } from './query-answer.ts';
 import { dryRunTemplate, requireApproved, requireReceiver, templateRef, type QueryToRun } from './query-to-run.ts';
 import type { ReleaseContext } from './release-context.ts';
-import { isDataIndependentFailure, requireLoaded, runOnEngine } from './run-on-engine.ts';
+import { isDataIndependentFailure, requireLoaded, requireResident, runOnEngine } from './run-on-engine.ts';
 
 /** One dataset read straight from its table (no join, no view), which holds one row per person. */
 function readsOnlyTable(rowTree: SqlNode, unique: ReadonlySet<string>): boolean {
@@ -61,6 +61,7 @@ export async function runDpQuery(ctx: ReleaseContext, q: QueryToRun, request: Dp
     };
   }
   requireApproved(q, planned.report);
+  requireResident(ctx, q.collaboration, shape.datasets);
   requireLoaded(ctx, q, shape.datasets);
 
   const cost = { epsilon: plan.cost.epsilonSpent, delta: plan.cost.deltaSpent };

@@ -32,6 +32,7 @@ import {
   type BoundedColumn,
 } from '../model/sufficient-statistics.ts';
 import type { EncodedFeature, TrainedModel } from '../model/model-card.ts';
+import { requireResident } from './run-on-engine.ts';
 import { featureView, type JoinedFeatures } from '../model/feature-view.ts';
 import type { Collaboration, Dataset } from '../policy/collaboration.ts';
 import type { PerPersonFeature } from '../policy/policy-document.ts';
@@ -113,6 +114,7 @@ export async function trainModel(
   const { splitSalt: salt, onPass } = options;
   const rules = dataset.rules.model;
   if (!rules) throw new Error('trainModel needs a dataset with model rules (the template check ensures it)');
+  requireResident(ctx, collaboration, [dataset.name, ...(template.joined ?? []).map((j) => j.dataset)]);
   await requireOneRowPerPerson(ctx, collaboration, dataset, 'MODEL_NOT_ONE_ROW_PER_PERSON');
   const joined: JoinedFeatures[] = (template.joined ?? []).map((j) => {
     const lender = collaboration.datasets.get(j.dataset) as Dataset;

@@ -3,6 +3,7 @@ import type { AuditAct } from '../audit/audit-log.ts';
 import type { Logger } from '../log/logger.ts';
 import type { Collaboration } from '../policy/collaboration.ts';
 import type { PrivacyCost, RandomSource } from '../privacy/index.ts';
+import type { Residency } from '../policy/residency.ts';
 import type { SqlParser } from '../query/sql-parser.ts';
 import type { BoundParameter } from '../store/bound-parameters.ts';
 import type { ResultTable } from '../store/result-values.ts';
@@ -39,4 +40,6 @@ export interface ReleaseContext {
   audit(act: AuditAct): Promise<AuditEntry>;
   readonly random: RandomSource;
   readonly log: Logger;
+  /** the regions whose datasets this room may read (room configuration) */
+  readonly residency: Residency;
 }

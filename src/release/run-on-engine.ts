@@ -1,5 +1,8 @@
 import { sha256Hex } from '../crypto/hashing.ts';
 import { CleanroomError, ConflictError } from '../errors/cleanroom-error.ts';
+import { refuseIf } from '../errors/refused-error.ts';
+import type { Collaboration } from '../policy/collaboration.ts';
+import { residencyDiagnostics } from '../policy/residency.ts';
 import type { BoundParameter } from '../store/bound-parameters.ts';
 import type { ResultTable } from '../store/result-values.ts';
 import type { QueryToRun } from './query-to-run.ts';
@@ -14,6 +17,15 @@ export const isDataIndependentFailure = (error: unknown): boolean =>
   error instanceof CleanroomError && (error.code === 'QUERY_NOT_STARTED' || error.code === 'QUERY_INTERRUPTED');
 
 /** Every dataset a query reads must be loaded, or the query is refused before anything is charged or run. */
+/** Refuses, before anything is read or charged, a read of a dataset whose region the room may not process. */
+export function requireResident(ctx: ReleaseContext, collaboration: Collaboration, datasets: readonly string[]): void {
+  const declared = datasets.flatMap((name) => {
+    const dataset = collaboration.datasets.get(name);
+    return dataset ? [dataset] : [];
+  });
+  refuseIf(residencyDiagnostics(ctx.residency, declared));
+}
+
 export function requireLoaded(ctx: ReleaseContext, q: QueryToRun, datasets: readonly string[]): void {
   const missing = datasets.filter((dataset) => !ctx.engine.tableExists(q.collaboration.id, dataset));
   if (missing.length > 0) {

@@ -3,7 +3,7 @@ import { planOrRefuse } from './plan-or-refuse.ts';
 import type { QueryResponse } from './query-answer.ts';
 import { dryRunTemplate, requireApproved, requireReceiver, templateRef, type QueryToRun } from './query-to-run.ts';
 import type { ReleaseContext } from './release-context.ts';
-import { requireLoaded, runOnEngine } from './run-on-engine.ts';
+import { requireLoaded, requireResident, runOnEngine } from './run-on-engine.ts';
 import { releaseGroups } from './threshold-groups.ts';
 
 /**
@@ -19,6 +19,7 @@ export async function runThresholdQuery(ctx: ReleaseContext, q: QueryToRun): Pro
   if (q.dryRun)
     return { dryRun: true, rewrittenSql: sql, report: planned.report, ...dryRunTemplate(q, planned.report) };
   requireApproved(q, planned.report);
+  requireResident(ctx, q.collaboration, planned.report.datasets);
   requireLoaded(ctx, q, planned.report.datasets);
 
   const result = await runOnEngine(ctx, q, sql, q.parameters, { mode: 'threshold' });

@@ -48,6 +48,13 @@ export async function reloadDatasets(services: RoomServices): Promise<{ loaded: 
       services.log.warn({ dataset: label }, 'stored dataset is no longer in any policy; not loaded');
       continue;
     }
+    if (!services.config.residency.processes.includes(dataset.region)) {
+      services.log.warn(
+        { dataset: label, region: dataset.region, processes: services.config.residency.processes },
+        'stored dataset is declared in a region this room may not process; not loaded',
+      );
+      continue;
+    }
     try {
       const wrappedStorage = await storageKeyOf(services.state, version.collaboration, version.dataset);
       const storage = unwrapKey(services.keys.masterKey, fromBase64(wrappedStorage ?? '') ?? new Uint8Array());

@@ -1,3 +1,5 @@
+import { refuseIf } from '../errors/refused-error.ts';
+import { residencyDiagnostics } from '../policy/residency.ts';
 import { mkdir, rename, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { fromBase64, toBase64 } from '../crypto/bytes.ts';
@@ -92,6 +94,8 @@ export async function uploadDataset(
       { owner: dataset.owner, member: uploader.memberId },
     );
   }
+  // Before a byte of the body is read: data from a region the room may not process never arrives.
+  refuseIf(residencyDiagnostics(services.config.residency, [dataset]));
   await requireActive(services, collaboration);
 
   const previous = await currentVersion(services.state, collaboration.id, dataset.name);

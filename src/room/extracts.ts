@@ -1,3 +1,4 @@
+import { residencyDiagnostics } from '../policy/residency.ts';
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -112,6 +113,7 @@ export async function runExtract(
   // The policy may have changed since the proposal: the template is checked again.
   checkedExtractTemplate(template, collaboration);
   if (!dataset) throw new Error('a checked template names a dataset of its collaboration');
+  refuseIf(residencyDiagnostics(services.config.residency, [dataset]));
   const dryRun = request.dryRun === true;
   const ownerOfficer = caller.roles.has('officer') && caller.memberId === dataset.owner;
   if (!(dryRun && ownerOfficer)) {

@@ -1,3 +1,5 @@
+import { refuseIf } from '../errors/refused-error.ts';
+import { residencyDiagnostics } from '../policy/residency.ts';
 import { ConflictError, ForbiddenError, NotFoundError, UnprocessableError } from '../errors/cleanroom-error.ts';
 import { toCsv } from '../extract/extract-csv.ts';
 import { scoringTree } from '../model/scoring.ts';
@@ -70,6 +72,8 @@ export async function trainModelTemplate(
   requireRole(caller, 'modeler', 'train a model');
   const status = await datasetTemplateStatus(MODEL_TEMPLATES, services, collaboration, request.template);
   const template = checkedModelTemplate(status.document, collaboration);
+  const read = modelDatasets(template).flatMap((name) => collaboration.datasets.get(name) ?? []);
+  refuseIf(residencyDiagnostics(services.config.residency, read));
   if (caller.memberId !== template.recipient)
     throw new ForbiddenError(
       'NOT_THE_RECIPIENT',

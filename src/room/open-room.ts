@@ -105,6 +105,7 @@ export async function openRoom(
       audit: (act) => state.write((tx) => recordAudit(services, tx, act)),
       random: randomSource,
       log,
+      residency: config.residency,
     },
   };
   const servedAt = new Date().toISOString();

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import type { Residency } from '../policy/residency.ts';
 
 /** Everything a room needs to start. `embeddedDefaults` is what `npm start` and the demo use. */
 export interface RoomConfig {
@@ -15,6 +16,8 @@ export interface RoomConfig {
   /** PSI message bytes the relay reads at once, over every session (see PsiMessageBudget). */
   readonly psiBodyBudgetBytes: number;
   readonly engine: { readonly memoryLimit: string; readonly threads: number; readonly statementTimeoutMs: number };
+  /** where the room runs and the regions whose datasets it may process (uploads, queries, extracts, models) */
+  readonly residency: Residency;
 }
 
 export function embeddedDefaults(
@@ -36,6 +39,14 @@ export function embeddedDefaults(
       memoryLimit: env.CLEANROOM_MEMORY_LIMIT ?? '8GB',
       threads: Number(env.CLEANROOM_THREADS ?? 2),
       statementTimeoutMs: Number(env.CLEANROOM_STATEMENT_TIMEOUT_MS ?? 30_000),
+    },
+    // The demo's datasets are declared in eu-west; an operator sets both for the room's real location.
+    residency: {
+      region: env.CLEANROOM_REGION ?? 'eu-west',
+      processes: (env.CLEANROOM_PROCESSES_REGIONS ?? env.CLEANROOM_REGION ?? 'eu-west')
+        .split(',')
+        .map((r) => r.trim())
+        .filter((r) => r.length > 0),
     },
     ...overrides,
   };

@@ -1,3 +1,4 @@
+import type { Residency } from '../policy/residency.ts';
 import type { AuditEntry } from '../audit/audit-entry.ts';
 import { NonceCache } from '../auth/nonce-cache.ts';
 import { verifyRequest } from '../auth/verify-request.ts';
@@ -93,6 +94,8 @@ export class Room {
   /** Requests stamped before this are refused (the nonce cache is in memory); health counts uptime from it. */
   readonly startedAt = Date.now();
   readonly limits: RoomLimits;
+  /** where the room runs and which regions' datasets it processes (published; stamped on every answer) */
+  readonly residency: Residency;
   private readonly nonces: NonceCache;
   private readonly keysByText: ReadonlySet<string>;
   private readonly psiSweep: NodeJS.Timeout;
@@ -106,6 +109,7 @@ export class Room {
       signatureWindowMs: config.signatureWindowMs,
       maxPsiMessageBytes: psiUploads.messageLimit,
     });
+    this.residency = Object.freeze({ region: config.residency.region, processes: [...config.residency.processes] });
     this.nonces = new NonceCache(config.signatureWindowMs);
     this.keysByText = new Set([...collaborations.values()].flatMap((c) => [...c.principalsByKey.keys()]));
     this.psiSweep = setInterval(() => psi.sweep(), 30_000).unref();

@@ -19,6 +19,7 @@ export function roomRoutes(room: Room): Router {
     res.json({
       ...room.publicKeys(),
       collaborations: room.collaborationIds(),
+      residency: room.residency,
       limits: room.limits,
     });
   });
