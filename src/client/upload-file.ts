@@ -61,7 +61,11 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
   if (!roomKey) throw new Error('The room published an invalid sealing key.');
   const { collaboration, dataset } = options;
   const path = `/v1/collaborations/${encodeURIComponent(collaboration)}/datasets/${encodeURIComponent(dataset)}`;
-  const info = await client.send<{ dataset: DatasetDocument; current: { version: number } | null }>('GET', path);
+  const info = await client.send<{
+    dataset: DatasetDocument;
+    current: { version: number } | null;
+    nextVersion?: number;
+  }>('GET', path);
   const format = info.dataset.format ?? 'csv';
   if (format === 'csv') {
     const found = parseHeaderLine((await firstLine(options.file)).replace(/^\uFEFF/, ''));
@@ -105,7 +109,7 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
         v: 1,
         collaboration: options.collaboration,
         dataset: options.dataset,
-        version: (info.current?.version ?? 0) + 1,
+        version: info.nextVersion ?? (info.current?.version ?? 0) + 1,
         format,
         rows: format === 'csv' ? counter.dataRecords : (parquetRows ?? 0),
         plaintextBytes: facts.plaintextBytes,

@@ -755,10 +755,8 @@ async function datasets() {
       signedFetch('GET', collaborationPath(`/datasets/${encodeURIComponent(d.name)}`)).catch((error) => ({ error })),
     ),
   );
-  const expiry = (d, current) =>
-    current && d.retentionDays
-      ? when(new Date(Date.parse(current.uploadedAt) + d.retentionDays * 86_400_000).toISOString())
-      : '—';
+  // The room computes expiry (upload + retentionDays); its retention sweep deletes the version then.
+  const expiry = (_d, current) => (current?.expiresAt ? when(current.expiresAt) : '—');
   return [
     h('h2', {}, 'Datasets'),
     table(

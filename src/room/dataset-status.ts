@@ -1,7 +1,8 @@
 import { NotFoundError } from '../errors/cleanroom-error.ts';
 import type { Collaboration } from '../policy/collaboration.ts';
 import type { DatasetDocument } from '../policy/policy-document.ts';
-import { currentVersion } from '../store/state/dataset-versions.ts';
+import { currentVersion, latestVersionNumber } from '../store/state/dataset-versions.ts';
+import { expiresAt } from './dataset-deletion.ts';
 import type { RoomServices } from './room-services.ts';
 
 /** A dataset's declaration and what its members may know of its current version. */
@@ -13,7 +14,11 @@ export interface DatasetStatus {
     readonly envelopeSha256: string;
     readonly uploadedAt: string;
     readonly signer: string;
+    /** when the retention sweep deletes it (upload + retentionDays) */
+    readonly expiresAt: string;
   } | null;
+  /** the version number the next upload carries (numbers never repeat, deleted versions included) */
+  readonly nextVersion: number;
 }
 
 /** The declared dataset and its current version (null before the first upload). */
@@ -35,7 +40,9 @@ export async function datasetStatus(
           envelopeSha256: version.envelopeSha256,
           uploadedAt: version.uploadedAt,
           signer: version.signer,
+          expiresAt: new Date(expiresAt(dataset, version)).toISOString(),
         }
       : null,
+    nextVersion: (await latestVersionNumber(services.state, collaboration.id, dataset.name)) + 1,
   };
 }

@@ -99,6 +99,8 @@ export async function uploadDataset(
   await requireActive(services, collaboration);
 
   const previous = await currentVersion(services.state, collaboration.id, dataset.name);
+  // Version numbers never repeat, deleted versions included: the next one follows the latest ever held.
+  const latest = await latestVersionNumber(services.state, collaboration.id, dataset.name);
   const fileName = `${collaboration.id}/${dataset.name}.${Date.now()}-${randomBytes(6).toString('hex')}.env`;
   const finalPath = envelopePath(services, fileName);
   const partialPath = `${finalPath}.partial`;
@@ -127,7 +129,7 @@ export async function uploadDataset(
             collaborationId: collaboration.id,
             dataset,
             uploader,
-            currentVersion: previous?.version ?? 0,
+            currentVersion: latest,
           }),
         maxParquetBytes: services.config.maxParquetBytes,
       },

@@ -59,7 +59,7 @@ export interface ExtractAnswer {
   readonly auditSeq?: number;
 }
 
-const extractDirectory = (services: RoomServices, collaboration: string) =>
+export const extractDirectory = (services: RoomServices, collaboration: string) =>
   join(services.config.dataDirectory, 'extracts', collaboration);
 
 /**

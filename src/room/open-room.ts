@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Logger } from '../log/logger.ts';
 import { loadPolicies } from '../policy/load-policies.ts';
 import { recordPolicyVersion } from '../store/state/policy-versions.ts';
+import { sweepRetention } from './dataset-deletion.ts';
 import { cryptoRandomSource, type RandomSource } from '../privacy/index.ts';
 import { PsiMessageBudget } from '../psi/message-budget.ts';
 import { PsiSessionRegistry } from '../psi/session-registry.ts';
@@ -119,6 +120,8 @@ export async function openRoom(
       });
   });
   const room = new Room(services);
+  // Expired versions are deleted before anything is loaded from them.
+  await sweepRetention(services);
   const reloaded = await reloadDatasets(services);
   const templates = await loadTemplateFiles(services);
   log.info({ datasets: reloaded.loaded, failed: reloaded.failed, templates }, 'room ready');

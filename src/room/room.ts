@@ -1,4 +1,5 @@
 import type { Residency } from '../policy/residency.ts';
+import { deleteDataset, sweepRetention, type DatasetDeletion } from './dataset-deletion.ts';
 import type { AuditEntry } from '../audit/audit-entry.ts';
 import { NonceCache } from '../auth/nonce-cache.ts';
 import { verifyRequest } from '../auth/verify-request.ts';
@@ -99,6 +100,7 @@ export class Room {
   private readonly nonces: NonceCache;
   private readonly keysByText: ReadonlySet<string>;
   private readonly psiSweep: NodeJS.Timeout;
+  private readonly retentionSweep: NodeJS.Timeout;
 
   constructor(private readonly services: RoomServices) {
     const { config, collaborations, psi, psiUploads } = services;
@@ -113,6 +115,12 @@ export class Room {
     this.nonces = new NonceCache(config.signatureWindowMs);
     this.keysByText = new Set([...collaborations.values()].flatMap((c) => [...c.principalsByKey.keys()]));
     this.psiSweep = setInterval(() => psi.sweep(), 30_000).unref();
+    // Datasets past their retention go within the hour (and at every start, before anything loads).
+    this.retentionSweep = setInterval(() => {
+      this.sweepRetention().catch((error: unknown) =>
+        services.log.error({ err: error }, 'retention sweep failed; it runs again within the hour'),
+      );
+    }, 3_600_000).unref();
   }
 
   /** The room's public keys, base64: uploads are sealed to the first, audit entries signed by the second. */
@@ -176,6 +184,16 @@ export class Room {
     signature: string,
   ): Promise<CollaborationStatus> {
     return acceptPolicy(this.services, collaboration, officer, policyHash, signature);
+  }
+
+  /** Deletes every held version of a dataset now (its owner's provider or officer). */
+  deleteDataset(collaboration: Collaboration, caller: Principal, name: string): Promise<DatasetDeletion> {
+    return deleteDataset(this.services, collaboration, caller, name);
+  }
+
+  /** Deletes what is past its retention (`now` for tests: a day far enough ahead). */
+  sweepRetention(now = Date.now()): Promise<DatasetDeletion[]> {
+    return sweepRetention(this.services, now);
   }
 
   /** What changed in the policy since `member` last accepted it. */
@@ -357,6 +375,7 @@ export class Room {
   /** Stops running queries, closes both databases and deletes the staging area. */
   async close(): Promise<void> {
     clearInterval(this.psiSweep);
+    clearInterval(this.retentionSweep);
     this.services.engine.close();
     this.services.state.close();
     await this.services.staging.destroy();

@@ -136,6 +136,15 @@ export class DataEngine {
     });
   }
 
+  /** Drops a dataset's live table (deletion, retention): queries then find it not loaded. */
+  dropTable(schema: string, table: string): Promise<void> {
+    return this.loads.run(async () => {
+      await this.admin.run(`DROP TABLE IF EXISTS ${ident(schema)}.${ident(table)}`);
+      this.liveTables.delete(`${schema}.${table}`);
+      for (const key of this.uniqueness.keys()) if (key.startsWith(`${schema}.${table}.`)) this.uniqueness.delete(key);
+    });
+  }
+
   discardIncoming(shape: TableShape, incomingName: string): Promise<void> {
     return this.loads.run(() =>
       this.admin.run(`DROP TABLE IF EXISTS ${ident(shape.schema)}.${ident(incomingName)}`).then(() => undefined),

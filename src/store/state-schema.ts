@@ -19,6 +19,9 @@ export const STATE_SCHEMA: readonly string[] = [
      format VARCHAR NOT NULL, row_count BIGINT NOT NULL, plaintext_bytes BIGINT NOT NULL,
      wrapped_data_key VARCHAR NOT NULL, uploaded_at TIMESTAMPTZ NOT NULL,
      PRIMARY KEY (collaboration, dataset, version))`,
+  // Retention and deletion: a deleted version keeps its row (what was held, for the audit trail)
+  // with its wrapped data key erased; its envelope is gone.
+  `ALTER TABLE dataset_versions ADD COLUMN IF NOT EXISTS deleted_at TIMESTAMPTZ`,
   `CREATE TABLE IF NOT EXISTS templates (
      collaboration VARCHAR NOT NULL, name VARCHAR NOT NULL, hash VARCHAR NOT NULL,
      document VARCHAR NOT NULL, proposed_by VARCHAR NOT NULL, proposed_at TIMESTAMPTZ NOT NULL,

@@ -11,6 +11,12 @@ export function datasetRoutes(room: Room): Router {
     room.principal(collaboration.id, res.locals.callerKey);
     res.json(await room.datasetStatus(collaboration, req.params.name as string));
   });
+  // Deletion now, by the owner's provider or officer: crypto-shredded (storage key destroyed), audited.
+  router.delete('/v1/collaborations/:id/datasets/:name', ...signedJsonBody(room), async (req, res) => {
+    const collaboration = room.collaboration(req.params.id as string);
+    const caller = room.principal(collaboration.id, res.locals.callerKey);
+    res.json(await room.deleteDataset(collaboration, caller, req.params.name as string));
+  });
   router.put('/v1/collaborations/:id/datasets/:name', streamedEnvelopeBody, async (req, res) => {
     const collaboration = room.collaboration(req.params.id as string);
     const uploader = room.principal(collaboration.id, res.locals.callerKey);

@@ -44,8 +44,8 @@ const toVersion = (r: Row): DatasetVersion => ({
 export async function currentVersions(db: StateReader): Promise<DatasetVersion[]> {
   const rows = await db.all(`
     SELECT * FROM dataset_versions v
-    WHERE version = (SELECT max(version) FROM dataset_versions w
-                     WHERE w.collaboration = v.collaboration AND w.dataset = v.dataset)
+    WHERE deleted_at IS NULL AND version = (SELECT max(version) FROM dataset_versions w
+                     WHERE w.collaboration = v.collaboration AND w.dataset = v.dataset AND w.deleted_at IS NULL)
     ORDER BY collaboration, dataset`);
   return rows.map(toVersion);
 }
@@ -57,7 +57,8 @@ export async function currentVersion(
   dataset: string,
 ): Promise<DatasetVersion | undefined> {
   const [row] = await db.all(
-    'SELECT * FROM dataset_versions WHERE collaboration = $1 AND dataset = $2 ORDER BY version DESC LIMIT 1',
+    'SELECT * FROM dataset_versions WHERE collaboration = $1 AND dataset = $2 AND deleted_at IS NULL ' +
+      'ORDER BY version DESC LIMIT 1',
     [collaboration, dataset],
   );
   return row ? toVersion(row) : undefined;
@@ -72,9 +73,10 @@ export async function latestVersionNumber(db: StateReader, collaboration: string
   return Number(row?.v ?? 0);
 }
 
-/** Every envelope file a committed version refers to, of any version: the rest on disk is debris. */
+/** Every envelope file a committed, undeleted version refers to: the rest on disk is debris (or deleted). */
 export async function envelopeFiles(db: StateReader): Promise<Set<string>> {
-  return new Set((await db.all('SELECT envelope_file FROM dataset_versions')).map((r) => String(r.envelope_file)));
+  const rows = await db.all('SELECT envelope_file FROM dataset_versions WHERE deleted_at IS NULL');
+  return new Set(rows.map((r) => String(r.envelope_file)));
 }
 
 /**
@@ -102,4 +104,29 @@ export async function recordVersion(tx: StateTx, v: DatasetVersion): Promise<voi
       v.uploadedAt,
     ],
   );
+}
+
+/** The versions of one dataset still held (not deleted), oldest first. */
+export async function heldVersions(db: StateReader, collaboration: string, dataset: string): Promise<DatasetVersion[]> {
+  const rows = await db.all(
+    'SELECT * FROM dataset_versions WHERE collaboration = $1 AND dataset = $2 AND deleted_at IS NULL ORDER BY version',
+    [collaboration, dataset],
+  );
+  return rows.map(toVersion);
+}
+
+/** Marks versions deleted and erases their wrapped data keys: without its key a version's envelope is noise. */
+export async function markVersionsDeleted(
+  tx: StateTx,
+  collaboration: string,
+  dataset: string,
+  versions: readonly number[],
+  deletedAt: string,
+): Promise<void> {
+  for (const version of versions)
+    await tx.run(
+      "UPDATE dataset_versions SET deleted_at = $4, wrapped_data_key = '' WHERE collaboration = $1 AND dataset = $2 " +
+        'AND version = $3',
+      [collaboration, dataset, version, deletedAt],
+    );
 }

@@ -84,3 +84,12 @@ export async function recordExtract(tx: StateTx, e: StoredExtract): Promise<void
     ],
   );
 }
+
+/** Every extract made from a dataset, to anyone: what its deletion removes the files of. */
+export async function extractsOf(db: StateReader, collaboration: string, dataset: string): Promise<StoredExtract[]> {
+  const rows = await db.all('SELECT * FROM extracts WHERE collaboration = $1 AND dataset = $2 ORDER BY id', [
+    collaboration,
+    dataset,
+  ]);
+  return rows.map(toExtract);
+}

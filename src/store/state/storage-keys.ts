@@ -31,3 +31,8 @@ export async function ensureStorageKey(
   ]);
   return wrapped;
 }
+
+/** Destroys a dataset's storage key: every data key wrapped under it can no longer be opened. */
+export async function destroyStorageKey(tx: StateTx, collaboration: string, dataset: string): Promise<void> {
+  await tx.run('DELETE FROM storage_keys WHERE collaboration = $1 AND dataset = $2', [collaboration, dataset]);
+}

@@ -1,0 +1,117 @@
+import { unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { extractsOf } from '../store/state/extracts.ts';
+import { extractDirectory } from './extracts.ts';
+import { ForbiddenError, NotFoundError } from '../errors/cleanroom-error.ts';
+import type { Collaboration, Dataset, Principal } from '../policy/collaboration.ts';
+import { heldVersions, markVersionsDeleted, type DatasetVersion } from '../store/state/dataset-versions.ts';
+import { destroyStorageKey } from '../store/state/storage-keys.ts';
+import { recordAudit } from './audit-trail.ts';
+import { envelopePath, type RoomServices } from './room-services.ts';
+
+const DAY_MS = 86_400_000;
+
+/** What a deletion removed, as its answer and audit entry say. */
+export interface DatasetDeletion {
+  readonly dataset: string;
+  readonly versions: readonly number[];
+  /** true when the whole dataset went: its table dropped and its storage key destroyed */
+  readonly whole: boolean;
+  readonly reason: string;
+  readonly auditSeq: number;
+}
+
+/**
+ * Deletes versions of a dataset by crypto-shredding: in one state transaction the versions are
+ * marked deleted with their wrapped data keys erased (and, for the whole dataset, its storage key
+ * destroyed) and the act is audited; then the live table is dropped and the envelopes unlinked. A
+ * crash between the two leaves envelopes no key opens, which the start-up sweep removes (they are no
+ * longer registered).
+ */
+async function shred(
+  services: RoomServices,
+  collaboration: Collaboration,
+  dataset: Dataset,
+  versions: readonly DatasetVersion[],
+  whole: boolean,
+  actor: string,
+  reason: string,
+): Promise<DatasetDeletion> {
+  const numbers = versions.map((v) => v.version);
+  const entry = await services.state.write(async (tx) => {
+    await markVersionsDeleted(tx, collaboration.id, dataset.name, numbers, new Date().toISOString());
+    if (whole) await destroyStorageKey(tx, collaboration.id, dataset.name);
+    return recordAudit(services, tx, {
+      collaboration: collaboration.id,
+      actor,
+      action: 'dataset.deleted',
+      details: {
+        dataset: dataset.name,
+        versions: numbers,
+        envelopeSha256: versions.map((v) => v.envelopeSha256),
+        whole,
+        storageKeyDestroyed: whole,
+        reason,
+      },
+    });
+  });
+  if (whole) await services.engine.dropTable(collaboration.id, dataset.name);
+  for (const v of versions)
+    await unlink(envelopePath(services, v.envelopeFile)).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') services.log.error({ err: error, file: v.envelopeFile }, 'envelope not removed');
+    });
+  // Sealed extracts of a deleted dataset go with it (their rows stay: later extracts compose with them).
+  if (whole)
+    for (const extract of await extractsOf(services.state, collaboration.id, dataset.name))
+      await unlink(join(extractDirectory(services, collaboration.id), extract.file)).catch(() => undefined);
+  return { dataset: dataset.name, versions: numbers, whole, reason, auditSeq: entry.seq };
+}
+
+/** `DELETE …/datasets/:name`: the owner's provider or officer deletes every held version now. */
+export async function deleteDataset(
+  services: RoomServices,
+  collaboration: Collaboration,
+  caller: Principal,
+  name: string,
+): Promise<DatasetDeletion> {
+  const dataset = collaboration.datasets.get(name);
+  if (!dataset)
+    throw new NotFoundError('DATASET_NOT_FOUND', `Collaboration "${collaboration.id}" declares no dataset "${name}".`, {
+      dataset: name,
+    });
+  if (caller.memberId !== dataset.owner || !(caller.roles.has('provider') || caller.roles.has('officer')))
+    throw new ForbiddenError(
+      'NOT_DATASET_OWNER',
+      `Only a provider or officer of "${dataset.owner}", the dataset's owner, may delete "${dataset.name}".`,
+      { owner: dataset.owner, member: caller.memberId },
+    );
+  const held = await heldVersions(services.state, collaboration.id, dataset.name);
+  if (held.length === 0)
+    throw new NotFoundError('DATASET_NOT_LOADED', `"${dataset.name}" holds no version to delete.`, {
+      datasets: [dataset.name],
+    });
+  return shred(services, collaboration, dataset, held, true, caller.id, 'deleted at the owner’s request');
+}
+
+/** The moment a version's retention ends: its upload plus the dataset's retentionDays. */
+export const expiresAt = (dataset: Dataset, version: DatasetVersion): number =>
+  Date.parse(version.uploadedAt) + dataset.retentionDays * DAY_MS;
+
+/**
+ * The retention sweep (at start and on a timer): every version past its dataset's retentionDays is
+ * deleted; when the newest one is, the whole dataset goes (table, storage key, every version).
+ */
+export async function sweepRetention(services: RoomServices, now = Date.now()): Promise<DatasetDeletion[]> {
+  const done: DatasetDeletion[] = [];
+  for (const collaboration of services.collaborations.values())
+    for (const dataset of collaboration.datasets.values()) {
+      const held = await heldVersions(services.state, collaboration.id, dataset.name);
+      const expired = held.filter((v) => expiresAt(dataset, v) <= now);
+      if (expired.length === 0) continue;
+      const whole = expired.length === held.length;
+      const reason = `retention: ${dataset.retentionDays} days after upload`;
+      done.push(await shred(services, collaboration, dataset, whole ? held : expired, whole, 'room', reason));
+    }
+  if (done.length > 0) services.log.info({ deleted: done }, 'retention sweep deleted expired dataset versions');
+  return done;
+}
