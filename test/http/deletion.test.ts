@@ -30,7 +30,8 @@ const envelopesOf = async (dataset: string) =>
   );
 const versionRows = (dataset: string) =>
   t.internals.state.all(
-    "SELECT version, wrapped_data_key, deleted_at FROM dataset_versions WHERE collaboration = 'demo' AND dataset = $1 " +
+    'SELECT version, wrapped_data_key, deleted_at FROM dataset_versions ' +
+      "WHERE collaboration = 'demo' AND dataset = $1 " +
       'ORDER BY version',
     [dataset],
   );
@@ -55,7 +56,7 @@ describe('deleting a dataset', () => {
     expect((await count(COUNT_CUSTOMERS)).rows.length).toBeGreaterThan(0);
   });
 
-  it('shreds it: no envelope, no key, no table, no sealed extract; queries find nothing; the chain verifies', async () => {
+  it('shreds it: no envelope, key, table or sealed extract; queries find nothing; the chain verifies', async () => {
     // A sealed extract of the dataset, released to Northwind's modeler, is held in the room until then.
     await t.client('northwind-analyst').send('POST', `${path}/extract-templates`, DEMO_EXTRACT);
     const { hash } = await t
