@@ -13,6 +13,7 @@ const owners = {
   'express': 'src/http',
   'pino': 'src/log',
   'pino-http': 'src/http',
+  'prom-client': 'src/metrics',
 };
 
 const restrictedFor = (folder) =>
@@ -20,7 +21,7 @@ const restrictedFor = (folder) =>
     .filter(([, owner]) => owner !== folder)
     .map(([name, owner]) => ({ name, message: `only ${owner} may import ${name}` }));
 
-const folders = ['src/crypto', 'src/store', 'src/psi', 'src/http', 'src/log', 'src/model'];
+const folders = ['src/crypto', 'src/store', 'src/psi', 'src/http', 'src/log', 'src/model', 'src/metrics'];
 
 export default tseslint.config(
   { ignores: ['node_modules', 'data', 'dist', 'coverage', 'stubs'] },

@@ -10,7 +10,8 @@ export interface RunningRoom {
   readonly room: Room;
   readonly server: Server;
   readonly url: string;
-  stop(): Promise<void>;
+  /** stops accepting, waits up to graceMs (30 s) for requests in flight, then closes the room */
+  stop(graceMs?: number): Promise<void>;
 }
 
 /** Opens a room and serves it over HTTP on the given host and port (0 picks a free port). */
@@ -30,8 +31,14 @@ export async function serveRoom(
     room,
     server,
     url,
-    stop: async () => {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+    // Graceful: stop accepting, let requests in flight finish (queries, uploads, PSI steps) for up to
+    // `graceMs`, then cut what is left and close the room (which interrupts any query still running).
+    stop: async (graceMs = 30_000) => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs).unref()))]);
+      clearTimeout(timer);
       server.closeAllConnections();
       await room.close();
     },

@@ -28,6 +28,7 @@ interface ParserError {
 export function errorHandler(log: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, next) => {
     if (res.headersSent) return next(error);
+    res.locals.errorCode = error instanceof CleanroomError ? error.code : 'INTERNAL';
     if (error instanceof CleanroomError) {
       // The cause (a disk or engine error, never a data value) is for the operator, not the client.
       if (error.status >= 500)

@@ -18,6 +18,7 @@ export function signedHeaders(room: Room): RequestHandler {
   return (req, res, next) => {
     const verified = room.verifyRequest({ method: req.method, path: req.originalUrl, headers: req.headers });
     res.locals.callerKey = verified.publicKeyText;
+    res.locals.principal = room.principalIdsOf(verified.publicKeyText).join(',');
     res.locals.contentSha256 = verified.contentSha256;
     next();
   };

@@ -195,6 +195,7 @@ export async function uploadDataset(
       });
     await services.engine.commitIncoming(shape, loaded.incomingName);
     loaded = undefined;
+    services.metrics.uploaded(collaboration.id, dataset.name, manifest.plaintextBytes);
     services.log.info(
       { collaboration: collaboration.id, dataset: dataset.name, version: manifest.version, rows: manifest.rows },
       'dataset version committed',

@@ -1,3 +1,4 @@
+import { prometheusMetrics, type RoomMetrics } from '../metrics/room-metrics.ts';
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../log/logger.ts';
@@ -25,6 +26,7 @@ import { loadTemplateFiles } from './template-files.ts';
 export interface RoomDependencies {
   readonly randomSource?: RandomSource;
   readonly openPartialFile?: OpenPartialFile;
+  readonly metrics?: RoomMetrics;
 }
 
 /** A started room, and its services for trusted in-process callers (tests, benches) only: http gets `room`. */
@@ -90,6 +92,8 @@ export async function openRoom(
     engine,
     staging,
     log,
+    metrics: dependencies.metrics ?? prometheusMetrics(),
+    startupProblems: { datasetsNotLoaded: [] },
     randomSource,
     psi: new PsiSessionRegistry(),
     psiUploads: new PsiMessageBudget(config.psiBodyBudgetBytes),
@@ -123,6 +127,7 @@ export async function openRoom(
   // Expired versions are deleted before anything is loaded from them.
   await sweepRetention(services);
   const reloaded = await reloadDatasets(services);
+  services.startupProblems.datasetsNotLoaded.push(...reloaded.failed);
   const templates = await loadTemplateFiles(services);
   log.info({ datasets: reloaded.loaded, failed: reloaded.failed, templates }, 'room ready');
   return { room, internals: services };

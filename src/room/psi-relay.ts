@@ -75,6 +75,7 @@ export async function openPsi(
       },
     });
   });
+  services.metrics.psiSessionOpened(collaboration.id);
   return answer(services.psi.add(session), principal.memberId, rule);
 }
 

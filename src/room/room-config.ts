@@ -18,6 +18,8 @@ export interface RoomConfig {
   readonly engine: { readonly memoryLimit: string; readonly threads: number; readonly statementTimeoutMs: number };
   /** where the room runs and the regions whose datasets it may process (uploads, queries, extracts, models) */
   readonly residency: Residency;
+  /** a bearer token for GET /v1/metrics; without one only loopback callers may read it */
+  readonly metricsToken?: string;
 }
 
 export function embeddedDefaults(
@@ -48,6 +50,7 @@ export function embeddedDefaults(
         .map((r) => r.trim())
         .filter((r) => r.length > 0),
     },
+    ...(env.CLEANROOM_METRICS_TOKEN ? { metricsToken: env.CLEANROOM_METRICS_TOKEN } : {}),
     ...overrides,
   };
 }

@@ -1,3 +1,4 @@
+import type { RoomMetrics } from '../metrics/room-metrics.ts';
 import { join } from 'node:path';
 import type { Logger } from '../log/logger.ts';
 import type { QuarantinedPolicy } from '../policy/load-policies.ts';
@@ -33,6 +34,10 @@ export interface RoomServices {
   /** PSI message bytes being received right now, bounded room-wide and to one message per session. */
   readonly psiUploads: PsiMessageBudget;
   readonly log: Logger;
+  /** the operator's counters (GET /v1/metrics) */
+  readonly metrics: RoomMetrics;
+  /** what went wrong at start: stored dataset versions that could not be loaded (readiness reports them) */
+  readonly startupProblems: { datasetsNotLoaded: string[] };
   /** Noise and partition selection draw from this; only tests pass anything but the CSPRNG. */
   readonly randomSource: RandomSource;
   /** Creates an upload's partial envelope; only tests pass anything else (a disk that fails). */

@@ -1,3 +1,5 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { RoomMetrics } from '../metrics/room-metrics.ts';
 import type { Residency } from '../policy/residency.ts';
 import { deleteDataset, sweepRetention, type DatasetDeletion } from './dataset-deletion.ts';
 import type { AuditEntry } from '../audit/audit-entry.ts';
@@ -97,6 +99,8 @@ export class Room {
   readonly limits: RoomLimits;
   /** where the room runs and which regions' datasets it processes (published; stamped on every answer) */
   readonly residency: Residency;
+  /** the operator's counters, which the HTTP shell feeds with requests and serves at /v1/metrics */
+  readonly metrics: RoomMetrics;
   private readonly nonces: NonceCache;
   private readonly keysByText: ReadonlySet<string>;
   private readonly psiSweep: NodeJS.Timeout;
@@ -112,6 +116,7 @@ export class Room {
       maxPsiMessageBytes: psiUploads.messageLimit,
     });
     this.residency = Object.freeze({ region: config.residency.region, processes: [...config.residency.processes] });
+    this.metrics = services.metrics;
     this.nonces = new NonceCache(config.signatureWindowMs);
     this.keysByText = new Set([...collaborations.values()].flatMap((c) => [...c.principalsByKey.keys()]));
     this.psiSweep = setInterval(() => psi.sweep(), 30_000).unref();
@@ -150,6 +155,31 @@ export class Room {
   }
 
   /** The caller's principal in a collaboration; refuses keys of other collaborations. */
+  /** The principal ids a key belongs to, for the request log (a key may serve in several collaborations). */
+  principalIdsOf(publicKeyText: string): string[] {
+    return [...this.services.collaborations.values()].flatMap((c) => c.principalsByKey.get(publicKeyText)?.id ?? []);
+  }
+
+  /** Ready to serve: every policy file loaded and every stored dataset version loaded. */
+  readiness(): { ready: boolean; quarantinedPolicies: string[]; datasetsNotLoaded: string[] } {
+    const quarantinedPolicies = this.services.quarantinedPolicies.map((q) => q.file);
+    const { datasetsNotLoaded } = this.services.startupProblems;
+    return {
+      ready: quarantinedPolicies.length === 0 && datasetsNotLoaded.length === 0,
+      quarantinedPolicies,
+      datasetsNotLoaded: [...datasetsNotLoaded],
+    };
+  }
+
+  /** Whether a caller may read /v1/metrics: the configured bearer token, or (without one) loopback only. */
+  mayReadMetrics(authorization: string | undefined, fromLoopback: boolean): boolean {
+    const token = this.services.config.metricsToken;
+    if (!token) return fromLoopback;
+    const given = Buffer.from(authorization ?? '');
+    const expected = Buffer.from(`Bearer ${token}`);
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+
   principal(collaborationId: string, publicKeyText: string): Principal {
     const principal = this.collaboration(collaborationId).principalsByKey.get(publicKeyText);
     if (!principal)

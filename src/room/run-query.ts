@@ -61,5 +61,12 @@ export async function runQuery(
     q = { collaboration, analyst, sql: request.sql ?? '', parameters: {}, params: {}, dryRun: request.dryRun === true };
   }
   const ctx = services.release;
-  return request.dp ? runDpQuery(ctx, q, request.dp) : runThresholdQuery(ctx, q);
+  const started = performance.now();
+  const answer = await (request.dp ? runDpQuery(ctx, q, request.dp) : runThresholdQuery(ctx, q));
+  if (!('dryRun' in answer && answer.dryRun)) {
+    services.metrics.queryRan(request.dp ? 'dp' : 'threshold', (performance.now() - started) / 1000);
+    const suppressed = (answer as { privacy?: { groupsSuppressed?: number } }).privacy?.groupsSuppressed ?? 0;
+    if (suppressed > 0) services.metrics.groupsSuppressed(collaboration.id, suppressed);
+  }
+  return answer;
 }

@@ -1,3 +1,4 @@
+import { body } from '../error-handler.ts';
 import { Router } from 'express';
 import type { Room } from '../../room/room.ts';
 
@@ -14,6 +15,29 @@ export function roomRoutes(room: Room): Router {
         ? { quarantinedPolicies: quarantined.map((q) => ({ file: q.file, problems: q.problems.length })) }
         : {}),
     });
+  });
+  // Readiness for an orchestrator: 503 while a policy file is quarantined or a stored version did not load.
+  router.get('/v1/ready', (_req, res) => {
+    const readiness = room.readiness();
+    res.status(readiness.ready ? 200 : 503).json({
+      status: readiness.ready ? 'ready' : 'not ready',
+      quarantinedPolicies: readiness.quarantinedPolicies,
+      datasetsNotLoaded: readiness.datasetsNotLoaded,
+    });
+  });
+  // Prometheus text for the operator: with CLEANROOM_METRICS_TOKEN as a bearer token, else from loopback only.
+  router.get('/v1/metrics', async (req, res) => {
+    const loopback = ['127.0.0.1', '::1', '::ffff:127.0.0.1'].includes(req.socket.remoteAddress ?? '');
+    if (!room.mayReadMetrics(req.headers.authorization, loopback)) {
+      res
+        .status(403)
+        .json(
+          body('METRICS_FORBIDDEN', 'Metrics are for the operator: send the bearer token, or ask from the room host.'),
+        );
+      return;
+    }
+    const { contentType, text } = await room.metrics.render();
+    res.type(contentType).send(text);
   });
   router.get('/v1/room', (_req, res) => {
     res.json({
