@@ -24,7 +24,7 @@ const metric = (text: string, name: string, labels: Record<string, string>) => {
 };
 
 describe('request ids and request log lines', () => {
-  it('echoes a caller’s X-Request-Id, mints one otherwise, and logs it with principal, collaboration, code', async () => {
+  it('echoes a caller’s X-Request-Id, mints one otherwise, logs it with principal, collaboration, code', async () => {
     const mine = await fetch(`${t.baseUrl}/v1/room`, { headers: { 'x-request-id': 'trace-42.a_b' } });
     expect(mine.headers.get('x-request-id')).toBe('trace-42.a_b');
     const minted = await fetch(`${t.baseUrl}/v1/room`, { headers: { 'x-request-id': 'no spaces <allowed>' } });
@@ -43,7 +43,7 @@ describe('request ids and request log lines', () => {
 });
 
 describe('GET /v1/metrics', () => {
-  it('counts requests by route template, refusals by code, ε by dataset, suppressed groups and upload bytes', async () => {
+  it('counts requests by route, refusals by code, ε by dataset, suppressed groups, upload bytes', async () => {
     const analyst = t.client('acme-analyst');
     await analyst.send('POST', `${path}/queries`, {
       sql: 'SELECT country, count(*) AS n FROM advertiser_customers GROUP BY country',
