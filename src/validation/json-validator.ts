@@ -6,7 +6,10 @@ import { diagnostic, type Diagnostic } from '../errors/diagnostic.ts';
  * A validated document, or every problem with it as INVALID_VALUE diagnostics: where (RFC 6901
  * pointer, in `data.pointer`), what (a sentence), and the schema rule that refused it.
  */
-export type Validator<T> = (value: unknown) => { ok: true; value: T } | { ok: false; diagnostics: Diagnostic[] };
+export type Validator<T> = ((value: unknown) => { ok: true; value: T } | { ok: false; diagnostics: Diagnostic[] }) & {
+  /** the JSON Schema it checks, for the OpenAPI document (the same object, never a copy) */
+  readonly schema: object;
+};
 
 // ajv-formats is CommonJS whose `default` is the plugin; under nodenext the namespace holds it.
 const addFormats = addFormatsModule.default.default;
@@ -42,7 +45,7 @@ function sentence(error: ErrorObject): Diagnostic {
 /** Compiles a JSON Schema (draft 2020-12) into a validator that reports every problem at once. */
 export function compileValidator<T>(schema: object): Validator<T> {
   const validate = ajv.compile(schema);
-  return (value) => {
+  const check = (value: unknown): ReturnType<Validator<T>> => {
     if (validate(value)) return { ok: true, value: value as T };
     const seen = new Set<string>();
     const diagnostics = (validate.errors ?? []).map(sentence).filter((d) => {
@@ -53,6 +56,7 @@ export function compileValidator<T>(schema: object): Validator<T> {
     });
     return { ok: false, diagnostics };
   };
+  return Object.assign(check, { schema });
 }
 
 /** An INVALID_VALUE diagnostic for a check the schema cannot state (cross-field rules). */

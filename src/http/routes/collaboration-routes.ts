@@ -6,7 +6,7 @@ import { compileValidator } from '../../validation/json-validator.ts';
 import type { Room } from '../../room/room.ts';
 import { signedJsonBody } from '../signed-request.ts';
 
-const acceptanceBody = compileValidator<{ policyHash: string; signature: string }>({
+export const acceptanceBody = compileValidator<{ policyHash: string; signature: string }>({
   type: 'object',
   additionalProperties: false,
   required: ['policyHash', 'signature'],
@@ -16,7 +16,7 @@ const acceptanceBody = compileValidator<{ policyHash: string; signature: string 
   },
 });
 
-const auditQuery = compileValidator<Record<string, string>>(AUDIT_QUERY_SCHEMA);
+export const auditQuery = compileValidator<Record<string, string>>(AUDIT_QUERY_SCHEMA);
 
 /** The audit route's query string, checked: undefined when there is none (the whole chain, in order). */
 function readAuditQuery(query: unknown): AuditQuery | undefined {

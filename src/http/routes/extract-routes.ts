@@ -8,7 +8,7 @@ import { answerWithProgress } from '../progress-answer.ts';
 import { reviewBody } from './query-routes.ts';
 import { signedJsonBody } from '../signed-request.ts';
 
-const runBody = compileValidator<{ template: string; dryRun?: boolean }>({
+export const runBody = compileValidator<{ template: string; dryRun?: boolean }>({
   type: 'object',
   additionalProperties: false,
   required: ['template'],

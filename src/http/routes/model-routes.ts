@@ -9,14 +9,14 @@ import { compileValidator } from '../../validation/json-validator.ts';
 import { signedJsonBody } from '../signed-request.ts';
 import { reviewBody } from './query-routes.ts';
 
-const scoreBody = compileValidator<{ dataset: string }>({
+export const scoreBody = compileValidator<{ dataset: string }>({
   type: 'object',
   additionalProperties: false,
   required: ['dataset'],
   properties: { dataset: { type: 'string', pattern: '^[a-z][a-z0-9_]{0,62}$' } },
 });
 
-const trainBody = compileValidator<{ template: string }>({
+export const trainBody = compileValidator<{ template: string }>({
   type: 'object',
   additionalProperties: false,
   required: ['template'],

@@ -4,7 +4,7 @@ import type { Room } from '../../room/room.ts';
 import { compileValidator } from '../../validation/json-validator.ts';
 import { declaredLength, readSignedBytes, refuseUnreadBody, signedJsonBody } from '../signed-request.ts';
 
-const openBody = compileValidator<{ partner: string }>({
+export const openBody = compileValidator<{ partner: string }>({
   type: 'object',
   additionalProperties: false,
   required: ['partner'],

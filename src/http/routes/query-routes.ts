@@ -5,7 +5,7 @@ import type { TemplateReviewRequest } from '../../room/template-registry.ts';
 import type { Room } from '../../room/room.ts';
 import { signedJsonBody } from '../signed-request.ts';
 
-const queryBody = compileValidator<QueryRequest>({
+export const queryBody = compileValidator<QueryRequest>({
   type: 'object',
   additionalProperties: false,
   properties: {

@@ -1,3 +1,5 @@
+import { API_VERSION } from '../api-version.ts';
+import { openApiDocument } from '../openapi.ts';
 import { body } from '../error-handler.ts';
 import { Router } from 'express';
 import type { Room } from '../../room/room.ts';
@@ -38,6 +40,10 @@ export function roomRoutes(room: Room): Router {
     }
     const { contentType, text } = await room.metrics.render();
     res.type(contentType).send(text);
+  });
+  const openApi = openApiDocument(API_VERSION);
+  router.get('/v1/openapi.json', (_req, res) => {
+    res.json(openApi);
   });
   router.get('/v1/room', (_req, res) => {
     res.json({
