@@ -296,6 +296,75 @@ export function formatSql(sql) {
   return out.trimEnd();
 }
 
+/** A dry run on synthetic rows of the declared columns: the released shape, before anyone signs. */
+function dryRunSection(k, t) {
+  const inputs = Object.entries(t.document.parameters ?? {}).map(([name, spec]) => {
+    const id = `dry-${name}`;
+    const control =
+      spec.type === 'enum'
+        ? h(
+            'select',
+            { id, name },
+            spec.values.map((v) => h('option', { value: v }, v)),
+          )
+        : h('input', { id, name, placeholder: spec.type });
+    return h('label', { for: id }, `${name} `, control);
+  });
+  const out = h('div', { id: 'dry-run-result' });
+  const run = async () => {
+    const params = {};
+    for (const [name, spec] of Object.entries(t.document.parameters ?? {})) {
+      const raw = $(`dry-${name}`).value;
+      if (raw === '') continue;
+      params[name] =
+        spec.type === 'integer' || spec.type === 'number' ? Number(raw) : spec.type === 'list' ? JSON.parse(raw) : raw;
+    }
+    out.replaceChildren(h('p', { class: 'muted' }, 'Running on synthetic rows…'));
+    try {
+      const answer = await signedFetch('POST', collaborationPath(`${k.path}/${encodeURIComponent(t.name)}/dry-run`), {
+        params,
+      });
+      out.replaceChildren(
+        h('p', { class: 'muted' }, answer.synthetic.note),
+        h(
+          'p',
+          {},
+          `${answer.rows.length} groups released, ${answer.groupsSuppressed} suppressed, from ` +
+            `${answer.synthetic.people.toLocaleString('en')} synthetic people per dataset.`,
+        ),
+        table(
+          answer.columns.map((c) => c.name),
+          answer.rows.map((row) =>
+            h(
+              'tr',
+              {},
+              row.map((cell) => h('td', {}, cell === null ? 'NULL' : String(cell))),
+            ),
+          ),
+        ),
+      );
+    } catch (error) {
+      out.replaceChildren(h('p', {}, explain(error)));
+    }
+  };
+  return [
+    h('h3', {}, 'Dry run on synthetic rows'),
+    h(
+      'p',
+      { class: 'muted' },
+      'Runs the template, checked and thresholded as it would be, on made-up rows of the declared columns. ' +
+        'No stored row is read; the run is audited.',
+    ),
+    h(
+      'div',
+      { class: 'actions' },
+      inputs,
+      h('button', { type: 'button', id: 'dry-run', class: 'secondary', onclick: run }, 'Dry run'),
+    ),
+    out,
+  ];
+}
+
 function reportSection(report) {
   if (!report) return [];
   return [
@@ -413,6 +482,7 @@ async function review(kind, name) {
       ),
     ],
     reportSection(t.report),
+    k.kind === 'query' && (mayReview || t.proposedBy === session.caller.principal) && dryRunSection(k, t),
     dpSection(document),
     !document.sql && [h('h3', {}, 'Template document'), h('pre', {}, h('code', {}, JSON.stringify(document, null, 2)))],
     h('h3', {}, 'Reviews of this hash'),

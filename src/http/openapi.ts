@@ -6,7 +6,7 @@ import { acceptanceBody, auditQuery } from './routes/collaboration-routes.ts';
 import { runBody } from './routes/extract-routes.ts';
 import { scoreBody, trainBody } from './routes/model-routes.ts';
 import { openBody } from './routes/psi-routes.ts';
-import { queryBody, reviewBody } from './routes/query-routes.ts';
+import { dryRunBody, queryBody, reviewBody } from './routes/query-routes.ts';
 
 /** Who may call an operation: anyone, a signed member request, or the operator (metrics). */
 type Access = 'public' | 'signed' | 'operator';
@@ -147,6 +147,14 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     access: 'signed',
     body: reviewBody,
     ok: [201, 'review view'],
+  },
+  {
+    method: 'post',
+    path: `${C}/templates/:name/dry-run`,
+    summary: 'Run a template on synthetic rows of the declared columns (reviewers, proposer)',
+    access: 'signed',
+    body: dryRunBody,
+    ok: [200, 'synthetic answer'],
   },
   {
     method: 'get',

@@ -1,3 +1,4 @@
+import { syntheticDryRun, type SyntheticDryRun } from './synthetic-dry-run.ts';
 import { timingSafeEqual } from 'node:crypto';
 import type { RoomMetrics } from '../metrics/room-metrics.ts';
 import type { Residency } from '../policy/residency.ts';
@@ -214,6 +215,16 @@ export class Room {
     signature: string,
   ): Promise<CollaborationStatus> {
     return acceptPolicy(this.services, collaboration, officer, policyHash, signature);
+  }
+
+  /** A template run on synthetic rows of the declared columns, for its reviewers and proposer. */
+  syntheticDryRun(
+    collaboration: Collaboration,
+    caller: Principal,
+    name: string,
+    params?: Record<string, unknown>,
+  ): Promise<SyntheticDryRun> {
+    return syntheticDryRun(this.services, collaboration, caller, name, params);
   }
 
   /** Deletes every held version of a dataset now (its owner's provider or officer). */

@@ -119,6 +119,14 @@ describe('the officers’ console, in chromium', { timeout: 120_000 }, () => {
       );
       await expect(page.locator('text=advertiser_customers').count()).resolves.toBeGreaterThan(0);
       await expect(page.locator('dd:has-text("50 distinct")').count()).resolves.toBe(1);
+      // A dry run on synthetic rows, with a parameter chosen in the page.
+      await page.selectOption('#dry-country', 'DE');
+      await page.click('#dry-run');
+      await page.waitForSelector('#dry-run-result table');
+      await expect(page.locator('#dry-run-result').textContent()).resolves.toMatch(/groups released, \d+ suppressed/);
+      const released = await page.locator('#dry-run-result tbody tr td:nth-child(2)').allTextContents();
+      expect(released.length).toBeGreaterThan(0);
+      for (const people of released) expect(Number(people)).toBeGreaterThanOrEqual(50);
       if (officer === 'acme-officer') await shot(page, 'review');
       await page.click('#approve');
       await page.waitForSelector('#status.good');

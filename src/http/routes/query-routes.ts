@@ -25,6 +25,12 @@ export const queryBody = compileValidator<QueryRequest>({
   },
 });
 
+export const dryRunBody = compileValidator<{ params?: Record<string, unknown> }>({
+  type: 'object',
+  additionalProperties: false,
+  properties: { params: { type: 'object', maxProperties: 50 } },
+});
+
 export const reviewBody = compileValidator<TemplateReviewRequest>({
   type: 'object',
   additionalProperties: false,
@@ -71,6 +77,16 @@ export function queryRoutes(room: Room): Router {
             res.locals.body as TemplateReviewRequest,
           ),
         );
+    },
+  );
+  // A dry run on synthetic rows of the declared columns: what a reviewer sees before signing.
+  router.post(
+    '/v1/collaborations/:id/templates/:name/dry-run',
+    ...signedJsonBody(room, dryRunBody),
+    async (req, res) => {
+      const { collaboration, caller } = collaborationAndCaller(req.params.id as string, res.locals.callerKey);
+      const { params } = res.locals.body as { params?: Record<string, unknown> };
+      res.json(await room.syntheticDryRun(collaboration, caller, req.params.name as string, params));
     },
   );
   router.get('/v1/collaborations/:id/budget', ...signedJsonBody(room), async (req, res) => {
