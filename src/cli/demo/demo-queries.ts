@@ -1,4 +1,7 @@
 import { RoomRequestError } from '../../client/room-client.ts';
+import { toBase64 } from '../../crypto/bytes.ts';
+import { signPortable } from '../../crypto/signatures.ts';
+import { approvalSigningBytes } from '../../query/template.ts';
 import type { QueryResponse } from '../../room/run-query.ts';
 import type { TemplateStatus } from '../../room/template-registry.ts';
 import { printAnswer, reviewTemplateAs } from '../commands/query-commands.ts';
@@ -34,6 +37,8 @@ async function approveEverywhere(ctx: DemoContext, name: string): Promise<Templa
     .client('acme-analyst')
     .send<TemplateStatus>('GET', `/v1/collaborations/${COLLABORATION}/templates/${name}`);
   for (const member of status.requiredMembers) {
+    // An officer who already signed this hash (in the console) is not asked again.
+    if (status.reviews.some((r) => r.member === member)) continue;
     const officer = member === 'acme' ? 'acme-officer' : 'northwind-officer';
     const shown = await ctx
       .client(officer)
@@ -48,6 +53,39 @@ async function approveEverywhere(ctx: DemoContext, name: string): Promise<Templa
     );
   }
   return status;
+}
+
+/**
+ * An officer's review as the console does it (src/console/console.js): read the review view, dry-run
+ * the template on synthetic rows, then sign the hash shown with tweetnacl (the library the page loads)
+ * over the same bytes, and post the same body the page posts.
+ */
+async function approveAsTheConsoleDoes(
+  ctx: DemoContext,
+  officer: 'acme-officer' | 'northwind-officer',
+  name: string,
+): Promise<TemplateStatus> {
+  const client = ctx.client(officer);
+  const path = `/v1/collaborations/${COLLABORATION}/templates/${name}`;
+  const shown = await client.send<TemplateStatus>('GET', path);
+  const dry = await client.send<{ rows: unknown[][]; groupsSuppressed: number; synthetic: { people: number } }>(
+    'POST',
+    `${path}/dry-run`,
+    {},
+  );
+  say(
+    `${officer} in the console: dry run of ${name} on ${dry.synthetic.people.toLocaleString('en')} synthetic people ` +
+      `per dataset → ${dry.rows.length} groups released, ${dry.groupsSuppressed} suppressed (no stored row read)`,
+  );
+  const signature = signPortable(
+    approvalSigningBytes(COLLABORATION, shown.hash, 'approve'),
+    ctx.workspace.keys[officer].secretKey,
+  );
+  return client.send<TemplateStatus>('POST', `${path}/approvals`, {
+    hash: shown.hash,
+    decision: 'approve',
+    signature: toBase64(signature),
+  });
 }
 
 /** Issue 3's walkthrough: propose, approve, run templates and ad hoc SQL, and see a refusal. */
@@ -65,7 +103,12 @@ export async function demoQueries(ctx: DemoContext, first: number): Promise<numb
   );
   say(`columns touched: ${proposed.report.columns.map((c) => `${c.dataset}.${c.column} (${c.class})`).join(', ')}`);
 
-  step(first + 1, 'Both officers sign approvals over the template hash they reviewed (`template approve --hash`)');
+  step(
+    first + 1,
+    `Both officers sign approvals over the template hash they reviewed: Acme's in the console's way (${ctx.url}` +
+      '/console signs in the page with tweetnacl), the others with `template approve --hash`',
+  );
+  await approveAsTheConsoleDoes(ctx, 'acme-officer', AGE_BY_SEGMENT.name);
   for (const name of [AGE_BY_SEGMENT.name, ...DEMO_RUNS.map((r) => r.template)]) {
     const status = await approveEverywhere(ctx, name);
     const approvers = status.reviews.map((r) => r.principal).join(' + ');
