@@ -5,7 +5,7 @@ import { compileValidator, invalidValue } from '../validation/json-validator.ts'
 import { documentRefused } from '../errors/refused-error.ts';
 
 export type ScalarSpec =
-  | { readonly type: 'string'; readonly maxLength?: number; readonly pattern?: string }
+  | { readonly type: 'string'; readonly maxLength?: number }
   | { readonly type: 'integer'; readonly minimum?: number; readonly maximum?: number }
   | { readonly type: 'number'; readonly minimum?: number; readonly maximum?: number }
   | { readonly type: 'date'; readonly minimum?: string; readonly maximum?: string }
@@ -33,7 +33,8 @@ const scalarSchema = {
       properties: {
         type: { const: 'string' },
         maxLength: { type: 'integer', minimum: 1, maximum: 1000 },
-        pattern: { type: 'string' },
+        // No `pattern`: a proposer's regular expression would run on the room's event loop for every
+        // value bound (catastrophic backtracking froze the room for seconds in a hostile review).
         description: { type: 'string' },
       },
     },
@@ -65,7 +66,7 @@ const scalarSchema = {
       required: ['type', 'values'],
       properties: {
         type: { const: 'enum' },
-        values: { type: 'array', minItems: 1, maxItems: 1000, items: { type: 'string' } },
+        values: { type: 'array', minItems: 1, maxItems: 1000, items: { type: 'string', maxLength: 200 } },
         description: { type: 'string' },
       },
     },
@@ -113,7 +114,7 @@ export const approvalSigningBytes = (collaboration: string, hash: string, decisi
 function valueSchema(spec: ScalarSpec): object {
   switch (spec.type) {
     case 'string':
-      return { type: 'string', maxLength: spec.maxLength ?? 200, ...(spec.pattern ? { pattern: spec.pattern } : {}) };
+      return { type: 'string', maxLength: spec.maxLength ?? 200 };
     case 'integer':
     case 'number':
       return {
