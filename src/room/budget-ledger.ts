@@ -122,51 +122,48 @@ export async function chargeBudgets(
   now = new Date(),
 ): Promise<{ chargeId: string; remaining: Record<string, PrivacyCost> }> {
   const chargeId = randomUUID();
-  return services.state
-    .write(async (tx) => {
-      const remaining: Record<string, PrivacyCost> = {};
-      for (const name of datasets) {
-        const dp = collaboration.datasets.get(name)?.rules.dp as DpRules;
-        const account = {
-          collaboration: collaboration.id,
-          analystMember: member,
-          dataset: name,
-          periodStart: periodStart(dp.budget.period, now),
-        };
-        const spent = await spentOn(tx, account);
-        const scope = {
-          dataset: name,
-          period: dp.budget.period,
-          periodStart: account.periodStart,
-          rule: `datasets.${name}.rules.dp.budget`,
-        };
-        const verdict = checkBudget({ limit: limitOf(dp), spent, cost, scope });
-        if (!verdict.ok) throw refusalOf(verdict.diagnostic);
-        const limit = limitOf(dp);
-        remaining[name] = {
-          epsilon: Math.max(0, limit.epsilon - verdict.spentAfter.epsilon),
-          delta: Math.max(0, limit.delta - verdict.spentAfter.delta),
-        };
-        await recordCharge(tx, {
-          ...account,
-          chargeId,
-          epsilon: cost.epsilon,
-          delta: cost.delta,
-          chargedAt: now.toISOString(),
-        });
-      }
-      await recordAudit(services, tx, {
+  const charged = await services.state.write(async (tx) => {
+    const remaining: Record<string, PrivacyCost> = {};
+    for (const name of datasets) {
+      const dp = collaboration.datasets.get(name)?.rules.dp as DpRules;
+      const account = {
         collaboration: collaboration.id,
-        actor,
-        action: 'budget.charged',
-        details: { chargeId, member, datasets, epsilon: cost.epsilon, delta: cost.delta },
+        analystMember: member,
+        dataset: name,
+        periodStart: periodStart(dp.budget.period, now),
+      };
+      const spent = await spentOn(tx, account);
+      const scope = {
+        dataset: name,
+        period: dp.budget.period,
+        periodStart: account.periodStart,
+        rule: `datasets.${name}.rules.dp.budget`,
+      };
+      const verdict = checkBudget({ limit: limitOf(dp), spent, cost, scope });
+      if (!verdict.ok) throw refusalOf(verdict.diagnostic);
+      const limit = limitOf(dp);
+      remaining[name] = {
+        epsilon: Math.max(0, limit.epsilon - verdict.spentAfter.epsilon),
+        delta: Math.max(0, limit.delta - verdict.spentAfter.delta),
+      };
+      await recordCharge(tx, {
+        ...account,
+        chargeId,
+        epsilon: cost.epsilon,
+        delta: cost.delta,
+        chargedAt: now.toISOString(),
       });
-      return { chargeId, remaining };
-    })
-    .then((charged) => {
-      for (const dataset of datasets) services.metrics.epsilonSpent(collaboration.id, dataset, cost.epsilon);
-      return charged;
+    }
+    await recordAudit(services, tx, {
+      collaboration: collaboration.id,
+      actor,
+      action: 'budget.charged',
+      details: { chargeId, member, datasets, epsilon: cost.epsilon, delta: cost.delta },
     });
+    return { chargeId, remaining };
+  });
+  for (const dataset of datasets) services.metrics.epsilonSpent(collaboration.id, dataset, cost.epsilon);
+  return charged;
 }
 
 /** Gives a charge back when its query failed before releasing anything; audited in the same transaction. */
