@@ -29,6 +29,40 @@ export interface ApiOperation {
 const C = '/v1/collaborations/:id';
 const PSI_KINDS = ['setup', 'request', 'response'] as const;
 
+/** The four operations every reviewed template kind has: list, propose, review view, signed review. */
+const reviewedTemplates = (segment: string, what: string, proposal: Validator<unknown>): ApiOperation[] => [
+  {
+    method: 'get',
+    path: `${C}/${segment}`,
+    summary: `Every ${what} and its reviews`,
+    access: 'signed',
+    ok: [200, 'templates'],
+  },
+  {
+    method: 'post',
+    path: `${C}/${segment}`,
+    summary: `Propose a ${what}`,
+    access: 'signed',
+    body: proposal,
+    ok: [201, 'review view'],
+  },
+  {
+    method: 'get',
+    path: `${C}/${segment}/:name`,
+    summary: `Review view of a ${what}`,
+    access: 'signed',
+    ok: [200, 'review view'],
+  },
+  {
+    method: 'post',
+    path: `${C}/${segment}/:name/approvals`,
+    summary: 'Sign approve or reject',
+    access: 'signed',
+    body: reviewBody,
+    ok: [201, 'review view'],
+  },
+];
+
 export const API_OPERATIONS: readonly ApiOperation[] = [
   {
     method: 'get',
@@ -118,36 +152,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     access: 'signed',
     ok: [200, 'deletion'],
   },
-  {
-    method: 'get',
-    path: `${C}/templates`,
-    summary: 'Query templates and their reviews',
-    access: 'signed',
-    ok: [200, 'templates'],
-  },
-  {
-    method: 'post',
-    path: `${C}/templates`,
-    summary: 'Propose a query template',
-    access: 'signed',
-    body: validateTemplateDocument,
-    ok: [201, 'review view'],
-  },
-  {
-    method: 'get',
-    path: `${C}/templates/:name`,
-    summary: 'Review view of a query template',
-    access: 'signed',
-    ok: [200, 'review view'],
-  },
-  {
-    method: 'post',
-    path: `${C}/templates/:name/approvals`,
-    summary: 'Sign approve or reject',
-    access: 'signed',
-    body: reviewBody,
-    ok: [201, 'review view'],
-  },
+  ...reviewedTemplates('templates', 'query template', validateTemplateDocument),
   {
     method: 'post',
     path: `${C}/templates/:name/dry-run`,
@@ -178,36 +183,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     body: queryBody,
     ok: [200, 'answer'],
   },
-  {
-    method: 'get',
-    path: `${C}/extract-templates`,
-    summary: 'Extract templates',
-    access: 'signed',
-    ok: [200, 'templates'],
-  },
-  {
-    method: 'post',
-    path: `${C}/extract-templates`,
-    summary: 'Propose an extract template',
-    access: 'signed',
-    body: validateExtractTemplate,
-    ok: [201, 'review view'],
-  },
-  {
-    method: 'get',
-    path: `${C}/extract-templates/:name`,
-    summary: 'Review view of an extract template',
-    access: 'signed',
-    ok: [200, 'review view'],
-  },
-  {
-    method: 'post',
-    path: `${C}/extract-templates/:name/approvals`,
-    summary: 'Sign approve or reject',
-    access: 'signed',
-    body: reviewBody,
-    ok: [201, 'review view'],
-  },
+  ...reviewedTemplates('extract-templates', 'extract template', validateExtractTemplate),
   {
     method: 'post',
     path: `${C}/extracts`,
@@ -224,30 +200,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     access: 'signed',
     ok: [200, 'sealed envelope'],
   },
-  { method: 'get', path: `${C}/model-templates`, summary: 'Model templates', access: 'signed', ok: [200, 'templates'] },
-  {
-    method: 'post',
-    path: `${C}/model-templates`,
-    summary: 'Propose a model template',
-    access: 'signed',
-    body: validateModelTemplate,
-    ok: [201, 'review view'],
-  },
-  {
-    method: 'get',
-    path: `${C}/model-templates/:name`,
-    summary: 'Review view of a model template',
-    access: 'signed',
-    ok: [200, 'review view'],
-  },
-  {
-    method: 'post',
-    path: `${C}/model-templates/:name/approvals`,
-    summary: 'Sign approve or reject',
-    access: 'signed',
-    body: reviewBody,
-    ok: [201, 'review view'],
-  },
+  ...reviewedTemplates('model-templates', 'model template', validateModelTemplate),
   {
     method: 'post',
     path: `${C}/models`,
