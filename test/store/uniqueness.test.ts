@@ -1,28 +1,18 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DataEngine } from '../../src/store/data-engine.ts';
+import type { DataEngine } from '../../src/store/data-engine.ts';
+import { openScratchEngine } from '../support/scratch-engine.ts';
 
 // columnIsUnique answers "one row per person" for models and extracts; it counts distinct hashes first
 // and the values themselves only when two hashes agree. Each case compares it with a count in JS.
-let staging: string;
+let scratch: Awaited<ReturnType<typeof openScratchEngine>>;
 let engine: DataEngine;
 
 beforeAll(async () => {
-  staging = await mkdtemp(join(tmpdir(), 'cleanroom-uniqueness-'));
-  engine = await DataEngine.open({
-    stagingDirectory: staging,
-    memoryLimit: '256MB',
-    threads: 1,
-    statementTimeoutMs: 10_000,
-  });
+  scratch = await openScratchEngine('uniqueness');
+  engine = scratch.engine;
   await engine.query('CREATE SCHEMA u', {});
 });
-afterAll(async () => {
-  engine.close();
-  await rm(staging, { recursive: true, force: true });
-});
+afterAll(() => scratch?.close());
 
 const table = async (name: string, values: readonly (string | null)[]) => {
   await engine.query(`CREATE TABLE u.${name} (id VARCHAR)`, {});
