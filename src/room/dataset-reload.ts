@@ -3,6 +3,7 @@ import { readdir, unlink } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fromBase64 } from '../crypto/bytes.ts';
 import { unwrapKey } from '../crypto/sealing.ts';
+import { residencyDiagnostics } from '../policy/residency.ts';
 import { currentVersions, envelopeFiles } from '../store/state/dataset-versions.ts';
 import { storageKeyOf } from '../store/state/storage-keys.ts';
 import { decryptIntoEngine, tableShape } from '../upload/decrypt-into-engine.ts';
@@ -48,7 +49,7 @@ export async function reloadDatasets(services: RoomServices): Promise<{ loaded: 
       services.log.warn({ dataset: label }, 'stored dataset is no longer in any policy; not loaded');
       continue;
     }
-    if (!services.config.residency.processes.includes(dataset.region)) {
+    if (residencyDiagnostics(services.config.residency, [dataset]).length > 0) {
       services.log.warn(
         { dataset: label, region: dataset.region, processes: services.config.residency.processes },
         'stored dataset is declared in a region this room may not process; not loaded',
