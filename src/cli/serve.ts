@@ -26,6 +26,9 @@ export async function serveRoom(
     const s = app.listen(options.port ?? 8080, host, () => resolve(s));
     s.once('error', reject);
   });
+  // Node cuts any request still arriving after 5 minutes; an 8 GiB upload on a slow link takes longer.
+  // Uploads carry their own idle deadline (uploadIdleTimeoutMs) and every other body is at most 1 MiB.
+  server.requestTimeout = 0;
   const url = `http://${host}:${(server.address() as AddressInfo).port}`;
   return {
     room,

@@ -44,6 +44,11 @@ export class ConflictError extends CleanroomError {
   readonly status = 409;
 }
 
+/** The client stopped sending a body it had begun: an upload idle past the room's limit (408). */
+export class RequestTimeoutError extends CleanroomError {
+  readonly status = 408;
+}
+
 /** The body is larger than the configured limit (413). */
 export class PayloadTooLargeError extends CleanroomError {
   readonly status = 413;

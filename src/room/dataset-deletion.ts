@@ -21,27 +21,34 @@ export interface DatasetDeletion {
   readonly auditSeq: number;
 }
 
+/** Which held versions to delete, chosen inside the deletion's transaction; undefined deletes nothing. */
+type Choice = (held: readonly DatasetVersion[]) => { versions: DatasetVersion[]; whole: boolean } | undefined;
+
 /**
- * Deletes versions of a dataset by crypto-shredding: in one state transaction the versions are
- * marked deleted with their wrapped data keys erased (and, for the whole dataset, its storage key
- * destroyed) and the act is audited; then the live table is dropped and the envelopes unlinked. A
- * crash between the two leaves envelopes no key opens, which the start-up sweep removes (they are no
- * longer registered).
+ * Deletes versions of a dataset by crypto-shredding: in one state transaction the held versions are
+ * read, the chosen ones marked deleted with their wrapped data keys erased (and, for the whole
+ * dataset, its storage key destroyed) and the act is audited; then the live table is dropped (new
+ * queries stop seeing it at once) and the envelopes and the sealed extracts of those versions
+ * unlinked. A crash between the two leaves envelopes no key opens, which the start-up sweep removes
+ * (they are no longer registered). Reading the held versions inside the transaction means an upload
+ * committed a moment earlier is deleted too, never left behind.
  */
 async function shred(
   services: RoomServices,
   collaboration: Collaboration,
   dataset: Dataset,
-  versions: readonly DatasetVersion[],
-  whole: boolean,
+  choose: Choice,
   actor: string,
   reason: string,
-): Promise<DatasetDeletion> {
-  const numbers = versions.map((v) => v.version);
-  const entry = await services.state.write(async (tx) => {
+): Promise<DatasetDeletion | undefined> {
+  const done = await services.state.write(async (tx) => {
+    const chosen = choose(await heldVersions(tx, collaboration.id, dataset.name));
+    if (!chosen) return undefined;
+    const { versions, whole } = chosen;
+    const numbers = versions.map((v) => v.version);
     await markVersionsDeleted(tx, collaboration.id, dataset.name, numbers, new Date().toISOString());
     if (whole) await destroyStorageKey(tx, collaboration.id, dataset.name);
-    return recordAudit(services, tx, {
+    const entry = await recordAudit(services, tx, {
       collaboration: collaboration.id,
       actor,
       action: 'dataset.deleted',
@@ -54,15 +61,19 @@ async function shred(
         reason,
       },
     });
+    return { versions, whole, entry };
   });
+  if (!done) return undefined;
+  const { versions, whole, entry } = done;
   if (whole) await services.engine.dropTable(collaboration.id, dataset.name);
   for (const v of versions)
     await unlink(envelopePath(services, v.envelopeFile)).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'ENOENT') services.log.error({ err: error, file: v.envelopeFile }, 'envelope not removed');
     });
-  // Sealed extracts of a deleted dataset go with it (their rows stay: later extracts compose with them).
-  if (whole)
-    for (const extract of await extractsOf(services.state, collaboration.id, dataset.name))
+  // Sealed extracts of deleted versions go with them (their rows stay: later extracts compose with them).
+  const numbers = versions.map((v) => v.version);
+  for (const extract of await extractsOf(services.state, collaboration.id, dataset.name))
+    if (numbers.includes(extract.dataVersion))
       await unlink(join(extractDirectory(services, collaboration.id), extract.file)).catch(() => undefined);
   return { dataset: dataset.name, versions: numbers, whole, reason, auditSeq: entry.seq };
 }
@@ -85,12 +96,19 @@ export async function deleteDataset(
       `Only a provider or officer of "${dataset.owner}", the dataset's owner, may delete "${dataset.name}".`,
       { owner: dataset.owner, member: caller.memberId },
     );
-  const held = await heldVersions(services.state, collaboration.id, dataset.name);
-  if (held.length === 0)
+  const deletion = await shred(
+    services,
+    collaboration,
+    dataset,
+    (held) => (held.length > 0 ? { versions: [...held], whole: true } : undefined),
+    caller.id,
+    'deleted at the owner’s request',
+  );
+  if (!deletion)
     throw new NotFoundError('DATASET_NOT_LOADED', `"${dataset.name}" holds no version to delete.`, {
       datasets: [dataset.name],
     });
-  return shred(services, collaboration, dataset, held, true, caller.id, 'deleted at the owner’s request');
+  return deletion;
 }
 
 /** The moment a version's retention ends: its upload plus the dataset's retentionDays. */
@@ -105,12 +123,19 @@ export async function sweepRetention(services: RoomServices, now = Date.now()): 
   const done: DatasetDeletion[] = [];
   for (const collaboration of services.collaborations.values())
     for (const dataset of collaboration.datasets.values()) {
-      const held = await heldVersions(services.state, collaboration.id, dataset.name);
-      const expired = held.filter((v) => expiresAt(dataset, v) <= now);
-      if (expired.length === 0) continue;
-      const whole = expired.length === held.length;
       const reason = `retention: ${dataset.retentionDays} days after upload`;
-      done.push(await shred(services, collaboration, dataset, whole ? held : expired, whole, 'room', reason));
+      const deletion = await shred(
+        services,
+        collaboration,
+        dataset,
+        (held) => {
+          const expired = held.filter((v) => expiresAt(dataset, v) <= now);
+          return expired.length > 0 ? { versions: expired, whole: expired.length === held.length } : undefined;
+        },
+        'room',
+        reason,
+      );
+      if (deletion) done.push(deletion);
     }
   if (done.length > 0) services.log.info({ deleted: done }, 'retention sweep deleted expired dataset versions');
   return done;

@@ -11,6 +11,7 @@ import {
   ForbiddenError,
   NotFoundError,
   PayloadTooLargeError,
+  RequestTimeoutError,
 } from '../errors/cleanroom-error.ts';
 import { storageFailureOf, storageUnavailable } from '../errors/storage-failure.ts';
 import type { Collaboration, Principal } from '../policy/collaboration.ts';
@@ -46,6 +47,41 @@ async function* limited(source: AsyncIterable<Uint8Array>, maxBytes: number): As
         { maxBytes },
       );
     yield piece;
+  }
+}
+
+/**
+ * Refuses a body that sends nothing for `idleMs`: a client that trickles or stalls holds a load and
+ * its staging pipe, so it may not hold them forever (the whole-request limit is off, since an 8 GiB
+ * upload on a slow link rightly takes longer than Node's default 5 minutes).
+ */
+async function* withIdleDeadline(source: AsyncIterable<Uint8Array>, idleMs: number): AsyncGenerator<Uint8Array> {
+  const iterator = source[Symbol.asyncIterator]();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    for (;;) {
+      const stalled = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new RequestTimeoutError(
+                'UPLOAD_STALLED',
+                `The upload sent nothing for ${idleMs / 1000} s and was stopped; nothing was kept. Upload again.`,
+                { idleTimeoutMs: idleMs },
+              ),
+            ),
+          idleMs,
+        );
+      });
+      const next = await Promise.race([iterator.next(), stalled]);
+      clearTimeout(timer);
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    clearTimeout(timer);
+    // Not awaited: a stalled body's pending read never settles; ending the request's stream is enough.
+    void iterator.return?.()?.catch(() => undefined);
   }
 }
 
@@ -117,7 +153,7 @@ export async function uploadDataset(
     await mkdir(envelopePath(services, collaboration.id), { recursive: true, mode: 0o700 });
     tee = await CiphertextTee.create(partialPath, services.openPartialFile);
     loaded = await decryptIntoEngine(
-      tee.through(limited(body, services.config.maxUploadBytes)),
+      tee.through(limited(withIdleDeadline(body, services.config.uploadIdleTimeoutMs), services.config.maxUploadBytes)),
       unseal,
       shape,
       dataset.format,
@@ -150,6 +186,15 @@ export async function uploadDataset(
             { manifestVersion: manifest.version },
           );
         }
+        // A deletion that committed while this upload streamed wins: the owner asked for the dataset
+        // gone, and an upload begun before the request must not bring it back.
+        if (previous && !(await currentVersion(tx, collaboration.id, dataset.name)))
+          throw new ConflictError(
+            'UPLOAD_OVERTAKEN_BY_DELETION',
+            `"${dataset.name}" was deleted while this upload streamed; nothing of it was kept. Upload again to ` +
+              'start the dataset anew.',
+            { dataset: dataset.name },
+          );
         const storageKeyText = await ensureStorageKey(
           tx,
           collaboration.id,

@@ -26,7 +26,7 @@ import {
   type ExtractRelease,
   type ExtractReport,
 } from '../release/extract-release.ts';
-import { currentVersion } from '../store/state/dataset-versions.ts';
+import { currentVersion, versionHeld } from '../store/state/dataset-versions.ts';
 import { extractById, extractsTo, recordExtract } from '../store/state/extracts.ts';
 import { recordAudit } from './audit-trail.ts';
 import { requireActive } from './policy-acceptance.ts';
@@ -283,6 +283,14 @@ async function searchAndRelease(
   let entry;
   try {
     entry = await services.state.write(async (tx) => {
+      // Checked again where it counts: an upload or a deletion that committed while the envelope was
+      // written means these rows no longer describe a held version; nothing is recorded or kept.
+      if ((await currentVersion(tx, collaboration.id, dataset.name))?.version !== dataVersion)
+        throw new ConflictError(
+          'DATASET_CHANGED_DURING_EXTRACT',
+          `${dataset.name} was replaced or deleted while the extract ran; nothing was released.`,
+          { dataset: dataset.name },
+        );
       await recordExtract(tx, {
         collaboration: collaboration.id,
         id,
@@ -327,5 +335,12 @@ export async function sealedExtract(
   const found = await extractById(services.state, collaboration.id, id);
   if (!found || found.recipient !== caller.memberId || found.requestedBy !== caller.id)
     throw new NotFoundError('EXTRACT_NOT_FOUND', `There is no extract "${id}" sealed to you.`, { extract: id });
+  // A deleted version's extracts were shredded with it (by its owner or by retention).
+  if (!(await versionHeld(services.state, collaboration.id, found.dataset, found.dataVersion)))
+    throw new NotFoundError(
+      'EXTRACT_DELETED',
+      `Extract "${id}" was deleted with version ${found.dataVersion} of ${found.dataset}.`,
+      { extract: id, dataset: found.dataset, dataVersion: found.dataVersion },
+    );
   return readFile(join(extractDirectory(services, collaboration.id), found.file));
 }

@@ -9,6 +9,8 @@ export interface RoomConfig {
   /** base64 32-byte key; when absent a 0600 key file in the data directory is used */
   readonly masterKey?: string;
   readonly maxUploadBytes: number;
+  /** an upload whose body sends nothing for this long is refused (Node's own 5-minute whole-request limit is off) */
+  readonly uploadIdleTimeoutMs: number;
   /** Parquet plaintext is held in memory until the upload authenticates; this bounds it */
   readonly maxParquetBytes: number;
   readonly maxJsonBytes: number;
@@ -32,6 +34,7 @@ export function embeddedDefaults(
     templatesDirectory: resolve(env.CLEANROOM_SQL_DIR ?? 'sql'),
     masterKey: env.CLEANROOM_MASTER_KEY,
     maxUploadBytes: Number(env.CLEANROOM_MAX_UPLOAD_BYTES ?? 8 * 1024 ** 3),
+    uploadIdleTimeoutMs: Number(env.CLEANROOM_UPLOAD_IDLE_TIMEOUT_MS ?? 60_000),
     maxParquetBytes: Number(env.CLEANROOM_MAX_PARQUET_BYTES ?? 1024 ** 3),
     maxJsonBytes: 1024 * 1024,
     signatureWindowMs: 5 * 60 * 1000,

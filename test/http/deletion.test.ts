@@ -18,7 +18,13 @@ const DAY = 86_400_000;
 let t: TestRoom;
 
 beforeAll(async () => {
-  t = await startTestRoom();
+  // Re-publication allowed, so an extract can be taken of each new version.
+  t = await startTestRoom({
+    edit: (policy) => {
+      const customers = policy.datasets.find((d) => d.name === 'advertiser_customers')!;
+      customers.rules.extract = { ...customers.rules.extract!, republish: true };
+    },
+  });
   await t.acceptAll();
   for (const dataset of ['advertiser_customers', 'publisher_impressions']) await uploadDemoDataset(t, dataset);
 }, 60_000);
@@ -119,7 +125,13 @@ describe('deleting a dataset', () => {
 });
 
 describe('retention', () => {
-  it('an older version past its retention goes alone; the current one keeps serving', async () => {
+  it('an older version past its retention goes alone, with its extracts; the current one keeps serving', async () => {
+    // An extract of version 2 (the template approved above still stands), then version 3.
+    const { extract } = await t
+      .client('northwind-analyst')
+      .send<{ extract: string }>('POST', `${path}/extracts`, { template: DEMO_EXTRACT.name });
+    const download = () => t.client('northwind-analyst').send('GET', `${path}/extracts/${extract}`);
+    await download();
     await uploadDemoDataset(t, 'advertiser_customers');
     const retention = t.room.collaboration('demo').datasets.get('advertiser_customers')!.retentionDays;
     await t.internals.state.write((tx) =>
@@ -135,6 +147,8 @@ describe('retention', () => {
     expect(await envelopesOf('advertiser_customers')).toHaveLength(1);
     expect(await storageKeyRows('advertiser_customers')).toHaveLength(1);
     expect((await count(COUNT_CUSTOMERS)).rows.length).toBeGreaterThan(0);
+    expect(await readdir(join(t.config.dataDirectory, 'extracts', 'demo'))).toEqual([]);
+    expect(await refusal(download())).toEqual({ status: 404, code: 'EXTRACT_DELETED' });
   });
 
   it('a dataset whose newest version is past retention goes whole, by the room, audited with the rule', async () => {

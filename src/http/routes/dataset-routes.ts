@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { RequestTimeoutError } from '../../errors/cleanroom-error.ts';
 import { drainRemainder } from '../../room/dataset-upload.ts';
 import type { Room } from '../../room/room.ts';
 import { signedJsonBody, streamedEnvelopeBody } from '../signed-request.ts';
@@ -23,7 +24,8 @@ export function datasetRoutes(room: Room): Router {
     try {
       res.status(201).json(await room.uploadDataset(collaboration, uploader, req.params.name as string, req));
     } catch (error) {
-      if (!req.complete) {
+      // A stalled client would stall the drain too: answer it and close instead.
+      if (!req.complete && !(error instanceof RequestTimeoutError)) {
         res.setHeader('connection', 'close');
         await drainRemainder(req);
       }

@@ -115,6 +115,20 @@ export async function heldVersions(db: StateReader, collaboration: string, datas
   return rows.map(toVersion);
 }
 
+/** Whether a version is held: uploaded and not deleted (by its owner or by retention). */
+export async function versionHeld(
+  db: StateReader,
+  collaboration: string,
+  dataset: string,
+  version: number,
+): Promise<boolean> {
+  const rows = await db.all(
+    'SELECT 1 FROM dataset_versions WHERE collaboration = $1 AND dataset = $2 AND version = $3 AND deleted_at IS NULL',
+    [collaboration, dataset, version],
+  );
+  return rows.length > 0;
+}
+
 /** Marks versions deleted and erases their wrapped data keys: without its key a version's envelope is noise. */
 export async function markVersionsDeleted(
   tx: StateTx,
