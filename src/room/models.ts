@@ -254,6 +254,8 @@ export async function scoreOwnRows(
       `Only the owner of "${request.dataset}" may have its rows scored: scores go to whoever owns the rows.`,
       { dataset: request.dataset },
     );
+  // Scoring reads the dataset in the room: the same residency rule as queries, extracts and training.
+  refuseIf(residencyDiagnostics(services.config.residency, [dataset]));
   const missing = card.features
     .filter((f) => f.encoding !== 'intercept')
     .map((f) => f.name)

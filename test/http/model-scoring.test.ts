@@ -120,6 +120,18 @@ describe('scoring rows inside the room', () => {
         { details: true },
       ),
     ).toMatchObject({ status: 422, code: 'MODEL_FEATURES_MISSING' });
+    // Scoring reads the dataset in the room, so the room's residency applies as to a query (the
+    // operator narrowing what it processes, as at a restart in another region).
+    const config = t.internals.config as { residency: unknown };
+    const residency = config.residency;
+    config.residency = { region: 'us-east', processes: ['us-east'] };
+    try {
+      expect(
+        await refusal(acme.send('POST', `${path}/models/${dp.auditSeq}/scores`, { dataset: 'advertiser_customers' })),
+      ).toEqual({ status: 403, code: 'REGION_NOT_ALLOWED' });
+    } finally {
+      config.residency = residency;
+    }
   });
 });
 
