@@ -81,7 +81,7 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
   {
     method: 'get',
     path: '/v1/metrics',
-    summary: 'Prometheus metrics (bearer token, or loopback)',
+    summary: 'Prometheus metrics (bearer token; without one configured, direct loopback callers only)',
     access: 'operator',
     ok: [200, 'Prometheus text'],
   },
@@ -310,7 +310,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
       ...(op.access === 'signed'
         ? { security: [{ signedRequest: [] }] }
         : op.access === 'operator'
-          ? { security: [{ metricsToken: [] }, {}] }
+          ? { security: [{ metricsToken: [] }] } // loopback without a token is a deployment choice, said in the summary
           : { security: [] }),
       ...(parameters.length > 0 ? { parameters } : {}),
       ...(body ? { requestBody: body } : {}),

@@ -83,6 +83,15 @@ describe('GET /v1/metrics', () => {
     expect(text).not.toContain(t.keys['acme-analyst']!.publicKeyText);
   });
 
+  it('without a token, a request relayed by a proxy on the host is not taken for loopback', async () => {
+    expect((await fetch(`${t.baseUrl}/v1/metrics`)).status).toBe(200);
+    for (const header of ['x-forwarded-for', 'forwarded', 'x-real-ip']) {
+      const relayed = await fetch(`${t.baseUrl}/v1/metrics`, { headers: { [header]: '203.0.113.7' } });
+      expect(relayed.status).toBe(403);
+      expect(((await relayed.json()) as { error: { code: string } }).error.code).toBe('METRICS_FORBIDDEN');
+    }
+  });
+
   it('with a token configured, only its bearer reads them', async () => {
     const guarded = await startTestRoom({ config: { metricsToken: 'sekret-token-123' } });
     try {

@@ -29,7 +29,10 @@ export function roomRoutes(room: Room): Router {
   });
   // Prometheus text for the operator: with CLEANROOM_METRICS_TOKEN as a bearer token, else from loopback only.
   router.get('/v1/metrics', async (req, res) => {
-    const loopback = ['127.0.0.1', '::1', '::ffff:127.0.0.1'].includes(req.socket.remoteAddress ?? '');
+    // A request relayed by a proxy on the room's host arrives from loopback too: one that carries a
+    // forwarding header came from elsewhere, so it needs the token (found in a hostile review).
+    const relayed = ['forwarded', 'x-forwarded-for', 'x-real-ip'].some((h) => req.headers[h] !== undefined);
+    const loopback = !relayed && ['127.0.0.1', '::1', '::ffff:127.0.0.1'].includes(req.socket.remoteAddress ?? '');
     if (!room.mayReadMetrics(req.headers.authorization, loopback)) {
       res
         .status(403)
