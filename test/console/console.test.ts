@@ -80,6 +80,9 @@ afterAll(async () => {
   await t?.close();
 });
 
+/** The page answers asynchronously: read what it shows until it matches (or 10 s pass), never once. */
+const POLL = { timeout: 10_000 };
+
 describe('the officers’ console, in chromium', { timeout: 120_000 }, () => {
   it('is one page whose scripts are only the room’s own files (strict CSP), and it signs nothing unasked', async () => {
     const response = await fetch(`${t.baseUrl}/console`);
@@ -87,14 +90,14 @@ describe('the officers’ console, in chromium', { timeout: 120_000 }, () => {
     expect(response.headers.get('content-security-policy')).toMatch(/default-src 'none'/);
     const page = await browser.newPage();
     await page.goto(`${t.baseUrl}/console`);
-    await expect(page.locator('#collaboration option').allTextContents()).resolves.toEqual(['demo']);
+    await expect.poll(() => page.locator('#collaboration option').allTextContents(), POLL).toEqual(['demo']);
     await page.setInputFiles('#keyfile', {
       name: 'x.key',
       mimeType: 'application/json',
       buffer: Buffer.from('{"type":"something-else"}'),
     });
     await page.click('#signin-form button[type=submit]');
-    await expect(page.locator('#status').textContent()).resolves.toMatch(/not a Cleanroom secret key/);
+    await expect.poll(() => page.locator('#status').textContent(), POLL).toMatch(/not a Cleanroom secret key/);
     await page.close();
   });
 
@@ -117,20 +120,22 @@ describe('the officers’ console, in chromium', { timeout: 120_000 }, () => {
       expect(sql?.split('\n').map((l) => l.trim().split(' ')[0])).toEqual(
         expect.arrayContaining(['SELECT', 'FROM', 'JOIN', 'ON', 'WHERE', 'GROUP']),
       );
-      await expect(page.locator('text=advertiser_customers').count()).resolves.toBeGreaterThan(0);
-      await expect(page.locator('dd:has-text("50 distinct")').count()).resolves.toBe(1);
+      await expect.poll(() => page.locator('text=advertiser_customers').count(), POLL).toBeGreaterThan(0);
+      await expect.poll(() => page.locator('dd:has-text("50 distinct")').count(), POLL).toBe(1);
       // A dry run on synthetic rows, with a parameter chosen in the page.
       await page.selectOption('#dry-country', 'DE');
       await page.click('#dry-run');
       await page.waitForSelector('#dry-run-result table');
-      await expect(page.locator('#dry-run-result').textContent()).resolves.toMatch(/groups released, \d+ suppressed/);
+      await expect
+        .poll(() => page.locator('#dry-run-result').textContent(), POLL)
+        .toMatch(/groups released, \d+ suppressed/);
       const released = await page.locator('#dry-run-result tbody tr td:nth-child(2)').allTextContents();
       expect(released.length).toBeGreaterThan(0);
       for (const people of released) expect(Number(people)).toBeGreaterThanOrEqual(50);
       if (officer === 'acme-officer') await shot(page, 'review');
       await page.click('#approve');
       await page.waitForSelector('#status.good');
-      await expect(page.locator('#status').textContent()).resolves.toMatch(/approve of segments_by_country/);
+      await expect.poll(() => page.locator('#status').textContent(), POLL).toMatch(/approve of segments_by_country/);
       expect((page as Page & { problems?: string[] }).problems).toEqual([]);
       await page.close();
     }
@@ -185,12 +190,12 @@ describe('the officers’ console, in chromium', { timeout: 120_000 }, () => {
     expect((await page.locator('#policy-hash').textContent())?.trim()).toBe(
       (await t.client('acme-analyst').send<{ status: { policyHash: string } }>('GET', path)).status.policyHash,
     );
-    await expect(page.locator('text=active: accepted by every member').count()).resolves.toBe(1);
+    await expect.poll(() => page.locator('text=active: accepted by every member').count(), POLL).toBe(1);
     await shot(page, 'policy');
     await page.click('nav a[data-section=budgets]');
     await page.waitForSelector('h2:has-text("Privacy budgets")');
     const spentRow = page.locator('tr:has(td:text-is("publisher_impressions")):has(td:text-is("acme"))');
-    await expect(spentRow.locator('td').nth(3).textContent()).resolves.toMatch(/^ε 0\.5(,|$)/);
+    await expect.poll(() => spentRow.locator('td').nth(3).textContent(), POLL).toMatch(/^ε 0\.5(,|$)/);
     const spending = await t.client('northwind-officer').send<{
       datasets: { dataset: string; byMember: { member: string; spent: { epsilon: number } }[] }[];
     }>('GET', `${path}/budget/spending`);
@@ -201,7 +206,7 @@ describe('the officers’ console, in chromium', { timeout: 120_000 }, () => {
     await shot(page, 'budgets');
     await page.click('nav a[data-section=datasets]');
     await page.waitForSelector('td:has-text("publisher_impressions")');
-    await expect(page.locator('td:has-text("not uploaded")').count()).resolves.toBe(0);
+    await expect.poll(() => page.locator('td:has-text("not uploaded")').count(), POLL).toBe(0);
     await shot(page, 'datasets');
     await page.click('nav a[data-section=audit]');
     await page.waitForSelector('#audit-filters');
@@ -223,7 +228,9 @@ describe('the officers’ console, in chromium', { timeout: 120_000 }, () => {
     // Every entry by that actor, as the room counts them from the whole chain.
     const chain = await t.client('acme-analyst').send<{ entries: { actor: string }[] }>('GET', `${path}/audit`);
     expect(actors.length).toBe(chain.entries.filter((e) => e.actor === 'acme-officer').length);
-    await expect(page.locator('.pager span').textContent()).resolves.toMatch(new RegExp(`^${actors.length} matching`));
+    await expect
+      .poll(() => page.locator('.pager span').textContent(), POLL)
+      .toMatch(new RegExp(`^${actors.length} matching`));
     await shot(page, 'audit');
     // The export is the whole chain, and it verifies offline with nothing but the room's public key.
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export')]);
@@ -269,9 +276,9 @@ describe('the officers’ console, in chromium', { timeout: 120_000 }, () => {
     const page = await signIn('northwind-officer');
     await page.click('nav a[data-section=policy]');
     await page.waitForSelector('#policy-changes');
-    await expect(page.locator('#policy-changes').textContent()).resolves.toContain(before.slice(0, 12));
+    await expect.poll(() => page.locator('#policy-changes').textContent(), POLL).toContain(before.slice(0, 12));
     const change = page.locator('tr:has(code:text-is("/datasets/1/rules/minGroupSize"))');
-    await expect(change.locator('.tag').textContent()).resolves.toBe('loosens');
+    await expect.poll(() => change.locator('.tag').textContent(), POLL).toBe('loosens');
     await shot(page, 'policy-changed');
     await page.click('#accept');
     await page.waitForSelector('#status.good');
@@ -287,9 +294,9 @@ describe('the officers’ console, in chromium', { timeout: 120_000 }, () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     await page.goto(`${t.baseUrl}/console`);
     await page.waitForSelector('#status.bad');
-    await expect(page.locator('#status').textContent()).resolves.toMatch(
-      /degraded: policy file junk\.json is quarantined \(1 problems/,
-    );
+    await expect
+      .poll(() => page.locator('#status').textContent(), POLL)
+      .toMatch(/degraded: policy file junk\.json is quarantined \(1 problems/);
     await shot(page, 'quarantined-policy');
     await page.close();
   });
