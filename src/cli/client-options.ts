@@ -2,8 +2,6 @@ import { readPrincipalKeyFile, type PrincipalKey } from '../keys/principal-key-f
 import { RoomClient } from '../client/room-client.ts';
 import { printError } from './output.ts';
 
-export const DEFAULT_URL = process.env.CLEANROOM_URL ?? 'http://127.0.0.1:8080';
-
 /** Loads the principal key a command acts with, warning when the file is readable by others. */
 export async function loadKey(path: string): Promise<PrincipalKey> {
   const key = await readPrincipalKeyFile(path);

@@ -1,4 +1,5 @@
-import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
 import { RoomRequestError } from '../client/room-client.ts';
 import { CleanroomError } from '../errors/cleanroom-error.ts';
 import { createLogger } from '../log/logger.ts';
@@ -9,15 +10,32 @@ import { registerExtractCommands } from './commands/extract-commands.ts';
 import { registerModelCommands } from './commands/model-commands.ts';
 import { registerPsiCommand } from './commands/psi-command.ts';
 import { registerPolicyCommands } from './commands/policy-commands.ts';
+import { registerConfigCommand } from './commands/config-command.ts';
 import { runDemo } from './demo/demo.ts';
 import { escapeTerminal } from './escape-terminal.ts';
+import { exitCodeOf, UsageError } from './exit-codes.ts';
 import { describeRefusalDetails } from './describe-refusal.ts';
 import { printError } from './output.ts';
 import { serveRoom } from './serve.ts';
 
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
 const program = new Command('cleanroom')
   .description('Cleanroom: encrypted uploads, policy-checked queries, differential privacy and PSI between partners')
-  .showHelpAfterError();
+  .version(version, '-V, --version', 'print the version of this cleanroom client')
+  .addHelpText(
+    'after',
+    `
+Exit codes: 0 ok, 1 failure, 2 usage, 3 refused by a rule, 4 key not accepted, 5 room unreachable or
+busy, 6 not found, 7 conflict with the room's state, 8 malformed request or file.
+Settings: --url, --key and --collab default to CLEANROOM_URL, CLEANROOM_KEY and CLEANROOM_COLLAB, then
+to the profile written by \`cleanroom config set\`. NO_COLOR turns colour off.`,
+  )
+  .showHelpAfterError()
+  // Errors come back here as exceptions, so every exit goes through exitCodeOf.
+  .exitOverride();
 
 program
   .command('serve')
@@ -48,13 +66,18 @@ registerExtractCommands(program);
 registerModelCommands(program);
 registerPsiCommand(program);
 registerPolicyCommands(program);
+registerConfigCommand(program);
 
 try {
   await program.parseAsync();
 } catch (error) {
   // The room's messages echo names others chose (columns, templates, values), so one is printed as
   // one line, every control character visible; its structure is in the details that follow.
-  if (error instanceof RoomRequestError) {
+  if (error instanceof CommanderError) {
+    // commander has printed its own message (and the help) already
+  } else if (error instanceof UsageError) {
+    printError(`usage: ${error.message}\n`);
+  } else if (error instanceof RoomRequestError) {
     printError(`refused (${error.status} ${escapeTerminal(error.code)}): ${escapeTerminal(error.message)}\n`);
     printError(describeRefusalDetails(error.details));
   } else if (error instanceof CleanroomError) {
@@ -62,5 +85,5 @@ try {
   } else {
     printError(`error: ${(error as Error).message}\n`);
   }
-  process.exitCode = 1;
+  process.exitCode = exitCodeOf(error);
 }

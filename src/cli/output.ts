@@ -1,3 +1,4 @@
+import { styleText } from 'node:util';
 import { escapeTerminal, terminalJson } from './escape-terminal.ts';
 
 /**
@@ -18,7 +19,12 @@ export const printJson = (value: unknown): void => print(`${terminalJson(value)}
 export function formatTable(columns: readonly string[], rows: readonly (readonly unknown[])[]): string {
   const text = (v: unknown) =>
     escapeTerminal(
-      v === null || v === undefined ? '∅' : typeof v === 'number' && !Number.isInteger(v) ? v.toFixed(2) : String(v),
+      // Six significant digits for a person (0.0412346, not 0.04); --format csv|json has them all.
+      v === null || v === undefined
+        ? '∅'
+        : typeof v === 'number' && !Number.isInteger(v)
+          ? String(Number(v.toPrecision(6)))
+          : String(v),
     );
   const names = columns.map((c) => escapeTerminal(c));
   const cells = rows.map((r) => r.map(text));
@@ -31,9 +37,17 @@ export function formatTable(columns: readonly string[], rows: readonly (readonly
   return [line(names), line(widths.map((w) => '─'.repeat(w))), ...cells.map(line)].join('\n');
 }
 
+/**
+ * Whether to style text for this stream: a terminal that has colours, as Node's own hasColors()
+ * decides (it honours NO_COLOR, FORCE_COLOR and TERM=dumb); never a pipe or a file.
+ */
+export const stylesFor = (stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv = process.env): boolean =>
+  Boolean(stream.isTTY) && typeof stream.hasColors === 'function' && stream.hasColors(env);
+
 export const step = (n: number | string, title: string): void => {
-  // Our own bold, around a title that is escaped like everything else.
-  process.stdout.write(`\n\x1b[1m${escapeTerminal(`${n}. ${title}`)}\x1b[0m\n`);
+  // Our own bold, around a title that is escaped like everything else; plain text when piped or NO_COLOR.
+  const text = escapeTerminal(`${n}. ${title}`);
+  process.stdout.write(`\n${stylesFor(process.stdout) ? styleText('bold', text) : text}\n`);
 };
 
 export const say = (text: string): void => {

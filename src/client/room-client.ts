@@ -18,6 +18,57 @@ export class RoomRequestError extends Error {
   }
 }
 
+/**
+ * The room could not be reached (connection refused, name not resolved, reset, timed out): the message
+ * names the address and the underlying cause instead of undici's bare "fetch failed".
+ */
+export class RoomUnreachableError extends Error {
+  constructor(
+    readonly url: string,
+    override readonly cause: unknown,
+    readonly attempts: number,
+  ) {
+    const tries = attempts > 1 ? ` (${attempts} attempts)` : '';
+    super(`Could not reach the room at ${url}: ${describeNetworkCause(cause)}${tries}.`);
+    this.name = 'RoomUnreachableError';
+  }
+}
+
+const NETWORK_CAUSES: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'nothing is listening there (is the room running? `cleanroom serve`)',
+  ENOTFOUND: 'the host name does not resolve',
+  EAI_AGAIN: 'the host name could not be resolved just now',
+  ECONNRESET: 'the connection was reset',
+  ETIMEDOUT: 'the connection timed out',
+  EHOSTUNREACH: 'the host is unreachable',
+  ENETUNREACH: 'the network is unreachable',
+  UND_ERR_SOCKET: 'the connection closed unexpectedly',
+  UND_ERR_CONNECT_TIMEOUT: 'the connection timed out',
+  CERT_HAS_EXPIRED: 'its TLS certificate has expired',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'its TLS certificate is self-signed',
+};
+
+/** The innermost error code of a network failure (undici wraps the socket's error as `cause`). */
+function networkCode(error: unknown): string | undefined {
+  for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+  }
+  return undefined;
+}
+
+function describeNetworkCause(error: unknown): string {
+  const code = networkCode(error);
+  if (code) return `${NETWORK_CAUSES[code] ?? 'a network error'} (${code})`;
+  const inner = (error as { cause?: { message?: string } } | undefined)?.cause?.message;
+  return inner ?? (error as Error | undefined)?.message ?? 'a network error';
+}
+
+/** Network failures worth another try: the request may not have reached the room at all. */
+const RETRIED_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'EPIPE']);
+/** Answers that say "later": a proxy's 502/504 or the room's 503 (starting, shutting down, disk). */
+const RETRIED_STATUSES = new Set([502, 503, 504]);
+
 async function answer<T>(response: Response): Promise<T> {
   return parseAnswer<T>(response.status, response.statusText, await response.text());
 }
@@ -55,29 +106,70 @@ export class RoomClient {
   constructor(
     readonly baseUrl: string,
     private readonly signer?: RequestSigner,
-    private readonly options: { readonly idleTimeoutMs?: number; readonly fetch?: typeof fetch } = {},
+    private readonly options: {
+      readonly idleTimeoutMs?: number;
+      readonly fetch?: typeof fetch;
+      /** delays before each retry of an idempotent request (GET); default 0.25, 0.5, 1 s */
+      readonly retryDelaysMs?: readonly number[];
+    } = {},
   ) {
     this.#fetch = options.fetch ?? fetch;
   }
 
+  /**
+   * One exchange with the room. A network failure becomes a RoomUnreachableError naming its cause;
+   * an idempotent request (GET) is tried again after a network failure or a 502/503/504, each time
+   * with fresh headers (a signed request is signed anew: the room refuses a replayed signature).
+   */
+  async #exchange(
+    method: string,
+    path: string,
+    init: () => RequestInit,
+    idempotent = method === 'GET',
+  ): Promise<Response> {
+    const url = new URL(path, this.baseUrl);
+    const delays = idempotent ? (this.options.retryDelaysMs ?? [250, 500, 1000]) : [];
+    for (let attempt = 0; ; attempt++) {
+      const last = attempt >= delays.length;
+      let response: Response;
+      try {
+        response = await this.#fetch(url, { ...init(), method });
+      } catch (error) {
+        if (last || !RETRIED_CODES.has(networkCode(error) ?? ''))
+          throw new RoomUnreachableError(url.origin, error, attempt + 1);
+        await new Promise((resolve) => setTimeout(resolve, delays[attempt]));
+        continue;
+      }
+      if (last || !RETRIED_STATUSES.has(response.status)) return response;
+      await response.arrayBuffer().catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, delays[attempt]));
+    }
+  }
+
   /** An unsigned GET (health, room keys). */
   async getPublic<T>(path: string): Promise<T> {
-    return answer<T>(await this.#fetch(new URL(path, this.baseUrl)));
+    return answer<T>(await this.#exchange('GET', path, () => ({})));
   }
 
   /** A signed JSON request. */
   async send<T>(method: string, path: string, body?: unknown): Promise<T> {
     const text = body === undefined ? '' : JSON.stringify(body);
-    const headers: Record<string, string> = { ...this.sign(method, path, sha256Hex(text)) };
-    if (text) headers['content-type'] = 'application/json';
-    return answer<T>(await this.#fetch(new URL(path, this.baseUrl), { method, headers, body: text || undefined }));
+    return answer<T>(
+      await this.#exchange(method, path, () => {
+        const headers: Record<string, string> = { ...this.sign(method, path, sha256Hex(text)) };
+        if (text) headers['content-type'] = 'application/json';
+        return { headers, body: text || undefined };
+      }),
+    );
   }
 
   /** A signed JSON request whose answer is raw bytes (CSV scores); a refusal is thrown as `send` would. */
   async sendForBytes(method: string, path: string, body: unknown): Promise<Uint8Array> {
     const text = JSON.stringify(body);
-    const headers = { ...this.sign(method, path, sha256Hex(text)), 'content-type': 'application/json' };
-    const response = await this.#fetch(new URL(path, this.baseUrl), { method, headers, body: text });
+    const response = await this.#exchange(method, path, () => ({
+      headers: { ...this.sign(method, path, sha256Hex(text)), 'content-type': 'application/json' },
+      body: text,
+    }));
     if (!response.ok) return answer<never>(response);
     return new Uint8Array(await response.arrayBuffer());
   }
@@ -109,7 +201,10 @@ export class RoomClient {
       (error: unknown) => error,
     );
     const response = await responded.catch(async (error: unknown) => {
-      throw (await sent) ?? error;
+      const failure = (await sent) ?? error;
+      throw networkCode(failure) && NETWORK_CAUSES[networkCode(failure)!]
+        ? new RoomUnreachableError(url.origin, failure, 1)
+        : failure;
     });
     const chunks: Buffer[] = [];
     for await (const chunk of response as AsyncIterable<Buffer>) chunks.push(chunk);
@@ -129,12 +224,14 @@ export class RoomClient {
    */
   async sendWithProgress<T, P>(method: string, path: string, body: unknown, onProgress: (progress: P) => void) {
     const text = JSON.stringify(body);
-    const headers: Record<string, string> = {
-      ...this.sign(method, path, sha256Hex(text)),
-      'content-type': 'application/json',
-      accept: 'application/x-ndjson',
-    };
-    const response = await this.#fetch(new URL(path, this.baseUrl), { method, headers, body: text });
+    const response = await this.#exchange(method, path, () => ({
+      headers: {
+        ...this.sign(method, path, sha256Hex(text)),
+        'content-type': 'application/json',
+        accept: 'application/x-ndjson',
+      },
+      body: text,
+    }));
     if (!response.ok || !response.headers.get('content-type')?.includes('ndjson') || !response.body)
       return answer<T>(response);
     let pending = '';
@@ -160,8 +257,7 @@ export class RoomClient {
 
   /** A signed GET answering raw bytes (a sealed extract). */
   async receiveBytes(path: string): Promise<Uint8Array> {
-    const headers = this.sign('GET', path, sha256Hex(''));
-    const response = await this.#fetch(new URL(path, this.baseUrl), { method: 'GET', headers });
+    const response = await this.#exchange('GET', path, () => ({ headers: this.sign('GET', path, sha256Hex('')) }));
     if (!response.ok) return answer<never>(response);
     return new Uint8Array(await response.arrayBuffer());
   }
@@ -169,12 +265,16 @@ export class RoomClient {
   /** A signed request whose body is raw bytes (PSI protocol messages), answering raw bytes. */
   async sendBytes(method: string, path: string, body?: Uint8Array): Promise<Uint8Array> {
     const bytes = body ?? new Uint8Array(0);
-    const headers = { ...this.sign(method, path, sha256Hex(bytes)), 'content-type': 'application/octet-stream' };
-    const response = await this.#fetch(new URL(path, this.baseUrl), {
+    // Never retried: a PSI message read from the relay is gone from it.
+    const response = await this.#exchange(
       method,
-      headers,
-      body: bytes.length ? bytes : undefined,
-    });
+      path,
+      () => ({
+        headers: { ...this.sign(method, path, sha256Hex(bytes)), 'content-type': 'application/octet-stream' },
+        body: bytes.length ? bytes : undefined,
+      }),
+      false,
+    );
     if (!response.ok) return answer<never>(response);
     return new Uint8Array(await response.arrayBuffer());
   }

@@ -9,6 +9,7 @@ import { CsvRecordCounter } from '../upload/csv-records.ts';
 import { manifestSigningBytes, type UploadManifest } from '../upload/manifest.ts';
 import type { PrincipalKey } from '../keys/principal-key-file.ts';
 import { parquetRowCount } from '../store/local-parquet.ts';
+import { InvalidInputError, PayloadTooLargeError } from '../errors/cleanroom-error.ts';
 import type { RoomClient } from './room-client.ts';
 
 export interface UploadProgress {
@@ -71,7 +72,8 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
     const found = parseHeaderLine((await firstLine(options.file)).replace(/^\uFEFF/, ''));
     const expected = info.dataset.columns.map((c) => c.name);
     if (found.join(',') !== expected.join(',')) {
-      throw new Error(
+      throw new InvalidInputError(
+        'UPLOAD_HEADER_MISMATCH',
         `${options.file}: the header must be exactly the declared columns in order.\n` +
           `  expected: ${expected.join(',')}\n  found:    ${found.join(',')}`,
       );
@@ -80,13 +82,15 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
   const totalBytes = (await stat(options.file)).size;
   // Checked here too so a too-large file is refused before any byte is sent, with a clear reason.
   if (totalBytes > room.limits.maxUploadBytes) {
-    throw new Error(
+    throw new PayloadTooLargeError(
+      'UPLOAD_TOO_LARGE',
       `${options.file} is ${totalBytes} bytes; this room accepts uploads up to ${room.limits.maxUploadBytes} bytes.`,
     );
   }
   const maxParquetBytes = room.limits.maxParquetBytes;
   if (format === 'parquet' && maxParquetBytes !== undefined && totalBytes > maxParquetBytes) {
-    throw new Error(
+    throw new PayloadTooLargeError(
+      'UPLOAD_TOO_LARGE',
       `${options.file} is ${totalBytes} bytes; this room accepts Parquet files up to ${maxParquetBytes} bytes ` +
         `(it holds them in memory until the upload authenticates).`,
     );

@@ -54,7 +54,7 @@ describe('CLI output of partner-controlled values', () => {
     expect(table).not.toMatch(RAW_CONTROL);
     expect(table.split('\n')).toHaveLength(5);
     expect(table).toContain('x\\x1B]0;pwned\\x07\\x1B[2J\\x0D\\x0Afake\\u202Etxt.exe');
-    expect(table.split('\n')[3]).toMatch(/^GB +80\.50$/);
+    expect(table.split('\n')[3]).toMatch(/^GB +80\.5$/);
   });
 
   it('printAnswer escapes cells, column names, DP notes and dry-run SQL', () => {

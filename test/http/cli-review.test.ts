@@ -71,10 +71,10 @@ describe('officers sign only the hash they name', () => {
       .send<TemplateStatus>('POST', `${path}/templates`, proposal(SQL.replace('AS customers', 'AS people')));
     expect(changed.hash).not.toBe(shown);
     await expect(cli(['template', 'approve', ...common, '--hash', shown!])).rejects.toThrow(
-      /exited 1: TEMPLATE_HASH_MISMATCH: The template "by_country" on the room is not the version you named/,
+      /exited 7: TEMPLATE_HASH_MISMATCH: The template "by_country" on the room is not the version you named/,
     );
     await expect(cli(['template', 'approve', ...common, '--hash', shown!.slice(0, 12)])).rejects.toThrow(
-      /exited 1: TEMPLATE_HASH_MISMATCH/,
+      /exited 7: TEMPLATE_HASH_MISMATCH/,
     );
     expect((await current()).reviews).toEqual([]);
     expect(await approvals()).toBe(0);

@@ -85,7 +85,7 @@ describe('the CLI in its own process prints partner-controlled text escaped', ()
       '--sql',
       `SELECT "${HOSTILE}", count(*) FROM advertiser_customers GROUP BY 1`,
     ]);
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(3); // refused by a rule
     expect(run.stderr).toMatch(/^refused \(422 QUERY_REFUSED\)/);
     expect(run.stderr).toContain(shown);
     expect(run.stderr).not.toMatch(RAW_CONTROL);

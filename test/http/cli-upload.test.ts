@@ -59,7 +59,7 @@ describe('cleanroom upload, in its own process', () => {
         '--file',
         file,
       ]),
-    ).rejects.toThrow(/exited 1: .*header must be exactly the declared columns/s);
+    ).rejects.toThrow(/exited 8: .*header must be exactly the declared columns/s);
   }, 30_000);
 
   it("prints the room's refusal of a streamed file and exits non-zero, leaving version 1 in place", async () => {
@@ -87,7 +87,7 @@ describe('cleanroom upload, in its own process', () => {
         '--file',
         file,
       ]),
-    ).rejects.toThrow(/exited 1: .*UPLOAD_MALFORMED_DATA/s);
+    ).rejects.toThrow(/exited 3: .*UPLOAD_MALFORMED_DATA/s);
     const counted = await t.internals.engine.query('SELECT count(*) FROM demo.advertiser_customers');
     expect(Number(counted.rows[0]?.[0])).toBe(20_000);
   }, 30_000);
@@ -109,7 +109,7 @@ describe('cleanroom upload, in its own process', () => {
       '--file',
       file,
     ];
-    await expect(cli(args)).rejects.toThrow(/exited 1: .*UPLOAD_EMPTY.*--allow-empty/s);
+    await expect(cli(args)).rejects.toThrow(/exited 3: .*UPLOAD_EMPTY.*--allow-empty/s);
     const rows = async () =>
       Number((await t.internals.engine.query('SELECT count(*) FROM demo.advertiser_customers')).rows[0]?.[0]);
     expect(await rows()).toBe(20_000);

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { toBase64 } from '../../src/crypto/bytes.ts';
 import type { TestRoom } from './test-room.ts';
@@ -21,12 +22,21 @@ export async function keyFile(t: TestRoom, principal: string): Promise<string> {
   return file;
 }
 
+/**
+ * The installed executable (bin/cleanroom.js, as npm link or a global install runs it), with a profile
+ * path of its own so a developer's real profile never leaks into a test.
+ */
+function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return spawn(process.execPath, [resolve('bin/cleanroom.js'), ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, CLEANROOM_CONFIG: join(tmpdir(), 'cleanroom-test-no-profile.json'), ...env },
+  });
+}
+
 /** Runs the real CLI in its own process; resolves with stdout, rejects with the exit code and stderr. */
 export function cli(args: string[], onLine: (line: string) => void = () => undefined): Promise<string> {
   return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', resolve('src/cli/main.ts'), ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawnCli(args);
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -45,11 +55,12 @@ export function cli(args: string[], onLine: (line: string) => void = () => undef
 }
 
 /** Runs the real CLI in its own process and answers its exit code, stdout and stderr, whatever they are. */
-export function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolveRun) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', resolve('src/cli/main.ts'), ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawnCli(args, env);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {

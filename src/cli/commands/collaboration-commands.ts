@@ -8,7 +8,8 @@ import { acceptanceSigningBytes, type CollaborationStatus } from '../../room/pol
 import { RoomClient } from '../../client/room-client.ts';
 import { readFile, writeFile } from 'node:fs/promises';
 import type { PrincipalKey } from '../../keys/principal-key-file.ts';
-import { DEFAULT_URL, signedClient } from '../client-options.ts';
+import { signedClient } from '../client-options.ts';
+import { collabOption, keyOption, urlOption } from '../profile.ts';
 import { escapeTerminal } from '../escape-terminal.ts';
 import { hashToSign } from '../named-hash.ts';
 import { print, printError, printJson } from '../output.ts';
@@ -103,9 +104,9 @@ export function registerCollaborationCommands(program: Command): void {
   program
     .command('status')
     .description('show a collaboration: the policy summarised, its hash, who accepted it, your roles')
-    .requiredOption('--collab <id>')
-    .requiredOption('--key <file>')
-    .option('--url <url>', 'room URL', DEFAULT_URL)
+    .addOption(collabOption())
+    .addOption(keyOption())
+    .addOption(urlOption())
     .option('--json', "print the room's answer (status, caller, the whole policy document) as JSON")
     .action(async (o: { collab: string; key: string; url: string; json?: boolean }) => {
       const { client } = await signedClient(o.url, o.key);
@@ -119,10 +120,10 @@ export function registerCollaborationCommands(program: Command): void {
     .description(
       "as an officer, sign the policy content hash you reviewed (`status` shows it), if it is the room's current one",
     )
-    .requiredOption('--collab <id>')
-    .requiredOption('--key <file>')
+    .addOption(collabOption())
+    .addOption(keyOption())
     .option('--hash <sha256>', 'the policyHash you reviewed: 64 hex digits, or at least the first 12')
-    .option('--url <url>', 'room URL', DEFAULT_URL)
+    .addOption(urlOption())
     .action(async (o: { collab: string; key: string; hash?: string; url: string }) => {
       const { client, key } = await signedClient(o.url, o.key);
       if (!o.hash) {
@@ -145,9 +146,9 @@ export function registerCollaborationCommands(program: Command): void {
   program
     .command('audit')
     .description("download a collaboration's audit chain and verify it offline against the room's key")
-    .requiredOption('--collab <id>')
-    .requiredOption('--key <file>')
-    .option('--url <url>', 'room URL', DEFAULT_URL)
+    .addOption(collabOption())
+    .addOption(keyOption())
+    .addOption(urlOption())
     .option('--json', 'print the entries as one JSON array on stdout (the verdict goes to stderr)')
     .option('--out <file>', 'also write the entries as NDJSON, one per line: an export `audit-verify` checks offline')
     .action(async (o: { collab: string; key: string; url: string; json?: boolean; out?: string }) => {

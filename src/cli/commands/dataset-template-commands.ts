@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { ReviewedTemplate } from '../../room/template-registry.ts';
-import { DEFAULT_URL, signedClient } from '../client-options.ts';
+import { signedClient } from '../client-options.ts';
+import { collabOption, keyOption, urlOption } from '../profile.ts';
 import { escapeTerminal } from '../escape-terminal.ts';
 import { print } from '../output.ts';
 import { reviewTemplateAs } from './query-commands.ts';
@@ -14,7 +15,7 @@ export interface CommonOptions {
 
 /** The options every room command of a group takes. */
 export const withRoomOptions = (command: Command): Command =>
-  command.requiredOption('--collab <id>').requiredOption('--key <file>').option('--url <url>', 'room URL', DEFAULT_URL);
+  command.addOption(collabOption()).addOption(keyOption()).addOption(urlOption());
 
 /**
  * The subcommands every kind of template over one dataset shares (extract, model): `list`,

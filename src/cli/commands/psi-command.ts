@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { runPsi, type PsiRunResult } from '../../client/run-psi.ts';
-import { DEFAULT_URL, signedClient } from '../client-options.ts';
+import { signedClient } from '../client-options.ts';
+import { collabOption, keyOption, urlOption } from '../profile.ts';
 import { escapeTerminal } from '../escape-terminal.ts';
 import { print } from '../output.ts';
 import { progressBar, type Progress } from '../progress.ts';
@@ -30,14 +31,14 @@ export function registerPsiCommand(program: Command): void {
           ? 'act as the PSI server: your set is matched, you learn nothing about theirs'
           : 'act as the PSI client: learn the intersection size (or, where allowed, your matching rows)',
       )
-      .requiredOption('--collab <id>')
-      .requiredOption('--key <file>')
+      .addOption(collabOption())
+      .addOption(keyOption())
       .requiredOption('--file <csv>')
       .requiredOption('--column <name>')
       .option('--partner <member>', 'open a new session with this member')
       .option('--session <id>', 'take part in a session the other member opened')
       .option('--out <csv>', 'with a revealing rule: write your matching rows here')
-      .option('--url <url>', 'room URL', DEFAULT_URL)
+      .addOption(urlOption())
       .action(
         async (o: {
           collab: string;

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { toBase64 } from '../../crypto/bytes.ts';
 import { sign } from '../../crypto/signatures.ts';
 import type { RoomClient } from '../../client/room-client.ts';
@@ -7,10 +7,19 @@ import type { PrincipalKey } from '../../keys/principal-key-file.ts';
 import { approvalSigningBytes } from '../../query/template.ts';
 import type { QueryResponse } from '../../room/run-query.ts';
 import type { TemplateStatus } from '../../room/template-registry.ts';
-import { DEFAULT_URL, signedClient } from '../client-options.ts';
+import { signedClient } from '../client-options.ts';
+import { collabOption, keyOption, urlOption } from '../profile.ts';
 import { hashToSign } from '../named-hash.ts';
 import { escapeTerminal, terminalJson } from '../escape-terminal.ts';
-import { formatTable, print, printJson } from '../output.ts';
+import { formatTable, print, printError, printJson } from '../output.ts';
+import { UsageError } from '../exit-codes.ts';
+import {
+  RESULT_FORMATS,
+  formatOfPath,
+  renderRows,
+  writeResultFile,
+  type ResultFormat,
+} from '../../client/result-file.ts';
 
 /** `--param k=v` pairs; numbers stay numbers, `a,b` becomes a list when the template wants one. */
 export function parseParams(pairs: readonly string[], template?: TemplateStatus): Record<string, unknown> {
@@ -96,6 +105,41 @@ export function describeTemplate(t: TemplateStatus, collaboration: string): stri
   ].join('\n');
 }
 
+/** The format asked for, or the one the output file's name implies; table for a person otherwise. */
+function resultFormat(asked: ResultFormat | undefined, out: string | undefined): ResultFormat {
+  if (!out) {
+    if (asked === 'parquet') throw new UsageError('--format parquet writes a binary file: give --out FILE.parquet.');
+    return asked ?? 'table';
+  }
+  const implied = formatOfPath(out);
+  if (asked === 'table') throw new UsageError('--out writes csv, json, ndjson or parquet, not a table.');
+  if (asked && implied && asked !== implied)
+    throw new UsageError(`--format ${asked} conflicts with the name ${out} (${implied}).`);
+  const format = asked ?? implied;
+  if (!format) throw new UsageError(`say --format for ${out}: its name ends in none of .csv .json .ndjson .parquet.`);
+  return format;
+}
+
+/**
+ * Where an answer goes: a table and its privacy line on stdout for a person; for a program, exactly
+ * the data on stdout (or in --out) and the privacy line on stderr, so a pipe never sees status text.
+ */
+export async function deliverAnswer(answer: QueryResponse, format: ResultFormat, out?: string): Promise<void> {
+  if (format === 'table') return printAnswer(answer);
+  if (answer.dryRun || format === 'json') {
+    if (out) await writeResultFile(out, 'json', { columns: [], rows: [] }, answer);
+    else printJson(answer);
+  } else if (out) await writeResultFile(out, format, answer, answer);
+  else {
+    // Data for a pipe goes byte for byte; on a terminal, what it would act on is shown escaped.
+    const text = new TextDecoder().decode(renderRows(format as 'csv' | 'ndjson', answer));
+    if (process.stdout.isTTY) print(text);
+    else process.stdout.write(text);
+  }
+  if (!answer.dryRun)
+    printError(`${privacyLine(answer)}${out ? `; ${answer.rows.length} rows written to ${out}` : ''}\n`);
+}
+
 /** Prints a query answer: the table, then what privacy protection was applied. */
 export function printAnswer(answer: QueryResponse, write: (text: string) => void = print): void {
   // Column names come from the analyst's SQL and cells from partners' data: escaped, like every value here.
@@ -111,6 +155,11 @@ export function printAnswer(answer: QueryResponse, write: (text: string) => void
       answer.rows,
     )}\n`,
   );
+  write(`${privacyLine(answer)}\n`);
+}
+
+/** One line on what protected a released answer: the threshold and what it held back, or the DP cost and noise. */
+function privacyLine(answer: Extract<QueryResponse, { dryRun: false }>): string {
   const p = answer.privacy;
   if (p.mode === 'dp') {
     const noise = Object.entries(p.noise)
@@ -124,30 +173,39 @@ export function printAnswer(answer: QueryResponse, write: (text: string) => void
       .map(([dataset, r]) => `${escapeTerminal(dataset)} ε ${r.epsilon.toFixed(2)}`)
       .join(', ');
     const delta = p.deltaSpent ? `, δ ${p.deltaSpent}` : '';
-    write(
+    return (
       `DP (${p.mechanism}): paid ε ${p.epsilonSpent}${delta}; left today: ${left}; noise ${noise}; ` +
-        `audit #${answer.auditSeq}\n`,
+      `audit #${answer.auditSeq}`
     );
-  } else
-    write(
-      `${answer.rows.length} groups released (≥ ${p.minGroupSize} people each), ${p.groupsSuppressed} suppressed; ` +
-        `audit #${answer.auditSeq}\n`,
-    );
+  }
+  return (
+    `${answer.rows.length} groups released (≥ ${p.minGroupSize} people each), ${p.groupsSuppressed} suppressed; ` +
+    `audit #${answer.auditSeq}`
+  );
 }
 
 export function registerQueryCommands(program: Command): void {
   program
     .command('query')
-    .description('run an approved template (--template, --param) or ad hoc SQL (--sql) and print the released table')
-    .requiredOption('--collab <id>')
-    .requiredOption('--key <file>', "analyst's key file")
-    .option('--url <url>', 'room URL', DEFAULT_URL)
-    .option('--template <name>')
+    .description(
+      'run an approved template (--template, --param) or ad hoc SQL (--sql); the released rows go to stdout ' +
+        '(--format) or a file (--out), what protected them to stderr',
+    )
+    .addOption(collabOption())
+    .addOption(keyOption("analyst's key file"))
+    .addOption(urlOption())
+    .addOption(new Option('--template <name>', 'an approved template').conflicts('sql'))
     .option('--param <name=value...>', 'template parameter', [])
-    .option('--sql <sql>')
+    .option('--sql <sql>', 'ad hoc SQL, checked by the room like a template')
     .option('--dry-run', 'show the rewritten SQL and checker report only')
     .option('--dp-epsilon <epsilon>', 'run in differential-privacy mode, paying this epsilon from the budget')
     .option('--dp-delta <delta>', "delta for partition selection (default: the policy's)")
+    .addOption(
+      new Option('--format <format>', 'table for a person; csv, json or ndjson for a program (full precision)').choices(
+        RESULT_FORMATS,
+      ),
+    )
+    .option('--out <file>', 'write the rows to a file (.csv, .json, .ndjson, .parquet) instead of stdout')
     .action(
       async (o: {
         collab: string;
@@ -159,7 +217,13 @@ export function registerQueryCommands(program: Command): void {
         dryRun?: boolean;
         dpEpsilon?: string;
         dpDelta?: string;
+        format?: ResultFormat;
+        out?: string;
       }) => {
+        if (!o.template && !o.sql) throw new UsageError('name an approved --template or give --sql.');
+        if (o.param.length > 0 && !o.template) throw new UsageError('--param goes with --template, not --sql.');
+        if (o.dpDelta && !o.dpEpsilon) throw new UsageError('--dp-delta goes with --dp-epsilon.');
+        const format = resultFormat(o.format, o.out);
         const { client } = await signedClient(o.url, o.key);
         const template = o.template
           ? await client.send<TemplateStatus>('GET', `/v1/collaborations/${o.collab}/templates/${o.template}`)
@@ -168,22 +232,21 @@ export function registerQueryCommands(program: Command): void {
         const dp = o.dpEpsilon
           ? { dp: { epsilon: Number(o.dpEpsilon), ...(o.dpDelta ? { delta: Number(o.dpDelta) } : {}) } }
           : {};
-        printAnswer(
-          await client.send<QueryResponse>('POST', `/v1/collaborations/${o.collab}/queries`, {
-            ...body,
-            ...dp,
-            ...(o.dryRun ? { dryRun: true } : {}),
-          }),
-        );
+        const answer = await client.send<QueryResponse>('POST', `/v1/collaborations/${o.collab}/queries`, {
+          ...body,
+          ...dp,
+          ...(o.dryRun ? { dryRun: true } : {}),
+        });
+        await deliverAnswer(answer, format, o.out);
       },
     );
 
   program
     .command('budget')
     .description("show your member's differential-privacy budget left on each dataset")
-    .requiredOption('--collab <id>')
-    .requiredOption('--key <file>')
-    .option('--url <url>', 'room URL', DEFAULT_URL)
+    .addOption(collabOption())
+    .addOption(keyOption())
+    .addOption(urlOption())
     .action(async (o: { collab: string; key: string; url: string }) => {
       const { client } = await signedClient(o.url, o.key);
       const { member, budgets } = await client.send<{
@@ -215,9 +278,9 @@ export function registerQueryCommands(program: Command): void {
   const template = program.command('template').description('propose, review and list query templates');
   template
     .command('list')
-    .requiredOption('--collab <id>')
-    .requiredOption('--key <file>')
-    .option('--url <url>', 'room URL', DEFAULT_URL)
+    .addOption(collabOption())
+    .addOption(keyOption())
+    .addOption(urlOption())
     .action(async (o: { collab: string; key: string; url: string }) => {
       const { client } = await signedClient(o.url, o.key);
       const { templates } = await client.send<{ templates: TemplateStatus[] }>(
@@ -235,10 +298,10 @@ export function registerQueryCommands(program: Command): void {
   template
     .command('propose')
     .description('propose a template from a JSON file { name, collaboration, description, sql, parameters }')
-    .requiredOption('--collab <id>')
-    .requiredOption('--key <file>')
+    .addOption(collabOption())
+    .addOption(keyOption())
     .requiredOption('--file <json>')
-    .option('--url <url>', 'room URL', DEFAULT_URL)
+    .addOption(urlOption())
     .action(async (o: { collab: string; key: string; file: string; url: string }) => {
       const { client } = await signedClient(o.url, o.key);
       const status = await client.send<TemplateStatus>(
@@ -254,10 +317,10 @@ export function registerQueryCommands(program: Command): void {
   template
     .command('show')
     .description("show a template with its hash and the checker's report, as an officer reviews it")
-    .requiredOption('--collab <id>')
-    .requiredOption('--key <file>')
+    .addOption(collabOption())
+    .addOption(keyOption())
     .requiredOption('--name <template>')
-    .option('--url <url>', 'room URL', DEFAULT_URL)
+    .addOption(urlOption())
     .option('--json', "print the room's whole review view as JSON")
     .action(async (o: { collab: string; key: string; name: string; url: string; json?: boolean }) => {
       const { client } = await signedClient(o.url, o.key);
@@ -272,12 +335,12 @@ export function registerQueryCommands(program: Command): void {
         `as an officer, sign "${decision}" over the template hash you reviewed with \`template show\`, if it ` +
           `is still the current one`,
       )
-      .requiredOption('--collab <id>')
-      .requiredOption('--key <file>')
+      .addOption(collabOption())
+      .addOption(keyOption())
       .requiredOption('--name <template>')
       .requiredOption('--hash <sha256>', 'the hash `template show` printed: 64 hex digits, or at least the first 12')
       .option('--reason <text>')
-      .option('--url <url>', 'room URL', DEFAULT_URL)
+      .addOption(urlOption())
       .action(async (o: { collab: string; key: string; name: string; hash: string; reason?: string; url: string }) => {
         const { client, key } = await signedClient(o.url, o.key);
         const status = await reviewTemplateAs(client, key, o.collab, o.name, decision, o.hash, o.reason);

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { uploadFile } from '../../client/upload-file.ts';
-import { DEFAULT_URL, signedClient } from '../client-options.ts';
+import { signedClient } from '../client-options.ts';
+import { collabOption, keyOption, urlOption } from '../profile.ts';
 import { escapeTerminal } from '../escape-terminal.ts';
 import { print } from '../output.ts';
 import { progressBar } from '../progress.ts';
@@ -9,11 +10,11 @@ export function registerUploadCommand(program: Command): void {
   program
     .command('upload')
     .description('encrypt a CSV or Parquet file on this machine and upload it as the next version of a dataset')
-    .requiredOption('--collab <id>')
+    .addOption(collabOption())
     .requiredOption('--dataset <name>')
     .requiredOption('--file <path>')
-    .requiredOption('--key <file>', "provider's key file")
-    .option('--url <url>', 'room URL', DEFAULT_URL)
+    .addOption(keyOption("provider's key file"))
+    .addOption(urlOption())
     .option('--allow-empty', 'replace the data even if the file has no rows (otherwise the room refuses it)', false)
     .action(
       async (o: { collab: string; dataset: string; file: string; key: string; url: string; allowEmpty: boolean }) => {
