@@ -139,6 +139,27 @@ describe('query output', () => {
   });
 });
 
+describe('template propose --file', () => {
+  it("takes the repository's own .sql template layout as well as JSON, and names a malformed file", async () => {
+    const propose = (file: string) =>
+      runCli(['template', 'propose', '--collab', 'demo', '--url', t.baseUrl, '--key', analystKey, '--file', file]);
+    const sql = await propose('sql/conversion_lift.sql');
+    expect(sql.code).toBe(0);
+    expect(sql.stdout).toMatch(/^proposed conversion_lift [0-9a-f]{64}\nneeds approval from: acme, northwind\n$/);
+    const status = await t
+      .client('acme-officer')
+      .send<{ document: { sql: string } }>('GET', '/v1/collaborations/demo/templates/conversion_lift');
+    expect(status.document.sql).toMatch(/^SELECT CASE WHEN c\.email_hash IN/);
+    const broken = join(t.dir, 'broken.json');
+    await writeFile(broken, '{ "name": "x", ');
+    const refused = await propose(broken);
+    expect(refused.code).toBe(8);
+    expect(refused.stderr).toMatch(
+      /TEMPLATE_FILE_INVALID: .*broken\.json is not a template file: it must be JSON, or a/,
+    );
+  });
+});
+
 describe('the profile', () => {
   it('stands in for --url, --key and --collab, in a file only its owner reads', async () => {
     const env = { CLEANROOM_CONFIG: join(t.dir, 'profile', 'config.json') };

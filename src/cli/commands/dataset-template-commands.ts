@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { ReviewedTemplate } from '../../room/template-registry.ts';
 import { signedClient } from '../client-options.ts';
@@ -6,6 +5,7 @@ import { collabOption, keyOption, urlOption } from '../profile.ts';
 import { escapeTerminal } from '../escape-terminal.ts';
 import { print } from '../output.ts';
 import { reviewTemplateAs } from './query-commands.ts';
+import { readTemplateFile } from '../template-file.ts';
 
 export interface CommonOptions {
   collab: string;
@@ -48,7 +48,7 @@ export function registerDatasetTemplateCommands(
     const status = await client.send<ReviewedTemplate<unknown>>(
       'POST',
       path(o.collab),
-      JSON.parse(await readFile(o.file, 'utf8')),
+      await readTemplateFile(o.file, { sql: false }),
     );
     print(
       `proposed ${escapeTerminal(status.name)} ${escapeTerminal(status.hash)}\nneeds approval from: ` +

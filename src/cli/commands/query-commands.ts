@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { toBase64 } from '../../crypto/bytes.ts';
 import { sign } from '../../crypto/signatures.ts';
@@ -13,6 +12,7 @@ import { hashToSign } from '../named-hash.ts';
 import { escapeTerminal, terminalJson } from '../escape-terminal.ts';
 import { formatTable, print, printError, printJson } from '../output.ts';
 import { UsageError } from '../exit-codes.ts';
+import { readTemplateFile } from '../template-file.ts';
 import {
   RESULT_FORMATS,
   formatOfPath,
@@ -297,17 +297,20 @@ export function registerQueryCommands(program: Command): void {
     });
   template
     .command('propose')
-    .description('propose a template from a JSON file { name, collaboration, description, sql, parameters }')
+    .description(
+      'propose a template from a file: JSON { name, collaboration, description, sql, parameters }, or SQL ' +
+        'with that header (minus sql) in a leading /* … */ comment, as in sql/',
+    )
     .addOption(collabOption())
     .addOption(keyOption())
-    .requiredOption('--file <json>')
+    .requiredOption('--file <file>', 'a .json or .sql template file')
     .addOption(urlOption())
     .action(async (o: { collab: string; key: string; file: string; url: string }) => {
       const { client } = await signedClient(o.url, o.key);
       const status = await client.send<TemplateStatus>(
         'POST',
         `/v1/collaborations/${o.collab}/templates`,
-        JSON.parse(await readFile(o.file, 'utf8')),
+        await readTemplateFile(o.file, { sql: true }),
       );
       const approvers = status.requiredMembers.map((m) => escapeTerminal(m)).join(', ');
       print(
