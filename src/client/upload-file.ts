@@ -62,6 +62,8 @@ export async function uploadFile(options: UploadOptions): Promise<UploadResult> 
   if (!roomKey) throw new Error('The room published an invalid sealing key.');
   const { collaboration, dataset } = options;
   const path = `/v1/collaborations/${encodeURIComponent(collaboration)}/datasets/${encodeURIComponent(dataset)}`;
+  // Refused now, with the room's rule, rather than after encrypting and streaming the whole file.
+  await client.send('POST', `${path}/upload-preflight`);
   const info = await client.send<{
     dataset: DatasetDocument;
     current: { version: number } | null;

@@ -146,6 +146,13 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     ok: [201, 'receipt'],
   },
   {
+    method: 'post',
+    path: `${C}/datasets/:name/upload-preflight`,
+    summary: "The upload's checks (declared, owner's provider, region, active) before any byte is sent",
+    access: 'signed',
+    ok: [200, 'admitted'],
+  },
+  {
     method: 'delete',
     path: `${C}/datasets/:name`,
     summary: 'Crypto-shred every held version now',

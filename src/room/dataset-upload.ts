@@ -14,7 +14,7 @@ import {
   RequestTimeoutError,
 } from '../errors/cleanroom-error.ts';
 import { storageFailureOf, storageUnavailable } from '../errors/storage-failure.ts';
-import type { Collaboration, Principal } from '../policy/collaboration.ts';
+import type { Collaboration, Dataset, Principal } from '../policy/collaboration.ts';
 import { currentVersion, latestVersionNumber, recordVersion } from '../store/state/dataset-versions.ts';
 import { ensureStorageKey } from '../store/state/storage-keys.ts';
 import { decryptIntoEngine, tableShape, type LoadedIncoming } from '../upload/decrypt-into-engine.ts';
@@ -108,13 +108,18 @@ export async function drainRemainder(body: AsyncIterable<Uint8Array>, maxBytes =
  * transaction, then the live table swapped. A failure at any step leaves the previous version
  * registered, on disk and queryable; a crash leaves at most a partial file, swept at start.
  */
-export async function uploadDataset(
+/**
+ * Whether `uploader` may upload `datasetName` now: declared, a provider of its owner, from a region
+ * the room processes, in an active collaboration. The upload runs it before reading a byte of the
+ * body; `POST …/datasets/:name/upload-preflight` runs it alone, so a client learns a refusal before
+ * it encrypts and streams a large file.
+ */
+export async function admitUpload(
   services: RoomServices,
   collaboration: Collaboration,
   uploader: Principal,
   datasetName: string,
-  body: AsyncIterable<Uint8Array>,
-): Promise<UploadReceipt> {
+): Promise<Dataset> {
   const dataset = collaboration.datasets.get(datasetName);
   if (!dataset)
     throw new NotFoundError(
@@ -130,10 +135,20 @@ export async function uploadDataset(
       { owner: dataset.owner, member: uploader.memberId },
     );
   }
-  // Before a byte of the body is read: data from a region the room may not process never arrives.
+  // Data from a region the room may not process never arrives.
   refuseIf(residencyDiagnostics(services.config.residency, [dataset]));
   await requireActive(services, collaboration);
+  return dataset;
+}
 
+export async function uploadDataset(
+  services: RoomServices,
+  collaboration: Collaboration,
+  uploader: Principal,
+  datasetName: string,
+  body: AsyncIterable<Uint8Array>,
+): Promise<UploadReceipt> {
+  const dataset = await admitUpload(services, collaboration, uploader, datasetName);
   const previous = await currentVersion(services.state, collaboration.id, dataset.name);
   // Version numbers never repeat, deleted versions included: the next one follows the latest ever held.
   const latest = await latestVersionNumber(services.state, collaboration.id, dataset.name);

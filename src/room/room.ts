@@ -27,7 +27,7 @@ import {
   type ExtractAnswer,
   type ExtractTemplateStatus,
 } from './extracts.ts';
-import { uploadDataset, type UploadReceipt } from './dataset-upload.ts';
+import { admitUpload, uploadDataset, type UploadReceipt } from './dataset-upload.ts';
 import {
   acceptPolicy,
   collaborationStatus,
@@ -228,6 +228,12 @@ export class Room {
   }
 
   /** Deletes every held version of a dataset now (its owner's provider or officer). */
+  /** The upload's admission alone (declared, owner's provider, region, active): nothing is read or stored. */
+  async uploadPreflight(collaboration: Collaboration, uploader: Principal, name: string): Promise<{ ok: true }> {
+    await admitUpload(this.services, collaboration, uploader, name);
+    return { ok: true };
+  }
+
   deleteDataset(collaboration: Collaboration, caller: Principal, name: string): Promise<DatasetDeletion> {
     return deleteDataset(this.services, collaboration, caller, name);
   }

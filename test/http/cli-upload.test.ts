@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, keyFile } from '../support/cli.ts';
+import { cli, keyFile, runCli } from '../support/cli.ts';
 import { customersCsv } from '../support/fixture-csv.ts';
 import { startTestRoom, type TestRoom } from '../support/test-room.ts';
 
@@ -116,4 +116,36 @@ describe('cleanroom upload, in its own process', () => {
     expect(await cli([...args, '--allow-empty'])).toMatch(/uploaded advertiser_customers version 2: 0 rows/);
     expect(await rows()).toBe(0);
   }, 30_000);
+});
+
+describe('an upload the room would refuse', () => {
+  it('is refused before a byte of the file is encrypted or sent: wrong owner, wrong role, undeclared', async () => {
+    const file = join(t.dir, 'customers-big.csv');
+    await writeFile(file, customersCsv(50_000));
+    for (const [principal, dataset, code, exit] of [
+      ['northwind-provider', 'advertiser_customers', 'NOT_DATASET_OWNER', 3],
+      ['acme-analyst', 'advertiser_customers', 'ROLE_REQUIRED', 3],
+      ['acme-provider', 'no_such_dataset', 'DATASET_NOT_FOUND', 6],
+    ] as const) {
+      const requests: string[] = [];
+      const logged = t.server.listeners('request').length;
+      const watch = (req: { method?: string; url?: string }) => requests.push(`${req.method} ${req.url}`);
+      t.server.on('request', watch);
+      try {
+        const run = await runCli([
+          'upload',
+          ...['--collab', 'demo', '--url', t.baseUrl, '--key', await keyFile(t, principal)],
+          ...['--dataset', dataset, '--file', file],
+        ]);
+        expect(run.code).toBe(exit);
+        expect(run.stderr).toContain(code);
+      } finally {
+        t.server.off('request', watch);
+      }
+      expect(t.server.listeners('request')).toHaveLength(logged);
+      // The preflight asked; no PUT carried the file.
+      expect(requests).toContain(`POST /v1/collaborations/demo/datasets/${dataset}/upload-preflight`);
+      expect(requests.filter((r) => r.startsWith('PUT'))).toEqual([]);
+    }
+  }, 60_000);
 });

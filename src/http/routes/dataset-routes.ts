@@ -18,6 +18,12 @@ export function datasetRoutes(room: Room): Router {
     const caller = room.principal(collaboration.id, res.locals.callerKey);
     res.json(await room.deleteDataset(collaboration, caller, req.params.name as string));
   });
+  // The upload's checks without its body: a client asks before encrypting and streaming a large file.
+  router.post('/v1/collaborations/:id/datasets/:name/upload-preflight', ...signedJsonBody(room), async (req, res) => {
+    const collaboration = room.collaboration(req.params.id as string);
+    const uploader = room.principal(collaboration.id, res.locals.callerKey);
+    res.json(await room.uploadPreflight(collaboration, uploader, req.params.name as string));
+  });
   router.put('/v1/collaborations/:id/datasets/:name', streamedEnvelopeBody, async (req, res) => {
     const collaboration = room.collaboration(req.params.id as string);
     const uploader = room.principal(collaboration.id, res.locals.callerKey);
