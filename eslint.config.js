@@ -10,6 +10,8 @@ const owners = {
   'ml-matrix': 'src/model',
   '@duckdb/node-api': 'src/store',
   '@openmined/psi.js': 'src/psi',
+  // identifier-normalisation.ts is its one importer
+  'libphonenumber-js': 'src/psi',
   'express': 'src/http',
   'pino': 'src/log',
   'pino-http': 'src/http',

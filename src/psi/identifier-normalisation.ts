@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { parsePhoneNumberFromString } from 'libphonenumber-js/min';
 
 /** How both members turn a raw identifier into the string they intersect on. */
 export type IdentifierNormalisation = 'email' | 'e164' | 'sha256-email' | 'none';
@@ -19,18 +20,28 @@ export interface NormalisedIdentifiers {
 const EMAIL = /^[^\s@]+@[^\s@]+$/u;
 const E164 = /^\+[1-9]\d{7,14}$/u;
 const SHA256_HEX = /^[0-9a-f]{64}$/u;
-const PHONE_PUNCTUATION = /[\s\-().]/gu;
+const UNICODE_SPACES = /[\p{Zs}\u200b-\u200d\u2060\ufeff]/gu;
 
 function normaliseEmail(raw: string): string | undefined {
   const value = raw.normalize('NFC').trim().toLowerCase();
   return EMAIL.test(value) ? value : undefined;
 }
 
+/**
+ * E.164 through libphonenumber's rules (a maintained port with per-country metadata), not a regex: the
+ * written forms of one number must meet. `+44 (0)20 7946 0958`, `+44 20 7946 0958` and
+ * `+4402079460958` are one number (the national trunk 0 is dropped after a country code), which a
+ * regex made `+4402…`. Numbers whose length is impossible for their country are refused, and so is
+ * every number without a country code: two members' national formats would never meet, so the room
+ * refuses rather than guesses a country.
+ */
 function normaliseE164(raw: string): string | undefined {
-  const compact = raw.normalize('NFC').trim().replace(PHONE_PUNCTUATION, '');
-  // Without a country code two members' national formats would never meet; refuse rather than guess.
-  const international = compact.startsWith('00') ? `+${compact.slice(2)}` : compact;
-  return E164.test(international) ? international : undefined;
+  // Any Unicode space (no-break, thin, …) or zero-width mark is a separator, as a space is.
+  const text = raw.normalize('NFC').replace(UNICODE_SPACES, ' ').trim();
+  const international = text.startsWith('00') ? `+${text.slice(2)}` : text;
+  if (!international.startsWith('+')) return undefined;
+  const parsed = parsePhoneNumberFromString(international);
+  return parsed?.isPossible() && E164.test(parsed.number) ? parsed.number : undefined;
 }
 
 function normaliseSha256Email(raw: string): string | undefined {

@@ -19,6 +19,25 @@ describe('identifier normalisation', () => {
     expect(normaliseIdentifier('+44 20 ABC', 'e164')).toBeUndefined();
   });
 
+  it('meets one number however it is written: the trunk 0 after a country code is not a digit of it', () => {
+    // Issue #13: the regex turned "+44 (0)20 …" into "+4402…", so one number written two ways did not match.
+    const london = [
+      '+44 (0)20 7946 0958',
+      '+44 20 7946 0958',
+      '+44-20-7946-0958',
+      '0044 (0) 20 7946 0958',
+      '+4402079460958',
+      '\u00a0+44\u200920 7946 0958 ',
+    ];
+    expect(new Set(london.map((n) => normaliseIdentifier(n, 'e164')))).toEqual(new Set(['+442079460958']));
+    expect(normaliseIdentifier('+49 (0)30 901820', 'e164')).toBe('+4930901820');
+    expect(normaliseIdentifier('+1 (415) 555-0132', 'e164')).toBe('+14155550132');
+    expect(normaliseIdentifier('+33 6 12 34 56 78', 'e164')).toBe('+33612345678');
+    // Lengths no number in that country has are refused, not padded into someone else's number.
+    expect(normaliseIdentifier('+44 20 79', 'e164')).toBeUndefined();
+    expect(normaliseIdentifier('+1 415 555 01321234', 'e164')).toBeUndefined();
+  });
+
   it('hashes emails for sha256-email and accepts already-hashed values', () => {
     const hex = createHash('sha256').update('alice@example.com').digest('hex');
     expect(normaliseIdentifier(' ALICE@example.com', 'sha256-email')).toBe(hex);
