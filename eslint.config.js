@@ -6,6 +6,7 @@ import tseslint from 'typescript-eslint';
 const owners = {
   'tweetnacl': 'src/crypto',
   'ed2curve': 'src/crypto',
+  'canonicalize': 'src/crypto',
   // linear-algebra.ts is its one importer inside src/model
   'ml-matrix': 'src/model',
   '@duckdb/node-api': 'src/store',

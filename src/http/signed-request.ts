@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import { STREAMED_ENVELOPE } from '../auth/request-signature.ts';
-import { sha256Hex } from '../crypto/hashing.ts';
+import { firstIllFormedString, sha256Hex } from '../crypto/hashing.ts';
 import { AuthenticationError, InvalidInputError, PayloadTooLargeError } from '../errors/cleanroom-error.ts';
 import { documentRefused } from '../errors/refused-error.ts';
 import type { Room } from '../room/room.ts';
@@ -42,6 +42,14 @@ export function signedJsonBody(room: Room, validator?: Validator<unknown>): Requ
       } catch {
         throw new InvalidInputError('INVALID_JSON', 'The request body is not valid JSON.');
       }
+      // A lone surrogate (valid as a JSON escape) has no canonical form: nothing could hash or sign it.
+      const illFormed = firstIllFormedString(parsed);
+      if (illFormed !== undefined)
+        throw new InvalidInputError(
+          'INVALID_TEXT',
+          `The request body holds text that is not well-formed Unicode (a lone surrogate) at ${illFormed}.`,
+          { pointer: illFormed },
+        );
     }
     if (validator) {
       const checked = validator(parsed ?? {});

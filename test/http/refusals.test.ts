@@ -97,6 +97,23 @@ describe('signed requests', () => {
     expect([response.status, await codeOf(response)]).toEqual([401, 'AUTH_BODY_MISMATCH']);
   });
 
+  it('refuse text no canonical hash can hold (a lone surrogate), saying where, before anything is stored', async () => {
+    const error = await t
+      .client('acme-analyst')
+      .send('POST', `${path}/templates`, {
+        name: 'lonely',
+        collaboration: 'demo',
+        description: 'half an emoji: \ud83d',
+        sql: 'SELECT country, count(*) AS n FROM advertiser_customers GROUP BY country',
+        parameters: {},
+      })
+      .catch((e: RoomRequestError) => e);
+    expect(error).toMatchObject({ status: 400, code: 'INVALID_TEXT', details: { pointer: '/description' } });
+    expect(await refusal(t.client('acme-analyst').send('GET', `${path}/templates/lonely`))).toMatchObject({
+      status: 404,
+    });
+  });
+
   it('refuse a valid key without the role (403), and name the missing role', async () => {
     const error = await t
       .client('acme-analyst')
