@@ -241,7 +241,21 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     body: openBody,
     ok: [201, 'session'],
   },
+  {
+    method: 'get',
+    path: `${C}/psi`,
+    summary: "The caller's member's live PSI sessions",
+    access: 'signed',
+    ok: [200, 'sessions'],
+  },
   { method: 'get', path: `${C}/psi/:session`, summary: 'PSI session state', access: 'signed', ok: [200, 'session'] },
+  {
+    method: 'delete',
+    path: `${C}/psi/:session`,
+    summary: 'End a PSI session now (either party; audited; the day’s count stays spent)',
+    access: 'signed',
+    ok: [200, 'cancelled session'],
+  },
   ...PSI_KINDS.flatMap((kind): ApiOperation[] => [
     {
       method: 'put',

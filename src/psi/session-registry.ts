@@ -86,6 +86,27 @@ export class PsiSessionRegistry {
     return bytes;
   }
 
+  /** The live sessions of one collaboration that `member` is a party to, oldest first. */
+  list(collaborationId: string, member: string): PsiSessionView[] {
+    const now = this.#clock();
+    return [...this.#sessions.values()]
+      .filter((s) => s.collaborationId === collaborationId && (s.rule.server === member || s.rule.client === member))
+      .map((s) => machine.atTime(s, now))
+      .filter((s) => s.state !== 'expired')
+      .sort((a, b) => a.openedAt - b.openedAt)
+      .map(machine.viewOf);
+  }
+
+  /**
+   * Ends a session now, for either party: its messages are dropped with it, and the other party's
+   * next step finds no session. Returns the session as it was.
+   */
+  cancel(id: string, member: string): PsiSessionView {
+    const session = this.#get(id, member);
+    this.#sessions.delete(id);
+    return machine.viewOf(machine.atTime(session, this.#clock()));
+  }
+
   /** Drops expired sessions; returns how many were dropped. */
   sweep(): number {
     const now = this.#clock();

@@ -96,6 +96,43 @@ export function psiSession(
   return answer(view, principal.memberId, sessionRule(collaboration, view));
 }
 
+/** The caller's member's live sessions in the collaboration (`psi sessions`). */
+export function listPsiSessions(
+  services: RoomServices,
+  collaboration: Collaboration,
+  principal: Principal,
+): PsiSessionAnswer[] {
+  requireParty(principal);
+  return services.psi
+    .list(collaboration.id, principal.memberId)
+    .map((view) => answer(view, principal.memberId, sessionRule(collaboration, view)));
+}
+
+/**
+ * Either party ends a session it no longer wants (`psi cancel`): its messages go with it and it is
+ * audited. The day's count is not given back: the session was opened, and the limit counts opens.
+ */
+export async function cancelPsiSession(
+  services: RoomServices,
+  collaboration: Collaboration,
+  principal: Principal,
+  id: string,
+): Promise<PsiSessionAnswer & { readonly cancelled: true; readonly auditSeq: number }> {
+  requireParty(principal);
+  const view = services.psi.view(id, principal.memberId);
+  const rule = sessionRule(collaboration, view);
+  services.psi.cancel(id, principal.memberId);
+  const entry = await services.state.write((tx) =>
+    recordAudit(services, tx, {
+      collaboration: collaboration.id,
+      actor: principal.id,
+      action: 'psi.cancelled',
+      details: { session: id, server: rule.server, client: rule.client, state: view.state },
+    }),
+  );
+  return { ...answer(view, principal.memberId, rule), cancelled: true, auditSeq: entry.seq };
+}
+
 /**
  * Everything that can refuse a PSI message before a byte of its body is read: the caller's party
  * role, the session (unknown and foreign look alike), the sender and step, the declared size, one

@@ -38,6 +38,8 @@ import {
 import {
   admitPsiMessage,
   openPsi,
+  listPsiSessions,
+  cancelPsiSession,
   postPsiMessage,
   psiSession,
   readPsiMessage,
@@ -389,6 +391,14 @@ export class Room {
 
   openPsi(collaboration: Collaboration, principal: Principal, partner: string): Promise<PsiSessionAnswer> {
     return openPsi(this.services, collaboration, principal, partner);
+  }
+
+  listPsiSessions(collaboration: Collaboration, principal: Principal): PsiSessionAnswer[] {
+    return listPsiSessions(this.services, collaboration, principal);
+  }
+
+  cancelPsiSession(collaboration: Collaboration, principal: Principal, id: string) {
+    return cancelPsiSession(this.services, collaboration, principal, id);
   }
 
   psiSession(collaboration: Collaboration, principal: Principal, id: string): PsiSessionAnswer {

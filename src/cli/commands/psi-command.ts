@@ -1,9 +1,10 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { runPsi, type PsiRunResult } from '../../client/run-psi.ts';
 import { signedClient } from '../client-options.ts';
 import { collabOption, keyOption, urlOption } from '../profile.ts';
 import { escapeTerminal } from '../escape-terminal.ts';
-import { print } from '../output.ts';
+import { formatTable, print, printError, printJson } from '../output.ts';
+import type { PsiSessionAnswer } from '../../room/psi-relay.ts';
 import { progressBar, type Progress } from '../progress.ts';
 
 export function describePsi(result: PsiRunResult): string {
@@ -35,7 +36,7 @@ export function registerPsiCommand(program: Command): void {
       .addOption(keyOption())
       .requiredOption('--file <csv>')
       .requiredOption('--column <name>')
-      .option('--partner <member>', 'open a new session with this member')
+      .addOption(new Option('--partner <member>', 'open a new session with this member').conflicts('session'))
       .option('--session <id>', 'take part in a session the other member opened')
       .option('--out <csv>', 'with a revealing rule: write your matching rows here')
       .addOption(urlOption())
@@ -78,4 +79,49 @@ export function registerPsiCommand(program: Command): void {
         },
       );
   }
+  psi
+    .command('sessions')
+    .description("list your member's live PSI sessions in the collaboration (state, partner, expiry)")
+    .addOption(collabOption())
+    .addOption(keyOption())
+    .addOption(urlOption())
+    .option('--json', 'print them as JSON')
+    .action(async (o: { collab: string; key: string; url: string; json?: boolean }) => {
+      const { client } = await signedClient(o.url, o.key);
+      const { sessions } = await client.send<{ sessions: PsiSessionAnswer[] }>(
+        'GET',
+        `/v1/collaborations/${o.collab}/psi`,
+      );
+      if (o.json) return printJson(sessions);
+      if (sessions.length === 0) return printError('no live PSI sessions\n');
+      print(
+        `${formatTable(
+          ['session', 'you are', 'partner', 'state', 'expires'],
+          sessions.map((s) => [
+            s.id,
+            s.role,
+            s.role === 'server' ? s.client : s.server,
+            s.state,
+            new Date(s.expiresAt).toISOString(),
+          ]),
+        )}\n`,
+      );
+    });
+  psi
+    .command('cancel')
+    .description('end a PSI session now (either member of it); its messages are dropped, the day’s count stays spent')
+    .addOption(collabOption())
+    .addOption(keyOption())
+    .addOption(urlOption())
+    .requiredOption('--session <id>')
+    .action(async (o: { collab: string; key: string; url: string; session: string }) => {
+      const { client } = await signedClient(o.url, o.key);
+      const cancelled = await client.send<PsiSessionAnswer & { auditSeq: number }>(
+        'DELETE',
+        `/v1/collaborations/${o.collab}/psi/${encodeURIComponent(o.session)}`,
+      );
+      printError(
+        `cancelled session ${escapeTerminal(cancelled.id)} (was ${cancelled.state}); audit #${cancelled.auditSeq}\n`,
+      );
+    });
 }

@@ -26,6 +26,14 @@ export function psiRoutes(room: Room): Router {
       .status(201)
       .json(await room.openPsi(collaboration, principal, (res.locals.body as { partner: string }).partner));
   });
+  router.get('/v1/collaborations/:id/psi', ...signedJsonBody(room), (req, res) => {
+    const { collaboration, principal } = who(req.params.id as string, res.locals.callerKey);
+    res.json({ sessions: room.listPsiSessions(collaboration, principal) });
+  });
+  router.delete('/v1/collaborations/:id/psi/:session', ...signedJsonBody(room), async (req, res) => {
+    const { collaboration, principal } = who(req.params.id as string, res.locals.callerKey);
+    res.json(await room.cancelPsiSession(collaboration, principal, req.params.session as string));
+  });
   router.get('/v1/collaborations/:id/psi/:session', ...signedJsonBody(room), (req, res) => {
     const { collaboration, principal } = who(req.params.id as string, res.locals.callerKey);
     res.json(room.psiSession(collaboration, principal, req.params.session as string));
