@@ -1,8 +1,14 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { extname, join } from 'node:path';
+import { basename, extname, join } from 'node:path';
+import { auditEntryHash, auditSigningBytes, type AuditEntry } from '../audit/audit-entry.ts';
+import { fromBase64 } from '../crypto/bytes.ts';
+import { sha256Hex } from '../crypto/hashing.ts';
+import { verify } from '../crypto/signatures.ts';
+import { UnprocessableError } from '../errors/cleanroom-error.ts';
 import { toCsv } from '../extract/extract-csv.ts';
-import { csvToParquet } from '../store/local-parquet.ts';
+import { resultDigest } from '../release/query-answer.ts';
+import { csvToParquet, readParquetRows } from '../store/local-parquet.ts';
 import type { Cell } from '../store/result-values.ts';
 
 /** How released rows leave the CLI: a table for a person, or a machine format in full precision. */
@@ -66,4 +72,92 @@ export async function writeResultFile(
   const bytes =
     format === 'json' ? new TextEncoder().encode(`${JSON.stringify(whole, null, 2)}\n`) : renderRows(format, released);
   await writeFile(path, bytes, { mode: 0o600 });
+}
+
+/** What `query --out FILE` writes beside FILE (as FILE.provenance.json) for `cleanroom verify`. */
+export interface ResultProvenance {
+  readonly v: 1;
+  readonly kind: 'cleanroom-query-result';
+  /** the data file's name, its format and the SHA-256 of its bytes as written */
+  readonly file: string;
+  readonly format: Exclude<ResultFormat, 'table'>;
+  readonly fileSha256: string;
+  readonly columns: ReleasedRows['columns'];
+  readonly rows: ReleasedRows['rows'];
+  /** the room-signed audit entry of the release: template or SQL, policy, data versions, guarantee, resultSha256 */
+  readonly audit: AuditEntry;
+  /** the room's Ed25519 signing key as it published it when the file was written (base64) */
+  readonly roomSigningPublicKey: string;
+}
+
+export const provenancePath = (file: string): string => `${file}.provenance.json`;
+
+/** Writes the sidecar of a result file (0600), binding the file's bytes to the room-signed release. */
+export async function writeProvenance(
+  file: string,
+  format: Exclude<ResultFormat, 'table'>,
+  released: ReleasedRows,
+  audit: AuditEntry,
+  roomSigningPublicKey: string,
+): Promise<ResultProvenance> {
+  const provenance: ResultProvenance = {
+    v: 1,
+    kind: 'cleanroom-query-result',
+    file: basename(file),
+    format,
+    fileSha256: sha256Hex(await readFile(file)),
+    columns: released.columns,
+    rows: released.rows,
+    audit,
+    roomSigningPublicKey,
+  };
+  await writeFile(provenancePath(file), `${JSON.stringify(provenance, null, 2)}\n`, { mode: 0o600 });
+  return provenance;
+}
+
+export interface VerifiedResult {
+  readonly rows: number;
+  readonly auditSeq: number;
+  readonly details: Readonly<Record<string, unknown>>;
+  /** false when no room key was given: the file is intact and signed by the key in its sidecar */
+  readonly originChecked: boolean;
+}
+
+const notAuthentic = (file: string, why: string) =>
+  new UnprocessableError('RESULT_NOT_AUTHENTIC', `${file} is not the result the room released: ${why}.`, { file });
+
+/**
+ * Checks a result file offline: its bytes are the ones its sidecar names, the sidecar's rows are the
+ * ones the file holds (re-rendered, or read back from Parquet), those rows are the ones the room's
+ * signed audit entry attests (resultSha256), and the entry is intact and signed by `roomKey` (or,
+ * without one, by the key the sidecar names: intact, origin unchecked).
+ */
+export async function verifyResultFile(file: string, roomKey?: Uint8Array): Promise<VerifiedResult> {
+  let provenance: ResultProvenance;
+  try {
+    provenance = JSON.parse(await readFile(provenancePath(file), 'utf8')) as ResultProvenance;
+  } catch {
+    throw notAuthentic(file, `its provenance file ${provenancePath(file)} is missing or not JSON`);
+  }
+  if (provenance?.kind !== 'cleanroom-query-result' || provenance.v !== 1 || !provenance.audit)
+    throw notAuthentic(file, 'its provenance file is not a Cleanroom query result');
+  const bytes = await readFile(file);
+  if (sha256Hex(bytes) !== provenance.fileSha256) throw notAuthentic(file, 'its bytes changed after it was written');
+  const released = { columns: provenance.columns, rows: provenance.rows };
+  const holds =
+    provenance.format === 'parquet'
+      ? JSON.stringify(await readParquetRows(file)) === JSON.stringify(released.rows)
+      : provenance.format === 'json'
+        ? JSON.stringify((JSON.parse(bytes.toString('utf8')) as ReleasedRows).rows) === JSON.stringify(released.rows)
+        : Buffer.from(renderRows(provenance.format, released)).equals(bytes);
+  if (!holds) throw notAuthentic(file, 'its rows are not the rows its provenance names');
+  const entry = provenance.audit;
+  if (auditEntryHash(entry) !== entry.hash) throw notAuthentic(file, 'the audit entry was altered');
+  const key = roomKey ?? fromBase64(provenance.roomSigningPublicKey, 32);
+  const signature = fromBase64(entry.signature, 64);
+  if (!key || !signature || !verify(auditSigningBytes(entry.hash), signature, key))
+    throw notAuthentic(file, roomKey ? "the audit entry is not signed by this room's key" : 'the signature fails');
+  if (entry.details.resultSha256 !== resultDigest(released.columns, released.rows))
+    throw notAuthentic(file, 'the rows are not the ones the audit entry attests');
+  return { rows: released.rows.length, auditSeq: entry.seq, details: entry.details, originChecked: !!roomKey };
 }

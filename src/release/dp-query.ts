@@ -4,7 +4,7 @@ import { noiseReport, noisyGroups } from './noisy-groups.ts';
 import { planDpNoise, type DpRequest } from './dp-noise-plan.ts';
 import { onePersonPerRow } from './plan-query.ts';
 import { planOrRefuse } from './plan-or-refuse.ts';
-import type { QueryResponse } from './query-answer.ts';
+import { resultDigest, type QueryResponse } from './query-answer.ts';
 import { dryRunTemplate, requireApproved, requireReceiver, templateRef, type QueryToRun } from './query-to-run.ts';
 import type { ReleaseContext } from './release-context.ts';
 import { isDataIndependentFailure, requireLoaded, requireResident, runOnEngine } from './run-on-engine.ts';
@@ -92,6 +92,10 @@ export async function runDpQuery(ctx: ReleaseContext, q: QueryToRun, request: Dp
     Math.min(planned.limit ?? Number.POSITIVE_INFINITY, planned.report.threshold.maxResultRows),
   );
 
+  const columns = shape.outputs.map((o) => ({
+    name: o.name,
+    type: o.kind === 'group' ? (result.columns[o.index]?.type ?? 'VARCHAR') : 'DOUBLE',
+  }));
   const entry = await ctx.audit({
     collaboration: q.collaboration.id,
     actor: q.analyst.id,
@@ -106,17 +110,16 @@ export async function runDpQuery(ctx: ReleaseContext, q: QueryToRun, request: Dp
       epsilon: cost.epsilon,
       delta: cost.delta,
       mechanism: plan.mechanism,
+      dataVersions: await ctx.dataVersions?.(q.collaboration.id, shape.datasets),
       rowsReleased: released.rows.length,
       groupsSuppressed: released.suppressed,
+      resultSha256: resultDigest(columns, released.rows),
       policyHash: q.collaboration.hash,
     },
   });
   return {
     dryRun: false,
-    columns: shape.outputs.map((o) => ({
-      name: o.name,
-      type: o.kind === 'group' ? (result.columns[o.index]?.type ?? 'VARCHAR') : 'DOUBLE',
-    })),
+    columns,
     rows: released.rows,
     privacy: {
       mode: 'dp',
@@ -136,6 +139,7 @@ export async function runDpQuery(ctx: ReleaseContext, q: QueryToRun, request: Dp
       policyHash: q.collaboration.hash,
     },
     auditSeq: entry.seq,
+    audit: entry,
     ...templateRef(q),
   };
 }

@@ -1,5 +1,7 @@
 import type { PrivacyCost } from '../privacy/index.ts';
 import type { QueryReport } from '../query/query-plan.ts';
+import type { AuditEntry } from '../audit/audit-entry.ts';
+import { canonicalJson, sha256Hex } from '../crypto/hashing.ts';
 import type { Cell } from '../store/result-values.ts';
 
 /** What a threshold release says it did: the rule, the units counted, how many groups it held back. */
@@ -49,5 +51,17 @@ export type QueryResponse =
       readonly rows: readonly (readonly Cell[])[];
       readonly privacy: PrivacyBlock | DpPrivacyBlock;
       readonly auditSeq: number;
+      /**
+       * The room-signed audit entry of this release: its details name the template or SQL, the policy
+       * hash, the data versions read, the guarantee and `resultSha256` (resultDigest of columns and
+       * rows), so a result file's provenance can be checked offline with the room's public key.
+       */
+      readonly audit: AuditEntry;
       readonly template?: TemplateRef;
     };
+
+/** SHA-256 of the released columns and rows as RFC 8785 canonical JSON: what the audit entry attests. */
+export const resultDigest = (
+  columns: readonly { readonly name: string; readonly type: string }[],
+  rows: readonly (readonly Cell[])[],
+): string => sha256Hex(canonicalJson({ columns, rows }));

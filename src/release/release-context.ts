@@ -38,6 +38,8 @@ export interface ReleaseContext {
   readonly ledger: BudgetLedger;
   /** appends one entry to its collaboration's audit chain, in a transaction of its own */
   audit(act: AuditAct): Promise<AuditEntry>;
+  /** the version of each dataset a release read, recorded in its audit entry (absent: not recorded) */
+  dataVersions?(collaborationId: string, datasets: readonly string[]): Promise<Readonly<Record<string, number>>>;
   readonly random: RandomSource;
   readonly log: Logger;
   /** the regions whose datasets this room may read (room configuration) */

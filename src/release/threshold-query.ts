@@ -1,6 +1,6 @@
 import { sha256Hex } from '../crypto/hashing.ts';
 import { planOrRefuse } from './plan-or-refuse.ts';
-import type { QueryResponse } from './query-answer.ts';
+import { resultDigest, type QueryResponse } from './query-answer.ts';
 import { dryRunTemplate, requireApproved, requireReceiver, templateRef, type QueryToRun } from './query-to-run.ts';
 import type { ReleaseContext } from './release-context.ts';
 import { requireLoaded, requireResident, runOnEngine } from './run-on-engine.ts';
@@ -31,6 +31,7 @@ export async function runThresholdQuery(ctx: ReleaseContext, q: QueryToRun): Pro
     Math.min(planned.limit ?? Number.POSITIVE_INFINITY, threshold.maxResultRows),
   );
 
+  const columns = result.columns.slice(0, planned.outputCount);
   const entry = await ctx.audit({
     collaboration: q.collaboration.id,
     actor: q.analyst.id,
@@ -42,14 +43,17 @@ export async function runThresholdQuery(ctx: ReleaseContext, q: QueryToRun): Pro
       rewrittenSqlSha256: sha256Hex(sql),
       datasets: planned.report.datasets,
       params: q.params,
+      dataVersions: await ctx.dataVersions?.(q.collaboration.id, planned.report.datasets),
+      minGroupSize: threshold.minGroupSize,
       rowsReleased: released.rows.length,
       groupsSuppressed: released.suppressed,
+      resultSha256: resultDigest(columns, released.rows),
       policyHash: q.collaboration.hash,
     },
   });
   return {
     dryRun: false,
-    columns: result.columns.slice(0, planned.outputCount),
+    columns,
     rows: released.rows,
     privacy: {
       mode: 'threshold',
@@ -62,6 +66,7 @@ export async function runThresholdQuery(ctx: ReleaseContext, q: QueryToRun): Pro
       rule: threshold.rule,
     },
     auditSeq: entry.seq,
+    audit: entry,
     ...templateRef(q),
   };
 }

@@ -11,6 +11,7 @@ import { PsiSessionRegistry } from '../psi/session-registry.ts';
 import { jsonSqlParser } from '../query/sql-parser.ts';
 import { DataEngine } from '../store/data-engine.ts';
 import { StateDb } from '../store/state-db.ts';
+import { currentVersion } from '../store/state/dataset-versions.ts';
 import { StagingArea } from '../upload/staging-area.ts';
 import { recordAudit } from './audit-trail.ts';
 import { chargeBudgets, refundBudgets } from './budget-ledger.ts';
@@ -108,6 +109,12 @@ export async function openRoom(
           refundBudgets(services, collaborationId, actor, chargeId, reason),
       },
       audit: (act) => state.write((tx) => recordAudit(services, tx, act)),
+      dataVersions: async (collaborationId, datasets) => {
+        const versions: Record<string, number> = {};
+        for (const dataset of datasets)
+          versions[dataset] = (await currentVersion(state, collaborationId, dataset))?.version ?? 0;
+        return versions;
+      },
       random: randomSource,
       log,
       residency: config.residency,

@@ -45,3 +45,32 @@ export async function csvToParquet(
     instance.closeSync();
   }
 }
+
+/**
+ * Every row of a local Parquet file as JSON-like cells, in file order: integers as numbers (exact up
+ * to 2^53, as the room's answers are), dates and other typed values as DuckDB prints them.
+ */
+export async function readParquetRows(path: string): Promise<(string | number | boolean | null)[][]> {
+  const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
+  try {
+    const connection = await instance.connect();
+    try {
+      const reader = await connection.runAndReadAll('SELECT * FROM read_parquet($1)', [path]);
+      return reader
+        .getRows()
+        .map((row) =>
+          row.map((v) =>
+            v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean'
+              ? v
+              : typeof v === 'bigint'
+                ? Number(v)
+                : String(v),
+          ),
+        );
+    } finally {
+      connection.closeSync();
+    }
+  } finally {
+    instance.closeSync();
+  }
+}

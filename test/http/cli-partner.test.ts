@@ -1,4 +1,5 @@
 import { DuckDBInstance } from '@duckdb/node-api';
+import { createHash } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -135,6 +136,74 @@ describe('query output', () => {
     } finally {
       connection.closeSync();
       instance.closeSync();
+    }
+    // Read back from Parquet, its rows are the ones the room's signed entry attests.
+    expect(await runCli(['verify', out, '--url', t.baseUrl])).toMatchObject({ code: 0 });
+  });
+});
+
+describe('a result file a partner keeps', () => {
+  it('carries a sidecar binding it to the room-signed release; verify finds every kind of tampering', async () => {
+    const out = join(t.dir, 'kept.csv');
+    expect((await query('--sql', SQL, '--out', out)).code).toBe(0);
+    const sidecar = `${out}.provenance.json`;
+    const provenance = JSON.parse(await readFile(sidecar, 'utf8')) as {
+      rows: unknown[][];
+      fileSha256: string;
+      audit: { seq: number; details: Record<string, unknown> };
+    };
+    // The room's own chain holds the same entry: the result's digest, the data versions, the guarantee.
+    const { entries } = await t
+      .client('acme-officer')
+      .send<{ entries: { seq: number; details: Record<string, unknown> }[] }>('GET', '/v1/collaborations/demo/audit');
+    const entry = entries.find((e) => e.seq === provenance.audit.seq)!;
+    expect(entry.details).toEqual(provenance.audit.details);
+    expect(entry.details).toMatchObject({
+      dataVersions: { advertiser_customers: 1 },
+      resultSha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      minGroupSize: expect.any(Number),
+    });
+
+    const verify = (...extra: string[]) => runCli(['verify', out, ...extra]);
+    const good = await verify('--url', t.baseUrl);
+    expect(good.code).toBe(0);
+    expect(good.stdout).toMatch(
+      new RegExp(`^verified: ${provenance.rows.length} rows, audit #${provenance.audit.seq} \\(ad hoc SQL\\); ≥ \\d+`),
+    );
+    expect(good.stdout).toContain('data versions {"advertiser_customers":1}');
+    // Without the room's key: intact, and said to be checked only against the key it names.
+    expect((await verify()).stderr).toMatch(/pass --url ROOM or --room-key/);
+    // Another room's key: the signature fails.
+    const otherRoom = toBase64(generateSigningKeyPair().publicKey);
+    expect(await verify('--room-key', otherRoom)).toMatchObject({ code: 3 });
+
+    const original = await readFile(out, 'utf8');
+    const originalSidecar = await readFile(sidecar, 'utf8');
+    const [header, first, ...rest] = original.trimEnd().split('\n');
+    const changed = first!.replace(/,(\d+),/, (_, n: string) => `,${Number(n) + 1},`);
+    const doctored = `${[header, changed, ...rest].join('\n')}\n`;
+    const sha = createHash('sha256').update(doctored).digest('hex');
+    const cases: [string, string, RegExp][] = [
+      // the file alone changed
+      [doctored, originalSidecar, /its bytes changed after it was written/],
+      // the file and its recorded hash changed, the rows in the sidecar not
+      [doctored, originalSidecar.replace(provenance.fileSha256, sha), /its rows are not the rows its provenance names/],
+    ];
+    const rows = structuredClone(provenance.rows);
+    (rows[0] as number[])[1] = Number(rows[0]![1]) + 1;
+    // file, hash and sidecar rows all changed consistently: the room's signed digest still says no
+    cases.push([
+      doctored,
+      JSON.stringify({ ...JSON.parse(originalSidecar), fileSha256: sha, rows }),
+      /the rows are not the ones the audit entry attests/,
+    ]);
+    for (const [file, side, why] of cases) {
+      await writeFile(out, file);
+      await writeFile(sidecar, side);
+      const run = await verify('--url', t.baseUrl);
+      expect(run.code).toBe(3);
+      expect(run.stderr).toMatch(/RESULT_NOT_AUTHENTIC/);
+      expect(run.stderr).toMatch(why);
     }
   });
 });

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
-import { toBase64 } from '../../crypto/bytes.ts';
+import { fromBase64, toBase64 } from '../../crypto/bytes.ts';
 import { sign } from '../../crypto/signatures.ts';
-import type { RoomClient } from '../../client/room-client.ts';
+import { RoomClient } from '../../client/room-client.ts';
 import type { PrincipalKey } from '../../keys/principal-key-file.ts';
 import { approvalSigningBytes } from '../../query/template.ts';
 import type { QueryResponse } from '../../room/run-query.ts';
@@ -16,7 +16,10 @@ import { readTemplateFile } from '../template-file.ts';
 import {
   RESULT_FORMATS,
   formatOfPath,
+  provenancePath,
   renderRows,
+  verifyResultFile,
+  writeProvenance,
   writeResultFile,
   type ResultFormat,
 } from '../../client/result-file.ts';
@@ -124,9 +127,18 @@ function resultFormat(asked: ResultFormat | undefined, out: string | undefined):
  * Where an answer goes: a table and its privacy line on stdout for a person; for a program, exactly
  * the data on stdout (or in --out) and the privacy line on stderr, so a pipe never sees status text.
  */
-export async function deliverAnswer(answer: QueryResponse, format: ResultFormat, out?: string): Promise<void> {
+export async function deliverAnswer(
+  answer: QueryResponse,
+  format: ResultFormat,
+  out?: string,
+  roomSigningKey?: () => Promise<string>,
+): Promise<void> {
   if (format === 'table') return printAnswer(answer);
-  if (answer.dryRun || format === 'json') {
+  if (out && !answer.dryRun) {
+    // A file a partner keeps: the rows, and beside them the room-signed release they came from.
+    await writeResultFile(out, format, answer, answer);
+    if (roomSigningKey) await writeProvenance(out, format, answer, answer.audit, await roomSigningKey());
+  } else if (answer.dryRun || format === 'json') {
     if (out) await writeResultFile(out, 'json', { columns: [], rows: [] }, answer);
     else printJson(answer);
   } else if (out) await writeResultFile(out, format, answer, answer);
@@ -136,8 +148,9 @@ export async function deliverAnswer(answer: QueryResponse, format: ResultFormat,
     if (process.stdout.isTTY) print(text);
     else process.stdout.write(text);
   }
-  if (!answer.dryRun)
-    printError(`${privacyLine(answer)}${out ? `; ${answer.rows.length} rows written to ${out}` : ''}\n`);
+  if (answer.dryRun) return;
+  const written = out ? `; ${answer.rows.length} rows written to ${out} (provenance: ${provenancePath(out)})` : '';
+  printError(`${privacyLine(answer)}${written}\n`);
 }
 
 /** Prints a query answer: the table, then what privacy protection was applied. */
@@ -237,9 +250,49 @@ export function registerQueryCommands(program: Command): void {
           ...dp,
           ...(o.dryRun ? { dryRun: true } : {}),
         });
-        await deliverAnswer(answer, format, o.out);
+        await deliverAnswer(answer, format, o.out, async () => {
+          const room = await client.getPublic<{ signingPublicKey: string }>('/v1/room');
+          return room.signingPublicKey;
+        });
       },
     );
+
+  program
+    .command('verify')
+    .description(
+      'check a result file written by `query --out` against its FILE.provenance.json and the room’s signed audit ' +
+        'entry, offline (exit 3 when it is not the released result)',
+    )
+    .argument('<file>', 'the result file (.csv, .json, .ndjson or .parquet)')
+    .option('--room-key <base64>', "the room's Ed25519 signing key, as GET /v1/room publishes it")
+    .option('--url <url>', 'fetch the room key from this room instead of --room-key')
+    .option('--json', 'print what was verified as JSON')
+    .action(async (file: string, o: { roomKey?: string; url?: string; json?: boolean }) => {
+      if (o.roomKey && o.url) throw new UsageError('give the room key with --room-key or --url, not both.');
+      const text =
+        o.roomKey ??
+        (o.url
+          ? (await new RoomClient(o.url).getPublic<{ signingPublicKey: string }>('/v1/room')).signingPublicKey
+          : undefined);
+      const roomKey = text === undefined ? undefined : fromBase64(text, 32);
+      if (text !== undefined && !roomKey) throw new UsageError('--room-key is not a base64 Ed25519 key.');
+      const verified = await verifyResultFile(file, roomKey);
+      if (o.json) return printJson(verified);
+      const d = verified.details;
+      const guarantee =
+        d.mode === 'dp'
+          ? `DP ε ${String(d.epsilon)}, δ ${String(d.delta)}`
+          : `≥ ${String(d.minGroupSize)} people per group`;
+      const what = escapeTerminal(String(d.template ?? 'ad hoc SQL'));
+      const policy = escapeTerminal(String(d.policyHash)).slice(0, 12);
+      const data = escapeTerminal(JSON.stringify(d.dataVersions ?? {}));
+      print(
+        `verified: ${verified.rows} rows, audit #${verified.auditSeq} (${what}); ${guarantee}; ` +
+          `policy ${policy}…; data versions ${data}\n`,
+      );
+      if (!verified.originChecked)
+        printError('signed by the key its provenance names; pass --url ROOM or --room-key to check it is the room’s\n');
+    });
 
   program
     .command('budget')

@@ -1,5 +1,9 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { provenancePath, verifyResultFile, writeProvenance, writeResultFile } from '../../client/result-file.ts';
 import { RoomRequestError } from '../../client/room-client.ts';
-import { toBase64 } from '../../crypto/bytes.ts';
+import { fromBase64, toBase64 } from '../../crypto/bytes.ts';
 import { signPortable } from '../../crypto/signatures.ts';
 import { approvalSigningBytes } from '../../query/template.ts';
 import type { QueryResponse } from '../../room/run-query.ts';
@@ -130,10 +134,28 @@ export async function demoQueries(ctx: DemoContext, first: number): Promise<numb
     'SELECT loyalty_tier, count(*) AS customers, round(avg(purchase_value), 2) AS avg_value ' +
     "FROM advertiser_customers WHERE country = 'GB' GROUP BY loyalty_tier ORDER BY loyalty_tier";
   say(adHoc);
-  printAnswer(
-    await analyst.send<QueryResponse>('POST', `/v1/collaborations/${COLLABORATION}/queries`, { sql: adHoc }),
-    indent,
-  );
+  const adHocAnswer = await analyst.send<QueryResponse>('POST', `/v1/collaborations/${COLLABORATION}/queries`, {
+    sql: adHoc,
+  });
+  printAnswer(adHocAnswer, indent);
+  if (!adHocAnswer.dryRun) {
+    // As `query --out result.parquet` keeps it, then `cleanroom verify result.parquet --url …` checks it.
+    const kept = await mkdtemp(join(tmpdir(), 'cleanroom-demo-result-'));
+    try {
+      const file = join(kept, 'gb_by_tier.parquet');
+      await writeResultFile(file, 'parquet', adHocAnswer, adHocAnswer);
+      const room = await analyst.getPublic<{ signingPublicKey: string }>('/v1/room');
+      await writeProvenance(file, 'parquet', adHocAnswer, adHocAnswer.audit, room.signingPublicKey);
+      const verified = await verifyResultFile(file, fromBase64(room.signingPublicKey, 32));
+      say(
+        `kept as Parquet with its provenance (${basename(provenancePath(file))}); verified offline: ` +
+          `${verified.rows} rows, attested by the room's signed audit entry #${verified.auditSeq} ` +
+          `(data versions ${JSON.stringify(verified.details.dataVersions)})`,
+      );
+    } finally {
+      await rm(kept, { recursive: true, force: true });
+    }
+  }
 
   step(first + 4, 'Queries that try to single out people are refused, with the rule and the place, or suppressed');
   const attempts = [
