@@ -26,9 +26,10 @@ export async function keyFile(t: TestRoom, principal: string): Promise<string> {
  * The installed executable (bin/cleanroom.js, as npm link or a global install runs it), with a profile
  * path of its own so a developer's real profile never leaks into a test.
  */
-function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}) {
+function spawnCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string) {
   return spawn(process.execPath, [resolve('bin/cleanroom.js'), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(cwd ? { cwd } : {}),
     env: { ...process.env, CLEANROOM_CONFIG: join(tmpdir(), 'cleanroom-test-no-profile.json'), ...env },
   });
 }
@@ -58,9 +59,10 @@ export function cli(args: string[], onLine: (line: string) => void = () => undef
 export function runCli(
   args: string[],
   env: NodeJS.ProcessEnv = {},
+  cwd?: string,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolveRun) => {
-    const child = spawnCli(args, env);
+    const child = spawnCli(args, env, cwd);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => {
