@@ -36,8 +36,8 @@ export function escapeTerminal(text: string, context: 'line' | 'text' = 'line'):
  * itself, and DEL, C1 and bidi controls (legal raw in JSON strings) become \u escapes, which
  * parse back to the same value.
  */
-export function terminalJson(value: unknown): string {
-  return (JSON.stringify(value, null, 2) ?? 'null').replace(
+export function terminalJson(value: unknown, indent = 2): string {
+  return (JSON.stringify(value, null, indent) ?? 'null').replace(
     UNSAFE_IN_JSON,
     (char) => `\\u${hex(char, 4).toLowerCase()}`,
   );

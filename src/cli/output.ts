@@ -15,6 +15,9 @@ export const printError = (text: string): void => void process.stderr.write(esca
 /** Machine output: exactly the JSON, with what a terminal would act on as \u escapes. */
 export const printJson = (value: unknown): void => print(`${terminalJson(value)}\n`);
 
+/** One JSON value on one line (NDJSON), escaped the same way. */
+export const printJsonLine = (value: unknown): void => print(`${terminalJson(value, 0)}\n`);
+
 /** Prints a result table in columns, the way a person reads query results in a terminal. */
 export function formatTable(columns: readonly string[], rows: readonly (readonly unknown[])[]): string {
   const text = (v: unknown) =>

@@ -142,6 +142,35 @@ describe('query output', () => {
   });
 });
 
+describe('lists for programs', () => {
+  it('budget and template list print json, ndjson or csv on stdout with every field; --json stays', async () => {
+    const common = ['--collab', 'demo', '--url', t.baseUrl, '--key', analystKey];
+    const json = await runCli(['budget', ...common, '--format', 'json']);
+    expect(json).toMatchObject({ code: 0, stderr: '' });
+    const budgets = JSON.parse(json.stdout) as Record<string, unknown>[];
+    expect(budgets.map((b) => b.dataset).sort()).toEqual(['advertiser_customers', 'publisher_impressions']);
+    expect(budgets[0]).toMatchObject({ member: 'acme', epsilonSpent: 0, epsilonLeft: expect.any(Number) });
+    expect(JSON.parse((await runCli(['budget', ...common, '--json'])).stdout)).toEqual(budgets);
+    const ndjson = (await runCli(['budget', ...common, '--format', 'ndjson'])).stdout.trimEnd().split('\n');
+    expect(ndjson.map((l) => JSON.parse(l) as unknown)).toEqual(budgets);
+    const csv = (await runCli(['budget', ...common, '--format', 'csv'])).stdout.trimEnd().split('\n');
+    expect(csv[0]).toBe(Object.keys(budgets[0]!).join(','));
+    expect(csv).toHaveLength(budgets.length + 1);
+    expect((await runCli(['budget', ...common, '--format', 'json', '--json'])).code).toBe(2);
+    await t.client('acme-analyst').send('POST', '/v1/collaborations/demo/templates', {
+      name: 'people_by_country',
+      collaboration: 'demo',
+      description: 'People per country.',
+      sql: 'SELECT country, count(DISTINCT email_hash) AS people FROM advertiser_customers GROUP BY country',
+      parameters: {},
+    });
+    const templates = await runCli(['template', 'list', ...common, '--format', 'json']);
+    expect(JSON.parse(templates.stdout)).toEqual([
+      expect.objectContaining({ name: 'people_by_country', runnable: false, awaiting: 'acme' }),
+    ]);
+  });
+});
+
 describe('a result file a partner keeps', () => {
   it('carries a sidecar binding it to the room-signed release; verify finds every kind of tampering', async () => {
     const out = join(t.dir, 'kept.csv');

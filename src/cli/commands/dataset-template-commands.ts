@@ -5,6 +5,7 @@ import { collabOption, keyOption, urlOption } from '../profile.ts';
 import { escapeTerminal } from '../escape-terminal.ts';
 import { print } from '../output.ts';
 import { reviewTemplateAs } from './query-commands.ts';
+import { formatOption, jsonOption, printRecords, type RecordFormat } from '../records.ts';
 import { readTemplateFile } from '../template-file.ts';
 
 export interface CommonOptions {
@@ -26,18 +27,30 @@ export function registerDatasetTemplateCommands(
   kind: { readonly route: 'extract-templates' | 'model-templates'; readonly what: string; readonly shape: string },
 ): void {
   const path = (collab: string) => `/v1/collaborations/${collab}/${kind.route}`;
-  withRoomOptions(group.command('list').description(`list ${kind.what}s and whether each can run`)).action(
-    async (o: CommonOptions) => {
-      const { client } = await signedClient(o.url, o.key);
-      const { templates } = await client.send<{ templates: ReviewedTemplate<unknown>[] }>('GET', path(o.collab));
-      for (const t of templates) {
-        const state = t.runnable
-          ? 'runnable'
-          : `awaiting ${t.requiredMembers.map((m) => escapeTerminal(m)).join(', ')}`;
-        print(`${escapeTerminal(t.name).padEnd(28)} ${escapeTerminal(t.hash.slice(0, 12))}  ${state}\n`);
-      }
-    },
-  );
+  withRoomOptions(
+    group
+      .command('list')
+      .description(`list ${kind.what}s and whether each can run`)
+      .addOption(formatOption())
+      .addOption(jsonOption()),
+  ).action(async (o: CommonOptions & { format?: RecordFormat; json?: boolean }) => {
+    const { client } = await signedClient(o.url, o.key);
+    const { templates } = await client.send<{ templates: ReviewedTemplate<unknown>[] }>('GET', path(o.collab));
+    printRecords(
+      o,
+      templates.map((t) => ({
+        name: t.name,
+        hash: t.hash,
+        runnable: t.runnable,
+        proposedBy: t.proposedBy,
+        awaiting: t.runnable ? '' : t.requiredMembers.join(' '),
+      })),
+      {
+        columns: [kind.what, 'hash', 'state'],
+        row: (t) => [t.name, String(t.hash).slice(0, 12), t.runnable ? 'runnable' : `awaiting ${String(t.awaiting)}`],
+      },
+    );
+  });
   withRoomOptions(
     group
       .command('propose')

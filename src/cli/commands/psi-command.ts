@@ -3,7 +3,8 @@ import { runPsi, type PsiRunResult } from '../../client/run-psi.ts';
 import { signedClient } from '../client-options.ts';
 import { collabOption, keyOption, urlOption } from '../profile.ts';
 import { escapeTerminal } from '../escape-terminal.ts';
-import { formatTable, print, printError, printJson } from '../output.ts';
+import { print, printError } from '../output.ts';
+import { formatOption, jsonOption, printRecords, type RecordFormat } from '../records.ts';
 import type { PsiSessionAnswer } from '../../room/psi-relay.ts';
 import { progressBar, type Progress } from '../progress.ts';
 
@@ -85,26 +86,30 @@ export function registerPsiCommand(program: Command): void {
     .addOption(collabOption())
     .addOption(keyOption())
     .addOption(urlOption())
-    .option('--json', 'print them as JSON')
-    .action(async (o: { collab: string; key: string; url: string; json?: boolean }) => {
+    .addOption(formatOption())
+    .addOption(jsonOption())
+    .action(async (o: { collab: string; key: string; url: string; format?: RecordFormat; json?: boolean }) => {
       const { client } = await signedClient(o.url, o.key);
       const { sessions } = await client.send<{ sessions: PsiSessionAnswer[] }>(
         'GET',
         `/v1/collaborations/${o.collab}/psi`,
       );
-      if (o.json) return printJson(sessions);
-      if (sessions.length === 0) return printError('no live PSI sessions\n');
-      print(
-        `${formatTable(
-          ['session', 'you are', 'partner', 'state', 'expires'],
-          sessions.map((s) => [
-            s.id,
-            s.role,
-            s.role === 'server' ? s.client : s.server,
-            s.state,
-            new Date(s.expiresAt).toISOString(),
-          ]),
-        )}\n`,
+      if (sessions.length === 0 && !o.format && !o.json) return printError('no live PSI sessions\n');
+      printRecords(
+        o,
+        sessions.map((s) => ({
+          id: s.id,
+          role: s.role,
+          server: s.server,
+          client: s.client,
+          state: s.state,
+          revealIntersection: s.revealIntersection,
+          expiresAt: new Date(s.expiresAt).toISOString(),
+        })),
+        {
+          columns: ['session', 'you are', 'partner', 'state', 'expires'],
+          row: (s) => [s.id, s.role, s.role === 'server' ? s.client : s.server, s.state, s.expiresAt],
+        },
       );
     });
   psi

@@ -13,6 +13,7 @@ import { escapeTerminal, terminalJson } from '../escape-terminal.ts';
 import { formatTable, print, printError, printJson } from '../output.ts';
 import { UsageError } from '../exit-codes.ts';
 import { readTemplateFile } from '../template-file.ts';
+import { formatOption, jsonOption, printRecords, type RecordFormat } from '../records.ts';
 import {
   RESULT_FORMATS,
   formatOfPath,
@@ -300,7 +301,9 @@ export function registerQueryCommands(program: Command): void {
     .addOption(collabOption())
     .addOption(keyOption())
     .addOption(urlOption())
-    .action(async (o: { collab: string; key: string; url: string }) => {
+    .addOption(formatOption())
+    .addOption(jsonOption())
+    .action(async (o: { collab: string; key: string; url: string; format?: RecordFormat; json?: boolean }) => {
       const { client } = await signedClient(o.url, o.key);
       const { member, budgets } = await client.send<{
         member: string;
@@ -308,45 +311,69 @@ export function registerQueryCommands(program: Command): void {
           dataset: string;
           period: string;
           periodStart: string;
-          spent: { epsilon: number };
-          limit: { epsilon: number };
+          spent: { epsilon: number; delta?: number };
+          limit: { epsilon: number; delta?: number };
           remaining: { epsilon: number; delta: number };
         }[];
       }>('GET', `/v1/collaborations/${o.collab}/budget`);
-      print(
-        `${formatTable(
-          ['dataset', 'period', 'ε spent', 'ε limit', 'ε left', 'δ left'],
-          budgets.map((b) => [
+      printRecords(
+        o,
+        budgets.map((b) => ({
+          member,
+          dataset: b.dataset,
+          period: b.period,
+          periodStart: b.periodStart,
+          epsilonSpent: b.spent.epsilon,
+          epsilonLimit: b.limit.epsilon,
+          epsilonLeft: b.remaining.epsilon,
+          deltaLeft: b.remaining.delta,
+        })),
+        {
+          columns: ['dataset', 'period', 'ε spent', 'ε limit', 'ε left', 'δ left'],
+          row: (b) => [
             b.dataset,
             `${b.period} ${b.periodStart}`,
-            b.spent.epsilon,
-            b.limit.epsilon,
-            b.remaining.epsilon,
-            b.remaining.delta.toExponential(1),
-          ]),
-        )}\n(member ${escapeTerminal(member)})\n`,
+            b.epsilonSpent,
+            b.epsilonLimit,
+            b.epsilonLeft,
+            Number(b.deltaLeft).toExponential(1),
+          ],
+        },
       );
+      if (!o.format && !o.json) printError(`(member ${escapeTerminal(member)})\n`);
     });
 
   const template = program.command('template').description('propose, review and list query templates');
   template
     .command('list')
+    .description('list the templates, their hashes and whether each can run')
     .addOption(collabOption())
     .addOption(keyOption())
     .addOption(urlOption())
-    .action(async (o: { collab: string; key: string; url: string }) => {
+    .addOption(formatOption())
+    .addOption(jsonOption())
+    .action(async (o: { collab: string; key: string; url: string; format?: RecordFormat; json?: boolean }) => {
       const { client } = await signedClient(o.url, o.key);
       const { templates } = await client.send<{ templates: TemplateStatus[] }>(
         'GET',
         `/v1/collaborations/${o.collab}/templates`,
       );
-      for (const t of templates) {
-        const awaiting = t.requiredMembers
-          .filter((m) => !t.reviews.some((r) => r.member === m && r.decision === 'approve'))
-          .map((m) => escapeTerminal(m));
-        const state = t.runnable ? 'runnable' : `awaiting ${awaiting.join(', ')}`;
-        print(`${escapeTerminal(t.name).padEnd(28)} ${escapeTerminal(t.hash.slice(0, 12))}  ${state}\n`);
-      }
+      printRecords(
+        o,
+        templates.map((t) => ({
+          name: t.name,
+          hash: t.hash,
+          runnable: t.runnable,
+          proposedBy: t.proposedBy,
+          awaiting: t.requiredMembers
+            .filter((m) => !t.reviews.some((r) => r.member === m && r.decision === 'approve'))
+            .join(' '),
+        })),
+        {
+          columns: ['template', 'hash', 'state'],
+          row: (t) => [t.name, String(t.hash).slice(0, 12), t.runnable ? 'runnable' : `awaiting ${String(t.awaiting)}`],
+        },
+      );
     });
   template
     .command('propose')
