@@ -4,5 +4,8 @@
 // registers tsx's loader for this process only and hands over to the CLI.
 import { register } from 'tsx/esm/api';
 
+// DuckDB's calls and the upload pipes run on libuv's thread pool (4 threads by default); a room
+// serving uploads and queries at once needs more. Read once, when the pool starts: set it first.
+process.env.UV_THREADPOOL_SIZE ??= '16';
 register();
 await import('../src/cli/main.ts');

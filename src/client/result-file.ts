@@ -126,6 +126,43 @@ export interface VerifiedResult {
 const notAuthentic = (file: string, why: string) =>
   new UnprocessableError('RESULT_NOT_AUTHENTIC', `${file} is not the result the room released: ${why}.`, { file });
 
+const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * Whether the file holds exactly the sidecar's columns (names, and types where the format keeps them)
+ * and rows. CSV and NDJSON are rendered again and compared byte for byte; JSON must be the one
+ * rendering of itself (no duplicate key, no number that reads back differently) with the same
+ * columns, rows and audit entry; Parquet is read back with its schema.
+ */
+async function fileHolds(file: string, bytes: Buffer, provenance: ResultProvenance): Promise<boolean> {
+  const released = { columns: provenance.columns, rows: provenance.rows };
+  if (provenance.format === 'csv' || provenance.format === 'ndjson') {
+    return Buffer.from(renderRows(provenance.format, released)).equals(bytes);
+  }
+  if (provenance.format === 'json') {
+    let parsed: { columns?: unknown; rows?: unknown; audit?: unknown; privacy?: { policyHash?: unknown } };
+    try {
+      parsed = JSON.parse(bytes.toString('utf8')) as typeof parsed;
+    } catch {
+      return false;
+    }
+    return (
+      `${JSON.stringify(parsed, null, 2)}\n` === bytes.toString('utf8') &&
+      same(parsed.columns, released.columns) &&
+      same(parsed.rows, released.rows) &&
+      same(parsed.audit, provenance.audit) &&
+      parsed.privacy?.policyHash === provenance.audit.details.policyHash
+    );
+  }
+  const read = await readParquetRows(file, true);
+  return (
+    same(
+      read.columns,
+      released.columns.map((c) => c.name),
+    ) && same(read.rows, released.rows)
+  );
+}
+
 /**
  * Checks a result file offline: its bytes are the ones its sidecar names, the sidecar's rows are the
  * ones the file holds (re-rendered, or read back from Parquet), those rows are the ones the room's
@@ -141,16 +178,14 @@ export async function verifyResultFile(file: string, roomKey?: Uint8Array): Prom
   }
   if (provenance?.kind !== 'cleanroom-query-result' || provenance.v !== 1 || !provenance.audit)
     throw notAuthentic(file, 'its provenance file is not a Cleanroom query result');
+  const named = formatOfPath(file);
+  if (named !== provenance.format)
+    throw notAuthentic(file, `its name says ${named ?? 'no known format'}, its provenance ${provenance.format}`);
   const bytes = await readFile(file);
   if (sha256Hex(bytes) !== provenance.fileSha256) throw notAuthentic(file, 'its bytes changed after it was written');
   const released = { columns: provenance.columns, rows: provenance.rows };
-  const holds =
-    provenance.format === 'parquet'
-      ? JSON.stringify(await readParquetRows(file)) === JSON.stringify(released.rows)
-      : provenance.format === 'json'
-        ? JSON.stringify((JSON.parse(bytes.toString('utf8')) as ReleasedRows).rows) === JSON.stringify(released.rows)
-        : Buffer.from(renderRows(provenance.format, released)).equals(bytes);
-  if (!holds) throw notAuthentic(file, 'its rows are not the rows its provenance names');
+  if (!(await fileHolds(file, bytes, provenance)))
+    throw notAuthentic(file, 'its columns or rows are not the ones its provenance names');
   const entry = provenance.audit;
   if (auditEntryHash(entry) !== entry.hash) throw notAuthentic(file, 'the audit entry was altered');
   const key = roomKey ?? fromBase64(provenance.roomSigningPublicKey, 32);

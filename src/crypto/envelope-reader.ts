@@ -2,7 +2,7 @@ import { InvalidInputError, UnprocessableError } from '../errors/cleanroom-error
 import { ByteReader } from './byte-reader.ts';
 import { fromBase64, totalLength } from './bytes.ts';
 import { NONCE_PREFIX_BYTES, TAG_BYTES, openChunk } from './chunk-cipher.ts';
-import { createSha256 } from './hashing.ts';
+import { createSha256, firstIllFormedString } from './hashing.ts';
 import {
   ENVELOPE_MAGIC,
   FrameType,
@@ -37,11 +37,20 @@ const tampered = (message: string, details: Record<string, unknown> = {}) =>
   new UnprocessableError('ENVELOPE_TAMPERED', message, details);
 
 function parseJson(bytes: Uint8Array, what: string): unknown {
+  let parsed: unknown;
   try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
   } catch {
     throw malformed(`The envelope's ${what} is not valid JSON.`);
   }
+  // A lone surrogate (a valid JSON escape) has no canonical form, so no manifest holding one can be
+  // signed or checked: refused here rather than failing inside the signature check (found in review).
+  const illFormed = firstIllFormedString(parsed);
+  if (illFormed !== undefined)
+    throw malformed(`The envelope's ${what} holds text that is not well-formed Unicode at ${illFormed}.`, {
+      pointer: illFormed,
+    });
+  return parsed;
 }
 
 function parseHeader(value: unknown): EnvelopeHeader {

@@ -37,11 +37,14 @@ function normaliseEmail(raw: string): string | undefined {
  */
 function normaliseE164(raw: string): string | undefined {
   // Any Unicode space (no-break, thin, …) or zero-width mark is a separator, as a space is.
-  const text = raw.normalize('NFC').replace(UNICODE_SPACES, ' ').trim();
+  // NFKC folds full-width digits and plus signs (＋４４…) into ASCII, as other scripts' digits are.
+  const text = raw.normalize('NFKC').replace(UNICODE_SPACES, ' ').trim();
   const international = text.startsWith('00') ? `+${text.slice(2)}` : text;
   if (!international.startsWith('+')) return undefined;
   const parsed = parsePhoneNumberFromString(international);
-  return parsed?.isPossible() && E164.test(parsed.number) ? parsed.number : undefined;
+  // An extension names another line: dropping it would make different numbers meet.
+  if (!parsed || parsed.ext !== undefined) return undefined;
+  return parsed.isPossible() && E164.test(parsed.number) ? parsed.number : undefined;
 }
 
 function normaliseSha256Email(raw: string): string | undefined {

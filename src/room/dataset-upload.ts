@@ -50,32 +50,48 @@ async function* limited(source: AsyncIterable<Uint8Array>, maxBytes: number): As
   }
 }
 
+/** Progress is counted in steps of this many bytes: a trickle below one step per idle period is a stall. */
+const PROGRESS_STEP_BYTES = 64 * 1024;
+
 /**
- * Refuses a body that sends nothing for `idleMs`: a client that trickles or stalls holds a load and
- * its staging pipe, so it may not hold them forever (the whole-request limit is off, since an 8 GiB
- * upload on a slow link rightly takes longer than Node's default 5 minutes).
+ * Refuses a body that makes no progress for `idleMs`, progress being another 64 KiB: a client that
+ * stalls or trickles (one byte a second resets no timer) holds a load slot and its staging pipe, so it
+ * may not hold them for long. The whole-request limit is off, since an 8 GiB upload on a slow link
+ * rightly takes longer than Node's default 5 minutes; 64 KiB a minute is far below any real link.
  */
 async function* withIdleDeadline(source: AsyncIterable<Uint8Array>, idleMs: number): AsyncGenerator<Uint8Array> {
   const iterator = source[Symbol.asyncIterator]();
   let timer: NodeJS.Timeout | undefined;
-  try {
-    for (;;) {
-      const stalled = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () =>
-            reject(
-              new RequestTimeoutError(
-                'UPLOAD_STALLED',
-                `The upload sent nothing for ${idleMs / 1000} s and was stopped; nothing was kept. Upload again.`,
-                { idleTimeoutMs: idleMs },
-              ),
+  let stalled!: Promise<never>;
+  const arm = () => {
+    clearTimeout(timer);
+    stalled = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new RequestTimeoutError(
+              'UPLOAD_STALLED',
+              `The upload sent less than ${PROGRESS_STEP_BYTES / 1024} KiB in ${idleMs / 1000} s and was stopped; ` +
+                'nothing was kept. Upload again.',
+              { idleTimeoutMs: idleMs },
             ),
-          idleMs,
-        );
-      });
+          ),
+        idleMs,
+      );
+    });
+    stalled.catch(() => undefined);
+  };
+  let sinceProgress = 0;
+  try {
+    arm();
+    for (;;) {
       const next = await Promise.race([iterator.next(), stalled]);
-      clearTimeout(timer);
       if (next.done) return;
+      sinceProgress += next.value.length;
+      if (sinceProgress >= PROGRESS_STEP_BYTES) {
+        sinceProgress = 0;
+        arm();
+      }
       yield next.value;
     }
   } finally {
@@ -89,15 +105,30 @@ async function* withIdleDeadline(source: AsyncIterable<Uint8Array>, idleMs: numb
  * After a refusal mid-stream, reads (and discards) a bounded remainder of the body so the client
  * receives the error instead of a reset connection; a larger remainder is cut off.
  */
-export async function drainRemainder(body: AsyncIterable<Uint8Array>, maxBytes = 64 * 1024 * 1024): Promise<void> {
+export async function drainRemainder(
+  body: AsyncIterable<Uint8Array>,
+  maxBytes = 64 * 1024 * 1024,
+  maxMs = 10_000,
+): Promise<void> {
   let drained = 0;
+  const started = Date.now();
+  const iterator = body[Symbol.asyncIterator]();
+  let timer: NodeJS.Timeout | undefined;
+  // A client that trickles the rest is not waited for: the refusal goes out after at most maxMs.
+  const late = new Promise<{ done: true; value: undefined }>((resolve) => {
+    timer = setTimeout(() => resolve({ done: true, value: undefined }), maxMs);
+  });
   try {
-    for await (const piece of body) {
-      drained += piece.length;
-      if (drained > maxBytes) break;
+    for (;;) {
+      const next = await Promise.race([iterator.next(), late]);
+      if (next.done) break;
+      drained += next.value.length;
+      if (drained > maxBytes || Date.now() - started > maxMs) break;
     }
   } catch {
     // the client went away; nothing left to drain
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -149,6 +180,23 @@ export async function uploadDataset(
   body: AsyncIterable<Uint8Array>,
 ): Promise<UploadReceipt> {
   const dataset = await admitUpload(services, collaboration, uploader, datasetName);
+  // One upload per member loads at a time, and only a few room-wide (upload-slots.ts); the body is not
+  // read until this upload's turn.
+  const releaseSlot = await services.uploadSlots.acquire(uploader.memberId);
+  try {
+    return await receiveUpload(services, collaboration, uploader, dataset, body);
+  } finally {
+    releaseSlot();
+  }
+}
+
+async function receiveUpload(
+  services: RoomServices,
+  collaboration: Collaboration,
+  uploader: Principal,
+  dataset: Dataset,
+  body: AsyncIterable<Uint8Array>,
+): Promise<UploadReceipt> {
   const previous = await currentVersion(services.state, collaboration.id, dataset.name);
   // Version numbers never repeat, deleted versions included: the next one follows the latest ever held.
   const latest = await latestVersionNumber(services.state, collaboration.id, dataset.name);

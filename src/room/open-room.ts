@@ -12,6 +12,7 @@ import { jsonSqlParser } from '../query/sql-parser.ts';
 import { DataEngine } from '../store/data-engine.ts';
 import { StateDb } from '../store/state-db.ts';
 import { currentVersion } from '../store/state/dataset-versions.ts';
+import { UploadSlots } from './upload-slots.ts';
 import { StagingArea } from '../upload/staging-area.ts';
 import { recordAudit } from './audit-trail.ts';
 import { chargeBudgets, refundBudgets } from './budget-ledger.ts';
@@ -98,6 +99,7 @@ export async function openRoom(
     randomSource,
     psi: new PsiSessionRegistry(),
     psiUploads: new PsiMessageBudget(config.psiBodyBudgetBytes),
+    uploadSlots: new UploadSlots(config.maxConcurrentUploads),
     openPartialFile: dependencies.openPartialFile ?? openPartialFile,
     release: {
       parser: jsonSqlParser(engine),

@@ -11,6 +11,8 @@ export interface RoomConfig {
   readonly maxUploadBytes: number;
   /** an upload whose body sends nothing for this long is refused (Node's own 5-minute whole-request limit is off) */
   readonly uploadIdleTimeoutMs: number;
+  /** uploads that load at once, room-wide (one per member in any case); below libuv's thread pool */
+  readonly maxConcurrentUploads: number;
   /** Parquet plaintext is held in memory until the upload authenticates; this bounds it */
   readonly maxParquetBytes: number;
   readonly maxJsonBytes: number;
@@ -35,6 +37,7 @@ export function embeddedDefaults(
     masterKey: env.CLEANROOM_MASTER_KEY,
     maxUploadBytes: Number(env.CLEANROOM_MAX_UPLOAD_BYTES ?? 8 * 1024 ** 3),
     uploadIdleTimeoutMs: Number(env.CLEANROOM_UPLOAD_IDLE_TIMEOUT_MS ?? 60_000),
+    maxConcurrentUploads: Number(env.CLEANROOM_MAX_CONCURRENT_UPLOADS ?? 2),
     maxParquetBytes: Number(env.CLEANROOM_MAX_PARQUET_BYTES ?? 1024 ** 3),
     maxJsonBytes: 1024 * 1024,
     signatureWindowMs: 5 * 60 * 1000,

@@ -13,6 +13,7 @@ import type { StagingArea } from '../upload/staging-area.ts';
 import type { OpenPartialFile } from './ciphertext-tee.ts';
 import type { RoomConfig } from './room-config.ts';
 import type { RoomKeys } from './room-keys.ts';
+import type { UploadSlots } from './upload-slots.ts';
 
 /**
  * The running room's parts, as `open-room.ts` wires them. The acts in this folder work over them;
@@ -31,6 +32,8 @@ export interface RoomServices {
   readonly staging: StagingArea;
   /** PSI sessions live in memory only, for their session's life. */
   readonly psi: PsiSessionRegistry;
+  /** Uploads loading at once: room-wide and one per member (see upload-slots.ts). */
+  readonly uploadSlots: UploadSlots;
   /** PSI message bytes being received right now, bounded room-wide and to one message per session. */
   readonly psiUploads: PsiMessageBudget;
   readonly log: Logger;

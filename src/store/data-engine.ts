@@ -52,6 +52,8 @@ export class DataEngine {
   private readonly running = new Set<DuckDBConnection>();
   /** schema.table of every live dataset table (queries skip a catalog lookup per dataset) */
   private readonly liveTables = new Set<string>();
+  /** schema.table → drops asked for and not yet done */
+  private readonly pendingDrops = new Map<string, number>();
   private closing = false;
   /** Per live table and column: is every non-null value distinct? Reset when the table is replaced. */
   private readonly uniqueness = new Map<string, Promise<boolean>>();
@@ -143,7 +145,8 @@ export class DataEngine {
           `ALTER TABLE ${ident(shape.schema)}.${ident(incomingName)} RENAME TO ${ident(shape.table)}`,
         );
         await this.admin.run('COMMIT');
-        this.liveTables.add(`${shape.schema}.${shape.table}`);
+        if (!this.pendingDrops.has(`${shape.schema}.${shape.table}`))
+          this.liveTables.add(`${shape.schema}.${shape.table}`);
         for (const key of this.uniqueness.keys())
           if (key.startsWith(`${shape.schema}.${shape.table}.`)) this.uniqueness.delete(key);
       } catch (error) {
@@ -158,12 +161,21 @@ export class DataEngine {
    * call on, before the drop itself waits its turn behind a swap in progress.
    */
   dropTable(schema: string, table: string): Promise<void> {
-    this.liveTables.delete(`${schema}.${table}`);
-    return this.loads.run(async () => {
-      await this.admin.run(`DROP TABLE IF EXISTS ${ident(schema)}.${ident(table)}`);
-      this.liveTables.delete(`${schema}.${table}`);
-      for (const key of this.uniqueness.keys()) if (key.startsWith(`${schema}.${table}.`)) this.uniqueness.delete(key);
-    });
+    const name = `${schema}.${table}`;
+    this.liveTables.delete(name);
+    // A swap queued ahead of this drop must not make the table readable again in between.
+    this.pendingDrops.set(name, (this.pendingDrops.get(name) ?? 0) + 1);
+    return this.loads
+      .run(async () => {
+        await this.admin.run(`DROP TABLE IF EXISTS ${ident(schema)}.${ident(table)}`);
+        this.liveTables.delete(name);
+        for (const key of this.uniqueness.keys()) if (key.startsWith(`${name}.`)) this.uniqueness.delete(key);
+      })
+      .finally(() => {
+        const left = (this.pendingDrops.get(name) ?? 1) - 1;
+        if (left > 0) this.pendingDrops.set(name, left);
+        else this.pendingDrops.delete(name);
+      });
   }
 
   discardIncoming(shape: TableShape, incomingName: string): Promise<void> {

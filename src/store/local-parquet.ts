@@ -50,13 +50,23 @@ export async function csvToParquet(
  * Every row of a local Parquet file as JSON-like cells, in file order: integers as numbers (exact up
  * to 2^53, as the room's answers are), dates and other typed values as DuckDB prints them.
  */
-export async function readParquetRows(path: string): Promise<(string | number | boolean | null)[][]> {
+export async function readParquetRows(
+  path: string,
+  withColumns: true,
+): Promise<{ columns: string[]; rows: (string | number | boolean | null)[][] }>;
+export async function readParquetRows(path: string): Promise<(string | number | boolean | null)[][]>;
+export async function readParquetRows(
+  path: string,
+  withColumns = false,
+): Promise<
+  (string | number | boolean | null)[][] | { columns: string[]; rows: (string | number | boolean | null)[][] }
+> {
   const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
   try {
     const connection = await instance.connect();
     try {
       const reader = await connection.runAndReadAll('SELECT * FROM read_parquet($1)', [path]);
-      return reader
+      const rows = reader
         .getRows()
         .map((row) =>
           row.map((v) =>
@@ -67,6 +77,7 @@ export async function readParquetRows(path: string): Promise<(string | number | 
                 : String(v),
           ),
         );
+      return withColumns ? { columns: reader.columnNames(), rows } : rows;
     } finally {
       connection.closeSync();
     }

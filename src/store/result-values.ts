@@ -11,7 +11,10 @@ export interface ResultTable {
 function toCell(value: unknown): Cell {
   if (value === null || value === undefined) return null;
   if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'string') return value;
+  // JSON (and RFC 8785, which the release's digest uses) has no NaN or ±Infinity: a division by 0.0
+  // in a released column is released as NULL, the same in the answer and in its audited digest.
+  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+  if (typeof value === 'boolean' || typeof value === 'string') return value;
   return String(value);
 }
 

@@ -82,6 +82,21 @@ describe('failed queries', () => {
     expect(JSON.stringify(failed)).not.toContain(SECRET);
   });
 
+  it('a released ±Infinity or NaN goes out as NULL, in the answer and in its audited digest', async () => {
+    // Found in review: a division by 0.0 made the release's RFC 8785 digest throw (500, nothing audited).
+    const answer = await t.client('acme-analyst').send<{
+      rows: unknown[][];
+      audit: { details: { resultSha256: string } };
+    }>('POST', `${path}/queries`, {
+      sql:
+        'SELECT country, count(DISTINCT email_hash) AS people, avg(purchase_value) / 0.0 AS inf, ' +
+        "'nan'::DOUBLE * count(*) AS nan FROM advertiser_customers GROUP BY country",
+    });
+    expect(answer.rows.length).toBeGreaterThan(0);
+    for (const row of answer.rows) expect([row[2], row[3]]).toEqual([null, null]);
+    expect(answer.audit.details.resultSha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+
   it('the real engine answers a failure without its text', async () => {
     // Straight to the engine: SQL the checker would never pass, failing on a stored value.
     const error = await t.internals.engine

@@ -168,6 +168,17 @@ describe('refused uploads leave the previous version intact', () => {
     expect(await snapshot()).toEqual(before);
   });
 
+  it('a manifest holding a lone surrogate, which nothing can sign: malformed, not a crash', async () => {
+    const before = await snapshot();
+    const lonely = await sealedEnvelope(t, provider(), customersCsv(100, { seed: 4 }), {
+      version: 2,
+      manifest: { collaboration: 'demo\ud800' },
+      signature: 'A'.repeat(88),
+    });
+    expect(await refusal(putEnvelope(t, 'acme-provider', lonely))).toEqual({ status: 400, code: 'ENVELOPE_MALFORMED' });
+    expect(await snapshot()).toEqual(before);
+  });
+
   it('a manifest that lies about the row count, or is signed by another key', async () => {
     const before = await snapshot();
     const lying = await sealedEnvelope(t, provider(), customersCsv(100, { seed: 4 }), {

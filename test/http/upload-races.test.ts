@@ -18,7 +18,7 @@ const bound = (value: unknown, target: object): unknown =>
   typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
 
 /** The provider's real upload of a demo fixture, paused after its first piece until `open()`. */
-function pausedUpload(t: TestRoom, dataset: string) {
+function pausedUpload(t: TestRoom, dataset: string, options: { trickle?: boolean } = {}) {
   const principal = DEMO_PROVIDERS[dataset]!;
   const client = t.client(principal);
   let open!: () => void;
@@ -36,12 +36,18 @@ function pausedUpload(t: TestRoom, dataset: string) {
               (async function* () {
                 let first = true;
                 for await (const piece of body) {
-                  yield piece;
                   if (first) {
+                    yield piece;
                     first = false;
                     reached();
-                    await gate;
-                  }
+                    if (!options.trickle) await gate;
+                  } else if (options.trickle) {
+                    // The rest of the real envelope a byte every 100 ms: each byte used to reset the idle timer.
+                    for (let i = 0; i < piece.length; i++) {
+                      await new Promise((resolve) => setTimeout(resolve, 100));
+                      yield piece.subarray(i, i + 1);
+                    }
+                  } else yield piece;
                 }
               })(),
             )
@@ -121,6 +127,35 @@ describe('an upload held open by its client', () => {
       "SELECT 1 FROM storage_keys WHERE collaboration = 'demo' AND dataset = 'advertiser_customers'",
     );
     expect(keys).toEqual([]);
+  });
+
+  it('one upload per member loads at a time: a second is refused before its body is read', async () => {
+    const slow = pausedUpload(t, 'publisher_impressions');
+    try {
+      await slow.paused;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(await refusal(uploadDemoDataset(t, 'publisher_impressions'))).toEqual({
+        status: 429,
+        code: 'UPLOAD_IN_PROGRESS',
+      });
+      // Another member's upload still loads beside it.
+      expect(await within(5_000, uploadDemoDataset(t, 'advertiser_customers'))).toMatchObject({
+        rows: expect.any(Number),
+      });
+    } finally {
+      slow.open();
+    }
+    await slow.done;
+  });
+
+  it('a trickle (a byte every 100 ms) is a stall too: refused after the idle limit', async () => {
+    const slow = pausedUpload(t, 'publisher_impressions', { trickle: true });
+    try {
+      await slow.paused;
+      expect(await refusal(within(10_000, slow.done))).toEqual({ status: 408, code: 'UPLOAD_STALLED' });
+    } finally {
+      slow.open();
+    }
   });
 
   it('a body that stops arriving is refused after the idle limit, and the dataset stays as it was', async () => {

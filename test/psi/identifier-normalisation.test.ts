@@ -33,6 +33,10 @@ describe('identifier normalisation', () => {
     expect(normaliseIdentifier('+49 (0)30 901820', 'e164')).toBe('+4930901820');
     expect(normaliseIdentifier('+1 (415) 555-0132', 'e164')).toBe('+14155550132');
     expect(normaliseIdentifier('+33 6 12 34 56 78', 'e164')).toBe('+33612345678');
+    expect(normaliseIdentifier('＋４４ ２０ ７９４６ ０９５８', 'e164')).toBe('+442079460958');
+    // An extension is another line: refused rather than merged with the main number.
+    for (const n of ['+1 202 555 0143 ext. 12', '+1 202 555 0143;ext=99', '+1 202 555 0143 x7'])
+      expect(normaliseIdentifier(n, 'e164')).toBeUndefined();
     // Lengths no number in that country has are refused, not padded into someone else's number.
     expect(normaliseIdentifier('+44 20 79', 'e164')).toBeUndefined();
     expect(normaliseIdentifier('+1 415 555 01321234', 'e164')).toBeUndefined();
