@@ -166,7 +166,7 @@ export function registerCollaborationCommands(program: Command): void {
   program
     .command('audit-verify')
     .description("verify an exported audit chain (NDJSON from `audit --out`) offline against the room's signing key")
-    .requiredOption('--file <ndjson>')
+    .requiredOption('--file <ndjson>', 'the exported chain (`cleanroom audit --out FILE`)')
     .option('--room-key <base64>', "the room's Ed25519 signing key, as GET /v1/room publishes it")
     .option('--url <url>', 'fetch the room key from this room instead of --room-key')
     .action(async (o: { file: string; roomKey?: string; url?: string }) => {

@@ -55,7 +55,7 @@ export function registerDatasetTemplateCommands(
     group
       .command('propose')
       .description(`propose an ${kind.what} from a JSON file ${kind.shape}`)
-      .requiredOption('--file <json>'),
+      .requiredOption('--file <json>', 'the template as a JSON file'),
   ).action(async (o: CommonOptions & { file: string }) => {
     const { client } = await signedClient(o.url, o.key);
     const status = await client.send<ReviewedTemplate<unknown>>(
@@ -73,9 +73,9 @@ export function registerDatasetTemplateCommands(
       group
         .command(decision)
         .description(`as the data owner's officer, sign "${decision}" over the ${kind.what} hash you reviewed`)
-        .requiredOption('--name <template>')
+        .requiredOption('--name <template>', 'the template to sign, by name')
         .requiredOption('--hash <sha256>', 'the hash `show` printed: 64 hex digits, or at least the first 12')
-        .option('--reason <text>'),
+        .option('--reason <text>', 'why, recorded with the signed decision'),
     ).action(async (o: CommonOptions & { name: string; hash: string; reason?: string }) => {
       const { client, key } = await signedClient(o.url, o.key);
       const status = await reviewTemplateAs(client, key, o.collab, o.name, decision, o.hash, o.reason, kind.route);

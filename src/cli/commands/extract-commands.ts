@@ -110,7 +110,7 @@ export function registerExtractCommands(program: Command): void {
         'show an extract template with its hash and, for the data owner’s officer or the recipient, a dry run: ' +
           'the levels the search would choose and the k, l, t and suppression they achieve',
       )
-      .requiredOption('--name <template>')
+      .requiredOption('--name <template>', 'the extract template, by name')
       .option('--json', 'print the template and its dry run as JSON'),
   ).action(async (o: Common & { name: string; json?: boolean }) => {
     const { client } = await signedClient(o.url, o.key);
@@ -146,7 +146,7 @@ export function registerExtractCommands(program: Command): void {
           '(progress on stderr), seals the rows to your key; this fetches, opens and writes them to --out, and ' +
           'prints the report',
       )
-      .requiredOption('--template <name>')
+      .requiredOption('--template <name>', 'the approved extract template to run')
       .option('--out <file>', 'where to write the extract (CSV or Parquet, as the template says)')
       .option('--dry-run', 'only report what would be released')
       .option('--json', 'print the answer (extract id, report) as JSON on stdout'),
@@ -180,8 +180,8 @@ export function registerExtractCommands(program: Command): void {
     extract
       .command('fetch')
       .description('fetch an extract sealed to you again, open it with your key and write it to --out')
-      .requiredOption('--id <extract>')
-      .requiredOption('--out <file>'),
+      .requiredOption('--id <extract>', 'the extract id the run printed')
+      .requiredOption('--out <file>', 'where to write the opened rows (.csv, or .parquet for a Parquet template)'),
   ).action(async (o: Common & { id: string; out: string }) => {
     const { client, key } = await signedClient(o.url, o.key);
     const opened = await fetchAndWrite(client, key, o.collab, o.id, o.out);

@@ -97,7 +97,7 @@ export function registerModelCommands(program: Command): void {
     model
       .command('show')
       .description('show a model template with its hash, as the data owner’s officer reviews it')
-      .requiredOption('--name <template>'),
+      .requiredOption('--name <template>', 'the model template, by name'),
   ).action(async (o: Common & { name: string }) => {
     const { client } = await signedClient(o.url, o.key);
     const t = await client.send<ModelTemplateStatus>('GET', `/v1/collaborations/${o.collab}/model-templates/${o.name}`);
@@ -126,7 +126,7 @@ export function registerModelCommands(program: Command): void {
         'train an approved model template inside the room (progress per pass on stderr), check the room signed ' +
           'its card and write the card (JSON) to --out',
       )
-      .requiredOption('--template <name>')
+      .requiredOption('--template <name>', 'the approved model template to train')
       .requiredOption('--out <file>', 'where to write the model card')
       .option('--json', 'print the card as JSON on stdout'),
   ).action(async (o: Common & { template: string; out: string; json?: boolean }) => {
@@ -181,7 +181,7 @@ export function registerModelCommands(program: Command): void {
       )
       .requiredOption('--model <n>', 'the model, by its audit number (`model cards` lists them)')
       .requiredOption('--dataset <name>', 'a dataset your member owns')
-      .requiredOption('--out <csv>'),
+      .requiredOption('--out <csv>', 'where to write the scores (CSV)'),
   ).action(async (o: Common & { model: string; dataset: string; out: string }) => {
     const { client } = await signedClient(o.url, o.key);
     const seq = o.model.replace(/^#/, '');
@@ -204,7 +204,7 @@ export function registerModelCommands(program: Command): void {
   model
     .command('card')
     .description('check a model card file (schema and the room’s signature) and describe it')
-    .requiredOption('--model <card.json>')
+    .requiredOption('--model <card.json>', 'the signed model card (`model train --out`)')
     .option('--url <url>', 'check the card was signed by the room at this address (else: intact, origin unchecked)')
     .option('--json', 'print the checked card as JSON on stdout')
     .action(async (o: { model: string; url?: string; json?: boolean }) => {
@@ -216,9 +216,9 @@ export function registerModelCommands(program: Command): void {
   program
     .command('score')
     .description('score your own CSV with a model card, on this machine: every column kept, plus `score`')
-    .requiredOption('--model <card.json>')
-    .requiredOption('--file <csv>')
-    .requiredOption('--out <csv>')
+    .requiredOption('--model <card.json>', 'the signed model card (`model train --out`)')
+    .requiredOption('--file <csv>', 'your own CSV with the card’s feature columns')
+    .requiredOption('--out <csv>', 'where to write the scores (CSV)')
     .option('--url <url>', 'check the card was signed by the room at this address (else: intact, origin unchecked)')
     .action(async (o: { model: string; file: string; out: string; url?: string }) => {
       const rows = await scoreFile(await readCardFrom(o.model, o.url), o.file, o.out);

@@ -35,8 +35,8 @@ export function registerPsiCommand(program: Command): void {
       )
       .addOption(collabOption())
       .addOption(keyOption())
-      .requiredOption('--file <csv>')
-      .requiredOption('--column <name>')
+      .requiredOption('--file <csv>', 'your identifiers, a CSV file')
+      .requiredOption('--column <name>', 'the column of the CSV holding the identifiers')
       .addOption(new Option('--partner <member>', 'open a new session with this member').conflicts('session'))
       .option('--session <id>', 'take part in a session the other member opened')
       .option('--out <csv>', 'with a revealing rule: write your matching rows here')
@@ -118,7 +118,7 @@ export function registerPsiCommand(program: Command): void {
     .addOption(collabOption())
     .addOption(keyOption())
     .addOption(urlOption())
-    .requiredOption('--session <id>')
+    .requiredOption('--session <id>', 'the session to end (`psi sessions` lists them)')
     .action(async (o: { collab: string; key: string; url: string; session: string }) => {
       const { client } = await signedClient(o.url, o.key);
       const cancelled = await client.send<PsiSessionAnswer & { auditSeq: number }>(

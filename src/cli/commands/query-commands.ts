@@ -408,7 +408,7 @@ export function registerQueryCommands(program: Command): void {
     .description("show a template with its hash and the checker's report, as an officer reviews it")
     .addOption(collabOption())
     .addOption(keyOption())
-    .requiredOption('--name <template>')
+    .requiredOption('--name <template>', 'the template, by name')
     .addOption(urlOption())
     .option('--json', "print the room's whole review view as JSON")
     .action(async (o: { collab: string; key: string; name: string; url: string; json?: boolean }) => {
@@ -426,9 +426,9 @@ export function registerQueryCommands(program: Command): void {
       )
       .addOption(collabOption())
       .addOption(keyOption())
-      .requiredOption('--name <template>')
+      .requiredOption('--name <template>', 'the template, by name')
       .requiredOption('--hash <sha256>', 'the hash `template show` printed: 64 hex digits, or at least the first 12')
-      .option('--reason <text>')
+      .option('--reason <text>', 'why, recorded with the signed decision')
       .addOption(urlOption())
       .action(async (o: { collab: string; key: string; name: string; hash: string; reason?: string; url: string }) => {
         const { client, key } = await signedClient(o.url, o.key);
