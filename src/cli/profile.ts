@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { Option } from 'commander';
+import { Option, type Command } from 'commander';
 import { UsageError } from './exit-codes.ts';
 
 /** What a partner would otherwise repeat on every command. */
@@ -90,3 +90,14 @@ export const collabOption = (): Option =>
   new Option('--collab <id>', 'collaboration id (or CLEANROOM_COLLAB, or the profile)')
     .default(current().collab)
     .makeOptionMandatory();
+
+/** The options every command that talks to a room takes. */
+export interface CommonOptions {
+  collab: string;
+  key: string;
+  url: string;
+}
+
+/** Adds --collab, --key and --url to a command. */
+export const withRoomOptions = (command: Command): Command =>
+  command.addOption(collabOption()).addOption(keyOption()).addOption(urlOption());

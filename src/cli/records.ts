@@ -1,4 +1,5 @@
-import { Option } from 'commander';
+import { Option, type Command } from 'commander';
+import type { ReviewedTemplate } from '../room/template-registry.ts';
 import { toCsv } from '../extract/extract-csv.ts';
 import { formatTable, print, printJson, printJsonLine } from './output.ts';
 
@@ -10,6 +11,10 @@ export type RecordFormat = (typeof RECORD_FORMATS)[number];
 export const formatOption = (): Option =>
   new Option('--format <format>', 'table for a person; json, ndjson or csv for a program').choices(RECORD_FORMATS);
 export const jsonOption = (): Option => new Option('--json', 'the same as --format json').conflicts('format');
+
+/** `--format` and its `--json` shorthand, on a command that lists things. */
+export const withFormatOptions = (command: Command): Command =>
+  command.addOption(formatOption()).addOption(jsonOption());
 
 type Scalar = string | number | boolean | null;
 
@@ -42,4 +47,28 @@ export function printRecords(
     return;
   }
   print(`${formatTable(table.columns, records.map(table.row))}\n`);
+}
+
+/** Any kind of reviewed template (query, extract, model), one record each: whose approval it awaits. */
+export function printTemplateList(
+  options: { format?: RecordFormat; json?: boolean },
+  templates: readonly ReviewedTemplate<unknown>[],
+  what: string,
+): void {
+  printRecords(
+    options,
+    templates.map((t) => ({
+      name: t.name,
+      hash: t.hash,
+      runnable: t.runnable,
+      proposedBy: t.proposedBy,
+      awaiting: t.requiredMembers
+        .filter((m) => !t.reviews.some((r) => r.member === m && r.decision === 'approve'))
+        .join(' '),
+    })),
+    {
+      columns: [what, 'hash', 'state'],
+      row: (t) => [t.name, String(t.hash).slice(0, 12), t.runnable ? 'runnable' : `awaiting ${String(t.awaiting)}`],
+    },
+  );
 }

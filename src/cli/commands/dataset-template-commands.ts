@@ -1,22 +1,12 @@
 import type { Command } from 'commander';
 import type { ReviewedTemplate } from '../../room/template-registry.ts';
 import { signedClient } from '../client-options.ts';
-import { collabOption, keyOption, urlOption } from '../profile.ts';
+import { withRoomOptions, type CommonOptions } from '../profile.ts';
 import { escapeTerminal } from '../escape-terminal.ts';
 import { print } from '../output.ts';
 import { reviewTemplateAs } from './query-commands.ts';
-import { formatOption, jsonOption, printRecords, type RecordFormat } from '../records.ts';
+import { printTemplateList, withFormatOptions, type RecordFormat } from '../records.ts';
 import { readTemplateFile } from '../template-file.ts';
-
-export interface CommonOptions {
-  collab: string;
-  key: string;
-  url: string;
-}
-
-/** The options every room command of a group takes. */
-export const withRoomOptions = (command: Command): Command =>
-  command.addOption(collabOption()).addOption(keyOption()).addOption(urlOption());
 
 /**
  * The subcommands every kind of template over one dataset shares (extract, model): `list`,
@@ -28,28 +18,11 @@ export function registerDatasetTemplateCommands(
 ): void {
   const path = (collab: string) => `/v1/collaborations/${collab}/${kind.route}`;
   withRoomOptions(
-    group
-      .command('list')
-      .description(`list ${kind.what}s and whether each can run`)
-      .addOption(formatOption())
-      .addOption(jsonOption()),
+    withFormatOptions(group.command('list').description(`list ${kind.what}s and whether each can run`)),
   ).action(async (o: CommonOptions & { format?: RecordFormat; json?: boolean }) => {
     const { client } = await signedClient(o.url, o.key);
     const { templates } = await client.send<{ templates: ReviewedTemplate<unknown>[] }>('GET', path(o.collab));
-    printRecords(
-      o,
-      templates.map((t) => ({
-        name: t.name,
-        hash: t.hash,
-        runnable: t.runnable,
-        proposedBy: t.proposedBy,
-        awaiting: t.runnable ? '' : t.requiredMembers.join(' '),
-      })),
-      {
-        columns: [kind.what, 'hash', 'state'],
-        row: (t) => [t.name, String(t.hash).slice(0, 12), t.runnable ? 'runnable' : `awaiting ${String(t.awaiting)}`],
-      },
-    );
+    printTemplateList(o, templates, kind.what);
   });
   withRoomOptions(
     group

@@ -7,7 +7,8 @@ import type { ModelCard, ModelTemplateStatus, TrainingProgress } from '../../roo
 import { checkModelCard, readModelCard, scoreFile } from '../../client/score-file.ts';
 import { RoomClient } from '../../client/room-client.ts';
 import { signedClient } from '../client-options.ts';
-import { registerDatasetTemplateCommands, withRoomOptions, type CommonOptions } from './dataset-template-commands.ts';
+import { registerDatasetTemplateCommands } from './dataset-template-commands.ts';
+import { withRoomOptions, type CommonOptions } from '../profile.ts';
 import { escapeTerminal } from '../escape-terminal.ts';
 import { formatTable, print, printError, printJson } from '../output.ts';
 

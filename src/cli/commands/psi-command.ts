@@ -1,10 +1,10 @@
 import { Option, type Command } from 'commander';
 import { runPsi, type PsiRunResult } from '../../client/run-psi.ts';
 import { signedClient } from '../client-options.ts';
-import { collabOption, keyOption, urlOption } from '../profile.ts';
+import { collabOption, keyOption, urlOption, withRoomOptions, type CommonOptions } from '../profile.ts';
 import { escapeTerminal } from '../escape-terminal.ts';
 import { print, printError } from '../output.ts';
-import { formatOption, jsonOption, printRecords, type RecordFormat } from '../records.ts';
+import { printRecords, withFormatOptions, type RecordFormat } from '../records.ts';
 import type { PsiSessionAnswer } from '../../room/psi-relay.ts';
 import { progressBar, type Progress } from '../progress.ts';
 
@@ -80,53 +80,49 @@ export function registerPsiCommand(program: Command): void {
         },
       );
   }
-  psi
-    .command('sessions')
-    .description("list your member's live PSI sessions in the collaboration (state, partner, expiry)")
-    .addOption(collabOption())
-    .addOption(keyOption())
-    .addOption(urlOption())
-    .addOption(formatOption())
-    .addOption(jsonOption())
-    .action(async (o: { collab: string; key: string; url: string; format?: RecordFormat; json?: boolean }) => {
-      const { client } = await signedClient(o.url, o.key);
-      const { sessions } = await client.send<{ sessions: PsiSessionAnswer[] }>(
-        'GET',
-        `/v1/collaborations/${o.collab}/psi`,
-      );
-      if (sessions.length === 0 && !o.format && !o.json) return printError('no live PSI sessions\n');
-      printRecords(
-        o,
-        sessions.map((s) => ({
-          id: s.id,
-          role: s.role,
-          server: s.server,
-          client: s.client,
-          state: s.state,
-          revealIntersection: s.revealIntersection,
-          expiresAt: new Date(s.expiresAt).toISOString(),
-        })),
-        {
-          columns: ['session', 'you are', 'partner', 'state', 'expires'],
-          row: (s) => [s.id, s.role, s.role === 'server' ? s.client : s.server, s.state, s.expiresAt],
-        },
-      );
-    });
-  psi
-    .command('cancel')
-    .description('end a PSI session now (either member of it); its messages are dropped, the day’s count stays spent')
-    .addOption(collabOption())
-    .addOption(keyOption())
-    .addOption(urlOption())
-    .requiredOption('--session <id>', 'the session to end (`psi sessions` lists them)')
-    .action(async (o: { collab: string; key: string; url: string; session: string }) => {
-      const { client } = await signedClient(o.url, o.key);
-      const cancelled = await client.send<PsiSessionAnswer & { auditSeq: number }>(
-        'DELETE',
-        `/v1/collaborations/${o.collab}/psi/${encodeURIComponent(o.session)}`,
-      );
-      printError(
-        `cancelled session ${escapeTerminal(cancelled.id)} (was ${cancelled.state}); audit #${cancelled.auditSeq}\n`,
-      );
-    });
+  withRoomOptions(
+    withFormatOptions(
+      psi
+        .command('sessions')
+        .description("list your member's live PSI sessions in the collaboration (state, partner, expiry)"),
+    ),
+  ).action(async (o: CommonOptions & { format?: RecordFormat; json?: boolean }) => {
+    const { client } = await signedClient(o.url, o.key);
+    const { sessions } = await client.send<{ sessions: PsiSessionAnswer[] }>(
+      'GET',
+      `/v1/collaborations/${o.collab}/psi`,
+    );
+    if (sessions.length === 0 && !o.format && !o.json) return printError('no live PSI sessions\n');
+    printRecords(
+      o,
+      sessions.map((s) => ({
+        id: s.id,
+        role: s.role,
+        server: s.server,
+        client: s.client,
+        state: s.state,
+        revealIntersection: s.revealIntersection,
+        expiresAt: new Date(s.expiresAt).toISOString(),
+      })),
+      {
+        columns: ['session', 'you are', 'partner', 'state', 'expires'],
+        row: (s) => [s.id, s.role, s.role === 'server' ? s.client : s.server, s.state, s.expiresAt],
+      },
+    );
+  });
+  withRoomOptions(
+    psi
+      .command('cancel')
+      .description('end a PSI session now (either member of it); its messages are dropped, the day’s count stays spent')
+      .requiredOption('--session <id>', 'the session to end (`psi sessions` lists them)'),
+  ).action(async (o: CommonOptions & { session: string }) => {
+    const { client } = await signedClient(o.url, o.key);
+    const cancelled = await client.send<PsiSessionAnswer & { auditSeq: number }>(
+      'DELETE',
+      `/v1/collaborations/${o.collab}/psi/${encodeURIComponent(o.session)}`,
+    );
+    printError(
+      `cancelled session ${escapeTerminal(cancelled.id)} (was ${cancelled.state}); audit #${cancelled.auditSeq}\n`,
+    );
+  });
 }

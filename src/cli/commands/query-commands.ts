@@ -7,13 +7,13 @@ import { approvalSigningBytes } from '../../query/template.ts';
 import type { QueryResponse } from '../../room/run-query.ts';
 import type { TemplateStatus } from '../../room/template-registry.ts';
 import { signedClient } from '../client-options.ts';
-import { collabOption, keyOption, urlOption } from '../profile.ts';
+import { collabOption, keyOption, urlOption, withRoomOptions, type CommonOptions } from '../profile.ts';
 import { hashToSign } from '../named-hash.ts';
 import { escapeTerminal, terminalJson } from '../escape-terminal.ts';
 import { formatTable, print, printError, printJson } from '../output.ts';
 import { UsageError } from '../exit-codes.ts';
 import { readTemplateFile } from '../template-file.ts';
-import { formatOption, jsonOption, printRecords, type RecordFormat } from '../records.ts';
+import { printRecords, printTemplateList, withFormatOptions, type RecordFormat } from '../records.ts';
 import {
   RESULT_FORMATS,
   formatOfPath,
@@ -301,86 +301,65 @@ export function registerQueryCommands(program: Command): void {
       );
     });
 
-  program
+  const budget = program
     .command('budget')
     .description("show your member's differential-privacy budget left on each dataset")
     .addOption(collabOption())
     .addOption(keyOption())
-    .addOption(urlOption())
-    .addOption(formatOption())
-    .addOption(jsonOption())
-    .action(async (o: { collab: string; key: string; url: string; format?: RecordFormat; json?: boolean }) => {
-      const { client } = await signedClient(o.url, o.key);
-      const { member, budgets } = await client.send<{
-        member: string;
-        budgets: {
-          dataset: string;
-          period: string;
-          periodStart: string;
-          spent: { epsilon: number; delta?: number };
-          limit: { epsilon: number; delta?: number };
-          remaining: { epsilon: number; delta: number };
-        }[];
-      }>('GET', `/v1/collaborations/${o.collab}/budget`);
-      printRecords(
-        o,
-        budgets.map((b) => ({
-          member,
-          dataset: b.dataset,
-          period: b.period,
-          periodStart: b.periodStart,
-          epsilonSpent: b.spent.epsilon,
-          epsilonLimit: b.limit.epsilon,
-          epsilonLeft: b.remaining.epsilon,
-          deltaLeft: b.remaining.delta,
-        })),
-        {
-          columns: ['dataset', 'period', 'ε spent', 'ε limit', 'ε left', 'δ left'],
-          row: (b) => [
-            b.dataset,
-            `${b.period} ${b.periodStart}`,
-            b.epsilonSpent,
-            b.epsilonLimit,
-            b.epsilonLeft,
-            Number(b.deltaLeft).toExponential(1),
-          ],
-        },
-      );
-      if (!o.format && !o.json) printError(`(member ${escapeTerminal(member)})\n`);
-    });
+    .addOption(urlOption());
+  withFormatOptions(budget).action(async (o: CommonOptions & { format?: RecordFormat; json?: boolean }) => {
+    const { client } = await signedClient(o.url, o.key);
+    const { member, budgets } = await client.send<{
+      member: string;
+      budgets: {
+        dataset: string;
+        period: string;
+        periodStart: string;
+        spent: { epsilon: number; delta?: number };
+        limit: { epsilon: number; delta?: number };
+        remaining: { epsilon: number; delta: number };
+      }[];
+    }>('GET', `/v1/collaborations/${o.collab}/budget`);
+    printRecords(
+      o,
+      budgets.map((b) => ({
+        member,
+        dataset: b.dataset,
+        period: b.period,
+        periodStart: b.periodStart,
+        epsilonSpent: b.spent.epsilon,
+        epsilonLimit: b.limit.epsilon,
+        epsilonLeft: b.remaining.epsilon,
+        deltaLeft: b.remaining.delta,
+      })),
+      {
+        columns: ['dataset', 'period', 'ε spent', 'ε limit', 'ε left', 'δ left'],
+        row: (b) => [
+          b.dataset,
+          `${b.period} ${b.periodStart}`,
+          b.epsilonSpent,
+          b.epsilonLimit,
+          b.epsilonLeft,
+          Number(b.deltaLeft).toExponential(1),
+        ],
+      },
+    );
+    if (!o.format && !o.json) printError(`(member ${escapeTerminal(member)})\n`);
+  });
 
   const template = program.command('template').description('propose, review and list query templates');
-  template
-    .command('list')
-    .description('list the templates, their hashes and whether each can run')
-    .addOption(collabOption())
-    .addOption(keyOption())
-    .addOption(urlOption())
-    .addOption(formatOption())
-    .addOption(jsonOption())
-    .action(async (o: { collab: string; key: string; url: string; format?: RecordFormat; json?: boolean }) => {
-      const { client } = await signedClient(o.url, o.key);
-      const { templates } = await client.send<{ templates: TemplateStatus[] }>(
-        'GET',
-        `/v1/collaborations/${o.collab}/templates`,
-      );
-      printRecords(
-        o,
-        templates.map((t) => ({
-          name: t.name,
-          hash: t.hash,
-          runnable: t.runnable,
-          proposedBy: t.proposedBy,
-          awaiting: t.requiredMembers
-            .filter((m) => !t.reviews.some((r) => r.member === m && r.decision === 'approve'))
-            .join(' '),
-        })),
-        {
-          columns: ['template', 'hash', 'state'],
-          row: (t) => [t.name, String(t.hash).slice(0, 12), t.runnable ? 'runnable' : `awaiting ${String(t.awaiting)}`],
-        },
-      );
-    });
+  withRoomOptions(
+    withFormatOptions(
+      template.command('list').description('list the templates, their hashes and whether each can run'),
+    ),
+  ).action(async (o: CommonOptions & { format?: RecordFormat; json?: boolean }) => {
+    const { client } = await signedClient(o.url, o.key);
+    const { templates } = await client.send<{ templates: TemplateStatus[] }>(
+      'GET',
+      `/v1/collaborations/${o.collab}/templates`,
+    );
+    printTemplateList(o, templates, 'template');
+  });
   template
     .command('propose')
     .description(
