@@ -143,7 +143,7 @@ describe('query output', () => {
 });
 
 describe('lists for programs', () => {
-  it('budget and template list print json, ndjson or csv on stdout with every field; --json stays', async () => {
+  it('budget, audit and template list print json, ndjson or csv on stdout with every field; --json stays', async () => {
     const common = ['--collab', 'demo', '--url', t.baseUrl, '--key', analystKey];
     const json = await runCli(['budget', ...common, '--format', 'json']);
     expect(json).toMatchObject({ code: 0, stderr: '' });
@@ -164,6 +164,18 @@ describe('lists for programs', () => {
       sql: 'SELECT country, count(DISTINCT email_hash) AS people FROM advertiser_customers GROUP BY country',
       parameters: {},
     });
+    // The audit chain the same way: whole entries per line, the verdict on stderr.
+    const audit = await runCli(['audit', ...common, '--format', 'ndjson']);
+    expect(audit.code).toBe(0);
+    const entries = audit.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { seq: number; hash: string });
+    expect(entries.map((e) => e.seq)).toEqual(entries.map((_, i) => i + 1));
+    expect(audit.stderr).toMatch(/verified/i);
+    const auditCsv = (await runCli(['audit', ...common, '--format', 'csv'])).stdout.trimEnd().split('\n');
+    expect(auditCsv[0]).toBe('seq,at,actor,action,details,hash');
+    expect(auditCsv).toHaveLength(entries.length + 1);
     const templates = await runCli(['template', 'list', ...common, '--format', 'json']);
     expect(JSON.parse(templates.stdout)).toEqual([
       expect.objectContaining({ name: 'people_by_country', runnable: false, awaiting: 'acme' }),

@@ -10,9 +10,10 @@ import { readFile, writeFile } from 'node:fs/promises';
 import type { PrincipalKey } from '../../keys/principal-key-file.ts';
 import { signedClient } from '../client-options.ts';
 import { collabOption, keyOption, urlOption } from '../profile.ts';
+import { formatOption, jsonOption, printRecords, type RecordFormat } from '../records.ts';
 import { escapeTerminal } from '../escape-terminal.ts';
 import { hashToSign } from '../named-hash.ts';
-import { print, printError, printJson } from '../output.ts';
+import { print, printError, printJson, printJsonLine } from '../output.ts';
 import { summarisePolicy } from '../../policy/policy-summary.ts';
 import type { CollaborationDocument } from '../../policy/policy-document.ts';
 
@@ -149,19 +150,38 @@ export function registerCollaborationCommands(program: Command): void {
     .addOption(collabOption())
     .addOption(keyOption())
     .addOption(urlOption())
-    .option('--json', 'print the entries as one JSON array on stdout (the verdict goes to stderr)')
+    .addOption(formatOption())
+    .addOption(jsonOption())
     .option('--out <file>', 'also write the entries as NDJSON, one per line: an export `audit-verify` checks offline')
-    .action(async (o: { collab: string; key: string; url: string; json?: boolean; out?: string }) => {
-      const { client } = await signedClient(o.url, o.key);
-      const { entries, verdict } = await verifyRemoteAudit(client, o.collab);
-      if (o.out) await writeFile(o.out, auditExport(entries), { mode: 0o600 });
-      if (o.json) printJson(entries);
-      else
-        for (const e of entries)
-          print(`${[e.seq, e.at, e.actor, e.action].map((v) => escapeTerminal(String(v))).join('\t')}\n`);
-      (o.json ? printError : print)(describeVerdict(verdict));
-      if (!verdict.ok) process.exitCode = 1;
-    });
+    .action(
+      async (o: { collab: string; key: string; url: string; format?: RecordFormat; json?: boolean; out?: string }) => {
+        const { client } = await signedClient(o.url, o.key);
+        const { entries, verdict } = await verifyRemoteAudit(client, o.collab);
+        if (o.out) await writeFile(o.out, auditExport(entries), { mode: 0o600 });
+        const format = o.json ? 'json' : (o.format ?? 'table');
+        // Machine formats keep every field of every entry (details as an object; as JSON text in CSV).
+        if (format === 'json') printJson(entries);
+        else if (format === 'ndjson') for (const e of entries) printJsonLine(e);
+        else if (format === 'csv')
+          printRecords(
+            { format: 'csv' },
+            entries.map((e) => ({
+              seq: e.seq,
+              at: e.at,
+              actor: e.actor,
+              action: e.action,
+              details: JSON.stringify(e.details),
+              hash: e.hash,
+            })),
+            { columns: [], row: () => [] },
+          );
+        else
+          for (const e of entries)
+            print(`${[e.seq, e.at, e.actor, e.action].map((v) => escapeTerminal(String(v))).join('\t')}\n`);
+        (format === 'table' ? print : printError)(describeVerdict(verdict));
+        if (!verdict.ok) process.exitCode = 1;
+      },
+    );
 
   program
     .command('audit-verify')
