@@ -1,3 +1,4 @@
+import { fromBase64 } from '../crypto/bytes.ts';
 import { readPrincipalKeyFile, type PrincipalKey } from '../keys/principal-key-file.ts';
 import { RoomClient } from '../client/room-client.ts';
 import { printError } from './output.ts';
@@ -12,4 +13,20 @@ export async function loadKey(path: string): Promise<PrincipalKey> {
 export async function signedClient(url: string, keyPath: string): Promise<{ client: RoomClient; key: PrincipalKey }> {
   const key = await loadKey(keyPath);
   return { client: new RoomClient(url, key), key };
+}
+
+/**
+ * The room's Ed25519 signing key as `--room-key BASE64` gives it, or as the room at `--url` publishes
+ * it (GET /v1/room): `given` says whether either was named, `key` is undefined when it is not a key.
+ */
+export async function roomSigningKey(o: {
+  roomKey?: string;
+  url?: string;
+}): Promise<{ given: boolean; key?: Uint8Array }> {
+  const text =
+    o.roomKey ??
+    (o.url
+      ? (await new RoomClient(o.url).getPublic<{ signingPublicKey: string }>('/v1/room')).signingPublicKey
+      : undefined);
+  return { given: text !== undefined, key: text ? fromBase64(text, 32) : undefined };
 }

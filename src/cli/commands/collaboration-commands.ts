@@ -5,10 +5,10 @@ import type { AuditEntry } from '../../audit/audit-entry.ts';
 import { verifyAuditChain } from '../../audit/verify-audit-chain.ts';
 import { createPrincipalKeyFiles } from '../../keys/principal-key-file.ts';
 import { acceptanceSigningBytes, type CollaborationStatus } from '../../room/policy-acceptance.ts';
-import { RoomClient } from '../../client/room-client.ts';
+import type { RoomClient } from '../../client/room-client.ts';
 import { readFile, writeFile } from 'node:fs/promises';
 import type { PrincipalKey } from '../../keys/principal-key-file.ts';
-import { signedClient } from '../client-options.ts';
+import { roomSigningKey, signedClient } from '../client-options.ts';
 import { collabOption, keyOption, urlOption } from '../profile.ts';
 import { formatOption, jsonOption, printRecords, type RecordFormat } from '../records.ts';
 import { escapeTerminal } from '../escape-terminal.ts';
@@ -190,12 +190,7 @@ export function registerCollaborationCommands(program: Command): void {
     .option('--room-key <base64>', "the room's Ed25519 signing key, as GET /v1/room publishes it")
     .option('--url <url>', 'fetch the room key from this room instead of --room-key')
     .action(async (o: { file: string; roomKey?: string; url?: string }) => {
-      const text =
-        o.roomKey ??
-        (o.url
-          ? (await new RoomClient(o.url).getPublic<{ signingPublicKey: string }>('/v1/room')).signingPublicKey
-          : undefined);
-      const roomKey = text ? fromBase64(text, 32) : undefined;
+      const { key: roomKey } = await roomSigningKey(o);
       if (!roomKey) throw new Error('audit-verify needs the room key: --room-key BASE64 or --url ROOM.');
       const verdict = verifyAuditExport(await readFile(o.file, 'utf8'), roomKey, o.file);
       print(describeVerdict(verdict));

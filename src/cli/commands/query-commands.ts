@@ -1,12 +1,12 @@
 import { Option, type Command } from 'commander';
-import { fromBase64, toBase64 } from '../../crypto/bytes.ts';
+import { toBase64 } from '../../crypto/bytes.ts';
 import { sign } from '../../crypto/signatures.ts';
-import { RoomClient } from '../../client/room-client.ts';
+import type { RoomClient } from '../../client/room-client.ts';
 import type { PrincipalKey } from '../../keys/principal-key-file.ts';
 import { approvalSigningBytes } from '../../query/template.ts';
 import type { QueryResponse } from '../../room/run-query.ts';
 import type { TemplateStatus } from '../../room/template-registry.ts';
-import { signedClient } from '../client-options.ts';
+import { roomSigningKey, signedClient } from '../client-options.ts';
 import { collabOption, keyOption, urlOption, withRoomOptions, type CommonOptions } from '../profile.ts';
 import { hashToSign } from '../named-hash.ts';
 import { escapeTerminal, terminalJson } from '../escape-terminal.ts';
@@ -277,13 +277,8 @@ export function registerQueryCommands(program: Command): void {
         throw new UsageError(
           "give the room's key with --url ROOM or --room-key KEY (or, knowing anyone could forge it, --embedded-key).",
         );
-      const text =
-        o.roomKey ??
-        (o.url
-          ? (await new RoomClient(o.url).getPublic<{ signingPublicKey: string }>('/v1/room')).signingPublicKey
-          : undefined);
-      const roomKey = text === undefined ? undefined : fromBase64(text, 32);
-      if (text !== undefined && !roomKey) throw new UsageError('--room-key is not a base64 Ed25519 key.');
+      const { given, key: roomKey } = await roomSigningKey(o);
+      if (given && !roomKey) throw new UsageError('--room-key is not a base64 Ed25519 key.');
       const verified = await verifyResultFile(file, roomKey);
       if (o.json) return printJson(verified);
       const d = verified.details;
