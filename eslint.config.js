@@ -13,6 +13,8 @@ const owners = {
   '@openmined/psi.js': 'src/psi',
   // identifier-normalisation.ts is its one importer
   'libphonenumber-js': 'src/psi',
+  // native-group.ts is its one importer (hash to ristretto255; see src/psi/PROTOCOL.md)
+  'libsodium-wrappers-sumo': 'src/psi',
   'express': 'src/http',
   'pino': 'src/log',
   'pino-http': 'src/http',

@@ -1,6 +1,7 @@
 import type { PsiClientTransport } from '../psi/psi-client-party.ts';
 import type { PsiServerTransport } from '../psi/psi-server-party.ts';
-import type { PsiSessionAnswer } from '../room/psi-relay.ts';
+import type { NativeClientTransport, NativeOutcome, NativeServerTransport } from '../psi/native-parties.ts';
+import type { PsiResultAnswer, PsiSessionAnswer } from '../room/psi-relay.ts';
 import { RoomRequestError, type RoomClient } from './room-client.ts';
 
 const ORDER = ['opened', 'setup-posted', 'request-posted', 'response-posted', 'done'] as const;
@@ -56,5 +57,51 @@ export function httpPsiTransport(
     awaitSetup: async () => (await waitFor('setup-posted'), get('setup')),
     postRequest: (bytes) => put('request', bytes),
     awaitResponse: async () => (await waitFor('response-posted'), get('response')),
+  };
+}
+
+const SEALED: readonly string[] = ['sealed', 'counting', 'released', 'violated'];
+
+/**
+ * One member's side of a room-counted (native engine) session over the room's HTTP relay: the
+ * final messages and the key go to the room, and the outcome is read from the session (and, for a
+ * member the rule releases to, from its result).
+ */
+export function httpNativeTransport(
+  client: RoomClient,
+  collaboration: string,
+  session: string,
+  member: { readonly releasedToMe: boolean },
+): NativeServerTransport & NativeClientTransport {
+  const base = `/v1/collaborations/${collaboration}/psi/${session}`;
+  const waitFor = async (ready: (state: string) => boolean): Promise<PsiSessionAnswer> => {
+    let delay = 100;
+    for (;;) {
+      const view = await client.send<PsiSessionAnswer>('GET', base);
+      if (ready(view.state)) return view;
+      if (view.state === 'expired') throw new Error(`PSI session ${session} expired before the other member answered.`);
+      await sleep(delay);
+      delay = Math.min(1000, delay * 2);
+    }
+  };
+  const put = (kind: string, bytes: Uint8Array) => putWhenRoom(client, `${base}/${kind}`, bytes);
+  const get = (kind: string) => client.sendBytes('GET', `${base}/${kind}`);
+  return {
+    postSetup: (bytes) => put('setup', bytes),
+    awaitRequest: async () => (await waitFor((s) => s === 'request-posted' || SEALED.includes(s)), get('request')),
+    postResponse: (bytes) => put('response', bytes),
+    awaitSetup: async () => (await waitFor((s) => s !== 'opened'), get('setup')),
+    postRequest: (bytes) => put('request', bytes),
+    postFinal: (bytes) => put('final', bytes),
+    awaitSealed: async () => void (await waitFor((s) => SEALED.includes(s))),
+    postKey: (key) => put('key', key),
+    awaitOutcome: async (): Promise<NativeOutcome> => {
+      const view = await waitFor((s) => s === 'released' || s === 'violated');
+      const sizes = { serverSetSize: view.serverSetSize ?? 0, clientSetSize: view.clientSetSize ?? 0 };
+      if (view.state === 'violated') return { state: 'violated', ...sizes, violators: view.violators ?? [] };
+      if (!member.releasedToMe) return { state: 'released', ...sizes };
+      const release = await client.send<PsiResultAnswer>('GET', `${base}/result`);
+      return { state: 'released', ...sizes, release };
+    },
   };
 }

@@ -11,7 +11,9 @@ import { checkSetSize } from '../psi/psi-rules.ts';
 import { runPsiServer } from '../psi/psi-server-party.ts';
 import type { PsiSessionAnswer } from '../room/psi-relay.ts';
 import { readCsvColumn, writeCsvRows } from '../store/local-files.ts';
-import { httpPsiTransport } from './psi-transport.ts';
+import { httpNativeTransport, httpPsiTransport } from './psi-transport.ts';
+import { runNativeClient, runNativeServer } from '../psi/native-parties.ts';
+import type { PsiCountRelease } from '../psi/psi-session.ts';
 import type { RoomClient } from './room-client.ts';
 
 export interface PsiRunOptions {
@@ -26,6 +28,8 @@ export interface PsiRunOptions {
   readonly column: string;
   /** with revealed intersections: write the caller's matching rows here */
   readonly out?: string;
+  /** opening a size-only session: 'client' asks for the exact count (the rule must allow it) */
+  readonly count?: 'room' | 'client';
   readonly onSession?: (session: PsiSessionAnswer) => void;
   readonly onProgress?: (phase: PsiPhase | 'read', done: number, total: number) => void;
 }
@@ -41,6 +45,9 @@ export interface PsiRunResult {
   /** the client's answer: distinct identifiers both members hold */
   readonly intersectionSize?: number;
   readonly matchingRows?: number;
+  /** room-counted sessions: who counted, and (for a member the rule releases to) the noisy count */
+  readonly countedBy: 'room' | 'client';
+  readonly release?: PsiCountRelease;
 }
 
 /** What a side must know before it reads its file: its role, the normalisation and the minimum set size. */
@@ -48,6 +55,7 @@ interface PsiTerms {
   readonly role: 'server' | 'client';
   readonly normalisation: IdentifierNormalisation;
   readonly minSetSize: number;
+  readonly revealIntersection: boolean;
 }
 
 /**
@@ -71,6 +79,7 @@ async function termsBeforeOpening(
       role: rule.server === caller.member ? 'server' : 'client',
       normalisation: rule.normalisation,
       minSetSize: rule.minSetSize,
+      revealIntersection: rule.revealIntersection ?? false,
     }
   );
 }
@@ -98,7 +107,11 @@ export async function runPsi(options: PsiRunOptions): Promise<PsiRunResult> {
   const expected = options.side === 'serve' ? 'server' : 'client';
   if (!options.session && !partner)
     throw new Error('Name the other member with --partner, or join an existing session with --session.');
-  const open = () => client.send<PsiSessionAnswer>('POST', `/v1/collaborations/${collaboration}/psi`, { partner });
+  const open = () =>
+    client.send<PsiSessionAnswer>('POST', `/v1/collaborations/${collaboration}/psi`, {
+      partner,
+      ...(options.count ? { count: options.count } : {}),
+    });
   let session = options.session
     ? await client.send<PsiSessionAnswer>('GET', `/v1/collaborations/${collaboration}/psi/${options.session}`)
     : undefined;
@@ -112,6 +125,10 @@ export async function runPsi(options: PsiRunOptions): Promise<PsiRunResult> {
     const command = terms.role === 'server' ? 'serve' : 'join';
     throw new Error(`Under this PSI rule your member is the PSI ${terms.role}; use \`psi ${command}\`.`);
   }
+  if (options.out && !terms.revealIntersection)
+    throw new Error(
+      'This PSI rule reveals only the intersection size, so there are no matching rows to write (--out).',
+    );
   const { raw, ids } = await readIdentifiers(options, terms);
   session ??= await open();
   options.onSession?.(session);
@@ -136,9 +153,30 @@ export async function runPsi(options: PsiRunOptions): Promise<PsiRunResult> {
     invalidRows: ids.invalidRows,
     duplicateRows: ids.duplicateRows,
   };
+  if (session.engine === 'native') {
+    const me = session.role === 'server' ? session.server : session.client;
+    const native = httpNativeTransport(client, collaboration, session.id, {
+      releasedToMe: (session.releaseTo ?? []).includes(me),
+    });
+    const nativeOptions = {
+      minSetSize: session.minSetSize,
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    };
+    const outcome =
+      options.side === 'serve'
+        ? await runNativeServer(ids, native, nativeOptions)
+        : await runNativeClient(ids, native, nativeOptions);
+    return {
+      ...base,
+      countedBy: 'room',
+      serverSetSize: outcome.serverSetSize,
+      clientSetSize: outcome.clientSetSize,
+      ...(outcome.release ? { release: outcome.release } : {}),
+    };
+  }
   if (options.side === 'serve') {
     const result = await runPsiServer(ids, transport, partyOptions);
-    return { ...base, serverSetSize: result.serverSetSize, clientSetSize: result.clientSetSize };
+    return { ...base, countedBy: 'client', serverSetSize: result.serverSetSize, clientSetSize: result.clientSetSize };
   }
   const result = await runPsiClient(ids, transport, partyOptions);
   if (options.out) {
@@ -150,6 +188,7 @@ export async function runPsi(options: PsiRunOptions): Promise<PsiRunResult> {
   }
   return {
     ...base,
+    countedBy: 'client',
     serverSetSize: result.serverSetSize,
     clientSetSize: result.clientSetSize,
     intersectionSize: result.size,

@@ -90,6 +90,14 @@ export interface DiagnosticData {
   readonly PSI_REVEAL_MISMATCH: { readonly requested: boolean; readonly allowed: boolean };
   readonly PSI_MESSAGE_TOO_LARGE: { readonly bytes: number; readonly limit: number };
   readonly PSI_MALFORMED_MESSAGE: { readonly reason: string } & Readonly<Record<string, unknown>>;
+  readonly PSI_NOT_RELEASED_TO_MEMBER: { readonly sessionId: string };
+  readonly PSI_EXACT_COUNT_NOT_ALLOWED: { readonly count: string };
+  readonly PSI_BUDGET_EXHAUSTED: {
+    readonly epsilon: number;
+    readonly spent: number;
+    readonly epsilonBudget: number;
+  };
+  readonly PSI_PROTOCOL_VIOLATION: { readonly sessionId: string; readonly violators: readonly string[] };
   // Anonymized extracts: what a template asks for, and what the data and earlier extracts allow.
   readonly EXTRACT_NOT_ALLOWED: { readonly dataset: string; readonly column?: string };
   readonly EXTRACT_NOT_A_RECIPIENT: { readonly dataset: string; readonly recipient: string };

@@ -27,7 +27,8 @@ export interface ApiOperation {
 }
 
 const C = '/v1/collaborations/:id';
-const PSI_KINDS = ['setup', 'request', 'response'] as const;
+const PSI_KINDS = ['setup', 'request', 'response', 'final', 'key'] as const;
+const PSI_READABLE = ['setup', 'request', 'response'] as const;
 
 /** The four operations every reviewed template kind has: list, propose, review view, signed review. */
 const reviewedTemplates = (segment: string, what: string, proposal: Validator<unknown>): ApiOperation[] => [
@@ -256,23 +257,28 @@ export const API_OPERATIONS: readonly ApiOperation[] = [
     access: 'signed',
     ok: [200, 'cancelled session'],
   },
-  ...PSI_KINDS.flatMap((kind): ApiOperation[] => [
-    {
-      method: 'put',
-      path: `${C}/psi/:session/${kind}`,
-      summary: `Post the PSI ${kind} message`,
-      access: 'signed',
-      body: 'psi-message',
-      ok: [201, 'session'],
-    },
-    {
-      method: 'get',
-      path: `${C}/psi/:session/${kind}`,
-      summary: `Read the PSI ${kind} message`,
-      access: 'signed',
-      ok: [200, 'bytes'],
-    },
-  ]),
+  ...PSI_KINDS.map((kind): ApiOperation => ({
+    method: 'put',
+    path: `${C}/psi/:session/${kind}`,
+    summary: `Post the PSI ${kind} message`,
+    access: 'signed',
+    body: 'psi-message',
+    ok: [201, 'session'],
+  })),
+  ...PSI_READABLE.map((kind): ApiOperation => ({
+    method: 'get',
+    path: `${C}/psi/:session/${kind}`,
+    summary: `Read the PSI ${kind} message`,
+    access: 'signed',
+    ok: [200, 'bytes'],
+  })),
+  {
+    method: 'get',
+    path: `${C}/psi/:session/result`,
+    summary: 'Read a room-counted session’s noisy count and its 95% interval (members the rule releases to)',
+    access: 'signed',
+    ok: [200, 'result'],
+  },
 ];
 
 const ERROR = {

@@ -46,19 +46,21 @@ const NUMBER_DIRECTION: Readonly<Record<string, 1 | -1>> = {
   topContributors: -1,
   maxShare: 1,
   falsePositiveRate: 1,
+  epsilonBudget: 1,
 };
 
 /** Booleans where `true` lets more out (+1) or less (−1). */
 const BOOLEAN_DIRECTION: Readonly<Record<string, 1 | -1>> = {
   adHocQueries: 1,
   revealIntersection: 1,
+  exactCount: 1,
   dpRequired: -1,
   required: -1,
   republish: 1,
 };
 
 /** Lists whose additions let more out: who receives, which aggregates, which features. */
-const GROWING_LOOSENS = new Set(['resultReceivers', 'recipients', 'aggregates', 'attributes', 'joins']);
+const GROWING_LOOSENS = new Set(['resultReceivers', 'recipients', 'aggregates', 'attributes', 'joins', 'releaseTo']);
 
 /** How open a column class is, least to most. */
 const CLASS_OPENNESS = ['blocked', 'identifier', 'quasi', 'dimension', 'metric'];

@@ -133,6 +133,10 @@ export interface PsiRuleDocument {
   readonly sessionTtlSeconds: number;
   readonly normalisation: 'email' | 'e164' | 'sha256-email' | 'none';
   readonly falsePositiveRate?: number;
+  readonly exactCount?: boolean;
+  readonly epsilon?: number;
+  readonly epsilonBudget?: number;
+  readonly releaseTo?: readonly string[];
 }
 
 export interface CollaborationDocument {

@@ -1,4 +1,4 @@
-import type { CollaborationDocument, DatasetDocument } from './policy-document.ts';
+import type { CollaborationDocument, DatasetDocument, PsiRuleDocument } from './policy-document.ts';
 
 const list = (items: readonly string[]) => (items.length > 0 ? items.join(', ') : 'none');
 const range = ([low, high]: readonly [number, number]) => `[${low}, ${high}]`;
@@ -51,6 +51,16 @@ function datasetLines(d: DatasetDocument): string[] {
   return lines;
 }
 
+function psiReleaseText(p: PsiRuleDocument): string {
+  if (p.revealIntersection) return 'the intersection revealed';
+  const to = (p.releaseTo ?? [p.client]).join(' and ');
+  const exact = p.exactCount ? ' (or, if the session asks, its exact size, counted by the client)' : '';
+  return (
+    `its size counted by the room with ε ${p.epsilon ?? 0.5} noise per session (budget ε ${p.epsilonBudget ?? 5}), ` +
+    `to ${to}${exact}`
+  );
+}
+
 /**
  * A policy as an officer reads it before signing its hash: members and their principals' roles,
  * each dataset's columns by class and its rules (thresholds, joins, DP, extracts, models), PSI pairs.
@@ -64,7 +74,7 @@ export function summarisePolicy(doc: CollaborationDocument): string[] {
   for (const p of doc.psi ?? [])
     lines.push(
       '',
-      `PSI ${p.server} serves ${p.client}: ${p.revealIntersection ? 'the intersection revealed' : 'its size only'}, ` +
+      `PSI ${p.server} serves ${p.client}: ${psiReleaseText(p)}, ` +
         `sets of at least ${p.minSetSize}, ${p.maxSessionsPerDay} sessions a day, ${p.normalisation} normalisation`,
     );
   return lines;

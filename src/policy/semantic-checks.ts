@@ -99,6 +99,12 @@ export function semanticProblems(doc: CollaborationDocument): Diagnostic[] {
     if (!memberIds.has(rule.server)) problem(`/psi/${i}/server`, `PSI server "${rule.server}" is not a member`);
     if (!memberIds.has(rule.client)) problem(`/psi/${i}/client`, `PSI client "${rule.client}" is not a member`);
     if (rule.server === rule.client) problem(`/psi/${i}`, 'a PSI rule needs two different members');
+    (rule.releaseTo ?? []).forEach((m, j) => {
+      if (m !== rule.server && m !== rule.client)
+        problem(`/psi/${i}/releaseTo/${j}`, `"${m}" is neither the PSI server nor its client`);
+    });
+    if ((rule.epsilonBudget ?? 5) < (rule.epsilon ?? 0.5))
+      problem(`/psi/${i}/epsilonBudget`, 'the budget is smaller than one session’s epsilon');
   });
   return problems;
 }

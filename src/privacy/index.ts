@@ -2,8 +2,8 @@
 export type { RandomSource } from './random-source.ts';
 export { cryptoRandomSource } from './random-source.ts';
 export type { Rational } from './rational.ts';
-export { rationalText } from './rational.ts';
-export { sampleDiscreteLaplace, discreteLaplaceVariance } from './discrete-laplace.ts';
+export { rationalText, rationalFromNumber } from './rational.ts';
+export { sampleDiscreteLaplace, discreteLaplaceVariance, discreteLaplaceQuantile } from './discrete-laplace.ts';
 export { sampleDiscreteGaussian, discreteGaussianVariance } from './discrete-gaussian.ts';
 export { zcdpDelta, zcdpRhoFor } from './zcdp.ts';
 export { GRID_BITS, chooseGranularity } from './granularity.ts';

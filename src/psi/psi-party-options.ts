@@ -39,9 +39,10 @@ export function sliceBy<T>(items: readonly T[], lengths: readonly number[]): T[]
 export async function withPool<T>(
   workers: PsiWorkerPool | number | undefined,
   body: (pool: PsiWorkerPool) => Promise<T>,
+  engine: 'psi.js' | 'native' = 'psi.js',
 ): Promise<T> {
   if (workers instanceof PsiWorkerPool) return body(workers);
-  const pool = new PsiWorkerPool(workers === undefined ? {} : { size: workers });
+  const pool = new PsiWorkerPool(workers === undefined ? { engine } : { size: workers, engine });
   try {
     return await body(pool);
   } finally {

@@ -15,7 +15,40 @@ export interface PsiRule {
   readonly sessionTtlSeconds: number;
   readonly normalisation: IdentifierNormalisation;
   readonly falsePositiveRate?: number;
+  /**
+   * Size-only rules: whether a session may have the client compute the exact size itself (psi.js).
+   * Without it every size-only session is room-counted: both sides' doubly-blinded sets go to the
+   * room, which counts them and releases the count with discrete Laplace noise (PROTOCOL.md).
+   */
+  readonly exactCount: boolean;
+  /** ε charged per room-counted session (the count's sensitivity is 1). */
+  readonly epsilon: number;
+  /** Total ε the member pair may spend on room-counted sessions in this collaboration, ever. */
+  readonly epsilonBudget: number;
+  /** Members who may read a room-counted result. */
+  readonly releaseTo: readonly string[];
 }
+
+/** Which engine and protocol a session uses. */
+export type PsiEngine = 'psi.js' | 'native';
+
+/** Who counts a size-only session's intersection: the room (with noise) or the client (exactly). */
+export type PsiCount = 'room' | 'client';
+
+/** Revealing and client-counted sessions run psi.js; room-counted ones run the native engine. */
+export const engineOf = (rule: Pick<PsiRule, 'revealIntersection'>, count: PsiCount): PsiEngine =>
+  !rule.revealIntersection && count === 'room' ? 'native' : 'psi.js';
+
+/** Refuses a count the rule does not allow: the exact, client-side count needs `exactCount`. */
+export function requireCountAllowed(rule: PsiRule, count: PsiCount): void {
+  if (count === 'client' && !rule.revealIntersection && !rule.exactCount) {
+    const message = 'This PSI rule releases only the room’s noisy count; the exact count is not allowed.';
+    throw refusalOf(diagnostic('PSI_EXACT_COUNT_NOT_ALLOWED', message, 'psi.exactCount', { count }));
+  }
+}
+
+export const DEFAULT_PSI_EPSILON = 0.5;
+export const DEFAULT_PSI_EPSILON_BUDGET = 5;
 
 export const DEFAULT_FALSE_POSITIVE_RATE = 1e-9;
 /** Whatever the policy says, a one-element set is a membership test, never a PSI. */
@@ -23,6 +56,7 @@ export const MIN_SET_SIZE_FLOOR = 2;
 /** Beyond this the room would hold ~70 MB per message; raise deliberately, not by policy typo. */
 export const MAX_SET_SIZE = 2_000_000;
 
+const isPositiveFinite = (n: unknown): n is number => typeof n === 'number' && Number.isFinite(n) && n > 0;
 const isPositiveInteger = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 1;
 
 /** Fills defaults and checks a rule as it comes from a policy document; refuses PSI_RULE_INVALID with every problem. */
@@ -40,6 +74,9 @@ export function parsePsiRule(input: Readonly<Record<string, unknown>>): PsiRule 
     normalisation,
   } = input;
   const falsePositiveRate = input['falsePositiveRate'];
+  const { epsilon = DEFAULT_PSI_EPSILON, epsilonBudget = DEFAULT_PSI_EPSILON_BUDGET } = input;
+  const exactCount = input['exactCount'] ?? false;
+  const releaseTo = input['releaseTo'] ?? [client];
   if (typeof server !== 'string' || server === '') problem('server', 'server must be a member id');
   if (typeof client !== 'string' || client === '') problem('client', 'client must be a member id');
   if (server === client) problem('client', 'server and client must be different members');
@@ -55,6 +92,17 @@ export function parsePsiRule(input: Readonly<Record<string, unknown>>): PsiRule 
   if (falsePositiveRate !== undefined && !isValidFalsePositiveRate(falsePositiveRate)) {
     problem('falsePositiveRate', 'falsePositiveRate must be a number strictly between 0 and 1');
   }
+  if (typeof exactCount !== 'boolean') problem('exactCount', 'exactCount must be a boolean');
+  if (!isPositiveFinite(epsilon) || (epsilon as number) > 10) problem('epsilon', 'epsilon must be in (0, 10]');
+  if (!isPositiveFinite(epsilonBudget) || (epsilonBudget as number) < (epsilon as number))
+    problem('epsilonBudget', 'epsilonBudget must be a number at least epsilon');
+  if (
+    !Array.isArray(releaseTo) ||
+    releaseTo.length === 0 ||
+    releaseTo.some((m) => m !== server && m !== client) ||
+    new Set(releaseTo).size !== releaseTo.length
+  )
+    problem('releaseTo', 'releaseTo must name the server, the client or both, once each');
   if (problems.length > 0)
     throw new RefusedError('PSI_RULE_INVALID', problems, { message: 'The PSI rule is invalid.' });
   return Object.freeze({
@@ -66,6 +114,10 @@ export function parsePsiRule(input: Readonly<Record<string, unknown>>): PsiRule 
     sessionTtlSeconds: sessionTtlSeconds as number,
     normalisation: normalisation as IdentifierNormalisation,
     ...(falsePositiveRate === undefined ? {} : { falsePositiveRate: falsePositiveRate as number }),
+    exactCount: exactCount as boolean,
+    epsilon: epsilon as number,
+    epsilonBudget: epsilonBudget as number,
+    releaseTo: Object.freeze([...(releaseTo as string[])]),
   });
 }
 

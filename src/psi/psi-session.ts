@@ -2,8 +2,9 @@ import { diagnostic } from '../errors/diagnostic.ts';
 import { refuseIf, refusalOf } from '../errors/refused-error.ts';
 import { countOf } from './packed-elements.ts';
 import { parseRequestMessage, parseResponseMessage, parseSetupMessage } from './psi-messages.ts';
-import { checkSetSize, MAX_SET_SIZE } from './psi-rules.ts';
-import type { PsiRule } from './psi-rules.ts';
+import { checkElements } from './native-messages.ts';
+import { checkSetSize, engineOf, MAX_SET_SIZE } from './psi-rules.ts';
+import type { PsiCount, PsiEngine, PsiRule } from './psi-rules.ts';
 
 /**
  * The room's view of one PSI session: a pure state machine over relayed bytes. It validates
@@ -11,10 +12,38 @@ import type { PsiRule } from './psi-rules.ts';
  * flag, ordering, distinctness) rather than psi.js, so the room never loads the WASM engine and
  * enforces set sizes from what the messages prove, not from what a member declares.
  */
-export type PsiSessionState = 'opened' | 'setup-posted' | 'request-posted' | 'response-posted' | 'done' | 'expired';
+export type PsiSessionState =
+  | 'opened'
+  | 'setup-posted'
+  | 'request-posted'
+  | 'response-posted'
+  | 'done'
+  | 'sealed'
+  | 'counting'
+  | 'released'
+  | 'violated'
+  | 'expired';
 
-/** The three protocol messages a member posts into a session. */
-export type PsiMessageKind = 'setup' | 'request' | 'response';
+/**
+ * The messages a member posts into a session. psi.js sessions: setup, request, response. Native
+ * room-counted sessions add the client's `final` (the server's set under both keys) and each
+ * party's `key`, revealed to the room only once both doubly-blinded sets are in (PROTOCOL.md).
+ */
+export type PsiMessageKind = 'setup' | 'request' | 'response' | 'final' | 'key';
+
+/** A room-counted session's release: the noisy count and its 95% interval. */
+export interface PsiCountRelease {
+  readonly count: number;
+  readonly interval: readonly [number, number];
+  readonly confidence: number;
+  readonly epsilon: number;
+  readonly mechanism: 'discrete-laplace';
+  /** The noise's scale 1/ε: P[Z = z] ∝ exp(−|z|/scale). */
+  readonly scale: number;
+}
+
+/** Who failed the room's check of a room-counted session. */
+export type PsiParty = 'server' | 'client';
 
 export interface PsiSession {
   readonly id: string;
@@ -25,9 +54,16 @@ export interface PsiSession {
   readonly expiresAt: number;
   readonly serverSetSize?: number;
   readonly clientSetSize?: number;
+  readonly engine: PsiEngine;
+  readonly count: PsiCount;
   readonly setup?: Uint8Array;
   readonly request?: Uint8Array;
   readonly response?: Uint8Array;
+  readonly final?: Uint8Array;
+  readonly serverKey?: Uint8Array;
+  readonly clientKey?: Uint8Array;
+  readonly result?: PsiCountRelease;
+  readonly violators?: readonly PsiParty[];
 }
 
 /** What either member (and the audit log) may see about a session: no message bytes. */
@@ -41,6 +77,12 @@ export interface PsiSessionView {
   readonly expiresAt: number;
   readonly serverSetSize?: number;
   readonly clientSetSize?: number;
+  readonly engine: PsiEngine;
+  /** Size-only sessions: who counts, the room (with noise) or the client (exactly). */
+  readonly count: PsiCount;
+  /** Room-counted sessions: which of the two final messages are in, and which keys. */
+  readonly posted?: readonly ('response' | 'final' | 'server key' | 'client key')[];
+  readonly violators?: readonly PsiParty[];
 }
 
 /** ~35 bytes per element on the wire plus framing, for the largest set the rule admits. */
@@ -48,8 +90,18 @@ export function maxMessageBytes(maxSetSize: number = MAX_SET_SIZE): number {
   return 1024 + maxSetSize * 40;
 }
 
-export function openPsiSession(id: string, collaborationId: string, rule: PsiRule, now: number): PsiSession {
-  return { id, collaborationId, rule, state: 'opened', openedAt: now, expiresAt: now + rule.sessionTtlSeconds * 1000 };
+/** A new session; `count` is who counts a size-only intersection (the caller checked the rule allows it). */
+export function openPsiSession(
+  id: string,
+  collaborationId: string,
+  rule: PsiRule,
+  now: number,
+  count: PsiCount = 'room',
+): PsiSession {
+  const expiresAt = now + rule.sessionTtlSeconds * 1000;
+  const counted: PsiCount = rule.revealIntersection ? 'client' : count;
+  const engine = engineOf(rule, counted);
+  return { id, collaborationId, rule, engine, count: counted, state: 'opened', openedAt: now, expiresAt };
 }
 
 /** The session as of `now`: past its deadline it is expired and holds no message bytes. */
@@ -59,12 +111,25 @@ export function atTime(session: PsiSession, now: number): PsiSession {
 }
 
 function withoutMessages(session: PsiSession): PsiSession {
-  const { setup: _setup, request: _request, response: _response, ...rest } = session;
+  const { setup: _s, request: _r, response: _a, final: _b, serverKey, clientKey, ...rest } = session;
+  serverKey?.fill(0);
+  clientKey?.fill(0);
   return rest;
 }
 
 export function viewOf(session: PsiSession): PsiSessionView {
-  const { id, collaborationId, state, expiresAt, serverSetSize, clientSetSize, rule } = session;
+  const { id, collaborationId, state, expiresAt, serverSetSize, clientSetSize, rule, engine, count, violators } =
+    session;
+  const posted = (
+    [
+      ['response', session.response],
+      ['final', session.final],
+      ['server key', session.serverKey],
+      ['client key', session.clientKey],
+    ] as const
+  )
+    .filter(([, bytes]) => bytes !== undefined)
+    .map(([name]) => name);
   return {
     id,
     collaborationId,
@@ -73,8 +138,12 @@ export function viewOf(session: PsiSession): PsiSessionView {
     server: rule.server,
     client: rule.client,
     revealIntersection: rule.revealIntersection,
+    engine,
+    count,
     ...(serverSetSize === undefined ? {} : { serverSetSize }),
     ...(clientSetSize === undefined ? {} : { clientSetSize }),
+    ...(engine === 'native' ? { posted } : {}),
+    ...(violators === undefined ? {} : { violators }),
   };
 }
 
@@ -106,6 +175,8 @@ function requireLive(session: PsiSession, now: number, expected: readonly PsiSes
 
 /** The order of a session's steps, as the rule a wrong step breaks. */
 const STEPS = 'psi steps: setup, request, response, read';
+/** The room-counted protocol's steps. */
+const NATIVE_STEPS = 'psi steps (room-counted): setup, request, response and final, both keys, result';
 
 const missing = (session: PsiSession, kind: PsiMessageKind) =>
   refusalOf(diagnostic('PSI_WRONG_STEP', `The PSI session holds no ${kind}.`, STEPS, { sessionId: session.id }));
@@ -125,27 +196,57 @@ function requireSize(bytes: Uint8Array): void {
 const sizeRule = (rule: PsiRule) => ({ minSetSize: rule.minSetSize });
 
 /** Who posts each message, and the one state in which the session takes it. */
-const POSTS: Readonly<Record<PsiMessageKind, { readonly role: Role; readonly state: PsiSessionState }>> = {
+const POSTS: Readonly<
+  Record<Exclude<PsiMessageKind, 'key'>, { readonly role: Role; readonly state: PsiSessionState }>
+> = {
   setup: { role: 'server', state: 'opened' },
   request: { role: 'client', state: 'setup-posted' },
   response: { role: 'server', state: 'request-posted' },
+  final: { role: 'client', state: 'request-posted' },
 };
 
+const roleOf = (session: PsiSession, member: string): Role => (session.rule.server === member ? 'server' : 'client');
+
 /**
- * Refuses a message its sender may not post now (wrong member, expired, wrong step) without its
- * bytes, so the relay can refuse before reading a body; returns the session as of `now`.
+ * Refuses a message its sender may not post now (wrong member, expired, wrong step, a message this
+ * engine does not have, one already posted) without its bytes, so the relay can refuse before
+ * reading a body; returns the session as of `now`.
  */
 export function admitPost(session: PsiSession, member: string, kind: PsiMessageKind, now: number): PsiSession {
+  const native = session.engine === 'native';
+  if (!native && (kind === 'final' || kind === 'key')) {
+    const message = `A session whose size the room does not count has no ${kind} message.`;
+    throw refusalOf(diagnostic('PSI_WRONG_STEP', message, STEPS, { sessionId: session.id }));
+  }
+  if (kind === 'key') {
+    const role = roleOf(session, member);
+    const current = requireLive(session, now, ['sealed'], 'accept a key');
+    if ((role === 'server' ? current.serverKey : current.clientKey) !== undefined)
+      throw refusalOf(
+        diagnostic('PSI_WRONG_STEP', `The ${role} key is already posted.`, NATIVE_STEPS, { sessionId: session.id }),
+      );
+    return current;
+  }
   const { role, state } = POSTS[kind];
   requireRole(session, member, role, `post the ${kind}`);
-  return requireLive(session, now, [state], `accept a ${kind}`);
+  const current = requireLive(session, now, [state], `accept a ${kind}`);
+  if (native && current[kind] !== undefined)
+    throw refusalOf(
+      diagnostic('PSI_WRONG_STEP', `The ${kind} is already posted.`, NATIVE_STEPS, { sessionId: session.id }),
+    );
+  return current;
 }
+
+/** A room-counted session moves to `sealed` once both doubly-blinded sets are in. */
+const sealedIfComplete = (session: PsiSession): PsiSession =>
+  session.response !== undefined && session.final !== undefined ? { ...session, state: 'sealed' } : session;
 
 /** The server member posts its setup: its set size is the element count. */
 export function postSetup(session: PsiSession, member: string, bytes: Uint8Array, now: number): PsiSession {
   const current = admitPost(session, member, 'setup', now);
   requireSize(bytes);
-  const serverSetSize = countOf(parseSetupMessage(bytes).elements);
+  const serverSetSize =
+    current.engine === 'native' ? checkElements(bytes, { distinct: true }) : countOf(parseSetupMessage(bytes).elements);
   refuseIf(checkSetSize('server', serverSetSize, sizeRule(current.rule)));
   return { ...current, state: 'setup-posted', setup: bytes, serverSetSize };
 }
@@ -154,6 +255,11 @@ export function postSetup(session: PsiSession, member: string, bytes: Uint8Array
 export function postRequest(session: PsiSession, member: string, bytes: Uint8Array, now: number): PsiSession {
   const current = admitPost(session, member, 'request', now);
   requireSize(bytes);
+  if (current.engine === 'native') {
+    const clientSetSize = checkElements(bytes, { distinct: true });
+    refuseIf(checkSetSize('client', clientSetSize, sizeRule(current.rule)));
+    return { ...current, state: 'request-posted', request: bytes, clientSetSize };
+  }
   const request = parseRequestMessage(bytes);
   if (request.revealIntersection !== current.rule.revealIntersection) {
     const message = 'The request asks for a different result than the rule allows.';
@@ -169,8 +275,83 @@ export function postResponse(session: PsiSession, member: string, bytes: Uint8Ar
   const current = admitPost(session, member, 'response', now);
   requireSize(bytes);
   if (current.request === undefined) throw missing(session, 'request');
+  if (current.engine === 'native') {
+    // Answers repeat where the client sent two encodings of one point: the room counts distinct values.
+    checkElements(bytes, { distinct: false, count: current.clientSetSize ?? 0 });
+    return sealedIfComplete({ ...current, response: bytes });
+  }
   parseResponseMessage(bytes, parseRequestMessage(current.request));
   return { ...current, state: 'response-posted', response: bytes };
+}
+
+/**
+ * Room-counted sessions: the client posts the server's setup under its own key, element for
+ * element in the setup's order (the room checks sampled positions once the keys are in).
+ */
+export function postFinal(session: PsiSession, member: string, bytes: Uint8Array, now: number): PsiSession {
+  const current = admitPost(session, member, 'final', now);
+  requireSize(bytes);
+  checkElements(bytes, { distinct: false, count: current.serverSetSize ?? 0 });
+  return sealedIfComplete({ ...current, final: bytes });
+}
+
+/**
+ * Room-counted sessions: a party reveals its session key to the room, which it may only do once
+ * both doubly-blinded sets are committed. With both keys in, the session is `counting`.
+ */
+export function postKey(session: PsiSession, member: string, bytes: Uint8Array, now: number): PsiSession {
+  const current = admitPost(session, member, 'key', now);
+  if (bytes.length !== 32) {
+    const data = { reason: 'a key is 32 bytes', bytes: bytes.length };
+    throw refusalOf(diagnostic('PSI_MALFORMED_MESSAGE', 'The PSI message is malformed.', NATIVE_STEPS, data));
+  }
+  const key = Uint8Array.from(bytes);
+  const next = roleOf(current, member) === 'server' ? { ...current, serverKey: key } : { ...current, clientKey: key };
+  return next.serverKey !== undefined && next.clientKey !== undefined ? { ...next, state: 'counting' } : next;
+}
+
+/** What the room's count of a `counting` session reads: every message and both keys. */
+export interface CountInputs {
+  readonly setup: Uint8Array;
+  readonly request: Uint8Array;
+  readonly response: Uint8Array;
+  readonly final: Uint8Array;
+  readonly serverKey: Uint8Array;
+  readonly clientKey: Uint8Array;
+}
+
+export function countInputs(session: PsiSession): CountInputs {
+  const { setup, request, response, final, serverKey, clientKey } = session;
+  if (session.state !== 'counting' || !setup || !request || !response || !final || !serverKey || !clientKey)
+    throw refusalOf(
+      diagnostic('PSI_WRONG_STEP', 'The PSI session is not being counted.', NATIVE_STEPS, { sessionId: session.id }),
+    );
+  return { setup, request, response, final, serverKey, clientKey };
+}
+
+/**
+ * Ends a `counting` session: released with its noisy count, or violated naming who failed the
+ * room's check. Either way every message and both keys (zeroed) are dropped.
+ */
+export function completeCount(
+  session: PsiSession,
+  outcome: { readonly result: PsiCountRelease } | { readonly violators: readonly PsiParty[] },
+): PsiSession {
+  const rest = withoutMessages(session);
+  return 'result' in outcome
+    ? { ...rest, state: 'released', result: outcome.result }
+    : { ...rest, state: 'violated', violators: outcome.violators };
+}
+
+/** A member the rule releases to reads a room-counted session's result. */
+export function readResult(session: PsiSession, member: string, now: number): PsiCountRelease {
+  if (!session.rule.releaseTo.includes(member)) {
+    const message = 'The PSI rule does not release the count to this member.';
+    throw refusalOf(diagnostic('PSI_NOT_RELEASED_TO_MEMBER', message, 'psi.releaseTo', { sessionId: session.id }));
+  }
+  const current = requireLive(session, now, ['released'], 'hand out a result');
+  if (current.result === undefined) throw missing(session, 'response');
+  return current.result;
 }
 
 /** The client member reads the setup once it is posted. */
@@ -179,7 +360,7 @@ export function readSetup(session: PsiSession, member: string, now: number): Uin
   const current = requireLive(
     session,
     now,
-    ['setup-posted', 'request-posted', 'response-posted', 'done'],
+    ['setup-posted', 'request-posted', 'response-posted', 'done', 'sealed'],
     'hand out the setup',
   );
   if (current.setup === undefined) throw missing(session, 'setup');
@@ -204,6 +385,10 @@ export function readResponse(
   now: number,
 ): { session: PsiSession; bytes: Uint8Array } {
   requireRole(session, member, 'client', 'read the response');
+  if (session.engine === 'native') {
+    const message = 'In a room-counted session the response goes to the room, not the client.';
+    throw refusalOf(diagnostic('PSI_WRONG_STEP', message, NATIVE_STEPS, { sessionId: session.id }));
+  }
   const current = requireLive(session, now, ['response-posted', 'done'], 'hand out the response');
   if (current.response === undefined) throw missing(session, 'response');
   const { request: _request, ...rest } = current;

@@ -21,12 +21,33 @@ export interface PsiTasks {
     result: { size: number; indices?: Int32Array };
   };
   sort: { task: { buffers: readonly Uint8Array[] }; result: Uint8Array };
+  // The native engine (native-worker.ts): identifiers hashed to the curve and multiplied by the key,
+  // a peer's elements multiplied by the key, a shuffle, and the room's check and count.
+  'native-blind': { task: { key: Uint8Array; inputs: readonly string[] }; result: Uint8Array };
+  'native-multiply': { task: { key: Uint8Array; elements: Uint8Array }; result: Uint8Array };
+  'native-shuffle': { task: { buffers: readonly Uint8Array[] }; result: Uint8Array };
+  'native-verify-count': {
+    task: {
+      setup: Uint8Array;
+      request: Uint8Array;
+      response: Uint8Array;
+      final: Uint8Array;
+      serverKey: Uint8Array;
+      clientKey: Uint8Array;
+      samples: number;
+    };
+    result: { violators: ('server' | 'client')[]; common: number };
+  };
 }
 
 export type PsiTaskType = keyof PsiTasks;
 
 /** Which failures came from a peer's bytes (malformed message) rather than from our own inputs. */
-export const PEER_INPUT_TASKS: ReadonlySet<PsiTaskType> = new Set<PsiTaskType>(['server-process', 'client-finalise']);
+export const PEER_INPUT_TASKS: ReadonlySet<PsiTaskType> = new Set<PsiTaskType>([
+  'server-process',
+  'client-finalise',
+  'native-multiply',
+]);
 
 export interface PsiTaskRequest<T extends PsiTaskType = PsiTaskType> {
   readonly id: number;

@@ -9,7 +9,8 @@ import type { PsiTaskReply, PsiTaskRequest, PsiTasks, PsiTaskType } from './psi-
 // Every input was validated by the caller; whatever psi.js still throws is reported as a reason
 // string (never its BindingError or stack), and the pool replaces this worker.
 
-type Handlers = { [T in PsiTaskType]: (psi: PsiLibrary, task: PsiTasks[T]['task']) => PsiTasks[T]['result'] };
+type PsiJsTask = Exclude<PsiTaskType, `native-${string}`>;
+type Handlers = { [T in PsiJsTask]: (psi: PsiLibrary, task: PsiTasks[T]['task']) => PsiTasks[T]['result'] };
 
 /**
  * psi.js's methods only call serializeBinary() on the messages they are given, to hand the bytes to
@@ -84,7 +85,7 @@ port.on('message', (request: PsiTaskRequest) => {
   void ready.then((psi) => {
     let reply: PsiTaskReply;
     try {
-      const run = handlers[request.type] as (psi: PsiLibrary, task: unknown) => unknown;
+      const run = handlers[request.type as PsiJsTask] as (psi: PsiLibrary, task: unknown) => unknown;
       reply = { id: request.id, ok: true, result: run(psi, request.task) };
     } catch (error) {
       reply = {

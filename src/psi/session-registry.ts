@@ -4,7 +4,8 @@ import { diagnostic } from '../errors/diagnostic.ts';
 import { refusalOf } from '../errors/refused-error.ts';
 import * as machine from './psi-session.ts';
 import type { PsiMessageKind, PsiSession, PsiSessionView } from './psi-session.ts';
-import type { PsiRule } from './psi-rules.ts';
+import { requireCountAllowed } from './psi-rules.ts';
+import type { PsiCount, PsiRule } from './psi-rules.ts';
 
 export interface PsiSessionRegistryOptions {
   /** Milliseconds since the epoch; injected so expiry is testable. */
@@ -32,12 +33,13 @@ export class PsiSessionRegistry {
    * A new session under `rule` for one of its two members, not yet live: the caller records it
    * (the day's count, the audit entry) and then `add`s it. The rule comes from the active policy.
    */
-  create(collaborationId: string, rule: PsiRule, member: string): PsiSession {
+  create(collaborationId: string, rule: PsiRule, member: string, count: PsiCount = 'room'): PsiSession {
     if (member !== rule.server && member !== rule.client) {
       const message = 'Only the PSI server or client member may open a session.';
       throw refusalOf(diagnostic('PSI_NOT_A_PARTY', message, 'psi.server and psi.client', { collaborationId }));
     }
-    return machine.openPsiSession(this.#newId(), collaborationId, rule, this.#clock());
+    requireCountAllowed(rule, count);
+    return machine.openPsiSession(this.#newId(), collaborationId, rule, this.#clock(), count);
   }
 
   /** Makes a created session live. */
@@ -46,8 +48,8 @@ export class PsiSessionRegistry {
   }
 
   /** `create` then `add`, where nothing needs recording in between (an in-memory relay, tests). */
-  open(collaborationId: string, rule: PsiRule, member: string): PsiSessionView {
-    return this.add(this.create(collaborationId, rule, member));
+  open(collaborationId: string, rule: PsiRule, member: string, count: PsiCount = 'room'): PsiSessionView {
+    return this.add(this.create(collaborationId, rule, member, count));
   }
 
   /** The session as its member sees it; unknown and foreign sessions look the same (404). */
@@ -70,6 +72,33 @@ export class PsiSessionRegistry {
 
   postResponse(id: string, member: string, bytes: Uint8Array): PsiSessionView {
     return this.#put(machine.postResponse(this.#get(id, member), member, bytes, this.#clock()));
+  }
+
+  postFinal(id: string, member: string, bytes: Uint8Array): PsiSessionView {
+    return this.#put(machine.postFinal(this.#get(id, member), member, bytes, this.#clock()));
+  }
+
+  postKey(id: string, member: string, bytes: Uint8Array): PsiSessionView {
+    return this.#put(machine.postKey(this.#get(id, member), member, bytes, this.#clock()));
+  }
+
+  /** The messages and keys of a session whose both keys are in (state `counting`). */
+  countInputs(id: string, member: string): machine.CountInputs {
+    return machine.countInputs(this.#get(id, member));
+  }
+
+  /** Records the room's count (or the violation it found); drops the messages and keys. */
+  completeCount(id: string, member: string, outcome: Parameters<typeof machine.completeCount>[1]): PsiSessionView {
+    return this.#put(machine.completeCount(this.#get(id, member), outcome));
+  }
+
+  /** The rule a session runs under. */
+  rule(id: string, member: string): PsiRule {
+    return this.#get(id, member).rule;
+  }
+
+  readResult(id: string, member: string): machine.PsiCountRelease {
+    return machine.readResult(this.#get(id, member), member, this.#clock());
   }
 
   readSetup(id: string, member: string): Uint8Array {
@@ -104,6 +133,8 @@ export class PsiSessionRegistry {
   cancel(id: string, member: string): PsiSessionView {
     const session = this.#get(id, member);
     this.#sessions.delete(id);
+    session.serverKey?.fill(0);
+    session.clientKey?.fill(0);
     return machine.viewOf(machine.atTime(session, this.#clock()));
   }
 

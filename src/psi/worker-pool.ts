@@ -13,6 +13,8 @@ import type { PsiTaskReply, PsiTaskRequest, PsiTasks, PsiTaskType } from './psi-
 export interface WorkerPoolOptions {
   /** Number of worker threads; defaults to os.availableParallelism(). */
   readonly size?: number;
+  /** Which worker runs the tasks: psi.js's WASM (psi-worker.ts) or the native engine (native-worker.ts). */
+  readonly engine?: 'psi.js' | 'native';
 }
 
 interface Job {
@@ -32,11 +34,11 @@ interface Slot {
  * load, and Node 20 loads a worker's entry before `--import` hooks apply; so a one-line evaluated
  * entry registers tsx's loader (resolved from this file, not the caller's cwd) and then imports it.
  */
-function workerScript(): { entry: string | URL; eval: boolean } {
-  const compiled = new URL('./psi-worker.js', import.meta.url);
+function workerScript(name: string): { entry: string | URL; eval: boolean } {
+  const compiled = new URL(`./${name}.js`, import.meta.url);
   if (!import.meta.url.endsWith('.ts')) return { entry: compiled, eval: false };
   const tsxApi = resolveTsxEsmApi();
-  const target = new URL('./psi-worker.ts', import.meta.url).href;
+  const target = new URL(`./${name}.ts`, import.meta.url).href;
   const entry =
     `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); ` +
     `return import(${JSON.stringify(target)}); });`;
@@ -65,9 +67,13 @@ function failure(type: PsiTaskType, reason: string): CleanroomError {
   });
 }
 
-/** A fixed set of psi.js worker threads; a worker that failed is replaced, since its WASM state may be broken. */
+/**
+ * A fixed set of PSI worker threads (psi.js or native); a worker that failed is replaced, since its
+ * WASM state may be broken.
+ */
 export class PsiWorkerPool {
   readonly size: number;
+  readonly #script: string;
   readonly #slots: Slot[] = [];
   readonly #queue: Job[] = [];
   #nextId = 1;
@@ -75,6 +81,7 @@ export class PsiWorkerPool {
 
   constructor(options: WorkerPoolOptions = {}) {
     this.size = Math.max(1, Math.floor(options.size ?? availableParallelism()));
+    this.#script = options.engine === 'native' ? 'native-worker' : 'psi-worker';
     for (let i = 0; i < this.size; i += 1) this.#slots.push({ worker: this.#spawn(), job: undefined });
   }
 
@@ -102,7 +109,7 @@ export class PsiWorkerPool {
   }
 
   #spawn(): Worker {
-    const script = workerScript();
+    const script = workerScript(this.#script);
     // psi.js's C++ logging writes to stderr; keep it out of the member's terminal.
     const worker = new Worker(script.entry, { eval: script.eval, execArgv: [], stderr: true });
     worker.stderr.resume();

@@ -8,6 +8,7 @@ import { sweepRetention } from './dataset-deletion.ts';
 import { cryptoRandomSource, type RandomSource } from '../privacy/index.ts';
 import { PsiMessageBudget } from '../psi/message-budget.ts';
 import { PsiSessionRegistry } from '../psi/session-registry.ts';
+import { PsiRoomCounter } from './psi-room-count.ts';
 import { jsonSqlParser } from '../query/sql-parser.ts';
 import { DataEngine } from '../store/data-engine.ts';
 import { StateDb } from '../store/state-db.ts';
@@ -98,6 +99,7 @@ export async function openRoom(
     startupProblems: { datasetsNotLoaded: [] },
     randomSource,
     psi: new PsiSessionRegistry(),
+    psiCounter: new PsiRoomCounter(),
     psiUploads: new PsiMessageBudget(config.psiBodyBudgetBytes),
     uploadSlots: new UploadSlots(config.maxConcurrentUploads),
     openPartialFile: dependencies.openPartialFile ?? openPartialFile,

@@ -1,6 +1,8 @@
 import { ForbiddenError, NotFoundError } from '../errors/cleanroom-error.ts';
 import type { Collaboration, Principal } from '../policy/collaboration.ts';
-import { parsePsiRule, type PsiRule } from '../psi/psi-rules.ts';
+import { parsePsiRule, type PsiCount, type PsiRule } from '../psi/psi-rules.ts';
+import type { PsiCountRelease } from '../psi/psi-session.ts';
+import { chargePsiEpsilon } from './psi-epsilon-budget.ts';
 import type { PsiReservation } from '../psi/message-budget.ts';
 import type { PsiMessageKind, PsiSessionView } from '../psi/psi-session.ts';
 import { recordAudit } from './audit-trail.ts';
@@ -17,6 +19,16 @@ export interface PsiSessionAnswer extends PsiSessionView {
   readonly normalisation: PsiRule['normalisation'];
   readonly minSetSize: number;
   readonly falsePositiveRate?: number;
+  /** Room-counted sessions: ε per session and who may read the count. */
+  readonly epsilon?: number;
+  readonly releaseTo?: readonly string[];
+}
+
+/** A room-counted session's result as a member it is released to reads it. */
+export interface PsiResultAnswer extends PsiCountRelease {
+  readonly session: string;
+  readonly serverSetSize: number;
+  readonly clientSetSize: number;
 }
 
 function ruleFor(collaboration: Collaboration, member: string, partner: string): PsiRule {
@@ -43,6 +55,7 @@ const answer = (view: PsiSessionView, member: string, rule: PsiRule): PsiSession
   normalisation: rule.normalisation,
   minSetSize: rule.minSetSize,
   ...(rule.falsePositiveRate !== undefined ? { falsePositiveRate: rule.falsePositiveRate } : {}),
+  ...(view.engine === 'native' ? { epsilon: rule.epsilon, releaseTo: rule.releaseTo } : {}),
 });
 
 /**
@@ -55,13 +68,16 @@ export async function openPsi(
   collaboration: Collaboration,
   principal: Principal,
   partner: string,
+  count: PsiCount = 'room',
 ): Promise<PsiSessionAnswer> {
   requireParty(principal);
   await requireActive(services, collaboration);
   const rule = ruleFor(collaboration, principal.memberId, partner);
-  const session = services.psi.create(collaboration.id, rule, principal.memberId);
+  const session = services.psi.create(collaboration.id, rule, principal.memberId, count);
   await services.state.write(async (tx) => {
     await countPsiSessionOpened(tx, collaboration.id, rule, session.openedAt);
+    const counted = session.engine === 'native';
+    const epsilonSpent = counted ? await chargePsiEpsilon(tx, collaboration.id, rule) : undefined;
     await recordAudit(services, tx, {
       collaboration: collaboration.id,
       actor: principal.id,
@@ -72,6 +88,9 @@ export async function openPsi(
         client: rule.client,
         revealIntersection: rule.revealIntersection,
         normalisation: rule.normalisation,
+        engine: session.engine,
+        count: session.count,
+        ...(counted ? { epsilon: rule.epsilon, epsilonSpent, epsilonBudget: rule.epsilonBudget } : {}),
       },
     });
   });
@@ -163,13 +182,15 @@ export async function postPsiMessage(
 ): Promise<PsiSessionAnswer> {
   const current = psiSession(services, collaboration, principal, id);
   const member = principal.memberId;
-  const view =
-    kind === 'setup'
-      ? services.psi.postSetup(id, member, bytes)
-      : kind === 'request'
-        ? services.psi.postRequest(id, member, bytes)
-        : services.psi.postResponse(id, member, bytes);
-  if (kind === 'response') {
+  const post = {
+    setup: () => services.psi.postSetup(id, member, bytes),
+    request: () => services.psi.postRequest(id, member, bytes),
+    response: () => services.psi.postResponse(id, member, bytes),
+    final: () => services.psi.postFinal(id, member, bytes),
+    key: () => services.psi.postKey(id, member, bytes),
+  }[kind];
+  let view = post();
+  if (view.engine === 'psi.js' && kind === 'response') {
     await services.state.write((tx) =>
       recordAudit(services, tx, {
         collaboration: collaboration.id,
@@ -184,7 +205,70 @@ export async function postPsiMessage(
       }),
     );
   }
+  if (view.state === 'counting') view = await countSession(services, collaboration, principal, id);
   return { ...current, ...view };
+}
+
+/**
+ * The room counts a session whose both keys are in, and audits what it released (the noisy count,
+ * never the exact one) or which member failed its check (psi.violation; nothing is released).
+ */
+async function countSession(
+  services: RoomServices,
+  collaboration: Collaboration,
+  principal: Principal,
+  id: string,
+): Promise<PsiSessionView> {
+  const member = principal.memberId;
+  const rule = services.psi.rule(id, member);
+  const outcome = await services.psiCounter.count(services.psi, id, member, services.randomSource);
+  const sizes = {
+    serverSetSize: outcome.view.serverSetSize ?? null,
+    clientSetSize: outcome.view.clientSetSize ?? null,
+  };
+  await services.state.write((tx) =>
+    recordAudit(services, tx, {
+      collaboration: collaboration.id,
+      actor: principal.id,
+      ...('result' in outcome
+        ? {
+            action: 'psi.released',
+            details: {
+              session: id,
+              server: rule.server,
+              client: rule.client,
+              ...sizes,
+              count: outcome.result.count,
+              interval: [...outcome.result.interval],
+              confidence: outcome.result.confidence,
+              epsilon: outcome.result.epsilon,
+              mechanism: outcome.result.mechanism,
+              releaseTo: [...rule.releaseTo],
+            },
+          }
+        : {
+            action: 'psi.violation',
+            details: {
+              session: id,
+              ...sizes,
+              violators: outcome.violators.map((party) => rule[party]),
+            },
+          }),
+    }),
+  );
+  return outcome.view;
+}
+
+/** A member the rule releases to reads a room-counted session's noisy count. */
+export function readPsiResult(
+  services: RoomServices,
+  collaboration: Collaboration,
+  principal: Principal,
+  id: string,
+): PsiResultAnswer {
+  const view = psiSession(services, collaboration, principal, id);
+  const release = services.psi.readResult(id, principal.memberId);
+  return { session: id, serverSetSize: view.serverSetSize ?? 0, clientSetSize: view.clientSetSize ?? 0, ...release };
 }
 
 /** Hands a member the message its protocol step needs. */
@@ -193,7 +277,7 @@ export function readPsiMessage(
   collaboration: Collaboration,
   principal: Principal,
   id: string,
-  kind: PsiMessageKind,
+  kind: 'setup' | 'request' | 'response',
 ): Uint8Array {
   psiSession(services, collaboration, principal, id);
   const member = principal.memberId;

@@ -14,6 +14,7 @@ import type { OpenPartialFile } from './ciphertext-tee.ts';
 import type { RoomConfig } from './room-config.ts';
 import type { RoomKeys } from './room-keys.ts';
 import type { UploadSlots } from './upload-slots.ts';
+import type { PsiRoomCounter } from './psi-room-count.ts';
 
 /**
  * The running room's parts, as `open-room.ts` wires them. The acts in this folder work over them;
@@ -34,6 +35,8 @@ export interface RoomServices {
   readonly psi: PsiSessionRegistry;
   /** Uploads loading at once: room-wide and one per member (see upload-slots.ts). */
   readonly uploadSlots: UploadSlots;
+  /** Checks and counts room-counted PSI sessions in a worker thread (started on first use). */
+  readonly psiCounter: PsiRoomCounter;
   /** PSI message bytes being received right now, bounded room-wide and to one message per session. */
   readonly psiUploads: PsiMessageBudget;
   readonly log: Logger;

@@ -43,6 +43,8 @@ import {
   postPsiMessage,
   psiSession,
   readPsiMessage,
+  readPsiResult,
+  type PsiResultAnswer,
   type PsiMessageKind,
   type PsiSessionAnswer,
 } from './psi-relay.ts';
@@ -389,8 +391,13 @@ export class Room {
     return scoreOwnRows(this.services, collaboration, caller, request);
   }
 
-  openPsi(collaboration: Collaboration, principal: Principal, partner: string): Promise<PsiSessionAnswer> {
-    return openPsi(this.services, collaboration, principal, partner);
+  openPsi(
+    collaboration: Collaboration,
+    principal: Principal,
+    partner: string,
+    count: 'room' | 'client' = 'room',
+  ): Promise<PsiSessionAnswer> {
+    return openPsi(this.services, collaboration, principal, partner, count);
   }
 
   listPsiSessions(collaboration: Collaboration, principal: Principal): PsiSessionAnswer[] {
@@ -425,8 +432,18 @@ export class Room {
     return postPsiMessage(this.services, collaboration, principal, id, kind, bytes);
   }
 
-  readPsiMessage(collaboration: Collaboration, principal: Principal, id: string, kind: PsiMessageKind): Uint8Array {
+  readPsiMessage(
+    collaboration: Collaboration,
+    principal: Principal,
+    id: string,
+    kind: 'setup' | 'request' | 'response',
+  ): Uint8Array {
     return readPsiMessage(this.services, collaboration, principal, id, kind);
+  }
+
+  /** A room-counted session's noisy count, for a member its rule releases to. */
+  readPsiResult(collaboration: Collaboration, principal: Principal, id: string): PsiResultAnswer {
+    return readPsiResult(this.services, collaboration, principal, id);
   }
 
   /** Stops running queries, closes both databases and deletes the staging area. */
@@ -435,6 +452,7 @@ export class Room {
     clearInterval(this.retentionSweep);
     this.services.engine.close();
     this.services.state.close();
+    await this.services.psiCounter.close();
     await this.services.staging.destroy();
   }
 }

@@ -57,6 +57,10 @@ export const STATE_SCHEMA: readonly string[] = [
      collaboration VARCHAR NOT NULL, server_member VARCHAR NOT NULL, client_member VARCHAR NOT NULL,
      day VARCHAR NOT NULL, opened INTEGER NOT NULL,
      PRIMARY KEY (collaboration, server_member, client_member, day))`,
+  `CREATE TABLE IF NOT EXISTS psi_epsilon_spent (
+     collaboration VARCHAR NOT NULL, server_member VARCHAR NOT NULL, client_member VARCHAR NOT NULL,
+     epsilon DOUBLE NOT NULL, sessions INTEGER NOT NULL,
+     PRIMARY KEY (collaboration, server_member, client_member))`,
   `CREATE TABLE IF NOT EXISTS audit_log (
      collaboration VARCHAR NOT NULL, seq BIGINT NOT NULL, "at" VARCHAR NOT NULL, actor VARCHAR NOT NULL,
      action VARCHAR NOT NULL, details VARCHAR NOT NULL, prev_hash VARCHAR NOT NULL,

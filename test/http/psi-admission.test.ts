@@ -105,7 +105,7 @@ async function until(condition: () => boolean, what: string): Promise<void> {
 }
 
 const openSession = async () =>
-  (await t.client('northwind-provider').send<{ id: string }>('POST', path, { partner: 'acme' })).id;
+  (await t.client('northwind-provider').send<{ id: string }>('POST', path, { partner: 'acme', count: 'client' })).id;
 
 describe('the PSI relay decides before it reads a message body', () => {
   it('refuses the caller, session, sender, step and declared size with the body never sent', async () => {

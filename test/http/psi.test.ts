@@ -50,6 +50,7 @@ describe('PSI through a running room', () => {
         publisher,
         '--partner',
         'acme',
+        '--exact',
       ],
       (line) => {
         const match = /^session: (\S+)/.exec(line);

@@ -44,10 +44,11 @@ async function intersect(
     maxSessionsPerDay: 5,
     sessionTtlSeconds: 600,
     normalisation: 'email',
+    exactCount: true,
     revealIntersection: options.relayReveal ?? reveal,
   });
   const registry = new PsiSessionRegistry();
-  const { id } = registry.open('collab', rule, 'globex');
+  const { id } = registry.open('collab', rule, 'globex', 'client');
   const channel = inMemoryPsiChannel((kind, bytes) => {
     if (kind === 'setup') registry.postSetup(id, 'acme', bytes);
     if (kind === 'request') registry.postRequest(id, 'globex', bytes);

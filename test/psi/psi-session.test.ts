@@ -12,6 +12,7 @@ const rule = parsePsiRule({
   maxSessionsPerDay: 2,
   sessionTtlSeconds: 60,
   normalisation: 'email',
+  exactCount: true,
 });
 
 function registry(start = Date.UTC(2025, 0, 1, 12)) {
@@ -24,7 +25,7 @@ const setup = (n: number) => encodeSetupMessage(sortPacked([fakePoints(n)]));
 describe('PSI session relay', () => {
   it('runs the steps in order, recording set sizes proved by the messages', () => {
     const { sessions } = registry();
-    const { id } = sessions.open('c1', rule, 'globex');
+    const { id } = sessions.open('c1', rule, 'globex', 'client');
     sessions.postSetup(id, 'acme', setup(12));
     expect(sessions.readSetup(id, 'globex').length).toBeGreaterThan(12 * 33);
     const request = [fakePoints(11)];
@@ -41,7 +42,7 @@ describe('PSI session relay', () => {
 
   it('refuses the wrong member, the wrong step and strangers', async () => {
     const { sessions } = registry();
-    const { id } = sessions.open('c1', rule, 'acme');
+    const { id } = sessions.open('c1', rule, 'acme', 'client');
     await expectRefusal(() => sessions.postSetup(id, 'globex', setup(12)), 'PSI_WRONG_ROLE', 403);
     await expectRefusal(
       () => sessions.postRequest(id, 'globex', encodeRequestMessage(false, [fakePoints(11)])),
@@ -50,14 +51,14 @@ describe('PSI session relay', () => {
     );
     await expectRefusal(() => sessions.readSetup(id, 'globex'), 'PSI_WRONG_STEP', 409);
     await expectRefusal(() => sessions.view(id, 'initech'), 'PSI_SESSION_NOT_FOUND', 404);
-    await expectRefusal(() => sessions.open('c1', rule, 'initech'), 'PSI_NOT_A_PARTY', 403);
+    await expectRefusal(() => sessions.open('c1', rule, 'initech', 'client'), 'PSI_NOT_A_PARTY', 403);
     sessions.postSetup(id, 'acme', setup(12));
     await expectRefusal(() => sessions.postSetup(id, 'acme', setup(12)), 'PSI_WRONG_STEP', 409);
   });
 
   it('enforces the minimum set size on both sides from the messages, and the reveal flag', async () => {
     const { sessions } = registry();
-    const { id } = sessions.open('c1', rule, 'acme');
+    const { id } = sessions.open('c1', rule, 'acme', 'client');
     await expectRefusal(() => sessions.postSetup(id, 'acme', setup(9)), 'PSI_SET_TOO_SMALL', 422);
     await expectRefusal(() => sessions.postSetup(id, 'acme', setup(1)), 'PSI_SET_TOO_SMALL', 422);
     sessions.postSetup(id, 'acme', setup(10));
@@ -80,7 +81,7 @@ describe('PSI session relay', () => {
 
   it('refuses a response that does not answer the request', async () => {
     const { sessions } = registry();
-    const { id } = sessions.open('c1', rule, 'acme');
+    const { id } = sessions.open('c1', rule, 'acme', 'client');
     sessions.postSetup(id, 'acme', setup(10));
     sessions.postRequest(id, 'globex', encodeRequestMessage(false, [fakePoints(10)]));
     await expectRefusal(
@@ -92,7 +93,7 @@ describe('PSI session relay', () => {
 
   it('expires sessions and sweeps them away', async () => {
     const { sessions, clock } = registry();
-    const { id } = sessions.open('c1', rule, 'acme');
+    const { id } = sessions.open('c1', rule, 'acme', 'client');
     clock.now += 60_000;
     expect(sessions.view(id, 'acme').state).toBe('expired');
     await expectRefusal(() => sessions.postSetup(id, 'acme', setup(12)), 'PSI_SESSION_EXPIRED', 409);
@@ -102,7 +103,7 @@ describe('PSI session relay', () => {
 
   it('keeps a created session out of reach until it is added', async () => {
     const { sessions } = registry();
-    const session = sessions.create('c1', rule, 'acme');
+    const session = sessions.create('c1', rule, 'acme', 'client');
     await expectRefusal(() => sessions.view(session.id, 'acme'), 'PSI_SESSION_NOT_FOUND', 404);
     expect(sessions.add(session)).toMatchObject({ id: session.id, state: 'opened' });
     expect(sessions.view(session.id, 'globex').state).toBe('opened');

@@ -14,6 +14,16 @@ export function describePsi(result: PsiRunResult): string {
     `(${result.invalidRows} invalid, ${result.duplicateRows} duplicates dropped)`;
   const theirs = result.serverSetSize.toLocaleString('en');
   const ours = result.clientSetSize.toLocaleString('en');
+  if (result.countedBy === 'room') {
+    const sizes = `server set ${theirs}, client set ${ours}`;
+    const r = result.release;
+    if (r === undefined) return `${input}\n${sizes}; the room counted the intersection and did not release it to you`;
+    const [low, high] = r.interval.map((n) => n.toLocaleString('en'));
+    return (
+      `${input}\nintersection ≈ ${r.count.toLocaleString('en')} (${Math.round(r.confidence * 100)}% interval ` +
+      `${low}–${high}; counted by the room with discrete Laplace noise, ε ${r.epsilon}; ${sizes})`
+    );
+  }
   if (result.intersectionSize === undefined)
     return `${input}\nserved ${theirs} identifiers against ${ours}; only the other member learns the result`;
   const written = result.matchingRows !== undefined ? `; ${result.matchingRows} matching rows written` : '';
@@ -40,6 +50,11 @@ export function registerPsiCommand(program: Command): void {
       .addOption(new Option('--partner <member>', 'open a new session with this member').conflicts('session'))
       .option('--session <id>', 'take part in a session the other member opened')
       .option('--out <csv>', 'with a revealing rule: write your matching rows here')
+      .option(
+        '--exact',
+        'opening a size-only session: have the client count the exact size instead of the room’s noisy count ' +
+          '(the rule must allow it: exactCount)',
+      )
       .addOption(urlOption())
       .action(
         async (o: {
@@ -50,6 +65,7 @@ export function registerPsiCommand(program: Command): void {
           partner?: string;
           session?: string;
           out?: string;
+          exact?: boolean;
           url: string;
         }) => {
           const { client } = await signedClient(o.url, o.key);
@@ -63,8 +79,13 @@ export function registerPsiCommand(program: Command): void {
             ...(o.partner ? { partner: o.partner } : {}),
             ...(o.session ? { session: o.session } : {}),
             ...(o.out ? { out: o.out } : {}),
+            ...(o.exact ? { count: 'client' as const } : {}),
             onSession: (s) => {
-              const reveals = s.revealIntersection ? 'intersection revealed to the client' : 'size only';
+              const reveals = s.revealIntersection
+                ? 'intersection revealed to the client'
+                : s.engine === 'native'
+                  ? `size counted by the room, ε ${s.epsilon}, released to ${(s.releaseTo ?? []).join(' and ')}`
+                  : 'exact size, counted by the client';
               print(
                 `session: ${escapeTerminal(s.id)} (you are the ${escapeTerminal(s.role)}; ${reveals}; ` +
                   `normalisation ${escapeTerminal(s.normalisation)})\n`,

@@ -4,14 +4,21 @@ import type { Room } from '../../room/room.ts';
 import { compileValidator } from '../../validation/json-validator.ts';
 import { declaredLength, readSignedBytes, refuseUnreadBody, signedJsonBody } from '../signed-request.ts';
 
-export const openBody = compileValidator<{ partner: string }>({
+export const openBody = compileValidator<{ partner: string; count?: 'room' | 'client' }>({
   type: 'object',
   additionalProperties: false,
   required: ['partner'],
-  properties: { partner: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,62}$' } },
+  properties: {
+    partner: { type: 'string', pattern: '^[a-z][a-z0-9-]{0,62}$' },
+    // Size-only rules: 'room' (default) has the room count with noise; 'client' asks for the exact
+    // count, which the rule must allow (exactCount).
+    count: { enum: ['room', 'client'] },
+  },
 });
 
-const KINDS: readonly PsiMessageKind[] = ['setup', 'request', 'response'];
+const KINDS: readonly PsiMessageKind[] = ['setup', 'request', 'response', 'final', 'key'];
+/** The messages a member reads back (final and key go to the room only). */
+const READABLE = ['setup', 'request', 'response'] as const;
 
 /** PSI sessions between two members, relayed by the room; it never sees a key or an identifier. */
 export function psiRoutes(room: Room): Router {
@@ -22,9 +29,8 @@ export function psiRoutes(room: Room): Router {
   };
   router.post('/v1/collaborations/:id/psi', ...signedJsonBody(room, openBody), async (req, res) => {
     const { collaboration, principal } = who(req.params.id as string, res.locals.callerKey);
-    res
-      .status(201)
-      .json(await room.openPsi(collaboration, principal, (res.locals.body as { partner: string }).partner));
+    const body = res.locals.body as { partner: string; count?: 'room' | 'client' };
+    res.status(201).json(await room.openPsi(collaboration, principal, body.partner, body.count ?? 'room'));
   });
   router.get('/v1/collaborations/:id/psi', ...signedJsonBody(room), (req, res) => {
     const { collaboration, principal } = who(req.params.id as string, res.locals.callerKey);
@@ -55,6 +61,12 @@ export function psiRoutes(room: Room): Router {
         }
       }),
     );
+  }
+  router.get('/v1/collaborations/:id/psi/:session/result', ...signedJsonBody(room), (req, res) => {
+    const { collaboration, principal } = who(req.params.id as string, res.locals.callerKey);
+    res.json(room.readPsiResult(collaboration, principal, req.params.session as string));
+  });
+  for (const kind of READABLE) {
     router.get(`/v1/collaborations/:id/psi/:session/${kind}`, ...signedJsonBody(room), (req, res) => {
       const { collaboration, principal } = who(req.params.id as string, res.locals.callerKey);
       res
