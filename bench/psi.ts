@@ -1,5 +1,6 @@
-// PSI benchmark: chunked worker-threaded protocol vs one psi.js thread, same sets, same run.
-// npx tsx bench/psi.ts [--sizes 10000,100000] [--workers N] [--no-reference] [--reveal]
+// PSI benchmark, same sets, same run: the native engine's room-counted session (issue 14), psi.js
+// chunked over worker threads, and one psi.js thread.
+// npx tsx bench/psi.ts [--sizes 10000,100000] [--engines native,psi.js] [--workers N] [--no-reference] [--reveal]
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import { normaliseIdentifiers } from '../src/psi/identifier-normalisation.ts';
@@ -9,18 +10,26 @@ import type { PsiPhase } from '../src/psi/psi-party-options.ts';
 import { runPsiServer } from '../src/psi/psi-server-party.ts';
 import { encodeRawSetup } from '../src/psi/psi-protobuf.ts';
 import { PsiWorkerPool } from '../src/psi/worker-pool.ts';
+import { inMemoryNativeChannel } from '../src/psi/in-memory-transport.ts';
+import { runNativeClient, runNativeServer } from '../src/psi/native-parties.ts';
+import { parsePsiRule } from '../src/psi/psi-rules.ts';
+import { PsiSessionRegistry } from '../src/psi/session-registry.ts';
+import { cryptoRandomSource } from '../src/privacy/index.ts';
+import { PsiRoomCounter } from '../src/room/psi-room-count.ts';
 
 const { values } = parseArgs({
   options: {
     sizes: { type: 'string', default: '10000,100000' },
     workers: { type: 'string', default: String(availableParallelism()) },
     'no-reference': { type: 'boolean', default: false },
+    engines: { type: 'string', default: 'native,psi.js' },
     reveal: { type: 'boolean', default: false },
   },
 });
 const sizes = values.sizes.split(',').map(Number);
 const workers = Number(values.workers);
 const reveal = values.reveal;
+const engines = new Set(values.engines.split(','));
 const MiB = 1024 * 1024;
 const seconds = (ms: number): string => (ms / 1000).toFixed(1);
 
@@ -76,6 +85,40 @@ async function chunked(n: number): Promise<{
   return { total: performance.now() - t0, cpu: cpuSeconds() - cpu0, phases, bytes, size: result.size, peak };
 }
 
+/** Both members on the native engine with the room's check and count, all in this process. */
+async function nativeRun(
+  n: number,
+): Promise<{ total: number; cpu: number; count: number; bytes: number; peak: number }> {
+  const { server, client } = sets(n);
+  const registry = new PsiSessionRegistry();
+  const rule = parsePsiRule({
+    server: 's',
+    client: 'c',
+    minSetSize: 2,
+    maxSessionsPerDay: 1,
+    sessionTtlSeconds: 86_400,
+    normalisation: 'none',
+  });
+  const { id } = registry.open('bench', rule, 'c');
+  const counter = new PsiRoomCounter();
+  let count = -1;
+  const channel = inMemoryNativeChannel(registry, id, { server: 's', client: 'c' }, async () => {
+    const outcome = await counter.count(registry, id, 'c', cryptoRandomSource);
+    if ('trueCount' in outcome) count = outcome.trueCount;
+  });
+  const options = { minSetSize: 2, workers };
+  const sampler = rssSampler();
+  const cpu0 = cpuSeconds();
+  const t0 = performance.now();
+  await Promise.all([
+    runNativeServer(normaliseIdentifiers(server, 'none'), channel.server, options),
+    runNativeClient(normaliseIdentifiers(client, 'none'), channel.client, options),
+  ]);
+  const total = performance.now() - t0;
+  await counter.close();
+  return { total, cpu: cpuSeconds() - cpu0, count, bytes: 32, peak: sampler.stop() };
+}
+
 async function singleThread(
   n: number,
 ): Promise<{ total: number; cpu: number; passes: Record<string, number>; size: number }> {
@@ -121,9 +164,20 @@ console.log(
     `${reveal ? 'reveal' : 'cardinality'}`,
 );
 for (const n of sizes) {
+  const expected = n - Math.floor(n / 2);
+  let nativeTotal: number | undefined;
+  if (engines.has('native')) {
+    const run = await nativeRun(n);
+    nativeTotal = run.total;
+    console.log(
+      `\n${n} x ${n}: native room-counted total ${seconds(run.total)} s, exact count ${run.count} (expected ` +
+        `${expected}); ${run.bytes} B/element in each of setup, request, response, final; peak RSS ` +
+        `${(run.peak / MiB).toFixed(0)} MiB; CPU ${run.cpu.toFixed(1)} s`,
+    );
+  }
+  if (!engines.has('psi.js')) continue;
   const run = await chunked(n);
   const spans = [...run.phases].map(([phase, [from, to]]) => `${phase} ${seconds(from)}-${seconds(to)}s`).join(', ');
-  const expected = n - Math.floor(n / 2);
   console.log(`\n${n} x ${n}: chunked total ${seconds(run.total)} s, intersection ${run.size} (expected ${expected})`);
   console.log(`  phases (wall-clock spans from start; setup and request overlap): ${spans}`);
   const wire = [...run.bytes]
@@ -135,6 +189,8 @@ for (const n of sizes) {
     `  peak RSS (process incl. workers) ${(run.peak / MiB).toFixed(0)} MiB; CPU ${run.cpu.toFixed(1)} s ` +
       `(${msPerElementPass} ms per element per pass)`,
   );
+  if (nativeTotal !== undefined)
+    console.log(`  native engine vs psi.js chunked: ${(run.total / nativeTotal).toFixed(2)}x faster`);
   if (values['no-reference']) continue;
   const ref = await singleThread(n);
   const passes = Object.entries(ref.passes)

@@ -81,7 +81,7 @@ export function httpNativeTransport(
       if (ready(view.state)) return view;
       if (view.state === 'expired') throw new Error(`PSI session ${session} expired before the other member answered.`);
       await sleep(delay);
-      delay = Math.min(1000, delay * 2);
+      delay = Math.min(250, delay * 2);
     }
   };
   const put = (kind: string, bytes: Uint8Array) => putWhenRoom(client, `${base}/${kind}`, bytes);
@@ -90,7 +90,7 @@ export function httpNativeTransport(
     postSetup: (bytes) => put('setup', bytes),
     awaitRequest: async () => (await waitFor((s) => s === 'request-posted' || SEALED.includes(s)), get('request')),
     postResponse: (bytes) => put('response', bytes),
-    awaitSetup: async () => (await waitFor((s) => s !== 'opened'), get('setup')),
+    awaitSetup: async () => (await waitFor((s) => s !== 'opened' && s !== 'expired'), get('setup')),
     postRequest: (bytes) => put('request', bytes),
     postFinal: (bytes) => put('final', bytes),
     awaitSealed: async () => void (await waitFor((s) => SEALED.includes(s))),

@@ -35,6 +35,12 @@ export function isCanonical(packed: Uint8Array, offset: number): boolean {
   return (packed[offset] as number) < 0xed;
 }
 
+/** The number of whole elements in a message, refusing a ragged one (the room checks the rest). */
+export function elementCount(bytes: Uint8Array): number {
+  if (bytes.length % NATIVE_ELEMENT_BYTES !== 0) throw malformed('not a whole number of 32-byte elements');
+  return bytes.length / NATIVE_ELEMENT_BYTES;
+}
+
 export interface ElementCheck {
   /** The number of elements the message must hold (a response answers a request element for element). */
   readonly count?: number;
@@ -49,8 +55,7 @@ export interface ElementCheck {
  * offending element's index.
  */
 export function checkElements(bytes: Uint8Array, check: ElementCheck): number {
-  if (bytes.length % NATIVE_ELEMENT_BYTES !== 0) throw malformed('not a whole number of 32-byte elements');
-  const count = bytes.length / NATIVE_ELEMENT_BYTES;
+  const count = elementCount(bytes);
   if (check.count !== undefined && count !== check.count)
     throw malformed('wrong number of elements', { expected: check.count, count });
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');

@@ -89,7 +89,7 @@ describe('the README walkthrough', () => {
       const hash = /^hash +([0-9a-f]{64})$/m.exec(run.stdout)?.[1];
       if (hash) shownHash = hash;
       if (args[0] === 'psi' && args[1] === 'join') {
-        expect(run.stdout).toMatch(/intersection: [\d,]+ shared identifiers/);
+        expect(run.stdout).toMatch(/intersection ≈ [\d,]+ \(95% interval [\d,]+–[\d,]+; counted by the room/);
         expect(await serving).toBe(0);
       }
       if (args[0] === 'audit-verify') expect(run.stdout).toMatch(/verified/i);

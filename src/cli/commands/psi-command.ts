@@ -3,7 +3,7 @@ import { runPsi, type PsiRunResult } from '../../client/run-psi.ts';
 import { signedClient } from '../client-options.ts';
 import { collabOption, keyOption, urlOption, withRoomOptions, type CommonOptions } from '../profile.ts';
 import { escapeTerminal } from '../escape-terminal.ts';
-import { print, printError } from '../output.ts';
+import { print, printError, printJson } from '../output.ts';
 import { printRecords, withFormatOptions, type RecordFormat } from '../records.ts';
 import type { PsiSessionAnswer } from '../../room/psi-relay.ts';
 import { progressBar, type Progress } from '../progress.ts';
@@ -50,6 +50,7 @@ export function registerPsiCommand(program: Command): void {
       .addOption(new Option('--partner <member>', 'open a new session with this member').conflicts('session'))
       .option('--session <id>', 'take part in a session the other member opened')
       .option('--out <csv>', 'with a revealing rule: write your matching rows here')
+      .option('--json', 'print the result as JSON on stdout (the session line and progress go to stderr)')
       .option(
         '--exact',
         'opening a size-only session: have the client count the exact size instead of the room’s noisy count ' +
@@ -66,6 +67,7 @@ export function registerPsiCommand(program: Command): void {
           session?: string;
           out?: string;
           exact?: boolean;
+          json?: boolean;
           url: string;
         }) => {
           const { client } = await signedClient(o.url, o.key);
@@ -86,7 +88,7 @@ export function registerPsiCommand(program: Command): void {
                 : s.engine === 'native'
                   ? `size counted by the room, ε ${s.epsilon}, released to ${(s.releaseTo ?? []).join(' and ')}`
                   : 'exact size, counted by the client';
-              print(
+              (o.json ? printError : print)(
                 `session: ${escapeTerminal(s.id)} (you are the ${escapeTerminal(s.role)}; ${reveals}; ` +
                   `normalisation ${escapeTerminal(s.normalisation)})\n`,
               );
@@ -97,7 +99,8 @@ export function registerPsiCommand(program: Command): void {
             },
           });
           for (const bar of bars.values()) bar.stop();
-          print(`${describePsi(result)}\n`);
+          if (o.json) printJson(result);
+          else print(`${describePsi(result)}\n`);
         },
       );
   }

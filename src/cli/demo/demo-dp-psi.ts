@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { RoomRequestError } from '../../client/room-client.ts';
-import { runPsi } from '../../client/run-psi.ts';
+import { runPsi, type PsiRunResult } from '../../client/run-psi.ts';
 import type { QueryResponse } from '../../room/run-query.ts';
 import { describePsi } from '../commands/psi-command.ts';
 import { printAnswer } from '../commands/query-commands.ts';
@@ -46,7 +46,11 @@ async function plainIntersection(a: string, b: string): Promise<number> {
   return [...x].filter((v) => y.has(v)).length;
 }
 
-/** Issue 5's walkthrough: the two members' overlap by PSI; the room relays blinded points only. */
+/**
+ * Issue 5's walkthrough, with issue 14's default: the two members' overlap by PSI. First the room
+ * counts it on the native engine and releases it with discrete Laplace noise (the default for a
+ * size-only rule); then, because the demo rule allows it, the client computes the exact count with psi.js.
+ */
 export async function demoPsi(ctx: DemoContext, first: number): Promise<number> {
   step(
     first,
@@ -54,6 +58,30 @@ export async function demoPsi(ctx: DemoContext, first: number): Promise<number> 
   );
   const publisher = resolve('fixtures/psi_publisher_emails.csv');
   const advertiser = resolve('fixtures/psi_advertiser_emails.csv');
+  const expected = await plainIntersection(advertiser, publisher);
+  const roomCounted = await psiPair(ctx, publisher, advertiser, 'room');
+  say(
+    `   the room saw only doubly-blinded points and both session keys; it audited the noisy count (psi.released) ` +
+      `and charged ε ${roomCounted.joined.release?.epsilon} to the pair's PSI budget`,
+  );
+  const exact = await psiPair(ctx, publisher, advertiser, 'client');
+  say(
+    `check: a plain set intersection of the two normalised files gives ${expected.toLocaleString('en')} → exact ` +
+      `${expected === exact.joined.intersectionSize ? 'match' : 'MISMATCH'}; room-counted ` +
+      `${roomCounted.joined.release?.count.toLocaleString('en')} is ${
+        (roomCounted.joined.release?.count ?? 0) - expected >= 0 ? '+' : ''
+      }${(roomCounted.joined.release?.count ?? 0) - expected} of noise`,
+  );
+  return first + 1;
+}
+
+/** One PSI session between the two demo members: Northwind serves, Acme joins. */
+async function psiPair(
+  ctx: DemoContext,
+  publisher: string,
+  advertiser: string,
+  count: 'room' | 'client',
+): Promise<{ served: PsiRunResult; joined: PsiRunResult }> {
   let announce!: (id: string) => void;
   const opened = new Promise<string>((r) => {
     announce = r;
@@ -72,9 +100,13 @@ export async function demoPsi(ctx: DemoContext, first: number): Promise<number> 
       partner: 'acme',
       file: publisher,
       column: 'email',
+      count,
       onSession: (s) => {
-        const reveals = s.revealIntersection ? 'intersection revealed' : 'size only';
-        say(`northwind opened session ${s.id} (${reveals}, ${s.normalisation} normalisation, min set ${s.minSetSize})`);
+        const how =
+          s.engine === 'native'
+            ? `counted by the room on native X25519, ε ${s.epsilon}, released to ${(s.releaseTo ?? []).join(' and ')}`
+            : 'exact size counted by the client, psi.js';
+        say(`\nnorthwind opened session ${s.id} (${how}; ${s.normalisation} normalisation, min set ${s.minSetSize})`);
         announce(s.id);
       },
       onProgress: onProgress('northwind'),
@@ -94,10 +126,5 @@ export async function demoPsi(ctx: DemoContext, first: number): Promise<number> 
   for (const bar of bars.values()) bar.stop();
   say(`northwind (server): ${describePsi(served).replace('\n', '\n   ')}`);
   say(`acme (client):      ${describePsi(joined).replace('\n', '\n   ')}`);
-  const expected = await plainIntersection(advertiser, publisher);
-  say(
-    `check: a plain set intersection of the two normalised files gives ${expected.toLocaleString('en')} → ` +
-      `${expected === joined.intersectionSize ? 'match' : 'MISMATCH'}`,
-  );
-  return first + 1;
+  return { served, joined };
 }
