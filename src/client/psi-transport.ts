@@ -10,17 +10,23 @@ const BUSY_ATTEMPTS = 30;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Refusals of an unread body that pass: the room's byte budget, or the session's one message in flight. */
+const WAIT_AND_RETRY = new Set(['PSI_RELAY_BUSY', 'PSI_UPLOAD_IN_FLIGHT']);
+
 /**
- * Posts a message, waiting as the room asks while its budget of PSI bytes being received is
- * spent by other sessions (503 PSI_RELAY_BUSY, refused before any byte was read).
+ * Posts a message, waiting as the room asks while its budget of PSI bytes being received is spent
+ * by other sessions (503 PSI_RELAY_BUSY) or the session has another message in flight (429
+ * PSI_UPLOAD_IN_FLIGHT: in a room-counted session the response and the final, and the two keys,
+ * may be posted at once, and the other member could hold its upload open), both refused before
+ * any byte was read.
  */
-async function putWhenRoom(client: RoomClient, path: string, bytes: Uint8Array): Promise<void> {
+async function putWhenRoom(client: Pick<RoomClient, 'sendBytes'>, path: string, bytes: Uint8Array): Promise<void> {
   for (let attempt = 1; ; attempt += 1) {
     try {
       await client.sendBytes('PUT', path, bytes);
       return;
     } catch (error) {
-      if (!(error instanceof RoomRequestError) || error.code !== 'PSI_RELAY_BUSY' || attempt >= BUSY_ATTEMPTS)
+      if (!(error instanceof RoomRequestError) || !WAIT_AND_RETRY.has(error.code) || attempt >= BUSY_ATTEMPTS)
         throw error;
       const wait = Number(error.details['retryAfterSeconds']);
       await sleep(1000 * (Number.isFinite(wait) && wait >= 0 ? Math.min(wait, 30) : 5));

@@ -103,8 +103,10 @@ async function revealAndAwait(transport: NativeTransport, key: Uint8Array): Prom
   const outcome = await transport.awaitOutcome();
   if (outcome.state === 'violated') {
     const violators = outcome.violators ?? [];
-    const who = violators.join(' and ');
-    const message = `The room found that the PSI ${who} did not follow the protocol; nothing was released.`;
+    const message =
+      violators.length === 0
+        ? 'The room could not count this session; nothing was released.'
+        : `The room found that the PSI ${violators.join(' and ')} did not follow the protocol; nothing was released.`;
     throw refusalOf(
       diagnostic('PSI_PROTOCOL_VIOLATION', message, 'native PSI protocol (PROTOCOL.md)', { sessionId: '', violators }),
     );

@@ -111,9 +111,9 @@ export function atTime(session: PsiSession, now: number): PsiSession {
 }
 
 function withoutMessages(session: PsiSession): PsiSession {
-  const { setup: _s, request: _r, response: _a, final: _b, serverKey, clientKey, ...rest } = session;
-  serverKey?.fill(0);
-  clientKey?.fill(0);
+  // Pure: the stored keys are zeroed where a session leaves the room (completeCount, the
+  // registry's cancel and sweep), never here, where a view of an expired session would reach them.
+  const { setup: _s, request: _r, response: _a, final: _b, serverKey: _k, clientKey: _l, ...rest } = session;
   return rest;
 }
 
@@ -320,13 +320,20 @@ export interface CountInputs {
   readonly clientKey: Uint8Array;
 }
 
+/** The inputs of a `counting` session; the keys are copies, which the counter zeroes when it is done. */
 export function countInputs(session: PsiSession): CountInputs {
   const { setup, request, response, final, serverKey, clientKey } = session;
   if (session.state !== 'counting' || !setup || !request || !response || !final || !serverKey || !clientKey)
     throw refusalOf(
       diagnostic('PSI_WRONG_STEP', 'The PSI session is not being counted.', NATIVE_STEPS, { sessionId: session.id }),
     );
-  return { setup, request, response, final, serverKey, clientKey };
+  return { setup, request, response, final, serverKey: serverKey.slice(), clientKey: clientKey.slice() };
+}
+
+/** Zeroes a session's stored keys: called when it leaves the room or its count is done. */
+export function zeroKeys(session: PsiSession): void {
+  session.serverKey?.fill(0);
+  session.clientKey?.fill(0);
 }
 
 /**
@@ -337,6 +344,7 @@ export function completeCount(
   session: PsiSession,
   outcome: { readonly result: PsiCountRelease } | { readonly violators: readonly PsiParty[] },
 ): PsiSession {
+  zeroKeys(session);
   const rest = withoutMessages(session);
   return 'result' in outcome
     ? { ...rest, state: 'released', result: outcome.result }

@@ -133,8 +133,7 @@ export class PsiSessionRegistry {
   cancel(id: string, member: string): PsiSessionView {
     const session = this.#get(id, member);
     this.#sessions.delete(id);
-    session.serverKey?.fill(0);
-    session.clientKey?.fill(0);
+    machine.zeroKeys(session);
     return machine.viewOf(machine.atTime(session, this.#clock()));
   }
 
@@ -145,6 +144,7 @@ export class PsiSessionRegistry {
     for (const [id, session] of this.#sessions) {
       if (machine.atTime(session, now).state === 'expired') {
         this.#sessions.delete(id);
+        machine.zeroKeys(session);
         dropped += 1;
       }
     }

@@ -4,8 +4,8 @@ import type { PsiRule } from '../psi/psi-rules.ts';
 import type { StateTx } from '../store/state-db.ts';
 import { psiEpsilonSpent, spendPsiEpsilon } from '../store/state/psi-epsilon-spent.ts';
 
-/** Tolerance for the float sum of many session ε (the same slack the query ledger allows). */
-const SLACK = 1e-9;
+/** Tolerance for the float sum of many session ε, relative to the budget (an absolute one admits tiny ε for free). */
+const RELATIVE_SLACK = 1e-9;
 
 /**
  * Charges one room-counted session's ε to the member pair inside the caller's transaction (the one
@@ -16,7 +16,7 @@ const SLACK = 1e-9;
 export async function chargePsiEpsilon(tx: StateTx, collaboration: string, rule: PsiRule): Promise<number> {
   const pair = { collaboration, serverMember: rule.server, clientMember: rule.client };
   const spent = await psiEpsilonSpent(tx, pair);
-  if (spent + rule.epsilon > rule.epsilonBudget + SLACK) {
+  if (spent + rule.epsilon > rule.epsilonBudget * (1 + RELATIVE_SLACK)) {
     const message =
       `This member pair has spent ε ${spent} of its PSI budget ε ${rule.epsilonBudget}; ` +
       `a session costs ε ${rule.epsilon}.`;

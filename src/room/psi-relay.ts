@@ -3,6 +3,7 @@ import type { Collaboration, Principal } from '../policy/collaboration.ts';
 import { parsePsiRule, type PsiCount, type PsiRule } from '../psi/psi-rules.ts';
 import type { PsiCountRelease } from '../psi/psi-session.ts';
 import { chargePsiEpsilon } from './psi-epsilon-budget.ts';
+import { canonicalJson, sha256Hex } from '../crypto/hashing.ts';
 import type { PsiReservation } from '../psi/message-budget.ts';
 import type { PsiMessageKind, PsiSessionView } from '../psi/psi-session.ts';
 import { recordAudit } from './audit-trail.ts';
@@ -29,6 +30,8 @@ export interface PsiResultAnswer extends PsiCountRelease {
   readonly session: string;
   readonly serverSetSize: number;
   readonly clientSetSize: number;
+  /** What the psi.released audit entry attests (psiResultDigest). */
+  readonly resultSha256: string;
 }
 
 function ruleFor(collaboration: Collaboration, member: string, partner: string): PsiRule {
@@ -238,10 +241,11 @@ async function countSession(
               server: rule.server,
               client: rule.client,
               ...sizes,
-              count: outcome.result.count,
-              interval: [...outcome.result.interval],
-              confidence: outcome.result.confidence,
+              // Every principal of the collaboration reads the audit log, and releaseTo may name
+              // fewer members: the entry attests the release by its digest, never its count.
+              resultSha256: psiResultDigest(id, outcome.result),
               epsilon: outcome.result.epsilon,
+              confidence: outcome.result.confidence,
               mechanism: outcome.result.mechanism,
               releaseTo: [...rule.releaseTo],
             },
@@ -259,6 +263,13 @@ async function countSession(
   return outcome.view;
 }
 
+/**
+ * The digest the psi.released entry attests: SHA-256 of the RFC 8785 JSON of the session id and
+ * the release, so a recipient can show an officer the count it was given.
+ */
+export const psiResultDigest = (session: string, release: PsiCountRelease): string =>
+  sha256Hex(canonicalJson({ session, ...release }));
+
 /** A member the rule releases to reads a room-counted session's noisy count. */
 export function readPsiResult(
   services: RoomServices,
@@ -268,7 +279,13 @@ export function readPsiResult(
 ): PsiResultAnswer {
   const view = psiSession(services, collaboration, principal, id);
   const release = services.psi.readResult(id, principal.memberId);
-  return { session: id, serverSetSize: view.serverSetSize ?? 0, clientSetSize: view.clientSetSize ?? 0, ...release };
+  return {
+    session: id,
+    serverSetSize: view.serverSetSize ?? 0,
+    clientSetSize: view.clientSetSize ?? 0,
+    ...release,
+    resultSha256: psiResultDigest(id, release),
+  };
 }
 
 /** Hands a member the message its protocol step needs. */

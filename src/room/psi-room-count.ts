@@ -42,8 +42,12 @@ export class PsiRoomCounter {
     try {
       outcome = await this.#pool.run('native-verify-count', { ...inputs, samples: this.samples });
     } catch (error) {
+      // The room failed, not a member: the session ends with no one named, and nothing is released.
       registry.completeCount(id, member, { violators: [] });
       throw error;
+    } finally {
+      inputs.serverKey.fill(0);
+      inputs.clientKey.fill(0);
     }
     if (outcome.violators.length > 0) {
       return {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { httpPsiTransport } from '../../src/client/psi-transport.ts';
+import { httpNativeTransport, httpPsiTransport } from '../../src/client/psi-transport.ts';
 import { RoomClient, RoomRequestError } from '../../src/client/room-client.ts';
 
 /** A client whose PUTs are refused with the given codes first, then accepted. */
@@ -31,5 +31,15 @@ describe('PSI transport over the relay', () => {
       code: 'PSI_WRONG_STEP',
     });
     expect(wrong.puts).toHaveLength(1);
+  });
+
+  it('waits out the other member’s message in flight: in a room-counted session both may post at once', async () => {
+    // A server holding its response upload open must not make the client's final fail (429, nothing read).
+    const held = new ScriptedClient([
+      { status: 429, code: 'PSI_UPLOAD_IN_FLIGHT' },
+      { status: 429, code: 'PSI_UPLOAD_IN_FLIGHT' },
+    ]);
+    await httpNativeTransport(held, 'demo', 's2', { releasedToMe: true }).postFinal(new Uint8Array(32));
+    expect(held.puts).toEqual(Array(3).fill('PUT /v1/collaborations/demo/psi/s2/final'));
   });
 });

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { canonicalJson, sha256Hex } from '../../src/crypto/hashing.ts';
 import { cli, keyFile } from '../support/cli.ts';
 import { refusal } from '../support/refusal.ts';
 import { startTestRoom, type TestRoom } from '../support/test-room.ts';
@@ -80,17 +81,31 @@ describe('room-counted PSI through a running room', () => {
     expect(Math.abs(count! - truth)).toBeLessThan(60); // P[|Z| ≥ 60] < 10⁻¹² at the demo's ε 0.5
     const entries = await auditOf(t);
     const released = entries.find((e) => e.action === 'psi.released');
-    expect(released?.details).toMatchObject({ count, interval: [low, high], epsilon: 0.5, confidence: 0.95 });
+    // The audit, which every principal of the collaboration reads, attests the release by digest only.
+    const { resultSha256, session: releasedSession } = joined.release as unknown as Record<string, string>;
+    const {
+      count: c,
+      interval: i,
+      confidence,
+      epsilon,
+      mechanism,
+      scale,
+    } = joined.release as unknown as Record<string, unknown>;
+    expect(resultSha256).toBe(
+      sha256Hex(
+        canonicalJson({ session: releasedSession, count: c, interval: i, confidence, epsilon, mechanism, scale }),
+      ),
+    );
+    expect(released?.details).toMatchObject({ resultSha256, epsilon: 0.5, confidence: 0.95 });
     expect(Object.keys(released!.details).sort()).toEqual(
       [
         'clientSetSize',
         'confidence',
-        'count',
         'client',
         'epsilon',
-        'interval',
         'mechanism',
         'releaseTo',
+        'resultSha256',
         'server',
         'serverSetSize',
         'session',

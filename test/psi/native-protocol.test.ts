@@ -268,3 +268,84 @@ describe('the room’s check of a room-counted session', () => {
     expect(registry.view(id, 'acme')).toMatchObject({ state: 'sealed', posted: ['response', 'final', 'client key'] });
   });
 });
+
+// From a hostile review of this engine: attacks that must keep failing.
+const P = 2n ** 255n - 19n;
+const readLE = (b: Uint8Array) => BigInt('0x' + Buffer.from(b.subarray(0, 32)).reverse().toString('hex'));
+const writeLE = (v: bigint) => new Uint8Array(Buffer.from(v.toString(16).padStart(64, '0'), 'hex').reverse());
+const inverse = (u: bigint) => {
+  let [r, b, e] = [1n, u % P, P - 2n];
+  for (; e > 0n; e >>= 1n, b = (b * b) % P) if (e & 1n) r = (r * b) % P;
+  return r;
+};
+/** u(Q + T₂), T₂ = (0, 0) the 2-torsion point, is 1/u: another encoding that every clamped key maps alike. */
+const plusTwoTorsion = (element: Uint8Array) => writeLE(inverse(readLE(element)));
+const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${i}@example.com`);
+
+/** Both members follow the protocol on the given (already hashed) bases, through the registry. */
+function honestSession(registry: PsiSessionRegistry, id: string, serverBase: Uint8Array, clientBase: Uint8Array) {
+  const [a, b] = [key(), key()];
+  const setup = multiplyElements(a, serverBase);
+  registry.postSetup(id, 'acme', setup);
+  const request = multiplyElements(b, clientBase);
+  registry.postRequest(id, 'globex', request);
+  registry.postResponse(id, 'acme', multiplyElements(a, request));
+  registry.postFinal(id, 'globex', multiplyElements(b, setup));
+  registry.postKey(id, 'acme', a);
+  registry.postKey(id, 'globex', b);
+}
+
+describe('the room’s count under attack', () => {
+  it('counts a session that expires while its count waits for the worker, whoever looks at it meanwhile', async () => {
+    const busy = new PsiSessionRegistry();
+    const first = busy.open('c', rule({ sessionTtlSeconds: 3600 }), 'globex').id;
+    honestSession(busy, first, hashToElements(ids('a', 3000)), hashToElements(ids('a', 3000)));
+    let now = 1_000_000;
+    const registry = new PsiSessionRegistry({ clock: () => now });
+    const id = registry.open('c', rule({ sessionTtlSeconds: 60 }), 'globex').id;
+    honestSession(registry, id, hashToElements(ids('s', 50)), hashToElements(ids('s', 30)));
+    const ahead = counter.count(busy, first, 'globex', cryptoRandomSource); // holds the room's one worker
+    const queued = counter.count(registry, id, 'globex', cryptoRandomSource);
+    now += 61_000;
+    registry.view(id, 'acme'); // a member polls the expired session: its keys must not be zeroed under the count
+    const [, outcome] = await Promise.all([ahead, queued]);
+    expect(outcome).toMatchObject({ trueCount: 30 });
+  });
+
+  it('counts a point once however it is encoded: u and 1/u (a 2-torsion twin) on either side', async () => {
+    const target = hashToElements(['target@example.com']);
+    for (const side of ['client', 'server'] as const) {
+      const registry = new PsiSessionRegistry();
+      const { id } = registry.open('c', rule(), 'globex');
+      const [a, b] = [key(), key()];
+      const serverOwn = multiplyElements(a, Buffer.concat([target, hashToElements(ids('s', 40))]));
+      const setup = side === 'server' ? Buffer.concat([serverOwn, plusTwoTorsion(slice(serverOwn, 0))]) : serverOwn;
+      registry.postSetup(id, 'acme', setup);
+      const t = multiplyElements(b, target);
+      const padding = multiplyElements(b, hashToElements(ids('pad', 20)));
+      const request = Buffer.concat(side === 'client' ? [t, plusTwoTorsion(t), padding] : [t, padding]);
+      registry.postRequest(id, 'globex', request);
+      registry.postResponse(id, 'acme', multiplyElements(a, request));
+      registry.postFinal(id, 'globex', multiplyElements(b, setup));
+      registry.postKey(id, 'acme', a);
+      registry.postKey(id, 'globex', b);
+      expect(await counter.count(registry, id, 'globex', cryptoRandomSource)).toMatchObject({ trueCount: 1 });
+    }
+  });
+
+  it('refuses every small-order u (each makes X25519 throw), u ≥ p and the high bit', async () => {
+    const smallOrder = [
+      0n,
+      1n,
+      P - 1n,
+      325606250916557431795983626356110631294008115727848805560023387167927233504n,
+      39382357235489614581723060781553021112529911719440698176882885853963445705823n,
+    ];
+    for (const u of smallOrder) expect(() => multiplyElements(key(), writeLE(u))).toThrow();
+    for (const u of [...smallOrder, P, P + 1n, 2n ** 255n - 1n, (1n << 255n) | 9n]) {
+      const { registry, id } = manualSession();
+      const setup = Buffer.concat([writeLE(u), hashToElements(ids('s', 5))]);
+      await expectRefusal(() => registry.postSetup(id, 'acme', setup), 'PSI_MALFORMED_MESSAGE', 400);
+    }
+  });
+});

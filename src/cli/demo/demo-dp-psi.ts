@@ -61,8 +61,8 @@ export async function demoPsi(ctx: DemoContext, first: number): Promise<number> 
   const expected = await plainIntersection(advertiser, publisher);
   const roomCounted = await psiPair(ctx, publisher, advertiser, 'room');
   say(
-    `   the room saw only doubly-blinded points and both session keys; it audited the noisy count (psi.released) ` +
-      `and charged ε ${roomCounted.joined.release?.epsilon} to the pair's PSI budget`,
+    `   the room saw only doubly-blinded points and both session keys; it audited the release's digest ` +
+      `(psi.released) and charged ε ${roomCounted.joined.release?.epsilon} to the pair's PSI budget`,
   );
   const exact = await psiPair(ctx, publisher, advertiser, 'client');
   say(
