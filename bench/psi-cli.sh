@@ -6,6 +6,7 @@
 #
 #   bash bench/psi-cli.sh fixtures/large/1m        # after: npm run fixtures -- --rows 1000000 --out fixtures/large/1m
 #   ENGINES=room bash bench/psi-cli.sh fixtures/large/1m
+#   KEEP=/tmp/keep bash bench/psi-cli.sh …   # keeps the room's request log (timestamps per message) and serve's output
 #
 # A psi.js 1M session runs for ~20 minutes, longer than the demo policy's sessionTtlSeconds (900),
 # so the room here serves a copy of the demo policy with a 2-hour session life.
@@ -15,7 +16,7 @@ engines=${ENGINES:-room exact}
 port=${PORT:-18080}
 url="http://127.0.0.1:$port"
 work=$(mktemp -d)
-trap 'kill "$room_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill "$room_pid" 2>/dev/null || true; [ -n "${KEEP:-}" ] && cp "$work"/*.log "$KEEP"/; rm -rf "$work"' EXIT
 mkdir -p "$work/policies" "$work/data" "$work/sql"
 node -e '
   const policy = JSON.parse(require("fs").readFileSync("policies/demo.json", "utf8"));
