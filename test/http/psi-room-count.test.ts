@@ -1,8 +1,6 @@
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { canonicalJson, sha256Hex } from '../../src/crypto/hashing.ts';
-import { cli, keyFile } from '../support/cli.ts';
+import { ADVERTISER_EMAILS, emailSet, psiThroughCli, PUBLISHER_EMAILS } from '../support/psi-cli.ts';
 import { refusal } from '../support/refusal.ts';
 import { startTestRoom, type TestRoom } from '../support/test-room.ts';
 
@@ -17,15 +15,6 @@ async function room(edit?: Parameters<typeof startTestRoom>[0]): Promise<TestRoo
   return t;
 }
 
-const emails = async (file: string) =>
-  new Set(
-    (await readFile(file, 'utf8'))
-      .split('\n')
-      .slice(1)
-      .map((l) => l.replace(/^"|"$/g, '').normalize('NFC').trim().toLowerCase())
-      .filter(Boolean),
-  );
-
 type Entry = { action: string; details: Record<string, unknown> };
 const auditOf = async (t: TestRoom) =>
   (await t.client('acme-officer').send<{ entries: Entry[] }>('GET', '/v1/collaborations/demo/audit')).entries;
@@ -33,43 +22,9 @@ const auditOf = async (t: TestRoom) =>
 describe('room-counted PSI through a running room', () => {
   it('two CLI processes get the same noisy count, the one the room audited, near the plain intersection', async () => {
     const t = await room();
-    const advertiser = resolve('fixtures/psi_advertiser_emails.csv');
-    const publisher = resolve('fixtures/psi_publisher_emails.csv');
-    const [a, p] = [await emails(advertiser), await emails(publisher)];
+    const [a, p] = [await emailSet(ADVERTISER_EMAILS), await emailSet(PUBLISHER_EMAILS)];
     const truth = [...a].filter((v) => p.has(v)).length;
-    let session!: (id: string) => void;
-    const opened = new Promise<string>((r) => (session = r));
-    const common = ['--collab', 'demo', '--column', 'email', '--url', t.baseUrl];
-    const server = cli(
-      [
-        'psi',
-        'serve',
-        ...common,
-        '--key',
-        await keyFile(t, 'northwind-provider'),
-        '--file',
-        publisher,
-        '--partner',
-        'acme',
-      ],
-      (line) => {
-        const match = /^session: (\S+)/.exec(line);
-        if (match) session(match[1] as string);
-      },
-    );
-    const client = cli([
-      'psi',
-      'join',
-      ...common,
-      '--key',
-      await keyFile(t, 'acme-analyst'),
-      '--file',
-      advertiser,
-      '--session',
-      await opened,
-      '--json',
-    ]);
-    const [serverOut, clientOut] = await Promise.all([server, client]);
+    const { serverOut, clientOut, session: id } = await psiThroughCli(t, { joinArgs: ['--json'] });
     // The client pipes JSON (status on stderr); the server prints the same count for a person.
     const joined = JSON.parse(clientOut) as { countedBy: string; release: { count: number; interval: number[] } };
     expect(joined).toMatchObject({ countedBy: 'room', serverSetSize: p.size, clientSetSize: a.size });
@@ -118,7 +73,6 @@ describe('room-counted PSI through a running room', () => {
       epsilonSpent: 0.5,
       epsilonBudget: 5,
     });
-    const id = await opened;
     expect(await refusal(t.client('acme-officer').send('GET', `${path}/${id}/result`))).toMatchObject({ status: 403 });
   }, 120_000);
 
@@ -143,5 +97,31 @@ describe('room-counted PSI through a running room', () => {
     expect(opens.map((e) => e.details['epsilonSpent'] ?? null)).toEqual([2, 4, null]);
     const [row] = await t.internals.state.all('SELECT coalesce(sum(opened), 0) AS n FROM psi_sessions_opened');
     expect(Number(row?.n)).toBe(3);
+  });
+
+  it('refuses an exact count the rule does not allow, before counting a session or spending ε', async () => {
+    const t = await room({
+      edit: (p) => {
+        p.psi![0]!.exactCount = false;
+      },
+    });
+    expect(
+      await refusal(t.client('acme-analyst').send('POST', path, { partner: 'northwind', count: 'client' }), {
+        details: true,
+      }),
+    ).toMatchObject({
+      status: 403,
+      code: 'PSI_EXACT_COUNT_NOT_ALLOWED',
+      details: { diagnostics: [expect.objectContaining({ rule: 'psi.exactCount' })] },
+    });
+    const [opened] = await t.internals.state.all('SELECT coalesce(sum(opened), 0) AS n FROM psi_sessions_opened');
+    const [spent] = await t.internals.state.all('SELECT count(*) AS n FROM psi_epsilon_spent');
+    expect([Number(opened?.n), Number(spent?.n)]).toEqual([0, 0]);
+    expect((await auditOf(t)).filter((e) => e.action === 'psi.opened')).toEqual([]);
+    // The room-counted session the rule does allow still opens.
+    expect(await t.client('acme-analyst').send('POST', path, { partner: 'northwind' })).toMatchObject({
+      engine: 'native',
+      count: 'room',
+    });
   });
 });

@@ -1,27 +1,13 @@
-import { readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPsi } from '../../src/client/run-psi.ts';
-import { cli, keyFile } from '../support/cli.ts';
+import { ADVERTISER_EMAILS, plainIntersection, psiThroughCli, PUBLISHER_EMAILS } from '../support/psi-cli.ts';
 import { startTestRoom, type TestRoom } from '../support/test-room.ts';
 import { refusal } from '../support/refusal.ts';
 
 let t: TestRoom;
 const path = '/v1/collaborations/demo/psi';
-
-/** The plain-Set answer the protocol must reproduce: trimmed, lower-cased, NFC e-mails. */
-async function plainIntersection(a: string, b: string): Promise<number> {
-  const read = async (file: string) =>
-    new Set(
-      (await readFile(file, 'utf8'))
-        .split('\n')
-        .slice(1)
-        .map((l) => l.replace(/^"|"$/g, '').normalize('NFC').trim().toLowerCase())
-        .filter(Boolean),
-    );
-  const [x, y] = [await read(a), await read(b)];
-  return [...x].filter((v) => y.has(v)).length;
-}
 
 beforeAll(async () => {
   t = await startTestRoom();
@@ -31,44 +17,8 @@ afterAll(async () => t.close());
 
 describe('PSI through a running room', () => {
   it('two CLI processes intersect fixture identifier columns and print the plain set intersection size', async () => {
-    const advertiser = resolve('fixtures/psi_advertiser_emails.csv');
-    const publisher = resolve('fixtures/psi_publisher_emails.csv');
-    const expected = await plainIntersection(advertiser, publisher);
-    let session!: (id: string) => void;
-    const opened = new Promise<string>((r) => {
-      session = r;
-    });
-    const common = ['--collab', 'demo', '--column', 'email', '--url', t.baseUrl];
-    const server = cli(
-      [
-        'psi',
-        'serve',
-        ...common,
-        '--key',
-        await keyFile(t, 'northwind-provider'),
-        '--file',
-        publisher,
-        '--partner',
-        'acme',
-        '--exact',
-      ],
-      (line) => {
-        const match = /^session: (\S+)/.exec(line);
-        if (match) session(match[1] as string);
-      },
-    );
-    const client = cli([
-      'psi',
-      'join',
-      ...common,
-      '--key',
-      await keyFile(t, 'acme-analyst'),
-      '--file',
-      advertiser,
-      '--session',
-      await opened,
-    ]);
-    const [, clientOut] = await Promise.all([server, client]);
+    const expected = await plainIntersection(ADVERTISER_EMAILS, PUBLISHER_EMAILS);
+    const { clientOut } = await psiThroughCli(t, { serveArgs: ['--exact'] });
     expect(clientOut).toContain(`intersection: ${expected.toLocaleString('en')} shared identifiers`);
     const audit = await t
       .client('acme-officer')

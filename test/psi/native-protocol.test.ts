@@ -296,6 +296,26 @@ function honestSession(registry: PsiSessionRegistry, id: string, serverBase: Uin
 }
 
 describe('the room’s count under attack', () => {
+  it('fails both members’ runs with PSI_PROTOCOL_VIOLATION, naming who, when the room finds a deviation', async () => {
+    const registry = new PsiSessionRegistry();
+    const { id } = registry.open('c', rule(), 'globex');
+    const channel = inMemoryNativeChannel(registry, id, members, async () => {
+      registry.completeCount(id, 'globex', { violators: ['server'] });
+    });
+    const options = { minSetSize: 2, workers: native };
+    const runs = await Promise.allSettled([
+      runNativeServer(normaliseIdentifiers(ids('s', 30), 'email'), channel.server, options),
+      runNativeClient(normaliseIdentifiers(ids('s', 20), 'email'), channel.client, options),
+    ]);
+    for (const run of runs) {
+      expect(run.status).toBe('rejected');
+      const reason = (run as PromiseRejectedResult).reason as { code: string; message: string; details: unknown };
+      expect(reason.code).toBe('PSI_PROTOCOL_VIOLATION');
+      expect(reason.message).toContain('the PSI server did not follow the protocol');
+    }
+    await expectRefusal(() => registry.readResult(id, 'globex'), 'PSI_WRONG_STEP', 409);
+  });
+
   it('counts a session that expires while its count waits for the worker, whoever looks at it meanwhile', async () => {
     const busy = new PsiSessionRegistry();
     const first = busy.open('c', rule({ sessionTtlSeconds: 3600 }), 'globex').id;
