@@ -35,6 +35,27 @@ async function putWhenRoom(client: Pick<RoomClient, 'sendBytes'>, path: string, 
 }
 
 /**
+ * Polls a session (backing off from 100 ms to `maxDelayMs`) until its state is `ready`; refuses
+ * once it has expired.
+ */
+async function pollSession(
+  client: RoomClient,
+  base: string,
+  session: string,
+  ready: (state: string) => boolean,
+  maxDelayMs: number,
+): Promise<PsiSessionAnswer> {
+  let delay = 100;
+  for (;;) {
+    const view = await client.send<PsiSessionAnswer>('GET', base);
+    if (ready(view.state)) return view;
+    if (view.state === 'expired') throw new Error(`PSI session ${session} expired before the other member answered.`);
+    await sleep(delay);
+    delay = Math.min(maxDelayMs, delay * 2);
+  }
+}
+
+/**
  * One member's side of a PSI session over the room's HTTP relay. Waiting for the other side is
  * polling the session (with backoff) until it reaches the needed step or expires.
  */
@@ -44,16 +65,14 @@ export function httpPsiTransport(
   session: string,
 ): PsiServerTransport & PsiClientTransport {
   const base = `/v1/collaborations/${collaboration}/psi/${session}`;
-  const waitFor = async (state: (typeof ORDER)[number]): Promise<void> => {
-    let delay = 100;
-    for (;;) {
-      const view = await client.send<PsiSessionAnswer>('GET', base);
-      if (view.state === 'expired') throw new Error(`PSI session ${session} expired before the other member answered.`);
-      if (ORDER.indexOf(view.state as (typeof ORDER)[number]) >= ORDER.indexOf(state)) return;
-      await new Promise((resolve) => setTimeout(resolve, delay));
-      delay = Math.min(1000, delay * 2);
-    }
-  };
+  const waitFor = (state: (typeof ORDER)[number]): Promise<PsiSessionAnswer> =>
+    pollSession(
+      client,
+      base,
+      session,
+      (current) => ORDER.indexOf(current as (typeof ORDER)[number]) >= ORDER.indexOf(state),
+      1000,
+    );
   const put = (kind: string, bytes: Uint8Array) => putWhenRoom(client, `${base}/${kind}`, bytes);
   const get = (kind: string) => client.sendBytes('GET', `${base}/${kind}`);
   return {
@@ -80,16 +99,8 @@ export function httpNativeTransport(
   member: { readonly releasedToMe: boolean },
 ): NativeServerTransport & NativeClientTransport {
   const base = `/v1/collaborations/${collaboration}/psi/${session}`;
-  const waitFor = async (ready: (state: string) => boolean): Promise<PsiSessionAnswer> => {
-    let delay = 100;
-    for (;;) {
-      const view = await client.send<PsiSessionAnswer>('GET', base);
-      if (ready(view.state)) return view;
-      if (view.state === 'expired') throw new Error(`PSI session ${session} expired before the other member answered.`);
-      await sleep(delay);
-      delay = Math.min(250, delay * 2);
-    }
-  };
+  // A room-counted session's steps are seconds apart at most; poll at 250 ms, not 1 s.
+  const waitFor = (ready: (state: string) => boolean) => pollSession(client, base, session, ready, 250);
   const put = (kind: string, bytes: Uint8Array) => putWhenRoom(client, `${base}/${kind}`, bytes);
   const get = (kind: string) => client.sendBytes('GET', `${base}/${kind}`);
   return {

@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { refuseIf } from '../errors/refused-error.ts';
 import { diagnostic } from '../errors/diagnostic.ts';
-import { refusalOf } from '../errors/refused-error.ts';
+import { refuseIf, refusalOf } from '../errors/refused-error.ts';
 import type { NormalisedIdentifiers } from './identifier-normalisation.ts';
 import { elementCount, NATIVE_ELEMENT_BYTES } from './native-messages.ts';
-import { concatShared } from './packed-elements.ts';
+import { concatShared, splitPacked } from './packed-elements.ts';
 import { chunkLengths, mapChunks, sliceBy, withPool } from './psi-party-options.ts';
 import type { PsiPartyOptions } from './psi-party-options.ts';
 import { checkPsiParameters, checkSetSize } from './psi-rules.ts';
@@ -50,8 +49,6 @@ type Options = Omit<PsiPartyOptions, 'revealIntersection' | 'falsePositiveRate' 
   readonly workers?: PsiWorkerPool | number;
 };
 
-const byteLength = (packed: Uint8Array) => packed.length / NATIVE_ELEMENT_BYTES;
-
 /** Hashes and blinds the party's own set in chunks, then shuffles it whole. */
 async function blindOwnSet(
   pool: PsiWorkerPool,
@@ -81,15 +78,10 @@ async function multiplyInOrder(
   const progress = options.onProgress ?? (() => undefined);
   // Views of one shared copy reach the workers without copying the whole message per chunk.
   const shared = concatShared([elements]);
-  let offset = 0;
-  const chunks = chunkLengths(byteLength(shared), pool.size, options.chunkSize).map((length) => {
-    const chunk = shared.subarray(offset * NATIVE_ELEMENT_BYTES, (offset + length) * NATIVE_ELEMENT_BYTES);
-    offset += length;
-    return chunk;
-  });
+  const lengths = chunkLengths(elementCount(shared), pool.size, options.chunkSize);
   const out = await mapChunks(
-    chunks,
-    byteLength,
+    splitPacked(shared, lengths, NATIVE_ELEMENT_BYTES),
+    elementCount,
     (chunk) => pool.run('native-multiply', { key, elements: chunk }),
     (done, total) => progress(phase, done, total),
   );

@@ -53,12 +53,16 @@ export function sortPacked(buffers: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** Splits a packed buffer into views of the given element counts. */
-export function splitPacked(packed: Uint8Array, counts: readonly number[]): Uint8Array[] {
+/** Splits a packed buffer into views of the given element counts (psi.js's 33-byte points unless told). */
+export function splitPacked(
+  packed: Uint8Array,
+  counts: readonly number[],
+  elementBytes: number = ELEMENT_BYTES,
+): Uint8Array[] {
   let offset = 0;
   return counts.map((count) => {
-    const part = packed.subarray(offset, offset + count * ELEMENT_BYTES);
-    offset += count * ELEMENT_BYTES;
+    const part = packed.subarray(offset, offset + count * elementBytes);
+    offset += count * elementBytes;
     return part;
   });
 }

@@ -147,9 +147,7 @@ export function viewOf(session: PsiSession): PsiSessionView {
   };
 }
 
-type Role = 'server' | 'client';
-
-function requireRole(session: PsiSession, member: string, role: Role, act: string): void {
+function requireRole(session: PsiSession, member: string, role: PsiParty, act: string): void {
   if (session.rule[role] !== member) {
     throw refusalOf(
       diagnostic('PSI_WRONG_ROLE', `Only the PSI ${role} member may ${act}.`, `psi.${role}`, {
@@ -197,7 +195,7 @@ const sizeRule = (rule: PsiRule) => ({ minSetSize: rule.minSetSize });
 
 /** Who posts each message, and the one state in which the session takes it. */
 const POSTS: Readonly<
-  Record<Exclude<PsiMessageKind, 'key'>, { readonly role: Role; readonly state: PsiSessionState }>
+  Record<Exclude<PsiMessageKind, 'key'>, { readonly role: PsiParty; readonly state: PsiSessionState }>
 > = {
   setup: { role: 'server', state: 'opened' },
   request: { role: 'client', state: 'setup-posted' },
@@ -205,7 +203,8 @@ const POSTS: Readonly<
   final: { role: 'client', state: 'request-posted' },
 };
 
-const roleOf = (session: PsiSession, member: string): Role => (session.rule.server === member ? 'server' : 'client');
+const roleOf = (session: PsiSession, member: string): PsiParty =>
+  session.rule.server === member ? 'server' : 'client';
 
 /**
  * Refuses a message its sender may not post now (wrong member, expired, wrong step, a message this

@@ -1,10 +1,8 @@
 import type { StateReader, StateTx } from '../state-db.ts';
+import type { PsiPair } from './psi-epsilon-spent.ts';
 
 /** One member pair's PSI sessions on one UTC day, in one collaboration. */
-export interface PsiPairDay {
-  readonly collaboration: string;
-  readonly serverMember: string;
-  readonly clientMember: string;
+export interface PsiPairDay extends PsiPair {
   /** the UTC day, 2025-01-01 */
   readonly day: string;
 }
