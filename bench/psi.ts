@@ -11,6 +11,7 @@ import { runPsiServer } from '../src/psi/psi-server-party.ts';
 import { encodeRawSetup } from '../src/psi/psi-protobuf.ts';
 import { PsiWorkerPool } from '../src/psi/worker-pool.ts';
 import { inMemoryNativeChannel } from '../src/psi/in-memory-transport.ts';
+import { hashIdentifiers } from '../src/psi/native-hashing.ts';
 import { runNativeClient, runNativeServer } from '../src/psi/native-parties.ts';
 import { parsePsiRule } from '../src/psi/psi-rules.ts';
 import { PsiSessionRegistry } from '../src/psi/session-registry.ts';
@@ -106,16 +107,22 @@ async function nativeRun(
     const outcome = await counter.count(registry, id, 'c', cryptoRandomSource);
     if ('trueCount' in outcome) count = outcome.trueCount;
   });
-  const options = { minSetSize: 2, workers };
+  // One pool per member, as two CLI processes would have.
+  const pools = [0, 1].map(() => new PsiWorkerPool({ size: workers, engine: 'native' }));
+  const [serverPool, clientPool] = pools as [PsiWorkerPool, PsiWorkerPool];
   const sampler = rssSampler();
   const cpu0 = cpuSeconds();
   const t0 = performance.now();
   await Promise.all([
-    runNativeServer(normaliseIdentifiers(server, 'none'), channel.server, options),
-    runNativeClient(normaliseIdentifiers(client, 'none'), channel.client, options),
+    hashIdentifiers(serverPool, [server], 'none').then((own) =>
+      runNativeServer(own, channel.server, { minSetSize: 2, workers: serverPool }),
+    ),
+    hashIdentifiers(clientPool, [client], 'none').then((own) =>
+      runNativeClient(own, channel.client, { minSetSize: 2, workers: clientPool }),
+    ),
   ]);
   const total = performance.now() - t0;
-  await counter.close();
+  await Promise.all([counter.close(), ...pools.map((pool) => pool.close())]);
   return { total, cpu: cpuSeconds() - cpu0, count, bytes: 32, peak: sampler.stop() };
 }
 

@@ -276,11 +276,30 @@ export class RoomClient {
       false,
     );
     if (!response.ok) return answer<never>(response);
-    return new Uint8Array(await response.arrayBuffer());
+    return bodyBytes(response);
   }
 
   private sign(method: string, path: string, contentSha256: string): Record<string, string> {
     if (!this.signer) throw new Error('This request needs a principal key (--key).');
     return signRequest(this.signer, method, path, contentSha256);
   }
+}
+
+/**
+ * A response body as bytes, read into one buffer of its declared length when it has one: a 320 MB
+ * PSI message is then held once, not as undici's pieces plus their concatenation.
+ */
+async function bodyBytes(response: Response): Promise<Uint8Array> {
+  const length = Number(response.headers.get('content-length') ?? Number.NaN);
+  if (!Number.isSafeInteger(length) || length < 0 || response.body === null)
+    return new Uint8Array(await response.arrayBuffer());
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for await (const piece of response.body as AsyncIterable<Uint8Array>) {
+    if (offset + piece.length > length) throw new Error('The room sent more bytes than it declared.');
+    out.set(piece, offset);
+    offset += piece.length;
+  }
+  if (offset !== length) throw new Error('The room closed the connection before the whole message arrived.');
+  return out;
 }

@@ -6,11 +6,13 @@ import {
   type NormalisedIdentifiers,
 } from '../psi/identifier-normalisation.ts';
 import { runPsiClient } from '../psi/psi-client-party.ts';
-import type { PsiPhase } from '../psi/psi-party-options.ts';
-import { checkSetSize } from '../psi/psi-rules.ts';
+import { withPool, type PsiPhase } from '../psi/psi-party-options.ts';
+import { checkSetSize, engineOf, NATIVE_MAX_SET_SIZE, type PsiCount, type PsiEngine } from '../psi/psi-rules.ts';
 import { runPsiServer } from '../psi/psi-server-party.ts';
 import type { PsiSessionAnswer } from '../room/psi-relay.ts';
-import { readCsvColumn, writeCsvRows } from '../store/local-files.ts';
+import { readCsvColumn, streamCsvColumn, writeCsvRows } from '../store/local-files.ts';
+import { hashIdentifiers } from '../psi/native-hashing.ts';
+import { elementCount } from '../psi/native-messages.ts';
 import { httpNativeTransport, httpPsiTransport } from './psi-transport.ts';
 import { runNativeClient, runNativeServer } from '../psi/native-parties.ts';
 import type { PsiCountRelease } from '../psi/psi-session.ts';
@@ -53,6 +55,8 @@ export interface PsiRunResult {
 /** What a side must know before it reads its file: its role, the normalisation and the minimum set size. */
 interface PsiTerms {
   readonly role: 'server' | 'client';
+  /** native: room-counted, the file streamed and hashed in bounded memory; psi.js: read whole. */
+  readonly engine: PsiEngine;
   readonly normalisation: IdentifierNormalisation;
   readonly minSetSize: number;
   readonly revealIntersection: boolean;
@@ -66,6 +70,7 @@ async function termsBeforeOpening(
   client: RoomClient,
   collaboration: string,
   partner: string,
+  count: PsiCount,
 ): Promise<PsiTerms | undefined> {
   const { caller, policy } = await client.send<{
     caller: { member: string };
@@ -77,6 +82,7 @@ async function termsBeforeOpening(
   return (
     rule && {
       role: rule.server === caller.member ? 'server' : 'client',
+      engine: engineOf({ revealIntersection: rule.revealIntersection ?? false }, count),
       normalisation: rule.normalisation,
       minSetSize: rule.minSetSize,
       revealIntersection: rule.revealIntersection ?? false,
@@ -119,7 +125,9 @@ export async function runPsi(options: PsiRunOptions): Promise<PsiRunResult> {
   // (PSI_NOT_ALLOWED) before counting it.
   const terms =
     session ??
-    (partner === undefined ? undefined : await termsBeforeOpening(client, collaboration, partner)) ??
+    (partner === undefined
+      ? undefined
+      : await termsBeforeOpening(client, collaboration, partner, options.count ?? 'room')) ??
     (session = await open());
   if (terms.role !== expected) {
     const command = terms.role === 'server' ? 'serve' : 'join';
@@ -129,17 +137,82 @@ export async function runPsi(options: PsiRunOptions): Promise<PsiRunResult> {
     throw new Error(
       'This PSI rule reveals only the intersection size, so there are no matching rows to write (--out).',
     );
+  const opened = async (): Promise<PsiSessionAnswer> => {
+    session ??= await open();
+    options.onSession?.(session);
+    if (
+      session.role !== terms.role ||
+      session.engine !== terms.engine ||
+      session.normalisation !== terms.normalisation ||
+      session.minSetSize !== terms.minSetSize
+    ) {
+      throw new Error(`Session ${session.id} does not have the terms of the collaboration's PSI rule; run again.`);
+    }
+    return session;
+  };
+  return terms.engine === 'native' ? runNativeSide(options, terms, opened) : runPsiJsSide(options, terms, opened);
+}
+
+/**
+ * A room-counted session: the file is streamed, normalised and hashed in bounded memory (32 bytes
+ * per distinct identifier, never the column as strings), its size checked, and only then is a
+ * session opened and the hashed set blinded under the session's fresh key.
+ */
+async function runNativeSide(
+  options: PsiRunOptions,
+  terms: PsiTerms,
+  opened: () => Promise<PsiSessionAnswer>,
+): Promise<PsiRunResult> {
+  return withPool(
+    undefined,
+    async (pool) => {
+      const own = await hashIdentifiers(
+        pool,
+        streamCsvColumn(options.file, options.column),
+        terms.normalisation,
+        options.onProgress,
+      );
+      const distinct = elementCount(own.elements);
+      refuseIf(checkSetSize(terms.role, distinct, { minSetSize: terms.minSetSize, maxSetSize: NATIVE_MAX_SET_SIZE }));
+      const session = await opened();
+      const me = session.role === 'server' ? session.server : session.client;
+      const transport = httpNativeTransport(options.client, options.collaboration, session.id, {
+        releasedToMe: (session.releaseTo ?? []).includes(me),
+      });
+      const nativeOptions = {
+        minSetSize: session.minSetSize,
+        workers: pool,
+        ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      };
+      const outcome =
+        options.side === 'serve'
+          ? await runNativeServer(own, transport, nativeOptions)
+          : await runNativeClient(own, transport, nativeOptions);
+      return {
+        session: session.id,
+        rows: own.rows,
+        distinct,
+        invalidRows: own.invalidRows,
+        duplicateRows: own.duplicateRows,
+        countedBy: 'room',
+        serverSetSize: outcome.serverSetSize,
+        clientSetSize: outcome.clientSetSize,
+        ...(outcome.release ? { release: outcome.release } : {}),
+      };
+    },
+    'native',
+  );
+}
+
+/** A psi.js session (the exact count, or revealed rows): the column is read whole. */
+async function runPsiJsSide(
+  options: PsiRunOptions,
+  terms: PsiTerms,
+  opened: () => Promise<PsiSessionAnswer>,
+): Promise<PsiRunResult> {
   const { raw, ids } = await readIdentifiers(options, terms);
-  session ??= await open();
-  options.onSession?.(session);
-  if (
-    session.role !== terms.role ||
-    session.normalisation !== terms.normalisation ||
-    session.minSetSize !== terms.minSetSize
-  ) {
-    throw new Error(`Session ${session.id} does not have the terms of the collaboration's PSI rule; run again.`);
-  }
-  const transport = httpPsiTransport(client, collaboration, session.id);
+  const session = await opened();
+  const transport = httpPsiTransport(options.client, options.collaboration, session.id);
   const partyOptions = {
     revealIntersection: session.revealIntersection,
     minSetSize: session.minSetSize,
@@ -153,27 +226,6 @@ export async function runPsi(options: PsiRunOptions): Promise<PsiRunResult> {
     invalidRows: ids.invalidRows,
     duplicateRows: ids.duplicateRows,
   };
-  if (session.engine === 'native') {
-    const me = session.role === 'server' ? session.server : session.client;
-    const native = httpNativeTransport(client, collaboration, session.id, {
-      releasedToMe: (session.releaseTo ?? []).includes(me),
-    });
-    const nativeOptions = {
-      minSetSize: session.minSetSize,
-      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-    };
-    const outcome =
-      options.side === 'serve'
-        ? await runNativeServer(ids, native, nativeOptions)
-        : await runNativeClient(ids, native, nativeOptions);
-    return {
-      ...base,
-      countedBy: 'room',
-      serverSetSize: outcome.serverSetSize,
-      clientSetSize: outcome.clientSetSize,
-      ...(outcome.release ? { release: outcome.release } : {}),
-    };
-  }
   if (options.side === 'serve') {
     const result = await runPsiServer(ids, transport, partyOptions);
     return { ...base, countedBy: 'client', serverSetSize: result.serverSetSize, clientSetSize: result.clientSetSize };

@@ -105,24 +105,32 @@ export async function readSignedBytes(req: Request, contentSha256: string, limit
       'AUTH_BODY_MISMATCH',
       'This body must be signed with its SHA-256 (x-cleanroom-content-sha256).',
     );
+  // With a declared length the body is read straight into one buffer of that size (a 320 MB PSI
+  // message is then held once, not as pieces plus their concatenation). Node's parser ends the
+  // body at the declared length, so a body never overruns it.
+  const declared = declaredLength(req);
+  const into = declared !== undefined && declared <= limit ? Buffer.allocUnsafeSlow(declared) : undefined;
   const pieces: Buffer[] = [];
   let total = 0;
   try {
     for await (const piece of req as AsyncIterable<Buffer>) {
-      total += piece.length;
-      if (total > limit)
+      if (total + piece.length > limit)
         throw new PayloadTooLargeError(
           'BODY_TOO_LARGE',
           `The request body is larger than the limit of ${limit} bytes.`,
           { limit },
         );
-      pieces.push(piece);
+      if (into) piece.copy(into, total);
+      else pieces.push(piece);
+      total += piece.length;
     }
   } catch (error) {
     if (error instanceof PayloadTooLargeError) throw error;
     throw new InvalidInputError('REQUEST_ABORTED', 'The client stopped sending the request body.');
   }
-  const bytes = Buffer.concat(pieces, total);
+  if (into && total !== into.length)
+    throw new InvalidInputError('REQUEST_ABORTED', 'The client stopped sending the request body.');
+  const bytes = into ?? Buffer.concat(pieces, total);
   if (sha256Hex(bytes) !== contentSha256)
     throw new AuthenticationError('AUTH_BODY_MISMATCH', 'The body is not the one the signature covers.');
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);

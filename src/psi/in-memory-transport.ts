@@ -94,19 +94,24 @@ export function inMemoryNativeChannel(
         };
       }),
   });
+  // Every message is copied across the relay, as the wire would: the parties multiply and shuffle
+  // their buffers in place, which must never reach what the room holds.
+  const wire = (bytes: Uint8Array) => Uint8Array.from(bytes);
   return {
     server: {
       ...sides(server),
-      postSetup: async (bytes) => void registry.postSetup(id, server, bytes),
-      awaitRequest: () => waitFor(server, after(['request-posted'])).then(() => registry.readRequest(id, server)),
-      postResponse: async (bytes) => void registry.postResponse(id, server, bytes),
+      postSetup: async (bytes) => void registry.postSetup(id, server, wire(bytes)),
+      awaitRequest: () => waitFor(server, after(['request-posted'])).then(() => wire(registry.readRequest(id, server))),
+      postResponse: async (bytes) => void registry.postResponse(id, server, wire(bytes)),
     },
     client: {
       ...sides(client),
       awaitSetup: () =>
-        waitFor(client, after(['setup-posted', 'request-posted', 'sealed'])).then(() => registry.readSetup(id, client)),
-      postRequest: async (bytes) => void registry.postRequest(id, client, bytes),
-      postFinal: async (bytes) => void registry.postFinal(id, client, bytes),
+        waitFor(client, after(['setup-posted', 'request-posted', 'sealed'])).then(() =>
+          wire(registry.readSetup(id, client)),
+        ),
+      postRequest: async (bytes) => void registry.postRequest(id, client, wire(bytes)),
+      postFinal: async (bytes) => void registry.postFinal(id, client, wire(bytes)),
     },
   };
 }

@@ -1,4 +1,5 @@
 import { PayloadTooLargeError, TooManyRequestsError, UnavailableError } from '../errors/cleanroom-error.ts';
+import type { PsiEngine } from './psi-rules.ts';
 import { maxMessageBytes } from './psi-session.ts';
 
 /** Bytes the relay may read into one message; `release()` gives them back (idempotent). */
@@ -25,9 +26,14 @@ export class PsiMessageBudget {
 
   constructor(readonly capacityBytes: number) {}
 
-  /** The largest message this room can take: the protocol's limit, or the whole budget if smaller. */
+  /** The largest message this room can take: the largest engine's limit, or the whole budget if smaller. */
   get messageLimit(): number {
-    return Math.min(maxMessageBytes(), this.capacityBytes);
+    return this.limitFor('native');
+  }
+
+  /** The largest message of a session on `engine`: its protocol's limit, or the whole budget if smaller. */
+  limitFor(engine: PsiEngine): number {
+    return Math.min(maxMessageBytes(engine), this.capacityBytes);
   }
 
   /** Bytes reserved by messages being received now. */
@@ -36,8 +42,8 @@ export class PsiMessageBudget {
   }
 
   /** Reserves room for one message into `sessionId`, or refuses before any byte is read. */
-  reserve(sessionId: string, declaredBytes: number | undefined): PsiReservation {
-    const limit = this.messageLimit;
+  reserve(sessionId: string, declaredBytes: number | undefined, engine: PsiEngine = 'psi.js'): PsiReservation {
+    const limit = this.limitFor(engine);
     if (declaredBytes !== undefined && declaredBytes > limit) {
       throw new PayloadTooLargeError('PSI_MESSAGE_TOO_LARGE', 'The PSI message is too large.', {
         bytes: declaredBytes,

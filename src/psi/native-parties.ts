@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { diagnostic } from '../errors/diagnostic.ts';
 import { refuseIf, refusalOf } from '../errors/refused-error.ts';
-import type { NormalisedIdentifiers } from './identifier-normalisation.ts';
+import type { HashedSet } from './native-hashing.ts';
 import { elementCount, NATIVE_ELEMENT_BYTES } from './native-messages.ts';
-import { concatShared, splitPacked } from './packed-elements.ts';
-import { chunkLengths, mapChunks, sliceBy, withPool } from './psi-party-options.ts';
+import { splitPacked } from './packed-elements.ts';
+import { chunkLengths, mapChunks, withPool } from './psi-party-options.ts';
 import type { PsiPartyOptions } from './psi-party-options.ts';
-import { checkPsiParameters, checkSetSize } from './psi-rules.ts';
+import { checkPsiParameters, checkSetSize, NATIVE_MAX_SET_SIZE } from './psi-rules.ts';
 import type { PsiCountRelease, PsiParty } from './psi-session.ts';
 import type { PsiWorkerPool } from './worker-pool.ts';
 
@@ -49,43 +49,51 @@ type Options = Omit<PsiPartyOptions, 'revealIntersection' | 'falsePositiveRate' 
   readonly workers?: PsiWorkerPool | number;
 };
 
-/** Hashes and blinds the party's own set in chunks, then shuffles it whole. */
-async function blindOwnSet(
-  pool: PsiWorkerPool,
-  key: Uint8Array,
-  values: readonly string[],
-  options: Options,
-  phase: 'setup' | 'request',
-): Promise<Uint8Array> {
-  const progress = options.onProgress ?? (() => undefined);
-  const chunks = await mapChunks(
-    sliceBy(values, chunkLengths(values.length, pool.size, options.chunkSize)),
-    (chunk) => chunk.length,
-    (inputs) => pool.run('native-blind', { key, inputs }),
-    (done, total) => progress(phase, done, total),
-  );
-  return pool.run('native-shuffle', { buffers: chunks });
-}
-
-/** Multiplies a peer's elements by the key, chunk by chunk, keeping their order. */
-async function multiplyInOrder(
+/**
+ * Multiplies every element by the key, chunk by chunk across the workers, writing each product back
+ * in place: the set is never held twice. A chunk of shared memory reaches a worker as a view; a
+ * chunk of a plain buffer (a peer's message) is copied on its own, since posting a view of a plain
+ * buffer would clone all of it.
+ */
+async function multiplyInPlace(
   pool: PsiWorkerPool,
   key: Uint8Array,
   elements: Uint8Array,
   options: Options,
-  phase: 'process' | 'finalise',
+  phase: 'setup' | 'request' | 'process' | 'finalise',
 ): Promise<Uint8Array> {
   const progress = options.onProgress ?? (() => undefined);
-  // Views of one shared copy reach the workers without copying the whole message per chunk.
-  const shared = concatShared([elements]);
-  const lengths = chunkLengths(elementCount(shared), pool.size, options.chunkSize);
-  const out = await mapChunks(
-    splitPacked(shared, lengths, NATIVE_ELEMENT_BYTES),
+  const lengths = chunkLengths(elementCount(elements), pool.size, options.chunkSize);
+  const shared = elements.buffer instanceof SharedArrayBuffer;
+  const chunks = splitPacked(elements, lengths, NATIVE_ELEMENT_BYTES);
+  await mapChunks(
+    chunks,
     elementCount,
-    (chunk) => pool.run('native-multiply', { key, elements: chunk }),
+    async (chunk) => {
+      const input = shared ? chunk : chunk.slice();
+      const product = await pool.run(
+        'native-multiply',
+        { key, elements: input },
+        shared ? [] : [input.buffer as ArrayBuffer],
+      );
+      chunk.set(product);
+    },
     (done, total) => progress(phase, done, total),
   );
-  return Buffer.concat(out);
+  return elements;
+}
+
+/** Blinds the party's own hashed set in place (H(x)^key), then shuffles it in place: `own` is consumed. */
+async function blindOwnSet(
+  pool: PsiWorkerPool,
+  key: Uint8Array,
+  own: HashedSet,
+  options: Options,
+  phase: 'setup' | 'request',
+): Promise<Uint8Array> {
+  const elements = await multiplyInPlace(pool, key, own.elements, options, phase);
+  // The buffer moves to the worker and back (a transfer, not a copy); `own.elements` is detached.
+  return pool.run('native-shuffle', { elements }, [elements.buffer as ArrayBuffer]);
 }
 
 /** Reveals the key once the room holds both doubly-blinded sets, then waits for the count. */
@@ -106,14 +114,17 @@ async function revealAndAwait(transport: NativeTransport, key: Uint8Array): Prom
   return outcome;
 }
 
+/** The native engine's set-size limit unless the caller set one. */
+const withNativeLimit = (options: Options) => ({ maxSetSize: NATIVE_MAX_SET_SIZE, ...options });
+
 /** Runs `body` with a fresh session key, zeroed however the run ends. */
 async function withFreshKey<T>(
   role: PsiParty,
-  values: readonly string[],
+  own: HashedSet,
   options: Options,
   body: (pool: PsiWorkerPool, key: Uint8Array) => Promise<T>,
 ): Promise<T> {
-  refuseIf(checkPsiParameters(options, { [role]: values.length }));
+  refuseIf(checkPsiParameters(withNativeLimit(options), { [role]: elementCount(own.elements) }));
   return withPool(
     options.workers,
     async (pool) => {
@@ -133,16 +144,15 @@ async function withFreshKey<T>(
  * request element for element (H(c)^ba, to the room only), reveal a once the room is sealed.
  */
 export function runNativeServer(
-  identifiers: NormalisedIdentifiers,
+  own: HashedSet,
   transport: NativeServerTransport,
   options: Options,
 ): Promise<NativeOutcome> {
-  const values = identifiers.values;
-  return withFreshKey('server', values, options, async (pool, key) => {
-    await transport.postSetup(await blindOwnSet(pool, key, values, options, 'setup'));
+  return withFreshKey('server', own, options, async (pool, key) => {
+    await transport.postSetup(await blindOwnSet(pool, key, own, options, 'setup'));
     const request = await transport.awaitRequest();
-    refuseIf(checkSetSize('client', elementCount(request), options));
-    await transport.postResponse(await multiplyInOrder(pool, key, request, options, 'process'));
+    refuseIf(checkSetSize('client', elementCount(request), withNativeLimit(options)));
+    await transport.postResponse(await multiplyInPlace(pool, key, request, options, 'process'));
     return revealAndAwait(transport, key);
   });
 }
@@ -153,20 +163,19 @@ export function runNativeServer(
  * in the setup's order, to the room only) and reveal b once the room is sealed.
  */
 export function runNativeClient(
-  identifiers: NormalisedIdentifiers,
+  own: HashedSet,
   transport: NativeClientTransport,
   options: Options,
 ): Promise<NativeOutcome> {
-  const values = identifiers.values;
-  return withFreshKey('client', values, options, async (pool, key) => {
+  return withFreshKey('client', own, options, async (pool, key) => {
     const [request, setup] = await Promise.all([
-      blindOwnSet(pool, key, values, options, 'request'),
+      blindOwnSet(pool, key, own, options, 'request'),
       transport.awaitSetup(),
     ]);
     // The room checked every element (canonical, not small-order, no repeats); the size rule is checked here too.
-    refuseIf(checkSetSize('server', elementCount(setup), options));
+    refuseIf(checkSetSize('server', elementCount(setup), withNativeLimit(options)));
     await transport.postRequest(request);
-    await transport.postFinal(await multiplyInOrder(pool, key, setup, options, 'finalise'));
+    await transport.postFinal(await multiplyInPlace(pool, key, setup, options, 'finalise'));
     return revealAndAwait(transport, key);
   });
 }

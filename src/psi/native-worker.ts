@@ -1,13 +1,15 @@
-import { randomFillSync, randomInt } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
 import { hashToElements, multiplyElements, sodiumReady } from './native-group.ts';
-import { commonDistinct, NATIVE_ELEMENT_BYTES } from './native-messages.ts';
+import { NATIVE_ELEMENT_BYTES } from './native-messages.ts';
+import { commonDistinct } from './sorted-elements.ts';
+import type { SampledElements } from './psi-session.ts';
 import type { PsiTaskReply, PsiTaskRequest, PsiTasks } from './psi-tasks.ts';
 
 // The native engine's worker thread: hashing to ristretto255 (libsodium WASM) and X25519 (OpenSSL)
 // are synchronous and CPU-bound. Keys arrive as copies; each task zeroes its copy when done.
 
-type NativeTask = 'native-blind' | 'native-multiply' | 'native-shuffle' | 'native-verify-count';
+type NativeTask = 'native-hash' | 'native-multiply' | 'native-shuffle' | 'native-verify-count';
 type Handlers = { [T in NativeTask]: (task: PsiTasks[T]['task']) => PsiTasks[T]['result'] };
 
 /**
@@ -31,18 +33,12 @@ function uniformBelow(): (bound: number) => number {
   };
 }
 
-/** Packs the buffers into one, in a uniformly random order (Fisher–Yates over a CSPRNG). */
-function shuffle(buffers: readonly Uint8Array[]): Uint8Array {
-  const total = buffers.reduce((sum, b) => sum + b.length, 0);
-  const all = new Uint8Array(total);
-  let offset = 0;
-  for (const b of buffers) {
-    all.set(b, offset);
-    offset += b.length;
-  }
+/** Shuffles packed elements in place, uniformly (Fisher–Yates over a CSPRNG). */
+function shuffle(all: Uint8Array): Uint8Array {
   const swap = new Uint8Array(NATIVE_ELEMENT_BYTES);
   const below = uniformBelow();
-  for (let i = total / NATIVE_ELEMENT_BYTES - 1; i > 0; i -= 1) {
+  const count = all.length / NATIVE_ELEMENT_BYTES;
+  for (let i = count - 1; i > 0; i -= 1) {
     const j = below(i + 1);
     if (j === i) continue;
     const a = i * NATIVE_ELEMENT_BYTES;
@@ -54,37 +50,18 @@ function shuffle(buffers: readonly Uint8Array[]): Uint8Array {
   return all;
 }
 
-/** Positions to check: all of them when there are at most `samples`, else `samples` distinct at random. */
-function positions(count: number, samples: number): number[] {
-  if (count <= samples) return Array.from({ length: count }, (_, i) => i);
-  const chosen = new Set<number>();
-  while (chosen.size < samples) chosen.add(randomInt(count));
-  return [...chosen];
-}
-
-/** True when every sampled output is the input at that position under `key`. */
-function matchesAt(key: Uint8Array, inputs: Uint8Array, outputs: Uint8Array, samples: number): boolean {
-  const at = positions(inputs.length / NATIVE_ELEMENT_BYTES, samples);
-  const picked = new Uint8Array(at.length * NATIVE_ELEMENT_BYTES);
-  at.forEach((p, k) =>
-    picked.set(inputs.subarray(p * NATIVE_ELEMENT_BYTES, (p + 1) * NATIVE_ELEMENT_BYTES), k * NATIVE_ELEMENT_BYTES),
-  );
-  const expected = multiplyElements(key, picked);
-  return at.every((p, k) =>
-    Buffer.from(expected.buffer, k * NATIVE_ELEMENT_BYTES, NATIVE_ELEMENT_BYTES).equals(
-      outputs.subarray(p * NATIVE_ELEMENT_BYTES, (p + 1) * NATIVE_ELEMENT_BYTES),
-    ),
+/** True when every sampled output is the sampled input at that position under `key`. */
+function matchesAt(key: Uint8Array, sample: SampledElements, outputs: Uint8Array): boolean {
+  const expected = Buffer.from(multiplyElements(key, sample.elements));
+  return sample.positions.every((p, k) =>
+    expected
+      .subarray(k * NATIVE_ELEMENT_BYTES, (k + 1) * NATIVE_ELEMENT_BYTES)
+      .equals(outputs.subarray(p * NATIVE_ELEMENT_BYTES, (p + 1) * NATIVE_ELEMENT_BYTES)),
   );
 }
 
 const handlers: Handlers = {
-  'native-blind': ({ key, inputs }) => {
-    try {
-      return multiplyElements(key, hashToElements(inputs));
-    } finally {
-      key.fill(0);
-    }
-  },
+  'native-hash': ({ inputs }) => hashToElements(inputs),
   'native-multiply': ({ key, elements }) => {
     try {
       return multiplyElements(key, elements);
@@ -92,12 +69,12 @@ const handlers: Handlers = {
       key.fill(0);
     }
   },
-  'native-shuffle': ({ buffers }) => shuffle(buffers),
-  'native-verify-count': ({ setup, request, response, final, serverKey, clientKey, samples }) => {
+  'native-shuffle': ({ elements }) => shuffle(elements),
+  'native-verify-count': ({ setupSample, requestSample, response, final, serverKey, clientKey }) => {
     try {
       const violators: ('server' | 'client')[] = [];
-      if (!matchesAt(serverKey, request, response, samples)) violators.push('server');
-      if (!matchesAt(clientKey, setup, final, samples)) violators.push('client');
+      if (!matchesAt(serverKey, requestSample, response)) violators.push('server');
+      if (!matchesAt(clientKey, setupSample, final)) violators.push('client');
       return { violators, common: violators.length > 0 ? 0 : commonDistinct(response, final) };
     } finally {
       serverKey.fill(0);

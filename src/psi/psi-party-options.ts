@@ -2,7 +2,7 @@ import { checkPsiParameters } from './psi-rules.ts';
 import { refuseIf } from '../errors/refused-error.ts';
 import { PsiWorkerPool } from './worker-pool.ts';
 
-export type PsiPhase = 'setup' | 'request' | 'process' | 'finalise';
+export type PsiPhase = 'hash' | 'setup' | 'request' | 'process' | 'finalise';
 
 /** What a member's side of the protocol needs besides its identifiers and a transport. */
 export interface PsiPartyOptions {

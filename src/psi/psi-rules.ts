@@ -53,8 +53,16 @@ export const DEFAULT_PSI_EPSILON_BUDGET = 5;
 export const DEFAULT_FALSE_POSITIVE_RATE = 1e-9;
 /** Whatever the policy says, a one-element set is a membership test, never a PSI. */
 export const MIN_SET_SIZE_FLOOR = 2;
-/** Beyond this the room would hold ~70 MB per message; raise deliberately, not by policy typo. */
+/** psi.js sessions: beyond this the room would hold ~70 MB per message; raise deliberately, not by policy typo. */
 export const MAX_SET_SIZE = 2_000_000;
+/**
+ * Native (room-counted) sessions: 32 bytes per element, so a message is at most 512 MB, and every
+ * process stays under 2 GiB at this size (bench/results/psi-10m-cli.txt measures 10M × 10M).
+ */
+export const NATIVE_MAX_SET_SIZE = 16_000_000;
+
+/** The largest set an engine's session admits. */
+export const maxSetSizeOf = (engine: PsiEngine): number => (engine === 'native' ? NATIVE_MAX_SET_SIZE : MAX_SET_SIZE);
 
 const isPositiveFinite = (n: unknown): n is number => typeof n === 'number' && Number.isFinite(n) && n > 0;
 const isPositiveInteger = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 1;

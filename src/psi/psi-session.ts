@@ -2,8 +2,8 @@ import { diagnostic } from '../errors/diagnostic.ts';
 import { refuseIf, refusalOf } from '../errors/refused-error.ts';
 import { countOf } from './packed-elements.ts';
 import { parseRequestMessage, parseResponseMessage, parseSetupMessage } from './psi-messages.ts';
-import { checkElements } from './native-messages.ts';
-import { checkSetSize, engineOf, MAX_SET_SIZE } from './psi-rules.ts';
+import { checkElements, NATIVE_ELEMENT_BYTES } from './native-messages.ts';
+import { checkSetSize, engineOf, MAX_SET_SIZE, maxSetSizeOf, NATIVE_MAX_SET_SIZE } from './psi-rules.ts';
 import type { PsiCount, PsiEngine, PsiRule } from './psi-rules.ts';
 
 /**
@@ -42,6 +42,20 @@ export interface PsiCountRelease {
   readonly scale: number;
 }
 
+/**
+ * Positions of a message the room keeps to check its answer against once the keys are revealed,
+ * and the elements at them. Chosen by the room when the answer arrives and never shown to a member,
+ * so a member cannot know which of its answers are checked; the full message is then dropped.
+ */
+export interface SampledElements {
+  readonly positions: Uint32Array;
+  /** The message's elements at `positions`, packed. */
+  readonly elements: Uint8Array;
+}
+
+/** The room's choice of positions to check in a message of `count` elements (injected: random in the room). */
+export type PickPositions = (count: number) => Uint32Array;
+
 /** Who failed the room's check of a room-counted session. */
 export type PsiParty = 'server' | 'client';
 
@@ -60,6 +74,10 @@ export interface PsiSession {
   readonly request?: Uint8Array;
   readonly response?: Uint8Array;
   readonly final?: Uint8Array;
+  /** Room-counted: the request's sampled elements, kept once the response answers it. */
+  readonly requestSample?: SampledElements;
+  /** Room-counted: the setup's sampled elements, kept once the final answers it. */
+  readonly setupSample?: SampledElements;
   readonly serverKey?: Uint8Array;
   readonly clientKey?: Uint8Array;
   readonly result?: PsiCountRelease;
@@ -85,9 +103,12 @@ export interface PsiSessionView {
   readonly violators?: readonly PsiParty[];
 }
 
-/** ~35 bytes per element on the wire plus framing, for the largest set the rule admits. */
-export function maxMessageBytes(maxSetSize: number = MAX_SET_SIZE): number {
-  return 1024 + maxSetSize * 40;
+/**
+ * The largest message an engine's session admits: psi.js ~35 bytes per element on the wire plus
+ * framing; native exactly 32 bytes per element.
+ */
+export function maxMessageBytes(engine: PsiEngine = 'psi.js'): number {
+  return engine === 'native' ? NATIVE_MAX_SET_SIZE * NATIVE_ELEMENT_BYTES : 1024 + MAX_SET_SIZE * 40;
 }
 
 /** A new session; `count` is who counts a size-only intersection (the caller checked the rule allows it). */
@@ -114,7 +135,8 @@ function withoutMessages(session: PsiSession): PsiSession {
   // Pure: the stored keys are zeroed where a session leaves the room (completeCount, the
   // registry's cancel and sweep), never here, where a view of an expired session would reach them.
   const { setup: _s, request: _r, response: _a, final: _b, serverKey: _k, clientKey: _l, ...rest } = session;
-  return rest;
+  const { requestSample: _q, setupSample: _p, ...bare } = rest;
+  return bare;
 }
 
 export function viewOf(session: PsiSession): PsiSessionView {
@@ -179,8 +201,8 @@ const NATIVE_STEPS = 'psi steps (room-counted): setup, request, response and fin
 const missing = (session: PsiSession, kind: PsiMessageKind) =>
   refusalOf(diagnostic('PSI_WRONG_STEP', `The PSI session holds no ${kind}.`, STEPS, { sessionId: session.id }));
 
-function requireSize(bytes: Uint8Array): void {
-  const limit = maxMessageBytes();
+function requireSize(bytes: Uint8Array, engine: PsiEngine): void {
+  const limit = maxMessageBytes(engine);
   if (bytes.length > limit) {
     throw refusalOf(
       diagnostic('PSI_MESSAGE_TOO_LARGE', 'The PSI message is too large.', 'psi message size', {
@@ -191,7 +213,10 @@ function requireSize(bytes: Uint8Array): void {
   }
 }
 
-const sizeRule = (rule: PsiRule) => ({ minSetSize: rule.minSetSize });
+const sizeRule = (session: PsiSession) => ({
+  minSetSize: session.rule.minSetSize,
+  maxSetSize: maxSetSizeOf(session.engine),
+});
 
 /** Who posts each message, and the one state in which the session takes it. */
 const POSTS: Readonly<
@@ -243,20 +268,20 @@ const sealedIfComplete = (session: PsiSession): PsiSession =>
 /** The server member posts its setup: its set size is the element count. */
 export function postSetup(session: PsiSession, member: string, bytes: Uint8Array, now: number): PsiSession {
   const current = admitPost(session, member, 'setup', now);
-  requireSize(bytes);
+  requireSize(bytes, current.engine);
   const serverSetSize =
     current.engine === 'native' ? checkElements(bytes, { distinct: true }) : countOf(parseSetupMessage(bytes).elements);
-  refuseIf(checkSetSize('server', serverSetSize, sizeRule(current.rule)));
+  refuseIf(checkSetSize('server', serverSetSize, sizeRule(current)));
   return { ...current, state: 'setup-posted', setup: bytes, serverSetSize };
 }
 
 /** The client member posts its request: its set size is the (distinct) element count. */
 export function postRequest(session: PsiSession, member: string, bytes: Uint8Array, now: number): PsiSession {
   const current = admitPost(session, member, 'request', now);
-  requireSize(bytes);
+  requireSize(bytes, current.engine);
   if (current.engine === 'native') {
     const clientSetSize = checkElements(bytes, { distinct: true });
-    refuseIf(checkSetSize('client', clientSetSize, sizeRule(current.rule)));
+    refuseIf(checkSetSize('client', clientSetSize, sizeRule(current)));
     return { ...current, state: 'request-posted', request: bytes, clientSetSize };
   }
   const request = parseRequestMessage(bytes);
@@ -265,19 +290,39 @@ export function postRequest(session: PsiSession, member: string, bytes: Uint8Arr
     const data = { requested: request.revealIntersection, allowed: current.rule.revealIntersection };
     throw refusalOf(diagnostic('PSI_REVEAL_MISMATCH', message, 'psi.revealIntersection', data));
   }
-  refuseIf(checkSetSize('client', request.size, sizeRule(current.rule)));
+  refuseIf(checkSetSize('client', request.size, sizeRule(current)));
   return { ...current, state: 'request-posted', request: bytes, clientSetSize: request.size };
 }
 
-/** The server member posts its response, which must answer the stored request element for element. */
-export function postResponse(session: PsiSession, member: string, bytes: Uint8Array, now: number): PsiSession {
+/** The elements of `packed` at the positions the room picks. */
+function sampleOf(packed: Uint8Array, pick: PickPositions): SampledElements {
+  const positions = pick(packed.length / NATIVE_ELEMENT_BYTES);
+  const elements = new Uint8Array(positions.length * NATIVE_ELEMENT_BYTES);
+  positions.forEach((p, k) =>
+    elements.set(packed.subarray(p * NATIVE_ELEMENT_BYTES, (p + 1) * NATIVE_ELEMENT_BYTES), k * NATIVE_ELEMENT_BYTES),
+  );
+  return { positions, elements };
+}
+
+/**
+ * The server member posts its response, which must answer the stored request element for element.
+ * Room-counted sessions keep only the request's sampled elements from then on (`pick`).
+ */
+export function postResponse(
+  session: PsiSession,
+  member: string,
+  bytes: Uint8Array,
+  now: number,
+  pick: PickPositions,
+): PsiSession {
   const current = admitPost(session, member, 'response', now);
-  requireSize(bytes);
+  requireSize(bytes, current.engine);
   if (current.request === undefined) throw missing(session, 'request');
   if (current.engine === 'native') {
     // Answers repeat where the client sent two encodings of one point: the room counts distinct values.
     checkElements(bytes, { distinct: false, count: current.clientSetSize ?? 0 });
-    return sealedIfComplete({ ...current, response: bytes });
+    const { request, ...rest } = current;
+    return sealedIfComplete({ ...rest, response: bytes, requestSample: sampleOf(request, pick) });
   }
   parseResponseMessage(bytes, parseRequestMessage(current.request));
   return { ...current, state: 'response-posted', response: bytes };
@@ -285,13 +330,22 @@ export function postResponse(session: PsiSession, member: string, bytes: Uint8Ar
 
 /**
  * Room-counted sessions: the client posts the server's setup under its own key, element for
- * element in the setup's order (the room checks sampled positions once the keys are in).
+ * element in the setup's order (the room checks sampled positions once the keys are in). Only the
+ * setup's sampled elements (`pick`) are kept from then on.
  */
-export function postFinal(session: PsiSession, member: string, bytes: Uint8Array, now: number): PsiSession {
+export function postFinal(
+  session: PsiSession,
+  member: string,
+  bytes: Uint8Array,
+  now: number,
+  pick: PickPositions,
+): PsiSession {
   const current = admitPost(session, member, 'final', now);
-  requireSize(bytes);
+  requireSize(bytes, current.engine);
   checkElements(bytes, { distinct: false, count: current.serverSetSize ?? 0 });
-  return sealedIfComplete({ ...current, final: bytes });
+  if (current.setup === undefined) throw missing(session, 'setup');
+  const { setup, ...rest } = current;
+  return sealedIfComplete({ ...rest, final: bytes, setupSample: sampleOf(setup, pick) });
 }
 
 /**
@@ -309,10 +363,10 @@ export function postKey(session: PsiSession, member: string, bytes: Uint8Array, 
   return next.serverKey !== undefined && next.clientKey !== undefined ? { ...next, state: 'counting' } : next;
 }
 
-/** What the room's count of a `counting` session reads: every message and both keys. */
+/** What the room's count of a `counting` session reads: both answers, the samples they answer, both keys. */
 export interface CountInputs {
-  readonly setup: Uint8Array;
-  readonly request: Uint8Array;
+  readonly setupSample: SampledElements;
+  readonly requestSample: SampledElements;
   readonly response: Uint8Array;
   readonly final: Uint8Array;
   readonly serverKey: Uint8Array;
@@ -321,12 +375,12 @@ export interface CountInputs {
 
 /** The inputs of a `counting` session; the keys are copies, which the counter zeroes when it is done. */
 export function countInputs(session: PsiSession): CountInputs {
-  const { setup, request, response, final, serverKey, clientKey } = session;
-  if (session.state !== 'counting' || !setup || !request || !response || !final || !serverKey || !clientKey)
+  const { setupSample, requestSample, response, final, serverKey, clientKey } = session;
+  if (session.state !== 'counting' || !setupSample || !requestSample || !response || !final || !serverKey || !clientKey)
     throw refusalOf(
       diagnostic('PSI_WRONG_STEP', 'The PSI session is not being counted.', NATIVE_STEPS, { sessionId: session.id }),
     );
-  return { setup, request, response, final, serverKey: serverKey.slice(), clientKey: clientKey.slice() };
+  return { setupSample, requestSample, response, final, serverKey: serverKey.slice(), clientKey: clientKey.slice() };
 }
 
 /** Zeroes a session's stored keys: called when it leaves the room or its count is done. */

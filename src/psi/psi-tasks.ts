@@ -1,3 +1,4 @@
+import type { CountInputs } from './psi-session.ts';
 /**
  * The messages between the worker pool and psi-worker.ts. Sets travel as strings, encrypted
  * elements packed (see psi-protobuf.ts); keys are the 32-byte scalars of psi.js's createFromKey.
@@ -21,21 +22,14 @@ export interface PsiTasks {
     result: { size: number; indices?: Int32Array };
   };
   sort: { task: { buffers: readonly Uint8Array[] }; result: Uint8Array };
-  // The native engine (native-worker.ts): identifiers hashed to the curve and multiplied by the key,
-  // a peer's elements multiplied by the key, a shuffle, and the room's check and count.
-  'native-blind': { task: { key: Uint8Array; inputs: readonly string[] }; result: Uint8Array };
+  // The native engine (native-worker.ts): identifiers hashed to the curve; a chunk of elements
+  // multiplied by the key (the caller writes the product back in place); a set shuffled in place,
+  // its buffer moved to the worker and back (never copied); the room's check and count.
+  'native-hash': { task: { inputs: readonly string[] }; result: Uint8Array };
   'native-multiply': { task: { key: Uint8Array; elements: Uint8Array }; result: Uint8Array };
-  'native-shuffle': { task: { buffers: readonly Uint8Array[] }; result: Uint8Array };
+  'native-shuffle': { task: { elements: Uint8Array }; result: Uint8Array };
   'native-verify-count': {
-    task: {
-      setup: Uint8Array;
-      request: Uint8Array;
-      response: Uint8Array;
-      final: Uint8Array;
-      serverKey: Uint8Array;
-      clientKey: Uint8Array;
-      samples: number;
-    };
+    task: CountInputs;
     result: { violators: ('server' | 'client')[]; common: number };
   };
 }

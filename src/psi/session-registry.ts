@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { NotFoundError } from '../errors/cleanroom-error.ts';
 import { diagnostic } from '../errors/diagnostic.ts';
 import { refusalOf } from '../errors/refused-error.ts';
@@ -11,6 +11,30 @@ export interface PsiSessionRegistryOptions {
   /** Milliseconds since the epoch; injected so expiry is testable. */
   readonly clock?: () => number;
   readonly newId?: () => string;
+  /** Room-counted sessions: positions of each answer the room checks (0 checks none: tests only). */
+  readonly verifySamples?: number;
+}
+
+/**
+ * Positions of each doubly-blinded set the room re-computes from the revealed keys. A member that
+ * deviates at a fraction f of positions (what a probe needs to make one identifier count more than
+ * once) passes with probability (1 − f)^n, so an undetected deviation that also hits the probed
+ * identifier has probability at most max_f f(1 − f)^n < 1/(e·n) ≈ 9·10⁻⁵ (PROTOCOL.md). Sets of
+ * at most n elements are checked whole. Cost: 2n X25519 multiplications, ~0.35 s.
+ */
+export const PSI_VERIFY_SAMPLES = 4096;
+
+/**
+ * All positions when there are at most `samples`, else `samples` distinct ones from the CSPRNG.
+ * Picked when an answer arrives (after its sender committed to it), never shown to a member.
+ */
+export function randomPositions(samples: number): machine.PickPositions {
+  return (count) => {
+    if (count <= samples) return Uint32Array.from({ length: count }, (_, i) => i);
+    const chosen = new Set<number>();
+    while (chosen.size < samples) chosen.add(randomInt(count));
+    return Uint32Array.from(chosen);
+  };
 }
 
 /**
@@ -23,10 +47,12 @@ export class PsiSessionRegistry {
   readonly #sessions = new Map<string, PsiSession>();
   readonly #clock: () => number;
   readonly #newId: () => string;
+  readonly #pick: machine.PickPositions;
 
   constructor(options: PsiSessionRegistryOptions = {}) {
     this.#clock = options.clock ?? Date.now;
     this.#newId = options.newId ?? randomUUID;
+    this.#pick = randomPositions(options.verifySamples ?? PSI_VERIFY_SAMPLES);
   }
 
   /**
@@ -71,11 +97,11 @@ export class PsiSessionRegistry {
   }
 
   postResponse(id: string, member: string, bytes: Uint8Array): PsiSessionView {
-    return this.#put(machine.postResponse(this.#get(id, member), member, bytes, this.#clock()));
+    return this.#put(machine.postResponse(this.#get(id, member), member, bytes, this.#clock(), this.#pick));
   }
 
   postFinal(id: string, member: string, bytes: Uint8Array): PsiSessionView {
-    return this.#put(machine.postFinal(this.#get(id, member), member, bytes, this.#clock()));
+    return this.#put(machine.postFinal(this.#get(id, member), member, bytes, this.#clock(), this.#pick));
   }
 
   postKey(id: string, member: string, bytes: Uint8Array): PsiSessionView {

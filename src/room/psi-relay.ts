@@ -169,9 +169,9 @@ export function admitPsiMessage(
   kind: PsiMessageKind,
   declaredBytes: number | undefined,
 ): PsiReservation {
-  psiSession(services, collaboration, principal, id);
+  const session = psiSession(services, collaboration, principal, id);
   services.psi.admitPost(id, principal.memberId, kind);
-  return services.psiUploads.reserve(id, declaredBytes);
+  return services.psiUploads.reserve(id, declaredBytes, session.engine);
 }
 
 /** Relays one protocol message into the session; the relay validates framing, sizes and step. */

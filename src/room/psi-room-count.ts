@@ -4,14 +4,12 @@ import type { PsiCountRelease, PsiParty, PsiSessionView } from '../psi/psi-sessi
 import type { PsiSessionRegistry } from '../psi/session-registry.ts';
 import { PsiWorkerPool } from '../psi/worker-pool.ts';
 
-/**
- * Positions of each doubly-blinded set the room re-computes from the revealed keys. A member that
- * deviates at a fraction f of positions (what a probe needs to make one identifier count more than
- * once) passes with probability (1 − f)^n, so an undetected deviation that also hits the probed
- * identifier has probability at most max_f f(1 − f)^n < 1/(e·n) ≈ 9·10⁻⁵ (PROTOCOL.md). Sets of
- * at most n elements are checked whole. Cost: 2n X25519 multiplications, ~0.35 s.
- */
-export const PSI_VERIFY_SAMPLES = 4096;
+/** The buffers that can move to a worker: only those a view spans whole (never Node's shared pool). */
+function ownedBuffers(...views: readonly Uint8Array[]): ArrayBuffer[] {
+  return views
+    .filter((v) => v.byteOffset === 0 && v.buffer instanceof ArrayBuffer && v.byteLength === v.buffer.byteLength)
+    .map((v) => v.buffer as ArrayBuffer);
+}
 
 /** What the room's count of a session came to. */
 export type PsiCountOutcome =
@@ -19,16 +17,14 @@ export type PsiCountOutcome =
   | { readonly view: PsiSessionView; readonly violators: readonly PsiParty[] };
 
 /**
- * The room's side of a room-counted session once both keys are in: in a worker thread, check
- * sampled positions of both doubly-blinded sets against the revealed keys, count the distinct
+ * The room's side of a room-counted session once both keys are in: in a worker thread, check the
+ * sampled positions of both doubly-blinded sets (PSI_VERIFY_SAMPLES) against the revealed keys, count the distinct
  * common values, then release the count with discrete Laplace noise. The keys are zeroed in the
  * worker and with the session's messages. `trueCount` is for the caller's audit-free tests only;
  * the relay never returns or records it.
  */
 export class PsiRoomCounter {
   #pool: PsiWorkerPool | undefined;
-
-  constructor(private readonly samples: number = PSI_VERIFY_SAMPLES) {}
 
   async count(
     registry: PsiSessionRegistry,
@@ -40,7 +36,9 @@ export class PsiRoomCounter {
     this.#pool ??= new PsiWorkerPool({ size: 1, engine: 'native' });
     let outcome: { violators: PsiParty[]; common: number };
     try {
-      outcome = await this.#pool.run('native-verify-count', { ...inputs, samples: this.samples });
+      // The two answers move to the worker rather than being copied (at 10M elements each is 320 MB);
+      // the session drops them when the count completes either way.
+      outcome = await this.#pool.run('native-verify-count', inputs, ownedBuffers(inputs.response, inputs.final));
     } catch (error) {
       // The room failed, not a member: the session ends with no one named, and nothing is released.
       registry.completeCount(id, member, { violators: [] });

@@ -42,7 +42,7 @@ export function embeddedDefaults(
     maxJsonBytes: 1024 * 1024,
     signatureWindowMs: 5 * 60 * 1000,
     // Three of the largest PSI messages (~80 MB each) or seven 1M-element ones at once.
-    psiBodyBudgetBytes: Number(env.CLEANROOM_PSI_BODY_BUDGET_BYTES ?? 256 * 1024 ** 2),
+    psiBodyBudgetBytes: Number(env.CLEANROOM_PSI_BODY_BUDGET_BYTES ?? 512 * 1024 ** 2),
     engine: {
       memoryLimit: env.CLEANROOM_MEMORY_LIMIT ?? '8GB',
       threads: Number(env.CLEANROOM_THREADS ?? 2),

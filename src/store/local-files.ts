@@ -49,6 +49,33 @@ export async function readCsvColumn(path: string, column: string): Promise<(stri
   });
 }
 
+/**
+ * One column of a local CSV, streamed in DuckDB's chunks (2,048 rows) rather than read whole: at
+ * 10M rows the whole column as JS strings is ~700 MB before anything is done with it.
+ */
+export async function* streamCsvColumn(path: string, column: string): AsyncGenerator<(string | null)[]> {
+  const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
+  const connection = await instance.connect();
+  try {
+    const header = await connection.runAndReadAll(
+      'SELECT column_name FROM (DESCRIBE SELECT * FROM read_csv($path, header = true, all_varchar = true))',
+      { path },
+    );
+    const names = header.getRowsJS().map((r) => String(r[0]));
+    if (!names.includes(column)) throw new Error(`${path} has no column "${column}" (columns: ${names.join(', ')})`);
+    const result = await connection.stream(
+      `SELECT "${column.replaceAll('"', '""')}" FROM read_csv($path, header = true, all_varchar = true)`,
+      { path },
+    );
+    for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
+      yield chunk.getColumnValues(0).map((v) => (v === null || v === undefined ? null : String(v)));
+    }
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
 /** Writes the given rows (0-based, in file order) of a local CSV to another CSV, header first. */
 export async function writeCsvRows(input: string, rows: readonly number[], output: string): Promise<void> {
   await withLocalDuckDb(async (run) => {

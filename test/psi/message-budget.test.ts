@@ -28,8 +28,21 @@ describe('PSI message budget', () => {
     expect(small.reserve('a', undefined).limit).toBe(1000);
     await expectRefusal(() => small.reserve('b', undefined), 'PSI_RELAY_BUSY', 503);
 
-    const large = new PsiMessageBudget(10 * maxMessageBytes());
-    expect(large.messageLimit).toBe(maxMessageBytes());
+    const large = new PsiMessageBudget(10 * maxMessageBytes('native'));
+    expect(large.messageLimit).toBe(maxMessageBytes('native'));
     await expectRefusal(() => large.reserve('a', maxMessageBytes() + 1), 'PSI_MESSAGE_TOO_LARGE', 413);
+    expect(large.reserve('a', maxMessageBytes() + 1, 'native').limit).toBe(maxMessageBytes() + 1);
+  });
+
+  it('admits a native message of 16M elements (512 MB) and a psi.js one of 2M, refusing one byte more', async () => {
+    const budget = new PsiMessageBudget(2 ** 30);
+    expect(maxMessageBytes('native')).toBe(16_000_000 * 32);
+    await expectRefusal(() => budget.reserve('a', 16_000_000 * 32 + 1, 'native'), 'PSI_MESSAGE_TOO_LARGE', 413);
+    await expectRefusal(
+      () => budget.reserve('a', maxMessageBytes('psi.js') + 1, 'psi.js'),
+      'PSI_MESSAGE_TOO_LARGE',
+      413,
+    );
+    expect(budget.reserve('a', 16_000_000 * 32, 'native').limit).toBe(512_000_000);
   });
 });

@@ -5,6 +5,7 @@ import { releasePsiCount } from '../../src/release/psi-count-release.ts';
 import { normaliseIdentifiers } from '../../src/psi/identifier-normalisation.ts';
 import { inMemoryNativeChannel, inMemoryPsiChannel } from '../../src/psi/in-memory-transport.ts';
 import { hashToElements, multiplyElements, sodiumReady } from '../../src/psi/native-group.ts';
+import { hashIdentifiers } from '../../src/psi/native-hashing.ts';
 import { runNativeClient, runNativeServer } from '../../src/psi/native-parties.ts';
 import { runPsiClient } from '../../src/psi/psi-client-party.ts';
 import { parsePsiRule } from '../../src/psi/psi-rules.ts';
@@ -17,9 +18,8 @@ import { expectRefusal, seeded } from './helpers.ts';
 const native = new PsiWorkerPool({ size: 2, engine: 'native' });
 const psijs = new PsiWorkerPool({ size: 2 });
 const counter = new PsiRoomCounter();
-const unchecked = new PsiRoomCounter(0);
 beforeAll(() => sodiumReady);
-afterAll(() => Promise.all([native.close(), psijs.close(), counter.close(), unchecked.close()]));
+afterAll(() => Promise.all([native.close(), psijs.close(), counter.close()]));
 
 const rule = (extra: Record<string, unknown> = {}) =>
   parsePsiRule({
@@ -57,8 +57,8 @@ async function roomCounted(server: readonly string[], client: readonly string[],
   });
   const options = { minSetSize: 2, workers: native, chunkSize: 97 };
   const [serverOutcome, clientOutcome] = await Promise.all([
-    runNativeServer(normaliseIdentifiers(server, 'email'), channel.server, options),
-    runNativeClient(normaliseIdentifiers(client, 'email'), channel.client, options),
+    runNativeServer(await hashIdentifiers(native, [server], 'email'), channel.server, options),
+    runNativeClient(await hashIdentifiers(native, [client], 'email'), channel.client, options),
   ]);
   return { serverOutcome, clientOutcome, trueCount, view: registry.view(id, 'acme') };
 }
@@ -150,8 +150,8 @@ describe('room-counted PSI on the native engine', () => {
     });
     const options = { minSetSize: 2, workers: native };
     const [serverOutcome, clientOutcome] = await Promise.all([
-      runNativeServer(normaliseIdentifiers(server, 'email'), channel.server, options),
-      runNativeClient(normaliseIdentifiers(client, 'email'), channel.client, options),
+      runNativeServer(await hashIdentifiers(native, [server], 'email'), channel.server, options),
+      runNativeClient(await hashIdentifiers(native, [client], 'email'), channel.client, options),
     ]);
     expect(serverOutcome.release).toBeUndefined();
     expect(clientOutcome.release).toBeDefined();
@@ -160,8 +160,8 @@ describe('room-counted PSI on the native engine', () => {
 });
 
 /** A hand-driven session: the test plays both members so it can deviate where an attacker would. */
-function manualSession() {
-  const registry = new PsiSessionRegistry();
+function manualSession(verifySamples?: number) {
+  const registry = new PsiSessionRegistry(verifySamples === undefined ? {} : { verifySamples });
   const { id } = registry.open('collab', rule(), 'globex');
   return { registry, id };
 }
@@ -202,9 +202,9 @@ describe('the room’s check of a room-counted session', () => {
   }
 
   it('would count one identifier twice without the check; with it, names the client and releases nothing', async () => {
-    const loose = manualSession();
+    const loose = manualSession(0);
     amplifiedProbe(loose.registry, loose.id);
-    const amplified = await unchecked.count(loose.registry, loose.id, 'globex', cryptoRandomSource);
+    const amplified = await counter.count(loose.registry, loose.id, 'globex', cryptoRandomSource);
     expect(amplified).toMatchObject({ trueCount: 2 });
 
     const { registry, id } = manualSession();
@@ -304,8 +304,8 @@ describe('the room’s count under attack', () => {
     });
     const options = { minSetSize: 2, workers: native };
     const runs = await Promise.allSettled([
-      runNativeServer(normaliseIdentifiers(ids('s', 30), 'email'), channel.server, options),
-      runNativeClient(normaliseIdentifiers(ids('s', 20), 'email'), channel.client, options),
+      runNativeServer(await hashIdentifiers(native, [ids('s', 30)], 'email'), channel.server, options),
+      runNativeClient(await hashIdentifiers(native, [ids('s', 20)], 'email'), channel.client, options),
     ]);
     for (const run of runs) {
       expect(run.status).toBe('rejected');

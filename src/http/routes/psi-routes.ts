@@ -69,9 +69,9 @@ export function psiRoutes(room: Room): Router {
   for (const kind of READABLE) {
     router.get(`/v1/collaborations/:id/psi/:session/${kind}`, ...signedJsonBody(room), (req, res) => {
       const { collaboration, principal } = who(req.params.id as string, res.locals.callerKey);
-      res
-        .type('application/octet-stream')
-        .send(Buffer.from(room.readPsiMessage(collaboration, principal, req.params.session as string, kind)));
+      const bytes = room.readPsiMessage(collaboration, principal, req.params.session as string, kind);
+      // A view, not a copy: a native message can be 320 MB.
+      res.type('application/octet-stream').send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     });
   }
   return router;
