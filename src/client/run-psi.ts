@@ -10,7 +10,7 @@ import { withPool, type PsiPhase } from '../psi/psi-party-options.ts';
 import { checkSetSize, engineOf, NATIVE_MAX_SET_SIZE, type PsiCount, type PsiEngine } from '../psi/psi-rules.ts';
 import { runPsiServer } from '../psi/psi-server-party.ts';
 import type { PsiSessionAnswer } from '../room/psi-relay.ts';
-import { readCsvColumn, streamCsvColumn, writeCsvRows } from '../store/local-files.ts';
+import { countCsvRows, readCsvColumn, streamCsvColumn, writeCsvRows } from '../store/local-files.ts';
 import { hashIdentifiers } from '../psi/native-hashing.ts';
 import { elementCount } from '../psi/native-messages.ts';
 import { httpNativeTransport, httpPsiTransport } from './psi-transport.ts';
@@ -171,6 +171,7 @@ async function runNativeSide(
         streamCsvColumn(options.file, options.column),
         terms.normalisation,
         options.onProgress,
+        options.onProgress ? await countCsvRows(options.file) : undefined,
       );
       const distinct = elementCount(own.elements);
       refuseIf(checkSetSize(terms.role, distinct, { minSetSize: terms.minSetSize, maxSetSize: NATIVE_MAX_SET_SIZE }));

@@ -36,8 +36,12 @@ export async function hashIdentifiers(
   batches: AsyncIterable<readonly (string | null | undefined)[]> | Iterable<readonly (string | null | undefined)[]>,
   normalisation: IdentifierNormalisation,
   onProgress: (phase: PsiPhase, done: number, total: number) => void = () => undefined,
+  /** The file's row count, when known, so progress has a fixed total; else rows read so far. */
+  expectedRows?: number,
 ): Promise<HashedSet> {
-  const hashed: Uint8Array[] = [];
+  // Each hashed chunk is copied in as it arrives and let go: no list of chunks beside the set.
+  let out = new Uint8Array(Math.max(expectedRows ?? 0, HASH_CHUNK) * NATIVE_ELEMENT_BYTES);
+  let offset = 0;
   const inFlight = new Set<Promise<void>>();
   let rows = 0;
   let invalidRows = 0;
@@ -46,12 +50,20 @@ export async function hashIdentifiers(
   let pending: string[] = [];
   const dispatch = async () => {
     const inputs = pending;
+    const upTo = rows;
     pending = [];
     const task = pool.run('native-hash', { inputs }).then((elements) => {
-      hashed.push(elements);
+      if (offset + elements.length > out.length) {
+        const grown = new Uint8Array(Math.max(2 * out.length, offset + elements.length));
+        grown.set(out.subarray(0, offset));
+        out = grown;
+      }
+      out.set(elements, offset);
+      offset += elements.length;
       inFlight.delete(task);
-      done += inputs.length;
-      onProgress('hash', done, valid);
+      // Rows (invalid ones included) up to the end of this chunk are done once it is hashed.
+      done = Math.max(done, upTo);
+      onProgress('hash', done, Math.max(expectedRows ?? rows, done));
     });
     // Handled here so a failure while the file is still being read is not an unhandled rejection;
     // the task itself still rejects where it is awaited.
@@ -73,12 +85,9 @@ export async function hashIdentifiers(
   }
   if (pending.length > 0) await dispatch();
   await Promise.all(inFlight);
-  const all = new Uint8Array(valid * NATIVE_ELEMENT_BYTES);
-  let offset = 0;
-  for (const elements of hashed.splice(0)) {
-    all.set(elements, offset);
-    offset += elements.length;
-  }
+  // Trailing invalid rows go into no chunk: the last report covers every row.
+  if (done < rows) onProgress('hash', rows, Math.max(expectedRows ?? rows, rows));
+  const all = out.subarray(0, offset);
   const distinct = compactDistinct(all);
   return {
     elements: all.subarray(0, distinct * NATIVE_ELEMENT_BYTES),

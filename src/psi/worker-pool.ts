@@ -103,8 +103,13 @@ export class PsiWorkerPool {
   /** Terminates every worker; queued tasks are refused. */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const job of this.#queue.splice(0))
-      job.reject(new UnprocessableError('PSI_ENGINE_FAILURE', 'The PSI worker pool was closed.'));
+    const closed = () => new UnprocessableError('PSI_ENGINE_FAILURE', 'The PSI worker pool was closed.');
+    for (const job of this.#queue.splice(0)) job.reject(closed());
+    // A running job is rejected too: its worker is terminated, and its exit is ignored once closed.
+    for (const slot of this.#slots) {
+      slot.job?.reject(closed());
+      slot.job = undefined;
+    }
     await Promise.all(this.#slots.map((slot) => slot.worker.terminate()));
   }
 

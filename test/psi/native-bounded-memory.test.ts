@@ -9,7 +9,7 @@ import { hashIdentifiers } from '../../src/psi/native-hashing.ts';
 import { parsePsiRule } from '../../src/psi/psi-rules.ts';
 import { PsiSessionRegistry, PSI_VERIFY_SAMPLES } from '../../src/psi/session-registry.ts';
 import { PsiWorkerPool } from '../../src/psi/worker-pool.ts';
-import { readCsvColumn, streamCsvColumn } from '../../src/store/local-files.ts';
+import { countCsvRows, readCsvColumn, streamCsvColumn } from '../../src/store/local-files.ts';
 import { expectRefusal, seeded } from './helpers.ts';
 
 const pool = new PsiWorkerPool({ size: 2, engine: 'native' });
@@ -38,20 +38,44 @@ function messyRows(seed: number, n: number): (string | null)[] {
 }
 
 describe('a member’s set hashed in bounded memory (native engine)', () => {
+  it('grows its buffer when the row count is not known, with the same result', async () => {
+    const rows = messyRows(5, 30_000);
+    const [unknown, known] = [
+      await hashIdentifiers(pool, [rows], 'email'),
+      await hashIdentifiers(pool, [rows], 'email', undefined, rows.length),
+    ];
+    expect(new Set(hex(unknown.elements))).toEqual(new Set(hex(known.elements)));
+    expect(hex(unknown.elements)).toHaveLength(normaliseIdentifiers(rows, 'email').values.length);
+  });
+
   it('streams to the same distinct set, invalid and duplicate counts as normalising the whole column', async () => {
     // 20,000 rows cross the hashing chunk (8,192) and the batch boundaries below.
     const rows = messyRows(3, 20_000);
     const batches = Array.from({ length: Math.ceil(rows.length / 2048) }, (_, i) =>
       rows.slice(i * 2048, (i + 1) * 2048),
     );
-    const hashed = await hashIdentifiers(pool, batches, 'email');
+    const reports: [number, number][] = [];
+    const hashed = await hashIdentifiers(
+      pool,
+      batches,
+      'email',
+      (_, done, total) => reports.push([done, total]),
+      20_000,
+    );
+    // Progress counts rows against the file's total and only moves forward, ending at every row.
+    expect(reports.length).toBeGreaterThan(1);
+    expect(reports.every(([, total]) => total === 20_000)).toBe(true);
+    expect(reports.map(([done]) => done)).toEqual(reports.map(([done]) => done).sort((x, y) => x - y));
+    expect(reports.at(-1)).toEqual([20_000, 20_000]);
     const whole = normaliseIdentifiers(rows, 'email');
     expect(hashed.rows).toBe(rows.length);
     expect(hashed.invalidRows).toBe(whole.invalidRows);
     expect(hashed.duplicateRows).toBe(whole.duplicateRows);
-    // The set sits at the start of its own buffer, which can move to a worker without a copy.
+    // The set sits at the start of a buffer of its own (sized from the row count), which can move
+    // to a worker without a copy.
     expect(hashed.elements.byteOffset).toBe(0);
-    expect(hashed.elements.buffer.byteLength).toBe((rows.length - whole.invalidRows) * 32);
+    expect(hashed.elements.buffer).not.toBeInstanceOf(SharedArrayBuffer);
+    expect(hashed.elements.buffer.byteLength).toBe(20_000 * 32);
     expect(new Set(hex(hashed.elements))).toEqual(new Set(hex(hashToElements(whole.values))));
     expect(hex(hashed.elements)).toHaveLength(whole.values.length);
   });
@@ -68,6 +92,7 @@ describe('a member’s set hashed in bounded memory (native engine)', () => {
     }
     expect(chunks).toBeGreaterThan(1);
     expect(streamed).toEqual(await readCsvColumn(file, 'email'));
+    expect(await countCsvRows(file)).toBe(5_000);
     await expect(async () => {
       for await (const _ of streamCsvColumn(file, 'mail')) void _;
     }).rejects.toThrow(/has no column "mail"/);

@@ -316,6 +316,33 @@ describe('the room’s count under attack', () => {
     await expectRefusal(() => registry.readResult(id, 'globex'), 'PSI_WRONG_STEP', 409);
   });
 
+  it('ends a session the room failed to count with no one named, and tells both members so', async () => {
+    const registry = new PsiSessionRegistry();
+    const { id } = registry.open('c', rule(), 'globex');
+    const failing = new PsiRoomCounter();
+    let counted: Promise<unknown> | undefined;
+    const channel = inMemoryNativeChannel(registry, id, members, async () => {
+      // The room's worker goes away mid-count (here: its pool is closed under it).
+      counted = failing.count(registry, id, 'globex', cryptoRandomSource);
+      const settled = counted.catch(() => undefined);
+      await failing.close();
+      await settled;
+    });
+    const options = { minSetSize: 2, workers: native };
+    const runs = await Promise.allSettled([
+      runNativeServer(await hashIdentifiers(native, [ids('s', 30)], 'email'), channel.server, options),
+      runNativeClient(await hashIdentifiers(native, [ids('s', 20)], 'email'), channel.client, options),
+    ]);
+    await expect(counted).rejects.toMatchObject({ code: 'PSI_ENGINE_FAILURE' });
+    expect(registry.view(id, 'acme')).toMatchObject({ state: 'violated', violators: [] });
+    for (const run of runs) {
+      expect(run.status).toBe('rejected');
+      const reason = (run as PromiseRejectedResult).reason as { code: string; message: string };
+      expect(reason.code).toBe('PSI_PROTOCOL_VIOLATION');
+      expect(reason.message).toBe('The room could not count this session; nothing was released.');
+    }
+  });
+
   it('counts a session that expires while its count waits for the worker, whoever looks at it meanwhile', async () => {
     const busy = new PsiSessionRegistry();
     const first = busy.open('c', rule({ sessionTtlSeconds: 3600 }), 'globex').id;
