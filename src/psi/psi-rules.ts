@@ -56,8 +56,8 @@ export const MIN_SET_SIZE_FLOOR = 2;
 /** psi.js sessions: beyond this the room would hold ~70 MB per message; raise deliberately, not by policy typo. */
 export const MAX_SET_SIZE = 2_000_000;
 /**
- * Native (room-counted) sessions: 32 bytes per element, so a message is at most 512 MB, and every
- * process stays under 2 GiB at this size (bench/results/psi-10m-cli.txt measures 10M × 10M).
+ * Native (room-counted) sessions: 32 bytes per element, so a message is at most 512 MB
+ * (bench/results/psi-10m-cli.txt measures 10M × 10M through the CLI).
  */
 export const NATIVE_MAX_SET_SIZE = 16_000_000;
 
