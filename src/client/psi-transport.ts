@@ -21,11 +21,9 @@ const WAIT_AND_RETRY = new Set(['PSI_RELAY_BUSY', 'PSI_UPLOAD_IN_FLIGHT']);
  * any byte was read.
  */
 async function putWhenRoom(client: Pick<RoomClient, 'sendBytes'>, path: string, bytes: Uint8Array): Promise<void> {
-  // fetch cannot send a view of shared memory: one copy (the native parties' sets are not shared).
-  const body = bytes.buffer instanceof SharedArrayBuffer ? new Uint8Array(bytes) : bytes;
   for (let attempt = 1; ; attempt += 1) {
     try {
-      await client.sendBytes('PUT', path, body);
+      await client.sendBytes('PUT', path, bytes);
       return;
     } catch (error) {
       if (!(error instanceof RoomRequestError) || !WAIT_AND_RETRY.has(error.code) || attempt >= BUSY_ATTEMPTS)

@@ -51,9 +51,8 @@ type Options = Omit<PsiPartyOptions, 'revealIntersection' | 'falsePositiveRate' 
 
 /**
  * Multiplies every element by the key, chunk by chunk across the workers, writing each product back
- * in place: the set is never held twice. A chunk of shared memory reaches a worker as a view; a
- * chunk of a plain buffer (a peer's message) is copied on its own, since posting a view of a plain
- * buffer would clone all of it.
+ * in place: the set is never held twice. Each chunk is copied on its own and moved to its worker,
+ * since posting a view of the whole buffer would clone all of it.
  */
 async function multiplyInPlace(
   pool: PsiWorkerPool,
@@ -64,18 +63,13 @@ async function multiplyInPlace(
 ): Promise<Uint8Array> {
   const progress = options.onProgress ?? (() => undefined);
   const lengths = chunkLengths(elementCount(elements), pool.size, options.chunkSize);
-  const shared = elements.buffer instanceof SharedArrayBuffer;
   const chunks = splitPacked(elements, lengths, NATIVE_ELEMENT_BYTES);
   await mapChunks(
     chunks,
     elementCount,
     async (chunk) => {
-      const input = shared ? chunk : chunk.slice();
-      const product = await pool.run(
-        'native-multiply',
-        { key, elements: input },
-        shared ? [] : [input.buffer as ArrayBuffer],
-      );
+      const input = chunk.slice();
+      const product = await pool.run('native-multiply', { key, elements: input }, [input.buffer as ArrayBuffer]);
       chunk.set(product);
     },
     (done, total) => progress(phase, done, total),
