@@ -7,6 +7,8 @@
 #   bash bench/psi-cli.sh fixtures/large/1m        # after: npm run fixtures -- --rows 1000000 --out fixtures/large/1m
 #   ENGINES=room bash bench/psi-cli.sh fixtures/large/1m
 #   KEEP=/tmp/keep bash bench/psi-cli.sh …   # keeps the room's request log (timestamps per message) and serve's output
+#   TRACE=/tmp/rss.tsv bash bench/psi-cli.sh …   # every second: RSS (MiB) of the room, psi serve and psi join, with
+#                                                # each member's latest status line, to see which step peaks
 #
 # A psi.js 1M session runs for ~20 minutes, longer than the demo policy's sessionTtlSeconds (900),
 # so the room here serves a copy of the demo policy with a 2-hour session life.
@@ -34,6 +36,19 @@ for _ in $(seq 1 100); do curl -sf "$url/v1/health" >/dev/null && break; sleep 0
 policy_hash=$(cli status --json --collab demo --url "$url" --key fixtures/keys/acme-officer.key | jq -r .status.policyHash)
 for officer in acme northwind; do cli accept --collab demo --url "$url" --hash "$policy_hash" --key "fixtures/keys/$officer-officer.key" >/dev/null; done
 
+# The largest node process whose command line matches $1 (npx and tsx's loader run node under node).
+rss_of() { ps -eo rss=,args= | awk -v pat="$1" 'index($0, pat) && /node/ && !/awk/ { if ($1 > m) m = $1 } END { printf "%d", m / 1024 }'; }
+status_of() { tr '\r' '\n' 2>/dev/null <"$1" | grep -v '^\s*$' | tail -1 | cut -c1-60; }
+trace() {
+  printf 'seconds\troom_mib\tserve_mib\tjoin_mib\tserve_status\tjoin_status\n' >"$TRACE"
+  local t0; t0=$(date +%s)
+  while sleep 1; do
+    printf '%s\t%s\t%s\t%s\t%s\t%s\n' $(($(date +%s) - t0)) "$(rss_of "main.ts serve --port")" \
+      "$(rss_of "main.ts psi serve")" "$(rss_of "main.ts psi join")" "$(status_of "$work/serve.log")" \
+      "$(status_of "$work/join.log")" >>"$TRACE"
+  done
+}
+if [ -n "${TRACE:-}" ]; then trace & trace_pid=$!; trap 'kill "$trace_pid" 2>/dev/null || true; kill "$room_pid" 2>/dev/null || true; [ -n "${KEEP:-}" ] && cp "$work"/*.log "$KEEP"/; rm -rf "$work"' EXIT; fi
 peak() { awk -F': ' '/Maximum resident/ { printf "%.2f GiB", $2 / 1048576 }' "$1"; }
 declare -A wall
 for engine in $engines; do
@@ -53,7 +68,7 @@ for engine in $engines; do
   [ -n "$session" ] || { cat "$work/serve.log"; exit 1; }
   echo "== $engine: session $session"
   /usr/bin/time -v -o "$work/join.time" npx tsx src/cli/main.ts psi join --collab demo --url "$url" --session "$session" \
-    --file "$fixtures/psi_advertiser_emails.csv" --column email --key fixtures/keys/acme-analyst.key 2>/dev/null | tail -2
+    --file "$fixtures/psi_advertiser_emails.csv" --column email --key fixtures/keys/acme-analyst.key 2>"$work/join.log" | tail -2
   wait "$serve_pid"
   end=$(date +%s.%N)
   wall[$engine]=$(echo "$end - $start" | bc)

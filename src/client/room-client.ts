@@ -1,7 +1,7 @@
-import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { STREAMED_ENVELOPE, signRequest, type RequestSigner } from '../auth/request-signature.ts';
 import { sha256Hex } from '../crypto/hashing.ts';
 
@@ -181,8 +181,25 @@ export class RoomClient {
    * drains. A room that refuses mid-stream answers before reading the rest; that answer wins.
    */
   async stream<T>(method: string, path: string, body: AsyncIterable<Uint8Array>): Promise<T> {
+    const [status, statusText, answered] = await this.#upload(method, path, STREAMED_ENVELOPE, (request) =>
+      pipeline(Readable.from(body, { objectMode: false }), request),
+    );
+    return parseAnswer<T>(status, statusText, answered.toString('utf8'));
+  }
+
+  /**
+   * One signed request whose body is written by `send`, over node:http: the answer as status, status
+   * text and the whole body. If the room answers before it has read the body (a refusal), its answer
+   * wins over the write failing as the room closes the connection; otherwise a failed write is thrown.
+   */
+  async #upload(
+    method: string,
+    path: string,
+    contentSha256: string,
+    send: (request: ClientRequest) => Promise<unknown>,
+  ): Promise<[number, string, Buffer]> {
     const url = new URL(path, this.baseUrl);
-    const headers = { ...this.sign(method, path, STREAMED_ENVELOPE), 'content-type': 'application/octet-stream' };
+    const headers = { ...this.sign(method, path, contentSha256), 'content-type': 'application/octet-stream' };
     const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, { method, headers });
     const idleMs = this.options.idleTimeoutMs ?? 300_000;
     request.setTimeout(idleMs, () =>
@@ -196,7 +213,7 @@ export class RoomClient {
     const responded = new Promise<IncomingMessage>((resolve, reject) =>
       request.once('response', resolve).once('error', reject),
     );
-    const sent = pipeline(Readable.from(body, { objectMode: false }), request).then(
+    const sent = send(request).then(
       () => undefined,
       (error: unknown) => error,
     );
@@ -214,7 +231,7 @@ export class RoomClient {
       const failure = await sent;
       if (failure) throw failure;
     }
-    return parseAnswer<T>(status, response.statusMessage ?? '', Buffer.concat(chunks).toString('utf8'));
+    return [status, response.statusMessage ?? '', Buffer.concat(chunks)];
   }
 
   /**
@@ -262,17 +279,24 @@ export class RoomClient {
     return new Uint8Array(await response.arrayBuffer());
   }
 
-  /** A signed request whose body is raw bytes (PSI protocol messages), answering raw bytes. */
+  /**
+   * A signed request whose body is raw bytes (PSI protocol messages), answering raw bytes. A body is
+   * written from the caller's buffer through node:http: undici's fetch copies a typed-array body
+   * before sending it (a second 320 MB for a 10M-element message). Never retried: a PSI message read
+   * from the relay is gone from it, and one posted may already have been taken.
+   */
   async sendBytes(method: string, path: string, body?: Uint8Array): Promise<Uint8Array> {
-    const bytes = body ?? new Uint8Array(0);
-    // Never retried: a PSI message read from the relay is gone from it.
+    if (body?.length) {
+      const [status, statusText, answered] = await this.#upload(method, path, sha256Hex(body), (request) =>
+        finished(request.end(body)),
+      );
+      if (status < 200 || status > 299) parseAnswer<never>(status, statusText, answered.toString('utf8'));
+      return answered;
+    }
     const response = await this.#exchange(
       method,
       path,
-      () => ({
-        headers: { ...this.sign(method, path, sha256Hex(bytes)), 'content-type': 'application/octet-stream' },
-        body: bytes.length ? bytes : undefined,
-      }),
+      () => ({ headers: { ...this.sign(method, path, sha256Hex(new Uint8Array(0))) } }),
       false,
     );
     if (!response.ok) return answer<never>(response);

@@ -112,3 +112,43 @@ describe('RoomClient.stream', () => {
     );
   });
 });
+
+describe('RoomClient.sendBytes', () => {
+  it("sends a byte body from the caller's buffer, without a second copy of it", async () => {
+    const size = 256 * MiB;
+    const stallAt = 64 * MiB;
+    const room = await stallingRoom(stallAt, (received) => [200, { received }]);
+    const body = new Uint8Array(size).fill(7);
+    const before = process.memoryUsage().arrayBuffers;
+    const sent = new RoomClient(room.url, key).sendBytes('PUT', '/v1/psi/message', body);
+    while (room.received() < stallAt) await new Promise((resolve) => setTimeout(resolve, 20));
+    // Mid-upload the client holds the body once: undici's fetch copied a typed-array body whole first.
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(32 * MiB);
+    room.resume();
+    expect(JSON.parse(Buffer.from(await sent).toString('utf8'))).toEqual({ received: size });
+  });
+
+  it("returns the room's refusal of a body it did not read (busy), as the code the caller retries on", async () => {
+    server = createServer((_req, res) => {
+      res
+        .writeHead(503, { 'content-type': 'application/json', connection: 'close' })
+        .end(JSON.stringify({ error: { code: 'PSI_RELAY_BUSY', message: 'busy', details: { retryAfterSeconds: 1 } } }));
+    });
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    for (let i = 0; i < 5; i++)
+      await expect(
+        new RoomClient(url, key).sendBytes('PUT', '/v1/psi/message', new Uint8Array(64 * MiB)),
+      ).rejects.toMatchObject({
+        status: 503,
+        code: 'PSI_RELAY_BUSY',
+        details: { retryAfterSeconds: 1 },
+      });
+  });
+
+  it('names the address when nothing listens there', async () => {
+    await expect(
+      new RoomClient('http://127.0.0.1:1', key).sendBytes('PUT', '/v1/psi/message', new Uint8Array(8)),
+    ).rejects.toThrow(/Could not reach the room at http:\/\/127.0.0.1:1: nothing is listening there/);
+  });
+});
