@@ -1,7 +1,7 @@
 import { diagnostic } from '../errors/diagnostic.ts';
 import { UnprocessableError } from '../errors/cleanroom-error.ts';
 import { refuseIf } from '../errors/refused-error.ts';
-import { adassp, rowNorm } from '../model/adassp.ts';
+import { adassp, coordinateBounds, rowNorm } from '../model/adassp.ts';
 import { fitLinear } from '../model/linear-regression.ts';
 import {
   fitLogistic,
@@ -297,7 +297,8 @@ export async function trainModel(
     const stats = readSufficientStatistics(row ?? [], d);
     if (dp) {
       const yBound = Math.max(...trainedRange(trainingLabel).map(Math.abs));
-      const fit = adassp(stats, { xNorm, yBound }, dp, ctx.random);
+      const coordinates = coordinateBounds(columns.map(trainedRange), true);
+      const fit = adassp(stats, { coordinates, yBound }, dp, ctx.random);
       tooFew(fit.noisyCount);
       return release({
         coefficients: fit.coefficients,
