@@ -133,6 +133,8 @@ export interface DiagnosticData {
   };
   // A value of a JSON document (policy, template, manifest, request body) at a JSON pointer.
   readonly INVALID_VALUE: { readonly pointer: string };
+  // A checked query the configured executor (ClickHouse) cannot run with DuckDB's meaning.
+  readonly EXECUTOR_UNSUPPORTED: { readonly executor: string; readonly construct: string; readonly offset?: number };
 }
 
 export type DiagnosticCode = keyof DiagnosticData;

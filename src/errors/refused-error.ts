@@ -114,6 +114,7 @@ const STATUS: Readonly<Record<RefusalCode, RefusalStatus>> = {
   MODEL_TOO_FEW_PEOPLE: UNACCEPTABLE,
   MODEL_NOT_ONE_ROW_PER_PERSON: UNACCEPTABLE,
   INVALID_VALUE: INVALID,
+  EXECUTOR_UNSUPPORTED: UNACCEPTABLE,
 };
 
 /** The status a refusal of `code` answers with. */

@@ -1,0 +1,684 @@
+import { diagnostic, type Diagnostic } from '../errors/diagnostic.ts';
+import { refusalOf } from '../errors/refused-error.ts';
+import { child, children, isNode, text, type SqlNode } from '../query/sql-tree.ts';
+import type { BoundParameter, ScalarParameterType } from '../store/bound-parameters.ts';
+
+/**
+ * ClickHouse SQL from the checked, rewritten tree (DuckDB's parse tree, as the checker and rewriters
+ * see it), never by transpiling text. Deny by default: a node, function or type not mapped here is
+ * refused with EXECUTOR_UNSUPPORTED naming it, before anything runs. Each mapping keeps DuckDB's
+ * semantics, where ClickHouse's differ, by writing them out; the traps and their tests are listed in
+ * src/executor/CONTEXT.md. Some semantics come from the settings every query runs with
+ * (`CLICKHOUSE_QUERY_SETTINGS`), which the server profile also locks.
+ */
+
+/** Settings sent with every query (and locked in the room's server profile, docs/clickhouse.md). */
+export const CLICKHOUSE_QUERY_SETTINGS = {
+  readonly: '1',
+  // LEFT JOIN non-matches are NULL, as in SQL, not the column type's default (0, '').
+  join_use_nulls: 1,
+  // sum/avg/min/max of no rows are NULL, as in SQL, not 0.
+  aggregate_functions_null_for_empty: 1,
+  // CAST keeps NULL a NULL instead of failing on a non-Nullable target.
+  cast_keep_nullable: 1,
+  // count(DISTINCT x) is exact.
+  count_distinct_implementation: 'uniqExact',
+  // Integer division and modulo by zero raise instead of returning a value (the emitter guards both).
+  // A query that runs long or wide is stopped, as DuckDB's statement timeout does.
+} as const;
+
+/** A query for the ClickHouse client: text with `{name:Type}` placeholders and their values. */
+export interface ClickHouseQuery {
+  readonly sql: string;
+  readonly params: Record<string, unknown>;
+}
+
+const TYPES: Readonly<Record<string, string>> = {
+  BOOLEAN: 'Bool',
+  TINYINT: 'Int8',
+  SMALLINT: 'Int16',
+  INTEGER: 'Int32',
+  BIGINT: 'Int64',
+  HUGEINT: 'Int128',
+  UTINYINT: 'UInt8',
+  USMALLINT: 'UInt16',
+  UINTEGER: 'UInt32',
+  UBIGINT: 'UInt64',
+  FLOAT: 'Float32',
+  DOUBLE: 'Float64',
+  VARCHAR: 'String',
+  DATE: 'Date32',
+  TIMESTAMP: "DateTime64(6, 'UTC')",
+};
+
+const INTEGER_TYPES = new Set([
+  'TINYINT',
+  'SMALLINT',
+  'INTEGER',
+  'BIGINT',
+  'HUGEINT',
+  'UTINYINT',
+  'USMALLINT',
+  'UINTEGER',
+  'UBIGINT',
+]);
+
+const PARAMETER_TYPES: Readonly<Record<ScalarParameterType, string>> = {
+  VARCHAR: 'String',
+  BIGINT: 'Int64',
+  DOUBLE: 'Float64',
+  DATE: 'Date32',
+};
+
+const COMPARISONS: Readonly<Record<string, string>> = {
+  COMPARE_EQUAL: '=',
+  COMPARE_NOTEQUAL: '!=',
+  COMPARE_LESSTHAN: '<',
+  COMPARE_GREATERTHAN: '>',
+  COMPARE_LESSTHANOREQUALTO: '<=',
+  COMPARE_GREATERTHANOREQUALTO: '>=',
+};
+
+/** Aggregates by DuckDB name: ClickHouse's exact equivalent (never an approximate one: median is exact). */
+const AGGREGATES: Readonly<Record<string, string>> = {
+  sum: 'sum',
+  avg: 'avg',
+  mean: 'avg',
+  min: 'min',
+  max: 'max',
+  stddev: 'stddevSamp',
+  stddev_samp: 'stddevSamp',
+  stddev_pop: 'stddevPop',
+  variance: 'varSamp',
+  var_samp: 'varSamp',
+  var_pop: 'varPop',
+  median: 'quantileExactInclusive(0.5)',
+};
+
+/** Row functions whose ClickHouse counterpart takes the same arguments with the same meaning. */
+const SAME_ARGUMENTS: Readonly<Record<string, string>> = {
+  lower: 'lowerUTF8',
+  upper: 'upperUTF8',
+  length: 'lengthUTF8',
+  starts_with: 'startsWith',
+  replace: 'replaceAll',
+  floor: 'floor',
+  ceil: 'ceil',
+  ceiling: 'ceil',
+  sign: 'sign',
+  abs: 'abs',
+  ifnull: 'ifNull',
+  year: 'toYear',
+  month: 'toMonth',
+  day: 'toDayOfMonth',
+  quarter: 'toQuarter',
+  week: 'toISOWeek',
+  isodow: 'toDayOfWeek',
+};
+
+/** date_part / date_trunc parts DuckDB and ClickHouse both name alike. */
+const DATE_PARTS: Readonly<Record<string, string>> = {
+  year: 'toYear',
+  quarter: 'toQuarter',
+  month: 'toMonth',
+  week: 'toISOWeek',
+  day: 'toDayOfMonth',
+  isodow: 'toDayOfWeek',
+  hour: 'toHour',
+  minute: 'toMinute',
+  second: 'toSecond',
+};
+const TRUNCATIONS = new Set(['year', 'quarter', 'month', 'week', 'day', 'hour', 'minute', 'second']);
+
+/** strftime specifiers with a ClickHouse formatDateTime equal; any other is refused. */
+const STRFTIME: Readonly<Record<string, string>> = {
+  '%Y': '%Y',
+  '%m': '%m',
+  '%d': '%d',
+  '%H': '%H',
+  '%M': '%i',
+  '%S': '%S',
+  '%j': '%j',
+  '%%': '%%',
+};
+
+/**
+ * An identifier, folded to lower case: DuckDB matches names without regard to case (quoted or not),
+ * ClickHouse exactly, and the room's tables and columns are lower case.
+ */
+/** A DECIMAL constant's unscaled digits and scale, or undefined for anything else. */
+function decimalConstant(node: SqlNode): { digits: bigint; scale: bigint } | undefined {
+  if (node.class !== 'CONSTANT') return undefined;
+  const value = node.value as {
+    type?: { id?: string; type_info?: { scale?: number } };
+    is_null?: boolean;
+    value?: unknown;
+  };
+  if (value.type?.id !== 'DECIMAL' || value.is_null || !Number.isSafeInteger(value.value)) return undefined;
+  return { digits: BigInt(value.value as number), scale: BigInt(value.type.type_info?.scale ?? 0) };
+}
+
+export const quoteIdentifier = (name: string): string =>
+  `\`${name.toLowerCase().replace(/\\/g, '\\\\').replace(/`/g, '\\`')}\``;
+/** A ClickHouse string literal: backslash is an escape character there (not in DuckDB), so it is escaped too. */
+export const quoteString = (value: string): string => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+
+class Emitter {
+  readonly params: Record<string, unknown> = {};
+
+  constructor(private readonly parameters: Readonly<Record<string, BoundParameter>>) {}
+
+  unsupported(what: string, node: unknown): never {
+    const offset = isNode(node) && typeof node.query_location === 'number' ? node.query_location : -1;
+    const found: Diagnostic = diagnostic(
+      'EXECUTOR_UNSUPPORTED',
+      `The ClickHouse executor cannot run ${what} with DuckDB's meaning; this query runs only on the embedded engine.`,
+      'room configuration: executor clickhouse (src/executor/CONTEXT.md lists what it runs)',
+      { executor: 'clickhouse', construct: what, ...(offset >= 0 && offset < 2 ** 53 ? { offset } : {}) },
+    );
+    throw refusalOf(found);
+  }
+
+  statement(node: SqlNode): string {
+    const ctes = children(child(node, 'cte_map') ?? ({} as SqlNode), 'map');
+    const prefix =
+      ctes.length > 0
+        ? `WITH ${ctes
+            .map((entry) => {
+              const key = text(entry, 'key');
+              const query = child(child(entry, 'value') ?? ({} as SqlNode), 'query');
+              const inner = child(query ?? ({} as SqlNode), 'node');
+              if (!inner) this.unsupported('a common table expression without a query', entry);
+              return `${quoteIdentifier(key)} AS (${this.statement(inner)})`;
+            })
+            .join(', ')} `
+        : '';
+    let body: string;
+    switch (node.type) {
+      case 'SELECT_NODE':
+        body = this.select(node);
+        break;
+      case 'SET_OPERATION_NODE':
+        if (node.setop_type !== 'UNION' || node.setop_all !== true)
+          this.unsupported(`a ${String(node.setop_type)}`, node);
+        body = `${this.wrapped(child(node, 'left'))} UNION ALL ${this.wrapped(child(node, 'right'))}`;
+        break;
+      default:
+        return this.unsupported(`a ${String(node.type)} statement`, node);
+    }
+    return prefix + body + this.modifiers(node);
+  }
+
+  private wrapped(node: SqlNode | undefined): string {
+    if (!node) return this.unsupported('an empty set operand', node);
+    return `(${this.statement(node)})`;
+  }
+
+  private select(node: SqlNode): string {
+    const list = children(node, 'select_list').map((item) => this.aliased(item));
+    const from = child(node, 'from_table');
+    const distinct = children(node, 'modifiers').some((m) => m.type === 'DISTINCT_MODIFIER');
+    const parts = [`SELECT ${distinct ? 'DISTINCT ' : ''}${list.join(', ')}`];
+    if (from && from.type !== 'EMPTY') parts.push(`FROM ${this.table(from)}`);
+    const where = child(node, 'where_clause');
+    if (where) parts.push(`WHERE ${this.expression(where)}`);
+    const groups = children(node, 'group_expressions');
+    if (children(node, 'group_sets').length > 1) this.unsupported('GROUPING SETS', node);
+    if (groups.length > 0) parts.push(`GROUP BY ${groups.map((g) => this.expression(g)).join(', ')}`);
+    else if (node.aggregate_handling === 'FORCE_AGGREGATES') parts.push('GROUP BY ALL');
+    const having = child(node, 'having');
+    if (having) parts.push(`HAVING ${this.expression(having)}`);
+    if (child(node, 'qualify')) this.unsupported('QUALIFY', node);
+    if (child(node, 'sample')) this.unsupported('a SAMPLE clause', node);
+    return parts.join(' ');
+  }
+
+  private modifiers(node: SqlNode): string {
+    const out: string[] = [];
+    for (const modifier of children(node, 'modifiers')) {
+      switch (modifier.type) {
+        case 'ORDER_MODIFIER':
+          out.push(`ORDER BY ${this.orders(children(modifier, 'orders'))}`);
+          break;
+        case 'LIMIT_MODIFIER': {
+          const limit = child(modifier, 'limit');
+          const offset = child(modifier, 'offset');
+          if (limit) out.push(`LIMIT ${this.expression(limit)}`);
+          if (offset) out.push(`OFFSET ${this.expression(offset)}`);
+          break;
+        }
+        case 'DISTINCT_MODIFIER':
+          if (children(modifier, 'distinct_on_targets').length > 0) this.unsupported('DISTINCT ON', modifier);
+          if (node.type !== 'SELECT_NODE') this.unsupported('DISTINCT over a set operation', node);
+          break;
+        default:
+          this.unsupported(`a ${String(modifier.type)}`, modifier);
+      }
+    }
+    return out.length > 0 ? ` ${out.join(' ')}` : '';
+  }
+
+  /** ORDER BY items with the null order always written out (the engines' defaults differ by version). */
+  private orders(orders: readonly SqlNode[]): string {
+    return orders
+      .map((order) => {
+        const expression = child(order, 'expression');
+        if (!expression) return this.unsupported('an empty ORDER BY item', order);
+        const descending = order.type === 'DESCENDING';
+        const nulls = order.null_order === 'NULLS FIRST' || order.null_order === 'NULLS_FIRST' ? 'FIRST' : 'LAST';
+        return `${this.expression(expression)} ${descending ? 'DESC' : 'ASC'} NULLS ${nulls}`;
+      })
+      .join(', ');
+  }
+
+  private aliased(item: SqlNode): string {
+    const alias = typeof item.alias === 'string' ? item.alias : '';
+    const expression = this.expression(item);
+    return alias ? `${expression} AS ${quoteIdentifier(alias)}` : expression;
+  }
+
+  private tableAlias(node: SqlNode): string {
+    return typeof node.alias === 'string' && node.alias ? ` AS ${quoteIdentifier(node.alias)}` : '';
+  }
+
+  private table(node: SqlNode): string {
+    switch (node.type) {
+      case 'BASE_TABLE': {
+        const schema = text(node, 'schema_name');
+        const name = `${schema ? `${quoteIdentifier(schema)}.` : ''}${quoteIdentifier(text(node, 'table_name'))}`;
+        return name + this.tableAlias(node);
+      }
+      case 'SUBQUERY': {
+        const inner = child(child(node, 'subquery') ?? ({} as SqlNode), 'node');
+        if (!inner) return this.unsupported('an empty subquery', node);
+        if (children(node, 'column_name_alias').length > 0) this.unsupported('column aliases on a subquery', node);
+        return `(${this.statement(inner)})${this.tableAlias(node)}`;
+      }
+      case 'JOIN': {
+        const kind = node.join_type === 'INNER' ? 'INNER JOIN' : node.join_type === 'LEFT' ? 'LEFT JOIN' : undefined;
+        if (!kind || node.ref_type !== 'REGULAR') this.unsupported(`a ${String(node.join_type)} join`, node);
+        const left = child(node, 'left');
+        const right = child(node, 'right');
+        if (!left || !right) return this.unsupported('a join without two sides', node);
+        const using = (node.using_columns as string[] | undefined) ?? [];
+        if (using.length > 0)
+          return `${this.table(left)} ${kind} ${this.table(right)} USING (${using.map(quoteIdentifier).join(', ')})`;
+        const condition = child(node, 'condition');
+        if (!condition) return this.unsupported('a join without ON', node);
+        return `${this.table(left)} ${kind} ${this.table(right)} ON ${this.expression(condition)}`;
+      }
+      default:
+        return this.unsupported(`a ${String(node.type)} in FROM`, node);
+    }
+  }
+
+  expression(node: SqlNode): string {
+    switch (node.class) {
+      case 'CONSTANT':
+        return this.constant(node);
+      case 'COLUMN_REF': {
+        const names = (node.column_names as string[] | undefined) ?? [];
+        return names.map(quoteIdentifier).join('.');
+      }
+      case 'PARAMETER':
+        return this.parameter(node);
+      case 'COMPARISON':
+        return this.comparison(node);
+      case 'CONJUNCTION': {
+        const op = node.type === 'CONJUNCTION_AND' ? ' AND ' : node.type === 'CONJUNCTION_OR' ? ' OR ' : undefined;
+        if (!op) return this.unsupported(String(node.type), node);
+        return `(${children(node, 'children')
+          .map((c) => this.expression(c))
+          .join(op)})`;
+      }
+      case 'OPERATOR':
+        return this.operator(node);
+      case 'CASE': {
+        const checks = children(node, 'case_checks').map((check) => {
+          const when = child(check, 'when_expr');
+          const then = child(check, 'then_expr');
+          if (!when || !then) return this.unsupported('a CASE branch without WHEN or THEN', check);
+          return `WHEN ${this.expression(when)} THEN ${this.expression(then)}`;
+        });
+        const otherwise = child(node, 'else_expr');
+        return `(CASE ${checks.join(' ')} ELSE ${otherwise ? this.expression(otherwise) : 'NULL'} END)`;
+      }
+      case 'CAST':
+        return this.cast(node);
+      case 'FUNCTION':
+        return this.functionCall(node);
+      case 'WINDOW':
+        return this.window(node);
+      case 'SUBQUERY':
+        return this.subquery(node);
+      case 'STAR': {
+        if (children(node, 'exclude_list').length > 0 || children(node, 'replace_list').length > 0 || node.columns)
+          this.unsupported('* with EXCLUDE, REPLACE or COLUMNS', node);
+        const relation = typeof node.relation_name === 'string' ? node.relation_name : '';
+        return relation ? `${quoteIdentifier(relation)}.*` : '*';
+      }
+      default:
+        return this.unsupported(`an expression of class ${String(node.class)}`, node);
+    }
+  }
+
+  private constant(node: SqlNode): string {
+    const value = node.value as
+      | { type?: { id?: string; type_info?: { width?: number; scale?: number } }; is_null?: boolean; value?: unknown }
+      | undefined;
+    const id = value?.type?.id;
+    if (!value || value.is_null) return 'NULL';
+    switch (id) {
+      case 'BOOLEAN':
+        return value.value ? 'true' : 'false';
+      case 'INTEGER':
+      case 'BIGINT':
+      case 'SMALLINT':
+      case 'TINYINT':
+      case 'HUGEINT':
+      case 'UBIGINT':
+        // The tree went through JSON: an integer past 2^53 may already have lost its last digits.
+        if (!Number.isSafeInteger(value.value)) return this.unsupported('an integer constant beyond ±2^53', node);
+        // Typed as DuckDB types it, so sums and products widen as they would there.
+        return `to${TYPES[id]?.replace(/\(.*/, '')}(${String(value.value)})`;
+      case 'DOUBLE':
+      case 'FLOAT':
+        // From its shortest round-trip text, so the double is the same one.
+        return `toFloat64(${quoteString(String(value.value))})`;
+      case 'DECIMAL': {
+        const decimal = decimalConstant(node);
+        if (!decimal) return this.unsupported('a decimal constant beyond ±2^53 digits', node);
+        const scale = Number(decimal.scale);
+        const width = value.type?.type_info?.width ?? 18;
+        const negative = decimal.digits < 0n;
+        const abs = (negative ? -decimal.digits : decimal.digits).toString().padStart(scale + 1, '0');
+        const whole = abs.slice(0, abs.length - scale);
+        const literal = `${negative ? '-' : ''}${whole}${scale > 0 ? `.${abs.slice(-scale)}` : ''}`;
+        return `toDecimal${width <= 9 ? 32 : width <= 18 ? 64 : 128}(${quoteString(literal)}, ${scale})`;
+      }
+      case 'VARCHAR':
+        return quoteString(String(value.value));
+      default:
+        return this.unsupported(`a constant of type ${String(id)}`, node);
+    }
+  }
+
+  private parameter(node: SqlNode): string {
+    const name = text(node, 'identifier');
+    const bound = this.parameters[name];
+    if (!bound) return this.unsupported(`the unbound parameter $${name}`, node);
+    const key = `p_${name.replace(/[^A-Za-z0-9_]/g, '_')}`;
+    if (bound.type === 'LIST') {
+      this.params[key] = bound.values;
+      return `{${key}:Array(${PARAMETER_TYPES[bound.itemType]})}`;
+    }
+    this.params[key] = bound.value;
+    return `{${key}:${PARAMETER_TYPES[bound.type]}}`;
+  }
+
+  private comparison(node: SqlNode): string {
+    const left = child(node, 'left');
+    const right = child(node, 'right');
+    if (!left || !right) return this.unsupported('a comparison without two sides', node);
+    const a = this.expression(left);
+    const b = this.expression(right);
+    const op = COMPARISONS[String(node.type)];
+    if (op) return `(${a} ${op} ${b})`;
+    if (node.type === 'COMPARE_NOT_DISTINCT_FROM') return `isNotDistinctFrom(${a}, ${b})`;
+    if (node.type === 'COMPARE_DISTINCT_FROM') return `(NOT isNotDistinctFrom(${a}, ${b}))`;
+    return this.unsupported(String(node.type), node);
+  }
+
+  private operator(node: SqlNode): string {
+    const parts = children(node, 'children');
+    const args = parts.map((p) => this.expression(p));
+    switch (node.type) {
+      case 'OPERATOR_NOT':
+        return `(NOT ${args[0]})`;
+      case 'OPERATOR_IS_NULL':
+        return `(${args[0]} IS NULL)`;
+      case 'OPERATOR_IS_NOT_NULL':
+        return `(${args[0]} IS NOT NULL)`;
+      case 'OPERATOR_COALESCE':
+        return `coalesce(${args.join(', ')})`;
+      case 'OPERATOR_NULLIF':
+        return `nullIf(${args.join(', ')})`;
+      case 'COMPARE_IN':
+      case 'COMPARE_NOT_IN': {
+        // DuckDB: NULL IN (…) is NULL, and x NOT IN (…, NULL) is NULL unless x is found; ClickHouse
+        // answers 0/1 for both. A NULL probe is written out; a NULL in the list is refused.
+        const list = parts.slice(1);
+        if (list.some((p) => p.class === 'CONSTANT' && (p.value as { is_null?: boolean } | undefined)?.is_null))
+          this.unsupported('NULL inside an IN list', node);
+        const probe = args[0];
+        const test = `${probe} ${node.type === 'COMPARE_IN' ? 'IN' : 'NOT IN'} (${args.slice(1).join(', ')})`;
+        return `if(${probe} IS NULL, NULL, ${test})`;
+      }
+      default:
+        return this.unsupported(String(node.type), node);
+    }
+  }
+
+  private cast(node: SqlNode): string {
+    const inner = child(node, 'child');
+    if (!inner) return this.unsupported('an empty CAST', node);
+    const castType = node.cast_type as { id?: string; type_info?: { width?: number; scale?: number } } | undefined;
+    const id = castType?.id ?? '';
+    const target =
+      id === 'DECIMAL'
+        ? `Decimal(${castType?.type_info?.width ?? 18}, ${castType?.type_info?.scale ?? 0})`
+        : (TYPES[id] ?? this.unsupported(`a cast to ${id}`, node));
+    const value = this.expression(inner);
+    const quoted = quoteString(target);
+    // TRY_CAST answers NULL where DuckDB's would fail, including a value out of the target's range
+    // (accurateCastOrNull checks the range; a plain cast would wrap). DuckDB casts a fraction to an
+    // integer type rounding half to even, where ClickHouse's accurate cast answers NULL: the exact
+    // cast is taken when there is one (integers of any size, whole numbers, integer text), else the
+    // value as a double rounded half to even (fractions, fractional text), range-checked again.
+    if (node.try_cast === true) {
+      if (!INTEGER_TYPES.has(id)) return `accurateCastOrNull(${value}, ${quoted})`;
+      // DuckDB rounds a DECIMAL half away from zero (a DOUBLE half to even): a decimal constant is cast here.
+      const decimal = decimalConstant(inner);
+      if (decimal) {
+        const rounded =
+          (decimal.digits * 2n + (decimal.digits < 0n ? -1n : 1n) * 10n ** decimal.scale) / (2n * 10n ** decimal.scale);
+        return `accurateCastOrNull(${quoteString(rounded.toString())}, ${quoted})`;
+      }
+      // Through text, so numbers and text take one path: DuckDB ignores spaces around a number in text.
+      const asText = `trimBoth(toString(${value}))`;
+      return (
+        `coalesce(accurateCastOrNull(${asText}, ${quoted}), ` +
+        `accurateCastOrNull(roundBankers(accurateCastOrNull(${asText}, 'Float64')), ${quoted}))`
+      );
+    }
+    // A plain CAST only fails where DuckDB's also would (the rewriters make every user cast a TRY_CAST).
+    return `accurateCast(${value}, ${quoteString(target)})`;
+  }
+
+  private functionCall(node: SqlNode): string {
+    const name = String(node.function_name);
+    const parts = children(node, 'children');
+    if (name === 'list_sum' && parts[0]?.function_name === 'max' && children(parts[0], 'children').length === 2)
+      return this.topValues(parts[0], children(parts[0], 'children'));
+    const args = parts.map((p) => this.expression(p));
+    if (child(node, 'filter')) this.unsupported(`${name}(…) FILTER (…)`, node);
+    if (children(child(node, 'order_bys') ?? ({} as SqlNode), 'orders').length > 0)
+      this.unsupported(`${name}(… ORDER BY …)`, node);
+    const distinct = node.distinct === true;
+    // Aggregates.
+    if (name === 'count_star') return 'count()';
+    if (name === 'count') return distinct ? `uniqExact(${args.join(', ')})` : `count(${args.join(', ')})`;
+    const aggregate = AGGREGATES[name];
+    if (aggregate) {
+      if (distinct) this.unsupported(`${name}(DISTINCT …)`, node);
+      if (parts.length !== 1) this.unsupported(`${name} with ${parts.length} arguments`, node);
+      return `${aggregate}(${args[0]})`;
+    }
+    if (distinct) this.unsupported(`${name}(DISTINCT …)`, node);
+    switch (name) {
+      case '+':
+        return args.length === 1 ? `(${args[0]})` : `(${args[0]} + ${args[1]})`;
+      case '-':
+        return args.length === 1 ? `(-${args[0]})` : `(${args[0]} - ${args[1]})`;
+      case '*':
+        return `(${args[0]} * ${args[1]})`;
+      // Both divide as IEEE doubles (x / 0 is ±inf or nan). DuckDB: x // 0 and x % 0 are NULL; ClickHouse raises.
+      case '/':
+        return `(${args[0]} / ${args[1]})`;
+      case '//':
+        return `if(${args[1]} = 0, NULL, intDiv(${args[0]}, ${args[1]}))`;
+      case '%':
+        return `if(${args[1]} = 0, NULL, ${args[0]} % ${args[1]})`;
+      case '||':
+        return `concat(${args.join(', ')})`;
+      // DuckDB's concat() skips NULL arguments; ClickHouse's is NULL if any is.
+      case 'concat':
+        return `concat(${args.map((a) => `ifNull(toString(${a}), '')`).join(', ')})`;
+      // LIKE: DuckDB has no escape character unless ESCAPE says so; ClickHouse reads a backslash as one.
+      case '~~':
+      case '!~~':
+      case '~~*':
+      case '!~~*': {
+        const fn = { '~~': 'like', '!~~': 'notLike', '~~*': 'ilike', '!~~*': 'notILike' }[name];
+        return `${fn}(${args[0]}, replaceAll(${args[1]}, '\\\\', '\\\\\\\\'))`;
+      }
+      case 'contains':
+        return `(position(${args[0]}, ${args[1]}) > 0)`;
+      case 'trim':
+      case 'ltrim':
+      case 'rtrim': {
+        if (args.length !== 1) this.unsupported(`${name} with characters to trim`, node);
+        const side = name === 'trim' ? 'BOTH' : name === 'ltrim' ? 'LEADING' : 'TRAILING';
+        return `trim(${side} ' ' FROM ${args[0]})`;
+      }
+      case 'round':
+        return this.round(node, args);
+      case 'list_sum':
+        return this.unsupported('list_sum outside the top-values form', node);
+      case 'list_contains':
+        return `has(${args[0]}, ${args[1]})`;
+      // DuckDB: Sunday 0 … Saturday 6 (ClickHouse mode 2).
+      case 'dayofweek':
+        return `toDayOfWeek(${args[0]}, 2)`;
+      case 'date_part':
+      case 'datepart':
+        return this.datePart(node, parts, args);
+      case 'date_trunc':
+        return this.dateTrunc(node, parts, args);
+      case 'strftime':
+        return this.strftime(node, parts, args);
+      default: {
+        const same = SAME_ARGUMENTS[name];
+        if (!same) return this.unsupported(`the function ${name}`, node);
+        return `${same}(${args.join(', ')})`;
+      }
+    }
+  }
+
+  /** round half away from zero, as DuckDB does for DOUBLE; ClickHouse's round() rounds half to even on floats. */
+  private round(node: SqlNode, args: string[]): string {
+    if (args.length > 2) this.unsupported('round with more than two arguments', node);
+    const digits = args[1] ?? 'toInt64(0)';
+    return `(sign(${args[0]}) * floor(abs(${args[0]}) * pow(10, ${digits}) + 0.5) / pow(10, ${digits}))`;
+  }
+
+  /**
+   * The rewriters' list_sum(max(x, k)): the sum of the k largest values, NULL when there is none. The
+   * k largest are the k smallest of −x (groupArraySorted keeps the smallest, skipping NULLs).
+   */
+  private topValues(node: SqlNode, parts: readonly SqlNode[]): string {
+    const k = parts[1];
+    const count = k?.class === 'CONSTANT' ? Number((k.value as { value?: unknown } | undefined)?.value) : Number.NaN;
+    if (!Number.isSafeInteger(count) || count < 1) return this.unsupported('max(x, k) with k not a constant', node);
+    const top = `groupArraySorted(${count})(negate(${this.expression(parts[0] as SqlNode)}))`;
+    return `if(empty(${top}), NULL, negate(arraySum(${top})))`;
+  }
+
+  private constantText(node: SqlNode | undefined, what: string): string {
+    const value = node?.class === 'CONSTANT' ? (node.value as { value?: unknown } | undefined)?.value : undefined;
+    if (typeof value !== 'string') return this.unsupported(`${what} that is not a constant`, node);
+    return value.toLowerCase();
+  }
+
+  private datePart(node: SqlNode, parts: readonly SqlNode[], args: string[]): string {
+    const part = this.constantText(parts[0], 'a date part');
+    if (part === 'dow') return `toDayOfWeek(${args[1]}, 2)`;
+    const fn = DATE_PARTS[part];
+    if (!fn) return this.unsupported(`the date part '${part}'`, node);
+    return `${fn}(${args[1]})`;
+  }
+
+  private dateTrunc(node: SqlNode, parts: readonly SqlNode[], args: string[]): string {
+    const part = this.constantText(parts[0], 'a date_trunc part');
+    if (!TRUNCATIONS.has(part)) return this.unsupported(`date_trunc to '${part}'`, node);
+    return `date_trunc(${quoteString(part)}, ${args[1]})`;
+  }
+
+  private strftime(node: SqlNode, parts: readonly SqlNode[], args: string[]): string {
+    const format = this.constantText(parts[1], 'a strftime format');
+    const original = (parts[1]?.value as { value?: string } | undefined)?.value ?? format;
+    const translated = original.replace(
+      /%./g,
+      (spec) => STRFTIME[spec] ?? this.unsupported(`strftime's ${spec}`, node),
+    );
+    return `formatDateTime(${args[0]}, ${quoteString(translated)})`;
+  }
+
+  private window(node: SqlNode): string {
+    const partitions = children(node, 'partitions').map((p) => this.expression(p));
+    const orders = children(node, 'orders');
+    const over = [
+      partitions.length > 0 ? `PARTITION BY ${partitions.join(', ')}` : '',
+      orders.length > 0 ? `ORDER BY ${this.orders(orders)}` : '',
+    ]
+      .filter(Boolean)
+      .join(' ');
+    const args = children(node, 'children').map((c) => this.expression(c));
+    switch (node.type) {
+      case 'WINDOW_ROW_NUMBER':
+        return `row_number() OVER (${over})`;
+      case 'WINDOW_RANK':
+        return `rank() OVER (${over})`;
+      case 'WINDOW_AGGREGATE': {
+        const name = String(node.function_name);
+        if (orders.length > 0) this.unsupported('a window aggregate with ORDER BY', node);
+        const fn = name === 'count_star' ? 'count' : name === 'count' ? 'count' : AGGREGATES[name];
+        if (!fn) return this.unsupported(`the window aggregate ${name}`, node);
+        return `${fn}(${args.join(', ')}) OVER (${over})`;
+      }
+      default:
+        return this.unsupported(`the window function ${String(node.type)}`, node);
+    }
+  }
+
+  private subquery(node: SqlNode): string {
+    const inner = child(child(node, 'subquery') ?? ({} as SqlNode), 'node');
+    if (!inner) return this.unsupported('an empty subquery', node);
+    const sql = this.statement(inner);
+    switch (node.subquery_type) {
+      case 'SCALAR':
+        return `(${sql})`;
+      case 'EXISTS':
+        return `EXISTS (${sql})`;
+      case 'ANY': {
+        const probe = child(node, 'child');
+        if (!probe || node.comparison_type !== 'COMPARE_EQUAL')
+          return this.unsupported('a quantified comparison', node);
+        const value = this.expression(probe);
+        return `if(${value} IS NULL, NULL, ${value} IN (${sql}))`;
+      }
+      default:
+        return this.unsupported(`a ${String(node.subquery_type)} subquery`, node);
+    }
+  }
+}
+
+/** The query as ClickHouse runs it: its text and the values of its parameters. */
+export function emitClickHouse(
+  tree: SqlNode,
+  parameters: Readonly<Record<string, BoundParameter>> = {},
+): ClickHouseQuery {
+  const emitter = new Emitter(parameters);
+  const sql = emitter.statement(tree);
+  return { sql, params: emitter.params };
+}

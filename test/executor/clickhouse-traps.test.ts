@@ -1,0 +1,212 @@
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLICKHOUSE_QUERY_SETTINGS, emitClickHouse } from '../../src/executor/clickhouse-emitter.ts';
+import { RefusedError } from '../../src/errors/refused-error.ts';
+import type { SerializedSql } from '../../src/query/sql-tree.ts';
+import type { BoundParameter } from '../../src/store/bound-parameters.ts';
+import { toDuckDbParameters } from '../../src/store/bound-parameters.ts';
+import { startChdbEndpoint, type ChdbEndpoint } from '../support/chdb-endpoint.ts';
+
+/**
+ * The semantic traps between DuckDB and ClickHouse (issue #15), each pinned by running the same
+ * query on both engines over the same rows and comparing the answers exactly. The DuckDB side runs
+ * the SQL as written; the ClickHouse side runs what the emitter writes from DuckDB's parse tree.
+ */
+const ROWS: readonly (readonly [number, string | null, number | null, number | null, string | null, string | null])[] =
+  [
+    [1, 'a', 1.5, 1, 'plain', '2024-01-05'],
+    [2, 'a', 2.5, null, 'back\\slash', '2024-02-29'],
+    [3, 'b', -2.5, 3, "quo'te", '2023-12-31'],
+    [4, 'b', null, 4, 'Ünïcödé', null],
+    [5, null, 10, 5, '100%', '2024-06-15'],
+    [6, 'c', 0.5, 6, null, '2024-03-03'],
+    [7, 'c', 7.25, 7, 'percent\\%', '2024-03-04'],
+  ];
+
+let endpoint: ChdbEndpoint;
+let clickhouse: ClickHouseClient;
+let duck: DuckDBConnection;
+
+beforeAll(async () => {
+  endpoint = await startChdbEndpoint();
+  clickhouse = createClient({ url: endpoint.url });
+  await clickhouse.command({ query: 'CREATE DATABASE demo' });
+  await clickhouse.command({
+    query:
+      'CREATE TABLE demo.t (id Int64, g Nullable(String), x Nullable(Float64), n Nullable(Int64), ' +
+      's Nullable(String), d Nullable(Date32)) ENGINE = MergeTree ORDER BY id',
+  });
+  await clickhouse.insert({
+    table: 'demo.t',
+    values: ROWS.map(([id, g, x, n, s, d]) => ({ id, g, x, n, s, d })),
+    format: 'JSONEachRow',
+  });
+  duck = await (await DuckDBInstance.create(':memory:')).connect();
+  await duck.run(
+    'CREATE SCHEMA demo; CREATE TABLE demo.t (id BIGINT, g VARCHAR, x DOUBLE, n BIGINT, s VARCHAR, d DATE)',
+  );
+  for (const row of ROWS) await duck.run('INSERT INTO demo.t VALUES ($1, $2, $3, $4, $5, $6::DATE)', [...row]);
+});
+afterAll(async () => {
+  await clickhouse.close();
+  await endpoint.close();
+});
+
+/** Numbers compared as numbers (engines spell 1.50 and 1.5 alike), dates as their ISO day. */
+const normalise = (value: unknown): unknown => {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'bigint') return Number(value);
+  if (typeof value === 'number' || typeof value === 'boolean')
+    return typeof value === 'boolean' ? Number(value) : value;
+  if (typeof value === 'string' && /^-?\d+(\.\d+)?(e[+-]?\d+)?$/i.test(value)) return Number(value);
+  // Non-finite doubles: DuckDB writes Infinity / NaN, ClickHouse (denormals quoted) inf / nan.
+  const special = {
+    Infinity: 'inf',
+    '-Infinity': '-inf',
+    NaN: 'nan',
+    inf: 'inf',
+    '+inf': 'inf',
+    '-inf': '-inf',
+    nan: 'nan',
+  };
+  if (typeof value === 'string' && value in special) return special[value as keyof typeof special];
+  if (Array.isArray(value)) return value.map(normalise);
+  if (typeof value === 'object' && 'days' in (value as object)) return String(value);
+  return String(value);
+};
+
+async function onDuckDb(sql: string, parameters: Record<string, BoundParameter>): Promise<unknown[][]> {
+  const { values, types } = toDuckDbParameters(parameters);
+  const reader = await duck.runAndReadAll(sql, values, types);
+  return reader.getRowsJson().map((row) => row.map(normalise));
+}
+
+async function onClickHouse(sql: string, parameters: Record<string, BoundParameter>): Promise<unknown[][]> {
+  const parsed = JSON.parse(
+    String((await duck.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR)', [sql])).getRows()[0]?.[0]),
+  ) as SerializedSql;
+  const tree = parsed.statements?.[0]?.node;
+  if (!tree) throw new Error(`DuckDB did not parse: ${sql}`);
+  const emitted = emitClickHouse(tree, parameters);
+  const result = await clickhouse.query({
+    query: emitted.sql,
+    query_params: emitted.params,
+    clickhouse_settings: {
+      ...CLICKHOUSE_QUERY_SETTINGS,
+      output_format_json_quote_64bit_integers: 0,
+      output_format_json_quote_denormals: 1,
+    },
+    format: 'JSONCompactEachRow',
+  });
+  return ((await result.json()) as unknown[][]).map((row) => row.map(normalise));
+}
+
+const same = async (sql: string, parameters: Record<string, BoundParameter> = {}) => {
+  const expected = await onDuckDb(sql, parameters);
+  expect(await onClickHouse(sql, parameters), sql).toEqual(expected);
+  return expected;
+};
+
+describe('ClickHouse runs what the checker allowed with DuckDB’s meaning (each trap on both engines)', () => {
+  it('7 // 2 is integer division (truncating), not a comment; // 0 and % 0 are NULL, / 0 infinite', async () => {
+    expect(await same('SELECT 7 // 2, -7 // 2, 7 // 0, 7 % 0, -7 % 3, 7 / 2, 7 / 0')).toEqual([
+      [3, -3, null, null, -1, 3.5, 'inf'],
+    ]);
+    await same('SELECT id, n // 2, x / n, n % 4 FROM demo.t ORDER BY id');
+  });
+
+  it('TRY_CAST is NULL on text that is no number and out of range, and rounds a fraction half to even', async () => {
+    expect(
+      await same("SELECT TRY_CAST('abc' AS BIGINT), TRY_CAST('300' AS TINYINT), TRY_CAST('12' AS INTEGER)"),
+    ).toEqual([[null, null, 12]]);
+    await same(
+      'SELECT id, TRY_CAST(x AS INTEGER), TRY_CAST(s AS DOUBLE), TRY_CAST(s AS INTEGER) FROM demo.t ORDER BY id',
+    );
+    await same(
+      "SELECT TRY_CAST('1.5' AS INTEGER), TRY_CAST(' 12 ' AS INTEGER), TRY_CAST('1e3' AS INTEGER), " +
+        "TRY_CAST('-0' AS INTEGER), TRY_CAST(2.5000000001::DOUBLE AS BIGINT), TRY_CAST(-3.5::DOUBLE AS BIGINT), " +
+        'TRY_CAST(9007199254740991 AS BIGINT), TRY_CAST(1e19::DOUBLE AS BIGINT), TRY_CAST(12.5 AS INTEGER), ' +
+        'TRY_CAST(-12.5 AS INTEGER), TRY_CAST(300.4 AS TINYINT)',
+    );
+  });
+
+  it('a LEFT JOIN non-match is NULL, not 0 or empty', async () => {
+    await same(
+      'SELECT a.id, b.n, b.s FROM demo.t AS a LEFT JOIN (SELECT id, n, s FROM demo.t WHERE id < 3) AS b ' +
+        'ON a.id = b.id ORDER BY a.id',
+    );
+  });
+
+  it('count(DISTINCT) is exact, and aggregates of no rows are NULL (count 0)', async () => {
+    await same('SELECT count(DISTINCT g), count(g), count(*) FROM demo.t');
+    expect(await same('SELECT sum(x), avg(x), min(x), max(x), count(x), count(*) FROM demo.t WHERE id < 0')).toEqual([
+      [null, null, null, null, 0, 0],
+    ]);
+  });
+
+  it('NULLs sort last both ways unless told, as in DuckDB', async () => {
+    await same('SELECT id, n FROM demo.t ORDER BY n, id');
+    await same('SELECT id, n FROM demo.t ORDER BY n DESC, id');
+    await same('SELECT id, x FROM demo.t ORDER BY x NULLS FIRST, id');
+  });
+
+  it('date parts and truncation: year … ISO week, DuckDB’s Sunday-0 dayofweek, strftime', async () => {
+    await same(
+      'SELECT id, year(d), month(d), day(d), quarter(d), week(d), dayofweek(d), isodow(d), ' +
+        "date_part('month', d), CAST(date_trunc('month', d) AS DATE), strftime(d, '%Y-%m') FROM demo.t ORDER BY id",
+    );
+  });
+
+  it('LIKE treats a backslash as a plain character; concat skips NULLs, || does not', async () => {
+    await same("SELECT id, s LIKE '%\\%', s LIKE '%!%%', s ILIKE 'PLAIN', s NOT LIKE 'q%' FROM demo.t ORDER BY id");
+    await same("SELECT id, concat(g, NULL, '-', s), g || s FROM demo.t ORDER BY id");
+  });
+
+  it('text functions count and case characters, not bytes', async () => {
+    await same(
+      "SELECT id, lower(s), upper(s), length(s), trim(s), starts_with(s, 'p'), contains(s, '\\') " +
+        'FROM demo.t ORDER BY id',
+    );
+  });
+
+  it('round() takes halves away from zero on doubles', async () => {
+    await same('SELECT round(2.5::DOUBLE), round(-2.5::DOUBLE), round(0.5::DOUBLE), round(1.25::DOUBLE, 1)');
+    await same('SELECT 1e300 * 10, 0.1 + 0.2, 123.456, -0.001, 1.5 * 2');
+    await same('SELECT id, round(x), round(x, 1), floor(x), ceil(x), sign(x), abs(x) FROM demo.t ORDER BY id');
+  });
+
+  it('NULL IN (…) is NULL, not false', async () => {
+    await same('SELECT id, n IN (1, 3, 5), n NOT IN (1, 3) FROM demo.t ORDER BY id');
+  });
+
+  it('the rewriters’ top-k sum, median of an even count, spreads, IS NOT DISTINCT FROM, coalesce', async () => {
+    await same('SELECT g, list_sum(max(x, 2)), median(x), count(*) FROM demo.t GROUP BY g ORDER BY g NULLS LAST');
+    await same('SELECT median(n), stddev_samp(x), var_pop(x) FROM demo.t');
+    await same("SELECT id, n IS NOT DISTINCT FROM 4, coalesce(n, -1), ifnull(g, '?') FROM demo.t ORDER BY id");
+  });
+
+  it('binds template parameters on the server, never spliced', async () => {
+    await same('SELECT count(*) FROM demo.t WHERE g = $g AND n >= $min', {
+      g: { type: 'VARCHAR', value: "c' OR 1=1 --" },
+      min: { type: 'BIGINT', value: 2 },
+    });
+    await same('SELECT count(*) FROM demo.t WHERE g = $g AND n >= $min', {
+      g: { type: 'VARCHAR', value: 'c' },
+      min: { type: 'BIGINT', value: 2 },
+    });
+  });
+
+  it('refuses, naming it, what it cannot run with DuckDB’s meaning', async () => {
+    const attempt = (sql: string) => onClickHouse(sql, {});
+    await expect(attempt('SELECT n IN (1, NULL) FROM demo.t')).rejects.toThrow(RefusedError);
+    // An integer past 2^53 went through JSON in the tree and may have lost digits: refused, not rounded.
+    await expect(attempt('SELECT 9223372036854775807 + n FROM demo.t')).rejects.toThrow(RefusedError);
+    await expect(attempt("SELECT strftime(d, '%A') FROM demo.t")).rejects.toMatchObject({
+      details: { diagnostics: [{ code: 'EXECUTOR_UNSUPPORTED', data: { construct: "strftime's %A" } }] },
+    });
+    await expect(attempt('SELECT list(x) FROM demo.t')).rejects.toMatchObject({
+      details: { diagnostics: [{ code: 'EXECUTOR_UNSUPPORTED', data: { construct: 'the function list' } }] },
+    });
+  });
+});

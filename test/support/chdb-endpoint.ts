@@ -1,0 +1,127 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Session } from 'chdb';
+
+/**
+ * ClickHouse behind a loopback HTTP endpoint, for tests only: chdb (the ClickHouse engine in process)
+ * answering the part of ClickHouse's HTTP interface that `@clickhouse/client` uses, so the room's
+ * executor talks to it unmodified, as it would to a server.
+ *
+ * - `GET /ping` answers `Ok.`;
+ * - `POST /` runs the query in the body; a trailing `FORMAT x` picks the output format;
+ * - `POST /?query=INSERT … FORMAT x` inserts the body's rows;
+ * - URL parameters `param_<name>` bind `{name:Type}` placeholders server-side; other URL parameters
+ *   but the client's own (`query_id`, `database`, `session_id`, `role`) are query settings, applied to
+ *   a SELECT as its SETTINGS clause (as the server applies them to the query). A statement that is
+ *   not a read is refused under `readonly`, with the server's code 164.
+ * - A failure answers 500 with `X-ClickHouse-Exception-Code` and the engine's text, as the server does.
+ *
+ * What it does not do: compression, sessions, multipart parameters, streaming of large results.
+ */
+export interface ChdbEndpoint {
+  readonly url: string;
+  /** queries as the endpoint ran them (after settings were applied), for tests that check what was sent */
+  readonly received: string[];
+  close(): Promise<void>;
+}
+
+const CLIENT_PARAMETERS = new Set(['query_id', 'database', 'session_id', 'role', 'query', 'default_format']);
+const FORMAT_AT_END = /\bFORMAT\s+([A-Za-z]+)\s*;?\s*$/;
+const READ = /^\s*(\(|SELECT\b|WITH\b|EXPLAIN\b|SHOW\b|DESCRIBE\b|DESC\b|EXISTS\b)/i;
+
+async function bodyText(req: IncomingMessage): Promise<string> {
+  const pieces: Buffer[] = [];
+  for await (const piece of req as AsyncIterable<Buffer>) pieces.push(piece);
+  return Buffer.concat(pieces).toString('utf8');
+}
+
+/** A settings value as SQL: numbers stay numbers, anything else a quoted string. */
+const settingValue = (value: string) => (/^-?\d+(\.\d+)?$/.test(value) ? value : `'${value.replace(/'/g, "\\'")}'`);
+
+/** A parameter arrives in ClickHouse's escaped text form (the client escapes tab, newline, CR, quote, backslash). */
+const ESCAPES: Readonly<Record<string, string>> = { t: '\t', n: '\n', r: '\r', "'": "'", '\\': '\\' };
+const unescapeParameter = (value: string) => value.replace(/\\([tnr'\\])/g, (_, c: string) => ESCAPES[c] ?? c);
+
+class EndpointError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export async function startChdbEndpoint(): Promise<ChdbEndpoint> {
+  const session = new Session();
+  const received: string[] = [];
+  // chdb runs one query at a time per session; requests queue here as a server's would wait on a lock.
+  let queue: Promise<unknown> = Promise.resolve();
+  const run = async (req: IncomingMessage): Promise<{ text: string; format: string }> => {
+    const url = new URL(req.url ?? '/', 'http://endpoint');
+    const body = await bodyText(req);
+    const inUrl = url.searchParams.get('query');
+    let sql = inUrl !== null ? `${inUrl}\n${body}` : body;
+    const settings: string[] = [];
+    const parameters: Record<string, string> = {};
+    for (const [key, value] of url.searchParams) {
+      if (key.startsWith('param_')) parameters[key.slice('param_'.length)] = unescapeParameter(value);
+      else if (!CLIENT_PARAMETERS.has(key)) settings.push(`${key} = ${settingValue(value)}`);
+    }
+    const database = url.searchParams.get('database');
+    let format = 'TabSeparated';
+    const isRead = READ.test(sql);
+    if (isRead) {
+      const match = FORMAT_AT_END.exec(sql);
+      if (match) {
+        format = match[1] ?? format;
+        sql = sql.slice(0, match.index);
+      }
+      sql = sql.replace(/;\s*$/, '');
+      if (settings.length > 0) sql = `${sql}\nSETTINGS ${settings.join(', ')}`;
+    } else if (settings.some((s) => /^readonly = [12]$/.test(s)))
+      throw new EndpointError(164, 'Cannot execute query in readonly mode. (READONLY)');
+    if (database && database !== 'default') session.query(`USE ${database}`);
+    received.push(sql);
+    const result = await (Object.keys(parameters).length > 0
+      ? session.queryBindAsync(sql, parameters, { format })
+      : session.queryAsync(sql, { format }));
+    return { text: result.text(), format };
+  };
+  const server: Server = createServer((req, res) => {
+    if (req.method === 'GET' && (req.url === '/ping' || req.url === '/')) {
+      res.writeHead(200, { 'content-type': 'text/plain; charset=UTF-8' }).end('Ok.\n');
+      return;
+    }
+    const answered = queue.then(() => run(req));
+    queue = answered.catch(() => undefined);
+    answered.then(
+      ({ text, format }) =>
+        res
+          .writeHead(200, {
+            'content-type': 'text/plain; charset=UTF-8',
+            'x-clickhouse-format': format,
+            'x-clickhouse-query-id': new URL(req.url ?? '/', 'http://endpoint').searchParams.get('query_id') ?? '',
+            'x-clickhouse-summary': '{"read_rows":"0","read_bytes":"0","written_rows":"0","written_bytes":"0"}',
+          })
+          .end(text),
+      (error: unknown) => {
+        const message = error instanceof Error ? error.message : String(error);
+        const code = error instanceof EndpointError ? error.code : Number(/Code: (\d+)/.exec(message)?.[1] ?? 1000);
+        const text = message.startsWith('Code:') ? message : `Code: ${code}. DB::Exception: ${message}`;
+        res
+          .writeHead(500, { 'content-type': 'text/plain; charset=UTF-8', 'x-clickhouse-exception-code': String(code) })
+          .end(text);
+      },
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    received,
+    close: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await queue;
+      session.cleanup();
+    },
+  };
+}
