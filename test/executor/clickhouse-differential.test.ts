@@ -2,10 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLICKHOUSE_QUERY_SETTINGS, emitClickHouse } from '../../src/executor/clickhouse-emitter.ts';
+import { emitClickHouse } from '../../src/executor/clickhouse-emitter.ts';
 import type { SerializedSql } from '../../src/query/sql-tree.ts';
 import { openPlanner } from '../query/support-planner.ts';
-import { startChdbEndpoint, type ChdbEndpoint } from '../support/chdb-endpoint.ts';
+import { answerOnClickHouse, comparable, startChdbEndpoint, type ChdbEndpoint } from '../support/chdb-endpoint.ts';
 
 /**
  * The differential suite (issue #15): the demo's fixture tables loaded into DuckDB and into
@@ -64,15 +64,6 @@ afterAll(async () => {
   await planner.close();
 });
 
-const normalise = (value: unknown): unknown => {
-  if (value === null || value === undefined) return null;
-  if (typeof value === 'boolean') return Number(value);
-  if (typeof value === 'number') return value;
-  if (typeof value === 'string' && /^-?\d+(\.\d+)?(e[+-]?\d+)?$/i.test(value)) return Number(value);
-  // Non-finite doubles: DuckDB writes Infinity / NaN, ClickHouse (denormals quoted) inf / nan.
-  const special: Record<string, string> = { Infinity: 'inf', '-Infinity': '-inf', NaN: 'nan', '+inf': 'inf' };
-  return typeof value === 'string' ? (special[value] ?? value) : String(value);
-};
 /**
  * Rows as a multiset (a query without ORDER BY may answer in any order on either engine), doubles to
  * 12 significant digits: a SUM of doubles depends on the order of its additions, which differs between
@@ -83,7 +74,7 @@ const sorted = (rows: unknown[][]) =>
     .map((r) =>
       JSON.stringify(
         r.map((v) => {
-          const n = normalise(v);
+          const n = comparable(v);
           return typeof n === 'number' && !Number.isInteger(n) ? Number(n.toPrecision(12)) : n;
         }),
       ),
@@ -98,7 +89,7 @@ describe('every golden query answers the same rows on DuckDB and on ClickHouse',
         query: `SELECT count() FROM demo.${table}`,
         format: 'JSONCompactEachRow',
       });
-      expect(normalise(((await answer.json()) as unknown[][])[0]?.[0])).toBe(normalise(duckCount));
+      expect(comparable(((await answer.json()) as unknown[][])[0]?.[0])).toBe(comparable(duckCount));
     }
   });
 
@@ -113,18 +104,7 @@ describe('every golden query answers the same rows on DuckDB and on ClickHouse',
     const tree = parsed.statements?.[0]?.node;
     if (!tree) throw new Error('no tree');
     const expected = (await duck.runAndReadAll(sql ?? '')).getRowsJson() as unknown[][];
-    const emitted = emitClickHouse(tree);
-    const answer = await clickhouse.query({
-      query: emitted.sql,
-      query_params: emitted.params,
-      clickhouse_settings: {
-        ...CLICKHOUSE_QUERY_SETTINGS,
-        output_format_json_quote_64bit_integers: 0,
-        output_format_json_quote_denormals: 1,
-      },
-      format: 'JSONCompactEachRow',
-    });
-    const actual = (await answer.json()) as unknown[][];
+    const actual = await answerOnClickHouse(clickhouse, tree);
     expect(expected.length).toBeGreaterThan(0);
     expect(sorted(actual)).toEqual(sorted(expected));
   });

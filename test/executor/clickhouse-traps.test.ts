@@ -1,12 +1,11 @@
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLICKHOUSE_QUERY_SETTINGS, emitClickHouse } from '../../src/executor/clickhouse-emitter.ts';
 import { RefusedError } from '../../src/errors/refused-error.ts';
 import type { SerializedSql } from '../../src/query/sql-tree.ts';
 import type { BoundParameter } from '../../src/store/bound-parameters.ts';
 import { toDuckDbParameters } from '../../src/store/bound-parameters.ts';
-import { startChdbEndpoint, type ChdbEndpoint } from '../support/chdb-endpoint.ts';
+import { answerOnClickHouse, comparable, startChdbEndpoint, type ChdbEndpoint } from '../support/chdb-endpoint.ts';
 
 /**
  * The semantic traps between DuckDB and ClickHouse (issue #15), each pinned by running the same
@@ -53,33 +52,10 @@ afterAll(async () => {
   await endpoint.close();
 });
 
-/** Numbers compared as numbers (engines spell 1.50 and 1.5 alike), dates as their ISO day. */
-const normalise = (value: unknown): unknown => {
-  if (value === null || value === undefined) return null;
-  if (typeof value === 'bigint') return Number(value);
-  if (typeof value === 'number' || typeof value === 'boolean')
-    return typeof value === 'boolean' ? Number(value) : value;
-  if (typeof value === 'string' && /^-?\d+(\.\d+)?(e[+-]?\d+)?$/i.test(value)) return Number(value);
-  // Non-finite doubles: DuckDB writes Infinity / NaN, ClickHouse (denormals quoted) inf / nan.
-  const special = {
-    Infinity: 'inf',
-    '-Infinity': '-inf',
-    NaN: 'nan',
-    inf: 'inf',
-    '+inf': 'inf',
-    '-inf': '-inf',
-    nan: 'nan',
-  };
-  if (typeof value === 'string' && value in special) return special[value as keyof typeof special];
-  if (Array.isArray(value)) return value.map(normalise);
-  if (typeof value === 'object' && 'days' in (value as object)) return String(value);
-  return String(value);
-};
-
 async function onDuckDb(sql: string, parameters: Record<string, BoundParameter>): Promise<unknown[][]> {
   const { values, types } = toDuckDbParameters(parameters);
   const reader = await duck.runAndReadAll(sql, values, types);
-  return reader.getRowsJson().map((row) => row.map(normalise));
+  return reader.getRowsJson().map((row) => row.map(comparable));
 }
 
 async function onClickHouse(sql: string, parameters: Record<string, BoundParameter>): Promise<unknown[][]> {
@@ -88,18 +64,7 @@ async function onClickHouse(sql: string, parameters: Record<string, BoundParamet
   ) as SerializedSql;
   const tree = parsed.statements?.[0]?.node;
   if (!tree) throw new Error(`DuckDB did not parse: ${sql}`);
-  const emitted = emitClickHouse(tree, parameters);
-  const result = await clickhouse.query({
-    query: emitted.sql,
-    query_params: emitted.params,
-    clickhouse_settings: {
-      ...CLICKHOUSE_QUERY_SETTINGS,
-      output_format_json_quote_64bit_integers: 0,
-      output_format_json_quote_denormals: 1,
-    },
-    format: 'JSONCompactEachRow',
-  });
-  return ((await result.json()) as unknown[][]).map((row) => row.map(normalise));
+  return answerOnClickHouse(clickhouse, tree, parameters);
 }
 
 const same = async (sql: string, parameters: Record<string, BoundParameter> = {}) => {
@@ -203,6 +168,8 @@ describe('ClickHouse runs what the checker allowed with DuckDB’s meaning (each
     // An integer past 2^53 went through JSON in the tree and may have lost digits: refused, not rounded.
     await expect(attempt('SELECT 9223372036854775807 + n FROM demo.t')).rejects.toThrow(RefusedError);
     await expect(attempt("SELECT strftime(d, '%A') FROM demo.t")).rejects.toMatchObject({
+      status: 422,
+      code: 'EXECUTOR_UNSUPPORTED',
       details: { diagnostics: [{ code: 'EXECUTOR_UNSUPPORTED', data: { construct: "strftime's %A" } }] },
     });
     await expect(attempt('SELECT list(x) FROM demo.t')).rejects.toMatchObject({

@@ -1,6 +1,10 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { ClickHouseClient } from '@clickhouse/client';
 import { Session } from 'chdb';
+import { CLICKHOUSE_QUERY_SETTINGS, emitClickHouse } from '../../src/executor/clickhouse-emitter.ts';
+import type { SqlNode } from '../../src/query/sql-tree.ts';
+import type { BoundParameter } from '../../src/store/bound-parameters.ts';
 
 /**
  * ClickHouse behind a loopback HTTP endpoint, for tests only: chdb (the ClickHouse engine in process)
@@ -124,4 +128,47 @@ export async function startChdbEndpoint(): Promise<ChdbEndpoint> {
       session.cleanup();
     },
   };
+}
+
+/** Non-finite doubles: DuckDB writes Infinity / NaN, ClickHouse (denormals quoted) inf / nan. */
+const NON_FINITE: Readonly<Record<string, string>> = {
+  Infinity: 'inf',
+  '-Infinity': '-inf',
+  NaN: 'nan',
+  inf: 'inf',
+  '+inf': 'inf',
+  '-inf': '-inf',
+  nan: 'nan',
+};
+
+/** One engine's answer value in a form both engines agree on: numbers as numbers (1.50 and 1.5 alike). */
+export function comparable(value: unknown): unknown {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'bigint') return Number(value);
+  if (typeof value === 'boolean') return Number(value);
+  if (typeof value === 'number') return value;
+  if (typeof value === 'string' && /^-?\d+(\.\d+)?(e[+-]?\d+)?$/i.test(value)) return Number(value);
+  if (typeof value === 'string') return NON_FINITE[value] ?? value;
+  if (Array.isArray(value)) return value.map(comparable);
+  return String(value);
+}
+
+/** Runs a checked tree on ClickHouse as the emitter writes it; the rows in `comparable` form. */
+export async function answerOnClickHouse(
+  client: ClickHouseClient,
+  tree: SqlNode,
+  parameters: Readonly<Record<string, BoundParameter>> = {},
+): Promise<unknown[][]> {
+  const emitted = emitClickHouse(tree, parameters);
+  const result = await client.query({
+    query: emitted.sql,
+    query_params: emitted.params,
+    clickhouse_settings: {
+      ...CLICKHOUSE_QUERY_SETTINGS,
+      output_format_json_quote_64bit_integers: 0,
+      output_format_json_quote_denormals: 1,
+    },
+    format: 'JSONCompactEachRow',
+  });
+  return ((await result.json()) as unknown[][]).map((row) => row.map(comparable));
 }
