@@ -31,7 +31,7 @@ const { values } = parseArgs({
     sizes: { type: 'string', default: '10k,100k,1m' },
     epsilons: { type: 'string', default: '0.1,1,10' },
     runs: { type: 'string', default: '3' },
-    seeds: { type: 'string', default: '5' },
+    seeds: { type: 'string', default: '25' },
     'auc-sizes': { type: 'string', default: '100k,1m' },
   },
 });
