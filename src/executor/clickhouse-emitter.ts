@@ -611,7 +611,8 @@ class Emitter {
   private dateTrunc(node: SqlNode, parts: readonly SqlNode[], args: string[]): string {
     const part = this.constantText(parts[0], 'a date_trunc part');
     if (!TRUNCATIONS.has(part)) return this.unsupported(`date_trunc to '${part}'`, node);
-    return `date_trunc(${quoteString(part)}, ${args[1]})`;
+    // DuckDB answers a TIMESTAMP even for a DATE; ClickHouse keeps the argument's type.
+    return `toDateTime64(date_trunc(${quoteString(part)}, ${args[1]}), 6, 'UTC')`;
   }
 
   private strftime(node: SqlNode, parts: readonly SqlNode[], args: string[]): string {

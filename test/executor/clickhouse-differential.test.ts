@@ -4,6 +4,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emitClickHouse } from '../../src/executor/clickhouse-emitter.ts';
 import type { SerializedSql } from '../../src/query/sql-tree.ts';
+import { corpus } from '../query/adversarial-corpus.ts';
 import { openPlanner } from '../query/support-planner.ts';
 import { answerOnClickHouse, comparable, startChdbEndpoint, type ChdbEndpoint } from '../support/chdb-endpoint.ts';
 
@@ -98,16 +99,30 @@ describe('every golden query answers the same rows on DuckDB and on ClickHouse',
   const hashed = (c: GoldenCase) => c.mode === 'dp' && /\bhash\(/.test(c.rewritten ?? '');
 
   it.each(cases.filter((c) => !hashed(c)).map((c) => [c.name, c] as const))('%s', async (_name, c) => {
-    const { plan, sql } = await planner.plan(c.sql, true, c.mode ? { mode: c.mode } : {});
+    expect((await sameOnBoth(c.sql, c.mode)).length).toBeGreaterThan(0);
+  });
+
+  // The adversarial corpus's queries the room answers (legitimate ones, and attacks it thresholds):
+  // an attack that runs must release the same rows from either engine.
+  const answered = corpus.filter((e) => 'thresholded' in e.expect && !e.dp && !e.params);
+  it.each(answered.map((e) => [`${e.category}: ${e.name}`, e] as const))('corpus %s', async (_name, e) => {
+    const { plan } = await planner.plan(e.sql, true);
+    if (!plan.ok) return expect('orRefused' in e.expect).toBe(true);
+    await sameOnBoth(e.sql);
+  });
+
+  /** The rows both engines answered (the same, or the test fails). */
+  async function sameOnBoth(original: string, mode?: 'dp'): Promise<unknown[][]> {
+    const { plan, sql } = await planner.plan(original, true, mode ? { mode } : {});
     expect(plan.ok && sql).toBeTruthy();
     const parsed = JSON.parse(await planner.engine.serialize(sql ?? '')) as SerializedSql;
     const tree = parsed.statements?.[0]?.node;
     if (!tree) throw new Error('no tree');
     const expected = (await duck.runAndReadAll(sql ?? '')).getRowsJson() as unknown[][];
     const actual = await answerOnClickHouse(clickhouse, tree);
-    expect(expected.length).toBeGreaterThan(0);
     expect(sorted(actual)).toEqual(sorted(expected));
-  });
+    return expected;
+  }
 
   it.each(cases.filter(hashed).map((c) => [c.name, c] as const))(
     'refuses, naming hash(), the DP bounding of %s',

@@ -148,6 +148,9 @@ export function comparable(value: unknown): unknown {
   if (typeof value === 'boolean') return Number(value);
   if (typeof value === 'number') return value;
   if (typeof value === 'string' && /^-?\d+(\.\d+)?(e[+-]?\d+)?$/i.test(value)) return Number(value);
+  // A timestamp: ClickHouse writes DateTime64(6)'s zero microseconds, DuckDB leaves them out.
+  if (typeof value === 'string' && /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.0+$/.test(value))
+    return value.replace(/\.0+$/, '');
   if (typeof value === 'string') return NON_FINITE[value] ?? value;
   if (Array.isArray(value)) return value.map(comparable);
   return String(value);
