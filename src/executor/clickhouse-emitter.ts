@@ -70,6 +70,13 @@ const PARAMETER_TYPES: Readonly<Record<ScalarParameterType, string>> = {
   DATE: 'Date32',
 };
 
+const JOIN_KINDS: Readonly<Record<string, string>> = {
+  INNER: 'INNER JOIN',
+  LEFT: 'LEFT JOIN',
+  RIGHT: 'RIGHT JOIN',
+  FULL: 'FULL JOIN',
+};
+
 const COMPARISONS: Readonly<Record<string, string>> = {
   COMPARE_EQUAL: '=',
   COMPARE_NOTEQUAL: '!=',
@@ -295,7 +302,8 @@ class Emitter {
         return `(${this.statement(inner)})${this.tableAlias(node)}`;
       }
       case 'JOIN': {
-        const kind = node.join_type === 'INNER' ? 'INNER JOIN' : node.join_type === 'LEFT' ? 'LEFT JOIN' : undefined;
+        // Outer joins fill non-matches with NULL under join_use_nulls = 1, as DuckDB does.
+        const kind = JOIN_KINDS[String(node.join_type)];
         if (!kind || node.ref_type !== 'REGULAR') this.unsupported(`a ${String(node.join_type)} join`, node);
         const left = child(node, 'left');
         const right = child(node, 'right');
@@ -333,6 +341,12 @@ class Emitter {
       }
       case 'OPERATOR':
         return this.operator(node);
+      case 'BETWEEN': {
+        const [input, lower, upper] = ['input', 'lower', 'upper'].map((key) => child(node, key));
+        if (!input || !lower || !upper) return this.unsupported('a BETWEEN without its three parts', node);
+        const value = this.expression(input);
+        return `(${value} >= ${this.expression(lower)} AND ${value} <= ${this.expression(upper)})`;
+      }
       case 'CASE': {
         const checks = children(node, 'case_checks').map((check) => {
           const when = child(check, 'when_expr');

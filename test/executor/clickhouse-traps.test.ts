@@ -96,6 +96,18 @@ describe('ClickHouse runs what the checker allowed with DuckDB’s meaning (each
     );
   });
 
+  it('RIGHT and FULL joins fill non-matches with NULL; BETWEEN keeps NULL', async () => {
+    await same(
+      'SELECT a.id, b.id, b.n FROM (SELECT id FROM demo.t WHERE id > 4) AS a RIGHT JOIN ' +
+        '(SELECT id, n FROM demo.t WHERE id < 6) AS b ON a.id = b.id ORDER BY b.id',
+    );
+    await same(
+      'SELECT a.id, b.id FROM (SELECT id FROM demo.t WHERE id > 4) AS a FULL JOIN ' +
+        '(SELECT id FROM demo.t WHERE id < 6) AS b ON a.id = b.id ORDER BY a.id, b.id',
+    );
+    await same('SELECT id, n BETWEEN 2 AND 5, n NOT BETWEEN 2 AND 5 FROM demo.t ORDER BY id');
+  });
+
   it('a LEFT JOIN non-match is NULL, not 0 or empty', async () => {
     await same(
       'SELECT a.id, b.n, b.s FROM demo.t AS a LEFT JOIN (SELECT id, n, s FROM demo.t WHERE id < 3) AS b ' +
