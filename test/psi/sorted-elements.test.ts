@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { commonDistinct, compactDistinct, repeatedIndex } from '../../src/psi/sorted-elements.ts';
+import { commonDistinct, compactDistinct, longestDigestTie, repeatedIndex } from '../../src/psi/sorted-elements.ts';
 
 const strings = (packed: Uint8Array) =>
   Array.from({ length: packed.length / 32 }, (_, i) =>
@@ -78,5 +78,19 @@ describe('exact set operations on packed elements in bounded memory', () => {
     expect(commonDistinct(random, other)).toBe([...new Set(strings(random))].filter((v) => right.has(v)).length);
     expect(repeatedIndex(tied)).toBeGreaterThanOrEqual(40_000);
     expect(compactDistinct(tied)).toBe(40_000);
+  });
+
+  it('sorts by a keyed digest a member cannot steer: 200k elements sharing 28 bytes do not tie', () => {
+    // On the elements' own first bits this list was one tie run, sorted by JS comparisons (a member's
+    // crafted set held the room's main thread for 10 s at 4M elements).
+    const crafted = new Uint8Array(200_000 * 32).fill(0x5a);
+    const view = new DataView(crafted.buffer);
+    for (let i = 0; i < 200_000; i += 1) view.setUint32(i * 32 + 28, i);
+    expect(longestDigestTie(crafted)).toBeLessThanOrEqual(3);
+    expect(repeatedIndex(crafted)).toBe(-1);
+    // Equal elements always tie, so repeats are still found wherever they are.
+    crafted.copyWithin(150_000 * 32, 7 * 32, 8 * 32);
+    expect(repeatedIndex(crafted)).toBe(150_000);
+    expect(longestDigestTie(crafted)).toBeGreaterThanOrEqual(2);
   });
 });
