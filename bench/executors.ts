@@ -1,0 +1,142 @@
+// Executors benchmark (issue #15, item 7): the four demo templates, checked and rewritten as the room
+// plans them, run on the embedded DuckDB (the tree rendered by DuckDB) and on ClickHouse (chdb behind
+// the loopback test endpoint, through @clickhouse/client, the tree written by the emitter) over the same
+// tables, in one run, with the ratio and a check that both released the same rows.
+// npm run bench:executors -- [--fixtures fixtures/large/1m] [--runs 3]
+// (fixtures: npm run fixtures -- --rows 1000000 --out fixtures/large/1m; the issue's size is 10m)
+import { readdir, readFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
+import { DuckDBInstance } from '@duckdb/node-api';
+import type { SerializedSql } from '../src/query/sql-tree.ts';
+import { bindParameters, parameterTypes, parseTemplateFile } from '../src/query/template.ts';
+import { toDuckDbParameters } from '../src/store/bound-parameters.ts';
+import { DATASETS } from '../test/query/generated/query-grammar.ts';
+import { openPlanner } from '../test/query/support-planner.ts';
+import { answerOnClickHouse, comparable, startChdbEndpoint } from '../test/support/chdb-endpoint.ts';
+import { ENGINE_THREADS } from './support/bench-room.ts';
+import { fixed, median, table } from './support/measure.ts';
+
+const { values } = parseArgs({
+  options: {
+    fixtures: { type: 'string', default: 'fixtures/large/1m' },
+    runs: { type: 'string', default: '3' },
+  },
+});
+const runs = Number(values.runs);
+const directory = resolve(values.fixtures);
+/** Parameters for each demo template: a busy campaign and the whole allowed date range (as bench:query). */
+const PARAMS: Record<string, Record<string, unknown>> = {
+  audience_overlap_by_segment: { campaign: 'spring_sale' },
+  reach_and_frequency: { from: '2025-01-01', to: '2026-12-31' },
+  conversion_lift: { campaign: 'spring_sale' },
+  purchase_value_by_segment: {},
+};
+const CLICKHOUSE_TYPES: Readonly<Record<string, string>> = {
+  VARCHAR: 'String',
+  INTEGER: 'Int32',
+  DOUBLE: 'Float64',
+  DATE: 'Date32',
+};
+const say = (text: string) => void process.stderr.write(`  ${text}\n`);
+
+console.log(
+  `executors bench ${new Date().toISOString()}: node ${process.version}, ${cpus().length} cores, DuckDB threads ` +
+    `${ENGINE_THREADS}, load average at start ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}; fixtures ${values.fixtures}`,
+);
+const planner = await openPlanner();
+const endpoint = await startChdbEndpoint();
+const clickhouse = createClient({
+  url: endpoint.url,
+  request_timeout: 600_000,
+  log: { level: ClickHouseLogLevel.OFF },
+});
+const duck = await (await DuckDBInstance.create(':memory:', { threads: String(ENGINE_THREADS) })).connect();
+try {
+  await duck.run('CREATE SCHEMA demo');
+  await clickhouse.command({ query: 'CREATE DATABASE demo' });
+  const loads: string[][] = [];
+  for (const { table: name, columns } of Object.values(DATASETS)) {
+    const file = `${directory}/${name}.csv`;
+    const csvColumns = columns.map((c) => `'${c.name}': '${c.type}'`).join(', ');
+    let t0 = performance.now();
+    await duck.run(`CREATE TABLE demo.${name} (${columns.map((c) => `${c.name} ${c.type}`).join(', ')})`);
+    await duck.run(`INSERT INTO demo.${name} SELECT * FROM read_csv('${file}', columns = {${csvColumns}})`);
+    const duckSeconds = (performance.now() - t0) / 1000;
+    const schema = columns.map((c) => `\`${c.name}\` Nullable(${CLICKHOUSE_TYPES[c.type]})`).join(', ');
+    t0 = performance.now();
+    await clickhouse.command({
+      query: `CREATE TABLE demo.${name} (${schema}) ENGINE = MergeTree ORDER BY tuple()`,
+    });
+    await clickhouse.command({
+      query: `INSERT INTO demo.${name} SELECT * FROM file('${file}', 'CSVWithNames', '${schema.replace(/`/g, '')}')`,
+    });
+    const chSeconds = (performance.now() - t0) / 1000;
+    const rows = (await duck.runAndReadAll(`SELECT count(*) FROM demo.${name}`)).getRowsJson()[0]?.[0];
+    loads.push([name, String(rows), fixed(duckSeconds, 2), fixed(chSeconds, 2)]);
+  }
+  console.log('\nloading each table from its CSV (s)');
+  console.log(table(['table', 'rows', 'DuckDB', 'ClickHouse (chdb)'], loads));
+
+  const results: string[][] = [];
+  for (const file of (await readdir('sql')).filter((f) => f.endsWith('.sql')).sort()) {
+    const doc = parseTemplateFile(await readFile(`sql/${file}`, 'utf8'), file);
+    const { plan, sql } = await planner.plan(doc.sql, false, { parameterTypes: parameterTypes(doc) });
+    if (!plan.ok || !sql) throw new Error(`${doc.name} did not plan: ${JSON.stringify(plan)}`);
+    const tree = (JSON.parse(await planner.engine.serialize(sql)) as SerializedSql).statements?.[0]?.node;
+    if (!tree) throw new Error(`${doc.name}: no tree`);
+    const bound = bindParameters(doc, PARAMS[doc.name] ?? {});
+    const { values: duckValues, types } = toDuckDbParameters(bound);
+    const times = { duck: [] as number[], clickhouse: [] as number[] };
+    let duckRows: unknown[][] = [];
+    let chRows: unknown[][] = [];
+    for (let run = 0; run < runs; run += 1) {
+      // Alternating, so neither engine always runs on a warmer machine.
+      let t0 = performance.now();
+      duckRows = (await duck.runAndReadAll(sql, duckValues, types)).getRowsJson() as unknown[][];
+      times.duck.push(performance.now() - t0);
+      t0 = performance.now();
+      chRows = await answerOnClickHouse(clickhouse, tree, bound);
+      times.clickhouse.push(performance.now() - t0);
+      const [dt, ct] = [times.duck.at(-1) ?? 0, times.clickhouse.at(-1) ?? 0].map((ms) => fixed(ms / 1000, 3));
+      say(`${doc.name} run ${run + 1}: DuckDB ${dt} s, ClickHouse ${ct} s`);
+    }
+    const key = (rows: unknown[][]) =>
+      JSON.stringify(
+        rows
+          .map((r) =>
+            JSON.stringify(
+              r.map((v) => {
+                const n = comparable(v);
+                return typeof n === 'number' && !Number.isInteger(n) ? Number(n.toPrecision(10)) : n;
+              }),
+            ),
+          )
+          .sort(),
+      );
+    const [d, c] = [median(times.duck) / 1000, median(times.clickhouse) / 1000];
+    results.push([
+      doc.name,
+      fixed(d, 3),
+      fixed(c, 3),
+      `${fixed(c / d, 2)}x`,
+      String(duckRows.length),
+      key(duckRows) === key(chRows) ? 'yes' : 'NO',
+    ]);
+  }
+  console.log(`\nthe demo templates, checked and rewritten (threshold mode), median of ${runs} alternating runs (s)`);
+  console.log(table(['template', 'DuckDB', 'ClickHouse (chdb)', 'ClickHouse/DuckDB', 'rows', 'same rows'], results));
+  console.log(
+    `\nload average at end ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+} finally {
+  await clickhouse.close();
+  await endpoint.close();
+  await planner.close();
+}
