@@ -172,6 +172,7 @@ export const quoteString = (value: string): string => `'${value.replace(/\\/g, '
 
 class Emitter {
   readonly params: Record<string, unknown> = {};
+  readonly #placeholders = new Map<string, string>();
 
   constructor(private readonly parameters: Readonly<Record<string, BoundParameter>>) {}
 
@@ -422,6 +423,10 @@ class Emitter {
     const bound = this.parameters[name];
     if (!bound) return this.unsupported(`the unbound parameter $${name}`, node);
     const key = `p_${name.replace(/[^A-Za-z0-9_]/g, '_')}`;
+    // Two names folding to one placeholder would bind one's value for both.
+    const earlier = this.#placeholders.get(key) ?? name;
+    if (earlier !== name) return this.unsupported(`parameters $${name} and $${earlier} together`, node);
+    this.#placeholders.set(key, name);
     if (bound.type === 'LIST') {
       this.params[key] = bound.values;
       return `{${key}:Array(${PARAMETER_TYPES[bound.itemType]})}`;

@@ -1,6 +1,7 @@
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { emitClickHouse } from '../../src/executor/clickhouse-emitter.ts';
 import { RefusedError } from '../../src/errors/refused-error.ts';
 import type { SerializedSql } from '../../src/query/sql-tree.ts';
 import type { BoundParameter } from '../../src/store/bound-parameters.ts';
@@ -172,6 +173,24 @@ describe('ClickHouse runs what the checker allowed with DuckDB’s meaning (each
       g: { type: 'VARCHAR', value: 'c' },
       min: { type: 'BIGINT', value: 2 },
     });
+  });
+
+  it('refuses two parameter names that would share one placeholder, rather than bind one value for both', async () => {
+    const tree = JSON.parse(
+      String(
+        (
+          await duck.runAndReadAll(
+            'SELECT json_serialize_sql(\'SELECT count(*) FROM demo.t WHERE g = $a_b OR s = $"a-b"\')',
+          )
+        ).getRows()[0]?.[0],
+      ),
+    ) as SerializedSql;
+    expect(() =>
+      emitClickHouse(tree.statements![0]!.node, {
+        a_b: { type: 'VARCHAR', value: 'a' },
+        'a-b': { type: 'VARCHAR', value: 'plain' },
+      }),
+    ).toThrow(/parameters \$a-b and \$a_b together/);
   });
 
   it('refuses, naming it, what it cannot run with DuckDB’s meaning', async () => {
