@@ -115,12 +115,6 @@ const SAME_ARGUMENTS: Readonly<Record<string, string>> = {
   sign: 'sign',
   abs: 'abs',
   ifnull: 'ifNull',
-  year: 'toYear',
-  month: 'toMonth',
-  day: 'toDayOfMonth',
-  quarter: 'toQuarter',
-  week: 'toISOWeek',
-  isodow: 'toDayOfWeek',
 };
 
 /** date_part / date_trunc parts DuckDB and ClickHouse both name alike. */
@@ -135,6 +129,8 @@ const DATE_PARTS: Readonly<Record<string, string>> = {
   minute: 'toMinute',
   second: 'toSecond',
 };
+/** Date functions named after their part (`year(d)` is `date_part('year', d)`). */
+const DATE_PART_FUNCTIONS = new Set(['year', 'month', 'day', 'quarter', 'week', 'isodow']);
 const TRUNCATIONS = new Set(['year', 'quarter', 'month', 'week', 'day', 'hour', 'minute', 'second']);
 
 /** strftime specifiers with a ClickHouse formatDateTime equal; any other is refused. */
@@ -149,10 +145,6 @@ const STRFTIME: Readonly<Record<string, string>> = {
   '%%': '%%',
 };
 
-/**
- * An identifier, folded to lower case: DuckDB matches names without regard to case (quoted or not),
- * ClickHouse exactly, and the room's tables and columns are lower case.
- */
 /** A DECIMAL constant's unscaled digits and scale, or undefined for anything else. */
 function decimalConstant(node: SqlNode): { digits: bigint; scale: bigint } | undefined {
   if (node.class !== 'CONSTANT') return undefined;
@@ -165,6 +157,10 @@ function decimalConstant(node: SqlNode): { digits: bigint; scale: bigint } | und
   return { digits: BigInt(value.value as number), scale: BigInt(value.type.type_info?.scale ?? 0) };
 }
 
+/**
+ * An identifier, folded to lower case: DuckDB matches names without regard to case (quoted or not),
+ * ClickHouse exactly, and the room's tables and columns are lower case.
+ */
 export const quoteIdentifier = (name: string): string =>
   `\`${name.toLowerCase().replace(/\\/g, '\\\\').replace(/`/g, '\\`')}\``;
 /** A ClickHouse string literal: backslash is an escape character there (not in DuckDB), so it is escaped too. */
@@ -395,7 +391,7 @@ class Emitter {
         // The tree went through JSON: an integer past 2^53 may already have lost its last digits.
         if (!Number.isSafeInteger(value.value)) return this.unsupported('an integer constant beyond ±2^53', node);
         // Typed as DuckDB types it, so sums and products widen as they would there.
-        return `to${TYPES[id]?.replace(/\(.*/, '')}(${String(value.value)})`;
+        return `to${TYPES[id]}(${String(value.value)})`;
       case 'DOUBLE':
       case 'FLOAT':
         // From its shortest round-trip text, so the double is the same one.
@@ -587,7 +583,7 @@ class Emitter {
       case 'strftime':
         return this.strftime(node, parts, args);
       default: {
-        const same = SAME_ARGUMENTS[name];
+        const same = SAME_ARGUMENTS[name] ?? (DATE_PART_FUNCTIONS.has(name) ? DATE_PARTS[name] : undefined);
         if (!same) return this.unsupported(`the function ${name}`, node);
         return `${same}(${args.join(', ')})`;
       }
@@ -616,11 +612,11 @@ class Emitter {
   private constantText(node: SqlNode | undefined, what: string): string {
     const value = node?.class === 'CONSTANT' ? (node.value as { value?: unknown } | undefined)?.value : undefined;
     if (typeof value !== 'string') return this.unsupported(`${what} that is not a constant`, node);
-    return value.toLowerCase();
+    return value;
   }
 
   private datePart(node: SqlNode, parts: readonly SqlNode[], args: string[]): string {
-    const part = this.constantText(parts[0], 'a date part');
+    const part = this.constantText(parts[0], 'a date part').toLowerCase();
     if (part === 'dow') return `toDayOfWeek(${args[1]}, 2)`;
     const fn = DATE_PARTS[part];
     if (!fn) return this.unsupported(`the date part '${part}'`, node);
@@ -628,16 +624,14 @@ class Emitter {
   }
 
   private dateTrunc(node: SqlNode, parts: readonly SqlNode[], args: string[]): string {
-    const part = this.constantText(parts[0], 'a date_trunc part');
+    const part = this.constantText(parts[0], 'a date_trunc part').toLowerCase();
     if (!TRUNCATIONS.has(part)) return this.unsupported(`date_trunc to '${part}'`, node);
     // DuckDB answers a TIMESTAMP even for a DATE; ClickHouse keeps the argument's type.
     return `toDateTime64(date_trunc(${quoteString(part)}, ${args[1]}), 6, 'UTC')`;
   }
 
   private strftime(node: SqlNode, parts: readonly SqlNode[], args: string[]): string {
-    const format = this.constantText(parts[1], 'a strftime format');
-    const original = (parts[1]?.value as { value?: string } | undefined)?.value ?? format;
-    const translated = original.replace(
+    const translated = this.constantText(parts[1], 'a strftime format').replace(
       /%./g,
       (spec) => STRFTIME[spec] ?? this.unsupported(`strftime's ${spec}`, node),
     );

@@ -1,7 +1,7 @@
 import { diagnostic } from '../errors/diagnostic.ts';
 import { UnprocessableError } from '../errors/cleanroom-error.ts';
 import { refuseIf } from '../errors/refused-error.ts';
-import { adassp, coordinateBounds, rowNorm } from '../model/adassp.ts';
+import { adassp, coordinateBounds } from '../model/adassp.ts';
 import { fitLinear } from '../model/linear-regression.ts';
 import {
   fitLogistic,
@@ -199,7 +199,9 @@ export async function trainModel(
   const trainingLabel: BoundedColumn =
     labelMiddle === 0 ? label : { ...label, affine: { shift: labelMiddle, scale: 1 } };
   const d = columns.length + 1;
-  const xNorm = rowNorm(columns.map(trainedRange), true);
+  // Largest |x_i| of each column of X as trained (the intercept's 1 first), and the row norm they bound.
+  const coordinates = coordinateBounds(columns.map(trainedRange), true);
+  const xNorm = Math.hypot(...coordinates);
   const run = async (tree: SqlNode) => (await ctx.engine.query(await ctx.parser.render(tree), {})).rows;
   // The strictest minimum of every dataset read.
   const strictest = [dataset, ...joined.map((j) => j.dataset)].reduce((a, b) =>
@@ -297,7 +299,6 @@ export async function trainModel(
     const stats = readSufficientStatistics(row ?? [], d);
     if (dp) {
       const yBound = Math.max(...trainedRange(trainingLabel).map(Math.abs));
-      const coordinates = coordinateBounds(columns.map(trainedRange), true);
       const fit = adassp(stats, { coordinates, yBound }, dp, ctx.random);
       tooFew(fit.noisyCount);
       return release({
