@@ -15,7 +15,7 @@ import { bindParameters, parameterTypes, parseTemplateFile } from '../src/query/
 import { toDuckDbParameters } from '../src/store/bound-parameters.ts';
 import { DATASETS } from '../test/query/generated/query-grammar.ts';
 import { openPlanner } from '../test/query/support-planner.ts';
-import { answerOnClickHouse, comparable, startChdbEndpoint } from '../test/support/chdb-endpoint.ts';
+import { answerOnClickHouse, rowMultiset, startChdbEndpoint } from '../test/support/chdb-endpoint.ts';
 import { ENGINE_THREADS } from './support/bench-room.ts';
 import { fixed, median, table } from './support/measure.ts';
 
@@ -105,19 +105,8 @@ try {
       const [dt, ct] = [times.duck.at(-1) ?? 0, times.clickhouse.at(-1) ?? 0].map((ms) => fixed(ms / 1000, 3));
       say(`${doc.name} run ${run + 1}: DuckDB ${dt} s, ClickHouse ${ct} s`);
     }
-    const key = (rows: unknown[][]) =>
-      JSON.stringify(
-        rows
-          .map((r) =>
-            JSON.stringify(
-              r.map((v) => {
-                const n = comparable(v);
-                return typeof n === 'number' && !Number.isInteger(n) ? Number(n.toPrecision(10)) : n;
-              }),
-            ),
-          )
-          .sort(),
-      );
+    // Doubles to 10 significant digits: sums of 10M doubles added up in another order.
+    const key = (rows: unknown[][]) => JSON.stringify(rowMultiset(rows, 10));
     const [d, c] = [median(times.duck) / 1000, median(times.clickhouse) / 1000];
     results.push([
       doc.name,

@@ -10,7 +10,13 @@ import { corpus } from '../query/adversarial-corpus.ts';
 import { DATASETS, queries, type DatasetKey } from '../query/generated/query-grammar.ts';
 import { openPlanner } from '../query/support-planner.ts';
 import type { Cell } from '../../src/store/result-values.ts';
-import { answerOnClickHouse, comparable, startChdbEndpoint, type ChdbEndpoint } from '../support/chdb-endpoint.ts';
+import {
+  answerOnClickHouse,
+  comparable,
+  rowMultiset,
+  startChdbEndpoint,
+  type ChdbEndpoint,
+} from '../support/chdb-endpoint.ts';
 
 /**
  * The differential suite (issue #15): the demo's fixture tables loaded into DuckDB and into
@@ -72,22 +78,8 @@ afterAll(async () => {
   await planner.close();
 });
 
-/**
- * Rows as a multiset (a query without ORDER BY may answer in any order on either engine), doubles to
- * 12 significant digits: a SUM of doubles depends on the order of its additions, which differs between
- * engines (and between DuckDB runs on more threads). Integers, text and dates compare exactly.
- */
-const sorted = (rows: unknown[][]) =>
-  rows
-    .map((r) =>
-      JSON.stringify(
-        r.map((v) => {
-          const n = comparable(v);
-          return typeof n === 'number' && !Number.isInteger(n) ? Number(n.toPrecision(12)) : n;
-        }),
-      ),
-    )
-    .sort();
+/** Doubles to 12 significant digits (`rowMultiset`); everything else exactly. */
+const sorted = (rows: unknown[][]) => rowMultiset(rows, 12);
 
 describe('every golden query answers the same rows on DuckDB and on ClickHouse', () => {
   it('loaded the same rows into both', async () => {

@@ -156,6 +156,24 @@ export function comparable(value: unknown): unknown {
   return String(value);
 }
 
+/**
+ * Rows as a sorted multiset of `comparable` rows (a query without ORDER BY may answer in any order on
+ * either engine), doubles to `significant` digits: a SUM of doubles depends on the order of its
+ * additions, which differs between engines (and between DuckDB runs on more threads). Integers, text
+ * and dates compare exactly.
+ */
+export const rowMultiset = (rows: readonly (readonly unknown[])[], significant: number): string[] =>
+  rows
+    .map((r) =>
+      JSON.stringify(
+        r.map((v) => {
+          const n = comparable(v);
+          return typeof n === 'number' && !Number.isInteger(n) ? Number(n.toPrecision(significant)) : n;
+        }),
+      ),
+    )
+    .sort();
+
 /** Runs a checked tree on ClickHouse as the emitter writes it; the rows in `comparable` form. */
 export async function answerOnClickHouse(
   client: ClickHouseClient,
