@@ -23,8 +23,9 @@ export const CLICKHOUSE_QUERY_SETTINGS = {
   cast_keep_nullable: 1,
   // count(DISTINCT x) is exact.
   count_distinct_implementation: 'uniqExact',
-  // Integer division and modulo by zero raise instead of returning a value (the emitter guards both).
-  // A query that runs long or wide is stopped, as DuckDB's statement timeout does.
+  // Branches of different types (CASE of Float64 and Decimal) are an error, never a Variant value
+  // that reads back unlike DuckDB's widened type.
+  use_variant_as_common_type: 0,
 } as const;
 
 /** A query for the ClickHouse client: text with `{name:Type}` placeholders and their values. */
@@ -100,6 +101,8 @@ const AGGREGATES: Readonly<Record<string, string>> = {
   var_samp: 'varSamp',
   var_pop: 'varPop',
   median: 'quantileExactInclusive(0.5)',
+  // Only the DP bounding writes it, over values that are all equal (a person's unit in its group).
+  any_value: 'any',
 };
 
 /** Row functions whose ClickHouse counterpart takes the same arguments with the same meaning. */
@@ -115,7 +118,31 @@ const SAME_ARGUMENTS: Readonly<Record<string, string>> = {
   sign: 'sign',
   abs: 'abs',
   ifnull: 'ifNull',
+  // Only the DP bounding writes these, over integers (a count and its bound): both skip NULL arguments;
+  // ClickHouse refuses to mix Int64 with Float64 where DuckDB widens.
+  least: 'least',
+  greatest: 'greatest',
+  // Only the DP bounding writes hash(unit): a person's key, compared and never released. ClickHouse
+  // computes another 64-bit hash in the same role (users cannot call hash: allowed-functions.ts).
+  hash: 'cityHash64',
 };
+
+/**
+ * ClickHouse functions answering an unsigned or narrow integer where DuckDB answers BIGINT: cast, so
+ * a CASE or comparison mixing them with a signed value types as it does on DuckDB.
+ */
+const BIGINT_RESULTS: ReadonlySet<string> = new Set([
+  'lengthUTF8',
+  'toYear',
+  'toQuarter',
+  'toMonth',
+  'toISOWeek',
+  'toDayOfMonth',
+  'toDayOfWeek',
+  'toHour',
+  'toMinute',
+  'toSecond',
+]);
 
 /** date_part / date_trunc parts DuckDB and ClickHouse both name alike. */
 const DATE_PARTS: Readonly<Record<string, string>> = {
@@ -521,8 +548,9 @@ class Emitter {
       this.unsupported(`${name}(… ORDER BY …)`, node);
     const distinct = node.distinct === true;
     // Aggregates.
-    if (name === 'count_star') return 'count()';
-    if (name === 'count') return distinct ? `uniqExact(${args.join(', ')})` : `count(${args.join(', ')})`;
+    // DuckDB counts as BIGINT, ClickHouse as UInt64, which has no common type with a signed integer.
+    if (name === 'count_star') return 'toInt64(count())';
+    if (name === 'count') return `toInt64(${distinct ? 'uniqExact' : 'count'}(${args.join(', ')}))`;
     const aggregate = AGGREGATES[name];
     if (aggregate) {
       if (distinct) this.unsupported(`${name}(DISTINCT …)`, node);
@@ -557,6 +585,9 @@ class Emitter {
         const fn = { '~~': 'like', '!~~': 'notLike', '~~*': 'ilike', '!~~*': 'notILike' }[name];
         return `${fn}(${args[0]}, replaceAll(${args[1]}, '\\\\', '\\\\\\\\'))`;
       }
+      // DuckDB answers md5 as lower-case hex text; ClickHouse's MD5 as 16 bytes.
+      case 'md5':
+        return `lower(hex(MD5(${args[0]})))`;
       case 'contains':
         return `(position(${args[0]}, ${args[1]}) > 0)`;
       case 'trim':
@@ -574,7 +605,7 @@ class Emitter {
         return `has(${args[0]}, ${args[1]})`;
       // DuckDB: Sunday 0 … Saturday 6 (ClickHouse mode 2).
       case 'dayofweek':
-        return `toDayOfWeek(${args[0]}, 2)`;
+        return `toInt64(toDayOfWeek(${args[0]}, 2))`;
       case 'date_part':
       case 'datepart':
         return this.datePart(node, parts, args);
@@ -585,7 +616,8 @@ class Emitter {
       default: {
         const same = SAME_ARGUMENTS[name] ?? (DATE_PART_FUNCTIONS.has(name) ? DATE_PARTS[name] : undefined);
         if (!same) return this.unsupported(`the function ${name}`, node);
-        return `${same}(${args.join(', ')})`;
+        const call = `${same}(${args.join(', ')})`;
+        return BIGINT_RESULTS.has(same) ? `toInt64(${call})` : call;
       }
     }
   }
@@ -617,10 +649,10 @@ class Emitter {
 
   private datePart(node: SqlNode, parts: readonly SqlNode[], args: string[]): string {
     const part = this.constantText(parts[0], 'a date part').toLowerCase();
-    if (part === 'dow') return `toDayOfWeek(${args[1]}, 2)`;
+    if (part === 'dow') return `toInt64(toDayOfWeek(${args[1]}, 2))`;
     const fn = DATE_PARTS[part];
     if (!fn) return this.unsupported(`the date part '${part}'`, node);
-    return `${fn}(${args[1]})`;
+    return `toInt64(${fn}(${args[1]}))`;
   }
 
   private dateTrunc(node: SqlNode, parts: readonly SqlNode[], args: string[]): string {
@@ -650,15 +682,16 @@ class Emitter {
     const args = children(node, 'children').map((c) => this.expression(c));
     switch (node.type) {
       case 'WINDOW_ROW_NUMBER':
-        return `row_number() OVER (${over})`;
+        return `toInt64(row_number() OVER (${over}))`;
       case 'WINDOW_RANK':
-        return `rank() OVER (${over})`;
+        return `toInt64(rank() OVER (${over}))`;
       case 'WINDOW_AGGREGATE': {
         const name = String(node.function_name);
         if (orders.length > 0) this.unsupported('a window aggregate with ORDER BY', node);
         const fn = name === 'count_star' ? 'count' : name === 'count' ? 'count' : AGGREGATES[name];
         if (!fn) return this.unsupported(`the window aggregate ${name}`, node);
-        return `${fn}(${args.join(', ')}) OVER (${over})`;
+        const call = `${fn}(${args.join(', ')}) OVER (${over})`;
+        return fn === 'count' ? `toInt64(${call})` : call;
       }
       default:
         return this.unsupported(`the window function ${String(node.type)}`, node);

@@ -38,7 +38,7 @@ export interface DpQueryRequest {
 
 /**
  * What the SQL must compute per group for a sum-like statistic, in whole grid steps:
- * SUM(CAST(ROUND((LEAST(GREATEST(CAST(x AS DOUBLE), lower), upper) - center) / granularity) AS HUGEINT)).
+ * SUM(CAST(ROUND((clamp(CAST(x AS DOUBLE), lower, upper) - center) / granularity) AS BIGINT)), NULLs skipped.
  * Rounding row by row and adding integers makes the sum exact, so the float-summation attacks on
  * sensitivity (Casacuberta et al., CCS 2022) do not apply, and each row moves it by at most
  * perRowSteps = ceil(max(|lower - center|, |upper - center|) / granularity) steps.

@@ -3,7 +3,6 @@ import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emitClickHouse } from '../../src/executor/clickhouse-emitter.ts';
 import { RefusedError } from '../../src/errors/refused-error.ts';
 import type { SerializedSql } from '../../src/query/sql-tree.ts';
 import { corpus } from '../query/adversarial-corpus.ts';
@@ -93,12 +92,16 @@ describe('every golden query answers the same rows on DuckDB and on ClickHouse',
     }
   });
 
-  // The contribution-bounded DP queries pick each person's groups by DuckDB's hash(), which ClickHouse
-  // cannot compute: until the bounding uses a hash both engines share, the emitter refuses them (below).
-  const hashed = (c: GoldenCase) => c.mode === 'dp' && /\bhash\(/.test(c.rewritten ?? '');
+  it.each(cases.filter((c) => c.mode !== 'dp').map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    expect((await sameOnBoth(c.sql)).length).toBeGreaterThan(0);
+  });
 
-  it.each(cases.filter((c) => !hashed(c)).map((c) => [c.name, c] as const))('%s', async (_name, c) => {
-    expect((await sameOnBoth(c.sql, c.mode)).length).toBeGreaterThan(0);
+  // DP goldens: the contribution-bounded aggregates before noise, under three draw keys. Which groups a
+  // crowded person keeps is md5(key | person | number), so both engines must keep the same ones (the
+  // demo sample has nobody in more groups than the bound: test/executor/dp-bounding.test.ts has).
+  const KEYS = [0, 2 ** 53 - 1, 4_503_599_627_370_497];
+  it.each(cases.filter((c) => c.mode === 'dp').map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    for (const key of KEYS) expect((await sameOnBoth(c.sql, 'dp', [], key)).length).toBeGreaterThan(0);
   });
 
   // The adversarial corpus's queries the room answers (legitimate ones, and attacks it thresholds):
@@ -110,19 +113,21 @@ describe('every golden query answers the same rows on DuckDB and on ClickHouse',
     await sameOnBoth(e.sql);
   });
 
-  // Generated queries from the leaks issue's grammar (threshold mode; DP needs the shared hash first):
-  // every one the room plans must answer the same rows on both engines, or be refused by the emitter.
-  it('answers every generated threshold query alike on both engines (300, seeded)', async () => {
-    const tally = { same: 0, refusedByChecker: 0, refusedByEmitter: 0 };
+  // Generated queries from the leaks issue's grammar, threshold and DP (the bounded aggregates before
+  // noise): every one the room plans must answer the same rows on both engines, or be refused by the emitter.
+  it('answers every generated query alike on both engines (300, seeded)', async () => {
+    const tally = { same: 0, sameDp: 0, refusedByChecker: 0, refusedByEmitter: 0 };
     const constructs = new Map<string, number>();
     await fc.assert(
       fc.asyncProperty(queries(sample), async (query) => {
-        if (query.mode !== 'threshold') return;
-        const { plan } = await planner.plan(query.sql, true);
+        const dp = query.mode === 'dp';
+        const { plan } = await planner.plan(query.sql, true, dp ? { mode: 'dp' } : {});
         if (!plan.ok) return void (tally.refusedByChecker += 1);
         try {
-          await sameOnBoth(query.sql, undefined, query.roundedAggregates);
-          tally.same += 1;
+          // DP: the bounded aggregates before noise (rounding is applied after the noise, in the room).
+          if (dp) await sameOnBoth(query.sql, 'dp', [], Number(BigInt.asUintN(53, BigInt(tally.same) * 0x9e3779b9n)));
+          else await sameOnBoth(query.sql, undefined, query.roundedAggregates);
+          tally[dp ? 'sameDp' : 'same'] += 1;
         } catch (error) {
           if (!(error instanceof RefusedError) || error.code !== 'EXECUTOR_UNSUPPORTED') throw error;
           tally.refusedByEmitter += 1;
@@ -140,6 +145,7 @@ describe('every golden query answers the same rows on DuckDB and on ClickHouse',
       `generated on both engines: ${JSON.stringify(tally)}; emitter refused ${JSON.stringify([...constructs])}`,
     );
     expect(tally.same).toBeGreaterThan(100);
+    expect(tally.sameDp).toBeGreaterThanOrEqual(10);
     expect(tally.refusedByEmitter).toBeLessThan(tally.same / 10);
   }, 120_000);
 
@@ -147,8 +153,13 @@ describe('every golden query answers the same rows on DuckDB and on ClickHouse',
    * The rows both engines answered (the same, or the test fails). `rounded`: output columns the query
    * rounds to 2 decimals, where an average added up in another order may land one unit away.
    */
-  async function sameOnBoth(original: string, mode?: 'dp', rounded: readonly number[] = []): Promise<unknown[][]> {
-    const { plan, sql } = await planner.plan(original, true, mode ? { mode } : {});
+  async function sameOnBoth(
+    original: string,
+    mode?: 'dp',
+    rounded: readonly number[] = [],
+    key = 0,
+  ): Promise<unknown[][]> {
+    const { plan, sql } = await planner.plan(original, true, mode ? { mode } : {}, key);
     expect(plan.ok && sql).toBeTruthy();
     const parsed = JSON.parse(await planner.engine.serialize(sql ?? '')) as SerializedSql;
     const tree = parsed.statements?.[0]?.node;
@@ -176,24 +187,4 @@ describe('every golden query answers the same rows on DuckDB and on ClickHouse',
     );
     return expected;
   }
-
-  it.each(cases.filter(hashed).map((c) => [c.name, c] as const))(
-    'refuses, naming hash(), the DP bounding of %s',
-    async (_name, c) => {
-      const { sql } = await planner.plan(c.sql, true, { mode: 'dp' });
-      const tree = (JSON.parse(await planner.engine.serialize(sql ?? '')) as SerializedSql).statements?.[0]?.node;
-      expect(() => emitClickHouse(tree!)).toThrow(
-        expect.objectContaining({
-          details: expect.objectContaining({
-            diagnostics: [
-              expect.objectContaining({
-                code: 'EXECUTOR_UNSUPPORTED',
-                data: expect.objectContaining({ construct: 'the function hash' }),
-              }),
-            ],
-          }),
-        }),
-      );
-    },
-  );
 });

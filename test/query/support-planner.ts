@@ -12,7 +12,7 @@ import { DataEngine } from '../../src/store/data-engine.ts';
 /**
  * The demo collaboration and the production SqlParser over a locked-down engine that holds no data:
  * plan(sql) is parse → check → rewrite → render, as the room does it, without running anything.
- * In DP mode the rendered SQL is the bounded query, planned at ε = 1 with hash key 0.
+ * In DP mode the rendered SQL is the bounded query, planned at ε = 1 with draw key `dpKey` (default 0).
  */
 export async function openPlanner() {
   const staging = await mkdtemp(join(tmpdir(), 'cleanroom-planner-'));
@@ -28,6 +28,7 @@ export async function openPlanner() {
     sql: string,
     adHoc = true,
     options: Partial<PlanOptions> = {},
+    dpKey = 0,
   ): Promise<{ plan: QueryPlan; sql?: string }> => {
     const parsed = await parser.parse(sql);
     const plan = planQuery(collaboration, sql, parsed, { adHoc, ...options });
@@ -39,7 +40,7 @@ export async function openPlanner() {
         maxGroups: noise.contribution.maxGroups,
         maxRowsPerUnit: noise.contribution.maxRowsPerUnit,
         grids,
-        key: 0,
+        key: dpKey,
         onePersonPerRow: false,
       });
       return { plan, sql: await parser.render(tree, parsed) };
