@@ -28,6 +28,15 @@ export const CLICKHOUSE_QUERY_SETTINGS = {
   use_variant_as_common_type: 0,
 } as const;
 
+export interface EmitOptions {
+  /** the quoted ClickHouse name of a dataset's table (schema: its collaboration; never a CTE's) */
+  /* default: `schema`.`table` */
+  readonly table?: (schema: string, table: string) => string;
+}
+
+/** The ClickHouse type a dataset column of a DuckDB type is stored as (policy column types). */
+export const clickHouseType = (duckdbType: string): string | undefined => TYPES[duckdbType];
+
 /** A query for the ClickHouse client: text with `{name:Type}` placeholders and their values. */
 export interface ClickHouseQuery {
   readonly sql: string;
@@ -193,11 +202,55 @@ export const quoteIdentifier = (name: string): string =>
 /** A ClickHouse string literal: backslash is an escape character there (not in DuckDB), so it is escaped too. */
 export const quoteString = (value: string): string => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
+const TRUTH_OPERATORS = new Set([
+  'OPERATOR_NOT',
+  'OPERATOR_IS_NULL',
+  'OPERATOR_IS_NOT_NULL',
+  'COMPARE_IN',
+  'COMPARE_NOT_IN',
+]);
+const TRUTH_FUNCTIONS = new Set(['~~', '!~~', '~~*', '!~~*', 'contains', 'starts_with', 'list_contains']);
+
+/** Whether an expression is a truth value (DuckDB BOOLEAN) that ClickHouse would answer as a number. */
+function isTruthValue(node: SqlNode): boolean {
+  switch (node.class) {
+    case 'COMPARISON':
+    case 'CONJUNCTION':
+    case 'BETWEEN':
+      return true;
+    case 'OPERATOR':
+      return TRUTH_OPERATORS.has(String(node.type));
+    case 'FUNCTION':
+      return TRUTH_FUNCTIONS.has(String(node.function_name));
+    case 'SUBQUERY':
+      return node.subquery_type === 'EXISTS' || node.subquery_type === 'ANY';
+    case 'CONSTANT':
+      return (node.value as { type?: { id?: string } } | undefined)?.type?.id === 'BOOLEAN';
+    case 'CASE': {
+      const results = [
+        ...children(node, 'case_checks').map((check) => child(check, 'then_expr')),
+        child(node, 'else_expr'),
+      ];
+      const typed = results.filter(
+        (r) => r && !(r.class === 'CONSTANT' && r.type === 'VALUE_CONSTANT' && isNullValue(r)),
+      );
+      return typed.length > 0 && typed.every((r) => r !== undefined && isTruthValue(r));
+    }
+    default:
+      return false;
+  }
+}
+
+const isNullValue = (node: SqlNode): boolean => (node.value as { is_null?: boolean } | undefined)?.is_null === true;
+
 class Emitter {
   readonly params: Record<string, unknown> = {};
   readonly #placeholders = new Map<string, string>();
 
-  constructor(private readonly parameters: Readonly<Record<string, BoundParameter>>) {}
+  constructor(
+    private readonly parameters: Readonly<Record<string, BoundParameter>>,
+    private readonly options: EmitOptions,
+  ) {}
 
   unsupported(what: string, node: unknown): never {
     const offset = isNode(node) && typeof node.query_location === 'number' ? node.query_location : -1;
@@ -304,7 +357,9 @@ class Emitter {
 
   private aliased(item: SqlNode): string {
     const alias = typeof item.alias === 'string' ? item.alias : '';
-    const expression = this.expression(item);
+    // A comparison answers UInt8 on ClickHouse and BOOLEAN on DuckDB: a selected truth value is a Bool,
+    // so it reads back as true/false (the threshold release keeps the rows whose guard column is true).
+    const expression = isTruthValue(item) ? `toBool(${this.expression(item)})` : this.expression(item);
     return alias ? `${expression} AS ${quoteIdentifier(alias)}` : expression;
   }
 
@@ -316,7 +371,12 @@ class Emitter {
     switch (node.type) {
       case 'BASE_TABLE': {
         const schema = text(node, 'schema_name');
-        const name = `${schema ? `${quoteIdentifier(schema)}.` : ''}${quoteIdentifier(text(node, 'table_name'))}`;
+        const table = text(node, 'table_name');
+        // Dataset tables are qualified by their collaboration (qualify-datasets.ts); a CTE's name is not.
+        const name =
+          this.options.table && schema
+            ? this.options.table(schema, table)
+            : `${schema ? `${quoteIdentifier(schema)}.` : ''}${quoteIdentifier(table)}`;
         return name + this.tableAlias(node);
       }
       case 'SUBQUERY': {
@@ -724,8 +784,9 @@ class Emitter {
 export function emitClickHouse(
   tree: SqlNode,
   parameters: Readonly<Record<string, BoundParameter>> = {},
+  options: EmitOptions = {},
 ): ClickHouseQuery {
-  const emitter = new Emitter(parameters);
+  const emitter = new Emitter(parameters, options);
   const sql = emitter.statement(tree);
   return { sql, params: emitter.params };
 }

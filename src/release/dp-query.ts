@@ -73,7 +73,7 @@ export async function runDpQuery(ctx: ReleaseContext, q: QueryToRun, request: Dp
     cost,
   );
 
-  const result = await runOnEngine(ctx, q, sql, q.parameters, { mode: 'dp', chargeId }, async (error) => {
+  const result = await runOnEngine(ctx, q, { tree, sql }, q.parameters, { mode: 'dp', chargeId }, async (error) => {
     if (!isDataIndependentFailure(error)) return { refunded: false };
     await ctx.ledger.refund(
       q.collaboration.id,

@@ -56,10 +56,14 @@ export function noisyGroups(
   random: RandomSource,
   limit: number,
 ): { rows: Cell[][]; suppressed: number } {
-  const release = releaseDpGroups(plan, toGroups(rows, shape), random);
+  // Noise is drawn group by group in the order of the group keys, not in the order the engine
+  // answered (which varies with threads, and between executors): the same random stream gives
+  // the same release whichever executor ran the query.
+  const ordered = [...rows].sort((a, b) => compareCells(a.slice(0, shape.groupCount), b.slice(0, shape.groupCount)));
+  const release = releaseDpGroups(plan, toGroups(ordered, shape), random);
   const out = release.groups.map((g) =>
     shape.outputs.map((o) => {
-      if (o.kind === 'group') return rows[g.key]?.[o.index] ?? null;
+      if (o.kind === 'group') return ordered[g.key]?.[o.index] ?? null;
       const value = evaluatePostProcessing(o.expression, (aggregate) => {
         const alias = shape.aggregates[shape.aggregateKeys.indexOf(shapeKey(aggregate))]?.alias ?? '';
         return g.values[alias] ?? Number.NaN;

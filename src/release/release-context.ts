@@ -5,6 +5,7 @@ import type { Collaboration } from '../policy/collaboration.ts';
 import type { PrivacyCost, RandomSource } from '../privacy/index.ts';
 import type { Residency } from '../policy/residency.ts';
 import type { SqlParser } from '../query/sql-parser.ts';
+import type { QueryExecutor } from '../executor/query-executor.ts';
 import type { BoundParameter } from '../store/bound-parameters.ts';
 import type { ResultTable } from '../store/result-values.ts';
 
@@ -35,6 +36,8 @@ export interface BudgetLedger {
 export interface ReleaseContext {
   readonly parser: SqlParser;
   readonly engine: QueryEngine;
+  /** runs threshold and DP releases' planned statements (the engine itself by default) */
+  readonly executor: Pick<QueryExecutor, 'name' | 'run'>;
   readonly ledger: BudgetLedger;
   /** appends one entry to its collaboration's audit chain, in a transaction of its own */
   audit(act: AuditAct): Promise<AuditEntry>;

@@ -3,6 +3,7 @@ import { CleanroomError, ConflictError } from '../errors/cleanroom-error.ts';
 import { refuseIf } from '../errors/refused-error.ts';
 import type { Collaboration } from '../policy/collaboration.ts';
 import { residencyDiagnostics } from '../policy/residency.ts';
+import type { CheckedStatement } from '../executor/query-executor.ts';
 import type { BoundParameter } from '../store/bound-parameters.ts';
 import type { ResultTable } from '../store/result-values.ts';
 import type { QueryToRun } from './query-to-run.ts';
@@ -38,31 +39,33 @@ export function requireLoaded(ctx: ReleaseContext, q: QueryToRun, datasets: read
 }
 
 /**
- * Runs checked SQL on the engine. On failure the engine's own message (which can quote a stored
- * value) goes to the operator's log only; the analyst's answer names the class of failure, and the
- * attempt is audited with the rewritten SQL's hash, the parameters and that class. `onFailure`
- * decides, before the audit entry, whether a DP charge comes back.
+ * Runs a checked statement on the room's executor (the embedded engine, or ClickHouse). On failure
+ * the engine's own message (which can quote a stored value) goes to the operator's log only; the
+ * analyst's answer names the class of failure, and the attempt is audited with the rewritten SQL's
+ * hash, the parameters and that class. `onFailure` decides, before the audit entry, whether a DP
+ * charge comes back.
  */
 export async function runOnEngine(
   ctx: ReleaseContext,
   q: QueryToRun,
-  sql: string,
+  statement: CheckedStatement,
   parameters: Readonly<Record<string, BoundParameter>>,
   attempt: { mode: 'threshold' | 'dp'; chargeId?: string },
   onFailure?: (error: unknown) => Promise<{ refunded: boolean }>,
 ): Promise<ResultTable> {
   try {
-    return await ctx.engine.query(sql, parameters);
+    return await ctx.executor.run(statement, parameters);
   } catch (error) {
     const code = error instanceof CleanroomError ? error.code : 'INTERNAL';
     const cause = error instanceof Error ? error.cause : undefined;
-    const rewrittenSqlSha256 = sha256Hex(sql);
+    const rewrittenSqlSha256 = sha256Hex(statement.sql);
     ctx.log.warn(
       {
         collaboration: q.collaboration.id,
         actor: q.analyst.id,
         code,
         rewrittenSqlSha256,
+        executor: ctx.executor.name,
         engineMessage: cause instanceof Error ? cause.message : String(error),
       },
       'a checked query failed in the engine',

@@ -22,7 +22,7 @@ export async function runThresholdQuery(ctx: ReleaseContext, q: QueryToRun): Pro
   requireResident(ctx, q.collaboration, planned.report.datasets);
   requireLoaded(ctx, q, planned.report.datasets);
 
-  const result = await runOnEngine(ctx, q, sql, q.parameters, { mode: 'threshold' });
+  const result = await runOnEngine(ctx, q, { tree: planned.tree, sql }, q.parameters, { mode: 'threshold' });
 
   const threshold = planned.report.threshold;
   const released = releaseGroups(

@@ -65,7 +65,10 @@ async function shred(
   });
   if (!done) return undefined;
   const { versions, whole, entry } = done;
-  if (whole) await services.engine.dropTable(collaboration.id, dataset.name);
+  if (whole) {
+    await services.engine.dropTable(collaboration.id, dataset.name);
+    await services.executor.drop(collaboration.id, dataset.name);
+  }
   for (const v of versions)
     await unlink(envelopePath(services, v.envelopeFile)).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'ENOENT') services.log.error({ err: error, file: v.envelopeFile }, 'envelope not removed');

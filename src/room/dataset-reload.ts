@@ -83,7 +83,14 @@ export async function reloadDatasets(services: RoomServices): Promise<{ loaded: 
         await services.engine.discardIncoming(shape, result.incomingName);
         throw notCommitted();
       }
+      try {
+        await services.executor.stage(shape, result.incomingName, version.version);
+      } catch (error) {
+        await services.engine.discardIncoming(shape, result.incomingName);
+        throw error;
+      }
       await services.engine.commitIncoming(shape, result.incomingName);
+      await services.executor.commit(shape, version.version);
       loaded += 1;
     } catch (error) {
       failed.push(label);

@@ -211,6 +211,8 @@ async function receiveUpload(
   };
   const shape = tableShape(collaboration.id, dataset);
   let loaded: LoadedIncoming<UploadManifest> | undefined;
+  /** a version copied to the executor and not (yet) committed */
+  let staged: number | undefined;
   let tee: CiphertextTee | undefined;
   try {
     await mkdir(envelopePath(services, collaboration.id), { recursive: true, mode: 0o700 });
@@ -235,6 +237,10 @@ async function receiveUpload(
     );
     const manifest: UploadManifest = loaded.authenticated;
     verifyLoadedRows(manifest, loaded.rows);
+    // The executor's copy (ClickHouse) is made before the version is committed, so a committed
+    // version is always queryable wherever queries run.
+    staged = manifest.version;
+    await services.executor.stage(shape, loaded.incomingName, manifest.version);
     await tee.sync();
     await tee.close();
     await rename(partialPath, finalPath);
@@ -303,6 +309,8 @@ async function receiveUpload(
       });
     await services.engine.commitIncoming(shape, loaded.incomingName);
     loaded = undefined;
+    await services.executor.commit(shape, manifest.version);
+    staged = undefined;
     services.metrics.uploaded(collaboration.id, dataset.name, manifest.plaintextBytes);
     services.log.info(
       { collaboration: collaboration.id, dataset: dataset.name, version: manifest.version, rows: manifest.rows },
@@ -343,6 +351,7 @@ async function receiveUpload(
     await tee?.close();
     dataKey?.fill(0);
     if (loaded) await services.engine.discardIncoming(shape, loaded.incomingName).catch(() => undefined);
+    if (staged !== undefined) await services.executor.discard(shape, staged).catch(() => undefined);
     await unlink(partialPath).catch(() => undefined);
   }
 }

@@ -11,6 +11,8 @@ import { PsiSessionRegistry } from '../psi/session-registry.ts';
 import { PsiRoomCounter } from './psi-room-count.ts';
 import { jsonSqlParser } from '../query/sql-parser.ts';
 import { DataEngine } from '../store/data-engine.ts';
+import { ClickHouseExecutor } from '../executor/clickhouse-executor.ts';
+import { embeddedExecutor } from '../executor/query-executor.ts';
 import { StateDb } from '../store/state-db.ts';
 import { currentVersion } from '../store/state/dataset-versions.ts';
 import { UploadSlots } from './upload-slots.ts';
@@ -85,6 +87,17 @@ export async function openRoom(
   }
   const staging = await StagingArea.create();
   const engine = await DataEngine.open({ stagingDirectory: staging.directory, ...config.engine });
+  const executor =
+    config.executor.kind === 'clickhouse'
+      ? await ClickHouseExecutor.open(
+          { ...config.executor, statementTimeoutMs: config.engine.statementTimeoutMs },
+          engine,
+          log,
+        ).catch((error: unknown) => {
+          engine.close();
+          throw error;
+        })
+      : embeddedExecutor(engine);
   const randomSource = dependencies.randomSource ?? cryptoRandomSource;
   const services: RoomServices = {
     config,
@@ -93,6 +106,7 @@ export async function openRoom(
     keys,
     state,
     engine,
+    executor,
     staging,
     log,
     metrics: dependencies.metrics ?? prometheusMetrics(),
@@ -106,6 +120,7 @@ export async function openRoom(
     release: {
       parser: jsonSqlParser(engine),
       engine,
+      executor,
       ledger: {
         charge: (collaboration, member, actor, datasets, cost) =>
           chargeBudgets(services, collaboration, member, actor, datasets, cost),

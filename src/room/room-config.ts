@@ -1,6 +1,37 @@
 import { resolve } from 'node:path';
 import type { Residency } from '../policy/residency.ts';
 
+export type ExecutorConfig =
+  | { readonly kind: 'duckdb' }
+  | {
+      readonly kind: 'clickhouse';
+      readonly url: string;
+      readonly username?: string;
+      readonly password?: string;
+      readonly database: string;
+      readonly cluster?: string;
+    };
+
+/**
+ * CLEANROOM_EXECUTOR=duckdb (default) or clickhouse, with CLEANROOM_CLICKHOUSE_URL, _USER, _PASSWORD,
+ * _DATABASE (default cleanroom) and _CLUSTER.
+ */
+export function executorFromEnv(env: NodeJS.ProcessEnv): ExecutorConfig {
+  const kind = env.CLEANROOM_EXECUTOR ?? 'duckdb';
+  if (kind === 'duckdb') return { kind };
+  if (kind !== 'clickhouse') throw new Error(`CLEANROOM_EXECUTOR must be duckdb or clickhouse, not "${kind}"`);
+  const url = env.CLEANROOM_CLICKHOUSE_URL;
+  if (!url) throw new Error('CLEANROOM_EXECUTOR=clickhouse needs CLEANROOM_CLICKHOUSE_URL');
+  return {
+    kind,
+    url,
+    ...(env.CLEANROOM_CLICKHOUSE_USER ? { username: env.CLEANROOM_CLICKHOUSE_USER } : {}),
+    ...(env.CLEANROOM_CLICKHOUSE_PASSWORD ? { password: env.CLEANROOM_CLICKHOUSE_PASSWORD } : {}),
+    database: env.CLEANROOM_CLICKHOUSE_DATABASE ?? 'cleanroom',
+    ...(env.CLEANROOM_CLICKHOUSE_CLUSTER ? { cluster: env.CLEANROOM_CLICKHOUSE_CLUSTER } : {}),
+  };
+}
+
 /** Everything a room needs to start. `embeddedDefaults` is what `npm start` and the demo use. */
 export interface RoomConfig {
   readonly dataDirectory: string;
@@ -22,6 +53,11 @@ export interface RoomConfig {
   readonly engine: { readonly memoryLimit: string; readonly threads: number; readonly statementTimeoutMs: number };
   /** where the room runs and the regions whose datasets it may process (uploads, queries, extracts, models) */
   readonly residency: Residency;
+  /**
+   * Where threshold and DP queries run (issue #15): the embedded engine (default), or a ClickHouse
+   * server or cluster that holds a copy of every committed dataset version (docs/clickhouse.md).
+   */
+  readonly executor: ExecutorConfig;
   /** a bearer token for GET /v1/metrics; without one only loopback callers may read it */
   readonly metricsToken?: string;
 }
@@ -56,6 +92,7 @@ export function embeddedDefaults(
         .map((r) => r.trim())
         .filter((r) => r.length > 0),
     },
+    executor: overrides.executor ?? executorFromEnv(env),
     ...(env.CLEANROOM_METRICS_TOKEN ? { metricsToken: env.CLEANROOM_METRICS_TOKEN } : {}),
     ...overrides,
   };

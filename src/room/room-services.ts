@@ -7,6 +7,7 @@ import type { RandomSource } from '../privacy/index.ts';
 import type { PsiMessageBudget } from '../psi/message-budget.ts';
 import type { PsiSessionRegistry } from '../psi/session-registry.ts';
 import type { ReleaseContext } from '../release/release-context.ts';
+import type { QueryExecutor } from '../executor/query-executor.ts';
 import type { DataEngine } from '../store/data-engine.ts';
 import type { StateDb } from '../store/state-db.ts';
 import type { StagingArea } from '../upload/staging-area.ts';
@@ -30,6 +31,8 @@ export interface RoomServices {
   readonly keys: RoomKeys;
   readonly state: StateDb;
   readonly engine: DataEngine;
+  /** where threshold and DP queries run: the embedded engine, or ClickHouse (room configuration) */
+  readonly executor: QueryExecutor;
   readonly staging: StagingArea;
   /** PSI sessions live in memory only, for their session's life. */
   readonly psi: PsiSessionRegistry;

@@ -451,6 +451,7 @@ export class Room {
     clearInterval(this.psiSweep);
     clearInterval(this.retentionSweep);
     this.services.engine.close();
+    await this.services.executor.close();
     this.services.state.close();
     await this.services.psiCounter.close();
     await this.services.staging.destroy();

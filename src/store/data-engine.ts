@@ -24,6 +24,8 @@ export interface TableShape {
   readonly schema: string;
   readonly table: string;
   readonly columns: readonly { readonly name: string; readonly type: string }[];
+  /** the privacy unit's column (an executor on a cluster shards by it) */
+  readonly unit?: string;
 }
 
 export type LoadSource =
@@ -118,6 +120,43 @@ export class DataEngine {
       }
       const counted = await connection.runAndReadAll(`SELECT count(*) FROM ${target}`);
       return Number(counted.getRows()[0]?.[0] ?? 0);
+    });
+  }
+
+  /**
+   * Streams a table's rows in DuckDB's JSON form (dates as ISO text, BIGINTs as decimal text), one
+   * chunk of about 2,048 rows at a time, to `onRows`, which may apply back-pressure by awaiting: an
+   * executor that reads the data elsewhere copies a loaded version with it (src/executor).
+   */
+  async streamRows(
+    schema: string,
+    table: string,
+    columns: readonly string[],
+    onRows: (rows: Record<string, unknown>[]) => Promise<void>,
+  ): Promise<void> {
+    await this.onOwnConnection(async (connection) => {
+      const result = await connection.stream(
+        `SELECT ${columns.map(ident).join(', ')} FROM ${ident(schema)}.${ident(table)}`,
+      );
+      for await (const rows of result.yieldRowObjectJson()) if (rows.length > 0) await onRows(rows);
+    });
+  }
+
+  /**
+   * The names and DuckDB types of a checked statement's columns, from its plan, without running it:
+   * an executor elsewhere answers with the types the embedded engine would have given.
+   */
+  async describe(sql: string): Promise<ResultTable['columns']> {
+    return this.onOwnConnection(async (connection) => {
+      const prepared = await connection.prepare(sql);
+      try {
+        return Array.from({ length: prepared.columnCount }, (_, i) => ({
+          name: prepared.columnName(i),
+          type: prepared.columnType(i).toString(),
+        }));
+      } finally {
+        prepared.destroySync();
+      }
     });
   }
 

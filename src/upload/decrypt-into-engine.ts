@@ -23,11 +23,14 @@ export interface TableShape {
   readonly schema: string;
   readonly table: string;
   readonly columns: readonly { readonly name: string; readonly type: string }[];
+  /** the privacy unit's column (an executor on a cluster shards by it) */
+  readonly unit?: string;
 }
 
 export const tableShape = (collaborationId: string, dataset: Dataset): TableShape => ({
   schema: collaborationId,
   table: dataset.name,
+  unit: dataset.rules.privacyUnit,
   columns: dataset.columns.map((c) => ({ name: c.name, type: c.type })),
 });
 

@@ -13,6 +13,7 @@ import {
 import { fromBase64 } from '../../crypto/bytes.ts';
 import { print, say, step } from '../output.ts';
 import { progressBar } from '../progress.ts';
+import type { ExecutorConfig } from '../../room/room-config.ts';
 import { serveRoom, type RunningRoom } from '../serve.ts';
 import { demoQueries } from './demo-queries.ts';
 import { demoDifferentialPrivacy, demoPsi } from './demo-dp-psi.ts';
@@ -53,9 +54,29 @@ async function uploadFixtures(ctx: DemoContext): Promise<void> {
   }
 }
 
+/**
+ * Where the demo room runs its queries: the embedded engine, a ClickHouse named by the environment,
+ * or, for CLEANROOM_EXECUTOR=clickhouse without a URL, ClickHouse in process (chdb, a development
+ * dependency) behind the loopback endpoint the tests use.
+ */
+async function demoExecutor(): Promise<{ config?: ExecutorConfig; label: string; stop(): Promise<void> }> {
+  const none = async () => undefined;
+  if (process.env.CLEANROOM_EXECUTOR !== 'clickhouse') return { label: 'the embedded DuckDB', stop: none };
+  if (process.env.CLEANROOM_CLICKHOUSE_URL)
+    return { label: `ClickHouse at ${process.env.CLEANROOM_CLICKHOUSE_URL}`, stop: none };
+  const { startChdbEndpoint } = await import('../../../test/support/chdb-endpoint.ts');
+  const endpoint = await startChdbEndpoint();
+  return {
+    config: { kind: 'clickhouse', url: endpoint.url, database: 'cleanroom' },
+    label: `ClickHouse (chdb in process, test endpoint ${endpoint.url})`,
+    stop: () => endpoint.close(),
+  };
+}
+
 /** `npm run demo`: the product's main job, step by step, on the demo policy and fixtures. */
 export async function runDemo(options: { url?: string }): Promise<void> {
   let running: RunningRoom | undefined;
+  let executor: Awaited<ReturnType<typeof demoExecutor>> | undefined;
   const workspace = options.url ? await committedWorkspace() : await freshWorkspace();
   try {
     step(1, 'Keys: every principal holds its own Ed25519 key; the room stores no shared secret');
@@ -68,14 +89,17 @@ export async function runDemo(options: { url?: string }): Promise<void> {
 
     step(2, 'The room: X25519 + Ed25519 keys wrapped under a master key, DuckDB in memory and locked down');
     if (!options.url) {
+      executor = await demoExecutor();
       running = await serveRoom(createLogger({ level: 'warn' }), {
         port: 0,
         config: {
           dataDirectory: join(workspace.directory, 'data'),
           policiesDirectory: workspace.policiesDirectory,
           templatesDirectory: resolve('sql'),
+          ...(executor.config ? { executor: executor.config } : {}),
         },
       });
+      say(`threshold and DP queries run on ${executor.label} (CLEANROOM_EXECUTOR)`);
     }
     const url = options.url ?? (running as RunningRoom).url;
     const ctx: DemoContext = { url, workspace, client: (p) => new RoomClient(url, workspace.keys[p]) };
@@ -130,6 +154,7 @@ export async function runDemo(options: { url?: string }): Promise<void> {
     print('\nDemo complete.\n');
   } finally {
     await running?.stop();
+    await executor?.stop();
     if (!options.url) await rm(workspace.directory, { recursive: true, force: true });
   }
 }

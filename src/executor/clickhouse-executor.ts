@@ -1,0 +1,283 @@
+import { PassThrough } from 'node:stream';
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { UnavailableError, UnprocessableError, type CleanroomError } from '../errors/cleanroom-error.ts';
+import type { Logger } from '../log/logger.ts';
+import type { BoundParameter } from '../store/bound-parameters.ts';
+import type { DataEngine, TableShape } from '../store/data-engine.ts';
+import type { Cell, ResultTable } from '../store/result-values.ts';
+import { CLICKHOUSE_QUERY_SETTINGS, clickHouseType, emitClickHouse, quoteIdentifier } from './clickhouse-emitter.ts';
+import type { CheckedStatement, QueryExecutor } from './query-executor.ts';
+
+/** How the room reaches its ClickHouse (room configuration; docs/clickhouse.md). */
+export interface ClickHouseExecutorConfig {
+  readonly url: string;
+  readonly username?: string;
+  readonly password?: string;
+  /** the database the room owns: one table per dataset version, named collaboration__dataset__v<n> */
+  readonly database: string;
+  /** a cluster name: tables are created ON CLUSTER, local per shard, behind a Distributed table */
+  readonly cluster?: string;
+  readonly statementTimeoutMs: number;
+}
+
+const bare = (type: string): string => /^Nullable\((.*)\)$/.exec(type)?.[1] ?? type;
+
+/** One answer value as `toResultTable` gives DuckDB's: exact integers as numbers, else text; no NaN/inf. */
+function toCell(value: unknown, type: string): Cell {
+  if (value === null || value === undefined) return null;
+  const inner = bare(type);
+  if (typeof value === 'string' && /^U?Int(64|128|256)$/.test(inner)) {
+    const big = BigInt(value);
+    return Number.isSafeInteger(Number(big)) ? Number(big) : big.toString();
+  }
+  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+  // Non-finite doubles arrive quoted (output_format_json_quote_denormals): released as NULL, as on DuckDB.
+  if (typeof value === 'string' && /^Float(32|64)$/.test(inner)) return null;
+  if (typeof value === 'string' && inner.startsWith('Decimal')) return Number(value);
+  // DateTime64(6): DuckDB leaves out trailing zeros of the fraction, and the point when all are zero.
+  if (typeof value === 'string' && inner.startsWith('DateTime64')) return value.replace(/\.?0+$/, '');
+  if (typeof value === 'boolean' || typeof value === 'string') return value;
+  return String(value);
+}
+
+/** Server error codes that say what happened without the engine's text (which can quote a value). */
+const TIMEOUT_CODES = new Set(['159', '160']);
+const MEMORY_CODES = new Set(['241']);
+const NOT_STARTED = /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ECONNRESET before/;
+
+/**
+ * The ClickHouse executor: runs the room's planned trees as ClickHouse SQL written by
+ * `clickhouse-emitter.ts`, with server-side parameters and `CLICKHOUSE_QUERY_SETTINGS`, and keeps
+ * each committed dataset version in a table of its own. A query names the committed version's
+ * table, so a new version's copy never shows half loaded, and the previous one is dropped after the
+ * switch. Noise, thresholds and the audit stay in the room: only the SQL runs here.
+ */
+export class ClickHouseExecutor implements QueryExecutor {
+  readonly name = 'clickhouse';
+  readonly #client: ClickHouseClient;
+  readonly #config: ClickHouseExecutorConfig;
+  readonly #engine: DataEngine;
+  readonly #log: Logger;
+  /** `schema.table` → its committed version, the one queries read */
+  readonly #committed = new Map<string, number>();
+
+  private constructor(client: ClickHouseClient, config: ClickHouseExecutorConfig, engine: DataEngine, log: Logger) {
+    this.#client = client;
+    this.#config = config;
+    this.#engine = engine;
+    this.#log = log;
+  }
+
+  /** Connects, checks the server answers, and creates the room's database if it is missing. */
+  static async open(config: ClickHouseExecutorConfig, engine: DataEngine, log: Logger): Promise<ClickHouseExecutor> {
+    const client = createClient({
+      url: config.url,
+      ...(config.username ? { username: config.username } : {}),
+      ...(config.password ? { password: config.password } : {}),
+      request_timeout: config.statementTimeoutMs + 10_000,
+    });
+    const ping = await client.ping();
+    if (!ping.success) {
+      await client.close();
+      throw new Error(`ClickHouse at ${config.url} does not answer: ${String(ping.error)}`);
+    }
+    const executor = new ClickHouseExecutor(client, config, engine, log);
+    await client.command({
+      query: `CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(config.database)}${executor.#onCluster()}`,
+    });
+    return executor;
+  }
+
+  #onCluster(): string {
+    return this.#config.cluster ? ` ON CLUSTER ${quoteIdentifier(this.#config.cluster)}` : '';
+  }
+
+  /** The quoted name of a dataset version's table (and its per-shard table on a cluster). */
+  #versionTable(schema: string, table: string, version: number, local = false): string {
+    const name = `${schema}__${table}__v${version}${local ? '_local' : ''}`;
+    return `${quoteIdentifier(this.#config.database)}.${quoteIdentifier(name)}`;
+  }
+
+  async run(statement: CheckedStatement, parameters: Readonly<Record<string, BoundParameter>>): Promise<ResultTable> {
+    const emitted = emitClickHouse(statement.tree, parameters, {
+      table: (schema, table) => {
+        // DuckDB matches identifiers without case; collaboration and dataset names are lower case.
+        [schema, table] = [schema.toLowerCase(), table.toLowerCase()];
+        const version = this.#committed.get(`${schema}.${table}`);
+        // requireLoaded checked the embedded engine first, so a missing copy here is the room's fault.
+        if (version === undefined)
+          throw new UnavailableError(
+            'QUERY_NOT_STARTED',
+            'The query did not start: a dataset it reads is not on the executor yet. Try again.',
+          );
+        return this.#versionTable(schema, table, version);
+      },
+    });
+    let answer: { meta?: { name: string; type: string }[]; data?: unknown[][] };
+    try {
+      const result = await this.#client.query({
+        query: emitted.sql,
+        query_params: emitted.params,
+        format: 'JSONCompact',
+        clickhouse_settings: {
+          ...CLICKHOUSE_QUERY_SETTINGS,
+          max_execution_time: Math.ceil(this.#config.statementTimeoutMs / 1000),
+          output_format_json_quote_64bit_integers: 1,
+          output_format_json_quote_denormals: 1,
+        },
+      });
+      answer = (await result.json()) as typeof answer;
+    } catch (error) {
+      throw this.#failure(error);
+    }
+    const meta = answer.meta ?? [];
+    // The answer's columns are named and typed as the embedded engine plans them (DuckDB sums
+    // integers to HUGEINT where ClickHouse answers Int64): the same statement, the same columns.
+    const columns = await this.#engine.describe(statement.sql);
+    if (columns.length !== meta.length) throw new Error('ClickHouse answered a different number of columns');
+    return {
+      columns,
+      rows: (answer.data ?? []).map((row) => row.map((value, i) => toCell(value, meta[i]?.type ?? ''))),
+    };
+  }
+
+  /** A failure in our words; ClickHouse's text goes only to `cause`, for the operator's log. */
+  #failure(error: unknown): CleanroomError {
+    const cause = error instanceof Error ? error : new Error(String(error));
+    const code = String((error as { code?: unknown }).code ?? '');
+    if (NOT_STARTED.test(cause.message) || NOT_STARTED.test(code))
+      return new UnavailableError(
+        'QUERY_NOT_STARTED',
+        'The query did not start: ClickHouse did not answer. Try again.',
+        {},
+        { cause },
+      );
+    if (TIMEOUT_CODES.has(code))
+      return new UnavailableError(
+        'QUERY_TIMEOUT',
+        `The query ran past the statement timeout of ${this.#config.statementTimeoutMs} ms and was stopped.`,
+        { timeoutMs: this.#config.statementTimeoutMs },
+        { cause },
+      );
+    if (MEMORY_CODES.has(code))
+      return new UnavailableError(
+        'QUERY_OUT_OF_MEMORY',
+        "The query needs more than the executor's memory limit.",
+        {},
+        { cause },
+      );
+    return new UnprocessableError(
+      'QUERY_RUNTIME_ERROR',
+      "The query failed while it ran. The room does not pass on the engine's message, which can quote a stored " +
+        "value; the operator's log has it.",
+      {},
+      { cause },
+    );
+  }
+
+  /**
+   * Copies the loaded (not yet committed) version from the embedded engine into its own table. A
+   * failure leaves nothing behind on ClickHouse and says so; the upload is refused, not half kept.
+   */
+  async stage(shape: TableShape, incomingName: string, version: number): Promise<void> {
+    try {
+      await this.#copy(shape, incomingName, version);
+    } catch (error) {
+      await this.discard(shape, version).catch(() => undefined);
+      throw new UnavailableError(
+        'EXECUTOR_UNAVAILABLE',
+        `The room could not copy version ${version} of "${shape.table}" to its query executor (ClickHouse); ` +
+          'nothing was changed. Try again.',
+        { dataset: shape.table, version },
+        { cause: error },
+      );
+    }
+  }
+
+  async #copy(shape: TableShape, incomingName: string, version: number): Promise<void> {
+    const columns = shape.columns.map((c) => {
+      const type = clickHouseType(c.type);
+      if (!type) throw new Error(`no ClickHouse type for a ${c.type} column`);
+      return `${quoteIdentifier(c.name)} Nullable(${type})`;
+    });
+    const target = this.#versionTable(shape.schema, shape.table, version);
+    await this.discard(shape, version);
+    const unit = shape.unit ?? shape.columns[0]?.name;
+    if (this.#config.cluster) {
+      // One MergeTree per shard, and a Distributed table that sends each person's rows to one shard.
+      const local = this.#versionTable(shape.schema, shape.table, version, true);
+      await this.#client.command({
+        query: `CREATE TABLE ${local}${this.#onCluster()} (${columns.join(', ')}) ENGINE = MergeTree ORDER BY tuple()`,
+      });
+      const [database, name] = [this.#config.database, `${shape.schema}__${shape.table}__v${version}_local`];
+      await this.#client.command({
+        query:
+          `CREATE TABLE ${target}${this.#onCluster()} AS ${local} ENGINE = Distributed(` +
+          `${quoteIdentifier(this.#config.cluster)}, ${quoteIdentifier(database)}, ${quoteIdentifier(name)}, ` +
+          `cityHash64(${quoteIdentifier(unit ?? '')}))`,
+      });
+    } else {
+      await this.#client.command({
+        query: `CREATE TABLE ${target} (${columns.join(', ')}) ENGINE = MergeTree ORDER BY tuple()`,
+      });
+    }
+    const rows = new PassThrough({ objectMode: true, highWaterMark: 4 });
+    const inserted = this.#client.insert({ table: target, values: rows, format: 'JSONEachRow' });
+    try {
+      await this.#engine.streamRows(
+        shape.schema,
+        incomingName,
+        shape.columns.map((c) => c.name),
+        async (chunk) => {
+          for (const row of chunk) if (!rows.write(row)) await new Promise((resolve) => rows.once('drain', resolve));
+        },
+      );
+      rows.end();
+      await inserted;
+    } catch (error) {
+      rows.destroy();
+      await inserted.catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async commit(shape: TableShape, version: number): Promise<void> {
+    const key = `${shape.schema}.${shape.table}`;
+    const previous = this.#committed.get(key);
+    this.#committed.set(key, version);
+    // The replaced version's tables: a failure to drop them is logged, never fails the commit.
+    if (previous !== undefined && previous !== version)
+      await this.discard(shape, previous).catch((error: unknown) =>
+        this.#log.warn(
+          { dataset: key, version: previous, reason: (error as Error).message },
+          'could not drop a replaced version on ClickHouse',
+        ),
+      );
+  }
+
+  async discard(shape: TableShape, version: number): Promise<void> {
+    await this.#drop(this.#versionTable(shape.schema, shape.table, version));
+    if (this.#config.cluster) await this.#drop(this.#versionTable(shape.schema, shape.table, version, true));
+  }
+
+  /** Every version of a dataset's table (deletion, retention): queries stop naming it first. */
+  async drop(schema: string, table: string): Promise<void> {
+    this.#committed.delete(`${schema}.${table}`);
+    const listed = await this.#client.query({
+      query: 'SELECT name FROM system.tables WHERE database = {database:String} AND startsWith(name, {prefix:String})',
+      query_params: { database: this.#config.database, prefix: `${schema}__${table}__v` },
+      format: 'JSONEachRow',
+    });
+    for (const { name } of (await listed.json()) as { name: string }[])
+      if (/^__v\d+(_local)?$/.test(name.slice(`${schema}__${table}`.length)))
+        await this.#drop(`${quoteIdentifier(this.#config.database)}.${quoteIdentifier(name)}`);
+  }
+
+  async #drop(table: string): Promise<void> {
+    await this.#client.command({ query: `DROP TABLE IF EXISTS ${table}${this.#onCluster()} SYNC` });
+  }
+
+  async close(): Promise<void> {
+    await this.#client.close();
+  }
+}

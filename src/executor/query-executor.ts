@@ -1,0 +1,42 @@
+import type { SqlNode } from '../query/sql-tree.ts';
+import type { BoundParameter } from '../store/bound-parameters.ts';
+import type { DataEngine, TableShape } from '../store/data-engine.ts';
+import type { ResultTable } from '../store/result-values.ts';
+
+/**
+ * A checked, rewritten statement as the room planned it: the tree an executor runs, and its DuckDB
+ * text, which the audit hashes and a dry run shows whatever the executor.
+ */
+export interface CheckedStatement {
+  readonly tree: SqlNode;
+  readonly sql: string;
+}
+
+/**
+ * Where threshold and DP releases execute (issue #15). The room plans once (parse, check, rewrite);
+ * the executor runs the planned tree and holds a copy of each loaded dataset version where it reads
+ * it. Loading goes through the embedded engine first (authenticated envelope → DuckDB incoming table),
+ * then `stage` copies that version before the room commits it, `commit` makes it the one queries
+ * read, `discard` drops a version that will not be committed, and `drop` removes every version
+ * (deletion, retention).
+ */
+export interface QueryExecutor {
+  readonly name: 'duckdb' | 'clickhouse';
+  run(statement: CheckedStatement, parameters: Readonly<Record<string, BoundParameter>>): Promise<ResultTable>;
+  stage(shape: TableShape, incomingName: string, version: number): Promise<void>;
+  commit(shape: TableShape, version: number): Promise<void>;
+  discard(shape: TableShape, version: number): Promise<void>;
+  drop(schema: string, table: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The embedded default: DuckDB runs the rendered text; its own tables are the only copy. */
+export const embeddedExecutor = (engine: DataEngine): QueryExecutor => ({
+  name: 'duckdb',
+  run: (statement, parameters) => engine.query(statement.sql, parameters),
+  stage: async () => undefined,
+  commit: async () => undefined,
+  discard: async () => undefined,
+  drop: async () => undefined,
+  close: async () => undefined,
+});

@@ -1,0 +1,188 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RoomRequestError } from '../../src/client/room-client.ts';
+import { review } from '../support/approve.ts';
+import { startChdbEndpoint, type ChdbEndpoint } from '../support/chdb-endpoint.ts';
+import { seededRandomSource } from '../support/seeded-random-source.ts';
+import { startTestRoom, uploadDemoDataset, type TestRoom } from '../support/test-room.ts';
+
+/**
+ * The executor boundary in a running room (issue #15): one room on the embedded engine, one with
+ * CLEANROOM_EXECUTOR=clickhouse against chdb behind the loopback endpoint, the same policy, fixtures
+ * and seeded randomness. Every answer the analysts get must be the same from both; the ClickHouse
+ * room must really have run them there; uploads, new versions, restarts and deletions must keep
+ * ClickHouse's copy in step with the room's committed versions.
+ */
+
+const SEED = 15_2026;
+const TEMPLATES = [
+  { template: 'audience_overlap_by_segment', params: { campaign: 'holiday' } },
+  { template: 'reach_and_frequency', params: { from: '2025-10-01', to: '2025-12-31' } },
+  { template: 'conversion_lift', params: { campaign: 'spring_sale' } },
+  { template: 'purchase_value_by_segment', params: {} },
+] as const;
+const goldens = (
+  JSON.parse(await readFile('test/query/golden/expected.json', 'utf8')) as {
+    name: string;
+    sql: string;
+    mode?: 'dp';
+    rewritten?: string;
+  }[]
+).filter((c) => c.rewritten !== undefined);
+
+let endpoint: ChdbEndpoint;
+let side: ClickHouseClient;
+let duck: TestRoom;
+let house: TestRoom;
+
+async function prepare(t: TestRoom): Promise<void> {
+  await t.acceptAll();
+  for (const dataset of ['advertiser_customers', 'publisher_impressions']) await uploadDemoDataset(t, dataset);
+  for (const { template } of TEMPLATES) {
+    const status = await t
+      .client('acme-analyst')
+      .send<{ requiredMembers: string[] }>('GET', `/v1/collaborations/demo/templates/${template}`);
+    for (const member of status.requiredMembers) await review(t, `${member}-officer`, template);
+  }
+}
+
+beforeAll(async () => {
+  endpoint = await startChdbEndpoint();
+  side = createClient({ url: endpoint.url });
+  duck = await startTestRoom({
+    config: { templatesDirectory: resolve('sql') },
+    randomSource: seededRandomSource(SEED),
+  });
+  house = await startTestRoom({
+    config: {
+      templatesDirectory: resolve('sql'),
+      executor: { kind: 'clickhouse', url: endpoint.url, database: 'cleanroom' },
+    },
+    randomSource: seededRandomSource(SEED),
+  });
+  await prepare(duck);
+  await prepare(house);
+}, 120_000);
+afterAll(async () => {
+  await duck?.close();
+  await house?.close();
+  await side?.close();
+  await endpoint?.close();
+});
+
+/**
+ * What an analyst reads, without what differs between two rooms by construction: the audit entry
+ * (time, signature) and the policy hash (each room's policy holds its own fresh keys).
+ */
+async function ask(t: TestRoom, body: object, analyst = 'acme-analyst'): Promise<unknown> {
+  try {
+    const answer = await t
+      .client(analyst)
+      .send<Record<string, unknown>>('POST', '/v1/collaborations/demo/queries', body);
+    const { audit: _audit, auditSeq: _seq, ...rest } = answer;
+    // A SUM of doubles depends on the order of its additions, which differs between engines (and
+    // between DuckDB runs on more threads): fractions compare to 12 significant digits.
+    return JSON.parse(JSON.stringify(rest).replaceAll(/"policyHash":"[0-9a-f]{64}"/g, '"policyHash":"…"'), (_k, v) =>
+      typeof v === 'number' && !Number.isInteger(v) ? Number(v.toPrecision(12)) : v,
+    );
+  } catch (error) {
+    if (error instanceof RoomRequestError) return { refused: error.status, code: error.code };
+    throw error;
+  }
+}
+
+/** An answer whose rows may come in any order, with its rows sorted. */
+const anyOrder = (answer: unknown): unknown => {
+  const rows = (answer as { rows?: unknown[] }).rows;
+  return rows
+    ? { ...(answer as object), rows: [...rows].sort((x, y) => (JSON.stringify(x) < JSON.stringify(y) ? -1 : 1)) }
+    : answer;
+};
+
+const tables = async (): Promise<string[]> => {
+  const listed = await side.query({
+    query: "SELECT name FROM system.tables WHERE database = 'cleanroom' ORDER BY name",
+    format: 'JSONEachRow',
+  });
+  return ((await listed.json()) as { name: string }[]).map((r) => r.name);
+};
+
+describe('a room whose executor is ClickHouse', () => {
+  it('holds a copy of each committed version, and only that', async () => {
+    expect(await tables()).toEqual(['demo__advertiser_customers__v1', 'demo__publisher_impressions__v1']);
+  });
+
+  it.each(TEMPLATES)('answers $template as the embedded room does, thresholded and in DP mode', async (run) => {
+    const before = endpoint.received.length;
+    const [a, b] = [await ask(duck, run), await ask(house, run)];
+    expect(b).toEqual(a);
+    expect(a).toMatchObject({ dryRun: false });
+    // It ran there: the endpoint saw the template's query, naming the committed version's table.
+    expect(endpoint.received.slice(before).some((sql) => sql.includes('demo__'))).toBe(true);
+    const dp = { ...run, dp: { epsilon: 0.5 } };
+    const [c, d] = [await ask(duck, dp, 'northwind-analyst'), await ask(house, dp, 'northwind-analyst')];
+    expect(d).toEqual(c);
+    expect(c).toMatchObject({ privacy: { mode: 'dp' } });
+  });
+
+  it('answers every golden query as the embedded room does (threshold and DP)', async () => {
+    let answered = 0;
+    for (const g of goldens) {
+      const body = { sql: g.sql, ...(g.mode === 'dp' ? { dp: { epsilon: 0.2 } } : {}) };
+      const [a, b] = [await ask(duck, body), await ask(house, body)];
+      // Without ORDER BY an engine answers in any order (DuckDB's varies with its threads too).
+      const ordered = /\border\s+by\b/i.test(g.sql) ? (x: unknown) => x : anyOrder;
+      expect(ordered(b), g.name).toEqual(ordered(a));
+      if (!('refused' in (a as object))) answered += 1;
+    }
+    expect(answered).toBeGreaterThan(10);
+  }, 60_000);
+
+  it('reads a new version once it is committed, and drops the one it replaced', async () => {
+    await uploadDemoDataset(duck, 'publisher_impressions');
+    await uploadDemoDataset(house, 'publisher_impressions');
+    expect(await tables()).toEqual(['demo__advertiser_customers__v1', 'demo__publisher_impressions__v2']);
+    const run = TEMPLATES[1];
+    expect(await ask(house, run)).toEqual(await ask(duck, run));
+  });
+
+  it('copies every stored version again when it restarts', async () => {
+    await side.command({ query: 'DROP TABLE cleanroom.demo__advertiser_customers__v1 SYNC' });
+    await house.restart();
+    expect(await tables()).toEqual(['demo__advertiser_customers__v1', 'demo__publisher_impressions__v2']);
+    const run = TEMPLATES[3];
+    expect(await ask(house, run)).toEqual(await ask(duck, run));
+  }, 60_000);
+
+  it('refuses an upload it cannot copy, and keeps the committed version', async () => {
+    // The room's database gone (an operator's mistake): the copy of v3 fails before anything commits.
+    await side.command({ query: 'DROP DATABASE cleanroom SYNC' });
+    const failed = await uploadDemoDataset(house, 'publisher_impressions').catch((error: unknown) => error);
+    expect(failed).toMatchObject({ status: 503, code: 'EXECUTOR_UNAVAILABLE' });
+    const status = await house
+      .client('northwind-provider')
+      .send<{ current: { version: number } }>('GET', '/v1/collaborations/demo/datasets/publisher_impressions');
+    expect(status.current.version).toBe(2);
+    await side.command({ query: 'CREATE DATABASE cleanroom' });
+    await house.restart();
+    expect(await tables()).toEqual(['demo__advertiser_customers__v1', 'demo__publisher_impressions__v2']);
+  }, 60_000);
+
+  it('drops every copy when the dataset is deleted, and then the query is refused as not loaded', async () => {
+    await house
+      .client('northwind-provider')
+      .send('DELETE', '/v1/collaborations/demo/datasets/publisher_impressions', { reason: 'test' });
+    expect(await tables()).toEqual(['demo__advertiser_customers__v1']);
+    expect(await ask(house, TEMPLATES[1])).toEqual({ refused: 409, code: 'DATASET_NOT_LOADED' });
+  });
+
+  it('does not start without its ClickHouse, naming where it looked', async () => {
+    await expect(
+      startTestRoom({
+        config: { executor: { kind: 'clickhouse', url: 'http://127.0.0.1:9', database: 'cleanroom' } },
+      }),
+    ).rejects.toThrow(/127\.0\.0\.1:9/);
+  });
+});
