@@ -1,5 +1,6 @@
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { openPlanner } from '../query/support-planner.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emitClickHouse } from '../../src/executor/clickhouse-emitter.ts';
 import { RefusedError } from '../../src/errors/refused-error.ts';
@@ -121,6 +122,28 @@ describe('ClickHouse runs what the checker allowed with DuckDB’s meaning (each
     expect(await same('SELECT sum(x), avg(x), min(x), max(x), count(x), count(*) FROM demo.t WHERE id < 0')).toEqual([
       [null, null, null, null, 0, 0],
     ]);
+  });
+
+  it('integer overflow: ClickHouse widens Int32 + Int32, so no integer arithmetic reaches it', async () => {
+    // The trap, pinned: the same addition raises on DuckDB and answers on ClickHouse.
+    await expect(duck.runAndReadAll('SELECT CAST(2147483647 AS INTEGER) + CAST(1 AS INTEGER)')).rejects.toThrow(
+      /overflow/i,
+    );
+    const widened = await clickhouse.query({ query: 'SELECT toInt32(2147483647) + toInt32(1)', format: 'JSONEachRow' });
+    expect(Object.values(((await widened.json()) as Record<string, unknown>[])[0] ?? {})).toEqual([2147483648]);
+    // Why it cannot change an answer: the checker refuses integer arithmetic outright (an overflow
+    // there would be a data-dependent error on DuckDB), and the DP bounding adds its steps as
+    // HUGEINT (test/executor/dp-bounding.test.ts adds a group past 2^63 on both engines).
+    const planner = await openPlanner();
+    try {
+      const { plan } = await planner.plan(
+        'SELECT segment, sum(clicks + clicks) AS c FROM publisher_impressions GROUP BY segment',
+      );
+      expect(plan.ok).toBe(false);
+      expect(JSON.stringify(plan)).toMatch(/can fail on one row/);
+    } finally {
+      await planner.close();
+    }
   });
 
   it('NULLs sort last both ways unless told, as in DuckDB', async () => {

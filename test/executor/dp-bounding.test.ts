@@ -191,6 +191,24 @@ describe('the DP contribution bounding, recomputed from raw rows on DuckDB and C
     expect(tally.nullMetrics).toBeGreaterThan(100);
   }, 180_000);
 
+  it('adds a group past 2^63 exactly on both engines (ClickHouse would wrap an Int64 sum)', async () => {
+    const big = 2 ** 52;
+    const grid = { lower: 0, upper: big, center: 0, granularity: 1, perRowSteps: BigInt(big) };
+    const rows: Row[] = Array.from({ length: 4096 }, (_, i) => ({ unit: `p${i}`, g0: 'a', g1: 0, m: big }));
+    await load(rows);
+    const shape = { groupCount: 1, aggregates: [AGGREGATES[1]] } as unknown as DpShape;
+    for (const onePersonPerRow of [false, true]) {
+      const bounds: DpBounds = { maxGroups: 1, maxRowsPerUnit: 1, key: 1, grids: [grid], onePersonPerRow };
+      const tree = boundedDpTree(rowTrees[1] as SqlNode, shape, bounds);
+      const onDuck = (await duck.runAndReadAll(await planner.parser.render(tree))).getRowsJson() as unknown[][];
+      const onClickHouse = await answerOnClickHouse(clickhouse, tree);
+      const total = (BigInt(big) * 4096n).toString();
+      expect(onDuck.map((r) => r.map(String))).toEqual([['a', '4096', total]]);
+      // (the endpoint helper reads 64-bit integers as JSON numbers; an Int64 sum would have wrapped to 0)
+      expect(onClickHouse).toEqual([['a', 4096, Number(total)]]);
+    }
+  });
+
   it('keeps a missing metric out of the sum instead of counting it at the upper clamp', async () => {
     const rows: Row[] = [
       { unit: 'p1', g0: 'a', g1: 0, m: null },

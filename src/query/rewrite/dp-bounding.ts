@@ -45,6 +45,11 @@ export interface DpBounds {
 
 const col = (name: string, alias = '') => columnRef([name], alias);
 /**
+ * A group's sum of whole steps, added as HUGEINT: each term is below 2^53, but a group of more than
+ * 1,024 of them could pass 2^63, where ClickHouse's Int64 sum wraps (DuckDB sums BIGINT as HUGEINT).
+ */
+const exactSum = (value: SqlNode) => castTo(value, 'HUGEINT');
+/**
  * value clamped to [low, high], NULL kept NULL (least/greatest skip a NULL argument, which would turn
  * a missing value into a bound: a row without a metric would add the upper clamp). NaN goes to high
  * on both executors (DuckDB orders NaN above every number; ClickHouse compares it false).
@@ -104,7 +109,7 @@ export function boundedDpTree(rowTree: SqlNode, shape: DpShape, bounds: DpBounds
     const values = shape.aggregates.flatMap((a, i) => {
       if (a.kind === 'count' || a.kind === 'count_distinct_units')
         return [aggregateCall('count_star', [], { alias: `__cr_a${i}` })];
-      const sum = aggregateCall('sum', [steps(a.metric?.index ?? 0, i)], { alias: `__cr_a${i}` });
+      const sum = aggregateCall('sum', [exactSum(steps(a.metric?.index ?? 0, i))], { alias: `__cr_a${i}` });
       return a.kind === 'avg'
         ? [sum, aggregateCall('count', [col(`__cr_m${a.metric?.index ?? 0}`)], { alias: `__cr_n${i}` })]
         : [sum];
@@ -194,7 +199,7 @@ export function boundedDpTree(rowTree: SqlNode, shape: DpShape, bounds: DpBounds
   const limited = groups.length === 0 ? tableRef('__cr_person') : tableRef('__cr_kept');
   const values = shape.aggregates.flatMap((a, i) => {
     if (a.kind === 'count_distinct_units') return [aggregateCall('count_star', [], { alias: `__cr_a${i}` })];
-    const sum = aggregateCall('sum', [col(`__cr_p${i}`)], { alias: `__cr_a${i}` });
+    const sum = aggregateCall('sum', [exactSum(col(`__cr_p${i}`))], { alias: `__cr_a${i}` });
     return a.kind === 'avg' ? [sum, aggregateCall('sum', [col(`__cr_q${i}`)], { alias: `__cr_n${i}` })] : [sum];
   });
   return selectNode({
