@@ -23,6 +23,10 @@ export const CLICKHOUSE_QUERY_SETTINGS = {
   cast_keep_nullable: 1,
   // count(DISTINCT x) is exact.
   count_distinct_implementation: 'uniqExact',
+  // A name resolves to the table's column before a SELECT alias of the same name, as in DuckDB and
+  // the checker. ClickHouse's default substitutes the alias everywhere in that SELECT, WHERE too: an
+  // analyst could alias an identifier to a dimension's name and filter on it (found in review).
+  prefer_column_name_to_alias: 1,
   // Branches of different types (CASE of Float64 and Decimal) are an error, never a Variant value
   // that reads back unlike DuckDB's widened type.
   use_variant_as_common_type: 0,
@@ -241,6 +245,15 @@ function isTruthValue(node: SqlNode): boolean {
   }
 }
 
+/** The value of an integer constant node (DuckDB's positional reference in ORDER BY), if it is one. */
+function integerConstantValue(node: SqlNode): number | undefined {
+  if (node.class !== 'CONSTANT') return undefined;
+  const value = node.value as { type?: { id?: string }; value?: unknown; is_null?: boolean } | undefined;
+  if (value?.is_null || !INTEGER_TYPES.has(value?.type?.id ?? '')) return undefined;
+  const n = Number(value?.value);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
 const isNullValue = (node: SqlNode): boolean => (node.value as { is_null?: boolean } | undefined)?.is_null === true;
 
 class Emitter {
@@ -286,6 +299,8 @@ class Emitter {
         if (node.setop_type !== 'UNION' || node.setop_all !== true)
           this.unsupported(`a ${String(node.setop_type)}`, node);
         body = `${this.wrapped(child(node, 'left'))} UNION ALL ${this.wrapped(child(node, 'right'))}`;
+        // ClickHouse does not parse ORDER BY / LIMIT after a parenthesised UNION member: sort the union as a table.
+        if (children(node, 'modifiers').length > 0) body = `SELECT * FROM (${body})`;
         break;
       default:
         return this.unsupported(`a ${String(node.type)} statement`, node);
@@ -308,7 +323,14 @@ class Emitter {
     if (where) parts.push(`WHERE ${this.expression(where)}`);
     const groups = children(node, 'group_expressions');
     if (children(node, 'group_sets').length > 1) this.unsupported('GROUPING SETS', node);
-    if (groups.length > 0) parts.push(`GROUP BY ${groups.map((g) => this.expression(g)).join(', ')}`);
+    // GROUP BY 2 is the second select item in DuckDB (the room's rewrites resolve it; raw trees may not).
+    const grouped = (g: SqlNode) => {
+      const position = integerConstantValue(g);
+      if (position === undefined) return this.expression(g);
+      const item = children(node, 'select_list')[position - 1];
+      return item ? this.expression(item) : this.unsupported(`GROUP BY ${position}, past the select list`, g);
+    };
+    if (groups.length > 0) parts.push(`GROUP BY ${groups.map(grouped).join(', ')}`);
     else if (node.aggregate_handling === 'FORCE_AGGREGATES') parts.push('GROUP BY ALL');
     const having = child(node, 'having');
     if (having) parts.push(`HAVING ${this.expression(having)}`);
@@ -322,7 +344,7 @@ class Emitter {
     for (const modifier of children(node, 'modifiers')) {
       switch (modifier.type) {
         case 'ORDER_MODIFIER':
-          out.push(`ORDER BY ${this.orders(children(modifier, 'orders'))}`);
+          out.push(`ORDER BY ${this.orders(children(modifier, 'orders'), (item) => this.outputReference(node, item))}`);
           break;
         case 'LIMIT_MODIFIER': {
           const limit = child(modifier, 'limit');
@@ -343,16 +365,49 @@ class Emitter {
   }
 
   /** ORDER BY items with the null order always written out (the engines' defaults differ by version). */
-  private orders(orders: readonly SqlNode[]): string {
+  /**
+   * ORDER BY items. `output`: a statement's ORDER BY, whose items DuckDB reads as output columns first
+   * (a position, or a select alias); in a window's ORDER BY they are plain expressions.
+   */
+  private orders(orders: readonly SqlNode[], output?: (expression: SqlNode) => string | undefined): string {
     return orders
       .map((order) => {
         const expression = child(order, 'expression');
         if (!expression) return this.unsupported('an empty ORDER BY item', order);
         const descending = order.type === 'DESCENDING';
         const nulls = order.null_order === 'NULLS FIRST' || order.null_order === 'NULLS_FIRST' ? 'FIRST' : 'LAST';
-        return `${this.expression(expression)} ${descending ? 'DESC' : 'ASC'} NULLS ${nulls}`;
+        const sorted = output?.(expression) ?? this.expression(expression);
+        return `${sorted} ${descending ? 'DESC' : 'ASC'} NULLS ${nulls}`;
       })
       .join(', ');
+  }
+
+  /**
+   * An ORDER BY item of a statement that DuckDB binds to an output column: an integer constant is a
+   * position (ClickHouse would sort by the constant), and a bare name equal to a select alias is that
+   * alias before any column (ClickHouse, told to prefer columns, would take the column). Written as
+   * the select item's expression; undefined for any other item.
+   */
+  private outputReference(node: SqlNode, expression: SqlNode): string | undefined {
+    let first: SqlNode | undefined = node;
+    while (first?.type === 'SET_OPERATION_NODE') first = child(first, 'left');
+    const items = first ? children(first, 'select_list') : [];
+    const aliasOf = (item: SqlNode) => (typeof item.alias === 'string' ? item.alias : '');
+    const position = integerConstantValue(expression);
+    let item: SqlNode | undefined;
+    if (position !== undefined) {
+      item = items[position - 1];
+      if (!item) return this.unsupported(`ORDER BY ${position}, past the select list`, node);
+    } else {
+      const names = expression.class === 'COLUMN_REF' ? ((expression.column_names as string[] | undefined) ?? []) : [];
+      if (names.length !== 1) return undefined;
+      item = items.find((i) => aliasOf(i).toLowerCase() === names[0]?.toLowerCase());
+      if (!item) return undefined;
+    }
+    if (first === node) return this.expression(item);
+    // Over a set operation the output columns have names only.
+    if (aliasOf(item)) return quoteIdentifier(aliasOf(item));
+    return this.unsupported('ORDER BY a position of a set operation without a column alias', node);
   }
 
   private aliased(item: SqlNode): string {

@@ -43,7 +43,8 @@ function toCell(value: unknown, type: string): Cell {
 /** Server error codes that say what happened without the engine's text (which can quote a value). */
 const TIMEOUT_CODES = new Set(['159', '160']);
 const MEMORY_CODES = new Set(['241']);
-const NOT_STARTED = /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ECONNRESET before/;
+/** Socket errors before any byte of the query was sent (never ClickHouse's text, which can quote values). */
+const NOT_STARTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN']);
 
 /**
  * The ClickHouse executor: runs the room's planned trees as ClickHouse SQL written by
@@ -145,7 +146,7 @@ export class ClickHouseExecutor implements QueryExecutor {
   #failure(error: unknown): CleanroomError {
     const cause = error instanceof Error ? error : new Error(String(error));
     const code = String((error as { code?: unknown }).code ?? '');
-    if (NOT_STARTED.test(cause.message) || NOT_STARTED.test(code))
+    if (NOT_STARTED.has(code))
       return new UnavailableError(
         'QUERY_NOT_STARTED',
         'The query did not start: ClickHouse did not answer. Try again.',

@@ -140,6 +140,21 @@ describe('a room whose executor is ClickHouse', () => {
     expect(answered).toBeGreaterThan(10);
   }, 60_000);
 
+  it('answers the review attacks as the embedded room does (alias shadowing a column, ORDER BY 2)', async () => {
+    const target = (await readFile('fixtures/advertiser_customers.csv', 'utf8')).split('\n')[1]?.split(',')[0];
+    expect(target).toMatch(/^[0-9a-f]{64}$/);
+    for (const sql of [
+      // ClickHouse's default would have read `country` as the aliased email_hash: one person's value out.
+      `SELECT a, sum(v) AS s, count(*) AS n FROM (SELECT email_hash AS country, age_band AS a, purchase_value AS v ` +
+        `FROM advertiser_customers WHERE country <> '${target}') t GROUP BY a ORDER BY a`,
+      'SELECT country, count(*) AS n FROM advertiser_customers GROUP BY 1 ORDER BY 2 DESC LIMIT 2',
+    ]) {
+      const [a, b] = [await ask(duck, { sql }), await ask(house, { sql })];
+      expect(a).toMatchObject({ dryRun: false });
+      expect(b, sql).toEqual(a);
+    }
+  });
+
   it('reads a new version once it is committed, and drops the one it replaced', async () => {
     await uploadDemoDataset(duck, 'publisher_impressions');
     await uploadDemoDataset(house, 'publisher_impressions');

@@ -146,6 +146,22 @@ describe('ClickHouse runs what the checker allowed with DuckDB’s meaning (each
     }
   });
 
+  it('a name is the column before a SELECT alias of that name, in WHERE and in the select list', async () => {
+    // ClickHouse's default would filter on s (aliased g) here: an identifier filter the checker never saw.
+    await same("SELECT a, count(*) AS n FROM (SELECT s AS g, g AS a FROM demo.t WHERE g = 'a') q GROUP BY a");
+    await same("SELECT g, count(*) AS n FROM (SELECT s AS g FROM demo.t WHERE g <> 'plain') q GROUP BY g ORDER BY g");
+    // ORDER BY reads an output alias first (DuckDB), even where a column has the same name.
+    await same('SELECT g AS n, count(*) AS x FROM demo.t GROUP BY g ORDER BY n');
+    await same('SELECT id AS x, x AS id FROM demo.t ORDER BY id, x');
+    await same('SELECT s AS g, g AS a FROM demo.t ORDER BY id');
+  });
+
+  it('ORDER BY a position sorts by that output column, not by the constant', async () => {
+    await same('SELECT g, count(*) AS n FROM demo.t GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 2');
+    await same('SELECT id, x FROM demo.t ORDER BY 2 DESC NULLS LAST, 1');
+    await same('SELECT id AS k FROM demo.t WHERE id < 3 UNION ALL SELECT n FROM demo.t WHERE id > 5 ORDER BY 1 DESC');
+  });
+
   it('NULLs sort last both ways unless told, as in DuckDB', async () => {
     await same('SELECT id, n FROM demo.t ORDER BY n, id');
     await same('SELECT id, n FROM demo.t ORDER BY n DESC, id');

@@ -1,4 +1,9 @@
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import type { AddressInfo } from 'node:net';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { Session } from 'chdb';
@@ -13,7 +18,7 @@ import type { BoundParameter } from '../../src/store/bound-parameters.ts';
  *
  * - `GET /ping` answers `Ok.`;
  * - `POST /` runs the query in the body; a trailing `FORMAT x` picks the output format;
- * - `POST /?query=INSERT … FORMAT x` inserts the body's rows;
+ * - `POST /?query=INSERT … FORMAT x` inserts the body's rows (streamed to a file, then `FROM INFILE`);
  * - URL parameters `param_<name>` bind `{name:Type}` placeholders server-side; other URL parameters
  *   but the client's own (`query_id`, `database`, `session_id`, `role`) are query settings, applied to
  *   a SELECT as its SETTINGS clause (as the server applies them to the query). A statement that is
@@ -31,6 +36,7 @@ export interface ChdbEndpoint {
 
 const CLIENT_PARAMETERS = new Set(['query_id', 'database', 'session_id', 'role', 'query', 'default_format']);
 const FORMAT_AT_END = /\bFORMAT\s+([A-Za-z]+)\s*;?\s*$/;
+const INSERT_FORMAT = /^\s*(INSERT\s+INTO\s+[^\s(]+(?:\s*\([^)]*\))?)\s+FORMAT\s+([A-Za-z]+)\s*$/i;
 const READ = /^\s*(\(|SELECT\b|WITH\b|EXPLAIN\b|SHOW\b|DESCRIBE\b|DESC\b|EXISTS\b)/i;
 
 async function bodyText(req: IncomingMessage): Promise<string> {
@@ -58,12 +64,29 @@ class EndpointError extends Error {
 export async function startChdbEndpoint(): Promise<ChdbEndpoint> {
   const session = new Session();
   const received: string[] = [];
+  const spool = await mkdtemp(join(tmpdir(), 'cleanroom-chdb-'));
   // chdb runs one query at a time per session; requests queue here as a server's would wait on a lock.
   let queue: Promise<unknown> = Promise.resolve();
   const run = async (req: IncomingMessage): Promise<{ text: string; format: string }> => {
     const url = new URL(req.url ?? '/', 'http://endpoint');
-    const body = await bodyText(req);
     const inUrl = url.searchParams.get('query');
+    // An INSERT's rows (the body) go through a file, as a server streams them: a JS string holds 512 MB.
+    const insert = inUrl !== null ? INSERT_FORMAT.exec(inUrl) : null;
+    if (insert) {
+      if (/^[12]$/.test(url.searchParams.get('readonly') ?? ''))
+        throw new EndpointError(164, 'Cannot execute query in readonly mode. (READONLY)');
+      const file = join(spool, `insert-${received.length}`);
+      await pipeline(req, createWriteStream(file));
+      try {
+        const sql = `${insert[1]} FROM INFILE ${settingValue(file)} FORMAT ${insert[2]}`;
+        received.push(sql);
+        await session.queryAsync(sql);
+        return { text: '', format: 'TabSeparated' };
+      } finally {
+        await rm(file, { force: true });
+      }
+    }
+    const body = await bodyText(req);
     let sql = inUrl !== null ? `${inUrl}\n${body}` : body;
     const settings: string[] = [];
     const parameters: Record<string, string> = {};
@@ -126,6 +149,7 @@ export async function startChdbEndpoint(): Promise<ChdbEndpoint> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await queue;
       session.cleanup();
+      await rm(spool, { recursive: true, force: true });
     },
   };
 }
