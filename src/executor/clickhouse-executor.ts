@@ -274,6 +274,23 @@ export class ClickHouseExecutor implements QueryExecutor {
         await this.#drop(`${quoteIdentifier(this.#config.database)}.${quoteIdentifier(name)}`);
   }
 
+  async reconcile(): Promise<string[]> {
+    const keep = new Set<string>();
+    for (const [key, version] of this.#committed) {
+      const [schema = '', table = ''] = key.split('.');
+      keep.add(`${schema}__${table}__v${version}`).add(`${schema}__${table}__v${version}_local`);
+    }
+    const listed = await this.#client.query({
+      query: 'SELECT name FROM system.tables WHERE database = {database:String}',
+      query_params: { database: this.#config.database },
+      format: 'JSONEachRow',
+    });
+    const stray = ((await listed.json()) as { name: string }[]).map((r) => r.name).filter((n) => !keep.has(n));
+    for (const name of stray) await this.#drop(`${quoteIdentifier(this.#config.database)}.${quoteIdentifier(name)}`);
+    if (stray.length > 0) this.#log.warn({ dropped: stray }, 'dropped ClickHouse tables of no committed version');
+    return stray;
+  }
+
   async #drop(table: string): Promise<void> {
     await this.#client.command({ query: `DROP TABLE IF EXISTS ${table}${this.#onCluster()} SYNC` });
   }

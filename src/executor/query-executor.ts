@@ -27,6 +27,12 @@ export interface QueryExecutor {
   commit(shape: TableShape, version: number): Promise<void>;
   discard(shape: TableShape, version: number): Promise<void>;
   drop(schema: string, table: string): Promise<void>;
+  /**
+   * Drops every copy that is not a committed version's (a drop that failed after a deletion, a
+   * replaced version, a dataset no longer in any policy): called once the room has reloaded, and by
+   * the hourly sweep. Answers what it dropped.
+   */
+  reconcile(): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -38,5 +44,6 @@ export const embeddedExecutor = (engine: DataEngine): QueryExecutor => ({
   commit: async () => undefined,
   discard: async () => undefined,
   drop: async () => undefined,
+  reconcile: async () => [],
   close: async () => undefined,
 });

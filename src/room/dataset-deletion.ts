@@ -67,7 +67,16 @@ async function shred(
   const { versions, whole, entry } = done;
   if (whole) {
     await services.engine.dropTable(collaboration.id, dataset.name);
-    await services.executor.drop(collaboration.id, dataset.name);
+    // Committed already: a failed drop on the executor is logged and retried by the hourly sweep and
+    // at the next start (reconcile), never answered as a failed deletion.
+    await services.executor
+      .drop(collaboration.id, dataset.name)
+      .catch((error: unknown) =>
+        services.log.error(
+          { collaboration: collaboration.id, dataset: dataset.name, reason: (error as Error).message },
+          'could not drop a deleted dataset on the query executor; retried by the next sweep',
+        ),
+      );
   }
   for (const v of versions)
     await unlink(envelopePath(services, v.envelopeFile)).catch((error: NodeJS.ErrnoException) => {

@@ -153,6 +153,15 @@ export async function openRoom(
   // Expired versions are deleted before anything is loaded from them.
   await sweepRetention(services);
   const reloaded = await reloadDatasets(services);
+  // Copies of versions deleted while the room was down, or whose drop failed, go now.
+  await executor
+    .reconcile()
+    .catch((error: unknown) =>
+      log.error(
+        { reason: (error as Error).message },
+        'could not reconcile the query executor; the hourly sweep retries',
+      ),
+    );
   services.startupProblems.datasetsNotLoaded.push(...reloaded.failed);
   const templates = await loadTemplateFiles(services);
   log.info({ datasets: reloaded.loaded, failed: reloaded.failed, templates }, 'room ready');

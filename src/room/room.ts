@@ -243,8 +243,11 @@ export class Room {
   }
 
   /** Deletes what is past its retention (`now` for tests: a day far enough ahead). */
-  sweepRetention(now = Date.now()): Promise<DatasetDeletion[]> {
-    return sweepRetention(this.services, now);
+  /** Deletes expired versions, then drops any executor copy that is no committed version's. */
+  async sweepRetention(now = Date.now()): Promise<DatasetDeletion[]> {
+    const deleted = await sweepRetention(this.services, now);
+    await this.services.executor.reconcile();
+    return deleted;
   }
 
   /** What changed in the policy since `member` last accepted it. */

@@ -185,12 +185,28 @@ describe('a room whose executor is ClickHouse', () => {
     expect(await tables()).toEqual(['demo__advertiser_customers__v1', 'demo__publisher_impressions__v2']);
   }, 60_000);
 
-  it('drops every copy when the dataset is deleted, and then the query is refused as not loaded', async () => {
+  it('drops a copy of no committed version at start and in the hourly sweep', async () => {
+    const stray = (name: string) =>
+      side.command({ query: `CREATE TABLE cleanroom.${name} (x Int32) ENGINE = MergeTree ORDER BY tuple()` });
+    await stray('demo__publisher_impressions__v9');
+    await house.restart();
+    expect(await tables()).toEqual(['demo__advertiser_customers__v1', 'demo__publisher_impressions__v2']);
+    await stray('gone__dataset__v1');
+    await house.room.sweepRetention();
+    expect(await tables()).toEqual(['demo__advertiser_customers__v1', 'demo__publisher_impressions__v2']);
+  }, 60_000);
+
+  it('drops every copy of a deleted dataset, retrying a drop that failed; its queries are refused', async () => {
+    // The first drop fails on the server: the deletion has committed, so it answers success, and
+    // the copy goes at the next sweep.
+    endpoint.failNext(/^DROP TABLE/);
     await house
       .client('northwind-provider')
       .send('DELETE', '/v1/collaborations/demo/datasets/publisher_impressions', { reason: 'test' });
-    expect(await tables()).toEqual(['demo__advertiser_customers__v1']);
     expect(await ask(house, TEMPLATES[1])).toEqual({ refused: 409, code: 'DATASET_NOT_LOADED' });
+    expect(await tables()).toEqual(['demo__advertiser_customers__v1', 'demo__publisher_impressions__v2']);
+    await house.room.sweepRetention();
+    expect(await tables()).toEqual(['demo__advertiser_customers__v1']);
   });
 
   it('does not start without its ClickHouse, naming where it looked', async () => {

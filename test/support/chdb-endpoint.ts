@@ -31,6 +31,8 @@ export interface ChdbEndpoint {
   readonly url: string;
   /** queries as the endpoint ran them (after settings were applied), for tests that check what was sent */
   readonly received: string[];
+  /** the next query whose text matches fails with a server error (fault injection for tests) */
+  failNext(pattern: RegExp): void;
   close(): Promise<void>;
 }
 
@@ -64,6 +66,13 @@ class EndpointError extends Error {
 export async function startChdbEndpoint(): Promise<ChdbEndpoint> {
   const session = new Session();
   const received: string[] = [];
+  const failures: RegExp[] = [];
+  const injected = (sql: string) => {
+    const at = failures.findIndex((pattern) => pattern.test(sql));
+    if (at < 0) return;
+    failures.splice(at, 1);
+    throw new EndpointError(999, 'injected failure (test)');
+  };
   const spool = await mkdtemp(join(tmpdir(), 'cleanroom-chdb-'));
   // chdb runs one query at a time per session; requests queue here as a server's would wait on a lock.
   let queue: Promise<unknown> = Promise.resolve();
@@ -109,6 +118,7 @@ export async function startChdbEndpoint(): Promise<ChdbEndpoint> {
       throw new EndpointError(164, 'Cannot execute query in readonly mode. (READONLY)');
     if (database && database !== 'default') session.query(`USE ${database}`);
     received.push(sql);
+    injected(sql);
     const result = await (Object.keys(parameters).length > 0
       ? session.queryBindAsync(sql, parameters, { format })
       : session.queryAsync(sql, { format }));
@@ -145,6 +155,7 @@ export async function startChdbEndpoint(): Promise<ChdbEndpoint> {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     received,
+    failNext: (pattern) => void failures.push(pattern),
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await queue;
