@@ -258,6 +258,8 @@ const isNullValue = (node: SqlNode): boolean => (node.value as { is_null?: boole
 
 class Emitter {
   readonly params: Record<string, unknown> = {};
+  /** nodes whose value only decides whether a row passes (NULL and false alike): see filter() */
+  readonly #truthOnly = new WeakSet<SqlNode>();
   readonly #placeholders = new Map<string, string>();
 
   constructor(
@@ -320,7 +322,7 @@ class Emitter {
     const parts = [`SELECT ${distinct ? 'DISTINCT ' : ''}${list.join(', ')}`];
     if (from && from.type !== 'EMPTY') parts.push(`FROM ${this.table(from)}`);
     const where = child(node, 'where_clause');
-    if (where) parts.push(`WHERE ${this.expression(where)}`);
+    if (where) parts.push(`WHERE ${this.expression(this.filter(where))}`);
     const groups = children(node, 'group_expressions');
     if (children(node, 'group_sets').length > 1) this.unsupported('GROUPING SETS', node);
     // GROUP BY 2 is the second select item in DuckDB (the room's rewrites resolve it; raw trees may not).
@@ -333,7 +335,7 @@ class Emitter {
     if (groups.length > 0) parts.push(`GROUP BY ${groups.map(grouped).join(', ')}`);
     else if (node.aggregate_handling === 'FORCE_AGGREGATES') parts.push('GROUP BY ALL');
     const having = child(node, 'having');
-    if (having) parts.push(`HAVING ${this.expression(having)}`);
+    if (having) parts.push(`HAVING ${this.expression(this.filter(having))}`);
     if (child(node, 'qualify')) this.unsupported('QUALIFY', node);
     if (child(node, 'sample')) this.unsupported('a SAMPLE clause', node);
     return parts.join(' ');
@@ -450,7 +452,7 @@ class Emitter {
         const using = (node.using_columns as string[] | undefined) ?? [];
         if (using.length > 0)
           return `${this.table(left)} ${kind} ${this.table(right)} USING (${using.map(quoteIdentifier).join(', ')})`;
-        const condition = child(node, 'condition');
+        const condition = this.filter(child(node, 'condition'));
         if (!condition) return this.unsupported('a join without ON', node);
         return `${this.table(left)} ${kind} ${this.table(right)} ON ${this.expression(condition)}`;
       }
@@ -491,7 +493,7 @@ class Emitter {
           const when = child(check, 'when_expr');
           const then = child(check, 'then_expr');
           if (!when || !then) return this.unsupported('a CASE branch without WHEN or THEN', check);
-          return `WHEN ${this.expression(when)} THEN ${this.expression(then)}`;
+          return `WHEN ${this.expression(this.filter(when))} THEN ${this.expression(then)}`;
         });
         const otherwise = child(node, 'else_expr');
         return `(CASE ${checks.join(' ')} ELSE ${otherwise ? this.expression(otherwise) : 'NULL'} END)`;
@@ -813,6 +815,27 @@ class Emitter {
     }
   }
 
+  /**
+   * Marks a condition (WHERE, HAVING, JOIN ON, CASE WHEN) and the parts under its AND/OR: there NULL
+   * and false both fail the row, so `x IN (subquery)` may answer false where DuckDB answers NULL.
+   * Under NOT, or as a value, it may not (DuckDB: NOT NULL is NULL; NOT false is true).
+   */
+  private filter<T extends SqlNode | undefined>(node: T): T {
+    if (!node) return node;
+    this.#truthOnly.add(node);
+    if (node.class === 'CONJUNCTION') for (const part of children(node, 'children')) this.filter(part);
+    return node;
+  }
+
+  /** (rows, NULL rows) of a one-column subquery, as a scalar tuple. */
+  private countedSet(inner: SqlNode, node: SqlNode): string {
+    const items = children(inner, 'select_list');
+    if (inner.type !== 'SELECT_NODE' || items.length !== 1)
+      return this.unsupported('an IN subquery that is not one SELECT of one column, as a value', node);
+    const named = { ...inner, select_list: [{ ...(items[0] as SqlNode), alias: '__cr_in' }] };
+    return `(SELECT tuple(count(), countIf(isNull(__cr_in))) FROM (${this.statement(named)}))`;
+  }
+
   private subquery(node: SqlNode): string {
     const inner = child(child(node, 'subquery') ?? ({} as SqlNode), 'node');
     if (!inner) return this.unsupported('an empty subquery', node);
@@ -827,7 +850,14 @@ class Emitter {
         if (!probe || node.comparison_type !== 'COMPARE_EQUAL')
           return this.unsupported('a quantified comparison', node);
         const value = this.expression(probe);
-        return `if(${value} IS NULL, NULL, ${value} IN (${sql}))`;
+        if (this.#truthOnly.has(node)) return `if(${value} IS NULL, NULL, ${value} IN (${sql}))`;
+        // DuckDB's three values: false for an empty set (even for NULL), NULL for a NULL probe, true
+        // when found, NULL when the set holds a NULL, else false. ClickHouse's IN skips NULLs.
+        const counted = this.countedSet(inner, node);
+        return (
+          `multiIf(tupleElement(${counted}, 1) = 0, false, ${value} IS NULL, NULL, ${value} IN (${sql}), true, ` +
+          `tupleElement(${counted}, 2) > 0, NULL, false)`
+        );
       }
       default:
         return this.unsupported(`a ${String(node.subquery_type)} subquery`, node);

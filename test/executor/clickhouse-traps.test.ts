@@ -162,6 +162,17 @@ describe('ClickHouse runs what the checker allowed with DuckDB’s meaning (each
     await same('SELECT id AS k FROM demo.t WHERE id < 3 UNION ALL SELECT n FROM demo.t WHERE id > 5 ORDER BY 1 DESC');
   });
 
+  it('x IN (subquery) has three values as in DuckDB: a NULL in the set makes a miss NULL', async () => {
+    // ClickHouse's IN skips NULLs: NOT IN would keep every row that DuckDB drops (found in review).
+    expect(await same('SELECT id FROM demo.t WHERE id NOT IN (SELECT n FROM demo.t WHERE id > 1) ORDER BY id')).toEqual(
+      [],
+    );
+    await same('SELECT id, id IN (SELECT n FROM demo.t WHERE id > 1) AS f FROM demo.t ORDER BY id');
+    await same('SELECT id, n IN (SELECT n FROM demo.t WHERE id < 0) AS f FROM demo.t ORDER BY id');
+    await same('SELECT id FROM demo.t WHERE id IN (SELECT n FROM demo.t) OR g IS NULL ORDER BY id');
+    await same('SELECT id FROM demo.t WHERE NOT (id IN (SELECT n FROM demo.t WHERE n > 4)) ORDER BY id');
+  });
+
   it('NULLs sort last both ways unless told, as in DuckDB', async () => {
     await same('SELECT id, n FROM demo.t ORDER BY n, id');
     await same('SELECT id, n FROM demo.t ORDER BY n DESC, id');
