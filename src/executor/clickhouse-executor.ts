@@ -181,6 +181,7 @@ export class ClickHouseExecutor implements QueryExecutor {
    * failure leaves nothing behind on ClickHouse and says so; the upload is refused, not half kept.
    */
   async stage(shape: TableShape, incomingName: string, version: number): Promise<void> {
+    await this.#requireStorable(shape, incomingName);
     try {
       await this.#copy(shape, incomingName, version);
     } catch (error) {
@@ -193,6 +194,33 @@ export class ClickHouseExecutor implements QueryExecutor {
         { cause: error },
       );
     }
+  }
+
+  /**
+   * ClickHouse's Date32 and DateTime64 hold 1900-01-01 to 2299-12-31 and clamp anything else without
+   * a word (2350-05-05 would read as 2299-12-31 and group with it): a version with such a value is
+   * refused before anything is copied, naming columns and counts, never a value (found in review).
+   */
+  async #requireStorable(shape: TableShape, incomingName: string): Promise<void> {
+    const temporal = shape.columns.filter((c) => c.type === 'DATE' || c.type === 'TIMESTAMP');
+    if (temporal.length === 0) return;
+    const ident = (name: string) => `"${name.replaceAll('"', '""')}"`;
+    const outside = (c: { name: string; type: string }) =>
+      `count(*) FILTER (WHERE NOT (${ident(c.name)} BETWEEN ${c.type} '1900-01-01' AND ` +
+      `${c.type} '${c.type === 'DATE' ? '2299-12-31' : '2299-12-31 23:59:59.999999'}'))`;
+    const { rows } = await this.#engine.query(
+      `SELECT ${temporal.map(outside).join(', ')} FROM ${ident(shape.schema)}.${ident(incomingName)}`,
+    );
+    const columns = temporal
+      .map((c, i) => ({ column: c.name, outsideRange: Number(rows[0]?.[i] ?? 0) }))
+      .filter((c) => c.outsideRange > 0);
+    if (columns.length === 0) return;
+    throw new UnprocessableError(
+      'EXECUTOR_VALUE_OUT_OF_RANGE',
+      `This room runs its queries on ClickHouse, which stores dates from 1900-01-01 to 2299-12-31 only; ` +
+        `refused in ${columns.map((c) => `"${c.column}" (${c.outsideRange})`).join(', ')}. Nothing was changed.`,
+      { executor: 'clickhouse', columns },
+    );
   }
 
   async #copy(shape: TableShape, incomingName: string, version: number): Promise<void> {

@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RoomRequestError } from '../../src/client/room-client.ts';
@@ -184,6 +184,24 @@ describe('a room whose executor is ClickHouse', () => {
     await house.restart();
     expect(await tables()).toEqual(['demo__advertiser_customers__v1', 'demo__publisher_impressions__v2']);
   }, 60_000);
+
+  it('refuses a version with a date ClickHouse would clamp, naming the column, and keeps the current one', async () => {
+    const lines = (await readFile('fixtures/advertiser_customers.csv', 'utf8')).trimEnd().split('\n');
+    // signup_date is the 6th column: two rows far in the future, which Date32 would store as 2299-12-31.
+    const edited = lines.map((line, i) =>
+      i === 1 || i === 2 ? line.replace(/,\d{4}-\d\d-\d\d,/, ',2350-05-05,') : line,
+    );
+    const file = join(duck.dir, 'future-dates.csv');
+    await writeFile(file, `${edited.join('\n')}\n`);
+    const refused = await uploadDemoDataset(house, 'advertiser_customers', file).catch((error: unknown) => error);
+    expect(refused).toMatchObject({
+      status: 422,
+      code: 'EXECUTOR_VALUE_OUT_OF_RANGE',
+      details: { columns: [{ column: 'signup_date', outsideRange: 2 }] },
+    });
+    expect(JSON.stringify(refused)).not.toContain('2350');
+    expect(await tables()).toEqual(['demo__advertiser_customers__v1', 'demo__publisher_impressions__v2']);
+  });
 
   it('drops a copy of no committed version at start and in the hourly sweep', async () => {
     const stray = (name: string) =>
