@@ -1,4 +1,4 @@
-import { PassThrough } from 'node:stream';
+import { createReadStream } from 'node:fs';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { UnavailableError, UnprocessableError, type CleanroomError } from '../errors/cleanroom-error.ts';
 import type { Logger } from '../log/logger.ts';
@@ -250,24 +250,14 @@ export class ClickHouseExecutor implements QueryExecutor {
         query: `CREATE TABLE ${target} (${columns.join(', ')}) ENGINE = MergeTree ORDER BY tuple()`,
       });
     }
-    const rows = new PassThrough({ objectMode: true, highWaterMark: 4 });
-    const inserted = this.#client.insert({ table: target, values: rows, format: 'JSONEachRow' });
-    try {
-      await this.#engine.streamRows(
-        shape.schema,
-        incomingName,
-        shape.columns.map((c) => c.name),
-        async (chunk) => {
-          for (const row of chunk) if (!rows.write(row)) await new Promise((resolve) => rows.once('drain', resolve));
-        },
-      );
-      rows.end();
-      await inserted;
-    } catch (error) {
-      rows.destroy();
-      await inserted.catch(() => undefined);
-      throw error;
-    }
+    // Through Parquet in the room's RAM-backed staging: 4M rows copy in seconds, where JSON rows
+    // built in JavaScript took a minute.
+    await this.#engine.withParquetCopy(
+      shape.schema,
+      incomingName,
+      shape.columns.map((c) => c.name),
+      (path) => this.#client.insert({ table: target, values: createReadStream(path), format: 'Parquet' }),
+    );
   }
 
   async commit(shape: TableShape, version: number): Promise<void> {

@@ -1,3 +1,6 @@
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { UnavailableError, UnprocessableError } from '../errors/cleanroom-error.ts';
 import { toDuckDbParameters, type BoundParameter } from './bound-parameters.ts';
@@ -124,22 +127,29 @@ export class DataEngine {
   }
 
   /**
-   * Streams a table's rows in DuckDB's JSON form (dates as ISO text, BIGINTs as decimal text), one
-   * chunk of about 2,048 rows at a time, to `onRows`, which may apply back-pressure by awaiting: an
-   * executor that reads the data elsewhere copies a loaded version with it (src/executor).
+   * Writes a table's columns to a Parquet file in the private staging directory, hands its path to
+   * `use`, and deletes it after, whatever `use` did: an executor that reads the data elsewhere copies
+   * a loaded version through it (src/executor). The staging directory is RAM-backed where the
+   * system has /dev/shm, as for the loads themselves.
    */
-  async streamRows(
+  async withParquetCopy<T>(
     schema: string,
     table: string,
     columns: readonly string[],
-    onRows: (rows: Record<string, unknown>[]) => Promise<void>,
-  ): Promise<void> {
-    await this.onOwnConnection(async (connection) => {
-      const result = await connection.stream(
-        `SELECT ${columns.map(ident).join(', ')} FROM ${ident(schema)}.${ident(table)}`,
+    use: (path: string) => Promise<T>,
+  ): Promise<T> {
+    const path = join(this.options.stagingDirectory, `export-${randomBytes(8).toString('hex')}.parquet`);
+    try {
+      await this.onOwnConnection((connection) =>
+        connection.run(
+          `COPY (SELECT ${columns.map(ident).join(', ')} FROM ${ident(schema)}.${ident(table)}) TO ${literal(path)} ` +
+            '(FORMAT parquet)',
+        ),
       );
-      for await (const rows of result.yieldRowObjectJson()) if (rows.length > 0) await onRows(rows);
-    });
+      return await use(path);
+    } finally {
+      await rm(path, { force: true });
+    }
   }
 
   /**
