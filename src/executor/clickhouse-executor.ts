@@ -225,7 +225,9 @@ export class ClickHouseExecutor implements QueryExecutor {
 
   async #copy(shape: TableShape, incomingName: string, version: number): Promise<void> {
     const columns = shape.columns.map((c) => {
-      const type = clickHouseType(c.type);
+      // BIGINT is stored as Int128: DuckDB sums BIGINT as HUGEINT, where ClickHouse's Int64 sum wraps
+      // past 2^63 (a sum is over a bare column: the checker refuses expressions inside aggregates).
+      const type = c.type === 'BIGINT' ? 'Int128' : clickHouseType(c.type);
       if (!type) throw new Error(`no ClickHouse type for a ${c.type} column`);
       return `${quoteIdentifier(c.name)} Nullable(${type})`;
     });

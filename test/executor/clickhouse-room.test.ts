@@ -6,7 +6,7 @@ import { RoomRequestError } from '../../src/client/room-client.ts';
 import { review } from '../support/approve.ts';
 import { startChdbEndpoint, type ChdbEndpoint } from '../support/chdb-endpoint.ts';
 import { seededRandomSource } from '../support/seeded-random-source.ts';
-import { startTestRoom, uploadDemoDataset, type TestRoom } from '../support/test-room.ts';
+import { startTestRoom, uploadDemoDataset, type PolicyDraft, type TestRoom } from '../support/test-room.ts';
 
 /**
  * The executor boundary in a running room (issue #15): one room on the embedded engine, one with
@@ -32,6 +32,12 @@ const goldens = (
   }[]
 ).filter((c) => c.rewritten !== undefined);
 
+/** Both rooms declare the count columns BIGINT, which ClickHouse stores as Int128 (its Int64 sums wrap). */
+const bigintCounts = (policy: PolicyDraft) => {
+  for (const dataset of policy.datasets)
+    for (const column of dataset.columns) if (['purchases', 'clicks'].includes(column.name)) column.type = 'BIGINT';
+};
+
 let endpoint: ChdbEndpoint;
 let side: ClickHouseClient;
 let duck: TestRoom;
@@ -54,8 +60,10 @@ beforeAll(async () => {
   duck = await startTestRoom({
     config: { templatesDirectory: resolve('sql') },
     randomSource: seededRandomSource(SEED),
+    edit: bigintCounts,
   });
   house = await startTestRoom({
+    edit: bigintCounts,
     config: {
       templatesDirectory: resolve('sql'),
       executor: { kind: 'clickhouse', url: endpoint.url, database: 'cleanroom' },
@@ -225,6 +233,28 @@ describe('a room whose executor is ClickHouse', () => {
     expect(await tables()).toEqual(['demo__advertiser_customers__v1', 'demo__publisher_impressions__v2']);
     await house.room.sweepRetention();
     expect(await tables()).toEqual(['demo__advertiser_customers__v1']);
+  });
+
+  it('sums a BIGINT column past 2^63 exactly, as DuckDB does (stored as Int128)', async () => {
+    const lines = (await readFile('fixtures/advertiser_customers.csv', 'utf8')).trimEnd().split('\n');
+    // purchases (9th column) at 4e18 for every customer: each country's sum passes 2^63 ≈ 9.2e18.
+    const edited = lines.map((line, i) => {
+      if (i === 0) return line;
+      const cells = line.split(',');
+      cells[8] = '4000000000000000000';
+      return cells.join(',');
+    });
+    const file = join(duck.dir, 'big-purchases.csv');
+    await writeFile(file, `${edited.join('\n')}\n`);
+    await uploadDemoDataset(duck, 'advertiser_customers', file);
+    await uploadDemoDataset(house, 'advertiser_customers', file);
+    const sql =
+      'SELECT country, sum(purchases) AS p, count(*) AS n FROM advertiser_customers GROUP BY country ORDER BY 1';
+    const [a, b] = [await ask(duck, { sql }), await ask(house, { sql })];
+    expect(b).toEqual(a);
+    const rows = (a as { rows: [string, string, number][] }).rows;
+    expect(rows.length).toBeGreaterThan(0);
+    for (const [, p, n] of rows) expect(BigInt(p)).toBe(4_000_000_000_000_000_000n * BigInt(n));
   });
 
   it('does not start without its ClickHouse, naming where it looked', async () => {
