@@ -16,6 +16,7 @@ import { toDuckDbParameters } from '../src/store/bound-parameters.ts';
 import { DATASETS } from '../test/query/generated/query-grammar.ts';
 import { openPlanner } from '../test/query/support-planner.ts';
 import { answerOnClickHouse, rowMultiset, startChdbEndpoint } from '../test/support/chdb-endpoint.ts';
+import { startTestRoom, uploadDemoDataset } from '../test/support/test-room.ts';
 import { ENGINE_THREADS } from './support/bench-room.ts';
 import { fixed, median, table } from './support/measure.ts';
 
@@ -41,6 +42,19 @@ const CLICKHOUSE_TYPES: Readonly<Record<string, string>> = {
   DATE: 'Date32',
 };
 const say = (text: string) => void process.stderr.write(`  ${text}\n`);
+
+/** A room sized for the large fixtures, with the demo policy active: embedded, or on ClickHouse at `url`. */
+async function uploadRoom(url?: string) {
+  const room = await startTestRoom({
+    config: {
+      maxUploadBytes: 20 * 1024 ** 3,
+      engine: { memoryLimit: '16GB', threads: ENGINE_THREADS, statementTimeoutMs: 600_000 },
+      ...(url ? { executor: { kind: 'clickhouse', url, database: 'cleanroom_bench' } } : {}),
+    },
+  });
+  await room.acceptAll();
+  return room;
+}
 
 console.log(
   `executors bench ${new Date().toISOString()}: node ${process.version}, ${cpus().length} cores, DuckDB threads ` +
@@ -119,6 +133,29 @@ try {
   }
   console.log(`\nthe demo templates, checked and rewritten (threshold mode), median of ${runs} alternating runs (s)`);
   console.log(table(['template', 'DuckDB', 'ClickHouse (chdb)', 'ClickHouse/DuckDB', 'rows', 'same rows'], results));
+  // Uploads through a room: the embedded room loads each version; the ClickHouse room also copies it
+  // (Parquet through the RAM-backed staging) before the commit. Both rooms on the same machine and endpoint.
+  const uploads: string[][] = [];
+  const rooms = { embedded: await uploadRoom(), clickhouse: await uploadRoom(endpoint.url) };
+  try {
+    for (const { table: dataset } of Object.values(DATASETS)) {
+      const seconds: number[] = [];
+      let rows = 0;
+      for (const room of [rooms.embedded, rooms.clickhouse]) {
+        const t0 = performance.now();
+        rows = (await uploadDemoDataset(room, dataset, `${directory}/${dataset}.csv`)).rows;
+        seconds.push((performance.now() - t0) / 1000);
+        say(`uploaded ${dataset} to the ${room === rooms.embedded ? 'embedded' : 'ClickHouse'} room`);
+      }
+      const [e = 0, c = 0] = seconds;
+      uploads.push([dataset, String(rows), fixed(e, 2), fixed(c, 2), `${fixed(c / e, 2)}x`]);
+    }
+  } finally {
+    await rooms.embedded.close();
+    await rooms.clickhouse.close();
+  }
+  console.log('\nuploads through the room, client encrypt to commit (s): the ClickHouse room also copies each version');
+  console.log(table(['dataset', 'rows', 'embedded room', 'ClickHouse room', 'ratio'], uploads));
   console.log(
     `\nload average at end ${loadavg()
       .map((l) => l.toFixed(2))
