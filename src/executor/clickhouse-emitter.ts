@@ -256,10 +256,12 @@ function integerConstantValue(node: SqlNode): number | undefined {
 
 const isNullValue = (node: SqlNode): boolean => (node.value as { is_null?: boolean } | undefined)?.is_null === true;
 
+/** Set by filter() on a copy of an IN subquery whose NULL and false alike fail the row. */
+const TRUTH_ONLY = '__cr_truth_only';
+
 class Emitter {
   readonly params: Record<string, unknown> = {};
-  /** nodes whose value only decides whether a row passes (NULL and false alike): see filter() */
-  readonly #truthOnly = new WeakSet<SqlNode>();
+
   readonly #placeholders = new Map<string, string>();
 
   constructor(
@@ -610,6 +612,15 @@ class Emitter {
         if (list.some((p) => p.class === 'CONSTANT' && (p.value as { is_null?: boolean } | undefined)?.is_null))
           this.unsupported('NULL inside an IN list', node);
         const probe = args[0];
+        // A list item that is no constant may be NULL, which ClickHouse's IN skips: written as DuckDB
+        // defines it, x = a OR x = b (three-valued on both engines).
+        if (list.some((p) => p.class !== 'CONSTANT' && p.class !== 'PARAMETER')) {
+          const found = `(${args
+            .slice(1)
+            .map((item) => `${probe} = ${item}`)
+            .join(' OR ')})`;
+          return node.type === 'COMPARE_IN' ? found : `(NOT ${found})`;
+        }
         const test = `${probe} ${node.type === 'COMPARE_IN' ? 'IN' : 'NOT IN'} (${args.slice(1).join(', ')})`;
         return `if(${probe} IS NULL, NULL, ${test})`;
       }
@@ -634,6 +645,14 @@ class Emitter {
     // integer type rounding half to even, where ClickHouse's accurate cast answers NULL: the exact
     // cast is taken when there is one (integers of any size, whole numbers, integer text), else the
     // value as a double rounded half to even (fractions, fractional text), range-checked again.
+    // To a double DuckDB rounds a number to the nearest double; accurateCast refuses (NULL, or an error)
+    // any integer a double cannot hold exactly, e.g. a BIGINT past 2^53 (found in review: the
+    // dominance rewrite's TRY_CAST dropped the dominant contributor from its own check).
+    if (id === 'DOUBLE' || id === 'FLOAT') {
+      const to = id === 'DOUBLE' ? 'toFloat64' : 'toFloat32';
+      if (node.try_cast !== true) return `${to}(${value})`;
+      return `ifNull(accurateCastOrNull(${value}, ${quoted}), ${to}OrNull(trimBoth(toString(${value}))))`;
+    }
     if (node.try_cast === true) {
       if (!INTEGER_TYPES.has(id)) return `accurateCastOrNull(${value}, ${quoted})`;
       // DuckDB rounds a DECIMAL half away from zero (a DOUBLE half to even): a decimal constant is cast here.
@@ -718,8 +737,9 @@ class Emitter {
         return this.round(node, args);
       case 'list_sum':
         return this.unsupported('list_sum outside the top-values form', node);
+      // DuckDB: list_contains(list, NULL) is NULL; ClickHouse's has(…, NULL) is 0.
       case 'list_contains':
-        return `has(${args[0]}, ${args[1]})`;
+        return `if(${args[1]} IS NULL, NULL, has(${args[0]}, ${args[1]}))`;
       // DuckDB: Sunday 0 … Saturday 6 (ClickHouse mode 2).
       case 'dayofweek':
         return `toInt64(toDayOfWeek(${args[0]}, 2))`;
@@ -822,8 +842,11 @@ class Emitter {
    */
   private filter<T extends SqlNode | undefined>(node: T): T {
     if (!node) return node;
-    this.#truthOnly.add(node);
-    if (node.class === 'CONJUNCTION') for (const part of children(node, 'children')) this.filter(part);
+    // Copies, never marks: the rewriters share one node between a condition and a value (the unit's
+    // CASE WHEN membership), and a mark on the shared node would reach the value too (found in review).
+    if (node.class === 'CONJUNCTION')
+      return { ...node, children: children(node, 'children').map((c) => this.filter(c)) };
+    if (node.class === 'SUBQUERY' && node.subquery_type === 'ANY') return { ...node, [TRUTH_ONLY]: true };
     return node;
   }
 
@@ -850,7 +873,7 @@ class Emitter {
         if (!probe || node.comparison_type !== 'COMPARE_EQUAL')
           return this.unsupported('a quantified comparison', node);
         const value = this.expression(probe);
-        if (this.#truthOnly.has(node)) return `if(${value} IS NULL, NULL, ${value} IN (${sql}))`;
+        if (node[TRUTH_ONLY] === true) return `if(${value} IS NULL, NULL, ${value} IN (${sql}))`;
         // DuckDB's three values: false for an empty set (even for NULL), NULL for a NULL probe, true
         // when found, NULL when the set holds a NULL, else false. ClickHouse's IN skips NULLs.
         const counted = this.countedSet(inner, node);

@@ -115,7 +115,14 @@ function valueSchema(spec: ScalarSpec): object {
   switch (spec.type) {
     case 'string':
       return { type: 'string', maxLength: spec.maxLength ?? 200 };
+    // An integer arrives as a JSON number: past 2^53 its digits are already lost, so it is refused
+    // rather than bound as some other value (found by a review of the ClickHouse executor).
     case 'integer':
+      return {
+        type: 'integer',
+        minimum: Math.max(spec.minimum ?? -Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER),
+        maximum: Math.min(spec.maximum ?? Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
+      };
     case 'number':
       return {
         type: spec.type,

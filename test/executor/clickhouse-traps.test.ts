@@ -225,6 +225,24 @@ describe('ClickHouse runs what the checker allowed with DuckDB’s meaning (each
     });
   });
 
+  it('NULLs that are no constant: list_contains of NULL, IN over a list with a column (second review)', async () => {
+    const cs = { cs: { type: 'LIST' as const, itemType: 'VARCHAR' as const, values: ['a', 'b'] } };
+    await same('SELECT id, list_contains($cs, g) AS m FROM demo.t ORDER BY id', cs);
+    await same('SELECT id FROM demo.t WHERE NOT list_contains($cs, g) ORDER BY id', cs);
+    // ClickHouse's IN skips a NULL that a column gives; DuckDB reads x IN (a, y) as x = a OR x = y.
+    await same("SELECT id, g IN ('a', s) AS m FROM demo.t ORDER BY id");
+    await same("SELECT id FROM demo.t WHERE g NOT IN ('a', s) ORDER BY id");
+  });
+
+  it('a cast to DOUBLE rounds an integer past 2^53 to the nearest double, as DuckDB does (second review)', async () => {
+    // accurateCast would answer NULL (TRY_CAST) or fail (CAST): the dominance check lost its top contributor.
+    await same(
+      'SELECT id, TRY_CAST(n * 2000000000000000 + 1 AS DOUBLE) AS d, CAST(n * 2000000000000000 + 1 AS DOUBLE) AS e ' +
+        'FROM demo.t ORDER BY id',
+    );
+    await same("SELECT TRY_CAST(' 1.5 ' AS DOUBLE), TRY_CAST('x' AS DOUBLE), TRY_CAST(true AS DOUBLE)");
+  });
+
   it('refuses two parameter names that would share one placeholder, rather than bind one value for both', async () => {
     const tree = JSON.parse(
       String(

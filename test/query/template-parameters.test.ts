@@ -29,6 +29,21 @@ describe('template parameter declarations', () => {
     expect(performance.now() - started).toBeLessThan(50);
   });
 
+  it('refuse an integer value past 2^53, whose digits JSON already lost, in any template', () => {
+    const doc = validateTemplateDocument(
+      template({ y: { type: 'integer' }, ys: { type: 'list', items: { type: 'integer' } } }),
+    );
+    if (!doc.ok) throw new Error('the declaration should be valid');
+    const bind =
+      (y: number, ys: number[] = [1]) =>
+      () =>
+        bindParameters(doc.value, { y, ys });
+    expect(bind(Number.MAX_SAFE_INTEGER)).not.toThrow();
+    expect(bind(-Number.MAX_SAFE_INTEGER)).not.toThrow();
+    for (const refused of [bind(2 ** 53), bind(-(2 ** 63)), bind(1e19), bind(1, [1, 2 ** 60])])
+      expect(refused).toThrow(expect.objectContaining({ code: 'TEMPLATE_PARAMETERS_INVALID' }));
+  });
+
   it('cap enum values at 200 characters', () => {
     expect(validateTemplateDocument(template({ tier: { type: 'enum', values: ['x'.repeat(200)] } })).ok).toBe(true);
     const long = validateTemplateDocument(template({ tier: { type: 'enum', values: ['gold', 'x'.repeat(201)] } }));
