@@ -607,14 +607,15 @@ class Emitter {
       case 'COMPARE_IN':
       case 'COMPARE_NOT_IN': {
         // DuckDB: NULL IN (…) is NULL, and x NOT IN (…, NULL) is NULL unless x is found; ClickHouse
-        // answers 0/1 for both. A NULL probe is written out; a NULL in the list is refused.
+        // answers 0/1 for both. A NULL probe is written out. A list that may hold a NULL (a NULL
+        // constant, or an item that is no constant: ClickHouse's IN skips the NULL) is written as DuckDB
+        // defines it, x = a OR x = b, three-valued on both engines.
         const list = parts.slice(1);
-        if (list.some((p) => p.class === 'CONSTANT' && (p.value as { is_null?: boolean } | undefined)?.is_null))
-          this.unsupported('NULL inside an IN list', node);
         const probe = args[0];
-        // A list item that is no constant may be NULL, which ClickHouse's IN skips: written as DuckDB
-        // defines it, x = a OR x = b (three-valued on both engines).
-        if (list.some((p) => p.class !== 'CONSTANT' && p.class !== 'PARAMETER')) {
+        const mayHoldNull = (p: SqlNode) =>
+          (p.class !== 'CONSTANT' && p.class !== 'PARAMETER') ||
+          (p.class === 'CONSTANT' && (p.value as { is_null?: boolean } | undefined)?.is_null === true);
+        if (list.some(mayHoldNull)) {
           const found = `(${args
             .slice(1)
             .map((item) => `${probe} = ${item}`)
