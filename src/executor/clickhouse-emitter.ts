@@ -171,6 +171,24 @@ const DATE_PARTS: Readonly<Record<string, string>> = {
 };
 /** Date functions named after their part (`year(d)` is `date_part('year', d)`). */
 const DATE_PART_FUNCTIONS = new Set(['year', 'month', 'day', 'quarter', 'week', 'isodow']);
+const TIME_PARTS = new Set(['hour', 'minute', 'second']);
+/** A DATE or TIMESTAMP as ClickHouse's DateTime64(6) in UTC, the room's TIMESTAMP. */
+const asTimestamp = (value: string) => `toDateTime64(${value}, 6, 'UTC')`;
+/**
+ * A value as DuckDB writes it as text, where ClickHouse's differs in what the emitter can fix without
+ * types: a DateTime64 loses its fraction's trailing zeros (DuckDB writes 23:59:59.5 and 00:00:00).
+ */
+const asText = (value: string) =>
+  `if(toTypeName(${value}) LIKE '%DateTime64%', replaceRegexpOne(toString(${value}), '[.]?0+$', ''), ` +
+  `toString(${value}))`;
+
+/** Whether a node is an integer for certain: an integer constant, or a cast to an integer type. */
+function isIntegerValued(node: SqlNode): boolean {
+  if (integerConstantValue(node) !== undefined) return true;
+  if (node.class === 'CAST') return INTEGER_TYPES.has((node.cast_type as { id?: string } | undefined)?.id ?? '');
+  return false;
+}
+
 const TRUNCATIONS = new Set(['year', 'quarter', 'month', 'week', 'day', 'hour', 'minute', 'second']);
 
 /** strftime specifiers with a ClickHouse formatDateTime equal; any other is refused. */
@@ -649,6 +667,7 @@ class Emitter {
     // To a double DuckDB rounds a number to the nearest double; accurateCast refuses (NULL, or an error)
     // any integer a double cannot hold exactly, e.g. a BIGINT past 2^53 (found in review: the
     // dominance rewrite's TRY_CAST dropped the dominant contributor from its own check).
+    if (id === 'VARCHAR') return asText(value);
     if (id === 'DOUBLE' || id === 'FLOAT') {
       const to = id === 'DOUBLE' ? 'toFloat64' : 'toFloat32';
       if (node.try_cast !== true) return `${to}(${value})`;
@@ -705,15 +724,19 @@ class Emitter {
       // Both divide as IEEE doubles (x / 0 is ±inf or nan). DuckDB: x // 0 and x % 0 are NULL; ClickHouse raises.
       case '/':
         return `(${args[0]} / ${args[1]})`;
+      // DuckDB divides as integers only when both sides are integers; a DOUBLE (every aggregate in
+      // arithmetic is one, the checker sees to it) is divided plainly, and by 0 is NULL (third review).
       case '//':
-        return `if(${args[1]} = 0, NULL, intDiv(${args[0]}, ${args[1]}))`;
+        return parts.slice(0, 2).every(isIntegerValued)
+          ? `if(${args[1]} = 0, NULL, intDiv(${args[0]}, ${args[1]}))`
+          : `if(${args[1]} = 0, NULL, ${args[0]} / ${args[1]})`;
       case '%':
         return `if(${args[1]} = 0, NULL, ${args[0]} % ${args[1]})`;
       case '||':
         return `concat(${args.join(', ')})`;
       // DuckDB's concat() skips NULL arguments; ClickHouse's is NULL if any is.
       case 'concat':
-        return `concat(${args.map((a) => `ifNull(toString(${a}), '')`).join(', ')})`;
+        return `concat(${args.map((a) => `ifNull(${asText(a)}, '')`).join(', ')})`;
       // LIKE: DuckDB has no escape character unless ESCAPE says so; ClickHouse reads a backslash as one.
       case '~~':
       case '!~~':
@@ -790,14 +813,16 @@ class Emitter {
     if (part === 'dow') return `toInt64(toDayOfWeek(${args[1]}, 2))`;
     const fn = DATE_PARTS[part];
     if (!fn) return this.unsupported(`the date part '${part}'`, node);
-    return `toInt64(${fn}(${args[1]}))`;
+    // A DATE has hours, minutes and seconds (all 0) in DuckDB; ClickHouse's Date32 has none.
+    const value = TIME_PARTS.has(part) ? asTimestamp(args[1] ?? '') : args[1];
+    return `toInt64(${fn}(${value}))`;
   }
 
   private dateTrunc(node: SqlNode, parts: readonly SqlNode[], args: string[]): string {
     const part = this.constantText(parts[0], 'a date_trunc part').toLowerCase();
     if (!TRUNCATIONS.has(part)) return this.unsupported(`date_trunc to '${part}'`, node);
     // DuckDB answers a TIMESTAMP even for a DATE; ClickHouse keeps the argument's type.
-    return `toDateTime64(date_trunc(${quoteString(part)}, ${args[1]}), 6, 'UTC')`;
+    return `toDateTime64(date_trunc(${quoteString(part)}, ${asTimestamp(args[1] ?? '')}), 6, 'UTC')`;
   }
 
   private strftime(node: SqlNode, parts: readonly SqlNode[], args: string[]): string {

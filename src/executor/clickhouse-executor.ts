@@ -43,6 +43,12 @@ function toCell(value: unknown, type: string): Cell {
 /** Server error codes that say what happened without the engine's text (which can quote a value). */
 const TIMEOUT_CODES = new Set(['159', '160']);
 const MEMORY_CODES = new Set(['241']);
+/**
+ * Errors of ClickHouse's analysis, raised from the query's text and the columns' types before a row is
+ * read (illegal type of argument, no common type, unknown function or identifier, illegal aggregation,
+ * wrong number of arguments): they cannot depend on the data, so a DP charge is given back.
+ */
+const ANALYSIS_CODES = new Set(['42', '43', '46', '47', '184', '215', '386']);
 /** Socket errors before any byte of the query was sent (never ClickHouse's text, which can quote values). */
 const NOT_STARTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN']);
 
@@ -134,7 +140,7 @@ export class ClickHouseExecutor implements QueryExecutor {
     const meta = answer.meta ?? [];
     // The answer's columns are named and typed as the embedded engine plans them (DuckDB sums
     // integers to HUGEINT where ClickHouse answers Int64): the same statement, the same columns.
-    const columns = await this.#engine.describe(statement.sql);
+    const columns = await this.#engine.describe(statement.sql, parameters);
     if (columns.length !== meta.length) throw new Error('ClickHouse answered a different number of columns');
     return {
       columns,
@@ -151,6 +157,15 @@ export class ClickHouseExecutor implements QueryExecutor {
         'QUERY_NOT_STARTED',
         'The query did not start: ClickHouse did not answer. Try again.',
         {},
+        { cause },
+      );
+    if (ANALYSIS_CODES.has(code))
+      return new UnprocessableError(
+        'EXECUTOR_UNSUPPORTED',
+        'ClickHouse refused this query before reading any data (an operation it does not have for these ' +
+          "columns' types, such as median of a BIGINT or DATE); this room runs queries on ClickHouse, so it " +
+          "cannot answer it. The operator's log has the detail.",
+        { executor: 'clickhouse' },
         { cause },
       );
     if (TIMEOUT_CODES.has(code))

@@ -15,7 +15,8 @@ import type { ReleaseContext } from './release-context.ts';
  * after the data was read could answer a question about it, so that charge stands.
  */
 export const isDataIndependentFailure = (error: unknown): boolean =>
-  error instanceof CleanroomError && (error.code === 'QUERY_NOT_STARTED' || error.code === 'QUERY_INTERRUPTED');
+  error instanceof CleanroomError &&
+  (error.code === 'QUERY_NOT_STARTED' || error.code === 'QUERY_INTERRUPTED' || error.code === 'EXECUTOR_UNSUPPORTED');
 
 /** Every dataset a query reads must be loaded, or the query is refused before anything is charged or run. */
 /** Refuses, before anything is read or charged, a read of a dataset whose region the room may not process. */

@@ -156,10 +156,16 @@ export class DataEngine {
    * The names and DuckDB types of a checked statement's columns, from its plan, without running it:
    * an executor elsewhere answers with the types the embedded engine would have given.
    */
-  async describe(sql: string): Promise<ResultTable['columns']> {
-    return this.onOwnConnection(async (connection) => {
+  async describe(
+    sql: string,
+    parameters: Readonly<Record<string, BoundParameter>> = {},
+  ): Promise<ResultTable['columns']> {
+    const planned = await this.onOwnConnection(async (connection) => {
       const prepared = await connection.prepare(sql);
       try {
+        // A column whose type depends on a parameter's (avg(x) * $n) is unknown (id 0) until bound.
+        if (Array.from({ length: prepared.columnCount }, (_, i) => prepared.columnTypeId(i)).some((id) => id === 0))
+          return undefined;
         return Array.from({ length: prepared.columnCount }, (_, i) => ({
           name: prepared.columnName(i),
           type: prepared.columnType(i).toString(),
@@ -168,6 +174,10 @@ export class DataEngine {
         prepared.destroySync();
       }
     });
+    if (planned) return planned;
+    // Bound, with no row read: the same statement under LIMIT 0 (names kept from the statement's own).
+    const empty = await this.query(`SELECT * FROM (${sql}) AS __cr_describe LIMIT 0`, parameters);
+    return empty.columns;
   }
 
   /** Runs `work` on a fresh connection that close() interrupts, and closes it after. */

@@ -34,8 +34,11 @@ const goldens = (
 
 /** Both rooms declare the count columns BIGINT, which ClickHouse stores as Int128 (its Int64 sums wrap). */
 const bigintCounts = (policy: PolicyDraft) => {
-  for (const dataset of policy.datasets)
+  for (const dataset of policy.datasets) {
     for (const column of dataset.columns) if (['purchases', 'clicks'].includes(column.name)) column.type = 'BIGINT';
+    // median, which ClickHouse has for no BIGINT: a refusal there, before any row is read.
+    dataset.rules.aggregates = [...dataset.rules.aggregates, 'median'];
+  }
 };
 
 let endpoint: ChdbEndpoint;
@@ -295,6 +298,12 @@ describe('a room whose executor is ClickHouse', () => {
     const tiers = (await ask(house, { sql: queries[0] ?? '' })) as { rows: unknown[][]; privacy: object };
     expect(tiers.privacy).toMatchObject({ groupsSuppressed: 1 });
     expect(JSON.stringify(tiers.rows)).not.toContain('1000000000000000');
+  });
+
+  it('refuses, as unsupported, a query ClickHouse rejects in its analysis (median of a BIGINT)', async () => {
+    const sql = 'SELECT loyalty_tier, median(purchases) AS m FROM advertiser_customers GROUP BY 1 ORDER BY 1';
+    expect(await ask(duck, { sql })).toMatchObject({ dryRun: false });
+    expect(await ask(house, { sql })).toEqual({ refused: 422, code: 'EXECUTOR_UNSUPPORTED' });
   });
 
   it('does not start without its ClickHouse, naming where it looked', async () => {
