@@ -587,9 +587,18 @@ class Emitter {
     const earlier = this.#placeholders.get(key) ?? name;
     if (earlier !== name) return this.unsupported(`parameters $${name} and $${earlier} together`, node);
     this.#placeholders.set(key, name);
+    // A list is bound item by item, each a scalar placeholder: an Array parameter's text escaping
+    // (a quote or backslash inside an item) is where the client and chdb disagreed (found in review).
     if (bound.type === 'LIST') {
-      this.params[key] = bound.values;
-      return `{${key}:Array(${PARAMETER_TYPES[bound.itemType]})}`;
+      const items = bound.values.map((value, i) => {
+        const item = `${key}_${i}`;
+        const owner = this.#placeholders.get(item) ?? `${name}[${i}]`;
+        if (owner !== `${name}[${i}]`) this.unsupported(`parameters $${name} and $${owner} together`, node);
+        this.#placeholders.set(item, `${name}[${i}]`);
+        this.params[item] = value;
+        return `{${item}:${PARAMETER_TYPES[bound.itemType]}}`;
+      });
+      return `[${items.join(', ')}]`;
     }
     this.params[key] = bound.value;
     return `{${key}:${PARAMETER_TYPES[bound.type]}}`;

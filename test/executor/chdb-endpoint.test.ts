@@ -52,5 +52,8 @@ describe('the chdb test endpoint, through @clickhouse/client unmodified', () => 
       client.command({ query: 'DROP TABLE t', clickhouse_settings: { readonly: '1' } }),
     ).rejects.toMatchObject({ code: '164' });
     await expect(client.query({ query: 'SELECT no_such_column FROM t' })).rejects.toMatchObject({ code: '47' });
+    // The query after a failure answers for itself (chdb's session had repeated the last error).
+    const next = await client.query({ query: 'SELECT 41 + 1 AS x', format: 'JSONEachRow' });
+    expect(await next.json()).toEqual([{ x: 42 }]);
   });
 });

@@ -230,6 +230,9 @@ describe('ClickHouse runs what the checker allowed with DuckDB’s meaning (each
   it('NULLs that are no constant: list_contains of NULL, IN over a list with a column (second review)', async () => {
     const cs = { cs: { type: 'LIST' as const, itemType: 'VARCHAR' as const, values: ['a', 'b'] } };
     await same('SELECT id, list_contains($cs, g) AS m FROM demo.t ORDER BY id', cs);
+    // List values with a backslash and a quote reach the server as the client escaped them, once.
+    const ss = { ss: { type: 'LIST' as const, itemType: 'VARCHAR' as const, values: ['back\\slash', "quo'te", 'x'] } };
+    expect(await same('SELECT id FROM demo.t WHERE list_contains($ss, s) ORDER BY id', ss)).toEqual([[2], [3]]);
     await same('SELECT id FROM demo.t WHERE NOT list_contains($cs, g) ORDER BY id', cs);
     // ClickHouse's IN skips a NULL that a column gives; DuckDB reads x IN (a, y) as x = a OR x = y.
     await same("SELECT id, g IN ('a', s) AS m FROM demo.t ORDER BY id");
@@ -273,6 +276,22 @@ describe('ClickHouse runs what the checker allowed with DuckDB’s meaning (each
         'a-b': { type: 'VARCHAR', value: 'plain' },
       }),
     ).toThrow(/parameters \$a-b and \$a_b together/);
+    // A list binds item by item (p_l_0, p_l_1): a scalar named l_1 would share the second's placeholder.
+    const listed = JSON.parse(
+      String(
+        (
+          await duck.runAndReadAll(
+            "SELECT json_serialize_sql('SELECT count(*) FROM demo.t WHERE list_contains($l, g) OR s = $l_1')",
+          )
+        ).getRows()[0]?.[0],
+      ),
+    ) as SerializedSql;
+    expect(() =>
+      emitClickHouse(listed.statements![0]!.node, {
+        l: { type: 'LIST', itemType: 'VARCHAR', values: ['a', 'b'] },
+        l_1: { type: 'VARCHAR', value: 'plain' },
+      }),
+    ).toThrow(/parameters \$l_1 and \$l\[1\] together/);
   });
 
   it('refuses, naming it, what it cannot run with DuckDB’s meaning', async () => {

@@ -100,8 +100,11 @@ export async function startChdbEndpoint(): Promise<ChdbEndpoint> {
     const settings: string[] = [];
     const parameters: Record<string, string> = {};
     for (const [key, value] of url.searchParams) {
-      if (key.startsWith('param_')) parameters[key.slice('param_'.length)] = unescapeParameter(value);
-      else if (!CLIENT_PARAMETERS.has(key)) settings.push(`${key} = ${settingValue(value)}`);
+      if (!key.startsWith('param_')) {
+        if (!CLIENT_PARAMETERS.has(key)) settings.push(`${key} = ${settingValue(value)}`);
+        continue;
+      }
+      parameters[key.slice('param_'.length)] = unescapeParameter(value);
     }
     const database = url.searchParams.get('database');
     let format = 'TabSeparated';
@@ -119,10 +122,16 @@ export async function startChdbEndpoint(): Promise<ChdbEndpoint> {
     if (database && database !== 'default') session.query(`USE ${database}`);
     received.push(sql);
     injected(sql);
-    const result = await (Object.keys(parameters).length > 0
-      ? session.queryBindAsync(sql, parameters, { format })
-      : session.queryAsync(sql, { format }));
-    return { text: result.text(), format };
+    try {
+      const result = await (Object.keys(parameters).length > 0
+        ? session.queryBindAsync(sql, parameters, { format })
+        : session.queryAsync(sql, { format }));
+      return { text: result.text(), format };
+    } catch (error) {
+      // chdb's session answered the next query with this one's error (found in review): clear it.
+      await session.queryAsync('SELECT 1').catch(() => undefined);
+      throw error;
+    }
   };
   const server: Server = createServer((req, res) => {
     if (req.method === 'GET' && (req.url === '/ping' || req.url === '/')) {
