@@ -291,7 +291,8 @@ class Emitter {
     const offset = isNode(node) && typeof node.query_location === 'number' ? node.query_location : -1;
     const found: Diagnostic = diagnostic(
       'EXECUTOR_UNSUPPORTED',
-      `The ClickHouse executor cannot run ${what} with DuckDB's meaning; this query runs only on the embedded engine.`,
+      `The ClickHouse executor cannot run ${what} with DuckDB's meaning, and this room runs its queries there; ` +
+        'a room on the embedded engine (the default) answers it.',
       'room configuration: executor clickhouse (src/executor/CONTEXT.md lists what it runs)',
       { executor: 'clickhouse', construct: what, ...(offset >= 0 && offset < 2 ** 53 ? { offset } : {}) },
     );
