@@ -174,13 +174,56 @@ const DATE_PART_FUNCTIONS = new Set(['year', 'month', 'day', 'quarter', 'week', 
 const TIME_PARTS = new Set(['hour', 'minute', 'second']);
 /** A DATE or TIMESTAMP as ClickHouse's DateTime64(6) in UTC, the room's TIMESTAMP. */
 const asTimestamp = (value: string) => `toDateTime64(${value}, 6, 'UTC')`;
+/** `body` with `name` bound to `value` (ClickHouse has no let: a one-element arrayMap). */
+const bind = (name: string, value: string, body: string) => `arrayMap(${name} -> ${body}, [${value}])[1]`;
+
 /**
- * A value as DuckDB writes it as text, where ClickHouse's differs in what the emitter can fix without
- * types: a DateTime64 loses its fraction's trailing zeros (DuckDB writes 23:59:59.5 and 00:00:00).
+ * A double as DuckDB writes it (Python's repr): the shortest digits that read back, in fixed notation
+ * for exponents -4 to 15 with at least one decimal (`1.0`, `-0.0`, `0.0001`), else as `1.5e+16`,
+ * `1e-05`. ClickHouse's own shortest digits are re-laid out from its text (`1e16` is 1e+16 here).
+ */
+function doubleText(value: string): string {
+  const laidOut =
+    "if(__d = '', if(__neg, '-0.0', '0.0'), concat(if(__neg, '-', ''), if(__e >= -4 AND __e < 16, " +
+    'if(__e >= 0, concat(if(length(__d) > __e + 1, substring(__d, 1, __e + 1), ' +
+    "concat(__d, repeat('0', toUInt32(__e + 1 - length(__d))))), '.', " +
+    "if(length(__d) > __e + 1, substring(__d, __e + 2), '0')), " +
+    "concat('0.', repeat('0', toUInt32(-__e - 1)), __d)), " +
+    "concat(substring(__d, 1, 1), if(length(__d) > 1, concat('.', substring(__d, 2)), ''), 'e', " +
+    "if(__e < 0, '-', '+'), if(abs(__e) < 10, '0', ''), toString(abs(__e))))))";
+  // __b: the text without its sign; __m, __x: mantissa and exponent; __all: its digits; __d: the
+  // significant ones; __e: the decimal exponent of the first.
+  const withDigits = bind(
+    '__d',
+    "replaceRegexpOne(replaceRegexpOne(__all, '^0+', ''), '0+$', '')",
+    bind(
+      '__e',
+      "__x + toInt32(length(splitByChar('.', __m)[1])) - 1 - " +
+        "(toInt32(length(__all)) - toInt32(length(replaceRegexpOne(__all, '^0+', ''))))",
+      laidOut,
+    ),
+  );
+  const parsed = bind(
+    '__m',
+    "splitByChar('e', __b)[1]",
+    bind(
+      '__x',
+      "if(position(__b, 'e') > 0, toInt32OrZero(splitByChar('e', __b)[2]), 0)",
+      bind('__all', "replaceAll(__m, '.', '')", withDigits),
+    ),
+  );
+  const signed = bind('__neg', "startsWith(__s, '-')", bind('__b', 'if(__neg, substring(__s, 2), __s)', parsed));
+  return bind('__s', `toString(${value})`, `if(__s IN ('inf', '-inf', 'nan'), __s, ${signed})`);
+}
+
+/**
+ * A value as DuckDB writes it as text, chosen by ClickHouse's type name (a constant, so only one
+ * branch runs): a double as `doubleText`, a DateTime64 without its fraction's trailing zeros (DuckDB
+ * writes 23:59:59.5 and 00:00:00), anything else as toString.
  */
 const asText = (value: string) =>
-  `if(toTypeName(${value}) LIKE '%DateTime64%', replaceRegexpOne(toString(${value}), '[.]?0+$', ''), ` +
-  `toString(${value}))`;
+  `multiIf(toTypeName(${value}) LIKE '%Float%', ${doubleText(value)}, toTypeName(${value}) LIKE '%DateTime64%', ` +
+  `replaceRegexpOne(toString(${value}), '[.]?0+$', ''), toString(${value}))`;
 
 /** Whether a node is an integer for certain: an integer constant, or a cast to an integer type. */
 function isIntegerValued(node: SqlNode): boolean {
@@ -743,7 +786,7 @@ class Emitter {
       case '%':
         return `if(${args[1]} = 0, NULL, ${args[0]} % ${args[1]})`;
       case '||':
-        return `concat(${args.join(', ')})`;
+        return `concat(${args.map(asText).join(', ')})`;
       // DuckDB's concat() skips NULL arguments; ClickHouse's is NULL if any is.
       case 'concat':
         return `concat(${args.map((a) => `ifNull(${asText(a)}, '')`).join(', ')})`;
