@@ -10,6 +10,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { clickHouseType } from '../src/executor/clickhouse-emitter.ts';
 import type { SerializedSql } from '../src/query/sql-tree.ts';
 import { bindParameters, parameterTypes, parseTemplateFile } from '../src/query/template.ts';
 import { toDuckDbParameters } from '../src/store/bound-parameters.ts';
@@ -34,12 +35,6 @@ const PARAMS: Record<string, Record<string, unknown>> = {
   reach_and_frequency: { from: '2025-01-01', to: '2026-12-31' },
   conversion_lift: { campaign: 'spring_sale' },
   purchase_value_by_segment: {},
-};
-const CLICKHOUSE_TYPES: Readonly<Record<string, string>> = {
-  VARCHAR: 'String',
-  INTEGER: 'Int32',
-  DOUBLE: 'Float64',
-  DATE: 'Date32',
 };
 const say = (text: string) => void process.stderr.write(`  ${text}\n`);
 
@@ -81,7 +76,7 @@ try {
     await duck.run(`CREATE TABLE demo.${name} (${columns.map((c) => `${c.name} ${c.type}`).join(', ')})`);
     await duck.run(`INSERT INTO demo.${name} SELECT * FROM read_csv('${file}', columns = {${csvColumns}})`);
     const duckSeconds = (performance.now() - t0) / 1000;
-    const schema = columns.map((c) => `\`${c.name}\` Nullable(${CLICKHOUSE_TYPES[c.type]})`).join(', ');
+    const schema = columns.map((c) => `\`${c.name}\` Nullable(${clickHouseType(c.type)})`).join(', ');
     t0 = performance.now();
     await clickhouse.command({
       query: `CREATE TABLE demo.${name} (${schema}) ENGINE = MergeTree ORDER BY tuple()`,

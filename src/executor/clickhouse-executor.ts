@@ -299,17 +299,17 @@ export class ClickHouseExecutor implements QueryExecutor {
   /** Every version of a dataset's table (deletion, retention): queries stop naming it first. */
   async drop(schema: string, table: string): Promise<void> {
     this.#committed.delete(`${schema}.${table}`);
-    const listed = await this.#client.query({
-      query: 'SELECT name FROM system.tables WHERE database = {database:String} AND startsWith(name, {prefix:String})',
-      query_params: { database: this.#config.database, prefix: `${schema}__${table}__v` },
-      format: 'JSONEachRow',
-    });
-    for (const { name } of (await listed.json()) as { name: string }[])
-      if (/^__v\d+(_local)?$/.test(name.slice(`${schema}__${table}`.length)))
-        await this.#drop(`${quoteIdentifier(this.#config.database)}.${quoteIdentifier(name)}`);
+    await this.#dropUncommitted();
   }
 
   async reconcile(): Promise<string[]> {
+    const stray = await this.#dropUncommitted();
+    if (stray.length > 0) this.#log.warn({ dropped: stray }, 'dropped ClickHouse tables of no committed version');
+    return stray;
+  }
+
+  /** Drops every table of the room's database that holds no committed version; answers their names. */
+  async #dropUncommitted(): Promise<string[]> {
     const keep = new Set<string>();
     for (const [key, version] of this.#committed) {
       const [schema = '', table = ''] = key.split('.');
@@ -322,7 +322,6 @@ export class ClickHouseExecutor implements QueryExecutor {
     });
     const stray = ((await listed.json()) as { name: string }[]).map((r) => r.name).filter((n) => !keep.has(n));
     for (const name of stray) await this.#drop(`${quoteIdentifier(this.#config.database)}.${quoteIdentifier(name)}`);
-    if (stray.length > 0) this.#log.warn({ dropped: stray }, 'dropped ClickHouse tables of no committed version');
     return stray;
   }
 

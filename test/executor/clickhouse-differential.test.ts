@@ -3,6 +3,7 @@ import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { clickHouseType } from '../../src/executor/clickhouse-emitter.ts';
 import { RefusedError } from '../../src/errors/refused-error.ts';
 import type { SerializedSql } from '../../src/query/sql-tree.ts';
 import { corpus } from '../query/adversarial-corpus.ts';
@@ -33,12 +34,6 @@ const cases = (JSON.parse(await readFile('test/query/golden/expected.json', 'utf
   (c) => c.rewritten !== undefined,
 );
 const TABLES = [DATASETS.ac.table, DATASETS.pi.table];
-const CLICKHOUSE_TYPES: Readonly<Record<string, string>> = {
-  VARCHAR: 'String',
-  INTEGER: 'Int32',
-  DOUBLE: 'Float64',
-  DATE: 'Date32',
-};
 
 let endpoint: ChdbEndpoint;
 let clickhouse: ClickHouseClient;
@@ -62,7 +57,7 @@ beforeAll(async () => {
     await duck.run(
       `INSERT INTO demo.${table} SELECT * FROM read_csv('fixtures/${table}.csv', columns = {${csvColumns}})`,
     );
-    const definition = columns.map((c) => `\`${c.name}\` Nullable(${CLICKHOUSE_TYPES[c.type] ?? 'Nothing'})`);
+    const definition = columns.map((c) => `\`${c.name}\` Nullable(${clickHouseType(c.type) ?? 'Nothing'})`);
     await clickhouse.command({
       query: `CREATE TABLE demo.${table} (${definition.join(', ')}) ENGINE = MergeTree ORDER BY tuple()`,
     });
