@@ -2,6 +2,7 @@ import { diagnostic, type Diagnostic } from '../errors/diagnostic.ts';
 import { refusalOf } from '../errors/refused-error.ts';
 import { child, children, isNode, text, type SqlNode } from '../query/sql-tree.ts';
 import type { BoundParameter, ScalarParameterType } from '../store/bound-parameters.ts';
+import { DUCKDB_LOWER, DUCKDB_UPPER } from './duckdb-case-map.ts';
 
 /**
  * ClickHouse SQL from the checked, rewritten tree (DuckDB's parse tree, as the checker and rewriters
@@ -120,8 +121,6 @@ const AGGREGATES: Readonly<Record<string, string>> = {
 
 /** Row functions whose ClickHouse counterpart takes the same arguments with the same meaning. */
 const SAME_ARGUMENTS: Readonly<Record<string, string>> = {
-  lower: 'lowerUTF8',
-  upper: 'upperUTF8',
   length: 'lengthUTF8',
   starts_with: 'startsWith',
   replace: 'replaceAll',
@@ -266,6 +265,28 @@ export const quoteIdentifier = (name: string): string =>
   `\`${name.toLowerCase().replace(/\\/g, '\\\\').replace(/`/g, '\\`')}\``;
 /** A ClickHouse string literal: backslash is an escape character there (not in DuckDB), so it is escaped too. */
 export const quoteString = (value: string): string => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+
+const caseTranslations = new Map<'lower' | 'upper', string>();
+/**
+ * DuckDB's lower() or upper() of a text: its code point to code point mapping (duckdb-case-map.ts) as
+ * translateUTF8's two strings, built once. lowerUTF8/upperUTF8 apply full Unicode rules, which DuckDB
+ * does not ('ß', 'İ', final sigma, ligatures: 57 code points in lower and 158 in upper, third review).
+ */
+function caseMapped(fn: 'lower' | 'upper', text: string): string {
+  let strings = caseTranslations.get(fn);
+  if (!strings) {
+    const [from, to] = [[] as number[], [] as number[]];
+    for (const [first, count, step, delta] of fn === 'lower' ? DUCKDB_LOWER : DUCKDB_UPPER) {
+      for (let i = 0; i < count; i++) {
+        from.push(first + i * step);
+        to.push(first + i * step + delta);
+      }
+    }
+    strings = `${quoteString(String.fromCodePoint(...from))}, ${quoteString(String.fromCodePoint(...to))}`;
+    caseTranslations.set(fn, strings);
+  }
+  return `translateUTF8(${text}, ${strings})`;
+}
 
 const TRUTH_OPERATORS = new Set([
   'OPERATOR_NOT',
@@ -795,9 +816,16 @@ class Emitter {
       case '!~~':
       case '~~*':
       case '!~~*': {
-        const fn = { '~~': 'like', '!~~': 'notLike', '~~*': 'ilike', '!~~*': 'notILike' }[name];
-        return `${fn}(${args[0]}, replaceAll(${args[1]}, '\\\\', '\\\\\\\\'))`;
+        const pattern = `replaceAll(${args[1]}, '\\\\', '\\\\\\\\')`;
+        // DuckDB's ILIKE is LIKE over both sides put through its lower(); ClickHouse's ilike folds case
+        // by other rules ('İ' ILIKE 'i%' and 'ſ' ILIKE 's' differ).
+        if (name === '~~' || name === '!~~') return `${name === '~~' ? 'like' : 'notLike'}(${args[0]}, ${pattern})`;
+        const [folded, lowered] = [caseMapped('lower', args[0] ?? ''), caseMapped('lower', pattern)];
+        return `${name === '~~*' ? 'like' : 'notLike'}(${folded}, ${lowered})`;
       }
+      case 'lower':
+      case 'upper':
+        return caseMapped(name, args[0] ?? '');
       // DuckDB answers md5 as lower-case hex text; ClickHouse's MD5 as 16 bytes.
       case 'md5':
         return `lower(hex(MD5(${args[0]})))`;

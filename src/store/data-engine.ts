@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import './duckdb-text.ts';
 import { UnavailableError, UnprocessableError } from '../errors/cleanroom-error.ts';
 import { toDuckDbParameters, type BoundParameter } from './bound-parameters.ts';
 import {

@@ -1,5 +1,6 @@
 import { chmod } from 'node:fs/promises';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import './duckdb-text.ts';
 import { CleanroomError } from '../errors/cleanroom-error.ts';
 import { storageUnavailable, type StorageFailure } from '../errors/storage-failure.ts';
 import { SerialQueue } from './serial-queue.ts';

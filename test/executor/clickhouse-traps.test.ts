@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { openPlanner } from '../query/support-planner.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emitClickHouse } from '../../src/executor/clickhouse-emitter.ts';
+import { DUCKDB_LOWER, DUCKDB_UPPER } from '../../src/executor/duckdb-case-map.ts';
 import { RefusedError } from '../../src/errors/refused-error.ts';
 import type { SerializedSql } from '../../src/query/sql-tree.ts';
 import type { BoundParameter } from '../../src/store/bound-parameters.ts';
@@ -296,6 +297,50 @@ describe('ClickHouse runs what the checker allowed with DuckDB’s meaning (each
     // A prefix keeps the comparison on the text (numbers-looking text would compare as numbers).
     const rows = await same("SELECT i, 't:' || CAST(v AS VARCHAR), concat('c:', v) FROM demo.f ORDER BY i");
     expect(rows).toHaveLength(3000);
+  });
+
+  it('lower, upper and ILIKE map case as DuckDB does: 2,000 generated texts over every cased code point', async () => {
+    // ClickHouse's lowerUTF8/upperUTF8/ilike: 'ß' → 'SS', 'İ' → 'i̇', final sigma; 'ſ' ILIKE 's' (third review).
+    const cased = [...DUCKDB_LOWER, ...DUCKDB_UPPER].flatMap(([first, count, step, delta]) =>
+      Array.from({ length: count }, (_, i) => [first + i * step, first + i * step + delta]).flat(),
+    );
+    const others = ['a', 'Z', ' ', '%', '_', '\\', "'", '\u0307', '\u0345', '\ue000', '\ufeff', '😀', 'ς', 'ſ', 'K'];
+    const character = fc.oneof(
+      fc.constantFrom(...cased).map((c) => String.fromCodePoint(c)),
+      fc.constantFrom(...others),
+    );
+    const texts = fc.sample(
+      fc.tuple(fc.string({ unit: character, maxLength: 8 }), fc.string({ unit: character, maxLength: 4 })),
+      { numRuns: 2000, seed: 15_1203 },
+    );
+    await duck.run('CREATE OR REPLACE TABLE demo.u (i INTEGER, s VARCHAR, p VARCHAR)');
+    const appender = await duck.createAppender('u', 'demo');
+    texts.forEach(([s, p], i) => {
+      appender.appendInteger(i);
+      appender.appendVarchar(s);
+      appender.appendVarchar(p);
+      appender.endRow();
+    });
+    appender.closeSync();
+    await clickhouse.command({ query: 'DROP TABLE IF EXISTS demo.u' });
+    await clickhouse.command({
+      query: 'CREATE TABLE demo.u (i Int32, s Nullable(String), p Nullable(String)) ENGINE = MergeTree ORDER BY i',
+    });
+    await clickhouse.insert({
+      table: 'demo.u',
+      values: texts.map(([s, p], i) => ({ i, s, p })),
+      format: 'JSONEachRow',
+    });
+    const rows = await same(
+      "SELECT i, lower(s), upper(s), s ILIKE p, s ILIKE '%' || p || '%', upper(s) NOT ILIKE lower(s) " +
+        'FROM demo.u ORDER BY i',
+    );
+    expect(rows).toHaveLength(2000);
+    // As group keys: the number of groups and their sizes.
+    await same('SELECT lower(s) AS k, count(*) FROM demo.u GROUP BY k ORDER BY k');
+    await same(
+      "SELECT id, lower('ΣΑΣ ß İ ǅ ﬀ'), upper('ß ŉ ᾳ ǆ'), 'İ' ILIKE 'i%', 'ſ' ILIKE 's' FROM demo.t ORDER BY id",
+    );
   });
 
   it('refuses two parameter names that would share one placeholder, rather than bind one value for both', async () => {
