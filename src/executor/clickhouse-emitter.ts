@@ -114,7 +114,6 @@ const AGGREGATES: Readonly<Record<string, string>> = {
   variance: 'varSamp',
   var_samp: 'varSamp',
   var_pop: 'varPop',
-  median: 'quantileExactInclusive(0.5)',
   // Only the DP bounding writes it, over values that are all equal (a person's unit in its group).
   any_value: 'any',
 };
@@ -265,6 +264,14 @@ export const quoteIdentifier = (name: string): string =>
   `\`${name.toLowerCase().replace(/\\/g, '\\\\').replace(/`/g, '\\`')}\``;
 /** A ClickHouse string literal: backslash is an escape character there (not in DuckDB), so it is escaped too. */
 export const quoteString = (value: string): string => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+
+/**
+ * C's round() (halves away from zero) of a double, as DuckDB computes it: the integer part, moved one
+ * away from zero when the fraction (exact: x − trunc(x)) is at least ½. Never x + ½, which rounds
+ * again past 2^52; trunc keeps −0.0 and ±inf as they are.
+ */
+export const halfAwayFromZero = (x: string): string =>
+  `if(abs(${x} - trunc(${x})) >= 0.5, trunc(${x}) + sign(${x}), trunc(${x}))`;
 
 const caseTranslations = new Map<'lower' | 'upper', string>();
 /**
@@ -781,6 +788,7 @@ class Emitter {
     // DuckDB counts as BIGINT, ClickHouse as UInt64, which has no common type with a signed integer.
     if (name === 'count_star') return 'toInt64(count())';
     if (name === 'count') return `toInt64(${distinct ? 'uniqExact' : 'count'}(${args.join(', ')}))`;
+    if (name === 'median') return this.median(node, parts, args);
     const aggregate = AGGREGATES[name];
     if (aggregate) {
       if (distinct) this.unsupported(`${name}(DISTINCT …)`, node);
@@ -864,11 +872,48 @@ class Emitter {
     }
   }
 
-  /** round half away from zero, as DuckDB does for DOUBLE; ClickHouse's round() rounds half to even on floats. */
+  /**
+   * DuckDB's median, by the type its argument was cast to (the checker writes the cast; without it the
+   * type is unknown here and the median refused). DuckDB takes the middle value of an odd count, and
+   * of an even count interpolates the two middle ones, lo·½ + hi·½: numbers as doubles (it converts
+   * first), timestamps as doubles of their microseconds rounded half away from zero; of text it takes
+   * the lower middle in byte order. ClickHouse's quantiles take neither Int128 nor text, interpolate no
+   * timestamp, and interpolate doubles as lo + (hi − lo)·½.
+   */
+  private median(node: SqlNode, parts: readonly SqlNode[], args: readonly string[]): string {
+    const [part] = parts;
+    const type = part?.class === 'CAST' ? (part.cast_type as { id?: string } | undefined)?.id : undefined;
+    if (parts.length !== 1) return this.unsupported('median with other than one argument', node);
+    const x = args[0] as string;
+    const odd = `count(${x}) % 2 = 1`;
+    const [low, high] = ['Low', 'High'].map((side) => `quantileExact${side}(0.5)(${x})`) as [string, string];
+    switch (type) {
+      case 'DOUBLE':
+        return `if(${odd}, ${low}, ${low} * 0.5 + ${high} * 0.5)`;
+      case 'TIMESTAMP': {
+        const [lo, hi] = [low, high].map((v) => `toFloat64(toUnixTimestamp64Micro(${v}))`);
+        const mid = `${lo} * 0.5 + ${hi} * 0.5`;
+        return `if(${odd}, ${low}, fromUnixTimestamp64Micro(toInt64(${halfAwayFromZero(mid)}), 'UTC'))`;
+      }
+      case 'VARCHAR':
+        return `if(count(${x}) = 0, NULL, arraySort(groupArray(${x}))[intDiv(count(${x}) - 1, 2) + 1])`;
+      default:
+        return this.unsupported('median of a value whose type the plan does not state', node);
+    }
+  }
+
+  /**
+   * DuckDB's round of a DOUBLE: C's round() of x·10^d, divided back (x / 10^−d for negative d), and x
+   * itself (0 for negative d) where that is not finite. ClickHouse's round() takes halves to even.
+   */
   private round(node: SqlNode, args: string[]): string {
     if (args.length > 2) this.unsupported('round with more than two arguments', node);
-    const digits = args[1] ?? 'toInt64(0)';
-    return `(sign(${args[0]}) * floor(abs(${args[0]}) * pow(10, ${digits}) + 0.5) / pow(10, ${digits}))`;
+    const [x, digits] = args as [string, string | undefined];
+    if (digits === undefined) return halfAwayFromZero(x);
+    const scaled = (r: string) => `if(isFinite(${r}), ${r}, `;
+    const down = `${halfAwayFromZero(`${x} / pow(10, -${digits})`)} * pow(10, -${digits})`;
+    const up = `${halfAwayFromZero(`${x} * pow(10, ${digits})`)} / pow(10, ${digits})`;
+    return `if(${digits} < 0, ${scaled(down)}0), ${scaled(up)}${x}))`;
   }
 
   /**

@@ -163,8 +163,8 @@ export class ClickHouseExecutor implements QueryExecutor {
       return new UnprocessableError(
         'EXECUTOR_UNSUPPORTED',
         'ClickHouse refused this query before reading any data (an operation it does not have for these ' +
-          "columns' types, such as median of a BIGINT or DATE); this room runs queries on ClickHouse, so it " +
-          "cannot answer it. The operator's log has the detail.",
+          "columns' types); this room runs queries on ClickHouse, so it cannot answer it. The operator's log " +
+          'has the detail.',
         { executor: 'clickhouse' },
         { cause },
       );

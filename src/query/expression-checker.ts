@@ -12,6 +12,7 @@ import {
   commonType,
   fromLogicalType,
   isNumeric,
+  isTemporal,
   typeName,
   type SqlType,
 } from './sql-types.ts';
@@ -424,6 +425,19 @@ export class ExpressionChecker {
       node,
       single && argFacts[0] && args.length === 1 ? { node: single, facts: argFacts[0] } : undefined,
     );
+    // median's answer depends on its argument's type, which an executor without DuckDB's types cannot see.
+    const argType = argFacts[0]?.type;
+    const typed = !argType
+      ? undefined
+      : isNumeric(argType)
+        ? 'DOUBLE'
+        : isTemporal(argType)
+          ? 'TIMESTAMP'
+          : argType.kind === 'varchar'
+            ? 'VARCHAR'
+            : undefined;
+    if (name === 'median' && single && typed)
+      this.state.edits.push({ kind: 'median-argument', node: single, type: typed });
     return {
       aggregate: true,
       classes: merged.classes,

@@ -19,4 +19,10 @@ export type RewriteEdit =
   /** an aggregate inside an expression becomes DOUBLE, whose arithmetic and comparisons never raise */
   | { readonly kind: 'double-aggregate'; readonly node: SqlNode }
   /** a quoted literal meeting a typed value becomes TRY_CAST(literal AS type): never an implicit cast that can fail */
-  | { readonly kind: 'cast-literal'; readonly node: SqlNode; readonly type: string };
+  | { readonly kind: 'cast-literal'; readonly node: SqlNode; readonly type: string }
+  /**
+   * median's argument cast to the type of its answer (DOUBLE for numbers, TIMESTAMP for dates and times,
+   * VARCHAR for text): DuckDB answers the same either way (it interpolates numbers as doubles and dates as
+   * timestamps), and an executor that has no types of its own reads from it which median to compute
+   */
+  | { readonly kind: 'median-argument'; readonly node: SqlNode; readonly type: 'DOUBLE' | 'TIMESTAMP' | 'VARCHAR' };

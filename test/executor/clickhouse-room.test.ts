@@ -36,7 +36,7 @@ const goldens = (
 const bigintCounts = (policy: PolicyDraft) => {
   for (const dataset of policy.datasets) {
     for (const column of dataset.columns) if (['purchases', 'clicks'].includes(column.name)) column.type = 'BIGINT';
-    // median, which ClickHouse has for no BIGINT: a refusal there, before any row is read.
+    // median: of a BIGINT (an Int128 on ClickHouse), a DOUBLE and a DATE.
     dataset.rules.aggregates = [...dataset.rules.aggregates, 'median'];
   }
 };
@@ -300,10 +300,30 @@ describe('a room whose executor is ClickHouse', () => {
     expect(JSON.stringify(tiers.rows)).not.toContain('1000000000000000');
   });
 
-  it('refuses, as unsupported, a query ClickHouse rejects in its analysis (median of a BIGINT)', async () => {
+  it('answers median of a BIGINT, a DOUBLE and a DATE as DuckDB does (the checker writes the type down)', async () => {
+    const queries = [
+      'SELECT loyalty_tier, median(purchases) AS p, median(purchase_value) AS v, median(signup_date) AS d ' +
+        'FROM advertiser_customers GROUP BY 1 ORDER BY 1',
+      'SELECT device, median(clicks) AS c, median(view_seconds) AS s, median(impression_date) AS d ' +
+        'FROM publisher_impressions GROUP BY 1 ORDER BY 1',
+    ];
+    for (const sql of queries) {
+      const answer = await ask(house, { sql });
+      expect(answer, sql).toMatchObject({ rows: expect.arrayContaining([expect.any(Array)]) });
+      expect(answer, sql).toEqual(await ask(duck, { sql }));
+    }
+  });
+
+  it('refuses, as unsupported, a query ClickHouse rejects in its analysis, and keeps no DP charge', async () => {
     const sql = 'SELECT loyalty_tier, median(purchases) AS m FROM advertiser_customers GROUP BY 1 ORDER BY 1';
-    expect(await ask(duck, { sql })).toMatchObject({ dryRun: false });
+    endpoint.failNext(/quantileExact/, 43);
     expect(await ask(house, { sql })).toEqual({ refused: 422, code: 'EXECUTOR_UNSUPPORTED' });
+    const dp = { sql: 'SELECT country, count(*) AS n FROM advertiser_customers GROUP BY 1', dp: { epsilon: 0.5 } };
+    const spent = async () => JSON.stringify(await ask(house, { ...dp, dryRun: true }));
+    const before = await spent();
+    endpoint.failNext(/GROUP BY/, 43);
+    expect(await ask(house, dp)).toEqual({ refused: 422, code: 'EXECUTOR_UNSUPPORTED' });
+    expect(await spent()).toBe(before);
   });
 
   it('does not start without its ClickHouse, naming where it looked', async () => {

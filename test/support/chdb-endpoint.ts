@@ -31,8 +31,11 @@ export interface ChdbEndpoint {
   readonly url: string;
   /** queries as the endpoint ran them (after settings were applied), for tests that check what was sent */
   readonly received: string[];
-  /** the next query whose text matches fails with a server error (fault injection for tests) */
-  failNext(pattern: RegExp): void;
+  /**
+   * the next query whose text matches fails with a server error (fault injection for tests), by
+   * default code 999; ClickHouse's own codes say what kind (43: an illegal argument type, at analysis)
+   */
+  failNext(pattern: RegExp, code?: number): void;
   close(): Promise<void>;
 }
 
@@ -66,12 +69,12 @@ class EndpointError extends Error {
 export async function startChdbEndpoint(): Promise<ChdbEndpoint> {
   const session = new Session();
   const received: string[] = [];
-  const failures: RegExp[] = [];
+  const failures: { pattern: RegExp; code: number }[] = [];
   const injected = (sql: string) => {
-    const at = failures.findIndex((pattern) => pattern.test(sql));
+    const at = failures.findIndex(({ pattern }) => pattern.test(sql));
     if (at < 0) return;
-    failures.splice(at, 1);
-    throw new EndpointError(999, 'injected failure (test)');
+    const code = failures.splice(at, 1)[0]?.code ?? 999;
+    throw new EndpointError(code, 'injected failure (INJECTED_BY_TEST)');
   };
   const spool = await mkdtemp(join(tmpdir(), 'cleanroom-chdb-'));
   // chdb runs one query at a time per session; requests queue here as a server's would wait on a lock.
@@ -164,7 +167,7 @@ export async function startChdbEndpoint(): Promise<ChdbEndpoint> {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     received,
-    failNext: (pattern) => void failures.push(pattern),
+    failNext: (pattern, code = 999) => void failures.push({ pattern, code }),
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await queue;

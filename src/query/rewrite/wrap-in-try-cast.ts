@@ -1,5 +1,5 @@
 import type { RewriteEdit } from '../rewrite-edits.ts';
-import { tryCast, type SqlNode } from '../sql-tree.ts';
+import { castTo, tryCast, type SqlNode } from '../sql-tree.ts';
 import { editsByNode } from './edits-by-node.ts';
 import type { NodeRewrite } from './tree-walker.ts';
 
@@ -25,4 +25,15 @@ export function castLiterals(edits: readonly RewriteEdit[]): NodeRewrite {
 export function doubleAggregates(edits: readonly RewriteEdit[]): NodeRewrite {
   const aggregates = editsByNode(edits, 'double-aggregate', (e) => e.node);
   return { visit: (original, copy) => (aggregates.has(original) ? wrap(copy, 'DOUBLE') : copy) };
+}
+
+/** median(x) → median(CAST(x AS DOUBLE | TIMESTAMP | VARCHAR)): the same answer, its type written down. */
+export function typedMedianArguments(edits: readonly RewriteEdit[]): NodeRewrite {
+  const argumentsOf = editsByNode(edits, 'median-argument', (e) => e.node);
+  return {
+    visit: (original, copy) => {
+      const edit = argumentsOf.get(original)?.[0];
+      return edit ? castTo({ ...copy, alias: '' }, edit.type) : copy;
+    },
+  };
 }
