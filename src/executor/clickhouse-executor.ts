@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { UnavailableError, UnprocessableError, type CleanroomError } from '../errors/cleanroom-error.ts';
@@ -5,8 +6,14 @@ import type { Logger } from '../log/logger.ts';
 import type { BoundParameter } from '../store/bound-parameters.ts';
 import type { DataEngine, TableShape } from '../store/data-engine.ts';
 import type { Cell, ResultTable } from '../store/result-values.ts';
-import { CLICKHOUSE_QUERY_SETTINGS, clickHouseType, emitClickHouse, quoteIdentifier } from './clickhouse-emitter.ts';
-import type { CheckedStatement, QueryExecutor } from './query-executor.ts';
+import {
+  CLICKHOUSE_QUERY_SETTINGS,
+  clickHouseType,
+  emitClickHouse,
+  quoteIdentifier,
+  quoteString,
+} from './clickhouse-emitter.ts';
+import type { CheckedStatement, QueryExecutor, VersionIdentity } from './query-executor.ts';
 
 /** How the room reaches its ClickHouse (room configuration; docs/clickhouse.md). */
 export interface ClickHouseExecutorConfig {
@@ -39,6 +46,14 @@ function toCell(value: unknown, type: string): Cell {
   if (typeof value === 'boolean' || typeof value === 'string') return value;
   return String(value);
 }
+
+/**
+ * What a version table's comment says: the envelope it was copied from and a hash of its column
+ * definitions. A restart keeps a copy only when both are the committed version's.
+ */
+const copyStamp = (identity: VersionIdentity, columns: readonly string[]): string =>
+  `cleanroom copy of envelope sha256 ${identity.envelopeSha256}, columns sha256 ` +
+  createHash('sha256').update(columns.join(', ')).digest('hex');
 
 /** Server error codes that say what happened without the engine's text (which can quote a value). */
 const TIMEOUT_CODES = new Set(['159', '160']);
@@ -192,13 +207,20 @@ export class ClickHouseExecutor implements QueryExecutor {
   }
 
   /**
-   * Copies the loaded (not yet committed) version from the embedded engine into its own table. A
+   * Copies the loaded (not yet committed) version from the embedded engine into its own table, unless
+   * a copy made before is exactly this version (a restart: every stored version is loaded again). A
    * failure leaves nothing behind on ClickHouse and says so; the upload is refused, not half kept.
    */
-  async stage(shape: TableShape, incomingName: string, version: number): Promise<void> {
+  async stage(shape: TableShape, incomingName: string, version: number, identity: VersionIdentity): Promise<void> {
+    const columns = this.#columns(shape);
+    const stamp = copyStamp(identity, columns);
+    if (await this.#holds(shape, version, stamp, identity.rows)) {
+      this.#log.info({ dataset: `${shape.schema}.${shape.table}`, version }, 'kept the ClickHouse copy of a version');
+      return;
+    }
     await this.#requireStorable(shape, incomingName);
     try {
-      await this.#copy(shape, incomingName, version);
+      await this.#copy(shape, incomingName, version, columns, stamp);
     } catch (error) {
       await this.discard(shape, version).catch(() => undefined);
       throw new UnavailableError(
@@ -209,6 +231,39 @@ export class ClickHouseExecutor implements QueryExecutor {
         { cause: error },
       );
     }
+  }
+
+  /**
+   * Whether the version's table is a whole copy of this version: its comment names the same envelope
+   * and column definitions (written when it was created), and it holds every row. A copy cut short, of
+   * another upload numbered alike, or made under other column types is copied again.
+   */
+  async #holds(shape: TableShape, version: number, stamp: string, rows: number): Promise<boolean> {
+    const name = `${shape.schema}__${shape.table}__v${version}`;
+    const listed = await this.#client.query({
+      query: 'SELECT comment FROM system.tables WHERE database = {database:String} AND name = {name:String}',
+      query_params: { database: this.#config.database, name },
+      format: 'JSONEachRow',
+    });
+    const [table] = (await listed.json()) as { comment: string }[];
+    if (table?.comment !== stamp) return false;
+    const counted = await this.#client.query({
+      query: `SELECT toString(count()) AS n FROM ${this.#versionTable(shape.schema, shape.table, version)}`,
+      format: 'JSONEachRow',
+    });
+    const [count] = (await counted.json()) as { n: string }[];
+    return count?.n === String(rows);
+  }
+
+  /** The version table's column definitions, as it is created. */
+  #columns(shape: TableShape): string[] {
+    return shape.columns.map((c) => {
+      // BIGINT is stored as Int128: DuckDB sums BIGINT as HUGEINT, where ClickHouse's Int64 sum wraps
+      // past 2^63 (a sum is over a bare column: the checker refuses expressions inside aggregates).
+      const type = c.type === 'BIGINT' ? 'Int128' : clickHouseType(c.type);
+      if (!type) throw new Error(`no ClickHouse type for a ${c.type} column`);
+      return `${quoteIdentifier(c.name)} Nullable(${type})`;
+    });
   }
 
   /**
@@ -238,14 +293,15 @@ export class ClickHouseExecutor implements QueryExecutor {
     );
   }
 
-  async #copy(shape: TableShape, incomingName: string, version: number): Promise<void> {
-    const columns = shape.columns.map((c) => {
-      // BIGINT is stored as Int128: DuckDB sums BIGINT as HUGEINT, where ClickHouse's Int64 sum wraps
-      // past 2^63 (a sum is over a bare column: the checker refuses expressions inside aggregates).
-      const type = c.type === 'BIGINT' ? 'Int128' : clickHouseType(c.type);
-      if (!type) throw new Error(`no ClickHouse type for a ${c.type} column`);
-      return `${quoteIdentifier(c.name)} Nullable(${type})`;
-    });
+  async #copy(
+    shape: TableShape,
+    incomingName: string,
+    version: number,
+    columns: readonly string[],
+    stamp: string,
+  ): Promise<void> {
+    const comment = ` COMMENT ${quoteString(stamp)}`;
+    const mergeTree = `ENGINE = MergeTree ORDER BY tuple()${comment}`;
     const target = this.#versionTable(shape.schema, shape.table, version);
     await this.discard(shape, version);
     const unit = shape.unit ?? shape.columns[0]?.name;
@@ -253,18 +309,18 @@ export class ClickHouseExecutor implements QueryExecutor {
       // One MergeTree per shard, and a Distributed table that sends each person's rows to one shard.
       const local = this.#versionTable(shape.schema, shape.table, version, true);
       await this.#client.command({
-        query: `CREATE TABLE ${local}${this.#onCluster()} (${columns.join(', ')}) ENGINE = MergeTree ORDER BY tuple()`,
+        query: `CREATE TABLE ${local}${this.#onCluster()} (${columns.join(', ')}) ${mergeTree}`,
       });
       const [database, name] = [this.#config.database, `${shape.schema}__${shape.table}__v${version}_local`];
       await this.#client.command({
         query:
           `CREATE TABLE ${target}${this.#onCluster()} AS ${local} ENGINE = Distributed(` +
           `${quoteIdentifier(this.#config.cluster)}, ${quoteIdentifier(database)}, ${quoteIdentifier(name)}, ` +
-          `cityHash64(${quoteIdentifier(unit ?? '')}))`,
+          `cityHash64(${quoteIdentifier(unit ?? '')}))${comment}`,
       });
     } else {
       await this.#client.command({
-        query: `CREATE TABLE ${target} (${columns.join(', ')}) ENGINE = MergeTree ORDER BY tuple()`,
+        query: `CREATE TABLE ${target} (${columns.join(', ')}) ${mergeTree}`,
       });
     }
     // Through Parquet in the room's RAM-backed staging: 4M rows copy in seconds, where JSON rows

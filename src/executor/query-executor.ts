@@ -13,17 +13,28 @@ export interface CheckedStatement {
 }
 
 /**
+ * What a dataset version is, for an executor that keeps copies across restarts: the committed
+ * envelope's SHA-256 and the rows it holds. A version number alone is not enough (a room whose state
+ * was restored from a backup can number another upload alike).
+ */
+export interface VersionIdentity {
+  readonly envelopeSha256: string;
+  readonly rows: number;
+}
+
+/**
  * Where threshold and DP releases execute (issue #15). The room plans once (parse, check, rewrite);
  * the executor runs the planned tree and holds a copy of each loaded dataset version where it reads
  * it. Loading goes through the embedded engine first (authenticated envelope → DuckDB incoming table),
- * then `stage` copies that version before the room commits it, `commit` makes it the one queries
+ * then `stage` copies that version before the room commits it (or keeps a copy made before that is
+ * exactly this version: same envelope, same columns, every row), `commit` makes it the one queries
  * read, `discard` drops a version that will not be committed, and `drop` removes every version
  * (deletion, retention).
  */
 export interface QueryExecutor {
   readonly name: 'duckdb' | 'clickhouse';
   run(statement: CheckedStatement, parameters: Readonly<Record<string, BoundParameter>>): Promise<ResultTable>;
-  stage(shape: TableShape, incomingName: string, version: number): Promise<void>;
+  stage(shape: TableShape, incomingName: string, version: number, identity: VersionIdentity): Promise<void>;
   commit(shape: TableShape, version: number): Promise<void>;
   discard(shape: TableShape, version: number): Promise<void>;
   drop(schema: string, table: string): Promise<void>;

@@ -84,7 +84,10 @@ export async function reloadDatasets(services: RoomServices): Promise<{ loaded: 
         throw notCommitted();
       }
       try {
-        await services.executor.stage(shape, result.incomingName, version.version);
+        await services.executor.stage(shape, result.incomingName, version.version, {
+          envelopeSha256: version.envelopeSha256,
+          rows: version.rows,
+        });
       } catch (error) {
         await services.engine.discardIncoming(shape, result.incomingName);
         throw error;

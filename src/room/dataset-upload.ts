@@ -240,7 +240,10 @@ async function receiveUpload(
     // The executor's copy (ClickHouse) is made before the version is committed, so a committed
     // version is always queryable wherever queries run.
     staged = manifest.version;
-    await services.executor.stage(shape, loaded.incomingName, manifest.version);
+    await services.executor.stage(shape, loaded.incomingName, manifest.version, {
+      envelopeSha256: loaded.opened.envelopeSha256,
+      rows: loaded.rows,
+    });
     await tee.sync();
     await tee.close();
     await rename(partialPath, finalPath);
