@@ -15,7 +15,10 @@ import { DUCKDB_LOWER, DUCKDB_UPPER } from './duckdb-case-map.ts';
 
 /** Settings sent with every query (and locked in the room's server profile, docs/clickhouse.md). */
 export const CLICKHOUSE_QUERY_SETTINGS = {
-  readonly: '1',
+  // Reads only. 2, not 1: under readonly = 1 the server refuses every setting below that differs from
+  // its profile (measured on chdb: "Cannot modify … in readonly mode"), and a reader whose profile says
+  // 2 may not send 1. The room writes every query itself and never a SETTINGS clause.
+  readonly: '2',
   // LEFT JOIN non-matches are NULL, as in SQL, not the column type's default (0, '').
   join_use_nulls: 1,
   // sum/avg/min/max of no rows are NULL, as in SQL, not 0.
@@ -31,6 +34,9 @@ export const CLICKHOUSE_QUERY_SETTINGS = {
   // Branches of different types (CASE of Float64 and Decimal) are an error, never a Variant value
   // that reads back unlike DuckDB's widened type.
   use_variant_as_common_type: 0,
+  // 16 MiB, not 256 KiB: lower/upper/ILIKE write DuckDB's case tables in (8 KB a call; 25 ILIKEs in
+  // one query passed the default, found in review).
+  max_query_size: '16777216',
 } as const;
 
 export interface EmitOptions {
@@ -211,7 +217,8 @@ function doubleText(value: string): string {
     ),
   );
   const signed = bind('__neg', "startsWith(__s, '-')", bind('__b', 'if(__neg, substring(__s, 2), __s)', parsed));
-  return bind('__s', `toString(${value})`, `if(__s IN ('inf', '-inf', 'nan'), __s, ${signed})`);
+  // NULL stays NULL: splitByChar of NULL is [''], which laid out as 0.0 (found in review).
+  return bind('__s', `toString(${value})`, `if(__s IS NULL, NULL, if(__s IN ('inf', '-inf', 'nan'), __s, ${signed}))`);
 }
 
 /**
@@ -220,8 +227,12 @@ function doubleText(value: string): string {
  * writes 23:59:59.5 and 00:00:00), anything else as toString.
  */
 const asText = (value: string) =>
-  `multiIf(toTypeName(${value}) LIKE '%Float%', ${doubleText(value)}, toTypeName(${value}) LIKE '%DateTime64%', ` +
-  `replaceRegexpOne(toString(${value}), '[.]?0+$', ''), toString(${value}))`;
+  bind(
+    '__t',
+    value,
+    `multiIf(toTypeName(__t) LIKE '%Float%', ${doubleText('__t')}, toTypeName(__t) LIKE '%DateTime64%', ` +
+      `replaceRegexpOne(toString(__t), '[.]?0+$', ''), toString(__t))`,
+  );
 
 /** Whether a node is an integer for certain: an integer constant, or a cast to an integer type. */
 function isIntegerValued(node: SqlNode): boolean {
@@ -268,20 +279,21 @@ export const quoteString = (value: string): string => `'${value.replace(/\\/g, '
 /**
  * C's round() (halves away from zero) of a double, as DuckDB computes it: the integer part, moved one
  * away from zero when the fraction (exact: x − trunc(x)) is at least ½. Never x + ½, which rounds
- * again past 2^52; trunc keeps −0.0 and ±inf as they are.
+ * again past 2^52; trunc keeps −0.0 and ±inf as they are. x is written once (bound), so nested
+ * rounds do not grow the query exponentially (found in review: three levels passed 256 KiB).
  */
 export const halfAwayFromZero = (x: string): string =>
-  `if(abs(${x} - trunc(${x})) >= 0.5, trunc(${x}) + sign(${x}), trunc(${x}))`;
+  bind('__h', x, 'if(abs(__h - trunc(__h)) >= 0.5, trunc(__h) + sign(__h), trunc(__h))');
 
-const caseTranslations = new Map<'lower' | 'upper', string>();
+const caseTables = new Map<'lower' | 'upper', readonly [from: string, to: string]>();
 /**
- * DuckDB's lower() or upper() of a text: its code point to code point mapping (duckdb-case-map.ts) as
- * translateUTF8's two strings, built once. lowerUTF8/upperUTF8 apply full Unicode rules, which DuckDB
- * does not ('ß', 'İ', final sigma, ligatures: 57 code points in lower and 158 in upper, third review).
+ * DuckDB's lower() or upper() as translateUTF8's two string literals: its code point to code point
+ * mapping (duckdb-case-map.ts), built once. lowerUTF8/upperUTF8 apply full Unicode rules, which DuckDB does
+ * not ('ß', 'İ', final sigma, ligatures: 57 code points in lower and 158 in upper, third review).
  */
-function caseMapped(fn: 'lower' | 'upper', text: string): string {
-  let strings = caseTranslations.get(fn);
-  if (!strings) {
+function caseTable(fn: 'lower' | 'upper'): readonly [string, string] {
+  let table = caseTables.get(fn);
+  if (!table) {
     const [from, to] = [[] as number[], [] as number[]];
     for (const [first, count, step, delta] of fn === 'lower' ? DUCKDB_LOWER : DUCKDB_UPPER) {
       for (let i = 0; i < count; i++) {
@@ -289,10 +301,10 @@ function caseMapped(fn: 'lower' | 'upper', text: string): string {
         to.push(first + i * step + delta);
       }
     }
-    strings = `${quoteString(String.fromCodePoint(...from))}, ${quoteString(String.fromCodePoint(...to))}`;
-    caseTranslations.set(fn, strings);
+    table = [quoteString(String.fromCodePoint(...from)), quoteString(String.fromCodePoint(...to))];
+    caseTables.set(fn, table);
   }
-  return `translateUTF8(${text}, ${strings})`;
+  return table;
 }
 
 const TRUTH_OPERATORS = new Set([
@@ -828,12 +840,12 @@ class Emitter {
         // DuckDB's ILIKE is LIKE over both sides put through its lower(); ClickHouse's ilike folds case
         // by other rules ('İ' ILIKE 'i%' and 'ſ' ILIKE 's' differ).
         if (name === '~~' || name === '!~~') return `${name === '~~' ? 'like' : 'notLike'}(${args[0]}, ${pattern})`;
-        const [folded, lowered] = [caseMapped('lower', args[0] ?? ''), caseMapped('lower', pattern)];
+        const [folded, lowered] = [this.caseMapped('lower', args[0] ?? ''), this.caseMapped('lower', pattern)];
         return `${name === '~~*' ? 'like' : 'notLike'}(${folded}, ${lowered})`;
       }
       case 'lower':
       case 'upper':
-        return caseMapped(name, args[0] ?? '');
+        return this.caseMapped(name, args[0] ?? '');
       // DuckDB answers md5 as lower-case hex text; ClickHouse's MD5 as 16 bytes.
       case 'md5':
         return `lower(hex(MD5(${args[0]})))`;
@@ -906,14 +918,27 @@ class Emitter {
    * DuckDB's round of a DOUBLE: C's round() of x·10^d, divided back (x / 10^−d for negative d), and x
    * itself (0 for negative d) where that is not finite. ClickHouse's round() takes halves to even.
    */
+  /**
+   * DuckDB's lower() or upper() of a text: translateUTF8 with its two tables written in (8 KB each;
+   * the room sends max_query_size to fit many). As query parameters they went into the URL,
+   * percent-encoded to ~11 KB each, past what proxies and Node's HTTP server accept.
+   */
+  private caseMapped(fn: 'lower' | 'upper', value: string): string {
+    const [from, to] = caseTable(fn);
+    return `translateUTF8(${value}, ${from}, ${to})`;
+  }
+
   private round(node: SqlNode, args: string[]): string {
     if (args.length > 2) this.unsupported('round with more than two arguments', node);
     const [x, digits] = args as [string, string | undefined];
     if (digits === undefined) return halfAwayFromZero(x);
-    const scaled = (r: string) => `if(isFinite(${r}), ${r}, `;
-    const down = `${halfAwayFromZero(`${x} / pow(10, -${digits})`)} * pow(10, -${digits})`;
-    const up = `${halfAwayFromZero(`${x} * pow(10, ${digits})`)} / pow(10, ${digits})`;
-    return `if(${digits} < 0, ${scaled(down)}0), ${scaled(up)}${x}))`;
+    const down = `${halfAwayFromZero('__rx / pow(10, -__rd)')} * pow(10, -__rd)`;
+    const up = `${halfAwayFromZero('__rx * pow(10, __rd)')} / pow(10, __rd)`;
+    // NULL in, NULL out: isFinite(NULL) is no TRUE, and the fallback made it 0 (found in review).
+    const finiteOr = (value: string, otherwise: string) => bind('__r', value, `if(isFinite(__r), __r, ${otherwise})`);
+    const rounded =
+      `if(__rx IS NULL OR __rd IS NULL, NULL, ` + `if(__rd < 0, ${finiteOr(down, '0')}, ${finiteOr(up, '__rx')}))`;
+    return bind('__rx', x, bind('__rd', digits, rounded));
   }
 
   /**

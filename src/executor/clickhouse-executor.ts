@@ -20,6 +20,8 @@ export interface ClickHouseExecutorConfig {
   readonly url: string;
   readonly username?: string;
   readonly password?: string;
+  /** the user that runs queries (its profile: readonly = 2, the semantics settings locked); default the loader */
+  readonly reader?: { readonly username: string; readonly password?: string };
   /** the database the room owns: one table per dataset version, named collaboration__dataset__v<n> */
   readonly database: string;
   /** a cluster name: tables are created ON CLUSTER, local per shard, behind a Distributed table */
@@ -55,15 +57,25 @@ const copyStamp = (identity: VersionIdentity, columns: readonly string[]): strin
   `cleanroom copy of envelope sha256 ${identity.envelopeSha256}, columns sha256 ` +
   createHash('sha256').update(columns.join(', ')).digest('hex');
 
+/** What every query sends: the semantics the emitter relies on, the timeout, and exact JSON numbers. */
+const querySettings = (config: ClickHouseExecutorConfig) =>
+  ({
+    ...CLICKHOUSE_QUERY_SETTINGS,
+    max_execution_time: Math.ceil(config.statementTimeoutMs / 1000),
+    output_format_json_quote_64bit_integers: 1,
+    output_format_json_quote_denormals: 1,
+  }) as const;
+
 /** Server error codes that say what happened without the engine's text (which can quote a value). */
 const TIMEOUT_CODES = new Set(['159', '160']);
 const MEMORY_CODES = new Set(['241']);
 /**
  * Errors of ClickHouse's analysis, raised from the query's text and the columns' types before a row is
  * read (illegal type of argument, no common type, unknown function or identifier, illegal aggregation,
- * wrong number of arguments): they cannot depend on the data, so a DP charge is given back.
+ * wrong number of arguments; the text too long or its tree too big or deep): they cannot depend on the
+ * data, so a DP charge is given back.
  */
-const ANALYSIS_CODES = new Set(['42', '43', '46', '47', '184', '215', '386']);
+const ANALYSIS_CODES = new Set(['42', '43', '46', '47', '62', '167', '168', '184', '215', '386']);
 /** Socket errors before any byte of the query was sent (never ClickHouse's text, which can quote values). */
 const NOT_STARTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN']);
 
@@ -76,34 +88,71 @@ const NOT_STARTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_A
  */
 export class ClickHouseExecutor implements QueryExecutor {
   readonly name = 'clickhouse';
+  /** loads, drops and lists the room's tables */
   readonly #client: ClickHouseClient;
+  /** runs the planned queries: another user when configured, with read-only grants */
+  readonly #reader: ClickHouseClient;
   readonly #config: ClickHouseExecutorConfig;
   readonly #engine: DataEngine;
   readonly #log: Logger;
   /** `schema.table` → its committed version, the one queries read */
   readonly #committed = new Map<string, number>();
 
-  private constructor(client: ClickHouseClient, config: ClickHouseExecutorConfig, engine: DataEngine, log: Logger) {
+  private constructor(
+    client: ClickHouseClient,
+    reader: ClickHouseClient,
+    config: ClickHouseExecutorConfig,
+    engine: DataEngine,
+    log: Logger,
+  ) {
     this.#client = client;
+    this.#reader = reader;
     this.#config = config;
     this.#engine = engine;
     this.#log = log;
   }
 
-  /** Connects, checks the server answers, and creates the room's database if it is missing. */
+  /** Connects (as loader and as reader), checks the server answers, and creates the room's database if missing. */
   static async open(config: ClickHouseExecutorConfig, engine: DataEngine, log: Logger): Promise<ClickHouseExecutor> {
-    const client = createClient({
-      url: config.url,
-      ...(config.username ? { username: config.username } : {}),
-      ...(config.password ? { password: config.password } : {}),
-      request_timeout: config.statementTimeoutMs + 10_000,
-    });
-    const ping = await client.ping();
-    if (!ping.success) {
+    const connect = (user: { username?: string; password?: string }) =>
+      createClient({
+        url: config.url,
+        ...(user.username ? { username: user.username } : {}),
+        ...(user.password ? { password: user.password } : {}),
+        request_timeout: config.statementTimeoutMs + 10_000,
+      });
+    const client = connect(config);
+    const reader = config.reader ? connect(config.reader) : client;
+    const close = async () => {
       await client.close();
-      throw new Error(`ClickHouse at ${config.url} does not answer: ${String(ping.error)}`);
+      if (reader !== client) await reader.close();
+    };
+    for (const [who, connection] of [
+      ['loader', client],
+      ['reader', reader],
+    ] as const) {
+      const ping = await connection.ping();
+      if (!ping.success) {
+        await close();
+        throw new Error(`ClickHouse at ${config.url} does not answer the ${who}: ${String(ping.error)}`);
+      }
     }
-    const executor = new ClickHouseExecutor(client, config, engine, log);
+    // The reader runs one query with the room's settings now, not at the first release: a profile that
+    // refuses them (readonly = 1 refuses any change) or a wrong password stops the start, named.
+    try {
+      await (
+        await reader.query({ query: 'SELECT 1', format: 'JSONCompact', clickhouse_settings: querySettings(config) })
+      ).json();
+    } catch (error) {
+      await close();
+      const code = String((error as { code?: unknown }).code ?? (error as Error).message);
+      throw new Error(
+        `ClickHouse at ${config.url} refused a query with the room's settings from the reader (${code}); ` +
+          'its profile must allow them (docs/clickhouse.md, server profile)',
+        { cause: error },
+      );
+    }
+    const executor = new ClickHouseExecutor(client, reader, config, engine, log);
     await client.command({
       query: `CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(config.database)}${executor.#onCluster()}`,
     });
@@ -137,16 +186,11 @@ export class ClickHouseExecutor implements QueryExecutor {
     });
     let answer: { meta?: { name: string; type: string }[]; data?: unknown[][] };
     try {
-      const result = await this.#client.query({
+      const result = await this.#reader.query({
         query: emitted.sql,
         query_params: emitted.params,
         format: 'JSONCompact',
-        clickhouse_settings: {
-          ...CLICKHOUSE_QUERY_SETTINGS,
-          max_execution_time: Math.ceil(this.#config.statementTimeoutMs / 1000),
-          output_format_json_quote_64bit_integers: 1,
-          output_format_json_quote_denormals: 1,
-        },
+        clickhouse_settings: querySettings(this.#config),
       });
       answer = (await result.json()) as typeof answer;
     } catch (error) {
@@ -387,5 +431,6 @@ export class ClickHouseExecutor implements QueryExecutor {
 
   async close(): Promise<void> {
     await this.#client.close();
+    if (this.#reader !== this.#client) await this.#reader.close();
   }
 }

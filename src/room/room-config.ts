@@ -8,12 +8,15 @@ export type ExecutorConfig =
       readonly url: string;
       readonly username?: string;
       readonly password?: string;
+      /** a second user for queries only (readonly = 2 in its server profile); without it, one user does both */
+      readonly reader?: { readonly username: string; readonly password?: string };
       readonly database: string;
       readonly cluster?: string;
     };
 
 /**
- * CLEANROOM_EXECUTOR=duckdb (default) or clickhouse, with CLEANROOM_CLICKHOUSE_URL, _USER, _PASSWORD,
+ * CLEANROOM_EXECUTOR=duckdb (default) or clickhouse, with CLEANROOM_CLICKHOUSE_URL, _USER, _PASSWORD (the
+ * user that loads), _READER_USER, _READER_PASSWORD (the user that runs queries; default the same one),
  * _DATABASE (default cleanroom) and _CLUSTER.
  */
 export function executorFromEnv(env: NodeJS.ProcessEnv): ExecutorConfig {
@@ -27,6 +30,14 @@ export function executorFromEnv(env: NodeJS.ProcessEnv): ExecutorConfig {
     url,
     ...(env.CLEANROOM_CLICKHOUSE_USER ? { username: env.CLEANROOM_CLICKHOUSE_USER } : {}),
     ...(env.CLEANROOM_CLICKHOUSE_PASSWORD ? { password: env.CLEANROOM_CLICKHOUSE_PASSWORD } : {}),
+    ...(env.CLEANROOM_CLICKHOUSE_READER_USER
+      ? {
+          reader: {
+            username: env.CLEANROOM_CLICKHOUSE_READER_USER,
+            ...(env.CLEANROOM_CLICKHOUSE_READER_PASSWORD ? { password: env.CLEANROOM_CLICKHOUSE_READER_PASSWORD } : {}),
+          },
+        }
+      : {}),
     database: env.CLEANROOM_CLICKHOUSE_DATABASE ?? 'cleanroom',
     ...(env.CLEANROOM_CLICKHOUSE_CLUSTER ? { cluster: env.CLEANROOM_CLICKHOUSE_CLUSTER } : {}),
   };

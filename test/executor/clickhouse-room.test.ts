@@ -58,7 +58,8 @@ async function prepare(t: TestRoom): Promise<void> {
 }
 
 beforeAll(async () => {
-  endpoint = await startChdbEndpoint();
+  // A loader and a reader, as docs/clickhouse.md deploys them: the endpoint refuses the reader any write.
+  endpoint = await startChdbEndpoint({ reader: 'cleanroom_reader' });
   side = createClient({ url: endpoint.url });
   duck = await startTestRoom({
     config: { templatesDirectory: resolve('sql') },
@@ -69,7 +70,13 @@ beforeAll(async () => {
     edit: bigintCounts,
     config: {
       templatesDirectory: resolve('sql'),
-      executor: { kind: 'clickhouse', url: endpoint.url, database: 'cleanroom' },
+      executor: {
+        kind: 'clickhouse',
+        url: endpoint.url,
+        username: 'cleanroom_loader',
+        reader: { username: 'cleanroom_reader' },
+        database: 'cleanroom',
+      },
     },
     randomSource: seededRandomSource(SEED),
   });
@@ -336,9 +343,35 @@ describe('a room whose executor is ClickHouse', () => {
     const dp = { sql: 'SELECT country, count(*) AS n FROM advertiser_customers GROUP BY 1', dp: { epsilon: 0.5 } };
     const spent = async () => JSON.stringify(await ask(house, { ...dp, dryRun: true }));
     const before = await spent();
-    endpoint.failNext(/GROUP BY/, 43);
+    // 168: the query's tree too big (text-only, as 62 and 167 are).
+    endpoint.failNext(/GROUP BY/, 168);
     expect(await ask(house, dp)).toEqual({ refused: 422, code: 'EXECUTOR_UNSUPPORTED' });
     expect(await spent()).toBe(before);
+  });
+
+  it('loads as the loader and runs every release as the reader, under readonly = 2', async () => {
+    const from = endpoint.received.length;
+    await ask(house, TEMPLATES[0]);
+    await ask(house, { sql: 'SELECT country, count(*) AS n FROM advertiser_customers GROUP BY 1' });
+    const sent = endpoint.received.slice(from).map((sql, i) => ({ sql, user: endpoint.users[from + i] }));
+    expect(sent.length).toBeGreaterThan(1);
+    for (const { sql, user } of sent) expect(user, sql).toBe('cleanroom_reader');
+    const loads = endpoint.received
+      .map((sql, i) => ({ sql, user: endpoint.users[i] }))
+      .filter((q) => /^\s*(INSERT INTO|CREATE TABLE .* COMMENT 'cleanroom copy)/i.test(q.sql));
+    expect(loads.length).toBeGreaterThan(0);
+    for (const { sql, user } of loads) expect(user, sql).toBe('cleanroom_loader');
+  });
+
+  it('does not start when its reader refuses the room’s query settings, naming the profile', async () => {
+    endpoint.failNext(/^SELECT 1\b/, 164);
+    await expect(
+      startTestRoom({
+        config: {
+          executor: { kind: 'clickhouse', url: endpoint.url, reader: { username: 'r' }, database: 'other' },
+        },
+      }),
+    ).rejects.toThrow(/refused a query with the room's settings from the reader \(164\).*server profile/);
   });
 
   it('does not start without its ClickHouse, naming where it looked', async () => {

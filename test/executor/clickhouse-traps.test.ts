@@ -434,6 +434,26 @@ describe('ClickHouse runs what the checker allowed with DuckDB’s meaning (each
     expect(differing).toEqual([[0]]);
   });
 
+  it('fourth review: NULL stays NULL in round(x, -d) and DOUBLE text; nesting does not grow the query', async () => {
+    // isFinite(NULL) took round's fallback (0); splitByChar of NULL laid out as '0.0'.
+    await same(
+      'SELECT id, round(x, -2), round(x, 1), round(CAST(NULL AS DOUBLE), -1), CAST(x AS VARCHAR), ' +
+        "concat('c:', x), coalesce(CAST(x AS VARCHAR), 'none'), CAST(x AS VARCHAR) IS NULL FROM demo.t ORDER BY id",
+    );
+    await same('SELECT round(x, 1) AS b, count(*) FROM demo.t GROUP BY b ORDER BY b');
+    // Each round wrote x ~25 times: three levels passed max_query_size, six text items TOO_BIG_AST.
+    await same('SELECT id, round(round(round(round(round(x, 5), 4), 3), 2), 1) FROM demo.t ORDER BY id');
+    await same(
+      `SELECT ${Array.from({ length: 8 }, (_, i) => `CAST(round(x * ${i + 1}.5, ${i - 2}) AS VARCHAR)`).join(', ')} ` +
+        'FROM demo.t ORDER BY id',
+    );
+    // Each ILIKE writes DuckDB's case table twice (16 KB): 25 of them passed the default 256 KiB.
+    await same(
+      `SELECT id, ${Array.from({ length: 30 }, (_, i) => `s ILIKE '%${'abcdefghij'.charAt(i % 10)}%'`).join(' OR ')} ` +
+        'FROM demo.t ORDER BY id',
+    );
+  });
+
   it('refuses two parameter names that would share one placeholder, rather than bind one value for both', async () => {
     const tree = JSON.parse(
       String(

@@ -31,6 +31,8 @@ export interface ChdbEndpoint {
   readonly url: string;
   /** queries as the endpoint ran them (after settings were applied), for tests that check what was sent */
   readonly received: string[];
+  /** the user each of `received` came from (Basic authorization; `default` without), index for index */
+  readonly users: string[];
   /**
    * the next query whose text matches fails with a server error (fault injection for tests), by
    * default code 999; ClickHouse's own codes say what kind (43: an illegal argument type, at analysis)
@@ -66,9 +68,15 @@ class EndpointError extends Error {
   }
 }
 
-export async function startChdbEndpoint(): Promise<ChdbEndpoint> {
+/**
+ * `reader`: a user the endpoint treats as ClickHouse treats one with read grants and a profile of
+ * `readonly = 2`: anything but a read is refused (497, ACCESS_DENIED), as is a query that asks for
+ * `readonly = 1` (164: it may not change the setting).
+ */
+export async function startChdbEndpoint(options: { reader?: string } = {}): Promise<ChdbEndpoint> {
   const session = new Session();
   const received: string[] = [];
+  const users: string[] = [];
   const failures: { pattern: RegExp; code: number }[] = [];
   const injected = (sql: string) => {
     const at = failures.findIndex(({ pattern }) => pattern.test(sql));
@@ -82,9 +90,15 @@ export async function startChdbEndpoint(): Promise<ChdbEndpoint> {
   const run = async (req: IncomingMessage): Promise<{ text: string; format: string }> => {
     const url = new URL(req.url ?? '/', 'http://endpoint');
     const inUrl = url.searchParams.get('query');
+    const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    const user = basic ? Buffer.from(basic, 'base64').toString('utf8').split(':')[0] || 'default' : 'default';
+    const reader = options.reader !== undefined && user === options.reader;
+    if (reader && url.searchParams.get('readonly') === '1')
+      throw new EndpointError(164, "Cannot modify 'readonly' setting in readonly mode. (READONLY)");
     // An INSERT's rows (the body) go through a file, as a server streams them: a JS string holds 512 MB.
     const insert = inUrl !== null ? INSERT_FORMAT.exec(inUrl) : null;
     if (insert) {
+      if (reader) throw new EndpointError(497, `${user}: Not enough privileges. (ACCESS_DENIED)`);
       if (/^[12]$/.test(url.searchParams.get('readonly') ?? ''))
         throw new EndpointError(164, 'Cannot execute query in readonly mode. (READONLY)');
       const file = join(spool, `insert-${received.length}`);
@@ -92,6 +106,7 @@ export async function startChdbEndpoint(): Promise<ChdbEndpoint> {
       try {
         const sql = `${insert[1]} FROM INFILE ${settingValue(file)} FORMAT ${insert[2]}`;
         received.push(sql);
+        users.push(user);
         await session.queryAsync(sql);
         return { text: '', format: 'TabSeparated' };
       } finally {
@@ -112,6 +127,7 @@ export async function startChdbEndpoint(): Promise<ChdbEndpoint> {
     const database = url.searchParams.get('database');
     let format = 'TabSeparated';
     const isRead = READ.test(sql);
+    if (reader && !isRead) throw new EndpointError(497, `${user}: Not enough privileges. (ACCESS_DENIED)`);
     if (isRead) {
       const match = FORMAT_AT_END.exec(sql);
       if (match) {
@@ -122,8 +138,12 @@ export async function startChdbEndpoint(): Promise<ChdbEndpoint> {
       if (settings.length > 0) sql = `${sql}\nSETTINGS ${settings.join(', ')}`;
     } else if (settings.some((s) => /^readonly = [12]$/.test(s)))
       throw new EndpointError(164, 'Cannot execute query in readonly mode. (READONLY)');
+    // A server applies the URL's settings before it parses; a SETTINGS clause comes too late for this one.
+    const querySize = url.searchParams.get('max_query_size');
+    if (querySize) session.query(`SET max_query_size = ${Number(querySize)}`);
     if (database && database !== 'default') session.query(`USE ${database}`);
     received.push(sql);
+    users.push(user);
     injected(sql);
     try {
       const result = await (Object.keys(parameters).length > 0
@@ -167,6 +187,7 @@ export async function startChdbEndpoint(): Promise<ChdbEndpoint> {
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     received,
+    users,
     failNext: (pattern, code = 999) => void failures.push({ pattern, code }),
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
