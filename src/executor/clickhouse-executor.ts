@@ -26,6 +26,11 @@ export interface ClickHouseExecutorConfig {
   readonly database: string;
   /** a cluster name: tables are created ON CLUSTER, local per shard, behind a Distributed table */
   readonly cluster?: string;
+  /**
+   * the server's storage policy every version table is created on: an encrypted disk whose key the
+   * room's operator holds (docs/clickhouse.md); without it, the server's default
+   */
+  readonly storagePolicy?: string;
   readonly statementTimeoutMs: number;
 }
 
@@ -51,7 +56,8 @@ function toCell(value: unknown, type: string): Cell {
 
 /**
  * What a version table's comment says: the envelope it was copied from and a hash of its column
- * definitions. A restart keeps a copy only when both are the committed version's.
+ * definitions and storage policy. A restart keeps a copy only when both are the committed version's
+ * (a copy on another policy, e.g. made before the encrypted disk was configured, is copied again).
  */
 const copyStamp = (identity: VersionIdentity, columns: readonly string[]): string =>
   `cleanroom copy of envelope sha256 ${identity.envelopeSha256}, columns sha256 ` +
@@ -257,7 +263,7 @@ export class ClickHouseExecutor implements QueryExecutor {
    */
   async stage(shape: TableShape, incomingName: string, version: number, identity: VersionIdentity): Promise<void> {
     const columns = this.#columns(shape);
-    const stamp = copyStamp(identity, columns);
+    const stamp = copyStamp(identity, [...columns, `storage policy ${this.#config.storagePolicy ?? 'default'}`]);
     if (await this.#holds(shape, version, stamp, identity.rows)) {
       this.#log.info({ dataset: `${shape.schema}.${shape.table}`, version }, 'kept the ClickHouse copy of a version');
       return;
@@ -345,7 +351,10 @@ export class ClickHouseExecutor implements QueryExecutor {
     stamp: string,
   ): Promise<void> {
     const comment = ` COMMENT ${quoteString(stamp)}`;
-    const mergeTree = `ENGINE = MergeTree ORDER BY tuple()${comment}`;
+    const policy = this.#config.storagePolicy;
+    const mergeTree =
+      `ENGINE = MergeTree ORDER BY tuple()` +
+      `${policy ? ` SETTINGS storage_policy = ${quoteString(policy)}` : ''}${comment}`;
     const target = this.#versionTable(shape.schema, shape.table, version);
     await this.discard(shape, version);
     const unit = shape.unit ?? shape.columns[0]?.name;

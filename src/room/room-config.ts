@@ -12,12 +12,14 @@ export type ExecutorConfig =
       readonly reader?: { readonly username: string; readonly password?: string };
       readonly database: string;
       readonly cluster?: string;
+      /** a storage policy of the server's (an encrypted disk, docs/clickhouse.md) every version table is created on */
+      readonly storagePolicy?: string;
     };
 
 /**
  * CLEANROOM_EXECUTOR=duckdb (default) or clickhouse, with CLEANROOM_CLICKHOUSE_URL, _USER, _PASSWORD (the
  * user that loads), _READER_USER, _READER_PASSWORD (the user that runs queries; default the same one),
- * _DATABASE (default cleanroom) and _CLUSTER.
+ * _DATABASE (default cleanroom), _CLUSTER and _STORAGE_POLICY.
  */
 export function executorFromEnv(env: NodeJS.ProcessEnv): ExecutorConfig {
   const kind = env.CLEANROOM_EXECUTOR ?? 'duckdb';
@@ -40,6 +42,7 @@ export function executorFromEnv(env: NodeJS.ProcessEnv): ExecutorConfig {
       : {}),
     database: env.CLEANROOM_CLICKHOUSE_DATABASE ?? 'cleanroom',
     ...(env.CLEANROOM_CLICKHOUSE_CLUSTER ? { cluster: env.CLEANROOM_CLICKHOUSE_CLUSTER } : {}),
+    ...(env.CLEANROOM_CLICKHOUSE_STORAGE_POLICY ? { storagePolicy: env.CLEANROOM_CLICKHOUSE_STORAGE_POLICY } : {}),
   };
 }
 

@@ -1,4 +1,6 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,6 +44,8 @@ const bigintCounts = (policy: PolicyDraft) => {
 };
 
 let endpoint: ChdbEndpoint;
+/** the encrypted disk's underlying directory (docs/clickhouse.md's storage policy, a fresh key) */
+let disk: string;
 let side: ClickHouseClient;
 let duck: TestRoom;
 let house: TestRoom;
@@ -59,7 +63,19 @@ async function prepare(t: TestRoom): Promise<void> {
 
 beforeAll(async () => {
   // A loader and a reader, as docs/clickhouse.md deploys them: the endpoint refuses the reader any write.
-  endpoint = await startChdbEndpoint({ reader: 'cleanroom_reader' });
+  disk = await mkdtemp(join(tmpdir(), 'cleanroom-chdb-disk-'));
+  const config = join(disk, 'config.xml');
+  await writeFile(
+    config,
+    `<clickhouse><storage_configuration><disks>
+      <plain_disk><type>local</type><path>${disk}/plain/</path></plain_disk>
+      <cleanroom_encrypted><type>encrypted</type><disk>plain_disk</disk><path>encrypted/</path>
+        <algorithm>AES_256_CTR</algorithm><key_hex>${randomBytes(32).toString('hex')}</key_hex></cleanroom_encrypted>
+    </disks><policies>
+      <cleanroom><volumes><main><disk>cleanroom_encrypted</disk></main></volumes></cleanroom>
+    </policies></storage_configuration></clickhouse>`,
+  );
+  endpoint = await startChdbEndpoint({ reader: 'cleanroom_reader', configFile: config });
   side = createClient({ url: endpoint.url });
   duck = await startTestRoom({
     config: { templatesDirectory: resolve('sql') },
@@ -76,6 +92,7 @@ beforeAll(async () => {
         username: 'cleanroom_loader',
         reader: { username: 'cleanroom_reader' },
         database: 'cleanroom',
+        storagePolicy: 'cleanroom',
       },
     },
     randomSource: seededRandomSource(SEED),
@@ -88,6 +105,7 @@ afterAll(async () => {
   await house?.close();
   await side?.close();
   await endpoint?.close();
+  await rm(disk, { recursive: true, force: true });
 });
 
 /**
@@ -372,6 +390,42 @@ describe('a room whose executor is ClickHouse', () => {
         },
       }),
     ).rejects.toThrow(/refused a query with the room's settings from the reader \(164\).*server profile/);
+  });
+
+  it('keeps its copies on the encrypted disk: no stored identifier appears in its files', async () => {
+    const ids = (await readFile('fixtures/advertiser_customers.csv', 'utf8'))
+      .split('\n')
+      .slice(1, 201)
+      .map((line) => line.split(',')[0] ?? '')
+      .filter((id) => /^[0-9a-f]{64}$/.test(id));
+    expect(ids).toHaveLength(200);
+    const filesUnder = async (dir: string): Promise<Buffer> => {
+      const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+      const files = entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+      return Buffer.concat(await Promise.all(files.map((f) => readFile(f))));
+    };
+    const found = (bytes: Buffer) => ids.filter((id) => bytes.includes(id)).length;
+    const policies = await side.query({
+      query: "SELECT DISTINCT storage_policy FROM system.tables WHERE database = 'cleanroom'",
+      format: 'JSONEachRow',
+    });
+    expect(await policies.json()).toEqual([{ storage_policy: 'cleanroom' }]);
+    expect(found(await filesUnder(join(disk, 'plain')))).toBe(0);
+    // The control: the same rows in a table on the default disk are there to be read in its files.
+    await side.command({ query: 'CREATE DATABASE IF NOT EXISTS control' });
+    const [current] = (await (
+      await side.query({
+        query: "SELECT name FROM system.tables WHERE database = 'cleanroom' AND name LIKE 'demo__advertiser%'",
+        format: 'JSONEachRow',
+      })
+    ).json()) as { name: string }[];
+    await side.command({
+      query:
+        'CREATE TABLE control.plain ENGINE = MergeTree ORDER BY tuple() AS ' +
+        `SELECT email_hash FROM cleanroom.${current?.name}`,
+    });
+    expect(found(await filesUnder(endpoint.dataPath))).toBeGreaterThan(150);
+    await side.command({ query: 'DROP DATABASE control SYNC' });
   });
 
   it('does not start without its ClickHouse, naming where it looked', async () => {

@@ -29,6 +29,8 @@ import type { BoundParameter } from '../../src/store/bound-parameters.ts';
  */
 export interface ChdbEndpoint {
   readonly url: string;
+  /** the engine's own data directory (tables on its default disk) */
+  readonly dataPath: string;
   /** queries as the endpoint ran them (after settings were applied), for tests that check what was sent */
   readonly received: string[];
   /** the user each of `received` came from (Basic authorization; `default` without), index for index */
@@ -71,10 +73,14 @@ class EndpointError extends Error {
 /**
  * `reader`: a user the endpoint treats as ClickHouse treats one with read grants and a profile of
  * `readonly = 2`: anything but a read is refused (497, ACCESS_DENIED), as is a query that asks for
- * `readonly = 1` (164: it may not change the setting).
+ * `readonly = 1` (164: it may not change the setting). `configFile`: server configuration (disks and
+ * storage policies) for the engine, as a server reads it at start.
  */
-export async function startChdbEndpoint(options: { reader?: string } = {}): Promise<ChdbEndpoint> {
-  const session = new Session();
+export async function startChdbEndpoint(options: { reader?: string; configFile?: string } = {}): Promise<ChdbEndpoint> {
+  const session = new Session(
+    undefined,
+    options.configFile ? { connectionArgs: [`--config-file=${options.configFile}`] } : undefined,
+  );
   const received: string[] = [];
   const users: string[] = [];
   const failures: { pattern: RegExp; code: number }[] = [];
@@ -186,6 +192,7 @@ export async function startChdbEndpoint(options: { reader?: string } = {}): Prom
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    dataPath: session.path,
     received,
     users,
     failNext: (pattern, code = 999) => void failures.push({ pattern, code }),
