@@ -31,6 +31,11 @@ export interface ClickHouseExecutorConfig {
    * room's operator holds (docs/clickhouse.md); without it, the server's default
    */
   readonly storagePolicy?: string;
+  /**
+   * who owns the copies: every table comment names it, and a room refuses to start on a database
+   * holding another room's copies (two rooms on one database dropped and served each other's, review)
+   */
+  readonly roomId: string;
   readonly statementTimeoutMs: number;
 }
 
@@ -54,14 +59,10 @@ function toCell(value: unknown, type: string): Cell {
   return String(value);
 }
 
-/**
- * What a version table's comment says: the envelope it was copied from and a hash of its column
- * definitions and storage policy. A restart keeps a copy only when both are the committed version's
- * (a copy on another policy, e.g. made before the encrypted disk was configured, is copied again).
- */
-const copyStamp = (identity: VersionIdentity, columns: readonly string[]): string =>
-  `cleanroom copy of envelope sha256 ${identity.envelopeSha256}, columns sha256 ` +
-  createHash('sha256').update(columns.join(', ')).digest('hex');
+/** Bumped when the way a copy is made changes, so copies made the old way are made again. */
+const COPY_FORMAT = 'copy format 1: Parquet from DuckDB, BIGINT as Int128, MergeTree ORDER BY tuple()';
+/** The start of every copy's table comment; the room's id follows. */
+const STAMP_PREFIX = 'cleanroom copy of room ';
 
 /** What every query sends: the semantics the emitter relies on, the timeout, and exact JSON numbers. */
 const querySettings = (config: ClickHouseExecutorConfig) =>
@@ -82,6 +83,12 @@ const MEMORY_CODES = new Set(['241']);
  * data, so a DP charge is given back.
  */
 const ANALYSIS_CODES = new Set(['42', '43', '46', '47', '62', '167', '168', '184', '215', '386']);
+/**
+ * The server refused the query before reading a row, for who asked or what it names: an unknown table
+ * or database (a copy a sweep dropped), access denied, authentication failed (review: these kept a DP
+ * charge). The room's own configuration is at fault, not the query, and the charge is given back.
+ */
+const REFUSED_UNREAD = new Set(['60', '81', '497', '516']);
 /** Socket errors before any byte of the query was sent (never ClickHouse's text, which can quote values). */
 const NOT_STARTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN']);
 
@@ -103,6 +110,8 @@ export class ClickHouseExecutor implements QueryExecutor {
   readonly #log: Logger;
   /** `schema.table` → its committed version, the one queries read */
   readonly #committed = new Map<string, number>();
+  /** version tables being copied or copied and not yet committed: the sweep must not drop them */
+  readonly #staged = new Set<string>();
 
   private constructor(
     client: ClickHouseClient,
@@ -162,6 +171,14 @@ export class ClickHouseExecutor implements QueryExecutor {
     await client.command({
       query: `CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(config.database)}${executor.#onCluster()}`,
     });
+    const foreign = (await executor.#tables()).filter((t) => executor.#foreign(t.comment));
+    if (foreign.length > 0) {
+      await close();
+      throw new Error(
+        `ClickHouse database ${config.database} at ${config.url} holds another room's copies ` +
+          `(${foreign.map((t) => t.name).join(', ')}): each room needs a database of its own`,
+      );
+    }
     return executor;
   }
 
@@ -217,7 +234,7 @@ export class ClickHouseExecutor implements QueryExecutor {
   #failure(error: unknown): CleanroomError {
     const cause = error instanceof Error ? error : new Error(String(error));
     const code = String((error as { code?: unknown }).code ?? '');
-    if (NOT_STARTED.has(code))
+    if (NOT_STARTED.has(code) || REFUSED_UNREAD.has(code))
       return new UnavailableError(
         'QUERY_NOT_STARTED',
         'The query did not start: ClickHouse did not answer. Try again.',
@@ -263,15 +280,19 @@ export class ClickHouseExecutor implements QueryExecutor {
    */
   async stage(shape: TableShape, incomingName: string, version: number, identity: VersionIdentity): Promise<void> {
     const columns = this.#columns(shape);
-    const stamp = copyStamp(identity, [...columns, `storage policy ${this.#config.storagePolicy ?? 'default'}`]);
-    if (await this.#holds(shape, version, stamp, identity.rows)) {
-      this.#log.info({ dataset: `${shape.schema}.${shape.table}`, version }, 'kept the ClickHouse copy of a version');
-      return;
-    }
-    await this.#requireStorable(shape, incomingName);
+    const stamp = this.#stamp(shape, identity, columns);
+    const name = `${shape.schema}__${shape.table}__v${version}`;
+    this.#staged.add(name);
     try {
+      if (await this.#holds(shape, version, stamp, identity.rows)) {
+        this.#log.info({ dataset: `${shape.schema}.${shape.table}`, version }, 'kept the ClickHouse copy of a version');
+        return;
+      }
+      await this.#requireStorable(shape, incomingName);
       await this.#copy(shape, incomingName, version, columns, stamp);
     } catch (error) {
+      this.#staged.delete(name);
+      if (error instanceof UnprocessableError) throw error;
       await this.discard(shape, version).catch(() => undefined);
       throw new UnavailableError(
         'EXECUTOR_UNAVAILABLE',
@@ -281,6 +302,28 @@ export class ClickHouseExecutor implements QueryExecutor {
         { cause: error },
       );
     }
+  }
+
+  /**
+   * What a version table's comment says: whose copy it is, the envelope it was copied from, and a hash
+   * of everything that shapes the table (the copy format, columns, storage policy, and on a cluster the
+   * cluster, database and sharding unit). A restart keeps a copy only when all of it is the committed
+   * version's. The comment is no seal: whoever may ALTER the room's tables could forge it, and could
+   * as well change their rows (docs/clickhouse.md: nobody but the room's users has a grant there).
+   */
+  #stamp(shape: TableShape, identity: VersionIdentity, columns: readonly string[]): string {
+    const shaping = [
+      COPY_FORMAT,
+      ...columns,
+      `storage policy ${this.#config.storagePolicy ?? 'default'}`,
+      ...(this.#config.cluster
+        ? [`cluster ${this.#config.cluster}`, `database ${this.#config.database}`, `unit ${shape.unit ?? ''}`]
+        : []),
+    ];
+    return (
+      `${STAMP_PREFIX}${this.#config.roomId}: envelope sha256 ${identity.envelopeSha256}, shape sha256 ` +
+      createHash('sha256').update(shaping.join('\n')).digest('hex')
+    );
   }
 
   /**
@@ -296,6 +339,8 @@ export class ClickHouseExecutor implements QueryExecutor {
       format: 'JSONEachRow',
     });
     const [table] = (await listed.json()) as { comment: string }[];
+    if (table && this.#foreign(table.comment))
+      throw new Error(`${name} is another room's copy: two rooms share the database ${this.#config.database}`);
     if (table?.comment !== stamp) return false;
     const counted = await this.#client.query({
       query: `SELECT toString(count()) AS n FROM ${this.#versionTable(shape.schema, shape.table, version)}`,
@@ -356,7 +401,7 @@ export class ClickHouseExecutor implements QueryExecutor {
       `ENGINE = MergeTree ORDER BY tuple()` +
       `${policy ? ` SETTINGS storage_policy = ${quoteString(policy)}` : ''}${comment}`;
     const target = this.#versionTable(shape.schema, shape.table, version);
-    await this.discard(shape, version);
+    await this.#dropVersion(shape, version);
     const unit = shape.unit ?? shape.columns[0]?.name;
     if (this.#config.cluster) {
       // One MergeTree per shard, and a Distributed table that sends each person's rows to one shard.
@@ -388,6 +433,7 @@ export class ClickHouseExecutor implements QueryExecutor {
 
   async commit(shape: TableShape, version: number): Promise<void> {
     const key = `${shape.schema}.${shape.table}`;
+    this.#staged.delete(`${shape.schema}__${shape.table}__v${version}`);
     const previous = this.#committed.get(key);
     this.#committed.set(key, version);
     // The replaced version's tables: a failure to drop them is logged, never fails the commit.
@@ -401,6 +447,11 @@ export class ClickHouseExecutor implements QueryExecutor {
   }
 
   async discard(shape: TableShape, version: number): Promise<void> {
+    this.#staged.delete(`${shape.schema}__${shape.table}__v${version}`);
+    await this.#dropVersion(shape, version);
+  }
+
+  async #dropVersion(shape: TableShape, version: number): Promise<void> {
     await this.#drop(this.#versionTable(shape.schema, shape.table, version));
     if (this.#config.cluster) await this.#drop(this.#versionTable(shape.schema, shape.table, version, true));
   }
@@ -419,19 +470,36 @@ export class ClickHouseExecutor implements QueryExecutor {
 
   /** Drops every table of the room's database that holds no committed version; answers their names. */
   async #dropUncommitted(): Promise<string[]> {
-    const keep = new Set<string>();
+    const keep = new Set<string>([...this.#staged].flatMap((name) => [name, `${name}_local`]));
     for (const [key, version] of this.#committed) {
       const [schema = '', table = ''] = key.split('.');
       keep.add(`${schema}__${table}__v${version}`).add(`${schema}__${table}__v${version}_local`);
     }
+    const tables = await this.#tables();
+    const foreign = tables.filter((t) => this.#foreign(t.comment)).map((t) => t.name);
+    if (foreign.length > 0)
+      this.#log.error(
+        { database: this.#config.database, tables: foreign },
+        "another room's copies are in this room's database: left alone; give each room its own database",
+      );
+    const stray = tables.filter((t) => !keep.has(t.name) && !this.#foreign(t.comment)).map((t) => t.name);
+    for (const name of stray) await this.#drop(`${quoteIdentifier(this.#config.database)}.${quoteIdentifier(name)}`);
+    return stray;
+  }
+
+  /** The room's database's tables with their comments. */
+  async #tables(): Promise<{ name: string; comment: string }[]> {
     const listed = await this.#client.query({
-      query: 'SELECT name FROM system.tables WHERE database = {database:String}',
+      query: 'SELECT name, comment FROM system.tables WHERE database = {database:String}',
       query_params: { database: this.#config.database },
       format: 'JSONEachRow',
     });
-    const stray = ((await listed.json()) as { name: string }[]).map((r) => r.name).filter((n) => !keep.has(n));
-    for (const name of stray) await this.#drop(`${quoteIdentifier(this.#config.database)}.${quoteIdentifier(name)}`);
-    return stray;
+    return (await listed.json()) as { name: string; comment: string }[];
+  }
+
+  /** Whether a table comment says the table is a copy of another room's. */
+  #foreign(comment: string): boolean {
+    return comment.startsWith(STAMP_PREFIX) && !comment.startsWith(`${STAMP_PREFIX}${this.#config.roomId}:`);
   }
 
   async #drop(table: string): Promise<void> {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { prometheusMetrics, type RoomMetrics } from '../metrics/room-metrics.ts';
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -90,7 +91,12 @@ export async function openRoom(
   const executor =
     config.executor.kind === 'clickhouse'
       ? await ClickHouseExecutor.open(
-          { ...config.executor, statementTimeoutMs: config.engine.statementTimeoutMs },
+          {
+            ...config.executor,
+            statementTimeoutMs: config.engine.statementTimeoutMs,
+            // The room's signing key names its copies (public, stable across restarts, one per room).
+            roomId: createHash('sha256').update(keys.signing.publicKey).digest('hex').slice(0, 32),
+          },
           engine,
           log,
         ).catch((error: unknown) => {

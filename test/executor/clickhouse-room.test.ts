@@ -365,6 +365,12 @@ describe('a room whose executor is ClickHouse', () => {
     endpoint.failNext(/GROUP BY/, 168);
     expect(await ask(house, dp)).toEqual({ refused: 422, code: 'EXECUTOR_UNSUPPORTED' });
     expect(await spent()).toBe(before);
+    // Refused for who asks or what it names, before a row is read: unknown table, access denied.
+    for (const code of [60, 497]) {
+      endpoint.failNext(/GROUP BY/, code);
+      expect(await ask(house, dp)).toEqual({ refused: 503, code: 'QUERY_NOT_STARTED' });
+      expect(await spent()).toBe(before);
+    }
   });
 
   it('loads as the loader and runs every release as the reader, under readonly = 2', async () => {
@@ -426,6 +432,37 @@ describe('a room whose executor is ClickHouse', () => {
     });
     expect(found(await filesUnder(endpoint.dataPath))).toBeGreaterThan(150);
     await side.command({ query: 'DROP DATABASE control SYNC' });
+  });
+
+  it('keeps a version being copied from the sweep, and refuses an upload whose copy check fails', async () => {
+    // The hourly sweep between copy and commit had dropped the new version's table (review).
+    const executor = house.internals.executor;
+    const stage = executor.stage.bind(executor);
+    executor.stage = async (...args) => {
+      await stage(...args);
+      await house.room.sweepRetention();
+    };
+    try {
+      await uploadDemoDataset(house, 'publisher_impressions');
+    } finally {
+      executor.stage = stage;
+    }
+    await uploadDemoDataset(duck, 'publisher_impressions');
+    for (const run of TEMPLATES) expect(await ask(house, run)).toEqual(await ask(duck, run));
+    // The check whether a copy is already there fails: the upload is refused as a copy failure (503).
+    endpoint.failNext(/system\.tables/);
+    const failed = await uploadDemoDataset(house, 'publisher_impressions').catch((error: unknown) => error);
+    expect(failed).toMatchObject({ status: 503, code: 'EXECUTOR_UNAVAILABLE' });
+  });
+
+  it('refuses to start on a database holding another room’s copies, and leaves them alone', async () => {
+    const before = await tables();
+    await expect(
+      startTestRoom({
+        config: { executor: { kind: 'clickhouse', url: endpoint.url, database: 'cleanroom' } },
+      }),
+    ).rejects.toThrow(/holds another room's copies .*each room needs a database of its own/);
+    expect(await tables()).toEqual(before);
   });
 
   it('does not start without its ClickHouse, naming where it looked', async () => {
