@@ -170,6 +170,29 @@ describe('training inside the room', () => {
     expect(model.standardErrors).toHaveLength(3);
   });
 
+  it('fits logistic IRLS equal to Newton’s method on the raw training rows in JavaScript', async () => {
+    const { dp: _dp, ...noDp } = template({ categories: [] });
+    const model = await train(noDp);
+    // The oracle: Newton's method in JavaScript on the raw training rows, clipped as the policy says.
+    const training = (await rawRows()).filter((r) => !r.holdout).map((r) => ({ x: r.x.slice(0, 3), y: r.y }));
+    let beta = [0, 0, 0];
+    for (let step = 0; step < 30; step += 1) {
+      const hessian = Matrix.zeros(3, 3);
+      const gradient = Matrix.zeros(3, 1);
+      for (const { x, y } of training) {
+        const p = 1 / (1 + Math.exp(-dot(x, beta)));
+        for (let i = 0; i < 3; i += 1) {
+          gradient.set(i, 0, gradient.get(i, 0) + (p - y) * x[i]!);
+          for (let j = 0; j < 3; j += 1) hessian.set(i, j, hessian.get(i, j) + p * (1 - p) * x[i]! * x[j]!);
+        }
+      }
+      const delta = inverse_(hessian).mmul(gradient).to1DArray();
+      beta = beta.map((b, i) => b - delta[i]!);
+      if (Math.max(...delta.map(Math.abs)) < 1e-12) break;
+    }
+    model.coefficients.forEach((b, i) => expect(b).toBeCloseTo(beta[i]!, 4));
+  });
+
   it('trains a DP logistic model by objective perturbation in a few passes, noisy counts and metrics', async () => {
     const passes: string[] = [];
     const collaboration = t.room.collaboration('demo');
