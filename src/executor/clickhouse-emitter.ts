@@ -931,18 +931,33 @@ class Emitter {
   private round(node: SqlNode, parts: readonly SqlNode[], args: string[]): string {
     if (args.length > 2) this.unsupported('round with more than two arguments', node);
     const [x] = args as [string];
-    if (args.length === 1) return halfAwayFromZero(x);
     // The checker allows only a constant: the branch is chosen here, so ClickHouse never types the
     // other (an Int128 fallback beside a Float64 had no common type, review), and no lambda of ours
     // wraps an expression of the analyst's.
-    const digits = integerConstantValue(parts[1] as SqlNode);
+    const digits = args.length === 1 ? 0 : integerConstantValue(parts[1] as SqlNode);
     if (digits === undefined) return this.unsupported('round with digits that are not an integer constant', node);
+    // An integer (the checker casts it to BIGINT): DuckDB adds half the power of ten away from zero in
+    // 64 bits (wrapping, as its C++ does) and divides as integers; 0 from 10^19 on; itself for d ≥ 0.
+    const first = parts[0];
+    if (first?.class === 'CAST' && (first.cast_type as { id?: string } | undefined)?.id === 'BIGINT') {
+      if (digits >= 0) return x;
+      if (-digits >= 19) return `if(${x} IS NULL, NULL, toInt64(0))`;
+      const power = `toInt64(${(10n ** BigInt(-digits)).toString()})`;
+      const half = `toInt64(${(10n ** BigInt(-digits) / 2n).toString()})`;
+      return bind('__rx', `toInt64(${x})`, `intDiv(if(__rx < 0, __rx - ${half}, __rx + ${half}), ${power}) * ${power}`);
+    }
+    if (args.length === 1) return halfAwayFromZero(x);
     const scale = `pow(10, ${Math.abs(digits)})`;
-    // NULL in, NULL out: isFinite(NULL) is no TRUE, and the fallback made it 0 (found in review).
+    // As a double: ClickHouse has no Int128 × Float64 (a BIGINT is stored as Int128, review); an
+    // integer past 2^53 is rounded as a double here where DuckDB rounds the integer.
     const rounded =
       digits < 0
-        ? bind('__r', `${halfAwayFromZero(`__rx / ${scale}`)} * ${scale}`, 'if(isFinite(__r), __r, 0)')
-        : bind('__r', `${halfAwayFromZero(`__rx * ${scale}`)} / ${scale}`, 'if(isFinite(__r), __r, toFloat64(__rx))');
+        ? bind('__r', `${halfAwayFromZero(`toFloat64(__rx) / ${scale}`)} * ${scale}`, 'if(isFinite(__r), __r, 0)')
+        : bind(
+            '__r',
+            `${halfAwayFromZero(`toFloat64(__rx) * ${scale}`)} / ${scale}`,
+            'if(isFinite(__r), __r, toFloat64(__rx))',
+          );
     return bind('__rx', x, `if(__rx IS NULL, NULL, ${rounded})`);
   }
 

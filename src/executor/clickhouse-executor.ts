@@ -59,6 +59,13 @@ function toCell(value: unknown, type: string): Cell {
   return String(value);
 }
 
+/** A version table of the same name is another room's: never replaced, never dropped. */
+class ForeignCopyError extends Error {
+  constructor(table: string, database: string) {
+    super(`${table} is another room's copy: two rooms share the database ${database}`);
+  }
+}
+
 /** Bumped when the way a copy is made changes, so copies made the old way are made again. */
 const COPY_FORMAT = 'copy format 1: Parquet from DuckDB, BIGINT as Int128, MergeTree ORDER BY tuple()';
 /** The start of every copy's table comment; the room's id follows. */
@@ -293,6 +300,15 @@ export class ClickHouseExecutor implements QueryExecutor {
     } catch (error) {
       this.#staged.delete(name);
       if (error instanceof UnprocessableError) throw error;
+      // Another room's table of the same name: refused, and never dropped (review: the discard below did).
+      if (error instanceof ForeignCopyError)
+        throw new UnavailableError(
+          'EXECUTOR_UNAVAILABLE',
+          `The room could not copy version ${version} of "${shape.table}" to its query executor: the ` +
+            "operator's ClickHouse database is shared with another room. Nothing was changed.",
+          { dataset: shape.table, version },
+          { cause: error },
+        );
       await this.discard(shape, version).catch(() => undefined);
       throw new UnavailableError(
         'EXECUTOR_UNAVAILABLE',
@@ -339,8 +355,7 @@ export class ClickHouseExecutor implements QueryExecutor {
       format: 'JSONEachRow',
     });
     const [table] = (await listed.json()) as { comment: string }[];
-    if (table && this.#foreign(table.comment))
-      throw new Error(`${name} is another room's copy: two rooms share the database ${this.#config.database}`);
+    if (table && this.#foreign(table.comment)) throw new ForeignCopyError(name, this.#config.database);
     if (table?.comment !== stamp) return false;
     const counted = await this.#client.query({
       query: `SELECT toString(count()) AS n FROM ${this.#versionTable(shape.schema, shape.table, version)}`,
@@ -447,7 +462,12 @@ export class ClickHouseExecutor implements QueryExecutor {
   }
 
   async discard(shape: TableShape, version: number): Promise<void> {
-    this.#staged.delete(`${shape.schema}__${shape.table}__v${version}`);
+    const name = `${shape.schema}__${shape.table}__v${version}`;
+    this.#staged.delete(name);
+    // A table of that name that is another room's is not this room's to drop (review: an upload refused
+    // beside it dropped it on its way out).
+    const tables = await this.#tables();
+    if (tables.some((t) => (t.name === name || t.name === `${name}_local`) && this.#foreign(t.comment))) return;
     await this.#dropVersion(shape, version);
   }
 

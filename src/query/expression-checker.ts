@@ -324,6 +324,13 @@ export class ExpressionChecker {
         );
         return { ...facts, bare: undefined };
       }
+      // round of an integer rounds as an integer on DuckDB; an executor without types is told so.
+      const rounded = name === 'round' ? operands[0] : undefined;
+      if (
+        rounded?.facts.type.kind === 'integer' &&
+        !['HUGEINT', 'UHUGEINT', 'UBIGINT'].includes(rounded.facts.type.name)
+      )
+        this.state.edits.push({ kind: 'typed-argument', node: rounded.node, type: 'BIGINT' });
       return { ...facts, bare: undefined, type: this.types.scalar(name, node, operands) };
     }
     if (!ctx.aggregatesAllowed || ctx.insideAggregate || ctx.projection) {
@@ -437,7 +444,7 @@ export class ExpressionChecker {
             ? 'VARCHAR'
             : undefined;
     if (name === 'median' && single && typed)
-      this.state.edits.push({ kind: 'median-argument', node: single, type: typed });
+      this.state.edits.push({ kind: 'typed-argument', node: single, type: typed });
     return {
       aggregate: true,
       classes: merged.classes,

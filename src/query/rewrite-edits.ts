@@ -21,8 +21,13 @@ export type RewriteEdit =
   /** a quoted literal meeting a typed value becomes TRY_CAST(literal AS type): never an implicit cast that can fail */
   | { readonly kind: 'cast-literal'; readonly node: SqlNode; readonly type: string }
   /**
-   * median's argument cast to the type of its answer (DOUBLE for numbers, TIMESTAMP for dates and times,
-   * VARCHAR for text): DuckDB answers the same either way (it interpolates numbers as doubles and dates as
-   * timestamps), and an executor that has no types of its own reads from it which median to compute
+   * an argument cast to the type it already has, written down for an executor without DuckDB's types
+   * (the ClickHouse emitter reads it): median's to the type of its answer (DOUBLE for numbers,
+   * TIMESTAMP for dates and times, VARCHAR for text; DuckDB converts so itself before it interpolates),
+   * round's integer to BIGINT (DuckDB rounds integers as integers). DuckDB answers the same either way.
    */
-  | { readonly kind: 'median-argument'; readonly node: SqlNode; readonly type: 'DOUBLE' | 'TIMESTAMP' | 'VARCHAR' };
+  | {
+      readonly kind: 'typed-argument';
+      readonly node: SqlNode;
+      readonly type: 'DOUBLE' | 'TIMESTAMP' | 'VARCHAR' | 'BIGINT';
+    };

@@ -92,7 +92,13 @@ export async function reloadDatasets(services: RoomServices): Promise<{ loaded: 
         await services.engine.discardIncoming(shape, result.incomingName);
         throw error;
       }
-      await services.engine.commitIncoming(shape, result.incomingName);
+      try {
+        await services.engine.commitIncoming(shape, result.incomingName);
+      } catch (error) {
+        // Staged on the executor and not committed here: the copy goes too, or the sweep would keep it.
+        await services.executor.discard(shape, version.version).catch(() => undefined);
+        throw error;
+      }
       await services.executor.commit(shape, version.version);
       loaded += 1;
     } catch (error) {

@@ -351,7 +351,8 @@ async function receiveUpload(
       { dataset: dataset.name, currentVersion: current },
     );
   } finally {
-    await tee?.close();
+    // A failure to close must not keep the rest from running (the executor's copy would stay staged).
+    await tee?.close().catch(() => undefined);
     dataKey?.fill(0);
     if (loaded) await services.engine.discardIncoming(shape, loaded.incomingName).catch(() => undefined);
     if (staged !== undefined) await services.executor.discard(shape, staged).catch(() => undefined);

@@ -38,6 +38,9 @@ const goldens = (
 const bigintCounts = (policy: PolicyDraft) => {
   for (const dataset of policy.datasets) {
     for (const column of dataset.columns) if (['purchases', 'clicks'].includes(column.name)) column.type = 'BIGINT';
+    // A BIGINT dimension, for round of an integer (ClickHouse stores it as Int128).
+    for (const column of dataset.columns)
+      if (column.name === 'birth_year') Object.assign(column, { type: 'BIGINT', class: 'dimension' });
     // median: of a BIGINT (an Int128 on ClickHouse), a DOUBLE and a DATE.
     dataset.rules.aggregates = [...dataset.rules.aggregates, 'median'];
   }
@@ -340,8 +343,11 @@ describe('a room whose executor is ClickHouse', () => {
     expect(JSON.stringify(tiers.rows)).not.toContain('1000000000000000');
   });
 
-  it('answers median of a BIGINT, a DOUBLE and a DATE as DuckDB does (the checker writes the type down)', async () => {
+  it('answers median of a BIGINT, a DOUBLE and a DATE, and round of a BIGINT, as DuckDB does', async () => {
     const queries = [
+      // round of a BIGINT (Int128 there) as an integer, as DuckDB rounds it (the checker casts it to BIGINT).
+      'SELECT round(birth_year, -1) AS decade, CAST(round(birth_year, -2) AS VARCHAR) AS century, count(*) AS n ' +
+        'FROM advertiser_customers GROUP BY 1, 2 ORDER BY 1, 2',
       'SELECT loyalty_tier, median(purchases) AS p, median(purchase_value) AS v, median(signup_date) AS d ' +
         'FROM advertiser_customers GROUP BY 1 ORDER BY 1',
       'SELECT device, median(clicks) AS c, median(view_seconds) AS s, median(impression_date) AS d ' +
@@ -463,6 +469,29 @@ describe('a room whose executor is ClickHouse', () => {
       }),
     ).rejects.toThrow(/holds another room's copies .*each room needs a database of its own/);
     expect(await tables()).toEqual(before);
+    // Two rooms that started on one empty database: the second's upload meets the first's table of the
+    // same name, refuses, and leaves it (its clean-up had dropped it, review).
+    const other = await startTestRoom({
+      config: { executor: { kind: 'clickhouse', url: endpoint.url, database: 'shared' } },
+    });
+    try {
+      await other.acceptAll();
+      await side.command({
+        query:
+          'CREATE TABLE shared.demo__advertiser_customers__v1 (x Int32) ENGINE = MergeTree ORDER BY tuple() ' +
+          "COMMENT 'cleanroom copy of room 0123456789abcdef0123456789abcdef: envelope sha256 …'",
+      });
+      const refused = await uploadDemoDataset(other, 'advertiser_customers').catch((error: unknown) => error);
+      expect(refused).toMatchObject({ status: 503, code: 'EXECUTOR_UNAVAILABLE' });
+      const left = await side.query({
+        query: "SELECT name FROM system.tables WHERE database = 'shared'",
+        format: 'JSONEachRow',
+      });
+      expect(await left.json()).toEqual([{ name: 'demo__advertiser_customers__v1' }]);
+    } finally {
+      await other.close();
+      await side.command({ query: 'DROP DATABASE IF EXISTS shared SYNC' });
+    }
   });
 
   it('does not start without its ClickHouse, naming where it looked', async () => {

@@ -422,6 +422,13 @@ describe('ClickHouse runs what the checker allowed with DuckDB’s meaning (each
         'FROM demo.m GROUP BY g ORDER BY g',
     );
     expect(answer.length).toBeGreaterThan(300);
+    // round of a BIGINT as the room stores it (Int128; the checker writes the cast): as an integer,
+    // with DuckDB's 64-bit wrap at the extremes. As a double it had -0.0 and .0 text (review).
+    const r = (d: number) => `round(CAST(b AS BIGINT), ${d})`;
+    await same(
+      `SELECT g, b, ${[2, 0, -1, -2, -9, -18, -19, -25].map(r).join(', ')}, round(CAST(b AS BIGINT)), ` +
+        `CAST(${r(-1)} AS VARCHAR) FROM demo.m ORDER BY g, b NULLS LAST`,
+    );
     // The cast the checker writes changes nothing on DuckDB: it converts numbers to doubles and dates to
     // timestamps before it interpolates.
     const differing = await onDuckDb(

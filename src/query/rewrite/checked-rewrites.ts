@@ -5,7 +5,7 @@ import { projectUnits } from './project-units.ts';
 import { qualifyDatasets } from './qualify-datasets.ts';
 import { rewriteTree, type RewrittenTree } from './tree-walker.ts';
 import { tryCasts } from './try-casts.ts';
-import { castLiterals, doubleAggregates, typedMedianArguments } from './wrap-in-try-cast.ts';
+import { castLiterals, doubleAggregates, typedArguments } from './wrap-in-try-cast.ts';
 
 /** The rewrites the checker asked for, applied to a copy of the parsed tree in one walk. */
 export function applyCheckedRewrites(tree: SqlNode, edits: readonly RewriteEdit[]): RewrittenTree {
@@ -16,6 +16,6 @@ export function applyCheckedRewrites(tree: SqlNode, edits: readonly RewriteEdit[
     tryCasts(edits),
     castLiterals(edits),
     doubleAggregates(edits),
-    typedMedianArguments(edits),
+    typedArguments(edits),
   ]);
 }

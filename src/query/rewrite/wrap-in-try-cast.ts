@@ -27,9 +27,9 @@ export function doubleAggregates(edits: readonly RewriteEdit[]): NodeRewrite {
   return { visit: (original, copy) => (aggregates.has(original) ? wrap(copy, 'DOUBLE') : copy) };
 }
 
-/** median(x) → median(CAST(x AS DOUBLE | TIMESTAMP | VARCHAR)): the same answer, its type written down. */
-export function typedMedianArguments(edits: readonly RewriteEdit[]): NodeRewrite {
-  const argumentsOf = editsByNode(edits, 'median-argument', (e) => e.node);
+/** median(x) → median(CAST(x AS DOUBLE | …)), round(i, d) → round(CAST(i AS BIGINT), d): types written down. */
+export function typedArguments(edits: readonly RewriteEdit[]): NodeRewrite {
+  const argumentsOf = editsByNode(edits, 'typed-argument', (e) => e.node);
   return {
     visit: (original, copy) => {
       const edit = argumentsOf.get(original)?.[0];
