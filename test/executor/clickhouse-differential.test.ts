@@ -187,19 +187,25 @@ const differential = () => {
 
 describe('every golden query answers the same rows on DuckDB and on ClickHouse', differential);
 
+/** Rewrites both tables on DuckDB (`sets`: UPDATE assignments) and loads the result into ClickHouse again. */
+async function rewriteBoth(sets: (columns: (typeof DATASETS)[DatasetKey]['columns']) => string[]): Promise<void> {
+  for (const key of ['ac', 'pi'] as const) {
+    const { table, columns } = DATASETS[key];
+    await duck.run(`UPDATE demo.${table} SET ${sets(columns).join(', ')}`);
+    await clickhouse.command({ query: `TRUNCATE TABLE demo.${table}` });
+    const rows = (await duck.runAndReadAll(`SELECT * FROM demo.${table}`)).getRowObjectsJson();
+    await clickhouse.insert({ table: `demo.${table}`, values: rows, format: 'JSONEachRow' });
+    sample[key] = rows as Record<string, Cell>[];
+  }
+}
+
 // The fixtures hold no NULL, where the engines differ most (IN, NOT IN, CASE, joins, aggregates): the
 // same suite again with NULLs in every column, the privacy unit included, at different rows per column.
 describe('and again with NULLs in every column', () => {
   beforeAll(async () => {
-    for (const key of ['ac', 'pi'] as const) {
-      const { table, columns } = DATASETS[key];
-      const sets = columns.map((c, i) => `${c.name} = CASE WHEN rowid % 11 = ${i % 11} THEN NULL ELSE ${c.name} END`);
-      await duck.run(`UPDATE demo.${table} SET ${sets.join(', ')}`);
-      await clickhouse.command({ query: `TRUNCATE TABLE demo.${table}` });
-      const rows = (await duck.runAndReadAll(`SELECT * FROM demo.${table}`)).getRowObjectsJson();
-      await clickhouse.insert({ table: `demo.${table}`, values: rows, format: 'JSONEachRow' });
-      sample[key] = rows as Record<string, Cell>[];
-    }
+    await rewriteBoth((columns) =>
+      columns.map((c, i) => `${c.name} = CASE WHEN rowid % 11 = ${i % 11} THEN NULL ELSE ${c.name} END`),
+    );
     const nulls = await duck.runAndReadAll(
       'SELECT count(*) FILTER (WHERE country IS NULL), count(*) FILTER (WHERE email_hash IS NULL) ' +
         `FROM demo.${DATASETS.ac.table}`,
@@ -221,19 +227,14 @@ describe('and again with text that full Unicode case rules would map otherwise',
   beforeAll(async () => {
     const caseTrap = (column: string) =>
       `replace(replace(replace(replace(replace(${column}, 's', 'ß'), 'i', 'İ'), 'a', 'ſ'), 'E', 'Σ'), 'D', 'ẞ')`;
-    for (const key of ['ac', 'pi'] as const) {
-      const { table, columns } = DATASETS[key];
-      const text = columns.filter((c) => c.type === 'VARCHAR' && (c.cls === 'dimension' || c.cls === 'quasi'));
-      const sets = text.map(
-        (c) =>
-          `${c.name} = CASE WHEN rowid % 7 = 0 THEN chr(65279) || ${caseTrap(c.name)} ELSE ${caseTrap(c.name)} END`,
-      );
-      await duck.run(`UPDATE demo.${table} SET ${sets.join(', ')}`);
-      await clickhouse.command({ query: `TRUNCATE TABLE demo.${table}` });
-      const rows = (await duck.runAndReadAll(`SELECT * FROM demo.${table}`)).getRowObjectsJson();
-      await clickhouse.insert({ table: `demo.${table}`, values: rows, format: 'JSONEachRow' });
-      sample[key] = rows as Record<string, Cell>[];
-    }
+    await rewriteBoth((columns) =>
+      columns
+        .filter((c) => c.type === 'VARCHAR' && (c.cls === 'dimension' || c.cls === 'quasi'))
+        .map(
+          (c) =>
+            `${c.name} = CASE WHEN rowid % 7 = 0 THEN chr(65279) || ${caseTrap(c.name)} ELSE ${caseTrap(c.name)} END`,
+        ),
+    );
     const trapped = await duck.runAndReadAll(
       `SELECT count(*) FILTER (WHERE country LIKE '%ẞ%' OR loyalty_tier LIKE '%ſ%'), ` +
         `count(*) FILTER (WHERE starts_with(country, chr(65279))) FROM demo.${DATASETS.ac.table}`,
