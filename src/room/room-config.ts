@@ -1,20 +1,14 @@
 import { resolve } from 'node:path';
+import type { ClickHouseExecutorConfig } from '../executor/clickhouse-executor.ts';
 import type { Residency } from '../policy/residency.ts';
 
+/**
+ * Where releases run: the embedded DuckDB, or ClickHouse as `ClickHouseExecutorConfig` describes it
+ * (the statement timeout comes from the engine's, the room's id from its signing key).
+ */
 export type ExecutorConfig =
   | { readonly kind: 'duckdb' }
-  | {
-      readonly kind: 'clickhouse';
-      readonly url: string;
-      readonly username?: string;
-      readonly password?: string;
-      /** a second user for queries only (readonly = 2 in its server profile); without it, one user does both */
-      readonly reader?: { readonly username: string; readonly password?: string };
-      readonly database: string;
-      readonly cluster?: string;
-      /** a storage policy of the server's (an encrypted disk, docs/clickhouse.md) every version table is created on */
-      readonly storagePolicy?: string;
-    };
+  | ({ readonly kind: 'clickhouse' } & Omit<ClickHouseExecutorConfig, 'statementTimeoutMs' | 'roomId'>);
 
 /**
  * CLEANROOM_EXECUTOR=duckdb (default) or clickhouse, with CLEANROOM_CLICKHOUSE_URL, _USER, _PASSWORD (the
