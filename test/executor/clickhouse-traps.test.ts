@@ -509,5 +509,20 @@ describe('ClickHouse runs what the checker allowed with DuckDB’s meaning (each
     await expect(attempt('SELECT list(x) FROM demo.t')).rejects.toMatchObject({
       details: { diagnostics: [{ code: 'EXECUTOR_UNSUPPORTED', data: { construct: 'the function list' } }] },
     });
+    // Without the checker's cast the emitter cannot tell median's type; digits must be a constant.
+    await expect(attempt('SELECT median(x) FROM demo.t')).rejects.toMatchObject({
+      details: {
+        diagnostics: [
+          { code: 'EXECUTOR_UNSUPPORTED', data: { construct: 'median of a value whose type the plan does not state' } },
+        ],
+      },
+    });
+    await expect(attempt('SELECT round(x, n) FROM demo.t')).rejects.toMatchObject({
+      details: {
+        diagnostics: [
+          { code: 'EXECUTOR_UNSUPPORTED', data: { construct: 'round with digits that are not an integer constant' } },
+        ],
+      },
+    });
   });
 });
