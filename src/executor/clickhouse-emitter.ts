@@ -282,7 +282,7 @@ export const quoteString = (value: string): string => `'${value.replace(/\\/g, '
  * again past 2^52; trunc keeps −0.0 and ±inf as they are. x is written once (bound), so nested
  * rounds do not grow the query exponentially (found in review: three levels passed 256 KiB).
  */
-export const halfAwayFromZero = (x: string): string =>
+const halfAwayFromZero = (x: string): string =>
   bind('__h', x, 'if(abs(__h - trunc(__h)) >= 0.5, trunc(__h) + sign(__h), trunc(__h))');
 
 const caseTables = new Map<'lower' | 'upper', readonly [from: string, to: string]>();
@@ -306,6 +306,16 @@ function caseTable(fn: 'lower' | 'upper'): readonly [string, string] {
   }
   return table;
 }
+
+/**
+ * DuckDB's lower() or upper() of a text: translateUTF8 with its two tables written in (8 KB each;
+ * the room sends max_query_size to fit many). As query parameters they went into the URL,
+ * percent-encoded to ~11 KB each, past what proxies and Node's HTTP server accept.
+ */
+const caseMapped = (fn: 'lower' | 'upper', value: string): string => {
+  const [from, to] = caseTable(fn);
+  return `translateUTF8(${value}, ${from}, ${to})`;
+};
 
 const TRUTH_OPERATORS = new Set([
   'OPERATOR_NOT',
@@ -840,12 +850,12 @@ class Emitter {
         // DuckDB's ILIKE is LIKE over both sides put through its lower(); ClickHouse's ilike folds case
         // by other rules ('İ' ILIKE 'i%' and 'ſ' ILIKE 's' differ).
         if (name === '~~' || name === '!~~') return `${name === '~~' ? 'like' : 'notLike'}(${args[0]}, ${pattern})`;
-        const [folded, lowered] = [this.caseMapped('lower', args[0] ?? ''), this.caseMapped('lower', pattern)];
+        const [folded, lowered] = [caseMapped('lower', args[0] ?? ''), caseMapped('lower', pattern)];
         return `${name === '~~*' ? 'like' : 'notLike'}(${folded}, ${lowered})`;
       }
       case 'lower':
       case 'upper':
-        return this.caseMapped(name, args[0] ?? '');
+        return caseMapped(name, args[0] ?? '');
       // DuckDB answers md5 as lower-case hex text; ClickHouse's MD5 as 16 bytes.
       case 'md5':
         return `lower(hex(MD5(${args[0]})))`;
@@ -918,15 +928,6 @@ class Emitter {
    * DuckDB's round of a DOUBLE: C's round() of x·10^d, divided back (x / 10^−d for negative d), and x
    * itself (0 for negative d) where that is not finite. ClickHouse's round() takes halves to even.
    */
-  /**
-   * DuckDB's lower() or upper() of a text: translateUTF8 with its two tables written in (8 KB each;
-   * the room sends max_query_size to fit many). As query parameters they went into the URL,
-   * percent-encoded to ~11 KB each, past what proxies and Node's HTTP server accept.
-   */
-  private caseMapped(fn: 'lower' | 'upper', value: string): string {
-    const [from, to] = caseTable(fn);
-    return `translateUTF8(${value}, ${from}, ${to})`;
-  }
 
   private round(node: SqlNode, parts: readonly SqlNode[], args: string[]): string {
     if (args.length > 2) this.unsupported('round with more than two arguments', node);

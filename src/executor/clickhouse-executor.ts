@@ -59,6 +59,10 @@ function toCell(value: unknown, type: string): Cell {
   return String(value);
 }
 
+/** A dataset version's table name in the room's database (`_local`: its per-shard table on a cluster). */
+const versionName = (schema: string, table: string, version: number, local = false): string =>
+  `${schema}__${table}__v${version}${local ? '_local' : ''}`;
+
 /** A version table of the same name is another room's: never replaced, never dropped. */
 class ForeignCopyError extends Error {
   constructor(table: string, database: string) {
@@ -195,8 +199,7 @@ export class ClickHouseExecutor implements QueryExecutor {
 
   /** The quoted name of a dataset version's table (and its per-shard table on a cluster). */
   #versionTable(schema: string, table: string, version: number, local = false): string {
-    const name = `${schema}__${table}__v${version}${local ? '_local' : ''}`;
-    return `${quoteIdentifier(this.#config.database)}.${quoteIdentifier(name)}`;
+    return `${quoteIdentifier(this.#config.database)}.${quoteIdentifier(versionName(schema, table, version, local))}`;
   }
 
   async run(statement: CheckedStatement, parameters: Readonly<Record<string, BoundParameter>>): Promise<ResultTable> {
@@ -288,7 +291,7 @@ export class ClickHouseExecutor implements QueryExecutor {
   async stage(shape: TableShape, incomingName: string, version: number, identity: VersionIdentity): Promise<void> {
     const columns = this.#columns(shape);
     const stamp = this.#stamp(shape, identity, columns);
-    const name = `${shape.schema}__${shape.table}__v${version}`;
+    const name = versionName(shape.schema, shape.table, version);
     this.#staged.add(name);
     try {
       if (await this.#holds(shape, version, stamp, identity.rows)) {
@@ -348,7 +351,7 @@ export class ClickHouseExecutor implements QueryExecutor {
    * another upload numbered alike, or made under other column types is copied again.
    */
   async #holds(shape: TableShape, version: number, stamp: string, rows: number): Promise<boolean> {
-    const name = `${shape.schema}__${shape.table}__v${version}`;
+    const name = versionName(shape.schema, shape.table, version);
     const listed = await this.#client.query({
       query: 'SELECT comment FROM system.tables WHERE database = {database:String} AND name = {name:String}',
       query_params: { database: this.#config.database, name },
@@ -424,7 +427,7 @@ export class ClickHouseExecutor implements QueryExecutor {
       await this.#client.command({
         query: `CREATE TABLE ${local}${this.#onCluster()} (${columns.join(', ')}) ${mergeTree}`,
       });
-      const [database, name] = [this.#config.database, `${shape.schema}__${shape.table}__v${version}_local`];
+      const [database, name] = [this.#config.database, versionName(shape.schema, shape.table, version, true)];
       await this.#client.command({
         query:
           `CREATE TABLE ${target}${this.#onCluster()} AS ${local} ENGINE = Distributed(` +
@@ -448,7 +451,7 @@ export class ClickHouseExecutor implements QueryExecutor {
 
   async commit(shape: TableShape, version: number): Promise<void> {
     const key = `${shape.schema}.${shape.table}`;
-    this.#staged.delete(`${shape.schema}__${shape.table}__v${version}`);
+    this.#staged.delete(versionName(shape.schema, shape.table, version));
     const previous = this.#committed.get(key);
     this.#committed.set(key, version);
     // The replaced version's tables: a failure to drop them is logged, never fails the commit.
@@ -462,7 +465,7 @@ export class ClickHouseExecutor implements QueryExecutor {
   }
 
   async discard(shape: TableShape, version: number): Promise<void> {
-    const name = `${shape.schema}__${shape.table}__v${version}`;
+    const name = versionName(shape.schema, shape.table, version);
     this.#staged.delete(name);
     // A table of that name that is another room's is not this room's to drop (review: an upload refused
     // beside it dropped it on its way out).
@@ -493,7 +496,7 @@ export class ClickHouseExecutor implements QueryExecutor {
     const keep = new Set<string>([...this.#staged].flatMap((name) => [name, `${name}_local`]));
     for (const [key, version] of this.#committed) {
       const [schema = '', table = ''] = key.split('.');
-      keep.add(`${schema}__${table}__v${version}`).add(`${schema}__${table}__v${version}_local`);
+      keep.add(versionName(schema, table, version)).add(versionName(schema, table, version, true));
     }
     const tables = await this.#tables();
     const foreign = tables.filter((t) => this.#foreign(t.comment)).map((t) => t.name);
