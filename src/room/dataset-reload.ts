@@ -7,6 +7,7 @@ import { residencyDiagnostics } from '../policy/residency.ts';
 import { currentVersions, envelopeFiles } from '../store/state/dataset-versions.ts';
 import { storageKeyOf } from '../store/state/storage-keys.ts';
 import { decryptIntoEngine, tableShape } from '../upload/decrypt-into-engine.ts';
+import { warmOneRowPerPerson } from '../release/one-row-per-person.ts';
 import { envelopePath, type RoomServices } from './room-services.ts';
 
 async function* filesUnder(directory: string): AsyncGenerator<string> {
@@ -100,6 +101,7 @@ export async function reloadDatasets(services: RoomServices): Promise<{ loaded: 
         throw error;
       }
       await services.executor.commit(shape, version.version);
+      warmOneRowPerPerson(services.engine, collaboration.id, dataset);
       loaded += 1;
     } catch (error) {
       failed.push(label);

@@ -20,6 +20,7 @@ import { ensureStorageKey } from '../store/state/storage-keys.ts';
 import { decryptIntoEngine, tableShape, type LoadedIncoming } from '../upload/decrypt-into-engine.ts';
 import type { UploadManifest } from '../upload/manifest.ts';
 import { verifyLoadedRows, verifyUpload } from '../upload/verify-upload.ts';
+import { warmOneRowPerPerson } from '../release/one-row-per-person.ts';
 import { recordAudit } from './audit-trail.ts';
 import { CiphertextTee } from './ciphertext-tee.ts';
 import { requireActive } from './policy-acceptance.ts';
@@ -312,6 +313,7 @@ async function receiveUpload(
       });
     await services.engine.commitIncoming(shape, loaded.incomingName);
     loaded = undefined;
+    warmOneRowPerPerson(services.engine, collaboration.id, dataset);
     await services.executor.commit(shape, manifest.version);
     staged = undefined;
     services.metrics.uploaded(collaboration.id, dataset.name, manifest.plaintextBytes);

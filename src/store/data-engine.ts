@@ -254,27 +254,21 @@ export class DataEngine {
     const key = `${schema}.${table}.${column}`;
     let answer = this.uniqueness.get(key);
     if (!answer) {
-      // Its own connection, so it never runs inside a load's swap transaction; any doubt is "no".
-      answer = this.instance
-        .connect()
-        .then(async (connection) => {
-          try {
-            // Distinct hashes ≤ distinct values ≤ values: when the 64-bit hashes of the non-NULL values
-            // are all different, so are the values (5x faster than DISTINCT over 64-character ids at 1M
-            // rows, bench:models). Only a collision, or a real duplicate, pays for the exact count.
-            const c = ident(column);
-            const from = `FROM ${ident(schema)}.${ident(table)}`;
-            const byHash = await connection.runAndReadAll(
-              `SELECT count(${c}) = count(DISTINCT CASE WHEN ${c} IS NOT NULL THEN hash(${c}) END) ${from}`,
-            );
-            if (byHash.getRows()[0]?.[0] === true) return true;
-            const exact = await connection.runAndReadAll(`SELECT count(${c}) = count(DISTINCT ${c}) ${from}`);
-            return exact.getRows()[0]?.[0] === true;
-          } finally {
-            connection.closeSync();
-          }
-        })
-        .catch(() => false);
+      // Its own connection, so it never runs inside a load's swap transaction, and close() interrupts it
+      // (the room warms it right after a commit); any doubt is "no".
+      answer = this.onOwnConnection(async (connection) => {
+        // Distinct hashes ≤ distinct values ≤ values: when the 64-bit hashes of the non-NULL values
+        // are all different, so are the values (5x faster than DISTINCT over 64-character ids at 1M
+        // rows, bench:models). Only a collision, or a real duplicate, pays for the exact count.
+        const c = ident(column);
+        const from = `FROM ${ident(schema)}.${ident(table)}`;
+        const byHash = await connection.runAndReadAll(
+          `SELECT count(${c}) = count(DISTINCT CASE WHEN ${c} IS NOT NULL THEN hash(${c}) END) ${from}`,
+        );
+        if (byHash.getRows()[0]?.[0] === true) return true;
+        const exact = await connection.runAndReadAll(`SELECT count(${c}) = count(DISTINCT ${c}) ${from}`);
+        return exact.getRows()[0]?.[0] === true;
+      }).catch(() => false);
       this.uniqueness.set(key, answer);
     }
     return answer;
