@@ -33,18 +33,30 @@ const SD_SHARE = 1 / 6;
 export const LINEAR_LABEL = { name: 'y_linear', bounds: [0, 20] as const, atMeans: 10, noiseSd: 1 };
 export const LOGISTIC_LABEL = { name: 'y_logistic', bounds: [0, 1] as const, atMeans: -1 };
 
+/**
+ * How the features fill their declared bounds: 'normal' (the default) puts the bounds 3 sd either side of
+ * the mean, as an officer declares bounds wide enough for anyone; 'uniform' spreads them evenly over the
+ * bounds (sd = width/√12, 1.7x the normal's), as data normalised to its own range, the setting of published
+ * DP regression figures. The same effects per sd and the same correlation.
+ */
+export type Spread = 'normal' | 'uniform';
+
 const mean = (f: Feature) => (f.bounds[0] + f.bounds[1]) / 2;
-const sd = (f: Feature) => (f.bounds[1] - f.bounds[0]) * SD_SHARE;
+const sd = (f: Feature, spread: Spread) =>
+  (f.bounds[1] - f.bounds[0]) * (spread === 'normal' ? SD_SHARE : 1 / Math.sqrt(12));
 
 /** The true β in the features' own units, intercept first: y (or the log-odds) = β0 + Σ βj·xj. */
-export function trueBeta(label: 'linear' | 'logistic'): number[] {
+export function trueBeta(label: 'linear' | 'logistic', spread: Spread = 'normal'): number[] {
   const atMeans = label === 'linear' ? LINEAR_LABEL.atMeans : LOGISTIC_LABEL.atMeans;
-  const slopes = FEATURES.map((f) => f.effect / sd(f));
+  const slopes = FEATURES.map((f) => f.effect / sd(f, spread));
   return [atMeans - FEATURES.reduce((s, f, j) => s + (slopes[j] as number) * mean(f), 0), ...slopes];
 }
 
-export const describeDesign = (): string =>
-  `8 features, each normal with mean at the middle of its declared bounds and sd = width/6, clipped to the bounds ` +
+export const describeDesign = (spread: Spread = 'normal'): string =>
+  (spread === 'normal'
+    ? '8 features, each normal with mean at the middle of its declared bounds and sd = width/6, clipped to the bounds '
+    : '8 features, each uniform over its declared bounds (a common uniform shared with probability √0.3, ' +
+      'otherwise its own) ') +
   `(${FEATURES.map((f) => `${f.name} ${f.like} [${f.bounds.join(', ')}]`).join('; ')}); ` +
   `pairwise correlation ${CORRELATION} (one common factor); ` +
   `${LINEAR_LABEL.name} = x·β + N(0, ${LINEAR_LABEL.noiseSd}) clipped to [${LINEAR_LABEL.bounds.join(', ')}] ` +
@@ -62,18 +74,22 @@ const linearSql = (beta: readonly number[]) =>
   [String(beta[0]), ...FEATURES.map((f, j) => `${beta[j + 1]} * ${f.name}`)].join(' + ');
 
 /** The SELECT that generates the first `n` people (no user input: numbers and names from this file only). */
-export function generatorSql(n: number): string {
-  const latent = FEATURES.map(
-    (f, j) =>
-      `least(${f.bounds[1]}, greatest(${f.bounds[0]}, ${mean(f)} + ${sd(f)} * ` +
-      `(${Math.sqrt(CORRELATION)} * common + ${Math.sqrt(1 - CORRELATION)} * ${normal(10 + 2 * j)}))) AS ${f.name}`,
+export function generatorSql(n: number, spread: Spread = 'normal'): string {
+  const latent = FEATURES.map((f, j) =>
+    spread === 'normal'
+      ? `least(${f.bounds[1]}, greatest(${f.bounds[0]}, ${mean(f)} + ${sd(f, spread)} * ` +
+        `(${Math.sqrt(CORRELATION)} * common + ${Math.sqrt(1 - CORRELATION)} * ${normal(10 + 2 * j)}))) AS ${f.name}`
+      : // Two features share the common uniform with probability √ρ·√ρ = ρ: correlation ρ, margins exactly uniform.
+        `${f.bounds[0]} + ${f.bounds[1] - f.bounds[0]} * ` +
+        `CASE WHEN ${uniform(10 + 2 * j)} < ${Math.sqrt(CORRELATION)} ` +
+        `THEN ${uniform(6)} ELSE ${uniform(11 + 2 * j)} END AS ${f.name}`,
   );
   const [low, high] = LINEAR_LABEL.bounds;
   return (
     `SELECT person_id, ${FEATURES.map((f) => f.name).join(', ')}, ` +
-    `least(${high}, greatest(${low}, ${linearSql(trueBeta('linear'))} + ${LINEAR_LABEL.noiseSd} * noise)) ` +
+    `least(${high}, greatest(${low}, ${linearSql(trueBeta('linear', spread))} + ${LINEAR_LABEL.noiseSd} * noise)) ` +
     `AS ${LINEAR_LABEL.name}, ` +
-    `CAST(coin < 1 / (1 + exp(-(${linearSql(trueBeta('logistic'))}))) AS INTEGER) AS ${LOGISTIC_LABEL.name} ` +
+    `CAST(coin < 1 / (1 + exp(-(${linearSql(trueBeta('logistic', spread))}))) AS INTEGER) AS ${LOGISTIC_LABEL.name} ` +
     `FROM (SELECT person_id, ${latent.join(', ')}, noise, coin FROM ` +
     `(SELECT i, sha256(CAST(i AS VARCHAR)) AS person_id, ${normal(1)} AS common, ${normal(3)} AS noise, ` +
     `${uniform(5)} AS coin FROM (SELECT range AS i FROM range(${n}))))`
