@@ -148,29 +148,45 @@ export class ClickHouseExecutor implements QueryExecutor {
         request_timeout: config.statementTimeoutMs + 10_000,
       });
     const client = connect(config);
-    const reader = config.reader ? connect(config.reader) : client;
-    const close = async () => {
-      await client.close();
-      if (reader !== client) await reader.close();
-    };
+    const executor = new ClickHouseExecutor(
+      client,
+      config.reader ? connect(config.reader) : client,
+      config,
+      engine,
+      log,
+    );
+    try {
+      await executor.#startChecks();
+      return executor;
+    } catch (error) {
+      // Every refusal to start closes both clients, the ones a failed CREATE DATABASE left too.
+      await executor.close();
+      throw error;
+    }
+  }
+
+  /** open()'s checks: both users answer, the reader accepts the room's settings, the database is the room's own. */
+  async #startChecks(): Promise<void> {
+    const config = this.#config;
     for (const [who, connection] of [
-      ['loader', client],
-      ['reader', reader],
+      ['loader', this.#client],
+      ['reader', this.#reader],
     ] as const) {
       const ping = await connection.ping();
-      if (!ping.success) {
-        await close();
+      if (!ping.success)
         throw new Error(`ClickHouse at ${config.url} does not answer the ${who}: ${String(ping.error)}`);
-      }
     }
     // The reader runs one query with the room's settings now, not at the first release: a profile that
     // refuses them (readonly = 1 refuses any change) or a wrong password stops the start, named.
     try {
       await (
-        await reader.query({ query: 'SELECT 1', format: 'JSONCompact', clickhouse_settings: querySettings(config) })
+        await this.#reader.query({
+          query: 'SELECT 1',
+          format: 'JSONCompact',
+          clickhouse_settings: querySettings(config),
+        })
       ).json();
     } catch (error) {
-      await close();
       const code = String((error as { code?: unknown }).code ?? (error as Error).message);
       throw new Error(
         `ClickHouse at ${config.url} refused a query with the room's settings from the reader (${code}); ` +
@@ -178,19 +194,15 @@ export class ClickHouseExecutor implements QueryExecutor {
         { cause: error },
       );
     }
-    const executor = new ClickHouseExecutor(client, reader, config, engine, log);
-    await client.command({
-      query: `CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(config.database)}${executor.#onCluster()}`,
+    await this.#client.command({
+      query: `CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(config.database)}${this.#onCluster()}`,
     });
-    const foreign = (await executor.#tables()).filter((t) => executor.#foreign(t.comment));
-    if (foreign.length > 0) {
-      await close();
+    const foreign = (await this.#tables()).filter((t) => this.#foreign(t.comment));
+    if (foreign.length > 0)
       throw new Error(
         `ClickHouse database ${config.database} at ${config.url} holds another room's copies ` +
           `(${foreign.map((t) => t.name).join(', ')}): each room needs a database of its own`,
       );
-    }
-    return executor;
   }
 
   #onCluster(): string {
@@ -244,10 +256,18 @@ export class ClickHouseExecutor implements QueryExecutor {
   #failure(error: unknown): CleanroomError {
     const cause = error instanceof Error ? error : new Error(String(error));
     const code = String((error as { code?: unknown }).code ?? '');
-    if (NOT_STARTED.has(code) || REFUSED_UNREAD.has(code))
+    if (NOT_STARTED.has(code))
       return new UnavailableError(
         'QUERY_NOT_STARTED',
         'The query did not start: ClickHouse did not answer. Try again.',
+        {},
+        { cause },
+      );
+    if (REFUSED_UNREAD.has(code))
+      return new UnavailableError(
+        'QUERY_NOT_STARTED',
+        "The query did not start: ClickHouse refused it before reading any data (the room's access to it, " +
+          "or a copy it names, is not as configured). Try again; the operator's log has the detail.",
         {},
         { cause },
       );

@@ -377,6 +377,15 @@ describe('a room whose executor is ClickHouse', () => {
       expect(await ask(house, dp)).toEqual({ refused: 503, code: 'QUERY_NOT_STARTED' });
       expect(await spent()).toBe(before);
     }
+    // Its message says ClickHouse refused (not that it did not answer), and quotes nothing of ClickHouse's.
+    endpoint.failNext(/GROUP BY/, 497);
+    const refusal = await house
+      .client('acme-analyst')
+      .send('POST', '/v1/collaborations/demo/queries', dp)
+      .catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(RoomRequestError);
+    expect((refusal as Error).message).toMatch(/refused it before reading any data/);
+    expect((refusal as Error).message).not.toMatch(/did not answer|ACCESS_DENIED|497/);
   });
 
   it('loads as the loader and runs every release as the reader, under readonly = 2', async () => {
