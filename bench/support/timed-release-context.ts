@@ -38,6 +38,8 @@ export function timedReleaseContext(base: ReleaseContext): { ctx: ReleaseContext
           (ms) => calls.queries.push(ms),
         ),
       tableExists: (schema, table) => base.engine.tableExists(schema, table),
+      tableGeneration: (schema, table) => base.engine.tableGeneration(schema, table),
+      liveVersion: (schema, table) => base.engine.liveVersion(schema, table),
       columnIsUnique: (schema, table, column) =>
         clock(
           () => base.engine.columnIsUnique(schema, table, column),

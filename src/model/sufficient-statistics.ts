@@ -83,17 +83,13 @@ export function sufficientStatisticsTree(
   const y = columnRef(['__cr_rows', '__cr_y']);
   const sums: SqlNode[] = [];
   x.forEach((xi, i) =>
-    x.slice(i).forEach((xj, j) =>
-      sums.push({ ...productSum(intercept && i === 0, xi, xj), alias: `xx_${i}_${i + j}` }),
-    ),
+    x
+      .slice(i)
+      .forEach((xj, j) => sums.push({ ...productSum(intercept && i === 0, xi, xj), alias: `xx_${i}_${i + j}` })),
   );
   x.forEach((xi, i) => sums.push({ ...productSum(intercept && i === 0, xi, y), alias: `xy_${i}` }));
   return selectNode({
-    select: [
-      { ...aggregateCall('count_star', []), alias: 'n' },
-      ...sums,
-      { ...productSum(false, y, y), alias: 'yy' },
-    ],
+    select: [{ ...aggregateCall('count_star', []), alias: 'n' }, ...sums, { ...productSum(false, y, y), alias: 'yy' }],
     from: subqueryRef(rows, '__cr_rows'),
   });
 }

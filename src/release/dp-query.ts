@@ -2,8 +2,8 @@ import { boundedDpTree } from '../query/rewrite/dp-bounding.ts';
 import { child, fold, text, type SqlNode } from '../query/sql-tree.ts';
 import { noiseReport, noisyGroups } from './noisy-groups.ts';
 import { planDpNoise, type DpRequest } from './dp-noise-plan.ts';
-import { onePersonPerRow } from './plan-query.ts';
 import { planOrRefuse } from './plan-or-refuse.ts';
+import { plannedGenerations } from './plan-query.ts';
 import { resultDigest, type QueryResponse } from './query-answer.ts';
 import { dryRunTemplate, requireApproved, requireReceiver, templateRef, type QueryToRun } from './query-to-run.ts';
 import type { ReleaseContext } from './release-context.ts';
@@ -31,13 +31,12 @@ export async function runDpQuery(ctx: ReleaseContext, q: QueryToRun, request: Dp
   const shape = planned.dp;
   const plan = planDpNoise(q.collaboration, shape, request);
   requireReceiver(q, planned.report);
-  const unique = await onePersonPerRow(ctx, q.collaboration);
   const tree = boundedDpTree(planned.tree, shape, {
     maxGroups: plan.contribution.maxGroups,
     maxRowsPerUnit: plan.contribution.maxRowsPerUnit,
     key: keyFrom(ctx),
     grids: plan.aggregates.map((a) => (a.kind === 'sum' || a.kind === 'avg' ? a.input : undefined)),
-    onePersonPerRow: readsOnlyTable(planned.tree, unique),
+    onePersonPerRow: readsOnlyTable(planned.tree, planned.uniqueUnits),
   });
   const sql = await ctx.parser.render(tree, planned.parsed);
   if (q.dryRun) {
@@ -73,7 +72,8 @@ export async function runDpQuery(ctx: ReleaseContext, q: QueryToRun, request: Dp
     cost,
   );
 
-  const result = await runOnEngine(ctx, q, { tree, sql }, q.parameters, { mode: 'dp', chargeId }, async (error) => {
+  const attempt = { mode: 'dp', chargeId, generations: plannedGenerations(planned, shape.datasets) } as const;
+  const result = await runOnEngine(ctx, q, { tree, sql }, q.parameters, attempt, async (error) => {
     if (!isDataIndependentFailure(error)) return { refunded: false };
     await ctx.ledger.refund(
       q.collaboration.id,

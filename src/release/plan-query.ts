@@ -4,18 +4,40 @@ import { planQuery, type PlanOptions, type QueryPlan } from '../query/query-plan
 import type { ParsedSql } from '../query/sql-parser.ts';
 import type { ReleaseContext } from './release-context.ts';
 
-/** A checked and rewritten query, with the parse it came from (the renderer needs its parameters). */
-export type PlannedQuery = Extract<QueryPlan, { ok: true }> & { readonly parsed: ParsedSql };
+/**
+ * A checked and rewritten query, with the parse it came from (the renderer needs its parameters), and
+ * what it was planned on: which datasets hold one row per person, and every loaded table's generation
+ * (read before that answer), for runOnEngine to check after the run.
+ */
+export type PlannedQuery = Extract<QueryPlan, { ok: true }> & {
+  readonly parsed: ParsedSql;
+  /** the loaded datasets it was planned as holding one row per person */
+  readonly uniqueUnits: ReadonlySet<string>;
+  readonly generations: ReadonlyMap<string, number>;
+};
 
-/** Datasets whose loaded table holds one row per privacy unit (the engine checks once per loaded version). */
-export async function onePersonPerRow(ctx: ReleaseContext, collaboration: Collaboration): Promise<Set<string>> {
+/**
+ * Datasets whose loaded table holds one row per privacy unit (the engine checks once per loaded version),
+ * and each loaded table's generation, read before its answer.
+ */
+export async function onePersonPerRow(
+  ctx: ReleaseContext,
+  collaboration: Collaboration,
+): Promise<{ unique: Set<string>; generations: Map<string, number> }> {
   const unique = new Set<string>();
+  const generations = new Map<string, number>();
   for (const dataset of collaboration.datasets.values()) {
     if (!ctx.engine.tableExists(collaboration.id, dataset.name)) continue;
+    generations.set(dataset.name, ctx.engine.tableGeneration(collaboration.id, dataset.name));
     if (await ctx.engine.columnIsUnique(collaboration.id, dataset.name, dataset.rules.privacyUnit))
       unique.add(dataset.name);
   }
-  return unique;
+  return { unique, generations };
+}
+
+/** The planned generations of the tables a statement reads (a swap of any other dataset is no concern of it). */
+export function plannedGenerations(planned: PlannedQuery, datasets: readonly string[]): Map<string, number> {
+  return new Map(datasets.map((dataset) => [dataset, planned.generations.get(dataset) ?? Number.NaN]));
 }
 
 /**
@@ -29,10 +51,8 @@ export async function planThroughParser(
   options: Omit<PlanOptions, 'uniqueUnits'>,
 ): Promise<PlannedQuery> {
   const parsed = await ctx.parser.parse(sql);
-  const plan = planQuery(collaboration, sql, parsed, {
-    ...options,
-    uniqueUnits: await onePersonPerRow(ctx, collaboration),
-  });
+  const { unique, generations } = await onePersonPerRow(ctx, collaboration);
+  const plan = planQuery(collaboration, sql, parsed, { ...options, uniqueUnits: unique });
   if (!plan.ok) throw queryRefused(plan.diagnostics);
-  return { ...plan, parsed };
+  return { ...plan, parsed, uniqueUnits: unique, generations };
 }

@@ -14,6 +14,10 @@ export interface QueryEngine {
   query(sql: string, parameters: Readonly<Record<string, BoundParameter>>): Promise<ResultTable>;
   tableExists(schema: string, table: string): boolean;
   columnIsUnique(schema: string, table: string, column: string): Promise<boolean>;
+  /** moves whenever the live table is replaced or dropped, NaN meanwhile (DataEngine.tableGeneration) */
+  tableGeneration(schema: string, table: string): number;
+  /** the dataset version the live table holds, when its commit said (DataEngine.liveVersion) */
+  liveVersion(schema: string, table: string): number | undefined;
 }
 
 /** The DP budgets, durable: charged before a query reads data; refunded only as the path decides. */

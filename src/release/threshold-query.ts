@@ -1,5 +1,6 @@
 import { sha256Hex } from '../crypto/hashing.ts';
 import { planOrRefuse } from './plan-or-refuse.ts';
+import { plannedGenerations } from './plan-query.ts';
 import { resultDigest, type QueryResponse } from './query-answer.ts';
 import { dryRunTemplate, requireApproved, requireReceiver, templateRef, type QueryToRun } from './query-to-run.ts';
 import type { ReleaseContext } from './release-context.ts';
@@ -22,7 +23,10 @@ export async function runThresholdQuery(ctx: ReleaseContext, q: QueryToRun): Pro
   requireResident(ctx, q.collaboration, planned.report.datasets);
   requireLoaded(ctx, q, planned.report.datasets);
 
-  const result = await runOnEngine(ctx, q, { tree: planned.tree, sql }, q.parameters, { mode: 'threshold' });
+  const result = await runOnEngine(ctx, q, { tree: planned.tree, sql }, q.parameters, {
+    mode: 'threshold',
+    generations: plannedGenerations(planned, planned.report.datasets),
+  });
 
   const threshold = planned.report.threshold;
   const released = releaseGroups(

@@ -93,14 +93,20 @@ export async function reloadDatasets(services: RoomServices): Promise<{ loaded: 
         await services.engine.discardIncoming(shape, result.incomingName);
         throw error;
       }
+      let swapped = false;
       try {
-        await services.engine.commitIncoming(shape, result.incomingName);
+        await services.engine.commitIncoming(shape, result.incomingName, {
+          version: version.version,
+          afterSwap: async () => {
+            swapped = true;
+            await services.executor.commit(shape, version.version);
+          },
+        });
       } catch (error) {
         // Staged on the executor and not committed here: the copy goes too, or the sweep would keep it.
-        await services.executor.discard(shape, version.version).catch(() => undefined);
+        if (!swapped) await services.executor.discard(shape, version.version).catch(() => undefined);
         throw error;
       }
-      await services.executor.commit(shape, version.version);
       warmOneRowPerPerson(services.engine, collaboration.id, dataset);
       loaded += 1;
     } catch (error) {

@@ -311,11 +311,17 @@ async function receiveUpload(
         await unlink(finalPath).catch(() => undefined);
         throw error;
       });
-    await services.engine.commitIncoming(shape, loaded.incomingName);
-    loaded = undefined;
+    // The executor switches to its copy inside the engine's replacement, so no release can plan on one
+    // version and read another there either (DataEngine.tableGeneration).
+    await services.engine.commitIncoming(shape, loaded.incomingName, {
+      version: manifest.version,
+      afterSwap: async () => {
+        loaded = undefined;
+        await services.executor.commit(shape, manifest.version);
+        staged = undefined;
+      },
+    });
     warmOneRowPerPerson(services.engine, collaboration.id, dataset);
-    await services.executor.commit(shape, manifest.version);
-    staged = undefined;
     services.metrics.uploaded(collaboration.id, dataset.name, manifest.plaintextBytes);
     services.log.info(
       { collaboration: collaboration.id, dataset: dataset.name, version: manifest.version, rows: manifest.rows },

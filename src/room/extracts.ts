@@ -29,6 +29,7 @@ import {
 import { currentVersion, versionHeld } from '../store/state/dataset-versions.ts';
 import { extractById, extractsTo, recordExtract } from '../store/state/extracts.ts';
 import { recordAudit } from './audit-trail.ts';
+import { heldOtherThan, replacedSince, tableGenerations } from '../release/run-on-engine.ts';
 import { requireActive } from './policy-acceptance.ts';
 import { requireRole } from './require-role.ts';
 import type { RoomServices } from './room-services.ts';
@@ -194,8 +195,10 @@ async function searchAndRelease(
   onProgress?: (progress: SearchProgress) => void,
 ): Promise<ExtractAnswer> {
   const template = status.document;
-  const earlier = await earlierExtracts(services, collaboration, dataset, template.recipient, dataVersion);
   const ctx = services.release;
+  // Before the plan learns anything of the table (one row per person) or reads it.
+  const generations = tableGenerations(ctx, collaboration.id, [dataset.name]);
+  const earlier = await earlierExtracts(services, collaboration, dataset, template.recipient, dataVersion);
   const plan = await planExtract(ctx, collaboration, dataset, template, earlier, onProgress);
   const answer = {
     template: template.name,
@@ -217,7 +220,11 @@ async function searchAndRelease(
 
   const released = await releaseExtractRows(ctx, plan, template);
   // An upload that replaced the data during the search: the plan and the rows may disagree; start again.
-  if ((await currentVersion(services.state, collaboration.id, dataset.name))?.version !== dataVersion)
+  if (
+    (await currentVersion(services.state, collaboration.id, dataset.name))?.version !== dataVersion ||
+    replacedSince(ctx, collaboration.id, generations).length > 0 ||
+    heldOtherThan(ctx, collaboration.id, new Map([[dataset.name, dataVersion]])).length > 0
+  )
     throw new ConflictError(
       'DATASET_CHANGED_DURING_EXTRACT',
       `A new version of ${dataset.name} was uploaded while the extract ran; nothing was released. Run it again.`,

@@ -15,7 +15,7 @@ import { trainModel } from '../release/model-release.ts';
 import { toBase64 } from '../crypto/bytes.ts';
 import { keyedHashHex } from '../crypto/hashing.ts';
 import { sign } from '../crypto/signatures.ts';
-import { isDataIndependentFailure } from '../release/run-on-engine.ts';
+import { heldOtherThan, isDataIndependentFailure, replacedSince, tableGenerations } from '../release/run-on-engine.ts';
 import { currentVersion } from '../store/state/dataset-versions.ts';
 import { modelBySeq, modelsOf, recordModel } from '../store/state/models.ts';
 import { recordAudit } from './audit-trail.ts';
@@ -98,6 +98,8 @@ export async function trainModelTemplate(
       { datasets: missing },
     );
   const ctx = services.release;
+  // Read with the versions, before anything is known of the tables (one row per person) or read from them.
+  const generations = tableGenerations(ctx, collaboration.id, names);
   // Every dataset the feature view reads pays: a joined person's features move the model as much as a row.
   const charge = template.dp
     ? await ctx.ledger.charge(collaboration, caller.memberId, caller.id, names, {
@@ -113,7 +115,13 @@ export async function trainModelTemplate(
     });
     // Each pass reads the live tables: a version uploaded meanwhile would mix two datasets in one model.
     const after = await Promise.all(names.map((name) => currentVersion(services.state, collaboration.id, name)));
-    const changed = names.filter((_, i) => after[i]?.version !== versions[i]?.version);
+    const changed = [
+      ...new Set([
+        ...names.filter((_, i) => after[i]?.version !== versions[i]?.version),
+        ...replacedSince(ctx, collaboration.id, generations),
+        ...heldOtherThan(ctx, collaboration.id, new Map(names.map((name, i) => [name, versions[i]?.version]))),
+      ]),
+    ];
     if (changed.length > 0)
       throw new ConflictError(
         'DATASET_CHANGED_DURING_TRAINING',

@@ -58,6 +58,12 @@ export class DataEngine {
   private readonly running = new Set<DuckDBConnection>();
   /** schema.table of every live dataset table (queries skip a catalog lookup per dataset) */
   private readonly liveTables = new Set<string>();
+  /** `schema.table` → a count of replacements and drops begun and ended; see tableGeneration */
+  private readonly generations = new Map<string, number>();
+  /** `schema.table` → replacements or drops in progress */
+  private readonly replacing = new Map<string, number>();
+  /** `schema.table` → the dataset version its live table holds */
+  private readonly liveVersions = new Map<string, number>();
   /** schema.table → drops asked for and not yet done */
   private readonly pendingDrops = new Map<string, number>();
   private closing = false;
@@ -194,24 +200,39 @@ export class DataEngine {
     }
   }
 
-  /** Atomically replaces the live table with the incoming one: readers see old or new, never half. */
-  commitIncoming(shape: TableShape, incomingName: string): Promise<void> {
+  /**
+   * Atomically replaces the live table with the incoming one: readers see old or new, never half.
+   * `version` is the dataset version it holds from then on (liveVersion); `afterSwap` runs before the
+   * replacement counts as finished (the room's executor switches to its copy there), so tableGeneration
+   * covers it too.
+   */
+  commitIncoming(
+    shape: TableShape,
+    incomingName: string,
+    options: { readonly version?: number; readonly afterSwap?: () => Promise<void> } = {},
+  ): Promise<void> {
     return this.loads.run(async () => {
+      const name = `${shape.schema}.${shape.table}`;
       const live = `${ident(shape.schema)}.${ident(shape.table)}`;
-      await this.admin.run('BEGIN TRANSACTION');
+      this.beginReplacing(name);
       try {
-        await this.admin.run(`DROP TABLE IF EXISTS ${live}`);
-        await this.admin.run(
-          `ALTER TABLE ${ident(shape.schema)}.${ident(incomingName)} RENAME TO ${ident(shape.table)}`,
-        );
-        await this.admin.run('COMMIT');
-        if (!this.pendingDrops.has(`${shape.schema}.${shape.table}`))
-          this.liveTables.add(`${shape.schema}.${shape.table}`);
-        for (const key of this.uniqueness.keys())
-          if (key.startsWith(`${shape.schema}.${shape.table}.`)) this.uniqueness.delete(key);
-      } catch (error) {
-        await this.admin.run('ROLLBACK');
-        throw error;
+        await this.admin.run('BEGIN TRANSACTION');
+        try {
+          await this.admin.run(`DROP TABLE IF EXISTS ${live}`);
+          await this.admin.run(
+            `ALTER TABLE ${ident(shape.schema)}.${ident(incomingName)} RENAME TO ${ident(shape.table)}`,
+          );
+          await this.admin.run('COMMIT');
+        } catch (error) {
+          await this.admin.run('ROLLBACK');
+          throw error;
+        }
+        if (!this.pendingDrops.has(name)) this.liveTables.add(name);
+        if (options.version === undefined) this.liveVersions.delete(name);
+        else this.liveVersions.set(name, options.version);
+        await options.afterSwap?.();
+      } finally {
+        this.endReplacing(name);
       }
     });
   }
@@ -223,15 +244,18 @@ export class DataEngine {
   dropTable(schema: string, table: string): Promise<void> {
     const name = `${schema}.${table}`;
     this.liveTables.delete(name);
+    this.liveVersions.delete(name);
+    this.beginReplacing(name);
     // A swap queued ahead of this drop must not make the table readable again in between.
     this.pendingDrops.set(name, (this.pendingDrops.get(name) ?? 0) + 1);
     return this.loads
       .run(async () => {
         await this.admin.run(`DROP TABLE IF EXISTS ${ident(schema)}.${ident(table)}`);
         this.liveTables.delete(name);
-        for (const key of this.uniqueness.keys()) if (key.startsWith(`${name}.`)) this.uniqueness.delete(key);
+        this.liveVersions.delete(name);
       })
       .finally(() => {
+        this.endReplacing(name);
         const left = (this.pendingDrops.get(name) ?? 1) - 1;
         if (left > 0) this.pendingDrops.set(name, left);
         else this.pendingDrops.delete(name);
@@ -242,6 +266,41 @@ export class DataEngine {
     return this.loads.run(() =>
       this.admin.run(`DROP TABLE IF EXISTS ${ident(shape.schema)}.${ident(incomingName)}`).then(() => undefined),
     );
+  }
+
+  /**
+   * A number that moves whenever a live table is replaced or dropped; NaN while that is in progress (a
+   * swap, the executor's switch after it, a drop), which equals nothing. A release that reads it before
+   * asking what the room knows of the table (e.g. columnIsUnique) and finds it equal after its query ran
+   * read the table that answer describes: no replacement began or ended in between.
+   */
+  tableGeneration(schema: string, table: string): number {
+    const name = `${schema}.${table}`;
+    return this.replacing.has(name) ? Number.NaN : (this.generations.get(name) ?? 0);
+  }
+
+  /** The dataset version the live table holds, as its commit said (undefined when it said none). */
+  liveVersion(schema: string, table: string): number | undefined {
+    return this.liveVersions.get(`${schema}.${table}`);
+  }
+
+  /** A replacement or drop of a live table begins: its generation is NaN, and what was known of it goes. */
+  private beginReplacing(name: string): void {
+    this.replacing.set(name, (this.replacing.get(name) ?? 0) + 1);
+    this.forget(name);
+  }
+
+  /** It ended (done or failed): a new generation, and nothing known of the table from before or during it. */
+  private endReplacing(name: string): void {
+    this.forget(name);
+    const left = (this.replacing.get(name) ?? 1) - 1;
+    if (left > 0) this.replacing.set(name, left);
+    else this.replacing.delete(name);
+  }
+
+  private forget(name: string): void {
+    this.generations.set(name, (this.generations.get(name) ?? 0) + 1);
+    for (const key of this.uniqueness.keys()) if (key.startsWith(`${name}.`)) this.uniqueness.delete(key);
   }
 
   /** Whether a dataset's live table exists; the engine creates them only in commitIncoming, so it knows. */
@@ -268,7 +327,11 @@ export class DataEngine {
         if (byHash.getRows()[0]?.[0] === true) return true;
         const exact = await connection.runAndReadAll(`SELECT count(${c}) = count(DISTINCT ${c}) ${from}`);
         return exact.getRows()[0]?.[0] === true;
-      }).catch(() => false);
+      }).catch(() => {
+        // A failure (the memory limit, a shutdown) answers "no" to this caller only: the next one asks again.
+        if (this.uniqueness.get(key) === answer) this.uniqueness.delete(key);
+        return false;
+      });
       this.uniqueness.set(key, answer);
     }
     return answer;

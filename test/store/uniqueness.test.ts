@@ -47,3 +47,39 @@ describe('columnIsUnique', () => {
     expect(await engine.columnIsUnique('u', 'late', 'id')).toBe(false);
   });
 });
+
+describe('tableGeneration and liveVersion', () => {
+  const shape = { schema: 'u', table: 'gen', columns: [] };
+  it('moves with every replacement, and is NaN (equal to nothing) while one is in progress', async () => {
+    await engine.query("CREATE TABLE u.__incoming_gen_1 AS SELECT 'a' AS id", {});
+    const before = engine.tableGeneration('u', 'gen');
+    let during = 0;
+    await engine.commitIncoming(shape, '__incoming_gen_1', {
+      version: 7,
+      afterSwap: async () => {
+        during = engine.tableGeneration('u', 'gen');
+      },
+    });
+    const after = engine.tableGeneration('u', 'gen');
+    expect(Number.isNaN(during)).toBe(true);
+    expect(Number.isFinite(after) && after !== before).toBe(true);
+    expect(engine.liveVersion('u', 'gen')).toBe(7);
+    // A commit that states no version leaves none; a drop moves the generation and leaves none either.
+    await engine.query("CREATE TABLE u.__incoming_gen_2 AS SELECT 'b' AS id", {});
+    await engine.commitIncoming(shape, '__incoming_gen_2');
+    expect(engine.liveVersion('u', 'gen')).toBeUndefined();
+    const beforeDrop = engine.tableGeneration('u', 'gen');
+    expect(beforeDrop).not.toBe(after);
+    const dropping = engine.dropTable('u', 'gen');
+    expect(Number.isNaN(engine.tableGeneration('u', 'gen'))).toBe(true);
+    await dropping;
+    expect(engine.tableGeneration('u', 'gen')).not.toBe(beforeDrop);
+    expect(Number.isFinite(engine.tableGeneration('u', 'gen'))).toBe(true);
+  });
+
+  it('a check that failed is asked again, not remembered', async () => {
+    expect(await engine.columnIsUnique('u', 'later', 'id')).toBe(false);
+    await table('later', ['x', 'y']);
+    expect(await engine.columnIsUnique('u', 'later', 'id')).toBe(true);
+  });
+});
