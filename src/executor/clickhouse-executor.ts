@@ -469,19 +469,12 @@ export class ClickHouseExecutor implements QueryExecutor {
     );
   }
 
-  async commit(shape: TableShape, version: number): Promise<void> {
+  async commit(shape: TableShape, version: number): Promise<number | undefined> {
     const key = `${shape.schema}.${shape.table}`;
     this.#staged.delete(versionName(shape.schema, shape.table, version));
     const previous = this.#committed.get(key);
     this.#committed.set(key, version);
-    // The replaced version's tables: a failure to drop them is logged, never fails the commit.
-    if (previous !== undefined && previous !== version)
-      await this.discard(shape, previous).catch((error: unknown) =>
-        this.#log.warn(
-          { dataset: key, version: previous, reason: (error as Error).message },
-          'could not drop a replaced version on ClickHouse',
-        ),
-      );
+    return previous !== version ? previous : undefined;
   }
 
   async discard(shape: TableShape, version: number): Promise<void> {

@@ -28,14 +28,19 @@ export interface VersionIdentity {
  * it. Loading goes through the embedded engine first (authenticated envelope → DuckDB incoming table),
  * then `stage` copies that version before the room commits it (or keeps a copy made before that is
  * exactly this version: same envelope, same columns, every row), `commit` makes it the one queries
- * read, `discard` drops a version that will not be committed, and `drop` removes every version
+ * read, `discard` drops a version that will not be (or is no longer) committed, and `drop` removes every version
  * (deletion, retention).
  */
 export interface QueryExecutor {
   readonly name: 'duckdb' | 'clickhouse';
   run(statement: CheckedStatement, parameters: Readonly<Record<string, BoundParameter>>): Promise<ResultTable>;
   stage(shape: TableShape, incomingName: string, version: number, identity: VersionIdentity): Promise<void>;
-  commit(shape: TableShape, version: number): Promise<void>;
+  /**
+   * Makes `version` the one queries read and answers the version it replaced (if any): the caller
+   * discards that copy once the switch is over (the room switches inside the engine's swap, where a
+   * slow drop would hold every load up).
+   */
+  commit(shape: TableShape, version: number): Promise<number | undefined>;
   discard(shape: TableShape, version: number): Promise<void>;
   drop(schema: string, table: string): Promise<void>;
   /**

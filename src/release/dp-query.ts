@@ -3,7 +3,7 @@ import { child, fold, text, type SqlNode } from '../query/sql-tree.ts';
 import { noiseReport, noisyGroups } from './noisy-groups.ts';
 import { planDpNoise, type DpRequest } from './dp-noise-plan.ts';
 import { planOrRefuse } from './plan-or-refuse.ts';
-import { plannedGenerations } from './plan-query.ts';
+import { plannedGenerations, versionsRead } from './plan-query.ts';
 import { resultDigest, type QueryResponse } from './query-answer.ts';
 import { dryRunTemplate, requireApproved, requireReceiver, templateRef, type QueryToRun } from './query-to-run.ts';
 import type { ReleaseContext } from './release-context.ts';
@@ -110,7 +110,7 @@ export async function runDpQuery(ctx: ReleaseContext, q: QueryToRun, request: Dp
       epsilon: cost.epsilon,
       delta: cost.delta,
       mechanism: plan.mechanism,
-      dataVersions: await ctx.dataVersions?.(q.collaboration.id, shape.datasets),
+      dataVersions: await versionsRead(ctx, q.collaboration.id, planned, shape.datasets),
       rowsReleased: released.rows.length,
       groupsSuppressed: released.suppressed,
       resultSha256: resultDigest(columns, released.rows),

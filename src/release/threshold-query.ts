@@ -1,6 +1,6 @@
 import { sha256Hex } from '../crypto/hashing.ts';
 import { planOrRefuse } from './plan-or-refuse.ts';
-import { plannedGenerations } from './plan-query.ts';
+import { plannedGenerations, versionsRead } from './plan-query.ts';
 import { resultDigest, type QueryResponse } from './query-answer.ts';
 import { dryRunTemplate, requireApproved, requireReceiver, templateRef, type QueryToRun } from './query-to-run.ts';
 import type { ReleaseContext } from './release-context.ts';
@@ -47,7 +47,7 @@ export async function runThresholdQuery(ctx: ReleaseContext, q: QueryToRun): Pro
       rewrittenSqlSha256: sha256Hex(sql),
       datasets: planned.report.datasets,
       params: q.params,
-      dataVersions: await ctx.dataVersions?.(q.collaboration.id, planned.report.datasets),
+      dataVersions: await versionsRead(ctx, q.collaboration.id, planned, planned.report.datasets),
       minGroupSize: threshold.minGroupSize,
       rowsReleased: released.rows.length,
       groupsSuppressed: released.suppressed,

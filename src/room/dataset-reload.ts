@@ -8,6 +8,7 @@ import { currentVersions, envelopeFiles } from '../store/state/dataset-versions.
 import { storageKeyOf } from '../store/state/storage-keys.ts';
 import { decryptIntoEngine, tableShape } from '../upload/decrypt-into-engine.ts';
 import { warmOneRowPerPerson } from '../release/one-row-per-person.ts';
+import { discardReplaced } from './dataset-upload.ts';
 import { envelopePath, type RoomServices } from './room-services.ts';
 
 async function* filesUnder(directory: string): AsyncGenerator<string> {
@@ -94,12 +95,13 @@ export async function reloadDatasets(services: RoomServices): Promise<{ loaded: 
         throw error;
       }
       let swapped = false;
+      let replaced: number | undefined;
       try {
         await services.engine.commitIncoming(shape, result.incomingName, {
           version: version.version,
           afterSwap: async () => {
             swapped = true;
-            await services.executor.commit(shape, version.version);
+            replaced = await services.executor.commit(shape, version.version);
           },
         });
       } catch (error) {
@@ -108,6 +110,7 @@ export async function reloadDatasets(services: RoomServices): Promise<{ loaded: 
         throw error;
       }
       warmOneRowPerPerson(services.engine, collaboration.id, dataset);
+      await discardReplaced(services, shape, replaced);
       loaded += 1;
     } catch (error) {
       failed.push(label);

@@ -17,7 +17,7 @@ import { storageFailureOf, storageUnavailable } from '../errors/storage-failure.
 import type { Collaboration, Dataset, Principal } from '../policy/collaboration.ts';
 import { currentVersion, latestVersionNumber, recordVersion } from '../store/state/dataset-versions.ts';
 import { ensureStorageKey } from '../store/state/storage-keys.ts';
-import { decryptIntoEngine, tableShape, type LoadedIncoming } from '../upload/decrypt-into-engine.ts';
+import { decryptIntoEngine, tableShape, type LoadedIncoming, type TableShape } from '../upload/decrypt-into-engine.ts';
 import type { UploadManifest } from '../upload/manifest.ts';
 import { verifyLoadedRows, verifyUpload } from '../upload/verify-upload.ts';
 import { warmOneRowPerPerson } from '../release/one-row-per-person.ts';
@@ -312,16 +312,19 @@ async function receiveUpload(
         throw error;
       });
     // The executor switches to its copy inside the engine's replacement, so no release can plan on one
-    // version and read another there either (DataEngine.tableGeneration).
+    // version and read another there either (DataEngine.tableGeneration); the copy it replaced is
+    // dropped after, outside the engine's load queue.
+    let replaced: number | undefined;
     await services.engine.commitIncoming(shape, loaded.incomingName, {
       version: manifest.version,
       afterSwap: async () => {
         loaded = undefined;
-        await services.executor.commit(shape, manifest.version);
         staged = undefined;
+        replaced = await services.executor.commit(shape, manifest.version);
       },
     });
     warmOneRowPerPerson(services.engine, collaboration.id, dataset);
+    await discardReplaced(services, shape, replaced);
     services.metrics.uploaded(collaboration.id, dataset.name, manifest.plaintextBytes);
     services.log.info(
       { collaboration: collaboration.id, dataset: dataset.name, version: manifest.version, rows: manifest.rows },
@@ -366,4 +369,24 @@ async function receiveUpload(
     if (staged !== undefined) await services.executor.discard(shape, staged).catch(() => undefined);
     await unlink(partialPath).catch(() => undefined);
   }
+}
+
+/**
+ * Drops the executor's copy of the version a commit replaced; a failure is logged (the sweep retries)
+ * and never fails the commit.
+ */
+export async function discardReplaced(
+  services: RoomServices,
+  shape: TableShape,
+  replaced: number | undefined,
+): Promise<void> {
+  if (replaced === undefined) return;
+  await services.executor
+    .discard(shape, replaced)
+    .catch((error: unknown) =>
+      services.log.warn(
+        { dataset: `${shape.schema}.${shape.table}`, version: replaced, reason: (error as Error).message },
+        'could not drop a replaced version on the executor',
+      ),
+    );
 }

@@ -199,7 +199,24 @@ async function searchAndRelease(
   // Before the plan learns anything of the table (one row per person) or reads it.
   const generations = tableGenerations(ctx, collaboration.id, [dataset.name]);
   const earlier = await earlierExtracts(services, collaboration, dataset, template.recipient, dataVersion);
+  // An upload that replaced the data during the search (or is being swapped in: the state's version is
+  // not yet the table's): the plan, its report and the rows may describe different versions; start again.
+  const requireUnchanged = async () => {
+    if (
+      (await currentVersion(services.state, collaboration.id, dataset.name))?.version !== dataVersion ||
+      replacedSince(ctx, collaboration.id, generations).length > 0 ||
+      heldOtherThan(ctx, collaboration.id, new Map([[dataset.name, dataVersion]])).length > 0
+    )
+      throw new ConflictError(
+        'DATASET_CHANGED_DURING_EXTRACT',
+        `A new version of ${dataset.name} was uploaded while the extract ran; nothing was released. Run it again.`,
+        { dataset: dataset.name },
+      );
+  };
+  await requireUnchanged();
   const plan = await planExtract(ctx, collaboration, dataset, template, earlier, onProgress);
+  // A dry run's report describes one version too.
+  await requireUnchanged();
   const answer = {
     template: template.name,
     templateHash: status.hash,
@@ -219,17 +236,7 @@ async function searchAndRelease(
   }
 
   const released = await releaseExtractRows(ctx, plan, template);
-  // An upload that replaced the data during the search: the plan and the rows may disagree; start again.
-  if (
-    (await currentVersion(services.state, collaboration.id, dataset.name))?.version !== dataVersion ||
-    replacedSince(ctx, collaboration.id, generations).length > 0 ||
-    heldOtherThan(ctx, collaboration.id, new Map([[dataset.name, dataVersion]])).length > 0
-  )
-    throw new ConflictError(
-      'DATASET_CHANGED_DURING_EXTRACT',
-      `A new version of ${dataset.name} was uploaded while the extract ran; nothing was released. Run it again.`,
-      { dataset: dataset.name },
-    );
+  await requireUnchanged();
   const neutralised = template.format === 'csv';
   const plaintext = toCsv(
     released.columns.map((c) => c.name),

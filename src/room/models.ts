@@ -1,6 +1,12 @@
 import { refuseIf } from '../errors/refused-error.ts';
 import { residencyDiagnostics } from '../policy/residency.ts';
-import { ConflictError, ForbiddenError, NotFoundError, UnprocessableError } from '../errors/cleanroom-error.ts';
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  UnavailableError,
+  UnprocessableError,
+} from '../errors/cleanroom-error.ts';
 import { toCsv } from '../extract/extract-csv.ts';
 import { scoringTree } from '../model/scoring.ts';
 import {
@@ -100,6 +106,17 @@ export async function trainModelTemplate(
   const ctx = services.release;
   // Read with the versions, before anything is known of the tables (one row per person) or read from them.
   const generations = tableGenerations(ctx, collaboration.id, names);
+  const stated = new Map(names.map((name, i) => [name, versions[i]?.version]));
+  // A version being swapped in now would refuse the model after training: refuse it before ε is spent.
+  const settling = [
+    ...new Set([...replacedSince(ctx, collaboration.id, generations), ...heldOtherThan(ctx, collaboration.id, stated)]),
+  ];
+  if (settling.length > 0)
+    throw new ConflictError(
+      'DATASET_CHANGED_DURING_TRAINING',
+      `A new version of ${settling.join(', ')} is being loaded: nothing was read or charged; train again.`,
+      { datasets: settling },
+    );
   // Every dataset the feature view reads pays: a joined person's features move the model as much as a row.
   const charge = template.dp
     ? await ctx.ledger.charge(collaboration, caller.memberId, caller.id, names, {
@@ -119,7 +136,7 @@ export async function trainModelTemplate(
       ...new Set([
         ...names.filter((_, i) => after[i]?.version !== versions[i]?.version),
         ...replacedSince(ctx, collaboration.id, generations),
-        ...heldOtherThan(ctx, collaboration.id, new Map(names.map((name, i) => [name, versions[i]?.version]))),
+        ...heldOtherThan(ctx, collaboration.id, stated),
       ]),
     ];
     if (changed.length > 0)
@@ -287,7 +304,18 @@ export async function scoreOwnRows(
   const ctx = services.release;
   const unit = dataset.rules.privacyUnit;
   const tree = scoringTree(collaboration.id, dataset.name, unit, card);
+  // The audit names the version the rows were read from: the state's may be ahead of the engine's while
+  // an upload swaps its table in, and rows read across a swap are from neither version.
+  const generations = tableGenerations(ctx, collaboration.id, [dataset.name]);
+  const read = ctx.engine.liveVersion(collaboration.id, dataset.name) ?? version.version;
   const { rows } = await ctx.engine.query(await ctx.parser.render(tree), {});
+  if (replacedSince(ctx, collaboration.id, generations).length > 0)
+    throw new UnavailableError(
+      'DATASET_CHANGED_DURING_SCORING',
+      `A new version of ${dataset.name} was being loaded while its rows were scored: nothing is returned. ` +
+        'Score again.',
+      { datasets: [dataset.name] },
+    );
   const csv = toCsv(
     [unit, 'score'],
     rows.map(([u, s]) => [u === null || u === undefined ? null : String(u), s === null ? null : Number(s)]),
@@ -301,7 +329,7 @@ export async function scoreOwnRows(
       model: request.model,
       template: card.template,
       dataset: dataset.name,
-      dataVersion: version.version,
+      dataVersion: read,
       rows: rows.length,
     },
   });

@@ -224,7 +224,8 @@ export class DataEngine {
           );
           await this.admin.run('COMMIT');
         } catch (error) {
-          await this.admin.run('ROLLBACK');
+          // A failed COMMIT has ended the transaction already: its ROLLBACK fails, and must not hide why.
+          await this.admin.run('ROLLBACK').catch(() => undefined);
           throw error;
         }
         if (!this.pendingDrops.has(name)) this.liveTables.add(name);

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEMO_MODEL } from '../../src/cli/demo/demo-model.ts';
 import { reviewTemplateAs } from '../../src/cli/commands/query-commands.ts';
 import type { ModelCard } from '../../src/room/models.ts';
@@ -39,7 +39,10 @@ beforeAll(async () => {
   // This room lets a model be trained without DP, to show such a model never scores rows in the room.
   t = await startTestRoom({
     edit: (policy) => {
-      policy.datasets.find((d) => d.name === 'advertiser_customers')!.rules.model!.dpRequired = false;
+      const rules = policy.datasets.find((d) => d.name === 'advertiser_customers')!.rules;
+      rules.model!.dpRequired = false;
+      // Each DP model here costs ε 1: enough budget for every test in this file.
+      rules.dp!.budget = { ...rules.dp!.budget, epsilon: 10 };
     },
   });
   await t.acceptAll();
@@ -167,5 +170,69 @@ describe('a dataset that changes while a model trains', () => {
       action: 'model.failed',
       details: { errorClass: 'DATASET_CHANGED_DURING_TRAINING', refunded: false },
     });
+    // The upload then finishes: the engine swaps in the version the state names (the same rows here).
+    const engine = t.internals.engine;
+    await engine.query('CREATE TABLE demo.__incoming_racing AS SELECT * FROM demo.advertiser_customers', {});
+    await engine.commitIncoming({ schema: 'demo', table: 'advertiser_customers', columns: [] }, '__incoming_racing', {
+      version: current.version + 1,
+    });
+  });
+});
+
+describe('a dataset that changes while its rows are scored', () => {
+  const score = (seq: number) =>
+    t.client('acme-analyst').sendForBytes('POST', `${path}/models/${seq}/scores`, { dataset: 'advertiser_customers' });
+  const lastAudit = async () =>
+    (
+      await t
+        .client('acme-officer')
+        .send<{ entries: { action: string; details: Record<string, unknown> }[] }>('GET', `${path}/audit`)
+    ).entries.at(-1);
+
+  it('returns no scores read across a swap, and names the version the engine held, not the state', async () => {
+    const card = await trained({ name: 'scored_in_a_race' });
+    const engine = t.internals.engine;
+    const held = engine.liveVersion('demo', 'advertiser_customers')!;
+    expect(held).toBeGreaterThan(0);
+    // A new version swapped in while the scoring statement reads (the same rows: only the swap matters).
+    const query = engine.query.bind(engine);
+    const spy = vi.spyOn(engine, 'query').mockImplementation(async (sql, parameters) => {
+      if (sql.includes('__cr_s')) {
+        spy.mockRestore();
+        await query('CREATE TABLE demo.__incoming_scored AS SELECT * FROM demo.advertiser_customers', {});
+        await engine.commitIncoming(
+          { schema: 'demo', table: 'advertiser_customers', columns: [] },
+          '__incoming_scored',
+          {
+            version: held,
+          },
+        );
+      }
+      return query(sql, parameters);
+    });
+    const before = (await lastAudit())?.action;
+    expect(await refusal(score(card.auditSeq))).toEqual({ status: 503, code: 'DATASET_CHANGED_DURING_SCORING' });
+    spy.mockRestore();
+    expect(before).toBe('model.trained');
+    expect((await lastAudit())?.action).toBe('model.trained');
+
+    // An upload records its version in the state before the engine swaps it in: rows scored meanwhile
+    // are the engine's version, and the audit says so.
+    const current = (await currentVersion(t.internals.state, 'demo', 'advertiser_customers'))!;
+    await t.internals.state.write((tx) =>
+      recordVersion(tx, {
+        ...current,
+        version: current.version + 1,
+        envelopeSha256: 'e'.repeat(64),
+        envelopeFile: 'scored.cre',
+        uploadedAt: new Date().toISOString(),
+      }),
+    );
+    await score(card.auditSeq);
+    expect(await lastAudit()).toMatchObject({
+      action: 'model.scored',
+      details: { model: card.auditSeq, dataVersion: held },
+    });
+    expect(held).not.toBe(current.version + 1);
   });
 });

@@ -219,10 +219,22 @@ describe('a new version swapped in between a plan and its run', () => {
         .send<{ current: { version: number } }>('GET', `${path}/datasets/advertiser_customers`);
       version = status.current.version;
       expect(engine.liveVersion('demo', 'advertiser_customers')).toBe(version - 1);
+      // A query answered meanwhile read the old table, and its audit entry says so.
+      const answer = await ask(byCountry);
+      expect(answer).toMatchObject({ audit: { details: { dataVersions: { advertiser_customers: version - 1 } } } });
       extract = await t
         .client('northwind-analyst')
         .send('POST', `${path}/extracts`, { template: DEMO_EXTRACT.name })
         .catch((error: unknown) => error);
+      // A model would be refused after training: it is refused before, and its ε is not spent.
+      const spent = () => t.client('northwind-analyst').send('GET', `${path}/budget`).then(JSON.stringify);
+      const before = await spent();
+      const model = await t
+        .client('northwind-analyst')
+        .send('POST', `${path}/models`, { template: 'race' })
+        .catch((error: unknown) => error);
+      expect(model).toMatchObject({ status: 409, code: 'DATASET_CHANGED_DURING_TRAINING' });
+      expect(await spent()).toBe(before);
     } finally {
       proceed();
       await upload;
