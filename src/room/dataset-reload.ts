@@ -4,11 +4,11 @@ import { join, relative } from 'node:path';
 import { fromBase64 } from '../crypto/bytes.ts';
 import { unwrapKey } from '../crypto/sealing.ts';
 import { residencyDiagnostics } from '../policy/residency.ts';
-import { currentVersions, envelopeFiles } from '../store/state/dataset-versions.ts';
+import type { Collaboration, Dataset } from '../policy/collaboration.ts';
+import { currentVersions, envelopeFiles, type DatasetVersion } from '../store/state/dataset-versions.ts';
 import { storageKeyOf } from '../store/state/storage-keys.ts';
-import { decryptIntoEngine, tableShape } from '../upload/decrypt-into-engine.ts';
+import { decryptIntoEngine, tableShape, type TableShape } from '../upload/decrypt-into-engine.ts';
 import { warmOneRowPerPerson } from '../release/one-row-per-person.ts';
-import { discardReplaced } from './dataset-upload.ts';
 import { envelopePath, type RoomServices } from './room-services.ts';
 
 async function* filesUnder(directory: string): AsyncGenerator<string> {
@@ -59,58 +59,7 @@ export async function reloadDatasets(services: RoomServices): Promise<{ loaded: 
       continue;
     }
     try {
-      const wrappedStorage = await storageKeyOf(services.state, version.collaboration, version.dataset);
-      const storage = unwrapKey(services.keys.masterKey, fromBase64(wrappedStorage ?? '') ?? new Uint8Array());
-      const dataKey = storage && unwrapKey(storage, fromBase64(version.wrappedDataKey) ?? new Uint8Array());
-      storage?.fill(0);
-      if (!dataKey) throw new Error('the stored data key does not open with the master key');
-      const shape = tableShape(collaboration.id, dataset);
-      const notCommitted = () => new Error('the envelope on disk is not the one that was committed');
-      const result = await decryptIntoEngine(
-        createReadStream(envelopePath(services, version.envelopeFile)),
-        () => dataKey,
-        shape,
-        version.format,
-        services.engine,
-        services.staging,
-        {
-          authenticate: (opened) => {
-            if (opened.envelopeSha256 !== version.envelopeSha256) throw notCommitted();
-          },
-          // Already accepted under the limit in force then; a lower limit now must not unload it.
-          maxParquetBytes: Number.POSITIVE_INFINITY,
-        },
-      );
-      if (result.rows !== version.rows) {
-        await services.engine.discardIncoming(shape, result.incomingName);
-        throw notCommitted();
-      }
-      try {
-        await services.executor.stage(shape, result.incomingName, version.version, {
-          envelopeSha256: version.envelopeSha256,
-          rows: version.rows,
-        });
-      } catch (error) {
-        await services.engine.discardIncoming(shape, result.incomingName);
-        throw error;
-      }
-      let swapped = false;
-      let replaced: number | undefined;
-      try {
-        await services.engine.commitIncoming(shape, result.incomingName, {
-          version: version.version,
-          afterSwap: async () => {
-            swapped = true;
-            replaced = await services.executor.commit(shape, version.version);
-          },
-        });
-      } catch (error) {
-        // Staged on the executor and not committed here: the copy goes too, or the sweep would keep it.
-        if (!swapped) await services.executor.discard(shape, version.version).catch(() => undefined);
-        throw error;
-      }
-      warmOneRowPerPerson(services.engine, collaboration.id, dataset);
-      await discardReplaced(services, shape, replaced);
+      await loadStoredVersion(services, collaboration, dataset, version);
       loaded += 1;
     } catch (error) {
       failed.push(label);
@@ -123,4 +72,97 @@ export async function reloadDatasets(services: RoomServices): Promise<{ loaded: 
   }
   await services.staging.empty();
   return { loaded, failed };
+}
+
+/**
+ * Loads one recorded version from its envelope into the engine and the executor and makes it the live
+ * one (at start, and when an upload's own swap failed after its version was recorded). The envelope
+ * must hash to what the registry recorded and hold its rows; anything else loads nothing.
+ */
+export async function loadStoredVersion(
+  services: RoomServices,
+  collaboration: Collaboration,
+  dataset: Dataset,
+  version: DatasetVersion,
+): Promise<void> {
+  const wrappedStorage = await storageKeyOf(services.state, version.collaboration, version.dataset);
+  const storage = unwrapKey(services.keys.masterKey, fromBase64(wrappedStorage ?? '') ?? new Uint8Array());
+  const dataKey = storage && unwrapKey(storage, fromBase64(version.wrappedDataKey) ?? new Uint8Array());
+  storage?.fill(0);
+  if (!dataKey) throw new Error('the stored data key does not open with the master key');
+  const shape = tableShape(collaboration.id, dataset);
+  const notCommitted = () => new Error('the envelope on disk is not the one that was committed');
+  let result;
+  try {
+    result = await decryptIntoEngine(
+      createReadStream(envelopePath(services, version.envelopeFile)),
+      () => dataKey,
+      shape,
+      version.format,
+      services.engine,
+      services.staging,
+      {
+        authenticate: (opened) => {
+          if (opened.envelopeSha256 !== version.envelopeSha256) throw notCommitted();
+        },
+        // Already accepted under the limit in force then; a lower limit now must not unload it.
+        maxParquetBytes: Number.POSITIVE_INFINITY,
+      },
+    );
+  } finally {
+    dataKey.fill(0);
+  }
+  if (result.rows !== version.rows) {
+    await services.engine.discardIncoming(shape, result.incomingName);
+    throw notCommitted();
+  }
+  try {
+    await services.executor.stage(shape, result.incomingName, version.version, {
+      envelopeSha256: version.envelopeSha256,
+      rows: version.rows,
+    });
+  } catch (error) {
+    await services.engine.discardIncoming(shape, result.incomingName);
+    throw error;
+  }
+  let swapped = false;
+  let replaced: number | undefined;
+  try {
+    await services.engine.commitIncoming(shape, result.incomingName, {
+      version: version.version,
+      afterSwap: async () => {
+        swapped = true;
+        replaced = await services.executor.commit(shape, version.version);
+      },
+    });
+  } catch (error) {
+    // Staged on the executor and not committed here: the copy goes too, or the sweep would keep it.
+    if (!swapped) {
+      await services.executor.discard(shape, version.version).catch(() => undefined);
+      await services.engine.discardIncoming(shape, result.incomingName).catch(() => undefined);
+    }
+    throw error;
+  }
+  warmOneRowPerPerson(services.engine, collaboration.id, dataset);
+  await discardReplaced(services, shape, replaced);
+}
+
+/**
+ * Drops the executor's copy of the version a commit replaced; a failure is logged (the start-up
+ * reconcile drops it later) and never fails the commit.
+ */
+export async function discardReplaced(
+  services: RoomServices,
+  shape: TableShape,
+  replaced: number | undefined,
+): Promise<void> {
+  if (replaced === undefined) return;
+  await services.executor
+    .discard(shape, replaced)
+    .catch((error: unknown) =>
+      services.log.warn(
+        { dataset: `${shape.schema}.${shape.table}`, version: replaced, reason: (error as Error).message },
+        'could not drop a replaced version on the executor',
+      ),
+    );
 }

@@ -12,15 +12,17 @@ import {
   NotFoundError,
   PayloadTooLargeError,
   RequestTimeoutError,
+  UnavailableError,
 } from '../errors/cleanroom-error.ts';
 import { storageFailureOf, storageUnavailable } from '../errors/storage-failure.ts';
 import type { Collaboration, Dataset, Principal } from '../policy/collaboration.ts';
 import { currentVersion, latestVersionNumber, recordVersion } from '../store/state/dataset-versions.ts';
 import { ensureStorageKey } from '../store/state/storage-keys.ts';
-import { decryptIntoEngine, tableShape, type LoadedIncoming, type TableShape } from '../upload/decrypt-into-engine.ts';
+import { decryptIntoEngine, tableShape, type LoadedIncoming } from '../upload/decrypt-into-engine.ts';
 import type { UploadManifest } from '../upload/manifest.ts';
 import { verifyLoadedRows, verifyUpload } from '../upload/verify-upload.ts';
 import { warmOneRowPerPerson } from '../release/one-row-per-person.ts';
+import { discardReplaced, loadStoredVersion } from './dataset-reload.ts';
 import { recordAudit } from './audit-trail.ts';
 import { CiphertextTee } from './ciphertext-tee.ts';
 import { requireActive } from './policy-acceptance.ts';
@@ -315,16 +317,31 @@ async function receiveUpload(
     // version and read another there either (DataEngine.tableGeneration); the copy it replaced is
     // dropped after, outside the engine's load queue.
     let replaced: number | undefined;
-    await services.engine.commitIncoming(shape, loaded.incomingName, {
-      version: manifest.version,
-      afterSwap: async () => {
-        loaded = undefined;
-        staged = undefined;
-        replaced = await services.executor.commit(shape, manifest.version);
-      },
-    });
-    warmOneRowPerPerson(services.engine, collaboration.id, dataset);
-    await discardReplaced(services, shape, replaced);
+    let swapped = false;
+    try {
+      await services.engine.commitIncoming(shape, loaded.incomingName, {
+        version: manifest.version,
+        afterSwap: async () => {
+          swapped = true;
+          loaded = undefined;
+          staged = undefined;
+          replaced = await services.executor.commit(shape, manifest.version);
+        },
+      });
+      warmOneRowPerPerson(services.engine, collaboration.id, dataset);
+      await discardReplaced(services, shape, replaced);
+    } catch (error) {
+      if (swapped) throw error;
+      // The version is recorded (and audited) and its envelope kept, but the engine still holds the one
+      // before: load it from its envelope as a restart would, or the state and the engine would disagree
+      // (extracts and models refuse then) until the room restarts. The executor's copy of this version
+      // is the reload's to keep (it is the same envelope) or drop.
+      const incoming = loaded;
+      loaded = undefined;
+      staged = undefined;
+      if (incoming) await services.engine.discardIncoming(shape, incoming.incomingName).catch(() => undefined);
+      await reloadRecorded(services, collaboration, dataset, manifest.version, error);
+    }
     services.metrics.uploaded(collaboration.id, dataset.name, manifest.plaintextBytes);
     services.log.info(
       { collaboration: collaboration.id, dataset: dataset.name, version: manifest.version, rows: manifest.rows },
@@ -372,21 +389,33 @@ async function receiveUpload(
 }
 
 /**
- * Drops the executor's copy of the version a commit replaced; a failure is logged (the sweep retries)
- * and never fails the commit.
+ * Loads a version whose upload recorded it but failed to swap it in, from its envelope; when that
+ * fails too, says so truthfully: the version is recorded, queries read the one before until the
+ * room's next start loads it.
  */
-export async function discardReplaced(
+async function reloadRecorded(
   services: RoomServices,
-  shape: TableShape,
-  replaced: number | undefined,
+  collaboration: Collaboration,
+  dataset: Dataset,
+  version: number,
+  swapError: unknown,
 ): Promise<void> {
-  if (replaced === undefined) return;
-  await services.executor
-    .discard(shape, replaced)
-    .catch((error: unknown) =>
-      services.log.warn(
-        { dataset: `${shape.schema}.${shape.table}`, version: replaced, reason: (error as Error).message },
-        'could not drop a replaced version on the executor',
-      ),
+  const label = { collaboration: collaboration.id, dataset: dataset.name, version };
+  services.log.error({ ...label, reason: (swapError as Error).message }, 'could not swap in a recorded version');
+  const recorded = await currentVersion(services.state, collaboration.id, dataset.name);
+  try {
+    if (recorded?.version !== version) throw new Error(`the state holds version ${recorded?.version} now`);
+    await loadStoredVersion(services, collaboration, dataset, recorded);
+    services.log.warn(label, 'loaded a recorded version from its envelope after its swap failed');
+  } catch (error) {
+    services.log.error({ ...label, reason: (error as Error).message }, 'could not load a recorded version');
+    if (services.engine.liveVersion(collaboration.id, dataset.name) !== version)
+      await services.executor.discard(tableShape(collaboration.id, dataset), version).catch(() => undefined);
+    throw new UnavailableError(
+      'UPLOAD_RECORDED_NOT_LOADED',
+      `Version ${version} of "${dataset.name}" is recorded and kept sealed, but the room could not load it: ` +
+        `queries read the version before it until the room next starts. Do not upload it again.`,
+      { dataset: dataset.name, version },
     );
+  }
 }

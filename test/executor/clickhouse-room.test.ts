@@ -3,7 +3,7 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createClient, type ClickHouseClient } from '@clickhouse/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RoomRequestError } from '../../src/client/room-client.ts';
 import { review } from '../support/approve.ts';
 import { startChdbEndpoint, type ChdbEndpoint } from '../support/chdb-endpoint.ts';
@@ -501,6 +501,20 @@ describe('a room whose executor is ClickHouse', () => {
       await other.close();
       await side.command({ query: 'DROP DATABASE IF EXISTS shared SYNC' });
     }
+  });
+
+  it('loads a recorded version whose swap failed from its envelope: one copy, the committed one', async () => {
+    const engine = house.internals.engine;
+    const spy = vi.spyOn(engine, 'commitIncoming').mockRejectedValueOnce(new Error('Out of Memory Error'));
+    await uploadDemoDataset(duck, 'advertiser_customers');
+    const loaded = await uploadDemoDataset(house, 'advertiser_customers');
+    expect(spy).toHaveBeenCalledTimes(2);
+    spy.mockRestore();
+    expect(engine.liveVersion('demo', 'advertiser_customers')).toBe(loaded.version);
+    const copies = (await tables()).filter((name) => name.startsWith('demo__advertiser_customers__'));
+    expect(copies).toEqual([`demo__advertiser_customers__v${loaded.version}`]);
+    const run = TEMPLATES[3];
+    expect(await ask(house, run)).toEqual(await ask(duck, run));
   });
 
   it('does not start without its ClickHouse, naming where it looked', async () => {

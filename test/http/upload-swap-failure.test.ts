@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { RoomRequestError } from '../../src/client/room-client.ts';
+import { currentVersion } from '../../src/store/state/dataset-versions.ts';
+import { startTestRoom, uploadDemoDataset, type TestRoom } from '../support/test-room.ts';
+
+// An upload records its version (and its audit entry) before the engine swaps the table in. If that swap
+// fails, the state names a version the engine does not hold: queries read the old rows under the old
+// number, and extracts and models refuse until the engine catches up. The room loads the recorded version
+// from its envelope at once, as a restart would; when that fails too, the answer says what is true.
+let t: TestRoom;
+const path = '/v1/collaborations/demo';
+beforeAll(async () => {
+  t = await startTestRoom();
+  await t.acceptAll();
+  await uploadDemoDataset(t, 'advertiser_customers');
+});
+afterAll(() => t?.close());
+
+const held = () => t.internals.engine.liveVersion('demo', 'advertiser_customers');
+const recorded = async () => (await currentVersion(t.internals.state, 'demo', 'advertiser_customers'))?.version;
+const uploads = async () =>
+  (
+    await t
+      .client('acme-officer')
+      .send<{ entries: { action: string; details: { version?: number } }[] }>('GET', `${path}/audit`)
+  ).entries.filter((e) => e.action === 'dataset.uploaded');
+const refusal = async (work: Promise<unknown>) => {
+  try {
+    await work;
+  } catch (error) {
+    if (error instanceof RoomRequestError) return { status: error.status, code: error.code, message: error.message };
+    throw error;
+  }
+  throw new Error('expected a refusal');
+};
+
+describe('an upload whose swap fails after its version is recorded', () => {
+  it('loads the recorded version from its envelope: the engine and the state agree, rows of the new file', async () => {
+    const before = await recorded();
+    const engine = t.internals.engine;
+    const spy = vi
+      .spyOn(engine, 'commitIncoming')
+      .mockRejectedValueOnce(Object.assign(new Error('Out of Memory Error: could not allocate'), { code: undefined }));
+    const result = await uploadDemoDataset(t, 'advertiser_customers');
+    expect(spy).toHaveBeenCalledTimes(2);
+    spy.mockRestore();
+    expect(result.version).toBe(before! + 1);
+    expect(await recorded()).toBe(result.version);
+    expect(held()).toBe(result.version);
+    // The rows are the file's, every one (the fixture has one row per person).
+    const { rows } = await engine.query('SELECT count(*), count(DISTINCT email_hash) FROM demo.advertiser_customers');
+    expect(rows[0]!.map(Number)).toEqual([result.rows, result.rows]);
+    expect(
+      await engine.query("SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE '%incoming%'", {}),
+    ).toMatchObject({ rows: [[0]] });
+    expect((await uploads()).at(-1)?.details.version).toBe(result.version);
+  });
+
+  it('says the version is recorded but not loaded when the reload fails too; a later upload settles it', async () => {
+    const before = (await recorded())!;
+    const engine = t.internals.engine;
+    const spy = vi
+      .spyOn(engine, 'commitIncoming')
+      .mockRejectedValue(new Error('IO Error: could not write to "/secret/path/row 42"'));
+    const refused = await refusal(uploadDemoDataset(t, 'advertiser_customers'));
+    spy.mockRestore();
+    expect(refused).toMatchObject({ status: 503, code: 'UPLOAD_RECORDED_NOT_LOADED' });
+    expect(refused.message).toContain(`Version ${before + 1}`);
+    expect(refused.message).not.toMatch(/secret|IO Error|row 42/);
+    // What is true: the state and the audit hold the new version, the engine the one before it.
+    expect(await recorded()).toBe(before + 1);
+    expect(held()).toBe(before);
+    expect((await uploads()).at(-1)?.details.version).toBe(before + 1);
+    // A model is refused before anything is charged while they disagree (it would read the old rows).
+    // The next upload brings them together again.
+    const next = await uploadDemoDataset(t, 'advertiser_customers');
+    expect(next.version).toBe(before + 2);
+    expect(held()).toBe(before + 2);
+  });
+});
