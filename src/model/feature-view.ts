@@ -11,6 +11,7 @@ import {
   selectNode,
   subqueryRef,
   tableRef,
+  tryCast,
   type SqlNode,
 } from '../query/sql-tree.ts';
 
@@ -39,9 +40,16 @@ export function featureView(
   const baseRef = (column: string) => columnRef(['__cr_b', column]);
   let from: SqlNode = { ...tableRef(base.name, '__cr_b'), schema_name: schema };
   const select: SqlNode[] = columns.map((c) => ({ ...baseRef(c), alias: c }));
+  const typeOf = (d: Dataset) => d.columns.find((c) => c.name === d.rules.privacyUnit)?.type;
   joined.forEach(({ dataset, features }, i) => {
     const alias = `__cr_j${i}`;
-    const unit = columnRef(['__cr_r', dataset.rules.privacyUnit]);
+    // Grouped in the base unit's own type, so one base person matches at most one group. The policy
+    // check refuses joins of units of different types; were they to differ, the engine would convert
+    // one side to compare, and '7', '07' and ' 7' (three groups of a VARCHAR unit) would all match
+    // one BIGINT person, repeating their row once per spelling.
+    const raw = columnRef(['__cr_r', dataset.rules.privacyUnit]);
+    const baseType = typeOf(base);
+    const unit = baseType && typeOf(dataset) !== baseType ? tryCast(raw, baseType) : raw;
     const perPerson = selectNode({
       select: [
         { ...unit, alias: '__cr_u' },

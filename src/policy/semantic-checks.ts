@@ -74,11 +74,20 @@ export function semanticProblems(doc: CollaborationDocument): Diagnostic[] {
       if (own?.class !== 'identifier')
         problem(`${jat}/column`, `join column "${join.column}" must be an identifier column of "${d.name}"`);
       const partner = datasets.get(join.dataset);
+      const theirs = partner?.columns.find((c) => c.name === join.partnerColumn);
       if (!partner) problem(`${jat}/dataset`, `partner dataset "${join.dataset}" is not in this collaboration`);
-      else if (partner.columns.find((c) => c.name === join.partnerColumn)?.class !== 'identifier') {
+      else if (theirs?.class !== 'identifier') {
         problem(
           `${jat}/partnerColumn`,
           `partner column "${join.partnerColumn}" must be an identifier column of "${join.dataset}"`,
+        );
+      } else if (own && own.type !== theirs.type) {
+        // The engine would convert one side to compare them: '7', '07' and ' 7' are three people of a
+        // VARCHAR column and one of a BIGINT one, so one person of one side could match many of the other.
+        problem(
+          `${jat}/partnerColumn`,
+          `join columns must have the same type: "${d.name}.${join.column}" is ${own.type}, ` +
+            `"${join.dataset}.${join.partnerColumn}" is ${theirs.type}`,
         );
       }
     });

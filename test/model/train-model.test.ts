@@ -3,6 +3,8 @@ import { inverse as inverse_, Matrix, QrDecomposition } from 'ml-matrix';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkedModelTemplate, type ModelTemplateDocument } from '../../src/model/model-template.ts';
 import { trainModel } from '../../src/release/model-release.ts';
+import { featureView } from '../../src/model/feature-view.ts';
+import { columnRef, selectNode, TRUE_CONSTANT } from '../../src/query/sql-tree.ts';
 import { parseCollaboration } from '../../src/policy/load-policies.ts';
 import { refusal } from '../support/refusal.ts';
 import { startTestRoom, uploadDemoDataset, type TestRoom } from '../support/test-room.ts';
@@ -327,6 +329,69 @@ describe('training inside the room', () => {
         // the lender's own dpRequired, then the room's: two members' data together is DP
         'datasets.publisher_impressions.rules.model.dpRequired datasets.publisher_impressions.rules.model.dpRequired',
     );
+  });
+
+  it('refuses a policy joining privacy units of different types, and the view keeps one row per person', async () => {
+    // Hostile review: Acme's unit BIGINT, Northwind's VARCHAR. The engine converted the text side to
+    // compare, so Northwind's groups '7', '07', ' 7' … each matched Acme's one person 7: with 300
+    // spellings that person's row (and label) was in the "one row per person" view 300 times and beat DP.
+    const document = structuredClone(t.room.collaboration('demo').document) as unknown as {
+      datasets: { name: string; columns: { name: string; type: string }[] }[];
+    };
+    const acme = document.datasets.find((d) => d.name === 'advertiser_customers')!;
+    acme.columns.find((c) => c.name === 'email_hash')!.type = 'BIGINT';
+    const problems = (() => {
+      try {
+        parseCollaboration(document);
+        return [];
+      } catch (error) {
+        return (error as { diagnostics: { message: string }[] }).diagnostics.map((d) => d.message);
+      }
+    })();
+    expect(problems).toEqual([
+      'join columns must have the same type: "advertiser_customers.email_hash" is BIGINT, ' +
+        '"publisher_impressions.email_hash" is VARCHAR',
+      'join columns must have the same type: "publisher_impressions.email_hash" is VARCHAR, ' +
+        '"advertiser_customers.email_hash" is BIGINT',
+    ]);
+    // Below the policy check, the view itself groups the joined unit in the base unit's type.
+    const collaboration = t.room.collaboration('demo');
+    const demoBase = collaboration.datasets.get('advertiser_customers')!;
+    const base = {
+      ...demoBase,
+      columns: demoBase.columns.map((c) => (c.name === 'email_hash' ? { ...c, type: 'BIGINT' as const } : c)),
+    };
+    const lender = collaboration.datasets.get('publisher_impressions')!;
+    const engine = t.internals.engine;
+    await engine.query('CREATE SCHEMA IF NOT EXISTS typed', {});
+    await engine.query(
+      'CREATE OR REPLACE TABLE typed.advertiser_customers AS ' +
+        'SELECT range AS email_hash, 1 AS converted FROM range(1, 4)',
+      {},
+    );
+    await engine.query(
+      'CREATE OR REPLACE TABLE typed.publisher_impressions AS SELECT * FROM ' +
+        "(VALUES ('7'), ('2'), ('02'), (' 2'), ('002'), ('x'), (NULL)) v(email_hash)",
+      {},
+    );
+    const view = featureView(
+      'typed',
+      base,
+      ['email_hash', 'converted'],
+      [{ dataset: lender, features: [{ name: 'impressions', rule: { aggregate: 'count', bounds: [0, 20] } }] }],
+      () => TRUE_CONSTANT,
+    );
+    const sql = await t.internals.release.parser.render(
+      selectNode({ select: [columnRef(['__cr_x', 'email_hash']), columnRef(['__cr_x', 'impressions'])], from: view }),
+    );
+    const { rows } = await engine.query(`${sql} ORDER BY 1`, {});
+    // Person 2 once, with all four spellings' rows counted as theirs (their owner's data, one person).
+    expect(rows.map((r) => r.map(Number))).toEqual([
+      [1, 0],
+      [2, 4],
+      [3, 0],
+    ]);
+    await engine.query('DROP SCHEMA typed CASCADE', {});
   });
 
   it('with DP, compares the minimum of people with a noisy count: at the boundary either answer comes', async () => {
