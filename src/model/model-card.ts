@@ -1,4 +1,4 @@
-import { canonicalJson } from '../crypto/hashing.ts';
+import { canonicalJson, contentHash } from '../crypto/hashing.ts';
 import { compileValidator } from '../validation/json-validator.ts';
 import type { HoldoutMetrics } from './holdout-metrics.ts';
 
@@ -63,6 +63,17 @@ export interface ModelCard extends TrainedModel {
 export function modelCardSigningBytes(card: Omit<ModelCard, 'signature'> & { signature?: unknown }): Uint8Array {
   const { signature: _signature, ...signed } = card;
   return new TextEncoder().encode(`cleanroom-model-card-v1\n${canonicalJson(signed)}`);
+}
+
+/**
+ * The digest the audit entry `model.trained` keeps of a card's content (RFC 8785 JSON, SHA-256),
+ * without its `auditSeq` and signature: the audit chain is read by every member, the card only by
+ * its recipient and the owners of the data, so the chain proves which card was released without
+ * showing it.
+ */
+export function modelCardDigest(card: Omit<ModelCard, 'signature' | 'auditSeq'> & Partial<ModelCard>): string {
+  const { signature: _signature, auditSeq: _auditSeq, ...content } = card;
+  return contentHash(content);
 }
 
 const finite = { type: 'number' };

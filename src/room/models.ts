@@ -16,7 +16,7 @@ import {
   type ModelTemplateDocument,
 } from '../model/model-template.ts';
 import type { Collaboration, Principal } from '../policy/collaboration.ts';
-import { modelCardSigningBytes, type ModelCard, type TrainedModel } from '../model/model-card.ts';
+import { modelCardDigest, modelCardSigningBytes, type ModelCard, type TrainedModel } from '../model/model-card.ts';
 import { trainModel } from '../release/model-release.ts';
 import { toBase64 } from '../crypto/bytes.ts';
 import { keyedHashHex } from '../crypto/hashing.ts';
@@ -179,6 +179,14 @@ export async function trainModelTemplate(
     trainedAt: new Date().toISOString(),
     ...model,
   };
+  const {
+    coefficients: _coefficients,
+    standardErrors: _standardErrors,
+    people: _people,
+    passes: _passes,
+    metrics: _metrics,
+    ...provenance
+  } = described;
   // The audit entry, the signed card (which names that entry) and the stored model commit together.
   const signing = services.keys.signing;
   return services.state.write(async (tx) => {
@@ -186,7 +194,13 @@ export async function trainModelTemplate(
       collaboration: collaboration.id,
       actor: caller.id,
       action: 'model.trained',
-      details: { ...described, ...(charge ? { chargeId: charge.chargeId } : {}) },
+      // What was trained, on what, how, for whom, and a digest of the card: never its coefficients,
+      // counts or metrics (every member reads the chain; the card is the recipient's and the owners').
+      details: {
+        ...provenance,
+        cardSha256: modelCardDigest(described),
+        ...(charge ? { chargeId: charge.chargeId } : {}),
+      },
     });
     const unsigned = { ...described, auditSeq: entry.seq };
     const card: ModelCard = {

@@ -5,6 +5,7 @@ import { sign } from '../../src/crypto/signatures.ts';
 import { approvalSigningBytes } from '../../src/query/template.ts';
 import { checkModelCard } from '../../src/client/score-file.ts';
 import type { ModelCard } from '../../src/room/models.ts';
+import { modelCardDigest } from '../../src/model/model-card.ts';
 import { refusal } from '../support/refusal.ts';
 import { startTestRoom, uploadDemoDataset, type TestRoom } from '../support/test-room.ts';
 
@@ -88,13 +89,20 @@ describe('models over HTTP', () => {
     });
     const { entries } = await t
       .client('acme-officer')
-      .send<{ entries: { seq: number; action: string; details: { coefficients?: number[] } }[] }>(
-        'GET',
-        `${path}/audit`,
-      );
+      .send<{ entries: { seq: number; action: string; details: Record<string, unknown> }[] }>('GET', `${path}/audit`);
     const trained = entries.find((e) => e.action === 'model.trained');
     expect(trained?.seq).toBe(card.auditSeq);
-    expect(trained?.details.coefficients).toEqual(card.coefficients);
+    // The chain says what was trained and proves which card: a digest, not the card's released values.
+    expect(trained?.details).toMatchObject({
+      template: card.template,
+      templateHash: card.templateHash,
+      dataVersion: card.dataVersion,
+      dp: card.dp,
+      features: card.features,
+      cardSha256: modelCardDigest(card),
+    });
+    for (const released of ['coefficients', 'standardErrors', 'people', 'passes', 'metrics'])
+      expect(trained?.details).not.toHaveProperty(released);
   });
 
   it('refuses a model the rules do not allow, naming the rule', async () => {
