@@ -123,6 +123,11 @@ export interface DiagnosticData {
   readonly MODEL_NOT_A_RECIPIENT: { readonly dataset: string; readonly recipient: string };
   readonly MODEL_DP_REQUIRED: { readonly dataset: string; readonly maxEpsilon?: number };
   readonly MODEL_TOO_FEW_PEOPLE: { readonly dataset: string; readonly minPeople: number };
+  readonly MODEL_LEVEL_TOO_FEW_PEOPLE: {
+    readonly dataset: string;
+    readonly minGroupSize: number;
+    readonly levels: readonly string[];
+  };
   readonly MODEL_NOT_ONE_ROW_PER_PERSON: { readonly dataset: string; readonly privacyUnit: string };
   // Residency: a dataset declared in a region the room may not process.
   readonly REGION_NOT_ALLOWED: {

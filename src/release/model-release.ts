@@ -26,6 +26,7 @@ import {
 import type { ModelTemplateDocument } from '../model/model-template.ts';
 import { laplaceMechanism } from '../privacy/index.ts';
 import {
+  completeRows,
   readSufficientStatistics,
   sufficientStatisticsTree,
   trainedRange,
@@ -47,6 +48,8 @@ import {
   stringConstant,
   isNull,
   NULL_CONSTANT,
+  aggregateCall,
+  selectNode,
   type SqlNode,
 } from '../query/sql-tree.ts';
 import { requireOneRowPerPerson } from './one-row-per-person.ts';
@@ -293,6 +296,46 @@ export async function trainModel(
     };
   };
 
+  // An exact model releases, through the intercept and a level's coefficient, that level's mean label:
+  // with one person at a level it is their label (hostile review: 0.9999999 for the one customer in IE,
+  // a group a query would suppress). Without DP, every level of a category, and the people at none of
+  // its levels unless there are none, hold at least the group minimum of the training people, counted
+  // exactly over the rows the fit reads.
+  if (!dp && template.categories.length > 0) {
+    const least = Math.max(...[dataset, ...joined.map((j) => j.dataset)].map((d) => d.rules.minGroupSize));
+    const oneHot = encoded.flatMap((feature, i) =>
+      feature.encoding === 'one-hot' ? [{ feature, value: columns[i - 1]!.value }] : [],
+    );
+    const [row] = await run(
+      selectNode({
+        select: [aggregateCall('count_star', []), ...oneHot.map(({ value }) => aggregateCall('sum', [value]))],
+        from,
+        where: completeRows(columns, label.value),
+      }),
+    );
+    const people = Number(row?.[0] ?? 0);
+    const counts = oneHot.map(({ feature }, i) => ({ feature, people: Number(row?.[i + 1] ?? 0) }));
+    const sparse = template.categories.flatMap((name) => {
+      const levels = counts.filter(({ feature }) => feature.name === name);
+      const none = people - levels.reduce((sum, level) => sum + level.people, 0);
+      return [
+        ...levels.filter((level) => level.people < least).map(({ feature }) => `${name} = ${describe(feature)}`),
+        ...(none > 0 && none < least ? [`${name} at none of its declared levels`] : []),
+      ];
+    });
+    if (sparse.length > 0)
+      refuseIf([
+        diagnostic(
+          'MODEL_LEVEL_TOO_FEW_PEOPLE',
+          `Without DP, each level of a category needs at least ${least} training people, as a group of a query ` +
+            `does (an exact coefficient of a level describes its people); fewer have ${sparse.join(', ')}. ` +
+            'Train with DP, or leave the category out.',
+          `datasets.${dataset.name}.rules.minGroupSize`,
+          { dataset: dataset.name, minGroupSize: least, levels: sparse },
+        ),
+      ]);
+  }
+
   if (template.model === 'linear') {
     const [row] = await run(sufficientStatisticsTree(from, columns, trainingLabel, true));
     await onPass?.(1, 'training');
@@ -362,3 +405,7 @@ export async function trainModel(
     );
   return release({ ...fit, trainingPeople: counted ?? 0 });
 }
+
+/** A one-hot feature's level as a refusal names it. */
+const describe = (feature: EncodedFeature): string =>
+  feature.encoding === 'one-hot' ? JSON.stringify(feature.level) : feature.name;
