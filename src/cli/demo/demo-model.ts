@@ -2,6 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { scoreFile } from '../../client/score-file.ts';
 import type { ModelCard, ModelTemplateStatus } from '../../room/models.ts';
+import { modelCardDigest } from '../../model/model-card.ts';
 import { describeCard } from '../commands/model-commands.ts';
 import { reviewTemplateAs } from '../commands/query-commands.ts';
 import { escapeTerminal } from '../escape-terminal.ts';
@@ -60,6 +61,22 @@ export async function demoModel(ctx: DemoContext, first: number): Promise<number
   );
   const card = await modeler.send<ModelCard>('POST', `${path}/models`, { template: 'conversion_model' });
   say(describeCard(card).trimEnd());
+  // Every member reads the audit chain; the card only its recipient and the data's owners. Acme's officer
+  // proves which card was released from the chain's digest, and the chain itself shows no coefficient.
+  const officer = ctx.client('acme-officer');
+  const { entries } = await officer.send<{ entries: { seq: number; details: Record<string, unknown> }[] }>(
+    'GET',
+    `${path}/audit`,
+  );
+  const entry = entries.find((e) => e.seq === card.auditSeq);
+  const owners = await officer.send<ModelCard>('GET', `${path}/models/${card.auditSeq}`);
+  const digest = modelCardDigest(owners);
+  if (entry?.details.cardSha256 !== digest || 'coefficients' in (entry?.details ?? {}))
+    throw new Error('the audit entry of the model does not prove its card');
+  say(
+    `acme-officer read card #${card.auditSeq} (Acme's data trained it) and matched it to audit entry ` +
+      `#${card.auditSeq}'s digest ${digest.slice(0, 12)}…; the entry itself holds no coefficient`,
+  );
   const mine = join(ctx.workspace.directory, 'northwind-prospects.csv');
   await writeFile(
     mine,
