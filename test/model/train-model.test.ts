@@ -456,41 +456,60 @@ describe('training inside the room', () => {
   });
 });
 
+/**
+ * A room that allows exact models on Acme's customers, for `work` to fill with made-up customers:
+ * `load` swaps in 2,000 of them (ids from their number, purchases i % 51, the label i % 3 = 0, every
+ * other column NULL) with the SQL expressions of `overrides` over the row number `i`.
+ */
+async function withMadeUpCustomers(
+  work: (room: {
+    train: (doc: ModelTemplateDocument) => ReturnType<typeof trainModel>;
+    load: (name: string, overrides: Record<string, string>) => Promise<void>;
+  }) => Promise<void>,
+): Promise<void> {
+  const room = await startTestRoom({
+    edit: (policy) => {
+      policy.datasets.find((d) => d.name === 'advertiser_customers')!.rules.model!.dpRequired = false;
+    },
+  });
+  try {
+    await room.acceptAll();
+    const collaboration = room.room.collaboration('demo');
+    const dataset = collaboration.datasets.get('advertiser_customers')!;
+    const engine = room.internals.engine;
+    await engine.query('CREATE SCHEMA IF NOT EXISTS demo', {});
+    const columns = dataset.columns.map((c) => ({ name: c.name, type: c.type }));
+    const made: Record<string, string> = {
+      email_hash: 'sha256(CAST(i AS VARCHAR))',
+      purchases: 'CAST(i % 51 AS INTEGER)',
+      converted: 'CAST(i % 3 = 0 AS INTEGER)',
+    };
+    await work({
+      train: (doc) =>
+        trainModel(room.internals.release, collaboration, dataset, checkedModelTemplate(doc, collaboration), {
+          splitSalt: SALT,
+        }),
+      load: async (name, overrides) => {
+        const values = columns.map(
+          ({ name: column, type }) => `${overrides[column] ?? made[column] ?? `CAST(NULL AS ${type})`} AS ${column}`,
+        );
+        await engine.query(`CREATE TABLE demo.${name} AS SELECT ${values.join(', ')} FROM range(2000) r(i)`, {});
+        await engine.commitIncoming({ schema: 'demo', table: 'advertiser_customers', columns }, name);
+      },
+    });
+  } finally {
+    await room.close();
+  }
+}
+
 describe('an exact model with a category level few people hold', () => {
   it('refuses levels (and "none of them") below the group minimum; DP trains on the same rows', async () => {
     // Hostile review: an exact linear model of the label on country alone released intercept + β_IE =
     // 0.9999999, the label of the one customer in IE, a group a query would suppress (minGroupSize 50).
-    const room = await startTestRoom({
-      edit: (policy) => {
-        policy.datasets.find((d) => d.name === 'advertiser_customers')!.rules.model!.dpRequired = false;
-      },
-    });
-    try {
-      await room.acceptAll();
-      const collaboration = room.room.collaboration('demo');
-      const dataset = collaboration.datasets.get('advertiser_customers')!;
-      const engine = room.internals.engine;
-      await engine.query('CREATE SCHEMA IF NOT EXISTS demo', {});
-      const columns = dataset.columns.map((c) => ({ name: c.name, type: c.type }));
-      /** 2,000 customers spread over five countries, and `rare` with the first few people's country. */
-      const load = async (name: string, rare: string) => {
-        const values = columns.map(({ name: column, type }) => {
-          if (column === 'email_hash') return `sha256(CAST(i AS VARCHAR)) AS ${column}`;
-          if (column === 'purchases') return `CAST(i % 51 AS INTEGER) AS ${column}`;
-          if (column === 'converted') return `CAST(i % 3 = 0 AS INTEGER) AS ${column}`;
-          if (column === 'country') return `${rare} AS ${column}`;
-          return `CAST(NULL AS ${type}) AS ${column}`;
-        });
-        await engine.query(`CREATE TABLE demo.${name} AS SELECT ${values.join(', ')} FROM range(2000) r(i)`, {});
-        await engine.commitIncoming({ schema: 'demo', table: 'advertiser_customers', columns }, name);
-      };
+    await withMadeUpCustomers(async ({ train, load }) => {
       const spread = "['GB', 'DE', 'FR', 'NL', 'ES'][i % 5 + 1]";
       const exact = { ...template({ model: 'linear', features: ['purchases'], categories: ['country'] }) };
       delete (exact as { dp?: unknown }).dp;
-      const train = (doc: ModelTemplateDocument) =>
-        trainModel(room.internals.release, collaboration, dataset, checkedModelTemplate(doc, collaboration), {
-          splitSalt: SALT,
-        });
       const refusedLevels = async (doc: ModelTemplateDocument) => {
         try {
           await train(doc);
@@ -501,7 +520,7 @@ describe('an exact model with a category level few people hold', () => {
         }
       };
       // One customer in IE (a declared level); the level is refused whichever side of the split they fall.
-      await load('__incoming_one_ie', `CASE WHEN i = 0 THEN 'IE' ELSE ${spread} END`);
+      await load('__incoming_one_ie', { country: `CASE WHEN i = 0 THEN 'IE' ELSE ${spread} END` });
       expect(await refusedLevels(exact)).toEqual({
         code: 'MODEL_LEVEL_TOO_FEW_PEOPLE',
         rule: 'datasets.advertiser_customers.rules.minGroupSize',
@@ -512,53 +531,31 @@ describe('an exact model with a category level few people hold', () => {
       expect(dp.dp).not.toBeNull();
       // Every declared level well held, but ten people in a country the policy does not declare: the
       // intercept would be their mean label.
-      await load('__incoming_ten_us', `CASE WHEN i < 10 THEN 'US' WHEN i < 410 THEN 'IE' ELSE ${spread} END`);
+      await load('__incoming_ten_us', {
+        country: `CASE WHEN i < 10 THEN 'US' WHEN i < 410 THEN 'IE' ELSE ${spread} END`,
+      });
       expect(await refusedLevels(exact)).toMatchObject({ levels: ['country at none of its declared levels'] });
       // Unknown or missing for 400 people is a group like any other, and none at all is no group: both train.
-      await load('__incoming_many_null', `CASE WHEN i < 400 THEN NULL WHEN i < 800 THEN 'IE' ELSE ${spread} END`);
+      await load('__incoming_many_null', {
+        country: `CASE WHEN i < 400 THEN NULL WHEN i < 800 THEN 'IE' ELSE ${spread} END`,
+      });
       expect(await refusedLevels(exact)).toBe('TRAINED');
-      await load('__incoming_all_declared', `CASE WHEN i < 400 THEN 'IE' ELSE ${spread} END`);
+      await load('__incoming_all_declared', { country: `CASE WHEN i < 400 THEN 'IE' ELSE ${spread} END` });
       const fitted = await train(exact);
       expect(fitted.people).toMatchObject({ exact: true });
       expect(fitted.features.filter((f) => f.encoding === 'one-hot')).toHaveLength(6);
-    } finally {
-      await room.close();
-    }
+    });
   });
 });
 
 describe('training on data that cannot be fitted', () => {
   it('releases nothing when an exact logistic fit does not converge (every label 1: no finite intercept)', async () => {
-    const room = await startTestRoom({
-      edit: (policy) => {
-        policy.datasets.find((d) => d.name === 'advertiser_customers')!.rules.model!.dpRequired = false;
-      },
-    });
-    try {
-      await room.acceptAll();
-      const collaboration = room.room.collaboration('demo');
-      const dataset = collaboration.datasets.get('advertiser_customers')!;
+    await withMadeUpCustomers(async ({ train, load }) => {
       // 2,000 customers who all converted: the unpenalised intercept's maximum likelihood is at infinity.
-      const engine = room.internals.engine;
-      await engine.query('CREATE SCHEMA IF NOT EXISTS demo', {});
-      const columns = dataset.columns.map((c) => ({ name: c.name, type: c.type }));
-      const values = columns.map(({ name, type }) => {
-        if (name === 'email_hash') return `sha256(CAST(i AS VARCHAR)) AS ${name}`;
-        if (name === 'purchases') return `CAST(i % 51 AS INTEGER) AS ${name}`;
-        if (name === 'converted') return `1 AS ${name}`;
-        return `CAST(NULL AS ${type}) AS ${name}`;
-      });
-      await engine.query(
-        `CREATE TABLE demo.__incoming_separable AS SELECT ${values.join(', ')} FROM range(2000) r(i)`,
-        {},
-      );
-      await engine.commitIncoming({ schema: 'demo', table: 'advertiser_customers', columns }, '__incoming_separable');
+      await load('__incoming_separable', { converted: '1' });
       const doc = { ...template({ features: ['purchases'], categories: [] }) };
       delete (doc as { dp?: unknown }).dp;
-      const attempt = trainModel(room.internals.release, collaboration, dataset, doc, { splitSalt: SALT });
-      expect(await refusal(attempt)).toEqual({ status: 0, code: 'MODEL_DID_NOT_CONVERGE' });
-    } finally {
-      await room.close();
-    }
+      expect(await refusal(train(doc))).toEqual({ status: 0, code: 'MODEL_DID_NOT_CONVERGE' });
+    });
   });
 });
