@@ -5,7 +5,13 @@ import { fromBase64 } from '../crypto/bytes.ts';
 import { unwrapKey } from '../crypto/sealing.ts';
 import { residencyDiagnostics } from '../policy/residency.ts';
 import type { Collaboration, Dataset } from '../policy/collaboration.ts';
-import { currentVersions, envelopeFiles, type DatasetVersion } from '../store/state/dataset-versions.ts';
+import { ConflictError } from '../errors/cleanroom-error.ts';
+import {
+  currentVersion,
+  currentVersions,
+  envelopeFiles,
+  type DatasetVersion,
+} from '../store/state/dataset-versions.ts';
 import { storageKeyOf } from '../store/state/storage-keys.ts';
 import { decryptIntoEngine, tableShape, type TableShape } from '../upload/decrypt-into-engine.ts';
 import { warmOneRowPerPerson } from '../release/one-row-per-person.ts';
@@ -130,6 +136,8 @@ export async function loadStoredVersion(
   try {
     await services.engine.commitIncoming(shape, result.incomingName, {
       version: version.version,
+      // In the load queue: a deletion (or a newer version) committed while this one decrypted wins.
+      beforeSwap: () => requireStillCurrent(services, collaboration, dataset, version.version),
       afterSwap: async () => {
         swapped = true;
         replaced = await services.executor.commit(shape, version.version);
@@ -165,4 +173,29 @@ export async function discardReplaced(
         'could not drop a replaced version on the executor',
       ),
     );
+}
+
+/**
+ * Refuses to swap in `version` unless the state still names it the dataset's current one: a deletion
+ * (or, in principle, a newer version) committed since the version was recorded wins.
+ */
+export async function requireStillCurrent(
+  services: RoomServices,
+  collaboration: Collaboration,
+  dataset: Dataset,
+  version: number,
+): Promise<void> {
+  const now = await currentVersion(services.state, collaboration.id, dataset.name);
+  if (now?.version === version) return;
+  if (!now)
+    throw new ConflictError(
+      'UPLOAD_OVERTAKEN_BY_DELETION',
+      `"${dataset.name}" was deleted while version ${version} was being loaded; nothing of it was kept.`,
+      { dataset: dataset.name, version },
+    );
+  throw new ConflictError(
+    'UPLOAD_STALE_VERSION',
+    `Version ${now.version} of "${dataset.name}" was committed while version ${version} was being loaded.`,
+    { dataset: dataset.name, version, currentVersion: now.version },
+  );
 }

@@ -22,7 +22,7 @@ import { decryptIntoEngine, tableShape, type LoadedIncoming } from '../upload/de
 import type { UploadManifest } from '../upload/manifest.ts';
 import { verifyLoadedRows, verifyUpload } from '../upload/verify-upload.ts';
 import { warmOneRowPerPerson } from '../release/one-row-per-person.ts';
-import { discardReplaced, loadStoredVersion } from './dataset-reload.ts';
+import { discardReplaced, loadStoredVersion, requireStillCurrent } from './dataset-reload.ts';
 import { recordAudit } from './audit-trail.ts';
 import { CiphertextTee } from './ciphertext-tee.ts';
 import { requireActive } from './policy-acceptance.ts';
@@ -321,6 +321,9 @@ async function receiveUpload(
     try {
       await services.engine.commitIncoming(shape, loaded.incomingName, {
         version: manifest.version,
+        // Checked in the load queue: a deletion committed since the state write has dropped the table
+        // (its drop ran first), and swapping this version in after it would bring the rows back.
+        beforeSwap: () => requireStillCurrent(services, collaboration, dataset, manifest.version),
         afterSwap: async () => {
           swapped = true;
           loaded = undefined;
@@ -331,7 +334,7 @@ async function receiveUpload(
       warmOneRowPerPerson(services.engine, collaboration.id, dataset);
       await discardReplaced(services, shape, replaced);
     } catch (error) {
-      if (swapped) throw error;
+      if (swapped || error instanceof ConflictError) throw error;
       // The version is recorded (and audited) and its envelope kept, but the engine still holds the one
       // before: load it from its envelope as a restart would, or the state and the engine would disagree
       // (extracts and models refuse then) until the room restarts. The executor's copy of this version
@@ -402,15 +405,17 @@ async function reloadRecorded(
 ): Promise<void> {
   const label = { collaboration: collaboration.id, dataset: dataset.name, version };
   services.log.error({ ...label, reason: (swapError as Error).message }, 'could not swap in a recorded version');
-  const recorded = await currentVersion(services.state, collaboration.id, dataset.name);
   try {
-    if (recorded?.version !== version) throw new Error(`the state holds version ${recorded?.version} now`);
+    await requireStillCurrent(services, collaboration, dataset, version);
+    const recorded = (await currentVersion(services.state, collaboration.id, dataset.name))!;
+    // loadStoredVersion checks again in the load queue, after its decryption: a deletion may land meanwhile.
     await loadStoredVersion(services, collaboration, dataset, recorded);
     services.log.warn(label, 'loaded a recorded version from its envelope after its swap failed');
   } catch (error) {
     services.log.error({ ...label, reason: (error as Error).message }, 'could not load a recorded version');
     if (services.engine.liveVersion(collaboration.id, dataset.name) !== version)
       await services.executor.discard(tableShape(collaboration.id, dataset), version).catch(() => undefined);
+    if (error instanceof ConflictError) throw error;
     throw new UnavailableError(
       'UPLOAD_RECORDED_NOT_LOADED',
       `Version ${version} of "${dataset.name}" is recorded and kept sealed, but the room could not load it: ` +

@@ -204,14 +204,20 @@ export class DataEngine {
    * Atomically replaces the live table with the incoming one: readers see old or new, never half.
    * `version` is the dataset version it holds from then on (liveVersion); `afterSwap` runs before the
    * replacement counts as finished (the room's executor switches to its copy there), so tableGeneration
-   * covers it too.
+   * covers it too. `beforeSwap` runs first, in the load queue (after any drop or swap queued before):
+   * if it throws, nothing is replaced and the incoming table stays for the caller to discard.
    */
   commitIncoming(
     shape: TableShape,
     incomingName: string,
-    options: { readonly version?: number; readonly afterSwap?: () => Promise<void> } = {},
+    options: {
+      readonly version?: number;
+      readonly beforeSwap?: () => Promise<void>;
+      readonly afterSwap?: () => Promise<void>;
+    } = {},
   ): Promise<void> {
     return this.loads.run(async () => {
+      await options.beforeSwap?.();
       const name = `${shape.schema}.${shape.table}`;
       const live = `${ident(shape.schema)}.${ident(shape.table)}`;
       this.beginReplacing(name);

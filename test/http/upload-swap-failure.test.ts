@@ -77,4 +77,53 @@ describe('an upload whose swap fails after its version is recorded', () => {
     expect(next.version).toBe(before + 2);
     expect(held()).toBe(before + 2);
   });
+
+  it('keeps a deletion that lands while the recorded version reloads: the rows do not come back', async () => {
+    // Hostile review: the reload checked the state, decrypted the envelope, then queued its swap behind
+    // the deletion's drop, and the swap put the deleted rows back, served to partners' queries.
+    await uploadDemoDataset(t, 'advertiser_customers');
+    const engine = t.internals.engine;
+    const commit = engine.commitIncoming.bind(engine);
+    let calls = 0;
+    const spy = vi.spyOn(engine, 'commitIncoming').mockImplementation(async (shape, incoming, options) => {
+      calls += 1;
+      if (calls === 1) throw new Error('Out of Memory Error: could not allocate');
+      await t.client('acme-officer').send('DELETE', `${path}/datasets/advertiser_customers`);
+      return commit(shape, incoming, options);
+    });
+    const refused = await refusal(uploadDemoDataset(t, 'advertiser_customers'));
+    spy.mockRestore();
+    expect(calls).toBe(2);
+    expect(refused).toMatchObject({ status: 409, code: 'UPLOAD_OVERTAKEN_BY_DELETION' });
+    expect(await recorded()).toBeUndefined();
+    expect(engine.tableExists('demo', 'advertiser_customers')).toBe(false);
+    expect(held()).toBeUndefined();
+    const query = await refusal(
+      t.client('northwind-analyst').send('POST', `${path}/queries`, {
+        sql: 'SELECT country, count(*) AS n FROM advertiser_customers GROUP BY country',
+      }),
+    );
+    expect(query).toMatchObject({ code: 'DATASET_NOT_LOADED' });
+    expect(
+      await engine.query("SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE '%incoming%'", {}),
+    ).toMatchObject({ rows: [[0]] });
+  });
+
+  it('keeps a deletion that lands between an upload recording its version and swapping it in', async () => {
+    await uploadDemoDataset(t, 'advertiser_customers');
+    const engine = t.internals.engine;
+    const commit = engine.commitIncoming.bind(engine);
+    const spy = vi.spyOn(engine, 'commitIncoming').mockImplementationOnce(async (shape, incoming, options) => {
+      await t.client('acme-officer').send('DELETE', `${path}/datasets/advertiser_customers`);
+      return commit(shape, incoming, options);
+    });
+    const refused = await refusal(uploadDemoDataset(t, 'advertiser_customers'));
+    spy.mockRestore();
+    expect(refused).toMatchObject({ status: 409, code: 'UPLOAD_OVERTAKEN_BY_DELETION' });
+    expect(await recorded()).toBeUndefined();
+    expect(engine.tableExists('demo', 'advertiser_customers')).toBe(false);
+    // The dataset starts again with the next upload.
+    const next = await uploadDemoDataset(t, 'advertiser_customers');
+    expect(held()).toBe(next.version);
+  });
 });
