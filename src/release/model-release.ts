@@ -258,6 +258,15 @@ export async function trainModel(
         people: metrics.people,
         withheld: { metrics: `fewer than ${least} people held out: exact metrics need at least minGroupSize` },
       };
+    // A class is a group too: its exact count, and the AUC (the ranks of its members' scores among the
+    // other class's), describe a handful of people when it holds fewer than the group minimum (hostile
+    // review: one held-out converter's count and rank).
+    const positives = metrics.positives;
+    if (!dp && positives !== undefined && Math.min(positives, metrics.people - positives) < least) {
+      const { positives: _positives, auc: _auc, withheld, ...rest } = metrics;
+      const why = `a class of the holdout has fewer than ${least} people: exact class metrics need minGroupSize`;
+      return { ...rest, withheld: { ...withheld, positives: why, auc: why } };
+    }
     return metrics;
   };
   const release = async (fit: {

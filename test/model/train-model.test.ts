@@ -548,6 +548,39 @@ describe('an exact model with a category level few people hold', () => {
   });
 });
 
+describe('exact holdout metrics of a class few people hold', () => {
+  it('withholds the class count and the AUC when a class of the holdout is below the group minimum', async () => {
+    // Hostile review: a holdout of ~360 with one converter released `positives: 1` and an exact AUC, the
+    // rank of that one person's score among the others'.
+    await withMadeUpCustomers(async ({ train, load }) => {
+      const held = `hash(concat('${SALT}', CAST(sha256(CAST(i AS VARCHAR)) AS VARCHAR))) % 1000 < 180`;
+      /** the label: held-out people converted if among the first `first` of them, the others by i % 3 */
+      const converted = (first: number) =>
+        `CAST(CASE WHEN ${held} THEN row_number() OVER (PARTITION BY ${held} ORDER BY i) <= ${first} ` +
+        'ELSE i % 3 = 0 END AS INTEGER)';
+      const exact = { ...template({ features: ['purchases'], categories: [] }) };
+      delete (exact as { dp?: unknown }).dp;
+      // Held out: only the first of them converted. Trained on: a third did.
+      await load('__incoming_one_converter', {
+        converted: converted(1),
+      });
+      const one = await train(exact);
+      expect(one.metrics.people).toBeGreaterThan(300);
+      expect(one.metrics).not.toHaveProperty('positives');
+      expect(one.metrics).not.toHaveProperty('auc');
+      expect(one.metrics.withheld).toMatchObject({ positives: expect.stringContaining('minGroupSize') });
+      expect(one.metrics.accuracy).toBeGreaterThan(0);
+      // Sixty converters held out: both classes at the minimum, every metric stated.
+      await load('__incoming_sixty_converters', {
+        converted: converted(60),
+      });
+      const sixty = await train(exact);
+      expect(sixty.metrics).toMatchObject({ positives: 60 });
+      expect(sixty.metrics.auc).toBeGreaterThan(0);
+    });
+  });
+});
+
 describe('training on data that cannot be fitted', () => {
   it('releases nothing when an exact logistic fit does not converge (every label 1: no finite intercept)', async () => {
     await withMadeUpCustomers(async ({ train, load }) => {
