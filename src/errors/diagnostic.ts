@@ -123,6 +123,7 @@ export interface DiagnosticData {
   readonly MODEL_NOT_A_RECIPIENT: { readonly dataset: string; readonly recipient: string };
   readonly MODEL_DP_REQUIRED: { readonly dataset: string; readonly maxEpsilon?: number };
   readonly MODEL_TOO_FEW_PEOPLE: { readonly dataset: string; readonly minPeople: number };
+  readonly MODEL_PERSON_SET_APART: { readonly dataset: string; readonly minGroupSize: number };
   readonly MODEL_LEVEL_TOO_FEW_PEOPLE: {
     readonly dataset: string;
     readonly minGroupSize: number;

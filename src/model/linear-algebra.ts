@@ -65,3 +65,28 @@ export function inverseSymmetric(a: readonly (readonly number[])[]): number[][] 
   const inverse = cholesky.solve(Matrix.eye(a.length, a.length)).to2DArray();
   return inverse.every((row) => row.every(Number.isFinite)) ? inverse : undefined;
 }
+
+/**
+ * The Moore–Penrose inverse of a symmetric positive semi-definite matrix (X'X, perhaps of a collinear
+ * design: a full one-hot with an intercept), by its eigendecomposition, eigenvalues below 1e-10 of the
+ * largest counting as zero; and the smallest eigenvalue it kept (the inverse's largest is its inverse).
+ */
+export function pseudoInverseSymmetric(a: readonly (readonly number[])[]): {
+  inverse: number[][];
+  smallestPositive: number;
+} {
+  const eig = new EigenvalueDecomposition(symmetric(a), { assumeSymmetric: true });
+  const values = eig.realEigenvalues;
+  const vectors = eig.eigenvectorMatrix;
+  const floor = Math.max(0, ...values) * 1e-10;
+  const d = a.length;
+  const inverse = Array.from({ length: d }, () => new Array<number>(d).fill(0));
+  let smallestPositive = Number.POSITIVE_INFINITY;
+  values.forEach((value, k) => {
+    if (!(value > floor)) return;
+    smallestPositive = Math.min(smallestPositive, value);
+    for (let i = 0; i < d; i += 1)
+      for (let j = 0; j < d; j += 1) (inverse[i] as number[])[j]! += (vectors.get(i, k) * vectors.get(j, k)) / value;
+  });
+  return { inverse, smallestPositive };
+}

@@ -95,6 +95,44 @@ export function sufficientStatisticsTree(
 }
 
 /**
+ * One pass over the same rows as `sufficientStatisticsTree` (the intercept's 1 first): the largest
+ * leverage max xᵀ·A·x, with A the pseudo-inverse of their X'X, computed in the room. A row's
+ * leverage is the weight of its own label in its fitted value: 1/m for one of m people alike, 1 for
+ * a row the exact fit passes through.
+ */
+export function maxLeverageTree(
+  from: SqlNode,
+  features: readonly BoundedColumn[],
+  label: SqlNode,
+  inverse: readonly (readonly number[])[],
+): SqlNode {
+  const rows = selectNode({
+    select: designColumns(features, true).map((xi, i) => ({ ...xi, alias: `__cr_x${i}` })),
+    from,
+    where: completeRows(features, label),
+  });
+  const d = features.length + 1;
+  const x = Array.from({ length: d }, (_, i) => columnRef(['__cr_rows', `__cr_x${i}`]));
+  // Σ_i Σ_j≥i c_ij x_i x_j, c_ii = A_ii and c_ij = 2·A_ij; x_0 = 1 drops out of its products.
+  const terms: SqlNode[] = [];
+  for (let i = 0; i < d; i += 1)
+    for (let j = i; j < d; j += 1) {
+      const c = (inverse[i]?.[j] ?? 0) * (i === j ? 1 : 2);
+      if (c === 0) continue;
+      const product = i === 0 ? (j === 0 ? undefined : x[j]!) : functionCall('*', [x[i]!, x[j]!]);
+      terms.push(product ? functionCall('*', [double(c), product]) : double(c));
+    }
+  // Added pairwise, so the expression's depth grows with log d², not d².
+  const add = (parts: readonly SqlNode[]): SqlNode =>
+    parts.length === 0
+      ? double(0)
+      : parts.length === 1
+        ? parts[0]!
+        : functionCall('+', [add(parts.slice(0, parts.length >> 1)), add(parts.slice(parts.length >> 1))]);
+  return selectNode({ select: [aggregateCall('max', [add(terms)])], from: subqueryRef(rows, '__cr_rows') });
+}
+
+/**
  * Σ a·b, or Σ b when `a` is the intercept's constant 1 (the same sum, one product less per row: the
  * intercept's row and column of X'X are n and the column sums; bench:models, linear pass 83 → 78 ms).
  */

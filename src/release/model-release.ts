@@ -3,6 +3,7 @@ import { UnprocessableError } from '../errors/cleanroom-error.ts';
 import { refuseIf } from '../errors/refused-error.ts';
 import { adassp, coordinateBounds } from '../model/adassp.ts';
 import { fitLinear } from '../model/linear-regression.ts';
+import { pseudoInverseSymmetric } from '../model/linear-algebra.ts';
 import {
   fitLogistic,
   fitLogisticPrivately,
@@ -26,7 +27,7 @@ import {
 import type { ModelTemplateDocument } from '../model/model-template.ts';
 import { laplaceMechanism } from '../privacy/index.ts';
 import {
-  completeRows,
+  maxLeverageTree,
   readSufficientStatistics,
   sufficientStatisticsTree,
   trainedRange,
@@ -48,8 +49,6 @@ import {
   stringConstant,
   isNull,
   NULL_CONSTANT,
-  aggregateCall,
-  selectNode,
   type SqlNode,
 } from '../query/sql-tree.ts';
 import { requireOneRowPerPerson } from './one-row-per-person.ts';
@@ -269,6 +268,60 @@ export async function trainModel(
     }
     return metrics;
   };
+  /**
+   * Without DP the fit is exact, and it describes a handful of people when they are set apart by the
+   * design: through the intercept and a level's coefficient an exact model states that level's mean
+   * label (hostile review: 0.9999999, the label of the one customer in IE, a group a query would
+   * suppress), and a row no one else resembles (one person with a feature off zero, two categories
+   * differing by one person) is fitted to its own label. So every level of a category, and the people
+   * at none of its levels unless there are none, hold at least the group minimum of the training people
+   * (named when refused); and no row's leverage x'(X'X)⁺x, the weight of its own label in its fit,
+   * exceeds 1/minGroupSize, which is 1/m for a row like m others (one more pass, computed inside).
+   */
+  const requireNoFewPeopleDescribed = async (stats: { n: number; xtx: readonly (readonly number[])[] }) => {
+    const least = Math.max(...[dataset, ...joined.map((j) => j.dataset)].map((d) => d.rules.minGroupSize));
+    const rule = `datasets.${dataset.name}.rules.minGroupSize`;
+    // A one-hot column is 0 or 1: its diagonal of X'X counts the people at its level.
+    const counts = encoded.flatMap((feature, i) =>
+      feature.encoding === 'one-hot' ? [{ feature, people: stats.xtx[i]?.[i] ?? 0 }] : [],
+    );
+    const sparse = template.categories.flatMap((name) => {
+      const levels = counts.filter(({ feature }) => feature.name === name);
+      const none = stats.n - levels.reduce((sum, level) => sum + level.people, 0);
+      return [
+        ...levels.filter((level) => level.people < least).map(({ feature }) => `${name} = ${describe(feature)}`),
+        ...(none > 0 && none < least ? [`${name} at none of its declared levels`] : []),
+      ];
+    });
+    if (sparse.length > 0)
+      refuseIf([
+        diagnostic(
+          'MODEL_LEVEL_TOO_FEW_PEOPLE',
+          `Without DP, each level of a category needs at least ${least} training people, as a group of a query ` +
+            `does (an exact coefficient of a level describes its people); fewer have ${sparse.join(', ')}. ` +
+            'Train with DP, or leave the category out.',
+          rule,
+          { dataset: dataset.name, minGroupSize: least, levels: sparse },
+        ),
+      ]);
+    // h = x'A⁺x ≤ ‖x‖²/λ⁺_min, and clipping bounds ‖x‖ by xNorm: when that is within 1/k no row can
+    // exceed it and the pass is not needed (bench:models, 1M people: the bound is ~1e-4, under 1/50).
+    const { inverse, smallestPositive } = pseudoInverseSymmetric(stats.xtx);
+    if (xNorm ** 2 / smallestPositive <= 1 / least) return;
+    const [row] = await run(maxLeverageTree(from, columns, label.value, inverse));
+    if (Number(row?.[0] ?? 0) > 1 / least + 1e-9)
+      refuseIf([
+        diagnostic(
+          'MODEL_PERSON_SET_APART',
+          `Without DP, no training person's row may weigh more in the fit of its own label than one of ${least} ` +
+            "alike (its leverage x'(X'X)⁺x at most 1/minGroupSize), as in a group of a query: some row is set " +
+            'apart by its features, and the exact fit would state its label. Train with DP, or choose features ' +
+            'and bounds many people share.',
+          rule,
+          { dataset: dataset.name, minGroupSize: least },
+        ),
+      ]);
+  };
   const release = async (fit: {
     coefficients: readonly number[];
     covariance?: readonly (readonly number[])[];
@@ -305,46 +358,6 @@ export async function trainModel(
     };
   };
 
-  // An exact model releases, through the intercept and a level's coefficient, that level's mean label:
-  // with one person at a level it is their label (hostile review: 0.9999999 for the one customer in IE,
-  // a group a query would suppress). Without DP, every level of a category, and the people at none of
-  // its levels unless there are none, hold at least the group minimum of the training people, counted
-  // exactly over the rows the fit reads.
-  if (!dp && template.categories.length > 0) {
-    const least = Math.max(...[dataset, ...joined.map((j) => j.dataset)].map((d) => d.rules.minGroupSize));
-    const oneHot = encoded.flatMap((feature, i) =>
-      feature.encoding === 'one-hot' ? [{ feature, value: columns[i - 1]!.value }] : [],
-    );
-    const [row] = await run(
-      selectNode({
-        select: [aggregateCall('count_star', []), ...oneHot.map(({ value }) => aggregateCall('sum', [value]))],
-        from,
-        where: completeRows(columns, label.value),
-      }),
-    );
-    const people = Number(row?.[0] ?? 0);
-    const counts = oneHot.map(({ feature }, i) => ({ feature, people: Number(row?.[i + 1] ?? 0) }));
-    const sparse = template.categories.flatMap((name) => {
-      const levels = counts.filter(({ feature }) => feature.name === name);
-      const none = people - levels.reduce((sum, level) => sum + level.people, 0);
-      return [
-        ...levels.filter((level) => level.people < least).map(({ feature }) => `${name} = ${describe(feature)}`),
-        ...(none > 0 && none < least ? [`${name} at none of its declared levels`] : []),
-      ];
-    });
-    if (sparse.length > 0)
-      refuseIf([
-        diagnostic(
-          'MODEL_LEVEL_TOO_FEW_PEOPLE',
-          `Without DP, each level of a category needs at least ${least} training people, as a group of a query ` +
-            `does (an exact coefficient of a level describes its people); fewer have ${sparse.join(', ')}. ` +
-            'Train with DP, or leave the category out.',
-          `datasets.${dataset.name}.rules.minGroupSize`,
-          { dataset: dataset.name, minGroupSize: least, levels: sparse },
-        ),
-      ]);
-  }
-
   if (template.model === 'linear') {
     const [row] = await run(sufficientStatisticsTree(from, columns, trainingLabel, true));
     await onPass?.(1, 'training');
@@ -361,6 +374,7 @@ export async function trainModel(
       });
     }
     tooFew(stats.n);
+    await requireNoFewPeopleDescribed(stats);
     const fit = fitLinear(stats, { intercept: true, ...(template.ridge ? { ridge: template.ridge } : {}) });
     return release({ ...fit, trainingPeople: stats.n, passes: 1 });
   }
@@ -382,6 +396,11 @@ export async function trainModel(
           }).value
         : result.n;
       tooFew(counted);
+      // The first pass is at β = 0, where every weight p(1 − p) is ¼: its Hessian is X'X/4, exactly.
+      if (!dp) {
+        if (beta.some((b) => b !== 0)) throw new Error('the first logistic pass is at β = 0');
+        await requireNoFewPeopleDescribed({ n: result.n, xtx: result.hessian.map((r) => r.map((v) => 4 * v)) });
+      }
     }
     return result;
   };

@@ -1,8 +1,13 @@
 import fc from 'fast-check';
-import { Matrix, QrDecomposition } from 'ml-matrix';
+import { Matrix, pseudoInverse, QrDecomposition } from 'ml-matrix';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fitLinear } from '../../src/model/linear-regression.ts';
-import { readSufficientStatistics, sufficientStatisticsTree } from '../../src/model/sufficient-statistics.ts';
+import { pseudoInverseSymmetric } from '../../src/model/linear-algebra.ts';
+import {
+  maxLeverageTree,
+  readSufficientStatistics,
+  sufficientStatisticsTree,
+} from '../../src/model/sufficient-statistics.ts';
 import { columnRef, type SerializedSql, type SqlNode } from '../../src/query/sql-tree.ts';
 import { openScratchEngine } from '../support/scratch-engine.ts';
 
@@ -107,5 +112,59 @@ describe('linear regression from one DuckDB pass of sufficient statistics', () =
     expect(fit.coefficients[1]).toBeCloseTo(1, 5);
     expect(fit.coefficients[2]).toBeCloseTo(1, 5);
     expect(fit.r2).toBeCloseTo(1, 8);
+  });
+});
+
+describe('leverage, for the exact models’ rule against a row set apart', () => {
+  it('computes max x′(X′X)⁺x in one pass, equal to the raw rows’ in JS, within ‖x‖²/λ⁺ (collinear too)', async () => {
+    const { parser, engine } = scratch;
+    for (const [seed, apart] of [
+      [1, false],
+      [2, true],
+    ] as const) {
+      const random = seeded(seed);
+      // 300 rows of two features in [-1, 1]; a third column repeating the first (X′X singular); with
+      // `apart`, one row alone with its second feature off the others' 0.
+      const rows = Array.from({ length: 300 }, (_, r) => {
+        const a = random() * 2 - 1;
+        const b = apart ? (r === 17 ? 1 : 0) : random() * 2 - 1;
+        return [a, b, a];
+      });
+      const parsed = (await parser.parse(
+        `SELECT 1 FROM (VALUES ${rows.map((r) => `(${r.join(', ')}, 0)`).join(', ')}) AS v(x0, x1, x2, y)`,
+      )) as SerializedSql;
+      const from = parsed.statements?.[0]?.node.from_table as SqlNode;
+      const features = ['x0', 'x1', 'x2'].map((n) => ({ value: columnRef(['v', n]), bounds: [-1, 1] as const }));
+      const stats = readSufficientStatistics(
+        (
+          await engine.query(
+            await parser.render(
+              sufficientStatisticsTree(from, features, { value: columnRef(['v', 'y']), bounds: [-1, 1] }, true),
+              parsed,
+            ),
+          )
+        ).rows[0] ?? [],
+        4,
+      );
+      const { inverse, smallestPositive } = pseudoInverseSymmetric(stats.xtx);
+      const [row] = (
+        await engine.query(await parser.render(maxLeverageTree(from, features, columnRef(['v', 'y']), inverse), parsed))
+      ).rows;
+      // The oracle: the hat matrix's diagonal from a least-squares solve of the raw rows in JS.
+      const x = new Matrix(rows.map((r) => [1, ...r]));
+      const pinv = new Matrix(pseudoInverse(x.transpose().mmul(x)).to2DArray());
+      const leverages = rows.map((_, i) => {
+        const xi = x.getRowVector(i);
+        return xi.mmul(pinv).mmul(xi.transpose()).get(0, 0);
+      });
+      const largest = Math.max(...leverages);
+      expect(Number(row?.[0])).toBeCloseTo(largest, 9);
+      expect(largest).toBeLessThanOrEqual(4 / smallestPositive);
+      // The row set apart is fitted to its own label; spread rows each weigh a few hundredths at most.
+      if (apart) expect(largest).toBeCloseTo(1, 9);
+      else expect(largest).toBeLessThan(0.05);
+      // Rank: the repeated column adds nothing (three directions: 1, x0, x1).
+      expect(leverages.reduce((s, h) => s + h, 0)).toBeCloseTo(3, 6);
+    }
   });
 });

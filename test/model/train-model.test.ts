@@ -24,6 +24,10 @@ beforeAll(async () => {
     edit: (policy) => {
       policy.datasets.find((d) => d.name === 'advertiser_customers')!.rules.model!.dpRequired = false;
       policy.datasets.find((d) => d.name === 'publisher_impressions')!.rules.model!.dpRequired = false;
+      // The exact fits here are compared with oracles on the 5,000 fixture customers, where a few rows
+      // stand apart (leverage up to 0.22 with the joined features): a group minimum of 4 lets them train.
+      // The rule that refuses them at the demo's 50 has its own tests below, on made-up customers.
+      for (const d of policy.datasets) d.rules.minGroupSize = 4;
     },
   });
   await t.acceptAll();
@@ -422,14 +426,23 @@ describe('training inside the room', () => {
   it('withholds exact metrics of a holdout smaller than the dataset’s group minimum', async () => {
     const collaboration = t.room.collaboration('demo');
     const base = collaboration.datasets.get('advertiser_customers')!;
-    const strict = { ...base, rules: { ...base.rules, minGroupSize: 100_000 } };
-    const { dp: _dp, ...noDp } = template({ categories: [] });
+    // ~4,100 training people, ~900 held out: the intercept alone weighs each training row 1/4,100, under
+    // 1/1,000, so the model trains; its holdout is under the minimum of 1,000.
+    const strict = { ...base, rules: { ...base.rules, minGroupSize: 1000 } };
+    const { dp: _dp, ...noDp } = template({ categories: [], features: [] });
     const model = await trainModel(t.internals.release, collaboration, strict, noDp as ModelTemplateDocument, {
       splitSalt: SALT,
     });
     expect(model.metrics.auc).toBeUndefined();
     expect(model.metrics.accuracy).toBeUndefined();
-    expect(model.metrics.withheld?.metrics).toMatch(/fewer than 100000 people held out/);
+    expect(model.metrics.withheld?.metrics).toMatch(/fewer than 1000 people held out/);
+    // A minimum above the training people refuses the model itself: even alike, each weighs more than 1/k.
+    const stricter = { ...base, rules: { ...base.rules, minGroupSize: 100_000 } };
+    expect(
+      await refusal(
+        trainModel(t.internals.release, collaboration, stricter, noDp as ModelTemplateDocument, { splitSalt: SALT }),
+      ),
+    ).toEqual({ status: 0, code: 'MODEL_PERSON_SET_APART' });
   });
 
   it('refuses too few people with the rule', async () => {
@@ -544,6 +557,41 @@ describe('an exact model with a category level few people hold', () => {
       const fitted = await train(exact);
       expect(fitted.people).toMatchObject({ exact: true });
       expect(fitted.features.filter((f) => f.encoding === 'one-hot')).toHaveLength(6);
+    });
+  });
+});
+
+describe('an exact model whose features set one person apart', () => {
+  it('refuses a row the fit would pass through: a numeric feature off zero, two categories one apart', async () => {
+    // Hostile review, after the level rule: (1) one customer alone with purchases off zero (at the bound
+    // 50): intercept + 50·β is their label, 1.0000000001; (2) every IE customer platinum but one, who is
+    // gold: every level holds 50 and more, yet IE − platinum marks that one person, and the fit at
+    // (IE, gold) is their label, 0.99999993.
+    await withMadeUpCustomers(async ({ train, load }) => {
+      const exact = (overrides: Partial<ModelTemplateDocument>) => {
+        const doc = { ...template({ model: 'linear', ...overrides }) };
+        delete (doc as { dp?: unknown }).dp;
+        return doc;
+      };
+      await load('__incoming_one_buyer', { purchases: 'CAST(CASE WHEN i = 7 THEN 73 ELSE 0 END AS INTEGER)' });
+      const oneBuyer = exact({ features: ['purchases'], categories: [] });
+      expect(await refusal(train(oneBuyer))).toEqual({ status: 0, code: 'MODEL_PERSON_SET_APART' });
+      // DP trains on the same rows: its noise covers a row set apart.
+      const { dp } = await train(template({ model: 'linear', features: ['purchases'], categories: [] }));
+      expect(dp).not.toBeNull();
+      await load('__incoming_one_gold', {
+        country: "CASE WHEN i < 100 THEN 'IE' ELSE ['GB', 'DE', 'FR', 'NL', 'ES'][i % 5 + 1] END",
+        loyalty_tier:
+          "CASE WHEN i = 7 THEN 'gold' WHEN i < 100 THEN 'platinum' ELSE ['none', 'silver', 'gold'][i % 3 + 1] END",
+      });
+      const crossed = exact({ features: [], categories: ['country', 'loyalty_tier'] });
+      expect(await refusal(train(crossed))).toEqual({ status: 0, code: 'MODEL_PERSON_SET_APART' });
+      // The same design with the one gold customer platinum like the other 99: no one apart, it trains.
+      await load('__incoming_all_platinum', {
+        country: "CASE WHEN i < 100 THEN 'IE' ELSE ['GB', 'DE', 'FR', 'NL', 'ES'][i % 5 + 1] END",
+        loyalty_tier: "CASE WHEN i < 100 THEN 'platinum' ELSE ['none', 'silver', 'gold'][i % 3 + 1] END",
+      });
+      expect((await train(crossed)).people).toMatchObject({ exact: true });
     });
   });
 });
