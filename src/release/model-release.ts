@@ -276,7 +276,8 @@ export async function trainModel(
    * differing by one person) is fitted to its own label. So every level of a category, and the people
    * at none of its levels unless there are none, hold at least the group minimum of the training people
    * (named when refused); and no row's leverage x'(X'X)⁺x, the weight of its own label in its fit,
-   * exceeds 1/minGroupSize, which is 1/m for a row like m others (one more pass, computed inside).
+   * exceeds 1/minGroupSize, which is 1/m for a row like m others (a pass inside the room, when the
+   * bound below does not settle it).
    */
   const requireNoFewPeopleDescribed = async (stats: { n: number; xtx: readonly (readonly number[])[] }) => {
     const least = Math.max(...[dataset, ...joined.map((j) => j.dataset)].map((d) => d.rules.minGroupSize));
