@@ -69,11 +69,14 @@ export function inverseSymmetric(a: readonly (readonly number[])[]): number[][] 
 /**
  * The Moore–Penrose inverse of a symmetric positive semi-definite matrix (X'X, perhaps of a collinear
  * design: a full one-hot with an intercept), by its eigendecomposition, eigenvalues below 1e-10 of the
- * largest counting as zero; and the smallest eigenvalue it kept (the inverse's largest is its inverse).
+ * largest counting as zero; the smallest eigenvalue it kept (the inverse's largest is its inverse);
+ * and, when it dropped any, the projector onto the directions it kept, so that a fit can be held to
+ * exactly the directions the inverse describes.
  */
 export function pseudoInverseSymmetric(a: readonly (readonly number[])[]): {
   inverse: number[][];
   smallestPositive: number;
+  projector?: number[][];
 } {
   const eig = new EigenvalueDecomposition(symmetric(a), { assumeSymmetric: true });
   const values = eig.realEigenvalues;
@@ -81,12 +84,31 @@ export function pseudoInverseSymmetric(a: readonly (readonly number[])[]): {
   const floor = Math.max(0, ...values) * 1e-10;
   const d = a.length;
   const inverse = Array.from({ length: d }, () => new Array<number>(d).fill(0));
+  const projector = Array.from({ length: d }, () => new Array<number>(d).fill(0));
   let smallestPositive = Number.POSITIVE_INFINITY;
+  let dropped = 0;
   values.forEach((value, k) => {
-    if (!(value > floor)) return;
+    if (!(value > floor)) {
+      dropped += 1;
+      return;
+    }
     smallestPositive = Math.min(smallestPositive, value);
     for (let i = 0; i < d; i += 1)
-      for (let j = 0; j < d; j += 1) (inverse[i] as number[])[j]! += (vectors.get(i, k) * vectors.get(j, k)) / value;
+      for (let j = 0; j < d; j += 1) {
+        const outer = vectors.get(i, k) * vectors.get(j, k);
+        (inverse[i] as number[])[j]! += outer / value;
+        (projector[i] as number[])[j]! += outer;
+      }
   });
-  return { inverse, smallestPositive };
+  return { inverse, smallestPositive, ...(dropped > 0 ? { projector } : {}) };
 }
+
+/** P·v and P·M·P for a projector P: statistics held to the directions P keeps. */
+export const project = {
+  vector: (p: readonly (readonly number[])[], v: readonly number[]): number[] =>
+    p.map((row) => row.reduce((sum, x, j) => sum + x * (v[j] ?? 0), 0)),
+  matrix: (p: readonly (readonly number[])[], m: readonly (readonly number[])[]): number[][] => {
+    const pm = p.map((row) => m[0]!.map((_, j) => row.reduce((sum, x, k) => sum + x * (m[k]?.[j] ?? 0), 0)));
+    return pm.map((row) => p[0]!.map((_, j) => row.reduce((sum, x, k) => sum + x * (p[k]?.[j] ?? 0), 0)));
+  },
+};

@@ -3,7 +3,7 @@ import { UnprocessableError } from '../errors/cleanroom-error.ts';
 import { refuseIf } from '../errors/refused-error.ts';
 import { adassp, coordinateBounds } from '../model/adassp.ts';
 import { fitLinear } from '../model/linear-regression.ts';
-import { pseudoInverseSymmetric } from '../model/linear-algebra.ts';
+import { project, pseudoInverseSymmetric } from '../model/linear-algebra.ts';
 import {
   fitLogistic,
   fitLogisticPrivately,
@@ -279,7 +279,10 @@ export async function trainModel(
    * exceeds 1/minGroupSize, which is 1/m for a row like m others (a pass inside the room, when the
    * bound below does not settle it).
    */
-  const requireNoFewPeopleDescribed = async (stats: { n: number; xtx: readonly (readonly number[])[] }) => {
+  const requireNoFewPeopleDescribed = async (stats: {
+    n: number;
+    xtx: readonly (readonly number[])[];
+  }): Promise<number[][] | undefined> => {
     const least = Math.max(...[dataset, ...joined.map((j) => j.dataset)].map((d) => d.rules.minGroupSize));
     const rule = `datasets.${dataset.name}.rules.minGroupSize`;
     // A one-hot column is 0 or 1: its diagonal of X'X counts the people at its level.
@@ -307,8 +310,11 @@ export async function trainModel(
       ]);
     // h = x'A⁺x ≤ ‖x‖²/λ⁺_min, and clipping bounds ‖x‖ by xNorm: when that is within 1/k no row can
     // exceed it and the pass is not needed (bench:models, 1M people: the bound is ~1e-4, under 1/50).
-    const { inverse, smallestPositive } = pseudoInverseSymmetric(stats.xtx);
-    if (xNorm ** 2 / smallestPositive <= 1 / least) return;
+    // Directions of X'X too small for the inverse (a collinear design, or one person's tiny offset under
+    // wide bounds: third hostile review) are left out of the fit too: the caller holds its statistics to
+    // `projector`, so nothing is fitted along a direction the leverage did not see.
+    const { inverse, smallestPositive, projector } = pseudoInverseSymmetric(stats.xtx);
+    if (xNorm ** 2 / smallestPositive <= 1 / least) return projector;
     const [row] = await run(maxLeverageTree(from, columns, label.value, inverse));
     if (Number(row?.[0] ?? 0) > 1 / least + 1e-9)
       refuseIf([
@@ -322,6 +328,7 @@ export async function trainModel(
           { dataset: dataset.name, minGroupSize: least },
         ),
       ]);
+    return projector;
   };
   const release = async (fit: {
     coefficients: readonly number[];
@@ -375,35 +382,49 @@ export async function trainModel(
       });
     }
     tooFew(stats.n);
-    await requireNoFewPeopleDescribed(stats);
-    const fit = fitLinear(stats, { intercept: true, ...(template.ridge ? { ridge: template.ridge } : {}) });
-    return release({ ...fit, trainingPeople: stats.n, passes: 1 });
+    const kept = await requireNoFewPeopleDescribed(stats);
+    const held = kept
+      ? { ...stats, xtx: project.matrix(kept, stats.xtx), xty: project.vector(kept, stats.xty) }
+      : stats;
+    const fit = fitLinear(held, { intercept: true, ...(template.ridge ? { ridge: template.ridge } : {}) });
+    if (!kept) return release({ ...fit, trainingPeople: stats.n, passes: 1 });
+    const { covariance: _singular, ...rest } = fit;
+    return release({
+      ...rest,
+      coefficients: project.vector(kept, fit.coefficients),
+      trainingPeople: stats.n,
+      passes: 1,
+    });
   }
 
   // The people trained on: exact without DP; with DP drawn once, at the first pass, from its own share
   // of ε, and the minimum checked on that noisy count before any further pass.
   let counted: number | undefined;
+  /** an exact fit's directions, when the first pass's X'X lacks some: every pass is held to them */
+  let kept: number[][] | undefined;
   const pass = async (beta: readonly number[]): Promise<LogisticPass> => {
     const [row] = await run(logisticPassTree(from, columns, label.value, true, beta));
-    const result = readLogisticPass(row ?? [], d);
+    const read = readLogisticPass(row ?? [], d);
     if (counted === undefined) {
       counted = dp
         ? laplaceMechanism({
-            value: result.n,
+            value: read.n,
             l1Sensitivity: 1,
             epsilon: dp.epsilon * LOGISTIC_COUNT_SHARE,
             random: ctx.random,
             domain: 'integer',
           }).value
-        : result.n;
+        : read.n;
       tooFew(counted);
       // The first pass is at β = 0, where every weight p(1 − p) is ¼: its Hessian is X'X/4, exactly.
       if (!dp) {
         if (beta.some((b) => b !== 0)) throw new Error('the first logistic pass is at β = 0');
-        await requireNoFewPeopleDescribed({ n: result.n, xtx: result.hessian.map((r) => r.map((v) => 4 * v)) });
+        kept = await requireNoFewPeopleDescribed({ n: read.n, xtx: read.hessian.map((r) => r.map((v) => 4 * v)) });
       }
     }
-    return result;
+    return kept
+      ? { n: read.n, hessian: project.matrix(kept, read.hessian), gradient: project.vector(kept, read.gradient) }
+      : read;
   };
   if (dp) {
     const fit = await fitLogisticPrivately(d, pass, {
@@ -432,7 +453,9 @@ export async function trainModel(
         'features): nothing is released; a larger ridge in the template keeps the coefficients finite.',
       { passes: fit.passes },
     );
-  return release({ ...fit, trainingPeople: counted ?? 0 });
+  if (!kept) return release({ ...fit, trainingPeople: counted ?? 0 });
+  const { covariance: _singular, ...rest } = fit;
+  return release({ ...rest, coefficients: project.vector(kept, fit.coefficients), trainingPeople: counted ?? 0 });
 }
 
 /** A one-hot feature's level as a refusal names it. */

@@ -7,7 +7,7 @@ import { featureView } from '../../src/model/feature-view.ts';
 import { columnRef, selectNode, TRUE_CONSTANT } from '../../src/query/sql-tree.ts';
 import { parseCollaboration } from '../../src/policy/load-policies.ts';
 import { refusal } from '../support/refusal.ts';
-import { startTestRoom, uploadDemoDataset, type TestRoom } from '../support/test-room.ts';
+import { startTestRoom, uploadDemoDataset, type PolicyDraft, type TestRoom } from '../support/test-room.ts';
 
 let t: TestRoom;
 /** The holdout split's salt (the room derives a secret one per collaboration and dataset). */
@@ -479,10 +479,13 @@ async function withMadeUpCustomers(
     train: (doc: ModelTemplateDocument) => ReturnType<typeof trainModel>;
     load: (name: string, overrides: Record<string, string>) => Promise<void>;
   }) => Promise<void>,
+  edit: (rules: NonNullable<PolicyDraft['datasets'][number]['rules']['model']>) => void = () => undefined,
 ): Promise<void> {
   const room = await startTestRoom({
     edit: (policy) => {
-      policy.datasets.find((d) => d.name === 'advertiser_customers')!.rules.model!.dpRequired = false;
+      const rules = policy.datasets.find((d) => d.name === 'advertiser_customers')!.rules.model!;
+      rules.dpRequired = false;
+      edit(rules);
     },
   });
   try {
@@ -592,6 +595,80 @@ describe('an exact model whose features set one person apart', () => {
         loyalty_tier: "CASE WHEN i < 100 THEN 'platinum' ELSE ['none', 'silver', 'gold'][i % 3 + 1] END",
       });
       expect((await train(crossed)).people).toMatchObject({ exact: true });
+    });
+  });
+});
+
+describe('an exact model along a direction too small to invert', () => {
+  /** What an exact model states at one person's row, trained once with their label 1 and once with 0. */
+  const stated = async (
+    train: (doc: ModelTemplateDocument) => ReturnType<typeof trainModel>,
+    load: (name: string, overrides: Record<string, string>) => Promise<void>,
+    name: string,
+    overrides: Record<string, string>,
+    doc: ModelTemplateDocument,
+    at: (coefficients: readonly number[]) => number,
+  ) => {
+    const answers: number[] = [];
+    for (const label of [1, 0]) {
+      await load(`${name}_${label}`, {
+        ...overrides,
+        converted: `CAST(CASE WHEN i = 7 THEN ${label} ELSE i % 3 = 0 END AS INTEGER)`,
+      });
+      answers.push(at((await train(doc)).coefficients));
+    }
+    return Math.abs(answers[0]! - answers[1]!);
+  };
+  const exact = (overrides: Partial<ModelTemplateDocument>) => {
+    const doc = { ...template({ categories: [], ...overrides }) };
+    delete (doc as { dp?: unknown }).dp;
+    return doc;
+  };
+
+  it('fits nothing along it: one buyer under bounds of ±1e6 moves the model as one of many', async () => {
+    // Third hostile review: with purchases declared [-1e6, 1e6], customer 7's 73 is 7.3e-5 as trained, a
+    // direction below the pseudo-inverse's floor, so the leverage did not see it, yet Cholesky fitted it:
+    // b0 + 73·b1 was 0.999999999992, their label (logistic: the sign of b1).
+    await withMadeUpCustomers(
+      async ({ train, load }) => {
+        const buyer = { purchases: 'CAST(CASE WHEN i = 7 THEN 73 ELSE 0 END AS INTEGER)' };
+        const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
+        expect(
+          await stated(
+            train,
+            load,
+            '__incoming_wide',
+            buyer,
+            exact({ model: 'linear', features: ['purchases'] }),
+            ([b0, b1]) => b0! + 73 * b1!,
+          ),
+        ).toBeLessThan(0.02);
+        expect(
+          await stated(
+            train,
+            load,
+            '__incoming_wide_l',
+            buyer,
+            exact({ model: 'logistic', features: ['purchases'] }),
+            ([b0, b1]) => sigmoid(b0! + 73 * b1!),
+          ),
+        ).toBeLessThan(0.02);
+      },
+      (rules) => {
+        rules.features = { ...rules.features, purchases: [-1e6, 1e6] };
+      },
+    );
+  });
+
+  it('fits nothing along it: a price list one customer paid a cent over, under the demo’s bounds', async () => {
+    await withMadeUpCustomers(async ({ train, load }) => {
+      const prices = {
+        purchase_value: 'CAST(40 * (i % 51) + CASE WHEN i = 7 THEN 0.01 ELSE 0 END AS DOUBLE)',
+      };
+      const doc = exact({ model: 'linear', features: ['purchases', 'purchase_value'] });
+      expect(
+        await stated(train, load, '__incoming_prices', prices, doc, ([b0, b1, b2]) => b0! + 7 * b1! + 280.01 * b2!),
+      ).toBeLessThan(0.02);
     });
   });
 });
