@@ -65,7 +65,12 @@ async function shred(
   });
   if (!done) return undefined;
   const { versions, whole, entry } = done;
-  if (whole) {
+  // The engine may still serve a version a partial deletion removed: when an upload's swap and its
+  // reload both failed, the state names the newer version while the engine holds the older one
+  // (third hostile review: retention shredded it and partners' queries went on reading it). Its table
+  // goes as a whole deletion's does; the newer version loads at the next start.
+  const served = services.engine.liveVersion(collaboration.id, dataset.name);
+  if (whole || (served !== undefined && versions.some((v) => v.version === served))) {
     await services.engine.dropTable(collaboration.id, dataset.name);
     // Committed already: a failed drop on the executor is logged and retried by the hourly sweep and
     // at the next start (reconcile), never answered as a failed deletion.

@@ -126,4 +126,29 @@ describe('an upload whose swap fails after its version is recorded', () => {
     const next = await uploadDemoDataset(t, 'advertiser_customers');
     expect(held()).toBe(next.version);
   });
+
+  it('drops the table of a version retention deletes while the engine still serves it', async () => {
+    // Third hostile review: after a swap and its reload both failed, the engine served version N while the
+    // state named N + 1; N's retention ran out first, the sweep shredded N (not the whole dataset, so no
+    // drop) and partners' queries went on reading rows the state called deleted.
+    const first = await uploadDemoDataset(t, 'advertiser_customers');
+    const v1 = (await currentVersion(t.internals.state, 'demo', 'advertiser_customers'))!;
+    expect(v1.version).toBe(first.version);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const spy = vi.spyOn(t.internals.engine, 'commitIncoming').mockRejectedValue(new Error('IO Error: disk'));
+    const failed = await refusal(uploadDemoDataset(t, 'advertiser_customers'));
+    spy.mockRestore();
+    expect(failed).toMatchObject({ code: 'UPLOAD_RECORDED_NOT_LOADED' });
+    expect(held()).toBe(v1.version);
+    const swept = await t.room.sweepRetention(Date.parse(v1.uploadedAt) + 180 * 86_400_000);
+    expect(swept.flatMap((d) => d.versions)).toContain(v1.version);
+    expect(await recorded()).toBe(v1.version + 1);
+    expect(t.internals.engine.tableExists('demo', 'advertiser_customers')).toBe(false);
+    const query = await refusal(
+      t.client('northwind-analyst').send('POST', `${path}/queries`, {
+        sql: 'SELECT country, count(*) AS n FROM advertiser_customers GROUP BY country',
+      }),
+    );
+    expect(query).toMatchObject({ code: 'DATASET_NOT_LOADED' });
+  });
 });
