@@ -13,7 +13,7 @@ import {
   type DatasetVersion,
 } from '../store/state/dataset-versions.ts';
 import { storageKeyOf } from '../store/state/storage-keys.ts';
-import { decryptIntoEngine, tableShape, type TableShape } from '../upload/decrypt-into-engine.ts';
+import { decryptIntoEngine, tableShape } from '../upload/decrypt-into-engine.ts';
 import { warmOneRowPerPerson } from '../release/one-row-per-person.ts';
 import { envelopePath, type RoomServices } from './room-services.ts';
 
@@ -132,16 +132,9 @@ export async function loadStoredVersion(
     throw error;
   }
   let swapped = false;
-  let replaced: number | undefined;
   try {
-    await services.engine.commitIncoming(shape, result.incomingName, {
-      version: version.version,
-      // In the load queue: a deletion (or a newer version) committed while this one decrypted wins.
-      beforeSwap: () => requireStillCurrent(services, collaboration, dataset, version.version),
-      afterSwap: async () => {
-        swapped = true;
-        replaced = await services.executor.commit(shape, version.version);
-      },
+    await swapInVersion(services, collaboration, dataset, result.incomingName, version.version, () => {
+      swapped = true;
     });
   } catch (error) {
     // Staged on the executor and not committed here: the copy goes too, or the sweep would keep it.
@@ -151,25 +144,42 @@ export async function loadStoredVersion(
     }
     throw error;
   }
-  warmOneRowPerPerson(services.engine, collaboration.id, dataset);
-  await discardReplaced(services, shape, replaced);
 }
 
 /**
- * Drops the executor's copy of the version a commit replaced; a failure is logged (the start-up
- * reconcile drops it later) and never fails the commit.
+ * Makes a loaded version (the engine's incoming table, the executor's staged copy) the live one, for an
+ * upload and a reload alike: in the engine's load queue the state must still name it (a deletion or a
+ * newer version committed meanwhile wins); the executor switches inside the swap, so no release plans on
+ * one version and reads another (DataEngine.tableGeneration); `onSwapped` runs as the swap lands. After
+ * it, outside the load queue, the one-row-per-person check is started and the executor's replaced copy
+ * dropped (a failure to drop is logged, the start-up reconcile drops it later, and never fails the swap).
  */
-export async function discardReplaced(
+export async function swapInVersion(
   services: RoomServices,
-  shape: TableShape,
-  replaced: number | undefined,
+  collaboration: Collaboration,
+  dataset: Dataset,
+  incomingName: string,
+  version: number,
+  onSwapped: () => void = () => undefined,
 ): Promise<void> {
+  const shape = tableShape(collaboration.id, dataset);
+  let replaced: number | undefined;
+  await services.engine.commitIncoming(shape, incomingName, {
+    version,
+    beforeSwap: () => requireStillCurrent(services, collaboration, dataset, version),
+    afterSwap: async () => {
+      onSwapped();
+      replaced = await services.executor.commit(shape, version);
+    },
+  });
+  warmOneRowPerPerson(services.engine, collaboration.id, dataset);
   if (replaced === undefined) return;
+  const dropped = replaced;
   await services.executor
-    .discard(shape, replaced)
+    .discard(shape, dropped)
     .catch((error: unknown) =>
       services.log.warn(
-        { dataset: `${shape.schema}.${shape.table}`, version: replaced, reason: (error as Error).message },
+        { dataset: `${shape.schema}.${shape.table}`, version: dropped, reason: (error as Error).message },
         'could not drop a replaced version on the executor',
       ),
     );

@@ -21,8 +21,7 @@ import { ensureStorageKey } from '../store/state/storage-keys.ts';
 import { decryptIntoEngine, tableShape, type LoadedIncoming } from '../upload/decrypt-into-engine.ts';
 import type { UploadManifest } from '../upload/manifest.ts';
 import { verifyLoadedRows, verifyUpload } from '../upload/verify-upload.ts';
-import { warmOneRowPerPerson } from '../release/one-row-per-person.ts';
-import { discardReplaced, loadStoredVersion, requireStillCurrent } from './dataset-reload.ts';
+import { loadStoredVersion, requireStillCurrent, swapInVersion } from './dataset-reload.ts';
 import { recordAudit } from './audit-trail.ts';
 import { CiphertextTee } from './ciphertext-tee.ts';
 import { requireActive } from './policy-acceptance.ts';
@@ -313,26 +312,15 @@ async function receiveUpload(
         await unlink(finalPath).catch(() => undefined);
         throw error;
       });
-    // The executor switches to its copy inside the engine's replacement, so no release can plan on one
-    // version and read another there either (DataEngine.tableGeneration); the copy it replaced is
-    // dropped after, outside the engine's load queue.
-    let replaced: number | undefined;
+    // A deletion committed since the state write has dropped the table (its drop ran first): the swap
+    // checks the state in the load queue, or it would bring the rows back.
     let swapped = false;
     try {
-      await services.engine.commitIncoming(shape, loaded.incomingName, {
-        version: manifest.version,
-        // Checked in the load queue: a deletion committed since the state write has dropped the table
-        // (its drop ran first), and swapping this version in after it would bring the rows back.
-        beforeSwap: () => requireStillCurrent(services, collaboration, dataset, manifest.version),
-        afterSwap: async () => {
-          swapped = true;
-          loaded = undefined;
-          staged = undefined;
-          replaced = await services.executor.commit(shape, manifest.version);
-        },
+      await swapInVersion(services, collaboration, dataset, loaded.incomingName, manifest.version, () => {
+        swapped = true;
+        loaded = undefined;
+        staged = undefined;
       });
-      warmOneRowPerPerson(services.engine, collaboration.id, dataset);
-      await discardReplaced(services, shape, replaced);
     } catch (error) {
       if (swapped || error instanceof ConflictError) throw error;
       // The version is recorded (and audited) and its envelope kept, but the engine still holds the one
